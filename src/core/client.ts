@@ -1,0 +1,225 @@
+/**
+ * The client side of the protocol: builds the opening handshake request and
+ * validates the server's response (RFC 6455 §4.1).
+ *
+ * @module
+ */
+
+import {
+  InvalidHandshake,
+  InvalidHeader,
+  InvalidHeaderValue,
+  InvalidMessage,
+  InvalidStatus,
+  NegotiationError,
+} from "./errors.js";
+import type { ClientExtensionFactory, Extension } from "./extensions/base.js";
+import { acceptKey, checkUpgradeHeaders, generateKey } from "./handshake.js";
+import {
+  buildBasicAuthorization,
+  buildExtensionList,
+  buildSubprotocolList,
+  Headers,
+  parseExtensionList,
+  parseSubprotocolList,
+} from "./headers.js";
+import { type HttpLimits, Request, type Response, ResponseParser } from "./http11.js";
+import { Protocol, type ProtocolOptions, State } from "./protocol.js";
+import { hostHeader, parseUri, type WebSocketUri } from "./uri.js";
+
+/** Options of a {@link ClientProtocol}. */
+export interface ClientProtocolOptions extends ProtocolOptions {
+  /** Value of the `Origin` header, if any. */
+  origin?: string | null;
+  /** Extensions to offer, in order of preference. */
+  extensions?: readonly ClientExtensionFactory[];
+  /** Subprotocols to offer, in order of preference. */
+  subprotocols?: readonly string[];
+  /** Limits on the server's HTTP response. */
+  httpLimits?: HttpLimits;
+  /** Source of masking keys; only tests replace the random default. */
+  maskKeyGenerator?: () => Uint8Array;
+}
+
+/** Sans-I/O WebSocket client. */
+export class ClientProtocol extends Protocol {
+  readonly side = "client";
+  /** The URI this client connects to. */
+  readonly uri: WebSocketUri;
+  /** The `Sec-WebSocket-Key` of this connection's handshake. */
+  readonly key: string = generateKey();
+  /** The subprotocol the server selected, or `null`. */
+  subprotocol: string | null = null;
+
+  private readonly origin: string | null;
+  private readonly availableExtensions: readonly ClientExtensionFactory[];
+  private readonly availableSubprotocols: readonly string[];
+  private readonly responseParser: ResponseParser;
+  private readonly maskKeyGenerator: (() => Uint8Array) | undefined;
+
+  constructor(uri: WebSocketUri | string, options: ClientProtocolOptions = {}) {
+    super("client", options);
+    this.uri = typeof uri === "string" ? parseUri(uri) : uri;
+    this.origin = options.origin ?? null;
+    this.availableExtensions = options.extensions ?? [];
+    this.availableSubprotocols = options.subprotocols ?? [];
+    this.responseParser = new ResponseParser(options.httpLimits);
+    this.maskKeyGenerator = options.maskKeyGenerator;
+  }
+
+  /**
+   * Builds the opening handshake request (RFC 6455 §4.1). The I/O layer may
+   * add headers, such as `User-Agent`, before passing it to {@link sendRequest}.
+   */
+  connect(): Request {
+    const headers = new Headers();
+    headers.set("Host", hostHeader(this.uri));
+    if (this.uri.username !== null) {
+      headers.set(
+        "Authorization",
+        buildBasicAuthorization(this.uri.username, this.uri.password ?? ""),
+      );
+    }
+    if (this.origin !== null) headers.set("Origin", this.origin);
+    headers.set("Upgrade", "websocket");
+    headers.set("Connection", "Upgrade");
+    headers.set("Sec-WebSocket-Key", this.key);
+    headers.set("Sec-WebSocket-Version", "13");
+    if (this.availableExtensions.length > 0) {
+      headers.set(
+        "Sec-WebSocket-Extensions",
+        buildExtensionList(
+          this.availableExtensions.map((factory) => [factory.name, factory.getRequestParams()]),
+        ),
+      );
+    }
+    if (this.availableSubprotocols.length > 0) {
+      headers.set("Sec-WebSocket-Protocol", buildSubprotocolList(this.availableSubprotocols));
+    }
+    return new Request(this.uri.path, headers);
+  }
+
+  /** Queues the handshake request for sending. */
+  sendRequest(request: Request): void {
+    this.writes.push(request.serialize());
+  }
+
+  /**
+   * Checks the server's response and applies what it negotiated.
+   *
+   * @throws InvalidHandshake (or a subclass) when the handshake failed.
+   */
+  processResponse(response: Response): void {
+    // RFC 6455 §4.1: "If the status code received from the server is not 101,
+    // the client handles the response per HTTP procedures."
+    if (response.status !== 101) throw new InvalidStatus(response);
+    const headers = response.headers;
+    checkUpgradeHeaders(headers);
+
+    const accept = headers.getAll("Sec-WebSocket-Accept");
+    if (accept.length === 0) throw new InvalidHeader("Sec-WebSocket-Accept");
+    if (accept.length > 1) {
+      throw new InvalidHeader("Sec-WebSocket-Accept", "multiple values");
+    }
+    // RFC 6455 §4.1: "If the response lacks a |Sec-WebSocket-Accept| header
+    // field or the |Sec-WebSocket-Accept| contains a value other than the
+    // base64-encoded SHA-1 of the concatenation of the |Sec-WebSocket-Key| ...
+    // the client MUST _Fail the WebSocket Connection_."
+    if (accept[0] !== acceptKey(this.key)) {
+      throw new InvalidHeaderValue("Sec-WebSocket-Accept", accept[0]!);
+    }
+
+    this.extensions = this.negotiateExtensions(headers);
+    this.subprotocol = this.negotiateSubprotocol(headers);
+  }
+
+  private negotiateExtensions(headers: Headers): Extension[] {
+    const values = headers.getAll("Sec-WebSocket-Extensions");
+    if (values.length === 0) return [];
+    // RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Extensions|
+    // header field and this header field indicates the use of an extension
+    // that was not present in the client's handshake ... the client MUST
+    // _Fail the WebSocket Connection_."
+    if (this.availableExtensions.length === 0) {
+      throw new NegotiationError("server selected an extension, but none was offered");
+    }
+    const accepted: Extension[] = [];
+    for (const [name, params] of values.flatMap((value) => parseExtensionList(value))) {
+      let extension: Extension | null = null;
+      for (const factory of this.availableExtensions) {
+        if (factory.name !== name) continue;
+        try {
+          extension = factory.processResponseParams(params, accepted);
+          break;
+        } catch (error) {
+          if (!(error instanceof NegotiationError)) throw error;
+        }
+      }
+      if (extension === null) {
+        throw new NegotiationError(
+          `unsupported extension: ${buildExtensionList([[name, params]])}`,
+        );
+      }
+      accepted.push(extension);
+    }
+    return accepted;
+  }
+
+  private negotiateSubprotocol(headers: Headers): string | null {
+    const values = headers.getAll("Sec-WebSocket-Protocol");
+    if (values.length === 0) return null;
+    const selected = values.flatMap((value) => parseSubprotocolList(value));
+    // RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Protocol|
+    // header field and this header field indicates the use of a subprotocol
+    // that was not present in the client's handshake ... the client MUST
+    // _Fail the WebSocket Connection_."
+    if (this.availableSubprotocols.length === 0) {
+      throw new NegotiationError("server selected a subprotocol, but none was offered");
+    }
+    if (selected.length > 1) {
+      throw new NegotiationError(`multiple subprotocols: ${selected.join(", ")}`);
+    }
+    const subprotocol = selected[0]!;
+    if (!this.availableSubprotocols.includes(subprotocol)) {
+      throw new NegotiationError(`unsupported subprotocol: ${subprotocol}`);
+    }
+    return subprotocol;
+  }
+
+  protected parseHandshake(): boolean {
+    let response: Response | null;
+    try {
+      response = this.responseParser.parse(this.reader);
+    } catch (error) {
+      this.failHandshake(
+        new InvalidMessage("did not receive a valid HTTP response", 400, { cause: error }),
+      );
+      return false;
+    }
+    if (response === null) return false;
+    try {
+      this.processResponse(response);
+    } catch (error) {
+      this.events.push(response);
+      this.failHandshake(
+        error instanceof InvalidHandshake
+          ? error
+          : new InvalidHandshake("invalid response", { cause: error }),
+      );
+      return false;
+    }
+    this.state = State.OPEN;
+    this.events.push(response);
+    return true;
+  }
+
+  private failHandshake(error: Error): void {
+    this.handshakeExc = error;
+    this.sendEof();
+    this.mode = "discard";
+  }
+
+  protected override maskKey(): Uint8Array {
+    return this.maskKeyGenerator ? this.maskKeyGenerator() : super.maskKey();
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * RFC 6455 §5: frames, opcodes, close codes and close frame payloads, with an
+ * incremental parser and a serializer.
+ *
+ * @module
+ */
+
+import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
+import { applyMask } from "./mask.js";
+import type { StreamReader } from "./streams.js";
+import { isValidUtf8 } from "./utf8.js";
+
+/** RFC 6455 §5.2 opcodes. */
+export const Opcode = {
+  CONT: 0x0,
+  TEXT: 0x1,
+  BINARY: 0x2,
+  CLOSE: 0x8,
+  PING: 0x9,
+  PONG: 0xa,
+} as const;
+/** One of the opcodes defined by RFC 6455. */
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+const OPCODE_NAMES: Record<number, string> = {
+  0: "CONT",
+  1: "TEXT",
+  2: "BINARY",
+  8: "CLOSE",
+  9: "PING",
+  10: "PONG",
+};
+
+/** Whether `opcode` is a control frame's: RFC 6455 §5.5 "the most significant bit of the opcode is 1". */
+export function isControlOpcode(opcode: number): boolean {
+  return (opcode & 0x8) !== 0;
+}
+
+/** RFC 6455 §7.4.1 and the IANA registry's close codes. */
+export const CloseCode = {
+  NORMAL_CLOSURE: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  NO_STATUS_RCVD: 1005,
+  ABNORMAL_CLOSURE: 1006,
+  INVALID_DATA: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  MANDATORY_EXTENSION: 1010,
+  INTERNAL_ERROR: 1011,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
+  BAD_GATEWAY: 1014,
+  TLS_HANDSHAKE: 1015,
+} as const;
+/** One of the named close codes; any number in 1000–4999 may appear on a connection. */
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+const CLOSE_CODE_EXPLANATIONS: Record<number, string> = {
+  1000: "OK",
+  1001: "going away",
+  1002: "protocol error",
+  1003: "unsupported data",
+  1005: "no status received [internal]",
+  1006: "abnormal closure [internal]",
+  1007: "invalid frame payload data",
+  1008: "policy violation",
+  1009: "message too big",
+  1010: "mandatory extension",
+  1011: "internal error",
+  1012: "service restart",
+  1013: "try again later",
+  1014: "bad gateway",
+  1015: "TLS handshake failure [internal]",
+};
+
+/** A short human explanation of a close code, e.g. `"message too big"` for 1009. */
+export function closeCodeExplanation(code: number): string {
+  const known = CLOSE_CODE_EXPLANATIONS[code];
+  if (known !== undefined) return known;
+  if (code >= 3000 && code < 4000) return "registered";
+  if (code >= 4000 && code < 5000) return "private use";
+  return "unknown";
+}
+
+/**
+ * Whether a close code may appear in a close frame on the wire.
+ * RFC 6455 §7.4.1: 1005, 1006 and 1015 "MUST NOT be set as a status code in a
+ * Close control frame by an endpoint"; §7.4.2: 0–999 are not used, 1000–2999
+ * are reserved for this protocol and its extensions (the IANA registry assigns
+ * 1000–1003 and 1007–1014), 3000–4999 are for libraries, frameworks and
+ * applications.
+ */
+export function isValidCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1003) ||
+    (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code < 5000)
+  );
+}
+
+/** A WebSocket frame, after unmasking. */
+export class Frame {
+  constructor(
+    readonly opcode: Opcode,
+    readonly data: Uint8Array,
+    readonly fin = true,
+    readonly rsv1 = false,
+    readonly rsv2 = false,
+    readonly rsv3 = false,
+  ) {}
+
+  /** A short description for logs: opcode, flags, length and a preview of the payload. */
+  toString(): string {
+    const flags = [this.fin ? "FIN" : "", this.rsv1 ? "RSV1" : "", this.rsv2 ? "RSV2" : ""]
+      .concat(this.rsv3 ? "RSV3" : "")
+      .filter(Boolean)
+      .join(" ");
+    return `${OPCODE_NAMES[this.opcode]}${flags ? ` ${flags}` : ""} [${this.data.length} bytes]`;
+  }
+}
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+const textEncoder = new TextEncoder();
+
+/** The payload of a close frame: RFC 6455 §5.5.1. */
+export class Close {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {}
+
+  /**
+   * Parses a close frame's payload. An empty payload stands for 1005 (no status received).
+   *
+   * @throws ProtocolError with close code 1002 for a 1-byte payload or a code
+   *   not allowed on the wire, or 1007 for a reason that is not UTF-8.
+   */
+  static parse(data: Uint8Array): Close {
+    // RFC 6455 §5.5.1: "If there is a body, the first two bytes of the body
+    // MUST be a 2-byte unsigned integer (in network byte order)".
+    if (data.length === 0) return new Close(CloseCode.NO_STATUS_RCVD, "");
+    if (data.length === 1) throw new ProtocolError("close frame too short");
+    const code = (data[0]! << 8) | data[1]!;
+    if (!isValidCloseCode(code)) throw new ProtocolError(`invalid close code: ${code}`);
+    const reasonBytes = data.subarray(2);
+    // RFC 6455 §5.5.1: the reason's "data is not guaranteed to be human
+    // readable" but it is UTF-8; §8.1 applies to it.
+    if (!isValidUtf8(reasonBytes)) throw new ProtocolError("invalid UTF-8 in close reason", 1007);
+    return new Close(code, textDecoder.decode(reasonBytes));
+  }
+
+  /**
+   * The close frame payload for this code and reason.
+   *
+   * @throws InvalidState for a code that may not be sent or a reason over 123 bytes.
+   */
+  serialize(): Uint8Array {
+    if (!isValidCloseCode(this.code)) throw new InvalidState(`invalid close code: ${this.code}`);
+    const reason = textEncoder.encode(this.reason);
+    // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
+    if (reason.length > 123) throw new InvalidState("close reason is longer than 123 bytes");
+    const data = new Uint8Array(2 + reason.length);
+    data[0] = this.code >>> 8;
+    data[1] = this.code & 0xff;
+    data.set(reason, 2);
+    return data;
+  }
+
+  /** `1000 (OK) bye` */
+  toString(): string {
+    const explanation = `${this.code} (${closeCodeExplanation(this.code)})`;
+    return this.reason ? `${explanation} ${this.reason}` : explanation;
+  }
+}
+
+/** What a frame parser accepts. */
+export interface FrameParserOptions {
+  /**
+   * Whether received frames must be masked: true on a server, false on a client.
+   * RFC 6455 §5.1: "a client MUST mask all frames that it sends to the server"
+   * and "A server MUST NOT mask any frames that it sends to the client".
+   */
+  readonly mask: boolean;
+}
+
+/**
+ * Parses frames one at a time from a {@link StreamReader}. Keeps the header of a
+ * frame whose payload has not fully arrived, so each byte is examined once.
+ */
+export class FrameParser {
+  /**
+   * Largest message accepted, or `Infinity`. The length in each data frame's
+   * header, added to {@link messageSize}, is checked against it before any of
+   * the payload is buffered.
+   */
+  maxMessageSize = Number.POSITIVE_INFINITY;
+  /** Bytes already received of the fragmented message in progress, 0 between messages. */
+  messageSize = 0;
+
+  private readonly expectMask: boolean;
+  // Header of the frame whose payload is awaited; `length < 0` means none.
+  private first = 0;
+  private length = -1;
+  private maskKey: Uint8Array | null = null;
+
+  constructor(options: FrameParserOptions) {
+    this.expectMask = options.mask;
+  }
+
+  /**
+   * Returns the next frame, or `null` until all its bytes have arrived.
+   * Unmasks payloads in place: the reader's chunks must not be shared.
+   *
+   * @throws ProtocolError for a malformed frame, PayloadTooBig for one over the limit.
+   */
+  parse(reader: StreamReader): Frame | null {
+    if (this.length < 0 && !this.parseHeader(reader)) return null;
+    const data = reader.readExact(this.length);
+    if (data === null) return null;
+    if (this.maskKey !== null) applyMask(data, this.maskKey);
+    const first = this.first;
+    this.length = -1;
+    this.maskKey = null;
+    return new Frame(
+      (first & 0x0f) as Opcode,
+      data,
+      (first & 0x80) !== 0,
+      (first & 0x40) !== 0,
+      (first & 0x20) !== 0,
+      (first & 0x10) !== 0,
+    );
+  }
+
+  private parseHeader(reader: StreamReader): boolean {
+    const available = reader.length;
+    if (available < 2) return false;
+    const first = reader.peekByte(0);
+    const second = reader.peekByte(1);
+    const masked = (second & 0x80) !== 0;
+    const shortLength = second & 0x7f;
+    const extendedBytes = shortLength === 126 ? 2 : shortLength === 127 ? 8 : 0;
+    const headerLength = 2 + extendedBytes + (masked ? 4 : 0);
+    if (available < headerLength) return false;
+
+    const opcode = first & 0x0f;
+    // RFC 6455 §5.2: "If an unknown opcode is received, the receiving endpoint
+    // MUST _Fail the WebSocket Connection_."
+    if (OPCODE_NAMES[opcode] === undefined) throw new ProtocolError(`invalid opcode: ${opcode}`);
+    // RFC 6455 §5.1: "The server MUST close the connection upon receiving a
+    // frame that is not masked" and "A client MUST close a connection if it
+    // detects a masked frame."
+    if (masked !== this.expectMask) {
+      throw new ProtocolError(masked ? "unexpected masked frame" : "incorrect masking");
+    }
+
+    const header = reader.readExact(headerLength)!;
+    let length = shortLength;
+    if (shortLength === 126) {
+      length = (header[2]! << 8) | header[3]!;
+    } else if (shortLength === 127) {
+      const high = ((header[2]! << 24) | (header[3]! << 16) | (header[4]! << 8) | header[5]!) >>> 0;
+      const low = ((header[6]! << 24) | (header[7]! << 16) | (header[8]! << 8) | header[9]!) >>> 0;
+      // RFC 6455 §5.2: "the most significant bit MUST be 0".
+      if (high >= 0x80000000) throw new ProtocolError("invalid payload length");
+      // Anything past 2^53 bytes is over any limit; keep the number exact below that.
+      length = high > 0x1fffff ? Number.MAX_SAFE_INTEGER : high * 0x100000000 + low;
+    }
+
+    if (isControlOpcode(opcode)) {
+      // RFC 6455 §5.5: "All control frames MUST have a payload length of 125
+      // bytes or less and MUST NOT be fragmented."
+      if (length > 125) throw new ProtocolError("control frame too long");
+      if ((first & 0x80) === 0) throw new ProtocolError("fragmented control frame");
+    } else if (this.messageSize + length > this.maxMessageSize) {
+      const what = this.messageSize > 0 ? "fragmented message" : "message";
+      throw new PayloadTooBig(`${what} exceeds limit of ${this.maxMessageSize} bytes`);
+    }
+
+    this.first = first;
+    this.length = length;
+    this.maskKey = masked ? header.subarray(headerLength - 4, headerLength) : null;
+    return true;
+  }
+}
+
+/** Longest payload copied next to its header in one chunk instead of sent as its own chunk. */
+const COALESCE_LIMIT = 1024;
+
+/**
+ * Serializes a frame into chunks to write in order. With `maskKey` (a client)
+ * the payload is masked into a fresh buffer next to the header; without, small
+ * payloads share the header's buffer and large ones are sent as they are,
+ * without copying.
+ */
+export function serializeFrame(frame: Frame, maskKey: Uint8Array | null): Uint8Array[] {
+  const data = frame.data;
+  const length = data.length;
+  const extendedBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
+  const headerLength = 2 + extendedBytes + (maskKey === null ? 0 : 4);
+  const inline = maskKey !== null || length <= COALESCE_LIMIT;
+  const buffer = new Uint8Array(inline ? headerLength + length : headerLength);
+
+  buffer[0] =
+    (frame.fin ? 0x80 : 0) |
+    (frame.rsv1 ? 0x40 : 0) |
+    (frame.rsv2 ? 0x20 : 0) |
+    (frame.rsv3 ? 0x10 : 0) |
+    frame.opcode;
+  const maskBit = maskKey === null ? 0 : 0x80;
+  if (extendedBytes === 0) {
+    buffer[1] = maskBit | length;
+  } else if (extendedBytes === 2) {
+    buffer[1] = maskBit | 126;
+    buffer[2] = length >>> 8;
+    buffer[3] = length & 0xff;
+  } else {
+    buffer[1] = maskBit | 127;
+    const high = Math.floor(length / 0x100000000);
+    buffer[2] = high >>> 24;
+    buffer[3] = (high >>> 16) & 0xff;
+    buffer[4] = (high >>> 8) & 0xff;
+    buffer[5] = high & 0xff;
+    buffer[6] = length >>> 24;
+    buffer[7] = (length >>> 16) & 0xff;
+    buffer[8] = (length >>> 8) & 0xff;
+    buffer[9] = length & 0xff;
+  }
+
+  if (maskKey !== null) {
+    buffer.set(maskKey, headerLength - 4);
+    applyMask(data, maskKey, buffer.subarray(headerLength));
+    return [buffer];
+  }
+  if (inline) {
+    buffer.set(data, headerLength);
+    return [buffer];
+  }
+  return [buffer, data];
+}

@@ -1,0 +1,58 @@
+/**
+ * The parts of the RFC 6455 §4 opening handshake that client and server share:
+ * the key and its accept value, and the Upgrade / Connection header checks.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { InvalidUpgrade } from "./errors.js";
+import { type Headers, parseConnection, parseUpgrade } from "./headers.js";
+
+/** RFC 6455 §1.3: the GUID appended to the key before hashing. */
+const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/**
+ * A new `Sec-WebSocket-Key`. RFC 6455 §4.1: "a randomly selected 16-byte value
+ * that has been base64-encoded", "chosen randomly for each connection".
+ */
+export function generateKey(): string {
+  const nonce = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(nonce);
+  return Buffer.from(nonce).toString("base64");
+}
+
+/**
+ * The `Sec-WebSocket-Accept` value for a key. RFC 6455 §4.2.2: "concatenate
+ * this with the Globally Unique Identifier ... take the SHA-1 hash of this
+ * concatenated value ... base64-encoded".
+ */
+export function acceptKey(key: string): string {
+  return createHash("sha1")
+    .update(key + WEBSOCKET_GUID)
+    .digest("base64");
+}
+
+/** Whether `key` is a valid `Sec-WebSocket-Key`: base64 of exactly 16 bytes. */
+export function isValidKey(key: string): boolean {
+  // 16 bytes encode to 22 base64 characters and "==" padding.
+  return /^[A-Za-z0-9+/]{21}[AQgw]==$/.test(key);
+}
+
+/**
+ * Checks that `Connection` includes `upgrade` and `Upgrade` names `websocket`,
+ * both ASCII case-insensitive (RFC 6455 §4.1 items 5 and 6, §4.2.1 items 3 and 4).
+ *
+ * @throws InvalidUpgrade otherwise.
+ */
+export function checkUpgradeHeaders(headers: Headers): void {
+  const connection = headers.getAll("Connection").flatMap((value) => parseConnection(value));
+  if (!connection.some((token) => token.toLowerCase() === "upgrade")) {
+    throw new InvalidUpgrade("Connection", connection.length ? connection.join(", ") : null);
+  }
+  const upgrade = headers.getAll("Upgrade").flatMap((value) => parseUpgrade(value));
+  if (!upgrade.some((protocol) => protocol.toLowerCase() === "websocket")) {
+    throw new InvalidUpgrade("Upgrade", upgrade.length ? upgrade.join(", ") : null);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `websockets-ts/protocol`: the sans-I/O core. Bytes in, events out; calls in,
+ * bytes out. No sockets, no timers, usable with any I/O.
+ *
+ * @module
+ */
+
+export { ClientProtocol, type ClientProtocolOptions } from "./client.js";
+export * from "./errors.js";
+export type {
+  ClientExtensionFactory,
+  Extension,
+  ServerExtensionFactory,
+} from "./extensions/base.js";
+export {
+  Close,
+  CloseCode,
+  closeCodeExplanation,
+  Frame,
+  FrameParser,
+  type FrameParserOptions,
+  isControlOpcode,
+  isValidCloseCode,
+  Opcode,
+  serializeFrame,
+} from "./frames.js";
+export { acceptKey, generateKey } from "./handshake.js";
+export * from "./headers.js";
+export * from "./http11.js";
+export { applyMask } from "./mask.js";
+export {
+  DEFAULT_MAX_SIZE,
+  type Event,
+  Protocol,
+  type ProtocolOptions,
+  type Side,
+  State,
+  stateName,
+} from "./protocol.js";
+export {
+  type OriginRule,
+  ServerProtocol,
+  type ServerProtocolOptions,
+  type SubprotocolSelector,
+} from "./server.js";
+export { reasonPhrase } from "./status.js";
+export { StreamReader } from "./streams.js";
+export * from "./uri.js";
+export { Utf8Validator } from "./utf8.js";

@@ -1,0 +1,449 @@
+/**
+ * The sans-I/O protocol state machine shared by clients and servers.
+ *
+ * The I/O layer feeds it bytes with {@link Protocol.receiveData} and
+ * {@link Protocol.receiveEof}, takes events with {@link Protocol.eventsReceived},
+ * writes what {@link Protocol.dataToSend} returns (an empty chunk means:
+ * half-close the connection), and arms a close timer when
+ * {@link Protocol.closeExpected} says so. Nothing here touches a socket or a
+ * clock.
+ *
+ * @module
+ */
+
+import { InvalidState, ProtocolError } from "./errors.js";
+import type { Extension } from "./extensions/base.js";
+import { Close, CloseCode, Frame, FrameParser, Opcode, serializeFrame } from "./frames.js";
+import type { Request, Response } from "./http11.js";
+import { randomMaskKey } from "./mask.js";
+import { StreamReader } from "./streams.js";
+import { isValidUtf8, Utf8Validator } from "./utf8.js";
+
+/** RFC 6455 §4 and §7 connection states. */
+export const State = {
+  CONNECTING: 0,
+  OPEN: 1,
+  CLOSING: 2,
+  CLOSED: 3,
+} as const;
+/** One of {@link State}'s values. */
+export type State = (typeof State)[keyof typeof State];
+
+const STATE_NAMES = ["connecting", "open", "closing", "closed"] as const;
+
+/** The lowercase name of a state, for messages: `"open"`. */
+export function stateName(state: State): string {
+  return STATE_NAMES[state];
+}
+
+/** Which end of the connection a protocol plays. */
+export type Side = "client" | "server";
+
+/** What {@link Protocol.eventsReceived} returns: the handshake message, then frames. */
+export type Event = Request | Response | Frame;
+
+/** Options shared by both sides. */
+export interface ProtocolOptions {
+  /**
+   * Largest message accepted, in bytes, after decompression; `null` for no
+   * limit. Defaults to 1 MiB. Oversized messages fail the connection with 1009.
+   */
+  maxSize?: number | null;
+  /** Initial state, for tests and for connections whose handshake happened elsewhere. */
+  state?: State;
+}
+
+/** Default {@link ProtocolOptions.maxSize}: 1 MiB. */
+export const DEFAULT_MAX_SIZE = 1024 * 1024;
+
+const EMPTY = new Uint8Array(0);
+const textEncoder = new TextEncoder();
+
+/** How incoming bytes are being handled. */
+type ParserMode = "handshake" | "frames" | "discard" | "done";
+
+/** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
+export abstract class Protocol {
+  /** Which end this is. */
+  abstract readonly side: Side;
+  /** Largest message accepted, in bytes; `Infinity` for no limit. */
+  readonly maxSize: number;
+  /** Extensions negotiated during the handshake, in negotiation order. */
+  extensions: Extension[] = [];
+  /** The close frame received, once there is one. */
+  closeRcvd: Close | null = null;
+  /** The close frame sent, once there is one. */
+  closeSent: Close | null = null;
+  /** With both close frames, whether the received one came first. */
+  closeRcvdThenSent: boolean | null = null;
+  /** Why the opening handshake failed, if it did. */
+  handshakeExc: Error | null = null;
+  /** Why the connection was failed while reading frames, if it was. */
+  parserExc: Error | null = null;
+  /** Whether this side has half-closed the connection. */
+  eofSent = false;
+
+  protected readonly reader = new StreamReader();
+  protected events: Event[] = [];
+  protected writes: Uint8Array[] = [];
+  protected mode: ParserMode;
+
+  private currentState: State;
+  private readonly frameParser: FrameParser;
+  /** Size so far of the fragmented message being received, or `null` between messages. */
+  private currentSize: number | null = null;
+  private currentIsText = false;
+  private readonly utf8 = new Utf8Validator();
+  /** Whether the message being sent was started but not finished. */
+  private sendingFragmented = false;
+
+  constructor(side: Side, options: ProtocolOptions = {}) {
+    this.maxSize =
+      options.maxSize ?? (options.maxSize === null ? Number.POSITIVE_INFINITY : DEFAULT_MAX_SIZE);
+    this.currentState = options.state ?? State.CONNECTING;
+    this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
+    this.frameParser = new FrameParser({ mask: side === "server" });
+    this.frameParser.maxMessageSize = this.maxSize;
+  }
+
+  /** The connection's state. */
+  get state(): State {
+    return this.currentState;
+  }
+
+  /**
+   * Set by the I/O layer to {@link State.CLOSED} when the connection is lost
+   * without the protocol seeing the end of the stream.
+   */
+  set state(state: State) {
+    this.currentState = state;
+  }
+
+  /** The close code to report: the received one, else 1006 (or `null` while open). */
+  get closeCode(): number | null {
+    if (this.currentState !== State.CLOSED) return null;
+    return this.closeRcvd?.code ?? CloseCode.ABNORMAL_CLOSURE;
+  }
+
+  /** The close reason received, or `""` (or `null` while open). */
+  get closeReason(): string | null {
+    if (this.currentState !== State.CLOSED) return null;
+    return this.closeRcvd?.reason ?? "";
+  }
+
+  // --- Receiving ---------------------------------------------------------
+
+  /**
+   * Feeds bytes received from the network. The protocol takes ownership of
+   * `data` and may unmask it in place.
+   *
+   * @throws InvalidState after {@link receiveEof}.
+   */
+  receiveData(data: Uint8Array): void {
+    if (this.reader.atEof) throw new InvalidState("data received after end of stream");
+    this.reader.feedData(data);
+    this.step();
+  }
+
+  /** Records that the peer half-closed the connection. Calling it twice has no effect. */
+  receiveEof(): void {
+    if (this.reader.atEof) return;
+    this.reader.feedEof();
+    this.step();
+  }
+
+  /** Returns and clears the events parsed since the last call. */
+  eventsReceived(): Event[] {
+    const events = this.events;
+    this.events = [];
+    return events;
+  }
+
+  /**
+   * Returns and clears the bytes to write. An empty chunk means: half-close
+   * the connection (end the write side) after writing what precedes it.
+   */
+  dataToSend(): Uint8Array[] {
+    const writes = this.writes;
+    this.writes = [];
+    return writes;
+  }
+
+  /**
+   * Whether the I/O layer should expect the TCP connection to close soon and
+   * arm a timer to close it itself if it does not: after a handshake failure,
+   * or once the closing handshake started.
+   */
+  closeExpected(): boolean {
+    return this.currentState === State.CLOSING || this.handshakeExc !== null;
+  }
+
+  /** Parses the opening handshake's HTTP message; returns true once the handshake completed. */
+  protected abstract parseHandshake(): boolean;
+
+  /** Runs the parser for the current mode over the buffered bytes. */
+  protected step(): void {
+    if (this.mode === "handshake" && this.parseHandshake()) this.mode = "frames";
+    if (this.mode === "frames") this.parseFrames();
+    if (this.mode === "discard") this.discard();
+  }
+
+  private parseFrames(): void {
+    const reader = this.reader;
+    const parser = this.frameParser;
+    try {
+      while (this.mode === "frames") {
+        parser.messageSize = this.currentSize ?? 0;
+        const frame = parser.parse(reader);
+        if (frame === null) {
+          // A clean close replaces this parser before the end of the stream,
+          // so reaching it here means the peer vanished without a close frame.
+          if (reader.atEof) {
+            this.parserExc = new ProtocolError(
+              "unexpected end of stream",
+              CloseCode.ABNORMAL_CLOSURE,
+            );
+            this.fail(CloseCode.ABNORMAL_CLOSURE, "unexpected end of stream");
+          }
+          return;
+        }
+        this.receiveFrame(frame);
+      }
+    } catch (error) {
+      this.parserExc = error as Error;
+      if (error instanceof ProtocolError) {
+        this.fail(error.closeCode, error.message);
+      } else {
+        // RFC 6455 §7.4.1: 1011 "encountered an unexpected condition"; the
+        // details stay on this side.
+        this.fail(CloseCode.INTERNAL_ERROR, "");
+      }
+    }
+  }
+
+  private receiveFrame(frame: Frame): void {
+    const opcode = frame.opcode;
+    const extensions = this.extensions;
+    if (extensions.length > 0) {
+      const limit = this.currentSize === null ? this.maxSize : this.maxSize - this.currentSize;
+      for (let i = extensions.length - 1; i >= 0; i--) frame = extensions[i]!.decode(frame, limit);
+    }
+    // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that
+    // defines meanings for non-zero values".
+    if (frame.rsv1 || frame.rsv2 || frame.rsv3) throw new ProtocolError("reserved bits must be 0");
+
+    if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
+      // RFC 6455 §5.4: "fragments of one message MUST NOT be interleaved
+      // between the fragments of another message".
+      if (this.currentSize !== null) throw new ProtocolError("expected a continuation frame");
+      this.currentIsText = opcode === Opcode.TEXT;
+      if (this.currentIsText) {
+        const valid = frame.fin ? isValidUtf8(frame.data) : this.startUtf8(frame.data);
+        if (!valid)
+          throw new ProtocolError("invalid UTF-8 in text message", CloseCode.INVALID_DATA);
+      }
+      this.currentSize = frame.fin ? null : frame.data.length;
+    } else if (opcode === Opcode.CONT) {
+      if (this.currentSize === null) throw new ProtocolError("unexpected continuation frame");
+      if (this.currentIsText && !this.utf8.feed(frame.data, frame.fin)) {
+        throw new ProtocolError("invalid UTF-8 in text message", CloseCode.INVALID_DATA);
+      }
+      this.currentSize = frame.fin ? null : this.currentSize + frame.data.length;
+    } else if (opcode === Opcode.PING) {
+      // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send
+      // a Pong frame in response ... The Pong frame MUST have identical
+      // 'Application data' as found in the message body of the Ping frame".
+      this.sendFrame(new Frame(Opcode.PONG, frame.data));
+    } else if (opcode === Opcode.CLOSE) {
+      this.receiveClose(frame);
+      return;
+    }
+    // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is not expected."
+    this.events.push(frame);
+  }
+
+  private startUtf8(data: Uint8Array): boolean {
+    this.utf8.reset();
+    return this.utf8.feed(data, false);
+  }
+
+  private receiveClose(frame: Frame): void {
+    this.closeRcvd = Close.parse(frame.data);
+    if (this.currentState === State.CLOSING) this.closeRcvdThenSent = false;
+    // RFC 6455 §5.4: "Control frames ... MAY be injected in the middle of a
+    // fragmented message"; a close there abandons the unfinished message.
+    this.currentSize = null;
+    if (this.currentState === State.OPEN) {
+      // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
+      // previously send a Close frame, the endpoint MUST send a Close frame in
+      // response. (When sending a Close frame in response, the endpoint
+      // typically echos the status code it received.)" Echoing the payload
+      // also covers an empty one, which has no code to echo.
+      this.sendFrame(new Frame(Opcode.CLOSE, frame.data));
+      this.closeSent = this.closeRcvd;
+      this.closeRcvdThenSent = true;
+      this.currentState = State.CLOSING;
+    }
+    this.events.push(frame);
+    // RFC 6455 §7.1.1: "the server MUST close the underlying TCP connection
+    // immediately; the client SHOULD wait for the server to close the connection".
+    if (this.side === "server") this.sendEof();
+    // RFC 6455 §1.4: "after receiving a control frame indicating the connection
+    // should be closed, a peer discards any further data received."
+    this.mode = "discard";
+  }
+
+  /** Drops incoming bytes until the end of the stream, then closes. */
+  private discard(): void {
+    this.reader.discard(this.reader.length);
+    if (!this.reader.atEof) return;
+    // The server has sent EOF already; the client closes its side once the
+    // server has closed its own (RFC 6455 §7.1.1).
+    if (!this.eofSent) this.sendEof();
+    this.currentState = State.CLOSED;
+    this.mode = "done";
+  }
+
+  // --- Sending -----------------------------------------------------------
+
+  /**
+   * Sends a text frame. `fin: false` starts a fragmented message that
+   * {@link sendContinuation} continues. Strings are encoded as UTF-8; bytes
+   * must already be UTF-8.
+   *
+   * @throws InvalidState unless the connection is open and no fragmented message is in progress.
+   */
+  sendText(data: Uint8Array | string, fin = true): void {
+    this.startMessage(Opcode.TEXT, typeof data === "string" ? textEncoder.encode(data) : data, fin);
+  }
+
+  /** Sends a binary frame; see {@link sendText}. */
+  sendBinary(data: Uint8Array, fin = true): void {
+    this.startMessage(Opcode.BINARY, data, fin);
+  }
+
+  /**
+   * Sends the next fragment of a message started with `fin: false`.
+   *
+   * @throws InvalidState unless a fragmented message is in progress on an open connection.
+   */
+  sendContinuation(data: Uint8Array | string, fin: boolean): void {
+    if (!this.sendingFragmented) throw new InvalidState("no fragmented message to continue");
+    this.checkOpen();
+    this.sendingFragmented = !fin;
+    this.sendFrame(
+      new Frame(Opcode.CONT, typeof data === "string" ? textEncoder.encode(data) : data, fin),
+    );
+  }
+
+  /**
+   * Sends a ping. RFC 6455 allows control frames after the closing handshake
+   * started, so this works while open or closing.
+   */
+  sendPing(data: Uint8Array | string = EMPTY): void {
+    this.sendControl(Opcode.PING, data);
+  }
+
+  /** Sends a pong; see {@link sendPing}. */
+  sendPong(data: Uint8Array | string = EMPTY): void {
+    this.sendControl(Opcode.PONG, data);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2). Without a code, sends an
+   * empty close frame, which the peer reports as 1005.
+   *
+   * @throws InvalidState unless open, or for a code that may not be sent or a
+   *   reason over 123 bytes.
+   */
+  sendClose(code?: number, reason = ""): void {
+    this.checkOpen();
+    let close: Close;
+    let data: Uint8Array;
+    if (code === undefined) {
+      if (reason !== "") throw new InvalidState("cannot send a reason without a code");
+      close = new Close(CloseCode.NO_STATUS_RCVD, "");
+      data = EMPTY;
+    } else {
+      close = new Close(code, reason);
+      data = close.serialize();
+    }
+    this.sendFrame(new Frame(Opcode.CLOSE, data));
+    this.closeSent = close;
+    this.currentState = State.CLOSING;
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code`
+   * if none was sent (unless `code` is 1006, meaning the network failed),
+   * half-closes on the server, and ignores everything received afterwards.
+   */
+  fail(code: number, reason = ""): void {
+    if (this.currentState === State.OPEN && code !== CloseCode.ABNORMAL_CLOSURE) {
+      const close = new Close(code, truncateReason(reason));
+      this.sendFrame(new Frame(Opcode.CLOSE, close.serialize()));
+      this.closeSent = close;
+      this.currentState = State.CLOSING;
+    }
+    // RFC 6455 §7.1.7: "An endpoint MUST NOT continue to attempt to process
+    // data (including a responding Close frame) from the remote endpoint after
+    // being instructed to _Fail the WebSocket Connection_." A server closes
+    // the TCP connection at once; a client waits for the server to do it.
+    if (this.side === "server" && !this.eofSent) this.sendEof();
+    this.mode = "discard";
+    this.discard();
+  }
+
+  /** Queues a half-close of the connection. */
+  protected sendEof(): void {
+    this.eofSent = true;
+    this.writes.push(EMPTY);
+  }
+
+  /** Runs a frame through the negotiated extensions, then serializes and queues it. */
+  protected sendFrame(frame: Frame): void {
+    const extensions = this.extensions;
+    for (let i = 0; i < extensions.length; i++) frame = extensions[i]!.encode(frame);
+    const chunks = serializeFrame(frame, this.side === "client" ? this.maskKey() : null);
+    for (let i = 0; i < chunks.length; i++) this.writes.push(chunks[i]!);
+  }
+
+  /** The masking key for the next frame a client sends. */
+  protected maskKey(): Uint8Array {
+    return randomMaskKey();
+  }
+
+  private startMessage(opcode: Opcode, data: Uint8Array, fin: boolean): void {
+    if (this.sendingFragmented) throw new InvalidState("expected a continuation frame");
+    this.checkOpen();
+    this.sendingFragmented = !fin;
+    this.sendFrame(new Frame(opcode, data, fin));
+  }
+
+  private sendControl(opcode: Opcode, data: Uint8Array | string): void {
+    if (this.currentState !== State.OPEN && this.currentState !== State.CLOSING) {
+      throw new InvalidState(`connection is ${stateName(this.currentState)}`);
+    }
+    if (this.eofSent) throw new InvalidState("connection is half-closed");
+    const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
+    // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
+    if (bytes.length > 125) throw new InvalidState("control frame payload exceeds 125 bytes");
+    this.sendFrame(new Frame(opcode, bytes));
+  }
+
+  private checkOpen(): void {
+    if (this.currentState !== State.OPEN) {
+      throw new InvalidState(`connection is ${stateName(this.currentState)}`);
+    }
+  }
+}
+
+/** Cuts a reason to the 123 bytes a close frame can carry, on a code point boundary. */
+function truncateReason(reason: string): string {
+  const bytes = textEncoder.encode(reason);
+  if (bytes.length <= 123) return reason;
+  let end = 123;
+  // Back off continuation bytes (10xxxxxx) so the cut falls between code points.
+  while ((bytes[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end));
+}

@@ -1,0 +1,297 @@
+/**
+ * The server side of the protocol: validates the opening handshake request
+ * and answers it (RFC 6455 §4.2).
+ *
+ * @module
+ */
+
+import {
+  InvalidHandshake,
+  InvalidHeader,
+  InvalidHeaderValue,
+  InvalidMessage,
+  InvalidOrigin,
+  InvalidState,
+  InvalidStatus,
+  InvalidUpgrade,
+  NegotiationError,
+} from "./errors.js";
+import type { Extension, ExtensionHeader, ServerExtensionFactory } from "./extensions/base.js";
+import { acceptKey, checkUpgradeHeaders, isValidKey } from "./handshake.js";
+import {
+  buildExtensionList,
+  Headers,
+  parseExtensionList,
+  parseSubprotocolList,
+} from "./headers.js";
+import { type HttpLimits, type Request, RequestParser, Response } from "./http11.js";
+import { Protocol, type ProtocolOptions, State } from "./protocol.js";
+import { reasonPhrase } from "./status.js";
+
+/** An allowed `Origin`: an exact value, a pattern, or `null` for requests without one. */
+export type OriginRule = string | RegExp | null;
+
+/** Picks a subprotocol among those the client offered, or `null` for none. */
+export type SubprotocolSelector = (offered: readonly string[], request: Request) => string | null;
+
+/** Options of a {@link ServerProtocol}. */
+export interface ServerProtocolOptions extends ProtocolOptions {
+  /**
+   * Allowed values of the `Origin` header; `null` in the list allows requests
+   * without one. Unset: any origin (browsers send one, other clients may not).
+   */
+  origins?: readonly OriginRule[] | null;
+  /** Extensions the server supports, in order of preference. */
+  extensions?: readonly ServerExtensionFactory[];
+  /**
+   * Subprotocols the server supports, in order of preference. When set, a
+   * client must offer one of them, else the handshake fails with 400.
+   */
+  subprotocols?: readonly string[];
+  /** Replaces the default choice of subprotocol (the server's first one the client offered). */
+  selectSubprotocol?: SubprotocolSelector;
+  /** Limits on the client's HTTP request. */
+  httpLimits?: HttpLimits;
+}
+
+const textEncoder = new TextEncoder();
+
+/** Sans-I/O WebSocket server. */
+export class ServerProtocol extends Protocol {
+  readonly side = "server";
+  /** The handshake request, once received. */
+  request: Request | null = null;
+  /** The subprotocol selected during the handshake, or `null`. */
+  subprotocol: string | null = null;
+
+  private readonly origins: readonly OriginRule[] | null;
+  private readonly availableExtensions: readonly ServerExtensionFactory[];
+  private readonly availableSubprotocols: readonly string[];
+  private readonly subprotocolSelector: SubprotocolSelector | null;
+  private readonly requestParser: RequestParser;
+
+  constructor(options: ServerProtocolOptions = {}) {
+    super("server", options);
+    this.origins = options.origins ?? null;
+    this.availableExtensions = options.extensions ?? [];
+    this.availableSubprotocols = options.subprotocols ?? [];
+    this.subprotocolSelector = options.selectSubprotocol ?? null;
+    this.requestParser = new RequestParser(options.httpLimits);
+  }
+
+  /**
+   * Validates a handshake request and builds the response: 101 when the
+   * handshake succeeds, else an error response with a precise status
+   * (400, 403, 405, 426, 500, 505), with {@link handshakeExc} set to why.
+   * Send it with {@link sendResponse}.
+   */
+  accept(request: Request): Response {
+    let headers: Headers;
+    try {
+      headers = this.processRequest(request);
+    } catch (error) {
+      return this.rejectFor(error);
+    }
+    return new Response(101, reasonPhrase(101), headers);
+  }
+
+  /**
+   * Builds an HTTP error response with a plain text body, for handshakes the
+   * server refuses (authentication, health checks, overload).
+   */
+  reject(status: number, text: string): Response {
+    const body = textEncoder.encode(text);
+    const headers = new Headers([
+      ["Connection", "close"],
+      ["Content-Length", String(body.length)],
+      ["Content-Type", "text/plain; charset=utf-8"],
+    ]);
+    return new Response(status, reasonPhrase(status), headers, body);
+  }
+
+  /**
+   * Queues the handshake response. After a 101 the connection is open; after
+   * anything else the server half-closes it and ignores what it receives.
+   *
+   * @throws InvalidState when a response was already sent.
+   */
+  sendResponse(response: Response): void {
+    if (this.mode !== "handshake") throw new InvalidState("handshake response already sent");
+    this.writes.push(response.serialize());
+    if (response.status === 101) {
+      this.state = State.OPEN;
+      this.mode = "frames";
+    } else {
+      this.handshakeExc ??= new InvalidStatus(response);
+      this.sendEof();
+      this.mode = "discard";
+    }
+    // Frames or the end of the stream may have arrived with the request.
+    this.step();
+  }
+
+  protected parseHandshake(): boolean {
+    if (this.request !== null) return false;
+    let request: Request | null;
+    try {
+      request = this.requestParser.parse(this.reader);
+    } catch (error) {
+      const exc =
+        error instanceof InvalidMessage
+          ? error
+          : new InvalidMessage("did not receive a valid HTTP request", 400, { cause: error });
+      this.handshakeExc = exc;
+      // A client that is gone cannot read an answer; one still there learns why.
+      if (!this.reader.atEof) this.writes.push(this.rejectFor(exc).serialize());
+      this.sendEof();
+      this.mode = "discard";
+      return false;
+    }
+    if (request === null) return false;
+    this.request = request;
+    this.events.push(request);
+    return false;
+  }
+
+  /** Maps a handshake failure to its HTTP error response. */
+  private rejectFor(error: unknown): Response {
+    const exc = error instanceof Error ? error : new Error(String(error), { cause: error });
+    this.handshakeExc = exc;
+    if (!(exc instanceof InvalidHandshake)) {
+      // Server-side bugs (a throwing selector or extension) stay on this side.
+      return this.reject(
+        500,
+        "Failed to open a WebSocket connection.\nSee server log for more information.\n",
+      );
+    }
+    const text = `Failed to open a WebSocket connection: ${exc.message}.\n`;
+    if (exc instanceof InvalidMessage) return this.reject(exc.status, text);
+    if (exc instanceof InvalidOrigin) return this.reject(403, text);
+    if (exc instanceof InvalidUpgrade) {
+      // RFC 9110 §15.5.22: "The server MUST send an Upgrade header field in a
+      // 426 response to indicate the required protocol(s)".
+      const response = this.reject(426, text);
+      response.headers.set("Upgrade", "websocket");
+      return response;
+    }
+    if (exc instanceof InvalidHeader && exc.header === "Sec-WebSocket-Version") {
+      // RFC 6455 §4.4: answer "with an appropriate HTTP error code (such as
+      // 426 Upgrade Required) and a |Sec-WebSocket-Version| header field
+      // indicating the version(s) the server is capable of understanding."
+      const response = this.reject(426, text);
+      response.headers.set("Sec-WebSocket-Version", "13");
+      return response;
+    }
+    return this.reject(400, text);
+  }
+
+  /** Validates the request (RFC 6455 §4.2.1) and returns the 101 response's headers. */
+  private processRequest(request: Request): Headers {
+    // RFC 6455 §4.2.1: "An HTTP/1.1 or higher GET request".
+    if (request.method !== "GET") {
+      const error = new InvalidMessage(`unsupported HTTP method: ${request.method}`, 405);
+      throw error;
+    }
+    if (request.version !== "HTTP/1.1") {
+      throw new InvalidMessage(`unsupported HTTP version: ${request.version}`, 505);
+    }
+    const headers = request.headers;
+    // RFC 6455 §4.2.1 item 2: "A |Host| header field containing the server's authority."
+    const hosts = headers.getAll("Host");
+    if (hosts.length !== 1)
+      throw new InvalidHeader("Host", hosts.length ? "multiple values" : null);
+    checkUpgradeHeaders(headers);
+
+    const keys = headers.getAll("Sec-WebSocket-Key");
+    if (keys.length !== 1) {
+      throw new InvalidHeader("Sec-WebSocket-Key", keys.length ? "multiple values" : null);
+    }
+    // RFC 6455 §4.2.1 item 5: "a base64-encoded value that, when decoded, is 16 bytes in length."
+    if (!isValidKey(keys[0]!)) throw new InvalidHeaderValue("Sec-WebSocket-Key", keys[0]!);
+
+    const versions = headers.getAll("Sec-WebSocket-Version");
+    if (versions.length !== 1) {
+      throw new InvalidHeader("Sec-WebSocket-Version", versions.length ? "multiple values" : null);
+    }
+    // RFC 6455 §4.2.1 item 6: "The value of this header field MUST be 13."
+    if (versions[0] !== "13") throw new InvalidHeaderValue("Sec-WebSocket-Version", versions[0]!);
+
+    this.checkOrigin(headers);
+
+    const response = new Headers([
+      ["Upgrade", "websocket"],
+      ["Connection", "Upgrade"],
+      ["Sec-WebSocket-Accept", acceptKey(keys[0]!)],
+    ]);
+    const [extensionHeader, extensions] = this.negotiateExtensions(headers);
+    if (extensionHeader.length > 0) {
+      response.set("Sec-WebSocket-Extensions", buildExtensionList(extensionHeader));
+    }
+    const subprotocol = this.selectSubprotocol(request);
+    if (subprotocol !== null) response.set("Sec-WebSocket-Protocol", subprotocol);
+
+    this.extensions = extensions;
+    this.subprotocol = subprotocol;
+    return response;
+  }
+
+  private checkOrigin(headers: Headers): void {
+    if (this.origins === null) return;
+    const values = headers.getAll("Origin");
+    if (values.length > 1) throw new InvalidHeader("Origin", "multiple values");
+    const origin = values[0] ?? null;
+    const allowed = this.origins.some((rule) =>
+      rule === null || typeof rule === "string"
+        ? rule === origin
+        : origin !== null && rule.test(origin),
+    );
+    if (!allowed) throw new InvalidOrigin(origin);
+  }
+
+  private negotiateExtensions(headers: Headers): [ExtensionHeader[], Extension[]] {
+    const answered: ExtensionHeader[] = [];
+    const accepted: Extension[] = [];
+    if (this.availableExtensions.length === 0) return [answered, accepted];
+    // RFC 6455 §9.1: the client lists extensions in order of preference; the
+    // server accepts at most one offer of each, declining those it cannot honour.
+    for (const [name, params] of headers
+      .getAll("Sec-WebSocket-Extensions")
+      .flatMap((value) => parseExtensionList(value))) {
+      for (const factory of this.availableExtensions) {
+        if (factory.name !== name) continue;
+        try {
+          const [responseParams, extension] = factory.processRequestParams(params, accepted);
+          answered.push([name, responseParams]);
+          accepted.push(extension);
+          break;
+        } catch (error) {
+          if (!(error instanceof NegotiationError)) throw error;
+        }
+      }
+    }
+    return [answered, accepted];
+  }
+
+  private selectSubprotocol(request: Request): string | null {
+    const offered = request.headers
+      .getAll("Sec-WebSocket-Protocol")
+      .flatMap((value) => parseSubprotocolList(value));
+    if (this.subprotocolSelector !== null) {
+      const selected = this.subprotocolSelector(offered, request);
+      // RFC 6455 §4.2.2: the server's value "MUST be ... one of the values
+      // provided by the client"; answering another is a server bug.
+      if (selected !== null && !offered.includes(selected)) {
+        throw new Error(`selectSubprotocol returned ${selected}, which the client did not offer`);
+      }
+      return selected;
+    }
+    if (this.availableSubprotocols.length === 0) return null;
+    if (offered.length === 0) throw new NegotiationError("missing subprotocol");
+    for (const subprotocol of this.availableSubprotocols) {
+      if (offered.includes(subprotocol)) return subprotocol;
+    }
+    throw new NegotiationError(
+      `invalid subprotocol; expected one of ${this.availableSubprotocols.join(", ")}`,
+    );
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Buffered bytes from the network, read incrementally.
+ *
+ * Chunks are kept as they arrived; reads return zero-copy views when the bytes
+ * they ask for sit inside one chunk, and copy only when a read straddles chunks.
+ * Every read either completes or leaves the buffer untouched and returns `null`,
+ * so parsers can retry when more data arrives.
+ *
+ * @module
+ */
+
+import { PayloadTooBig } from "./errors.js";
+
+const EMPTY = new Uint8Array(0);
+
+/** A queue of received chunks with exact, line and peek reads. */
+export class StreamReader {
+  private chunks: Uint8Array[] = [];
+  /** Offset of the first unread byte in `chunks[0]`. */
+  private offset = 0;
+  private total = 0;
+  private eof = false;
+
+  /** Number of buffered bytes not yet read. */
+  get length(): number {
+    return this.total;
+  }
+
+  /** Whether {@link feedEof} was called. */
+  get atEof(): boolean {
+    return this.eof;
+  }
+
+  /** Appends bytes received from the network. Empty chunks are ignored. */
+  feedData(data: Uint8Array): void {
+    if (this.eof) throw new Error("stream ended");
+    if (data.length === 0) return;
+    this.chunks.push(data);
+    this.total += data.length;
+  }
+
+  /** Records that the peer will send no more bytes. */
+  feedEof(): void {
+    this.eof = true;
+  }
+
+  /** The byte `index` positions after the read position; the caller checks `length` first. */
+  peekByte(index: number): number {
+    let offset = this.offset + index;
+    for (const chunk of this.chunks) {
+      if (offset < chunk.length) return chunk[offset]!;
+      offset -= chunk.length;
+    }
+    throw new RangeError("peek past the end of the buffer");
+  }
+
+  /** Reads exactly `n` bytes, or returns `null` and reads nothing if fewer are buffered. */
+  readExact(n: number): Uint8Array | null {
+    if (n > this.total) return null;
+    if (n === 0) return EMPTY;
+    const first = this.chunks[0]!;
+    const available = first.length - this.offset;
+    if (n <= available) {
+      // Common case: the bytes sit in one chunk, return a view without copying.
+      const view = first.subarray(this.offset, this.offset + n);
+      this.advance(n);
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const take = Math.min(n - filled, chunk.length - this.offset);
+      out.set(chunk.subarray(this.offset, this.offset + take), filled);
+      filled += take;
+      this.advance(take);
+    }
+    return out;
+  }
+
+  /** Drops `n` buffered bytes; the caller checks `length` first. */
+  discard(n: number): void {
+    while (n > 0) {
+      const chunk = this.chunks[0]!;
+      const take = Math.min(n, chunk.length - this.offset);
+      this.advance(take);
+      n -= take;
+    }
+  }
+
+  /**
+   * Reads a line ending with CRLF (the CRLF is included in the result), or
+   * returns `null` if no full line is buffered yet.
+   *
+   * @throws PayloadTooBig when more than `maxLength` bytes precede the end of the line,
+   *   so a peer cannot make us buffer an endless line.
+   */
+  readLine(maxLength: number): Uint8Array | null {
+    let index = 0;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      const start = c === 0 ? this.offset : 0;
+      const found = chunk.indexOf(0x0a, start);
+      if (found !== -1) {
+        const lineLength = index + (found - start) + 1;
+        if (lineLength > maxLength) throw new PayloadTooBig(`line longer than ${maxLength} bytes`);
+        return this.readExact(lineLength);
+      }
+      index += chunk.length - start;
+      if (index > maxLength) throw new PayloadTooBig(`line longer than ${maxLength} bytes`);
+    }
+    return null;
+  }
+
+  /** Reads everything buffered, once the stream has ended; `null` before that. */
+  readToEof(maxLength: number): Uint8Array | null {
+    if (this.total > maxLength) throw new PayloadTooBig(`body longer than ${maxLength} bytes`);
+    if (!this.eof) return null;
+    return this.readExact(this.total);
+  }
+
+  /** Removes and returns every buffered byte. */
+  readAll(): Uint8Array {
+    return this.readExact(this.total)!;
+  }
+
+  private advance(n: number): void {
+    this.offset += n;
+    this.total -= n;
+    const first = this.chunks[0]!;
+    if (this.offset === first.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
+  }
+}

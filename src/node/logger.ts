@@ -1,0 +1,32 @@
+/**
+ * Where connections and servers report what happens to them.
+ *
+ * @module
+ */
+
+/** The subset of `console` the library logs through; pass `console` itself for verbose logs. */
+export interface Logger {
+  error(message: string, ...details: unknown[]): void;
+  warn(message: string, ...details: unknown[]): void;
+  info(message: string, ...details: unknown[]): void;
+  debug(message: string, ...details: unknown[]): void;
+}
+
+const ignore = (): void => {};
+
+/** The default: errors and warnings to `console`, nothing else. */
+export const defaultLogger: Logger = {
+  error: (message, ...details) => console.error(message, ...details),
+  warn: (message, ...details) => console.warn(message, ...details),
+  info: ignore,
+  debug: ignore,
+};
+
+/** A logger that drops everything, for `logger: null`. */
+export const silentLogger: Logger = { error: ignore, warn: ignore, info: ignore, debug: ignore };
+
+/** The logger an option designates: `undefined` gives the default, `null` silence. */
+export function resolveLogger(logger: Logger | null | undefined): Logger {
+  if (logger === undefined) return defaultLogger;
+  return logger ?? silentLogger;
+}

@@ -1,0 +1,564 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { InvalidState, ProtocolError } from "../../src/core/errors.js";
+import type { Extension } from "../../src/core/extensions/base.js";
+import { Close, Frame, Opcode } from "../../src/core/frames.js";
+import { type Protocol, State, stateName } from "../../src/core/protocol.js";
+import { concat, hex, toHex, utf8 } from "../helpers/bytes.js";
+import { fromPeer, fromSelf, openProtocol, type Role } from "../helpers/protocol.js";
+
+const EOF = "";
+
+/** What the protocol wrote, as hex chunks; "" stands for the half-close. */
+function written(protocol: Protocol): string[] {
+  return protocol.dataToSend().map(toHex);
+}
+
+function frames(protocol: Protocol): Frame[] {
+  return protocol.eventsReceived() as Frame[];
+}
+
+function closeFrame(code: number, reason = ""): Uint8Array {
+  return new Close(code, reason).serialize();
+}
+
+for (const role of ["client", "server"] as const satisfies readonly Role[]) {
+  describe(`Protocol as a ${role}`, () => {
+    describe("receiving data", () => {
+      it("emits text and binary frames", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "café"));
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, hex("01 02")));
+        const [text, binary] = frames(protocol);
+        assert.equal(text!.opcode, Opcode.TEXT);
+        assert.equal(new TextDecoder().decode(text!.data), "café");
+        assert.equal(toHex(binary!.data), "0102");
+        assert.deepEqual(written(protocol), []);
+      });
+
+      it("emits the frames of a fragmented message, with control frames between them", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.TEXT, "Hel", false),
+            fromPeer(role, Opcode.PING, ""),
+            fromPeer(role, Opcode.CONT, "l", false),
+            fromPeer(role, Opcode.CONT, "o", true),
+          ]),
+        );
+        assert.deepEqual(
+          frames(protocol).map((frame) => [frame.opcode, frame.fin]),
+          [
+            [Opcode.TEXT, false],
+            [Opcode.PING, true],
+            [Opcode.CONT, false],
+            [Opcode.CONT, true],
+          ],
+        );
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.PONG, ""))]);
+      });
+
+      it("answers a ping with a pong carrying the same data", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.PING, "Hello"));
+        assert.equal(frames(protocol)[0]!.opcode, Opcode.PING);
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.PONG, "Hello"))]);
+      });
+
+      it("does not answer a pong", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.PONG, "Hello"));
+        assert.equal(frames(protocol)[0]!.opcode, Opcode.PONG);
+        assert.deepEqual(written(protocol), []);
+      });
+
+      it("parses the same frames whatever the chunking", () => {
+        const stream = concat([
+          fromPeer(role, Opcode.TEXT, "Hello"),
+          fromPeer(role, Opcode.BINARY, new Uint8Array(300).fill(7), false),
+          fromPeer(role, Opcode.CONT, new Uint8Array(70000).fill(9)),
+        ]);
+        for (const size of [1, 2, 3, 7, 126, 1000, 65536]) {
+          const protocol = openProtocol(role);
+          for (let i = 0; i < stream.length; i += size)
+            protocol.receiveData(stream.slice(i, i + size));
+          assert.deepEqual(
+            frames(protocol).map((frame) => frame.data.length),
+            [5, 300, 70000],
+            `chunks of ${size}`,
+          );
+        }
+      });
+    });
+
+    describe("sending data", () => {
+      it("writes text, binary and continuation frames", () => {
+        const protocol = openProtocol(role);
+        protocol.sendText("Hello");
+        protocol.sendText(utf8("Hel"), false);
+        protocol.sendContinuation("lo", true);
+        protocol.sendBinary(hex("01 02"), false);
+        protocol.sendContinuation(hex("03"), true);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.TEXT, "Hello")),
+          toHex(fromSelf(role, Opcode.TEXT, "Hel", false)),
+          toHex(fromSelf(role, Opcode.CONT, "lo")),
+          toHex(fromSelf(role, Opcode.BINARY, hex("01 02"), false)),
+          toHex(fromSelf(role, Opcode.CONT, hex("03"))),
+        ]);
+      });
+
+      it("writes pings and pongs, with or without data", () => {
+        const protocol = openProtocol(role);
+        protocol.sendPing();
+        protocol.sendPing("abc");
+        protocol.sendPong(hex("ff"));
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.PING, "")),
+          toHex(fromSelf(role, Opcode.PING, "abc")),
+          toHex(fromSelf(role, Opcode.PONG, hex("ff"))),
+        ]);
+      });
+
+      it("refuses control frames over 125 bytes", () => {
+        const protocol = openProtocol(role);
+        assert.throws(() => protocol.sendPing(new Uint8Array(126)), InvalidState);
+        protocol.sendPing(new Uint8Array(125));
+      });
+
+      it("refuses to interleave or continue messages out of order", () => {
+        const protocol = openProtocol(role);
+        assert.throws(() => protocol.sendContinuation("x", true), /no fragmented message/);
+        protocol.sendText("a", false);
+        assert.throws(() => protocol.sendBinary(hex("00")), /expected a continuation frame/);
+        assert.throws(() => protocol.sendText("b"), /expected a continuation frame/);
+        protocol.sendContinuation("c", true);
+        protocol.sendText("d");
+      });
+
+      it("refuses data frames unless open, and control frames once closed", () => {
+        const protocol = openProtocol(role, { state: State.CONNECTING });
+        assert.throws(() => protocol.sendText("x"), /connection is connecting/);
+        assert.throws(() => protocol.sendPing(), /connection is connecting/);
+        assert.throws(() => protocol.sendClose(1000), InvalidState);
+        const closing = openProtocol(role);
+        closing.sendText("a", false);
+        closing.sendClose(1000);
+        assert.throws(() => closing.sendText("x"), /expected a continuation frame/);
+        assert.throws(() => closing.sendContinuation("x", true), /connection is closing/);
+        closing.sendPing("still allowed");
+      });
+    });
+
+    describe("closing handshake started by this side", () => {
+      it("sends a close frame, then completes when the peer answers", () => {
+        const protocol = openProtocol(role);
+        protocol.sendClose(1000, "bye");
+        assert.equal(protocol.state, State.CLOSING);
+        assert.equal(protocol.closeExpected(), true);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1000, "bye"))),
+        ]);
+        protocol.receiveData(fromPeer(role, Opcode.CLOSE, closeFrame(1000, "bye")));
+        assert.equal(frames(protocol)[0]!.opcode, Opcode.CLOSE);
+        assert.equal(protocol.closeRcvdThenSent, false);
+        // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it.
+        assert.deepEqual(written(protocol), role === "server" ? [EOF] : []);
+        assert.equal(protocol.state, State.CLOSING);
+        protocol.receiveEof();
+        assert.deepEqual(written(protocol), role === "client" ? [EOF] : []);
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeCode, 1000);
+        assert.equal(protocol.closeReason, "bye");
+        assert.equal(String(protocol.closeSent), "1000 (OK) bye");
+      });
+
+      it("sends an empty close frame without a code", () => {
+        const protocol = openProtocol(role);
+        protocol.sendClose();
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.CLOSE, ""))]);
+        assert.equal(protocol.closeSent?.code, 1005);
+        assert.throws(() => openProtocol(role).sendClose(undefined, "reason"), /without a code/);
+      });
+
+      it("keeps receiving data frames until the peer's close frame", () => {
+        const protocol = openProtocol(role);
+        protocol.sendClose(1001);
+        protocol.dataToSend();
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "late"));
+        protocol.receiveData(fromPeer(role, Opcode.PING, ""));
+        assert.deepEqual(
+          frames(protocol).map((frame) => frame.opcode),
+          [Opcode.TEXT, Opcode.PING],
+        );
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.PONG, ""))]);
+      });
+
+      it("refuses close codes that may not be sent", () => {
+        assert.throws(() => openProtocol(role).sendClose(1005), /invalid close code/);
+        assert.throws(() => openProtocol(role).sendClose(1000, "x".repeat(124)), /123 bytes/);
+      });
+    });
+
+    describe("closing handshake started by the peer", () => {
+      it("echoes the close frame", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.CLOSE, closeFrame(4000, "done")));
+        assert.equal(frames(protocol)[0]!.opcode, Opcode.CLOSE);
+        const echo = toHex(fromSelf(role, Opcode.CLOSE, closeFrame(4000, "done")));
+        assert.deepEqual(written(protocol), role === "server" ? [echo, EOF] : [echo]);
+        assert.equal(protocol.state, State.CLOSING);
+        assert.equal(protocol.closeRcvdThenSent, true);
+        protocol.receiveEof();
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeCode, 4000);
+        assert.equal(protocol.closeReason, "done");
+      });
+
+      it("echoes an empty close frame as an empty one and reports 1005", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.CLOSE, ""));
+        assert.equal(written(protocol)[0], toHex(fromSelf(role, Opcode.CLOSE, "")));
+        protocol.receiveEof();
+        assert.equal(protocol.closeCode, 1005);
+      });
+
+      it("answers a close frame that arrives in the middle of a fragmented message", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "frag", false));
+        protocol.receiveData(fromPeer(role, Opcode.CLOSE, closeFrame(1000)));
+        assert.equal(written(protocol)[0], toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1000))));
+        assert.equal(protocol.closeRcvd?.code, 1000);
+      });
+
+      it("ignores whatever arrives after the close frame", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.CLOSE, closeFrame(1000)),
+            fromPeer(role, Opcode.TEXT, "ignored"),
+            hex("ff ff ff"),
+          ]),
+        );
+        assert.deepEqual(
+          frames(protocol).map((frame) => frame.opcode),
+          [Opcode.CLOSE],
+        );
+        protocol.receiveData(fromPeer(role, Opcode.PING, ""));
+        assert.deepEqual(frames(protocol), []);
+        protocol.dataToSend();
+        protocol.receiveData(fromPeer(role, Opcode.PING, ""));
+        assert.deepEqual(written(protocol), []);
+      });
+    });
+
+    describe("failing the connection", () => {
+      function assertFailed(protocol: Protocol, code: number, pattern: RegExp): void {
+        const out = written(protocol);
+        assert.equal(out[0]!.slice(role === "client" ? 4 : 2).length > 0, true);
+        const close = protocol.closeSent!;
+        assert.equal(close.code, code, `close code for ${protocol.parserExc?.message}`);
+        assert.match(protocol.parserExc!.message, pattern);
+        assert.equal(protocol.state, State.CLOSING);
+        assert.deepEqual(out.slice(1), role === "server" ? [EOF] : []);
+        assert.equal(protocol.closeExpected(), true);
+      }
+
+      it("fails with 1007 on invalid UTF-8 in a text frame", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, hex("ce ba e1 bd b9 ed a0 80")));
+        assertFailed(protocol, 1007, /invalid UTF-8/);
+      });
+
+      it("fails with 1007 at the fragment with invalid UTF-8, before the message ends", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, utf8("κόσμε"), false));
+        assert.deepEqual(written(protocol), []);
+        protocol.receiveData(fromPeer(role, Opcode.CONT, hex("f4 90 80 80"), false));
+        assertFailed(protocol, 1007, /invalid UTF-8/);
+      });
+
+      it("accepts a code point split between fragments", () => {
+        const protocol = openProtocol(role);
+        const euro = hex("e2 82 ac");
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, euro.subarray(0, 1), false));
+        protocol.receiveData(fromPeer(role, Opcode.CONT, euro.subarray(1, 2), false));
+        protocol.receiveData(fromPeer(role, Opcode.CONT, euro.subarray(2), true));
+        assert.equal(frames(protocol).length, 3);
+        assert.deepEqual(written(protocol), []);
+      });
+
+      it("fails with 1007 on a text message that ends inside a code point", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, hex("e2 82"), false));
+        protocol.receiveData(fromPeer(role, Opcode.CONT, "", true));
+        assertFailed(protocol, 1007, /invalid UTF-8/);
+      });
+
+      it("does not validate binary messages", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, hex("ff"), false));
+        protocol.receiveData(fromPeer(role, Opcode.CONT, hex("fe")));
+        assert.equal(frames(protocol).length, 2);
+      });
+
+      it("fails with 1009 on a frame over the limit, from its header alone", () => {
+        const protocol = openProtocol(role, { maxSize: 1000 });
+        const bytes = fromPeer(role, Opcode.BINARY, new Uint8Array(1001));
+        // Header only: 2 bytes, a 16-bit length and, from a client, the mask.
+        protocol.receiveData(bytes.subarray(0, role === "server" ? 8 : 4));
+        assertFailed(protocol, 1009, /^message exceeds limit of 1000 bytes/);
+      });
+
+      it("fails with 1009 when the fragments of a message add up over the limit", () => {
+        const protocol = openProtocol(role, { maxSize: 1000 });
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, new Uint8Array(600), false));
+        protocol.receiveData(fromPeer(role, Opcode.CONT, new Uint8Array(400), false));
+        assert.deepEqual(written(protocol), []);
+        protocol.receiveData(
+          fromPeer(role, Opcode.CONT, new Uint8Array(1), true).subarray(
+            0,
+            role === "server" ? 6 : 2,
+          ),
+        );
+        assertFailed(protocol, 1009, /fragmented message exceeds limit of 1000 bytes/);
+      });
+
+      it("bounds a flood of empty fragments by counting their bytes, not the fragments", () => {
+        const protocol = openProtocol(role, { maxSize: 10 });
+        const empty = fromPeer(role, Opcode.CONT, "", false);
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, new Uint8Array(10), false));
+        for (let i = 0; i < 1000; i++) protocol.receiveData(empty.slice());
+        assert.equal(frames(protocol).length, 1001);
+        protocol.receiveData(fromPeer(role, Opcode.CONT, "x"));
+        assertFailed(protocol, 1009, /exceeds limit/);
+      });
+
+      it("accepts any size without a limit", () => {
+        const protocol = openProtocol(role, { maxSize: null });
+        assert.equal(protocol.maxSize, Number.POSITIVE_INFINITY);
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, new Uint8Array(2 * 1024 * 1024)));
+        assert.equal(frames(protocol)[0]!.data.length, 2 * 1024 * 1024);
+      });
+
+      it("fails with 1002 on an unexpected continuation frame", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.CONT, "x"));
+        assertFailed(protocol, 1002, /unexpected continuation frame/);
+      });
+
+      it("fails with 1002 on a new message before the previous one ended", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "a", false));
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, "b"));
+        assertFailed(protocol, 1002, /expected a continuation frame/);
+      });
+
+      it("fails with 1002 on RSV bits no extension claims", () => {
+        for (const rsv of [
+          [true, false, false],
+          [false, true, false],
+          [false, false, true],
+        ] as const) {
+          const protocol = openProtocol(role);
+          protocol.receiveData(fromPeer(role, Opcode.TEXT, "x", true, [...rsv]));
+          assertFailed(protocol, 1002, /reserved bits must be 0/);
+        }
+      });
+
+      it("fails with 1002 on masking from the wrong side", () => {
+        const protocol = openProtocol(role);
+        const wrong = role === "server" ? hex("81 01 78") : hex("81 81 00 00 00 00 78");
+        protocol.receiveData(wrong);
+        assertFailed(protocol, 1002, /mask/);
+      });
+
+      it("fails with 1002 on an invalid close code and 1007 on an invalid close reason", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.CLOSE, hex("03 ed")));
+        assertFailed(protocol, 1002, /invalid close code: 1005/);
+        const other = openProtocol(role);
+        other.receiveData(fromPeer(role, Opcode.CLOSE, hex("03 e8 ff")));
+        assertFailed(other, 1007, /invalid UTF-8 in close reason/);
+      });
+
+      it("fails with 1011 and no detail when an extension throws unexpectedly", () => {
+        const protocol = openProtocol(role);
+        const broken: Extension = {
+          name: "x-broken",
+          decode: () => {
+            throw new TypeError("secret internal detail");
+          },
+          encode: (frame) => frame,
+        };
+        protocol.extensions = [broken];
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "x"));
+        const out = written(protocol);
+        assert.equal(protocol.closeSent?.code, 1011);
+        assert.equal(protocol.closeSent?.reason, "");
+        assert.ok(protocol.parserExc instanceof TypeError);
+        assert.deepEqual(out.slice(1), role === "server" ? [EOF] : []);
+      });
+
+      it("truncates long reasons on a code point boundary", () => {
+        const protocol = openProtocol(role);
+        protocol.fail(1008, "é".repeat(100));
+        assert.equal(protocol.closeSent?.reason, "é".repeat(61));
+      });
+
+      it("fails with 1006 and no close frame when the stream ends mid-frame", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "Hello").subarray(0, 3));
+        protocol.receiveEof();
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeCode, 1006);
+        assert.equal(protocol.closeReason, "");
+        assert.equal(protocol.closeSent, null);
+        assert.match(protocol.parserExc!.message, /unexpected end of stream/);
+        assert.deepEqual(written(protocol), [EOF]);
+        protocol.receiveEof();
+        assert.throws(() => protocol.receiveData(hex("00")), /after end of stream/);
+      });
+
+      it("fail() sends the close frame once and ignores later input", () => {
+        const protocol = openProtocol(role);
+        protocol.fail(1011, "boom");
+        protocol.fail(1002, "again");
+        assert.equal(protocol.closeSent?.code, 1011);
+        protocol.receiveData(fromPeer(role, Opcode.PING, ""));
+        assert.deepEqual(frames(protocol), []);
+        assert.equal(written(protocol).length, role === "server" ? 2 : 1);
+        protocol.receiveEof();
+        assert.equal(protocol.state, State.CLOSED);
+      });
+
+      it("fail(1006) after a close frame was sent only stops processing", () => {
+        const protocol = openProtocol(role);
+        protocol.sendClose(1000);
+        protocol.dataToSend();
+        protocol.fail(1006);
+        assert.deepEqual(written(protocol), role === "server" ? [EOF] : []);
+      });
+    });
+
+    describe("state", () => {
+      it("reports closeCode and closeReason only once closed", () => {
+        const protocol = openProtocol(role);
+        assert.equal(protocol.closeCode, null);
+        assert.equal(protocol.closeReason, null);
+        protocol.state = State.CLOSED;
+        assert.equal(protocol.closeCode, 1006);
+        assert.equal(protocol.closeReason, "");
+      });
+
+      it("names states", () => {
+        assert.deepEqual(
+          [State.CONNECTING, State.OPEN, State.CLOSING, State.CLOSED].map(stateName),
+          ["connecting", "open", "closing", "closed"],
+        );
+      });
+
+      it("never goes backwards and only throws documented errors on random input", () => {
+        fc.assert(
+          fc.property(
+            fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }),
+            fc.boolean(),
+            (chunks, eof) => {
+              const protocol = openProtocol(role, { maxSize: 100 });
+              let previous: number = protocol.state;
+              for (const chunk of chunks) {
+                protocol.receiveData(chunk);
+                assert.ok(protocol.state >= previous);
+                previous = protocol.state;
+              }
+              if (eof) protocol.receiveEof();
+              assert.ok(protocol.state >= previous);
+              protocol.eventsReceived();
+              protocol.dataToSend();
+              if (protocol.parserExc) assert.ok(protocol.parserExc instanceof ProtocolError);
+            },
+          ),
+          { numRuns: 2000 },
+        );
+      });
+
+      it("turns any frame sequence into the same events whatever the chunking", () => {
+        const frameArbitrary = fc.oneof(
+          fc.record({
+            opcode: fc.constant(Opcode.BINARY),
+            data: fc.uint8Array({ maxLength: 300 }),
+          }),
+          fc.record({
+            opcode: fc.constant(Opcode.TEXT),
+            data: fc.string({ maxLength: 100 }).map(utf8),
+          }),
+          fc.record({ opcode: fc.constant(Opcode.PING), data: fc.uint8Array({ maxLength: 125 }) }),
+          fc.record({ opcode: fc.constant(Opcode.PONG), data: fc.uint8Array({ maxLength: 125 }) }),
+        );
+        fc.assert(
+          fc.property(
+            fc.array(frameArbitrary, { maxLength: 10 }),
+            fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1 }),
+            (list, sizes) => {
+              const stream = concat(list.map(({ opcode, data }) => fromPeer(role, opcode, data)));
+              const protocol = openProtocol(role);
+              for (let i = 0, s = 0; i < stream.length; s++) {
+                const size = sizes[s % sizes.length]!;
+                protocol.receiveData(stream.slice(i, i + size));
+                i += size;
+              }
+              const events = frames(protocol);
+              assert.deepEqual(
+                events.map((frame) => [frame.opcode, toHex(frame.data)]),
+                list.map(({ opcode, data }) => [opcode, toHex(data)]),
+              );
+            },
+          ),
+          { numRuns: 500 },
+        );
+      });
+    });
+  });
+}
+
+describe("extensions in the protocol", () => {
+  it("lets a negotiated extension claim RSV2 on frames it encodes and decodes", () => {
+    /** Marks every data frame with RSV2 and reverses its payload: a trivial, testable transform. */
+    const reverser: Extension = {
+      name: "x-reverse",
+      encode: (frame) =>
+        frame.opcode === Opcode.CLOSE ||
+        frame.opcode === Opcode.PING ||
+        frame.opcode === Opcode.PONG
+          ? frame
+          : new Frame(
+              frame.opcode,
+              frame.data.slice().reverse(),
+              frame.fin,
+              frame.rsv1,
+              true,
+              frame.rsv3,
+            ),
+      decode: (frame) => {
+        if (!frame.rsv2) return frame;
+        return new Frame(
+          frame.opcode,
+          frame.data.slice().reverse(),
+          frame.fin,
+          frame.rsv1,
+          false,
+          frame.rsv3,
+        );
+      },
+    };
+    const server = openProtocol("server");
+    server.extensions = [reverser];
+    server.receiveData(fromPeer("server", Opcode.TEXT, "olleh", true, [false, true, false]));
+    assert.equal(new TextDecoder().decode(frames(server)[0]!.data), "hello");
+    server.sendText("abc");
+    assert.equal(written(server)[0], "a103636261");
+    server.receiveData(fromPeer("server", Opcode.TEXT, "x", true, [true, false, false]));
+    assert.equal(server.closeSent?.code, 1002);
+  });
+});
