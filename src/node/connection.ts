@@ -149,10 +149,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   readonly closed: Promise<void>;
   /** Round-trip time of the last ping answered, in milliseconds; 0 before the first. */
   latency = 0;
-  /** Local address of the socket, or `null` for a Unix socket. */
-  readonly localAddress: AddressInfo | null;
-  /** Remote address of the socket, or `null` for a Unix socket. */
-  readonly remoteAddress: AddressInfo | null;
+  private local: AddressInfo | null = null;
+  private remote: AddressInfo | null = null;
 
   protected readonly socket: Socket;
   protected readonly options: ResolvedConnectionOptions;
@@ -178,8 +176,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.protocol = protocol;
     this.options = options;
     this.logger = options.logger;
-    this.localAddress = addressOf(socket.localAddress, socket.localFamily, socket.localPort);
-    this.remoteAddress = addressOf(socket.remoteAddress, socket.remoteFamily, socket.remotePort);
+    if (socket.connecting) socket.once("connect", () => this.captureAddresses());
+    else this.captureAddresses();
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -216,6 +214,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   /** The close reason received, or `null` until closed. */
   get closeReason(): string | null {
     return this.protocol.closeReason;
+  }
+
+  /** Local address of the socket; `null` for a Unix socket or before connecting. */
+  get localAddress(): AddressInfo | null {
+    return this.local;
+  }
+
+  /** Remote address of the socket; `null` for a Unix socket or before connecting. */
+  get remoteAddress(): AddressInfo | null {
+    return this.remote;
   }
 
   /** The subprotocol negotiated during the handshake, or `null`. */
@@ -580,6 +588,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.onConnectionLost();
     this.resolveClosed();
   };
+
+  /** Node forgets a socket's addresses once it closes: keep them for the connection's lifetime. */
+  private captureAddresses(): void {
+    const socket = this.socket;
+    this.local = addressOf(socket.localAddress, socket.localFamily, socket.localPort);
+    this.remote = addressOf(socket.remoteAddress, socket.remoteFamily, socket.remotePort);
+  }
 
   private armCloseTimer(): void {
     const timeout = this.options.closeTimeout;

@@ -1,0 +1,299 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import * as net from "node:net";
+import { after, describe, it } from "node:test";
+import { ConnectionClosedOK, InvalidStatus } from "../../src/core/errors.js";
+import { Opcode } from "../../src/core/frames.js";
+import { Headers } from "../../src/core/headers.js";
+import { Response } from "../../src/core/http11.js";
+import { connect } from "../../src/node/client.js";
+import type { Logger } from "../../src/node/logger.js";
+import { broadcast, type ServerConnection, serve } from "../../src/node/server.js";
+import { closePayload, RawPeer } from "../helpers/raw.js";
+import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+/** A logger that records what it is told. */
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (message: string) => {
+    lines.push(message);
+  };
+  return { lines, error: record, warn: record, info: record, debug: record };
+}
+
+describe("serve()", () => {
+  it("listens on a free port when given port 0 and reports it", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const address = server.address() as net.AddressInfo;
+    assert.equal(address.port, port);
+    assert.ok(port > 0);
+  });
+
+  it("rejects when the port is taken", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    await assert.rejects(serve(echo, { host: "127.0.0.1", port, logger: null }), /EADDRINUSE/);
+  });
+
+  it("closes the connection with 1000 when the handler returns", async () => {
+    const { server, uri } = await startServer(async () => {});
+    await using _server = server;
+    await using ws = await connect(uri);
+    await assert.rejects(ws.recv(), ConnectionClosedOK);
+    assert.equal(ws.closeCode, 1000);
+  });
+
+  it("closes with 1011 when the handler throws, logs it, and keeps serving", async () => {
+    const logger = recordingLogger();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        if ((await ws.recv()) === "fail") throw new Error("handler bug");
+        await ws.send("fine");
+      },
+      { logger },
+    );
+    await using _server = server;
+    const failing = await connect(uri);
+    await failing.send("fail");
+    await failing.closed;
+    assert.equal(failing.closeCode, 1011);
+    assert.equal(failing.closeReason, "");
+    assert.ok(logger.lines.includes("connection handler failed"));
+    await using ws = await connect(uri);
+    await ws.send("ok");
+    assert.equal(await ws.recv(), "fine");
+  });
+
+  it("tracks open connections and broadcasts to them", async () => {
+    const joined = deferred();
+    let count = 0;
+    const { server, uri } = await startServer(async (ws) => {
+      if (++count === 3) joined.resolve();
+      await ws.closed;
+    });
+    await using _server = server;
+    const clients = await Promise.all([connect(uri), connect(uri), connect(uri)]);
+    await joined.promise;
+    assert.equal(server.connections.size, 3);
+    broadcast(server.connections, "news");
+    for (const client of clients) assert.equal(await client.recv(), "news");
+    await clients[0]!.close();
+    broadcast(server.connections, new Uint8Array([1]));
+    for (const client of clients.slice(1))
+      assert.deepEqual([...((await client.recv()) as Uint8Array)], [1]);
+    await Promise.all(clients.map((client) => client.close()));
+  });
+
+  it("close() sends 1001 to open connections and waits for handlers", async () => {
+    const handlerDone = deferred<boolean>();
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.recv().catch(() => {});
+      handlerDone.resolve(true);
+    });
+    const ws = await connect(uri);
+    await ws.ping();
+    await server.close();
+    assert.equal(await handlerDone.promise, true);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1001);
+    await server.serveForever();
+    await assert.rejects(connect(uri), /ECONNREFUSED/);
+  });
+
+  it("answers a handshake in progress with 503 when closing", async () => {
+    const gate = deferred();
+    const { server, port } = await startServer(echo, {
+      processRequest: async () => {
+        await gate.promise;
+        return undefined;
+      },
+    });
+    const peer = await RawPeer.connect(port);
+    const head = peer.handshake();
+    // Wait until the server has the request, then shut down.
+    while (server["handshaking"].size === 0) await new Promise((resolve) => setImmediate(resolve));
+    const closing = server.close();
+    gate.resolve();
+    assert.match(await head, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    await closing;
+  });
+
+  it("answers 503 to a handshake whose request is incomplete when closing", async () => {
+    const { server, port } = await startServer(echo);
+    const peer = await RawPeer.connect(port);
+    peer.write("GET / HTTP/1.1\r\nHost: x\r\n");
+    while (server["handshaking"].size === 0) await new Promise((resolve) => setImmediate(resolve));
+    const closing = server.close();
+    assert.match(await peer.readToEnd(), /^HTTP\/1\.1 503 /);
+    await closing;
+  });
+
+  it("lets processRequest answer plain HTTP, e.g. a health check", async () => {
+    const { server, port } = await startServer(echo, {
+      processRequest: (_connection, request) => {
+        if (request.path === "/healthz") return { status: 200, body: "OK\n" };
+        if (request.path === "/teapot") {
+          return new Response(418, "I'm a teapot", new Headers({ "Content-Length": "0" }));
+        }
+        return undefined;
+      },
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    peer.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    const answer = await peer.readToEnd();
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(answer, /\r\nContent-Length: 3\r\n/);
+    assert.match(answer, /\r\nServer: websockets-ts\/[\d.]+\r\n/);
+    assert.match(answer, /\r\n\r\nOK\n$/);
+    const error = await connect(`ws://127.0.0.1:${port}/teapot`).catch((e: unknown) => e);
+    assert.ok(error instanceof InvalidStatus);
+    assert.equal(error.response.status, 418);
+  });
+
+  it("lets processResponse change the 101 response", async () => {
+    const { server, uri } = await startServer(echo, {
+      processResponse: (_connection, _request, response) => {
+        response.headers.set("X-Extra", "yes");
+        return undefined;
+      },
+      serverHeader: null,
+    });
+    await using _server = server;
+    await using ws = await connect(uri);
+    assert.equal(ws.response?.headers.get("X-Extra"), "yes");
+    assert.equal(ws.response?.headers.has("Server"), false);
+  });
+
+  it("answers 500 when processRequest throws", async () => {
+    const logger = recordingLogger();
+    const { server, uri } = await startServer(echo, {
+      logger,
+      processRequest: () => {
+        throw new Error("bug");
+      },
+    });
+    await using _server = server;
+    const error = await connect(uri).catch((e: unknown) => e);
+    assert.ok(error instanceof InvalidStatus);
+    assert.equal(error.response.status, 500);
+    assert.ok(logger.lines.includes("opening handshake failed"));
+  });
+
+  it("exposes the request, subprotocol and origin checks", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        seen.resolve(ws);
+        await ws.recv().catch(() => {});
+      },
+      { subprotocols: ["chat", "superchat"], origins: ["https://good.example"] },
+    );
+    await using _server = server;
+    await using ws = await connect(uri, {
+      subprotocols: ["superchat", "chat"],
+      origin: "https://good.example",
+    });
+    assert.equal(ws.subprotocol, "chat");
+    const serverSide = await seen.promise;
+    assert.equal(serverSide.subprotocol, "chat");
+    assert.equal(serverSide.request?.headers.get("Origin"), "https://good.example");
+    const refused = await connect(uri, {
+      subprotocols: ["chat"],
+      origin: "https://evil.example",
+    }).catch((e: unknown) => e);
+    assert.ok(refused instanceof InvalidStatus);
+    assert.equal(refused.response.status, 403);
+    const missing = await connect(uri, { origin: "https://good.example" }).catch((e: unknown) => e);
+    assert.ok(missing instanceof InvalidStatus);
+    assert.equal(missing.response.status, 400);
+  });
+});
+
+describe("bad input from the network", () => {
+  it("answers garbage instead of a handshake with 400 and closes", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    peer.write("\x16\x03\x01\x02\x00garbage that is not HTTP\r\n\r\n");
+    assert.match(await peer.readToEnd(), /^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+
+  it("answers an oversized header with 431 and an oversized request line with 414", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    peer.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(10_000)}\r\n\r\n`);
+    assert.match(await peer.readToEnd(), /^HTTP\/1\.1 431 /);
+    const other = await RawPeer.connect(port);
+    other.write(`GET /${"a".repeat(10_000)} HTTP/1.1\r\n\r\n`);
+    assert.match(await other.readToEnd(), /^HTTP\/1\.1 414 /);
+  });
+
+  it("answers a plain HTTP request with 426", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    peer.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const answer = await peer.readToEnd();
+    assert.match(answer, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
+    assert.match(answer, /\r\nUpgrade: websocket\r\n/);
+  });
+
+  it("closes with 1002 on an invalid frame", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    assert.match(await peer.handshake(), /^HTTP\/1\.1 101 /);
+    peer.write(new Uint8Array([0x83, 0x80, 0, 0, 0, 0])); // reserved opcode 3
+    assert.deepEqual(closePayload(await peer.readUntilClose()), [1002, "invalid opcode: 3"]);
+    await peer.readToEnd();
+  });
+
+  it("closes with 1007 on invalid UTF-8 and 1009 on an oversized message", async () => {
+    const { server, port } = await startServer(echo, { maxSize: 1000 });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    peer.writeFrame(Opcode.TEXT, new Uint8Array([0xff]));
+    assert.deepEqual(closePayload(await peer.readUntilClose()), [
+      1007,
+      "invalid UTF-8 in text message",
+    ]);
+    const other = await RawPeer.connect(port);
+    await other.handshake();
+    other.writeFrame(Opcode.BINARY, new Uint8Array(1001));
+    assert.deepEqual(closePayload(await other.readUntilClose()), [
+      1009,
+      "message exceeds limit of 1000 bytes",
+    ]);
+  });
+
+  it("gives 1006 and no hang when the peer vanishes mid-message", async () => {
+    const result = deferred<unknown>();
+    const { server, port } = await startServer(async (ws) => {
+      result.resolve(await ws.recv().catch((e: unknown) => e));
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    peer.write(new Uint8Array([0x82, 0x85, 0, 0, 0, 0, 1, 2])); // 2 of 5 payload bytes
+    peer.socket.destroy();
+    const error = (await result.promise) as Error & { closeCode?: number };
+    assert.equal(error.name, "ConnectionClosedError");
+    assert.equal(error.closeCode, 1006);
+  });
+
+  it("drops a connection that never completes its handshake after openTimeout", async () => {
+    const { server, port } = await startServer(echo, { openTimeout: 100 });
+    await using _server = server;
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.write("GET / HTTP/1.1\r\n");
+    await once(socket, "close");
+  });
+});
