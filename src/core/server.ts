@@ -174,7 +174,9 @@ export class ServerProtocol extends Protocol {
       response.headers.set("Upgrade", "websocket");
       return response;
     }
-    if (exc instanceof InvalidHeader && exc.header === "Sec-WebSocket-Version") {
+    // A missing or repeated version is a malformed request (400, below); only a
+    // version the server doesn't speak gets 426.
+    if (exc instanceof InvalidHeaderValue && exc.header === "Sec-WebSocket-Version") {
       // RFC 6455 §4.4: answer "with an appropriate HTTP error code (such as
       // 426 Upgrade Required) and a |Sec-WebSocket-Version| header field
       // indicating the version(s) the server is capable of understanding."

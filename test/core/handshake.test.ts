@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { describe, it } from "node:test";
+
+import { InvalidHeaderFormat, InvalidUpgrade } from "../../src/core/errors.js";
+import {
+  acceptKey,
+  checkUpgradeHeaders,
+  generateKey,
+  isValidKey,
+} from "../../src/core/handshake.js";
+import { Headers, type HeadersInit } from "../../src/core/headers.js";
+
+describe("acceptKey", () => {
+  it("computes RFC 6455 §1.3's example", () => {
+    assert.equal(acceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  });
+
+  it("hashes the key as given, without trimming or decoding it", () => {
+    assert.notEqual(acceptKey("dGhlIHNhbXBsZSBub25jZQ== "), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  });
+});
+
+describe("generateKey", () => {
+  it("returns the base64 of 16 bytes", () => {
+    const key = generateKey();
+    assert.match(key, /^[A-Za-z0-9+/]{22}==$/);
+    assert.equal(Buffer.from(key, "base64").length, 16);
+    assert.ok(isValidKey(key));
+  });
+
+  it("returns a different key each time", () => {
+    const keys = new Set(Array.from({ length: 100 }, generateKey));
+    assert.equal(keys.size, 100);
+  });
+});
+
+describe("isValidKey", () => {
+  const valid = [
+    "dGhlIHNhbXBsZSBub25jZQ==",
+    "AAAAAAAAAAAAAAAAAAAAAA==",
+    "/////////////////////w==",
+    "+/+/+/+/+/+/+/+/+/+/+g==",
+  ];
+  for (const key of valid) {
+    it(`accepts ${key}`, () => assert.equal(isValidKey(key), true));
+  }
+
+  const invalid: [string, string][] = [
+    ["the empty string", ""],
+    ["a key without padding", "dGhlIHNhbXBsZSBub25jZQ"],
+    ["a key with one padding character", "dGhlIHNhbXBsZSBub25jZQ="],
+    ["non-zero bits after the 16th byte", "dGhlIHNhbXBsZSBub25jZR=="],
+    ["15 bytes", "AAAAAAAAAAAAAAAAAAAA"],
+    ["17 bytes", "AAAAAAAAAAAAAAAAAAAAAAA="],
+    ["24 bytes", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+    ["the base64url alphabet", "-_-_-_-_-_-_-_-_-_-_-g=="],
+    ["leading whitespace", " dGhlIHNhbXBsZSBub25jZQ=="],
+    ["trailing whitespace", "dGhlIHNhbXBsZSBub25jZQ== "],
+    ["a line break", "dGhlIHNhbXBsZSBub25jZQ==\n"],
+    ["padding in the middle", "dGhlIHNhbXBsZSBub25j=Q=="],
+  ];
+  for (const [name, key] of invalid) {
+    it(`rejects ${name}`, () => assert.equal(isValidKey(key), false));
+  }
+});
+
+describe("checkUpgradeHeaders", () => {
+  const valid: [string, HeadersInit][] = [
+    ["the canonical values", { Connection: "Upgrade", Upgrade: "websocket" }],
+    ["other cases", { connection: "UPGRADE", UPGRADE: "WebSocket" }],
+    ["a Connection list", { Connection: "keep-alive, Upgrade", Upgrade: "websocket" }],
+    [
+      "a Connection list with empty elements",
+      { Connection: ", keep-alive ,, upgrade,", Upgrade: "websocket" },
+    ],
+    [
+      "Connection in several fields",
+      { Connection: ["keep-alive", "Upgrade"], Upgrade: "websocket" },
+    ],
+    ["an Upgrade list", { Connection: "Upgrade", Upgrade: "HTTP/2.0, websocket" }],
+    ["Upgrade in several fields", { Connection: "Upgrade", Upgrade: ["h2c", "websocket"] }],
+  ];
+  for (const [name, init] of valid) {
+    it(`accepts ${name}`, () => {
+      assert.doesNotThrow(() => checkUpgradeHeaders(new Headers(init)));
+    });
+  }
+
+  const invalid: [string, HeadersInit, string, string | null, string][] = [
+    [
+      "a missing Connection",
+      { Upgrade: "websocket" },
+      "Connection",
+      null,
+      "missing Connection header",
+    ],
+    [
+      "Connection without upgrade",
+      { Connection: "keep-alive, close", Upgrade: "websocket" },
+      "Connection",
+      "keep-alive, close",
+      "invalid Connection header: keep-alive, close",
+    ],
+    [
+      "Connection with upgrade as a substring",
+      { Connection: "upgrade-insecure-requests", Upgrade: "websocket" },
+      "Connection",
+      "upgrade-insecure-requests",
+      "invalid Connection header: upgrade-insecure-requests",
+    ],
+    ["a missing Upgrade", { Connection: "Upgrade" }, "Upgrade", null, "missing Upgrade header"],
+    [
+      "another protocol in Upgrade",
+      { Connection: "Upgrade", Upgrade: "h2c" },
+      "Upgrade",
+      "h2c",
+      "invalid Upgrade header: h2c",
+    ],
+    [
+      "a versioned websocket in Upgrade",
+      { Connection: "Upgrade", Upgrade: "websocket/13" },
+      "Upgrade",
+      "websocket/13",
+      "invalid Upgrade header: websocket/13",
+    ],
+  ];
+  for (const [name, init, header, value, message] of invalid) {
+    it(`rejects ${name} with InvalidUpgrade`, () => {
+      assert.throws(
+        () => checkUpgradeHeaders(new Headers(init)),
+        (e: unknown) => {
+          assert.ok(e instanceof InvalidUpgrade, String(e));
+          assert.equal(e.header, header);
+          assert.equal(e.value, value);
+          assert.equal(e.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it("checks Connection before Upgrade", () => {
+    assert.throws(() => checkUpgradeHeaders(new Headers()), { header: "Connection" });
+  });
+
+  it("rejects values that don't follow the list grammar with InvalidHeaderFormat", () => {
+    assert.throws(
+      () => checkUpgradeHeaders(new Headers({ Connection: "Upgrade;", Upgrade: "websocket" })),
+      InvalidHeaderFormat,
+    );
+    assert.throws(
+      () => checkUpgradeHeaders(new Headers({ Connection: "Upgrade", Upgrade: "web socket" })),
+      InvalidHeaderFormat,
+    );
+  });
+});
