@@ -239,4 +239,36 @@ describe("Connection", () => {
     assert.equal(ws.closeCode, 1000);
     assert.notEqual(serverSide, null);
   });
+
+  it("makes send() wait when the peer does not read, instead of buffering without bound", async () => {
+    const release = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        await release.promise;
+        for await (const _ of ws);
+      },
+      { maxQueue: 1, maxSize: null },
+    );
+    await using _server = server;
+    await using ws = await connect(uri, { writeHighWaterMark: 256 * 1024 });
+    const chunk = new Uint8Array(1024 * 1024);
+    let sent = 0;
+    let stalled = false;
+    // Send until one send() does not complete while the peer holds back.
+    while (!stalled && sent < 256) {
+      const sending = ws.send(chunk);
+      const outcome = await Promise.race([
+        sending.then(() => "sent"),
+        new Promise((resolve) => setTimeout(resolve, 500, "waiting")),
+      ]);
+      if (outcome === "waiting") {
+        stalled = true;
+        release.resolve();
+        await sending;
+      }
+      sent++;
+    }
+    assert.ok(stalled, "send() waited for the peer");
+    assert.ok(sent < 256, `sent ${sent} MiB before waiting`);
+  });
 });

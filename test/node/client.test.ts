@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { after, describe, it } from "node:test";
+import {
+  InvalidHeaderValue,
+  InvalidMessage,
+  InvalidStatus,
+  InvalidUri,
+  TimeoutError,
+} from "../../src/core/errors.js";
+import { Opcode } from "../../src/core/frames.js";
+import { ClientConnection, connect } from "../../src/node/client.js";
+import type { ServerConnection } from "../../src/node/server.js";
+import { VERSION } from "../../src/node/version.js";
+import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
+import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+describe("connect()", () => {
+  it("sends the configured handshake headers", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    await using ws = await connect(`ws://user:p%40ss@127.0.0.1:${port}/chat?room=1`, {
+      origin: "https://app.example",
+      additionalHeaders: { "X-Token": "abc", Cookie: "a=1" },
+      userAgent: "test-agent/1",
+    });
+    assert.ok(ws instanceof ClientConnection);
+    const request = (await seen.promise).request!;
+    assert.equal(request.path, "/chat?room=1");
+    assert.equal(request.headers.get("Host"), `127.0.0.1:${port}`);
+    assert.equal(request.headers.get("Origin"), "https://app.example");
+    assert.equal(request.headers.get("X-Token"), "abc");
+    assert.equal(request.headers.get("Cookie"), "a=1");
+    assert.equal(request.headers.get("User-Agent"), "test-agent/1");
+    assert.equal(
+      request.headers.get("Authorization"),
+      `Basic ${Buffer.from("user:p@ss").toString("base64")}`,
+    );
+    assert.equal(ws.request.path, "/chat?room=1");
+    assert.equal(ws.response?.status, 101);
+  });
+
+  it("sends a default User-Agent that can be turned off", async () => {
+    const agents: (string | undefined)[] = [];
+    const { server, uri } = await startServer(async (ws) => {
+      agents.push(ws.request?.headers.get("User-Agent"));
+    });
+    await using _server = server;
+    await (await connect(uri)).close();
+    await (await connect(uri, { userAgent: null })).close();
+    assert.deepEqual(agents, [`websockets-ts/${VERSION}`, undefined]);
+  });
+
+  it("keeps VERSION in step with package.json", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const pkg = JSON.parse(
+      await readFile(new URL("../../../package.json", import.meta.url), "utf8"),
+    );
+    assert.equal(VERSION, pkg.version);
+  });
+
+  it("rejects invalid URIs before connecting", async () => {
+    await assert.rejects(connect("http://127.0.0.1/"), InvalidUri);
+    await assert.rejects(connect("ws://127.0.0.1/#fragment"), InvalidUri);
+  });
+
+  it("rejects with the socket error when the connection is refused", async () => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    await assert.rejects(
+      connect(`ws://127.0.0.1:${port}`),
+      (error: NodeJS.ErrnoException) => error.code === "ECONNREFUSED",
+    );
+  });
+
+  it("rejects with InvalidStatus when the server refuses", async () => {
+    const { server, uri } = await startServer(echo, {
+      processRequest: () => ({ status: 401, body: "who are you?" }),
+    });
+    await using _server = server;
+    const error = await connect(uri).catch((e: unknown) => e);
+    assert.ok(error instanceof InvalidStatus);
+    assert.equal(error.response.status, 401);
+    assert.equal(error.message, "server rejected WebSocket connection: HTTP 401");
+  });
+
+  it("rejects a response with a wrong Sec-WebSocket-Accept", async () => {
+    const raw = await rawServer(async (peer) => {
+      await peer.readHead();
+      peer.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n",
+      );
+    });
+    try {
+      await assert.rejects(connect(`ws://127.0.0.1:${raw.port}`), InvalidHeaderValue);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("rejects when the server closes before answering", async () => {
+    const raw = await rawServer(async (peer) => {
+      await peer.readHead();
+      peer.socket.end();
+    });
+    try {
+      await assert.rejects(connect(`ws://127.0.0.1:${raw.port}`), InvalidMessage);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("times out against a server that accepts TCP but never answers", async () => {
+    const raw = await rawServer(() => {});
+    try {
+      const error = await connect(`ws://127.0.0.1:${raw.port}`, { openTimeout: 100 }).catch(
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof TimeoutError);
+      assert.equal(error.message, "timed out during the opening handshake");
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("can be aborted with an AbortSignal", async () => {
+    const raw = await rawServer(() => {});
+    try {
+      const controller = new AbortController();
+      const connecting = connect(`ws://127.0.0.1:${raw.port}`, {
+        signal: controller.signal,
+        openTimeout: null,
+      });
+      controller.abort(new Error("user gave up"));
+      await assert.rejects(connecting, /user gave up/);
+      await assert.rejects(
+        connect(`ws://127.0.0.1:${raw.port}`, { signal: AbortSignal.abort(new Error("before")) }),
+        /before/,
+      );
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("receives frames sent in the same packet as the 101 response", async () => {
+    const raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      peer.writeFrame(Opcode.TEXT, "early");
+    });
+    try {
+      await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: 100 });
+      assert.equal(await ws.recv(), "early");
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("gives up on a peer that never answers the close frame after closeTimeout", async () => {
+    let serverPeer: RawPeer | null = null;
+    const raw = await rawServer(async (peer) => {
+      serverPeer = peer;
+      await acceptRaw(peer);
+    });
+    try {
+      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: 100 });
+      await ws.close(1000, "bye");
+      assert.equal(ws.closeCode, 1006);
+      assert.deepEqual(closePayload(await serverPeer!.readFrame()), [1000, "bye"]);
+    } finally {
+      await raw.close();
+    }
+  });
+});

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { ConcurrencyError } from "../../src/core/errors.js";
+import { Frame, Opcode } from "../../src/core/frames.js";
+import { MessageAssembler } from "../../src/node/messages.js";
+import { RawPeer } from "../helpers/raw.js";
+import { deferred, startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+function assembler(maxQueue = 4) {
+  const calls: string[] = [];
+  const queue = new MessageAssembler(maxQueue, {
+    pause: () => calls.push("pause"),
+    resume: () => calls.push("resume"),
+  });
+  return { queue, calls };
+}
+
+const text = (data: string, fin = true, opcode: Opcode = Opcode.TEXT) =>
+  new Frame(opcode, Buffer.from(data), fin);
+
+describe("MessageAssembler", () => {
+  it("delivers single-frame and fragmented messages in order", async () => {
+    const { queue } = assembler();
+    queue.put(text("one"));
+    queue.put(text("t", false));
+    queue.put(text("w", false, Opcode.CONT));
+    queue.put(text("o", true, Opcode.CONT));
+    queue.put(new Frame(Opcode.BINARY, Buffer.from([1]), false));
+    queue.put(new Frame(Opcode.CONT, Buffer.from([2, 3])));
+    assert.equal(await queue.get(), "one");
+    assert.equal(await queue.get(), "two");
+    assert.deepEqual([...((await queue.get()) as Uint8Array)], [1, 2, 3]);
+  });
+
+  it("copies a million 1-byte fragments into one buffer", async () => {
+    const { queue } = assembler();
+    const before = process.memoryUsage().heapUsed;
+    queue.put(new Frame(Opcode.BINARY, Buffer.from([0]), false));
+    const byte = Buffer.from([7]);
+    const frame = new Frame(Opcode.CONT, byte, false);
+    for (let i = 0; i < 1_000_000; i++) queue.put(frame);
+    queue.put(new Frame(Opcode.CONT, Buffer.alloc(0)));
+    const message = (await queue.get()) as Uint8Array;
+    assert.equal(message.length, 1_000_001);
+    // Generous: a list of a million views would take tens of megabytes of heap.
+    assert.ok(process.memoryUsage().heapUsed - before < 16 * 1024 * 1024);
+  });
+
+  it("pauses at maxQueue messages and resumes at a quarter of it", async () => {
+    const { queue, calls } = assembler(4);
+    for (const word of ["a", "b", "c"]) queue.put(text(word));
+    assert.deepEqual(calls, []);
+    queue.put(text("d"));
+    assert.deepEqual(calls, ["pause"]);
+    queue.put(text("e"));
+    assert.equal(queue.size, 5);
+    for (const expected of ["a", "b", "c"]) assert.equal(await queue.get(), expected);
+    assert.deepEqual(calls, ["pause"]);
+    assert.equal(await queue.get(), "d");
+    assert.deepEqual(calls, ["pause", "resume"]);
+  });
+
+  it("hands a message straight to a waiting reader", async () => {
+    const { queue, calls } = assembler(1);
+    const waiting = queue.get();
+    queue.put(text("direct"));
+    assert.equal(await waiting, "direct");
+    assert.deepEqual(calls, []);
+  });
+
+  it("allows one waiting reader and rejects it on close, after queued messages", async () => {
+    const { queue } = assembler();
+    const waiting = queue.get();
+    await assert.rejects(queue.get(), ConcurrencyError);
+    const error = new Error("closed");
+    queue.close(error);
+    await assert.rejects(waiting, /closed/);
+    const other = assembler().queue;
+    other.put(text("last"));
+    other.close(error);
+    other.close(new Error("ignored"));
+    assert.equal(await other.get(), "last");
+    await assert.rejects(other.get(), /closed/);
+  });
+
+  it("drops a partial message on close", async () => {
+    const { queue } = assembler();
+    queue.put(text("part", false));
+    queue.close(new Error("closed"));
+    await assert.rejects(queue.get(), /closed/);
+  });
+});
+
+describe("read backpressure", () => {
+  it("pauses a flooding peer and keeps the server's memory bounded", async () => {
+    const release = deferred();
+    const received = deferred<number>();
+    const { server, port } = await startServer(
+      async (ws) => {
+        await release.promise;
+        let bytes = 0;
+        for await (const message of ws) {
+          bytes += (message as Uint8Array).length;
+          if (bytes >= TOTAL) break;
+        }
+        received.resolve(bytes);
+      },
+      { maxQueue: 4 },
+    );
+    await using _server = server;
+    const MESSAGE = 64 * 1024;
+    const TOTAL = 64 * 1024 * 1024;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    const frame = Buffer.concat([
+      Buffer.from([0x82, 0xfe, 0x00, 0x00, 0, 0, 0, 0]),
+      Buffer.alloc(MESSAGE - 1),
+    ]);
+    frame.writeUInt16BE(MESSAGE - 1, 2);
+    const messages = Math.ceil(TOTAL / (MESSAGE - 1));
+
+    global.gc?.();
+    const baseline = process.memoryUsage();
+    // Write as fast as the socket takes it, keeping at most one frame buffered on this side.
+    let written = 0;
+    const stalled = deferred();
+    const writeMore = () => {
+      while (written < messages) {
+        written++;
+        if (!peer.socket.write(frame)) {
+          peer.socket.once("drain", writeMore);
+          // Once the kernel buffers are full too, the server has stopped reading.
+          stallTimer.refresh();
+          return;
+        }
+      }
+    };
+    const stallTimer = setTimeout(() => stalled.resolve(), 500);
+    writeMore();
+    await stalled.promise;
+    const during = process.memoryUsage();
+    assert.ok(written < messages, "the flood is held back while the handler does not read");
+    const growth =
+      during.arrayBuffers + during.heapUsed - (baseline.arrayBuffers + baseline.heapUsed);
+    assert.ok(growth < 32 * 1024 * 1024, `memory grew by ${growth} bytes`);
+
+    release.resolve();
+    const bytes = await received.promise;
+    assert.ok(bytes >= TOTAL);
+    peer.socket.destroy();
+  });
+});
