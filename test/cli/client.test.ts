@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import type { AddressInfo } from "node:net";
+import { PassThrough } from "node:stream";
+import { describe, it } from "node:test";
+import { type CliStreams, describeError, formatMessage, runClient } from "../../src/cli/client.js";
+import { type Handler, serve } from "../../src/index.js";
+
+const TIMEOUT = { timeout: 20_000 };
+
+/** In-memory streams for a command; `stdin` claims to be a terminal when `tty` is set. */
+function streams(tty: boolean) {
+  const stdin = Object.assign(new PassThrough({ encoding: "utf8" }), { isTTY: tty });
+  const stdout = new PassThrough({ encoding: "utf8" });
+  const stderr = new PassThrough({ encoding: "utf8" });
+  let out = "";
+  const waiters = new Set<() => void>();
+  stdout.on("data", (chunk: string) => {
+    out += chunk;
+    for (const waiter of [...waiters]) waiter();
+  });
+  let err = "";
+  stderr.on("data", (chunk: string) => {
+    err += chunk;
+  });
+  const io: CliStreams = { stdin, stdout, stderr };
+  return {
+    io,
+    stdin,
+    stdout: () => out,
+    stderr: () => err,
+    /** Resolves once stdout contains `text`. */
+    waitFor(text: string): Promise<void> {
+      return new Promise((resolve) => {
+        const check = () => {
+          if (!out.includes(text)) return;
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+async function withServer(handler: Handler, run: (uri: string) => Promise<void>): Promise<void> {
+  await using server = await serve(handler, { host: "127.0.0.1", port: 0, logger: null });
+  await run(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+}
+
+const echo: Handler = async (ws) => {
+  for await (const message of ws) await ws.send(message);
+};
+
+describe("formatMessage", () => {
+  it("prints text after `< `, escaped", () => {
+    assert.equal(formatMessage("Hello!"), "< Hello!");
+    assert.equal(formatMessage("\x1b[2J"), "< \\x1b[2J");
+  });
+
+  it("prints binary as hex, honouring the view's offset", () => {
+    assert.equal(formatMessage(Buffer.from("0aff", "hex")), "< (binary) 0aff");
+    const view = new Uint8Array([1, 2, 3, 4]).subarray(1, 3);
+    assert.equal(formatMessage(view), "< (binary) 0203");
+    assert.equal(formatMessage(new Uint8Array(0)), "< (binary) ");
+  });
+});
+
+describe("describeError", () => {
+  it("lists the errors of an AggregateError, e.g. one per address tried", () => {
+    const error = new AggregateError([new Error("connect A"), new Error("connect B")], "");
+    assert.equal(describeError(error), "connect A; connect B");
+  });
+
+  it("falls back on the error's name, or its string", () => {
+    assert.equal(describeError(new TypeError("")), "TypeError");
+    assert.equal(describeError(new Error("refused")), "refused");
+    assert.equal(describeError("plain"), "plain");
+  });
+});
+
+describe("runClient", () => {
+  it("shows a `> ` prompt when stdin is a terminal", TIMEOUT, async () => {
+    await withServer(echo, async (uri) => {
+      const cli = streams(true);
+      const running = runClient(uri, { streams: cli.io });
+      await cli.waitFor(`Connected to ${uri}.\n> `);
+      cli.stdin.write("hi\n");
+      await cli.waitFor("< hi\n");
+      cli.stdin.end();
+      assert.equal(await running, 0);
+      assert.equal(cli.stdout(), `Connected to ${uri}.\n> > < hi\nConnection closed: 1000 (OK).\n`);
+    });
+  });
+
+  it("shows no prompt when stdin is not a terminal", TIMEOUT, async () => {
+    await withServer(echo, async (uri) => {
+      const cli = streams(false);
+      const running = runClient(uri, { streams: cli.io });
+      cli.stdin.end("one\ntwo");
+      assert.equal(await running, 0);
+      assert.doesNotMatch(cli.stdout(), /> /);
+      assert.match(cli.stdout(), /\nConnection closed: 1000 \(OK\)\.\n$/);
+    });
+  });
+
+  it("closes with 1000 when the signal aborts", TIMEOUT, async () => {
+    let serverCloseCode!: Promise<number | null>;
+    await withServer(
+      async (ws) => {
+        serverCloseCode = ws.closed.then(() => ws.closeCode);
+        await echo(ws);
+      },
+      async (uri) => {
+        const cli = streams(false);
+        const stop = new AbortController();
+        const running = runClient(uri, { streams: cli.io, signal: stop.signal });
+        await cli.waitFor("Connected to ");
+        stop.abort();
+        assert.equal(await running, 0);
+        assert.equal(await serverCloseCode, 1000);
+      },
+    );
+  });
+
+  it("returns 1 when the connection closes with an error", TIMEOUT, async () => {
+    await withServer(
+      async () => {
+        throw new Error("handler failed");
+      },
+      async (uri) => {
+        const cli = streams(false);
+        assert.equal(await runClient(uri, { streams: cli.io }), 1);
+        assert.match(cli.stdout(), /\nConnection closed: 1011 \(internal error\)\.\n$/);
+      },
+    );
+  });
+
+  it("returns 1 and writes to stderr when connecting fails", TIMEOUT, async () => {
+    const cli = streams(false);
+    assert.equal(await runClient("ws://", { streams: cli.io }), 1);
+    assert.equal(cli.stdout(), "");
+    assert.match(cli.stderr(), /^Failed to connect to ws:\/\/: ws:\/\/ isn't a valid URI: .*\.\n$/);
+  });
+});
