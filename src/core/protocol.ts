@@ -48,12 +48,12 @@ export interface ProtocolOptions {
    * Largest message accepted, in bytes, after decompression; `null` for no
    * limit. Defaults to 1 MiB. Oversized messages fail the connection with 1009.
    */
-  maxSize?: number | null;
+  maxMessageSize?: number | null;
   /** Initial state, for tests and for connections whose handshake happened elsewhere. */
   state?: State;
 }
 
-/** Default {@link ProtocolOptions.maxSize}: 1 MiB. */
+/** Default {@link ProtocolOptions.maxMessageSize}: 1 MiB. */
 export const DEFAULT_MAX_SIZE = 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
@@ -67,7 +67,7 @@ export abstract class Protocol {
   /** Which end this is. */
   abstract readonly side: Side;
   /** Largest message accepted, in bytes; `Infinity` for no limit. */
-  readonly maxSize: number;
+  readonly maxMessageSize: number;
   /** Extensions negotiated during the handshake, in negotiation order. */
   extensions: Extension[] = [];
   /** The close frame received, once there is one. */
@@ -98,12 +98,13 @@ export abstract class Protocol {
   private sendingFragmented = false;
 
   constructor(side: Side, options: ProtocolOptions = {}) {
-    this.maxSize =
-      options.maxSize ?? (options.maxSize === null ? Number.POSITIVE_INFINITY : DEFAULT_MAX_SIZE);
+    this.maxMessageSize =
+      options.maxMessageSize ??
+      (options.maxMessageSize === null ? Number.POSITIVE_INFINITY : DEFAULT_MAX_SIZE);
     this.currentState = options.state ?? State.CONNECTING;
     this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
     this.frameParser = new FrameParser({ mask: side === "server" });
-    this.frameParser.maxMessageSize = this.maxSize;
+    this.frameParser.maxMessageSize = this.maxMessageSize;
   }
 
   /** The connection's state. */
@@ -225,7 +226,8 @@ export abstract class Protocol {
     const opcode = frame.opcode;
     const extensions = this.extensions;
     if (extensions.length > 0) {
-      const limit = this.currentSize === null ? this.maxSize : this.maxSize - this.currentSize;
+      const limit =
+        this.currentSize === null ? this.maxMessageSize : this.maxMessageSize - this.currentSize;
       for (let i = extensions.length - 1; i >= 0; i--) frame = extensions[i]!.decode(frame, limit);
     }
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that

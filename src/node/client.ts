@@ -14,6 +14,7 @@ import { Headers, type HeadersInit } from "../core/headers.js";
 import type { HttpLimits, Request, Response } from "../core/http11.js";
 import type { Event } from "../core/protocol.js";
 import { parseUri, type WebSocketUri } from "../core/uri.js";
+import { type CompressionOptions, clientExtensions } from "./compression.js";
 import {
   Connection,
   type ConnectionOptions,
@@ -24,7 +25,7 @@ import { resolveLogger } from "./logger.js";
 import { USER_AGENT } from "./version.js";
 
 /** Options of {@link connect}. */
-export interface ConnectOptions extends ConnectionOptions {
+export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
   /** Value of the `Origin` header; none by default. */
   origin?: string;
   /** Subprotocols to offer, in order of preference; `ws.subprotocol` tells which the server chose. */
@@ -154,8 +155,8 @@ export async function connect(
   const protocol = new ClientProtocol(wsUri, {
     origin: options.origin ?? null,
     subprotocols: options.subprotocols ?? [],
-    extensions: options.extensions ?? [],
-    maxSize: resolved.maxSize,
+    extensions: clientExtensions(options),
+    maxMessageSize: resolved.maxMessageSize,
     httpLimits: options.httpLimits ?? {},
   });
   const request = protocol.connect();

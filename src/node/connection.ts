@@ -30,7 +30,7 @@ export interface ConnectionOptions {
    * Largest message accepted, in bytes (after decompression); `null` for no
    * limit. Default: 1 MiB. A larger message fails the connection with 1009.
    */
-  maxSize?: number | null;
+  maxMessageSize?: number | null;
   /**
    * Messages queued for `recv()` before reading from the socket pauses.
    * Default: 16. Reading resumes when the queue is down to a quarter of that.
@@ -55,7 +55,7 @@ export interface ConnectionOptions {
 
 /** The options with their defaults applied. */
 export interface ResolvedConnectionOptions {
-  readonly maxSize: number | null;
+  readonly maxMessageSize: number | null;
   readonly maxQueue: number;
   readonly writeHighWaterMark: number;
   readonly openTimeout: number | null;
@@ -67,7 +67,7 @@ export interface ResolvedConnectionOptions {
 
 /** Default limits and timeouts, documented in docs/topics/security.md. */
 export const DEFAULTS = {
-  maxSize: 1024 * 1024,
+  maxMessageSize: 1024 * 1024,
   maxQueue: 16,
   writeHighWaterMark: 64 * 1024,
   openTimeout: 10_000,
@@ -82,7 +82,8 @@ export function resolveConnectionOptions(
   logger: Logger,
 ): ResolvedConnectionOptions {
   return {
-    maxSize: options.maxSize === undefined ? DEFAULTS.maxSize : options.maxSize,
+    maxMessageSize:
+      options.maxMessageSize === undefined ? DEFAULTS.maxMessageSize : options.maxMessageSize,
     maxQueue: options.maxQueue ?? DEFAULTS.maxQueue,
     writeHighWaterMark: options.writeHighWaterMark ?? DEFAULTS.writeHighWaterMark,
     openTimeout: options.openTimeout === undefined ? DEFAULTS.openTimeout : options.openTimeout,

@@ -14,6 +14,7 @@ import { type HttpLimits, type Request, Response } from "../core/http11.js";
 import { type Event, State } from "../core/protocol.js";
 import { type OriginRule, ServerProtocol, type SubprotocolSelector } from "../core/server.js";
 import { reasonPhrase } from "../core/status.js";
+import { type CompressionOptions, serverExtensions } from "./compression.js";
 import {
   Connection,
   type ConnectionOptions,
@@ -35,7 +36,7 @@ export interface HttpResponseInit {
 }
 
 /** Options of {@link serve}. */
-export interface ServeOptions extends ConnectionOptions {
+export interface ServeOptions extends ConnectionOptions, CompressionOptions {
   /** Interface to listen on. Default: every interface. */
   host?: string;
   /** Port to listen on; 0 picks a free one (`server.address()` tells which). Default: 0. */
@@ -218,6 +219,7 @@ export class Server implements AsyncDisposable {
   private readonly handler: Handler;
   private readonly logger: Logger;
   private readonly resolved: ResolvedConnectionOptions;
+  private readonly extensions: ServerExtensionFactory[];
   private readonly handshaking = new Set<ServerConnection>();
   private readonly handlers = new Set<Promise<void>>();
   private closing: Promise<void> | null = null;
@@ -230,6 +232,7 @@ export class Server implements AsyncDisposable {
     this.netServer = netServer;
     this.logger = resolveLogger(options.logger);
     this.resolved = resolveConnectionOptions(options, this.logger);
+    this.extensions = serverExtensions(options);
     this.serverHeader = options.serverHeader === undefined ? USER_AGENT : options.serverHeader;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -293,8 +296,8 @@ export class Server implements AsyncDisposable {
       ...(this.options.selectSubprotocol
         ? { selectSubprotocol: this.options.selectSubprotocol }
         : {}),
-      extensions: this.options.extensions ?? [],
-      maxSize: this.resolved.maxSize,
+      extensions: this.extensions,
+      maxMessageSize: this.resolved.maxMessageSize,
       httpLimits: this.options.httpLimits ?? {},
     });
     const connection = new ServerConnection(socket, this, this.resolved, protocol);

@@ -304,7 +304,7 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
 
       it("fails with 1009 on a frame over the limit, from its header alone", () => {
-        const protocol = openProtocol(role, { maxSize: 1000 });
+        const protocol = openProtocol(role, { maxMessageSize: 1000 });
         const bytes = fromPeer(role, Opcode.BINARY, new Uint8Array(1001));
         // Header only: 2 bytes, a 16-bit length and, from a client, the mask.
         protocol.receiveData(bytes.subarray(0, role === "server" ? 8 : 4));
@@ -312,7 +312,7 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
 
       it("fails with 1009 when the fragments of a message add up over the limit", () => {
-        const protocol = openProtocol(role, { maxSize: 1000 });
+        const protocol = openProtocol(role, { maxMessageSize: 1000 });
         protocol.receiveData(fromPeer(role, Opcode.BINARY, new Uint8Array(600), false));
         protocol.receiveData(fromPeer(role, Opcode.CONT, new Uint8Array(400), false));
         assert.deepEqual(written(protocol), []);
@@ -326,7 +326,7 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
 
       it("bounds a flood of empty fragments by counting their bytes, not the fragments", () => {
-        const protocol = openProtocol(role, { maxSize: 10 });
+        const protocol = openProtocol(role, { maxMessageSize: 10 });
         const empty = fromPeer(role, Opcode.CONT, "", false);
         protocol.receiveData(fromPeer(role, Opcode.BINARY, new Uint8Array(10), false));
         for (let i = 0; i < 1000; i++) protocol.receiveData(empty.slice());
@@ -336,8 +336,8 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
 
       it("accepts any size without a limit", () => {
-        const protocol = openProtocol(role, { maxSize: null });
-        assert.equal(protocol.maxSize, Number.POSITIVE_INFINITY);
+        const protocol = openProtocol(role, { maxMessageSize: null });
+        assert.equal(protocol.maxMessageSize, Number.POSITIVE_INFINITY);
         protocol.receiveData(fromPeer(role, Opcode.BINARY, new Uint8Array(2 * 1024 * 1024)));
         assert.equal(frames(protocol)[0]!.data.length, 2 * 1024 * 1024);
       });
@@ -465,7 +465,7 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
             fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }),
             fc.boolean(),
             (chunks, eof) => {
-              const protocol = openProtocol(role, { maxSize: 100 });
+              const protocol = openProtocol(role, { maxMessageSize: 100 });
               let previous: number = protocol.state;
               for (const chunk of chunks) {
                 protocol.receiveData(chunk);

@@ -52,7 +52,7 @@ function randomBytes(length: number): Buffer {
 describe("our client against a ws server", () => {
   it("exchanges text, binary and 16 MiB messages", async () => {
     await using peer = await wsEchoServer();
-    await using ws = await connect(peer.uri, { maxSize: 2 * SIXTEEN_MIB });
+    await using ws = await connect(peer.uri, { maxMessageSize: 2 * SIXTEEN_MIB });
     await ws.send("Hello, ws!");
     assert.equal(await ws.recv(), "Hello, ws!");
     await ws.send(Buffer.from([0, 1, 255]));
@@ -111,7 +111,7 @@ describe("a ws client against our server", () => {
   }
 
   it("exchanges text, binary and 16 MiB messages", async () => {
-    const { server, uri } = await startServer(echo, { maxSize: 2 * SIXTEEN_MIB });
+    const { server, uri } = await startServer(echo, { maxMessageSize: 2 * SIXTEEN_MIB });
     await using _server = server;
     const client = await wsClient(uri);
     client.send("Hello from ws");

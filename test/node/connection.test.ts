@@ -247,7 +247,7 @@ describe("Connection", () => {
         await release.promise;
         for await (const _ of ws);
       },
-      { maxQueue: 1, maxSize: null },
+      { maxQueue: 1, maxMessageSize: null },
     );
     await using _server = server;
     await using ws = await connect(uri, { writeHighWaterMark: 256 * 1024 });

@@ -256,7 +256,7 @@ describe("bad input from the network", () => {
   });
 
   it("closes with 1007 on invalid UTF-8 and 1009 on an oversized message", async () => {
-    const { server, port } = await startServer(echo, { maxSize: 1000 });
+    const { server, port } = await startServer(echo, { maxMessageSize: 1000 });
     await using _server = server;
     const peer = await RawPeer.connect(port);
     await peer.handshake();
