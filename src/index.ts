@@ -29,11 +29,19 @@ export {
   TimeoutError,
   WebSocketError,
 } from "./core/errors.js";
-export { Close, CloseCode, closeCodeExplanation, Opcode } from "./core/frames.js";
+export type {
+  ClientExtensionFactory,
+  Extension,
+  ExtensionHeader,
+  ExtensionParameter,
+  ServerExtensionFactory,
+} from "./core/extensions/base.js";
+export { Close, CloseCode, closeCodeExplanation, Frame, Opcode } from "./core/frames.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
 export { Request, Response } from "./core/http11.js";
 export { State } from "./core/protocol.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
+export { type BasicAuthOptions, basicAuth } from "./node/auth.js";
 export { ClientConnection, type ConnectOptions, connect } from "./node/client.js";
 export {
   Connection,
@@ -44,10 +52,22 @@ export {
   type Sendable,
 } from "./node/connection.js";
 export type { Logger } from "./node/logger.js";
+export type { ProxySetting } from "./node/proxy.js";
+export { ProxyError } from "./node/proxy-error.js";
+export {
+  backoffDelay,
+  isTransientError,
+  RECONNECT_DEFAULTS,
+  type ReconnectOptions,
+  reconnect,
+} from "./node/reconnect.js";
+export { type RouteMatch, type Routes, route } from "./node/routing.js";
 export {
   broadcast,
   type Handler,
   type HttpResponseInit,
+  type ProcessRequest,
+  type ProcessResponse,
   type ServeOptions,
   Server,
   type ServerCloseOptions,

@@ -72,7 +72,10 @@ export class ServerProtocol extends Protocol {
 
   constructor(options: ServerProtocolOptions = {}) {
     super("server", options);
-    this.origins = options.origins ?? null;
+    // A RegExp with the g or y flag keeps state between test() calls in
+    // lastIndex; a private copy, rewound before each test, stays stateless.
+    this.origins =
+      options.origins?.map((rule) => (rule instanceof RegExp ? new RegExp(rule) : rule)) ?? null;
     this.availableExtensions = options.extensions ?? [];
     this.availableSubprotocols = options.subprotocols ?? [];
     this.subprotocolSelector = options.selectSubprotocol ?? null;
@@ -242,11 +245,11 @@ export class ServerProtocol extends Protocol {
     const values = headers.getAll("Origin");
     if (values.length > 1) throw new InvalidHeader("Origin", "multiple values");
     const origin = values[0] ?? null;
-    const allowed = this.origins.some((rule) =>
-      rule === null || typeof rule === "string"
-        ? rule === origin
-        : origin !== null && rule.test(origin),
-    );
+    const allowed = this.origins.some((rule) => {
+      if (rule === null || typeof rule === "string") return rule === origin;
+      rule.lastIndex = 0;
+      return origin !== null && rule.test(origin);
+    });
     if (!allowed) throw new InvalidOrigin(origin);
   }
 

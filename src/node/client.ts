@@ -1,6 +1,7 @@
 /**
- * The Node client: `connect(uri)` opens a TCP (or TLS) connection, performs
- * the opening handshake and returns a {@link ClientConnection}.
+ * The Node client: `connect(uri)` opens a TCP, TLS or Unix socket connection,
+ * possibly through a proxy, performs the opening handshake, following
+ * redirects, and returns a {@link ClientConnection}.
  *
  * @module
  */
@@ -8,12 +9,12 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { ClientProtocol } from "../core/client.js";
-import { InvalidMessage, TimeoutError } from "../core/errors.js";
+import { InvalidMessage, SecurityError, TimeoutError } from "../core/errors.js";
 import type { ClientExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
 import type { HttpLimits, Request, Response } from "../core/http11.js";
 import type { Event } from "../core/protocol.js";
-import { parseUri, type WebSocketUri } from "../core/uri.js";
+import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 import { type CompressionOptions, clientExtensions } from "./compression.js";
 import {
   Connection,
@@ -21,7 +22,11 @@ import {
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from "./connection.js";
-import { resolveLogger } from "./logger.js";
+import { type Logger, resolveLogger } from "./logger.js";
+import { openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
+import { ProxyError, redactProxy } from "./proxy-error.js";
+import { DEFAULT_MAX_REDIRECTS, followRedirect, redirectLocation } from "./redirects.js";
+import { certificateError, clientTlsOptions } from "./tls.js";
 import { USER_AGENT } from "./version.js";
 
 /** Options of {@link connect}. */
@@ -38,10 +43,35 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
   userAgent?: string | null;
   /** Aborts connecting; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Options for `tls.connect()` on `wss://` URIs: `ca`, `cert`, `key`, `servername`, … */
+  /**
+   * Options for `tls.connect()` on `wss://` URIs: `ca`, `cert`, `key`,
+   * `servername`, `rejectUnauthorized`, …
+   */
   tls?: tls.ConnectionOptions;
   /** Limits on the server's handshake response. */
   httpLimits?: HttpLimits;
+  /**
+   * Path of a Unix domain socket to connect to instead of the URI's host and
+   * port, without any proxy; the URI still gives the `Host` header, the
+   * resource and, for `wss://`, the name the certificate must match.
+   */
+  path?: string;
+  /**
+   * A proxy to connect through: `"http://[user:pass@]host:port"` (HTTP
+   * CONNECT, also `https://`), `"socks5://…"` (the client resolves the host
+   * name) or `"socks5h://…"` (the proxy does); `true` reads it from the
+   * environment: `HTTPS_PROXY` for `wss://`, `HTTP_PROXY` for `ws://`, then
+   * `ALL_PROXY`, each also in lowercase (which wins), except hosts that
+   * `NO_PROXY` lists. Default: no proxy.
+   */
+  proxy?: ProxySetting;
+  /** Options for `tls.connect()` to an `https://` proxy. */
+  proxyTls?: tls.ConnectionOptions;
+  /**
+   * Redirects (301, 302, 303, 307, 308) to follow; `0` makes a redirect
+   * fail with `InvalidStatus`. Default: 10.
+   */
+  maxRedirects?: number;
 }
 
 /** A WebSocket connection opened by {@link connect}. */
@@ -55,7 +85,7 @@ export class ClientConnection extends Connection {
   private handshakeSettled = false;
   private resolveHandshake!: () => void;
   private rejectHandshake!: (error: unknown) => void;
-  /** Settles when the opening handshake succeeds or fails. */
+  /** @internal Settles when the opening handshake succeeds or fails. */
   readonly handshake: Promise<void>;
 
   /** @internal Use {@link connect}. */
@@ -80,7 +110,7 @@ export class ClientConnection extends Connection {
     return this.protocol.subprotocol;
   }
 
-  /** Fails the handshake, e.g. on timeout or abort, and drops the TCP connection. */
+  /** @internal Fails the handshake, e.g. on timeout or abort, and drops the TCP connection. */
   abortHandshake(error: unknown): void {
     if (this.handshakeSettled) return;
     this.settleHandshake(error);
@@ -114,19 +144,41 @@ export class ClientConnection extends Connection {
   }
 }
 
-function openSocket(uri: WebSocketUri, options: ConnectOptions): net.Socket {
-  if (uri.secure) {
-    return tls.connect({
-      host: uri.host,
-      port: uri.port,
-      // RFC 6066 §3: SNI carries host names only, never IP literals.
-      servername: net.isIP(uri.host) ? "" : uri.host,
-      ALPNProtocols: ["http/1.1"],
-      allowHalfOpen: true,
-      ...options.tls,
-    } as tls.ConnectionOptions);
+/**
+ * One limit for the whole of {@link connect}: the caller's signal and
+ * `openTimeout` abort a single signal that the proxy, TLS and WebSocket
+ * handshakes all obey, across redirects.
+ */
+class OpeningDeadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly callerSignal: AbortSignal | undefined,
+    timeout: number | null,
+  ) {
+    callerSignal?.addEventListener("abort", this.onAbort, { once: true });
+    this.timer =
+      timeout === null
+        ? null
+        : setTimeout(
+            () => this.controller.abort(new TimeoutError("timed out during the opening handshake")),
+            timeout,
+          );
   }
-  return net.connect({ host: uri.host, port: uri.port, allowHalfOpen: true });
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  dispose(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.callerSignal?.removeEventListener("abort", this.onAbort);
+  }
+
+  private readonly onAbort = (): void => {
+    this.controller.abort(this.callerSignal!.reason);
+  };
 }
 
 /**
@@ -138,9 +190,18 @@ function openSocket(uri: WebSocketUri, options: ConnectOptions): net.Socket {
  * console.log(await ws.recvText());
  * ```
  *
+ * User info in the URI (`ws://user:pass@host/`) is sent as HTTP Basic
+ * authentication. Redirects are followed up to `maxRedirects`, never from
+ * `wss://` to `ws://`; `Authorization` and `Cookie` headers and the user info
+ * are dropped when a redirect leads to another origin (scheme, host or port).
+ *
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`.
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
- *   when the server refuses or answers wrongly.
+ *   when the server refuses or answers wrongly; ProxyError when the proxy does.
+ * @throws SecurityError when the server's TLS certificate isn't trusted (the
+ *   message carries OpenSSL's code, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, and
+ *   `cause` the TLS error), on a redirect to `ws://` from `wss://`, or after
+ *   too many redirects.
  * @throws TimeoutError after `openTimeout`; the signal's reason when aborted;
  *   the socket's error (e.g. `ECONNREFUSED`) when the TCP connection fails.
  */
@@ -148,11 +209,47 @@ export async function connect(
   uri: string | URL,
   options: ConnectOptions = {},
 ): Promise<ClientConnection> {
-  const wsUri = parseUri(String(uri));
-  const signal = options.signal;
-  signal?.throwIfAborted();
-  const resolved = resolveConnectionOptions(options, resolveLogger(options.logger));
-  const protocol = new ClientProtocol(wsUri, {
+  let target = parseUri(String(uri));
+  options.signal?.throwIfAborted();
+  const logger = resolveLogger(options.logger);
+  const resolved = resolveConnectionOptions(options, logger);
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const deadline = new OpeningDeadline(options.signal, resolved.openTimeout);
+  let headers = new Headers(options.additionalHeaders);
+  let viaPath = options.path !== undefined;
+  try {
+    for (let redirects = 0; ; redirects++) {
+      try {
+        return await open(target, headers, viaPath, options, resolved, deadline.signal);
+      } catch (error) {
+        const location = redirectLocation(error);
+        if (location === null || maxRedirects === 0) throw certificateError(error, target) ?? error;
+        if (redirects === maxRedirects) {
+          throw new SecurityError(`more than ${maxRedirects} redirects`, { cause: error });
+        }
+        const next = followRedirect(target, location, headers);
+        logger.debug(`redirected from ${formatUri(target)} to ${formatUri(next.uri)}`);
+        target = next.uri;
+        headers = next.headers;
+        // The Unix socket serves the origin it was given for, not others.
+        viaPath &&= next.sameOrigin;
+      }
+    }
+  } finally {
+    deadline.dispose();
+  }
+}
+
+/** One attempt: opens a socket to `uri` and performs the handshake. */
+async function open(
+  uri: WebSocketUri,
+  headers: Headers,
+  viaPath: boolean,
+  options: ConnectOptions,
+  resolved: ResolvedConnectionOptions,
+  signal: AbortSignal,
+): Promise<ClientConnection> {
+  const protocol = new ClientProtocol(uri, {
     origin: options.origin ?? null,
     subprotocols: options.subprotocols ?? [],
     extensions: clientExtensions(options),
@@ -160,32 +257,70 @@ export async function connect(
     httpLimits: options.httpLimits ?? {},
   });
   const request = protocol.connect();
-  for (const [name, value] of new Headers(options.additionalHeaders))
-    request.headers.append(name, value);
+  for (const [name, value] of headers) request.headers.append(name, value);
   const userAgent = options.userAgent === undefined ? USER_AGENT : options.userAgent;
   if (userAgent !== null && !request.headers.has("User-Agent"))
     request.headers.set("User-Agent", userAgent);
 
-  const socket = openSocket(wsUri, options);
+  const socket = await openSocket(uri, viaPath, options, userAgent, signal, resolved.logger);
   const connection = new ClientConnection(socket, protocol, resolved, request);
+  // A tunnel arrives paused; reading starts now that the connection listens.
+  socket.resume();
   protocol.sendRequest(request);
   for (const chunk of protocol.dataToSend()) socket.write(chunk);
 
-  const onAbort = () => connection.abortHandshake(signal!.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  const timer =
-    resolved.openTimeout === null
-      ? null
-      : setTimeout(
-          () =>
-            connection.abortHandshake(new TimeoutError("timed out during the opening handshake")),
-          resolved.openTimeout,
-        );
+  const onAbort = () => connection.abortHandshake(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
   try {
     await connection.handshake;
+  } catch (error) {
+    // Nothing more will come from a server that refused: don't wait for it to close.
+    await connection.close();
+    throw error;
   } finally {
-    if (timer !== null) clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+    signal.removeEventListener("abort", onAbort);
   }
   return connection;
+}
+
+/**
+ * The socket to the server of `uri`: over a Unix socket, through a proxy, or
+ * directly; wrapped in TLS for `wss://`. A direct socket is returned while it
+ * connects: its errors reach the connection, which reports them.
+ */
+async function openSocket(
+  uri: WebSocketUri,
+  viaPath: boolean,
+  options: ConnectOptions,
+  userAgent: string | null,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<net.Socket> {
+  if (viaPath) {
+    const path = options.path!;
+    return uri.secure
+      ? tls.connect(clientTlsOptions(uri, { path }, options.tls))
+      : net.connect({ path, allowHalfOpen: true });
+  }
+  const proxy = resolveProxy(uri, options.proxy);
+  if (proxy === null) {
+    return uri.secure
+      ? tls.connect(clientTlsOptions(uri, { port: uri.port }, options.tls))
+      : net.connect({ host: uri.host, port: uri.port, allowHalfOpen: true });
+  }
+  logger.debug(`connecting to ${formatUri(uri)} through ${redactProxy(proxy)}`);
+  const tunnel = await openTunnel(proxy, uri, { signal, tls: options.proxyTls, userAgent });
+  if (!uri.secure) return tunnel;
+  if (tunnel.readableLength > 0) {
+    // The TLS layer reads the connection from the start of the tunnel: bytes
+    // the proxy sent early would be lost, and nothing may come before TLS.
+    tunnel.destroy();
+    throw new ProxyError(`proxy ${redactProxy(proxy)} sent data before the TLS handshake`);
+  }
+  const socket = tls.connect(clientTlsOptions(uri, { socket: tunnel }, options.tls));
+  // The TLS socket reports what happens to the tunnel under it.
+  tunnel.on("error", (error) => socket.destroy(error));
+  tunnel.on("close", () => socket.destroy());
+  return socket;
 }

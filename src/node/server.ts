@@ -1,12 +1,17 @@
 /**
- * The Node server: `serve(handler, options)` listens for TCP connections,
+ * The Node server: `serve(handler, options)` listens for TCP, TLS or Unix
+ * socket connections, or takes them from an existing `node:http` server,
  * performs the opening handshake on each, and runs `handler` on every
  * {@link ServerConnection} that opens.
  *
  * @module
  */
 
+import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import * as tls from "node:tls";
 import { ConnectionClosed } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
@@ -19,10 +24,14 @@ import {
   Connection,
   type ConnectionOptions,
   type Data,
+  DEFAULTS,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
+import { matchRoute } from "./routing.js";
+import { serverTlsOptions } from "./tls.js";
+import { upgradeRequestBytes } from "./upgrade.js";
 import { USER_AGENT } from "./version.js";
 
 /** Handles one connection; the connection closes (1000) when it returns, (1011) when it throws. */
@@ -35,14 +44,57 @@ export interface HttpResponseInit {
   body?: string | Uint8Array;
 }
 
+/**
+ * Called with each handshake request before it is validated. Returning a
+ * response (a {@link Response} or `{ status, headers?, body? }`) sends it
+ * instead of completing the handshake: health checks, authentication,
+ * redirects. Returning nothing proceeds with the handshake.
+ */
+export type ProcessRequest = (
+  connection: ServerConnection,
+  request: Request,
+) =>
+  | Response
+  | HttpResponseInit
+  | null
+  | undefined
+  | Promise<Response | HttpResponseInit | null | undefined>;
+
+/** Called with the 101 response about to be sent; may modify it or return a replacement. */
+export type ProcessResponse = (
+  connection: ServerConnection,
+  request: Request,
+  response: Response,
+) => Response | null | undefined | Promise<Response | null | undefined>;
+
 /** Options of {@link serve}. */
 export interface ServeOptions extends ConnectionOptions, CompressionOptions {
   /** Interface to listen on. Default: every interface. */
   host?: string;
   /** Port to listen on; 0 picks a free one (`server.address()` tells which). Default: 0. */
   port?: number;
+  /** Path of a Unix domain socket to listen on, instead of `host` and `port`. */
+  path?: string;
   /** Maximum length of the queue of pending TCP connections. */
   backlog?: number;
+  /**
+   * Serves `wss://`: options for `tls.createServer()`, at least `key` and
+   * `cert` (or `pfx`). `handshakeTimeout` defaults to `openTimeout`.
+   */
+  tls?: tls.TlsOptions;
+  /**
+   * An existing server to take connections from, instead of listening:
+   * from a `node:http` or `node:https` server, its `upgrade` requests (it
+   * keeps answering the others); from a `tls.Server`, its secure connections;
+   * from a `net.Server`, its connections. `serve()` neither starts nor stops
+   * it: listen on it yourself, before or after.
+   */
+  server?: net.Server;
+  /**
+   * `false` opens no listening socket: the server only takes the requests
+   * given to {@link Server.handleUpgrade}. Default: `true`.
+   */
+  listen?: boolean;
   /** Allowed `Origin` values; `null` in the list allows requests without one. Default: any. */
   origins?: readonly OriginRule[];
   /** Subprotocols supported, in order of preference; when set, clients must offer one. */
@@ -51,27 +103,10 @@ export interface ServeOptions extends ConnectionOptions, CompressionOptions {
   selectSubprotocol?: SubprotocolSelector;
   /** Extensions supported, in order of preference. */
   extensions?: readonly ServerExtensionFactory[];
-  /**
-   * Called with each handshake request before it is validated. Returning a
-   * response (a {@link Response} or `{ status, headers?, body? }`) sends it
-   * instead of completing the handshake: health checks, authentication,
-   * redirects. Returning nothing proceeds with the handshake.
-   */
-  processRequest?: (
-    connection: ServerConnection,
-    request: Request,
-  ) =>
-    | Response
-    | HttpResponseInit
-    | null
-    | undefined
-    | Promise<Response | HttpResponseInit | null | undefined>;
-  /** Called with the response about to be sent; may modify it or return a replacement. */
-  processResponse?: (
-    connection: ServerConnection,
-    request: Request,
-    response: Response,
-  ) => Response | null | undefined | Promise<Response | null | undefined>;
+  /** Sync or async hook that may answer a request with plain HTTP; see {@link ProcessRequest}. */
+  processRequest?: ProcessRequest;
+  /** Sync or async hook that may change the 101 response; see {@link ProcessResponse}. */
+  processResponse?: ProcessResponse;
   /** `Server` header of responses; `null` omits it. Default: `websockets-ts/<version>`. */
   serverHeader?: string | null;
   /** Limits on the client's handshake request. */
@@ -88,8 +123,10 @@ export class ServerConnection extends Connection {
   request: Request | null = null;
   /** The handshake response, once sent. */
   response: Response | null = null;
-  /** Free for the application: e.g. the user authenticated in `processRequest`. */
+  /** Free for the application: e.g. the user authenticated in `processRequest` or by `basicAuth()`. */
   username: string | null = null;
+  /** Values of the `:name` segments of the pattern that `route()` matched. */
+  params: Readonly<Record<string, string>> = {};
 
   private readonly server: Server;
   private openTimer: NodeJS.Timeout | null = null;
@@ -120,7 +157,7 @@ export class ServerConnection extends Connection {
     return this.protocol.subprotocol;
   }
 
-  /** Answers a handshake still in progress with 503, as the server shuts down. */
+  /** @internal Answers a handshake still in progress with 503, as the server shuts down. */
   rejectHandshake(): void {
     if (this.protocol.state !== State.CONNECTING || this.lost || this.response !== null) return;
     try {
@@ -128,6 +165,12 @@ export class ServerConnection extends Connection {
     } catch {
       this.socket.destroy();
     }
+  }
+
+  /** @internal Feeds bytes read from the socket before this connection took it over. */
+  receiveEarlyData(data: Uint8Array): void {
+    this.protocol.receiveData(data);
+    this.processEvents();
   }
 
   protected handleHandshakeEvent(event: Event): void {
@@ -144,7 +187,13 @@ export class ServerConnection extends Connection {
     const options = this.server.options;
     let response: Response | null = null;
     try {
-      if (options.processRequest) {
+      const route = matchRoute(this.server.handler, request.path);
+      if (route === null) {
+        response = toResponse({ status: 404, body: "Not Found.\n" });
+      } else if (route !== undefined) {
+        this.params = route.params;
+      }
+      if (response === null && options.processRequest) {
         const answer = await options.processRequest(this, request);
         if (answer) response = toResponse(answer);
       }
@@ -172,14 +221,18 @@ export class ServerConnection extends Connection {
   }
 
   private sendHandshakeResponse(response: Response): void {
-    const serverHeader = this.server.serverHeader;
-    if (serverHeader !== null && !response.headers.has("Server"))
-      response.headers.set("Server", serverHeader);
-    if (!response.headers.has("Date")) response.headers.set("Date", new Date().toUTCString());
+    stampHeaders(response, this.server.serverHeader);
     this.response = response;
     this.protocol.sendResponse(response);
     this.processEvents();
   }
+}
+
+/** Adds the `Server` and `Date` headers every response gets, unless already there. */
+function stampHeaders(response: Response, serverHeader: string | null): void {
+  if (serverHeader !== null && !response.headers.has("Server"))
+    response.headers.set("Server", serverHeader);
+  if (!response.headers.has("Date")) response.headers.set("Date", new Date().toUTCString());
 }
 
 function toResponse(answer: Response | HttpResponseInit): Response {
@@ -204,7 +257,7 @@ export interface ServerCloseOptions {
   reason?: string;
 }
 
-/** A listening WebSocket server, returned by {@link serve}. */
+/** A WebSocket server, returned by {@link serve}. */
 export class Server implements AsyncDisposable {
   /** Connections whose handshake completed and that are not closed yet. */
   readonly connections = new Set<ServerConnection>();
@@ -214,9 +267,14 @@ export class Server implements AsyncDisposable {
   readonly options: ServeOptions;
   /** @internal */
   readonly serverHeader: string | null;
+  /** @internal */
+  readonly handler: Handler;
 
-  private readonly netServer: net.Server;
-  private readonly handler: Handler;
+  /** The server connections come from, if any. */
+  private readonly netServer: net.Server | null;
+  /** Whether `serve()` created {@link netServer}, and so closes it. */
+  private readonly ownsNetServer: boolean;
+  private readonly detach: () => void;
   private readonly logger: Logger;
   private readonly resolved: ResolvedConnectionOptions;
   private readonly extensions: ServerExtensionFactory[];
@@ -226,10 +284,16 @@ export class Server implements AsyncDisposable {
   private resolveClosed!: () => void;
 
   /** @internal Use {@link serve}. */
-  constructor(handler: Handler, options: ServeOptions, netServer: net.Server) {
+  constructor(
+    handler: Handler,
+    options: ServeOptions,
+    netServer: net.Server | null,
+    ownsNetServer: boolean,
+  ) {
     this.handler = handler;
     this.options = options;
     this.netServer = netServer;
+    this.ownsNetServer = ownsNetServer;
     this.logger = resolveLogger(options.logger);
     this.resolved = resolveConnectionOptions(options, this.logger);
     this.extensions = serverExtensions(options);
@@ -237,7 +301,7 @@ export class Server implements AsyncDisposable {
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
-    netServer.on("connection", this.accept);
+    this.detach = netServer === null ? () => {} : this.attach(netServer);
   }
 
   /** Whether {@link close} was called. */
@@ -245,9 +309,13 @@ export class Server implements AsyncDisposable {
     return this.closing !== null;
   }
 
-  /** The address the server listens on: host, family and port, or a path for a Unix socket. */
+  /**
+   * The address the server listens on: host, family and port, or a path for
+   * a Unix socket; `null` when it doesn't listen (`listen: false`, or a
+   * `server` that isn't listening yet).
+   */
   address(): net.AddressInfo | string | null {
-    return this.netServer.address();
+    return this.netServer?.address() ?? null;
   }
 
   /** Resolves when the server is closed: `await server.serveForever()` keeps a program serving. */
@@ -256,9 +324,45 @@ export class Server implements AsyncDisposable {
   }
 
   /**
-   * Shuts down: stops listening, answers handshakes in progress with 503,
-   * closes open connections with `code` (1001 by default), and resolves once
-   * every handler has returned and every connection is closed.
+   * Takes over a request that a `node:http` or `node:https` server emitted
+   * as `upgrade`, for applications that route upgrades themselves: the
+   * request goes through the same validation, hooks and handler as the
+   * connections `serve()` accepts, and the response is written to `socket`.
+   *
+   * ```ts
+   * const chat = await serve(handler, { listen: false });
+   * httpServer.on("upgrade", (request, socket, head) => {
+   *   if (request.url === "/chat") chat.handleUpgrade(request, socket, head);
+   *   else socket.destroy();
+   * });
+   * ```
+   *
+   * @param head the bytes Node read past the request: the first frames, if the client was quick.
+   * @throws TypeError when `socket` is not a `net.Socket` (or `tls.TLSSocket`).
+   */
+  handleUpgrade(request: http.IncomingMessage, socket: Duplex, head?: Uint8Array): void {
+    if (!(socket instanceof net.Socket)) {
+      throw new TypeError("handleUpgrade() takes the net.Socket of an upgrade event");
+    }
+    if (this.closing !== null) {
+      const response = toResponse({ status: 503, body: "Server is shutting down.\n" });
+      stampHeaders(response, this.serverHeader);
+      socket.end(response.serialize());
+      return;
+    }
+    // Node's HTTP server may have set an idle timeout on the socket; from now
+    // on the WebSocket timeouts and keepalive pings apply instead.
+    socket.setTimeout(0);
+    const connection = this.accept(socket);
+    connection?.receiveEarlyData(upgradeRequestBytes(request, head ?? new Uint8Array(0)));
+  }
+
+  /**
+   * Shuts down: stops taking connections (it stops listening, or detaches
+   * from the `server` it was given, which keeps running), answers handshakes
+   * in progress with 503, closes open connections with `code` (1001 by
+   * default), and resolves once every handler has returned and every
+   * connection is closed.
    */
   close(options: ServerCloseOptions = {}): Promise<void> {
     this.closing ??= this.shutDown(options.code ?? 1001, options.reason ?? "");
@@ -285,10 +389,37 @@ export class Server implements AsyncDisposable {
     this.connections.delete(connection);
   }
 
-  private readonly accept = (socket: net.Socket): void => {
+  /** Listens to the events of `netServer` that bring connections; returns how to stop. */
+  private attach(netServer: net.Server): () => void {
+    if (netServer instanceof http.Server || netServer instanceof https.Server) {
+      const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+        this.handleUpgrade(request, socket, head);
+      netServer.on("upgrade", onUpgrade);
+      return () => netServer.off("upgrade", onUpgrade);
+    }
+    if (netServer instanceof tls.Server) {
+      const onTlsError = (error: Error) => this.logger.debug("TLS handshake failed", error);
+      netServer.on("secureConnection", this.acceptSecure);
+      netServer.on("tlsClientError", onTlsError);
+      return () => {
+        netServer.off("secureConnection", this.acceptSecure);
+        netServer.off("tlsClientError", onTlsError);
+      };
+    }
+    netServer.on("connection", this.accept);
+    return () => netServer.off("connection", this.accept);
+  }
+
+  private readonly acceptSecure = (socket: tls.TLSSocket): void => {
+    // See serve(): half-open sockets only once the TLS handshake succeeded.
+    socket.allowHalfOpen = true;
+    this.accept(socket);
+  };
+
+  private readonly accept = (socket: net.Socket): ServerConnection | null => {
     if (this.closing !== null) {
       socket.destroy();
-      return;
+      return null;
     }
     const protocol = new ServerProtocol({
       origins: this.options.origins ?? null,
@@ -302,6 +433,7 @@ export class Server implements AsyncDisposable {
     });
     const connection = new ServerConnection(socket, this, this.resolved, protocol);
     this.handshaking.add(connection);
+    return connection;
   };
 
   private async runHandler(connection: ServerConnection): Promise<void> {
@@ -320,7 +452,12 @@ export class Server implements AsyncDisposable {
   }
 
   private async shutDown(code: number, reason: string): Promise<void> {
-    const stopped = new Promise<void>((resolve) => this.netServer.close(() => resolve()));
+    this.detach();
+    const netServer = this.ownsNetServer ? this.netServer : null;
+    const stopped =
+      netServer === null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => netServer.close(() => resolve()));
     for (const connection of this.handshaking) connection.rejectHandshake();
     await Promise.all(
       [...this.connections].map((connection) => connection.close(code, reason).catch(() => {})),
@@ -332,6 +469,9 @@ export class Server implements AsyncDisposable {
   }
 }
 
+/** Options that only make sense when `serve()` listens itself. */
+const LISTEN_OPTIONS = ["host", "port", "path", "backlog", "tls"] as const;
+
 /**
  * Starts a WebSocket server and resolves once it listens.
  *
@@ -341,32 +481,79 @@ export class Server implements AsyncDisposable {
  * }, { host: "127.0.0.1", port: 8001 });
  * await server.serveForever();
  * ```
+ *
+ * With `tls`, it serves `wss://`; with `path`, it listens on a Unix socket;
+ * with `server`, it takes connections from that server instead of listening;
+ * with `listen: false`, only from {@link Server.handleUpgrade}.
+ *
+ * @throws TypeError for options that contradict each other, e.g. `server` with `port`.
  */
 export async function serve(handler: Handler, options: ServeOptions = {}): Promise<Server> {
-  const netServer = net.createServer({ allowHalfOpen: true });
-  const server = new Server(handler, options, netServer);
+  if (options.server !== undefined || options.listen === false) {
+    if (options.server !== undefined && options.listen === false) {
+      throw new TypeError("serve() takes either server or listen: false, not both");
+    }
+    for (const name of LISTEN_OPTIONS) {
+      if (options[name] !== undefined) {
+        const why = options.server !== undefined ? "with a server" : "with listen: false";
+        throw new TypeError(`serve() doesn't listen ${why}: the ${name} option doesn't apply`);
+      }
+    }
+    return new Server(handler, options, options.server ?? null, false);
+  }
+  if (options.path !== undefined && (options.host !== undefined || options.port !== undefined)) {
+    throw new TypeError("serve() listens on a Unix socket path or on a host and port, not both");
+  }
+  const openTimeout =
+    options.openTimeout === undefined ? DEFAULTS.openTimeout : options.openTimeout;
+  const netServer =
+    options.tls === undefined
+      ? net.createServer({ allowHalfOpen: true })
+      : // A half-open socket whose TLS handshake fails is never closed by
+        // Node: TLS sockets become half-open only once they are secure.
+        tls.createServer({ allowHalfOpen: false, ...serverTlsOptions(options.tls, openTimeout) });
+  const server = new Server(handler, options, netServer, true);
+  const address =
+    options.path !== undefined
+      ? { path: options.path, backlog: options.backlog }
+      : { host: options.host, port: options.port ?? 0, backlog: options.backlog };
   await new Promise<void>((resolve, reject) => {
     netServer.once("error", reject);
-    netServer.listen(
-      { host: options.host, port: options.port ?? 0, backlog: options.backlog },
-      () => {
-        netServer.off("error", reject);
-        resolve();
-      },
-    );
+    netServer.listen(address, () => {
+      netServer.off("error", reject);
+      resolve();
+    });
   });
   netServer.on("error", (error) => resolveLogger(options.logger).error("server error", error));
   return server;
 }
 
 /**
+ * Whether a connection's socket holds more unsent bytes than its write
+ * high-water mark: the peer is not keeping up.
+ */
+function isBackedUp(connection: Connection): boolean {
+  // Connection keeps its socket and options protected; broadcast() is the
+  // one outside reader, for this check only.
+  // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+  const socket = connection["socket"];
+  // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+  return socket.writableLength > connection["options"].writeHighWaterMark;
+}
+
+/**
  * Sends `message` to every open connection among `connections`, without
  * waiting for any of them: a slow or closing connection does not hold up the
  * others, and errors on one connection are ignored.
+ *
+ * A connection whose unsent bytes already exceed its `writeHighWaterMark`
+ * is skipped: it does not get this message. Broadcasting thus never buffers
+ * without bound for a client that reads too slowly; to deliver every message
+ * to every client, `await ws.send()` to each one in its own task instead.
  */
 export function broadcast(connections: Iterable<Connection>, message: Data): void {
   for (const connection of connections) {
-    if (connection.state !== State.OPEN) continue;
+    if (connection.state !== State.OPEN || isBackedUp(connection)) continue;
     connection.send(message).catch(() => {});
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
@@ -87,6 +88,82 @@ describe("serve()", () => {
     for (const client of clients.slice(1))
       assert.deepEqual([...((await client.recv()) as Uint8Array)], [1]);
     await Promise.all(clients.map((client) => client.close()));
+  });
+
+  it("broadcast() skips connections that are not keeping up", async () => {
+    const { server, uri, port } = await startServer(
+      async (ws) => {
+        await ws.closed;
+      },
+      { writeHighWaterMark: 1024 },
+    );
+    await using _server = server;
+    const stalled = await RawPeer.connect(port);
+    await stalled.handshake();
+    stalled.socket.pause();
+    await using healthy = await connect(uri, { maxMessageSize: null });
+    while (server.connections.size < 2) await new Promise((resolve) => setImmediate(resolve));
+    const stalledSide = [...server.connections].find(
+      (connection) => connection.remoteAddress?.port === stalled.socket.localPort,
+    )!;
+    // More than the kernel's socket buffers hold: some stays in Node's buffer.
+    const big = randomBytes(16 * 1024 * 1024);
+    broadcast(server.connections, big);
+    assert.equal((await healthy.recvBinary()).length, big.length);
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+    const buffered = stalledSide["socket"].writableLength;
+    assert.ok(buffered > 1024, `${buffered} bytes buffered`);
+    broadcast(server.connections, "small");
+    assert.equal(await healthy.recv(), "small");
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+    assert.equal(stalledSide["socket"].writableLength, buffered);
+    stalled.socket.destroy();
+  });
+
+  it("applies origin patterns with the g or y flag the same way every time", async () => {
+    const global = /^https:\/\/good\.example$/g;
+    const sticky = /https:\/\/other\.example/y;
+    const { server, uri } = await startServer(echo, { origins: [global, sticky] });
+    await using _server = server;
+    for (const origin of [
+      "https://good.example",
+      "https://good.example",
+      "https://other.example",
+    ]) {
+      await (await connect(uri, { origin })).close();
+      await (await connect(uri, { origin })).close();
+    }
+    assert.equal(global.lastIndex, 0);
+    const refused = await connect(uri, { origin: "https://x.other.example" }).catch(
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof InvalidStatus);
+    assert.equal(refused.response.status, 403);
+  });
+
+  it("awaits an async processRequest, and processResponse may replace the response", async () => {
+    const { server, uri } = await startServer(echo, {
+      processRequest: async (connection, request) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (request.path === "/moved") return { status: 301, headers: { Location: "/" } };
+        connection.username = "async";
+        return undefined;
+      },
+      processResponse: (connection, request, response) => {
+        if (request.path !== "/maintenance") {
+          response.headers.set("X-User", connection.username ?? "");
+          return undefined;
+        }
+        return new Response(503, "Service Unavailable", new Headers({ "Content-Length": "0" }));
+      },
+    });
+    await using _server = server;
+    await using ws = await connect(`${uri}/moved`);
+    assert.equal(ws.request.path, "/");
+    assert.equal(ws.response?.headers.get("X-User"), "async");
+    const error = await connect(`${uri}/maintenance`).catch((e: unknown) => e);
+    assert.ok(error instanceof InvalidStatus);
+    assert.equal(error.response.status, 503);
   });
 
   it("close() sends 1001 to open connections and waits for handlers", async () => {

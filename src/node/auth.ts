@@ -1,0 +1,104 @@
+/**
+ * HTTP Basic authentication of the opening handshake (RFC 7617), as a
+ * `processRequest` hook for `serve()`.
+ *
+ * @module
+ */
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { parseBasicAuthorization } from "../core/headers.js";
+import type { HttpResponseInit, ProcessRequest } from "./server.js";
+
+/** Options of {@link basicAuth}: exactly one of `credentials` and `check`. */
+export interface BasicAuthOptions {
+  /**
+   * The accepted users: `{ username: password }` or `[username, password]`
+   * pairs. Passwords are compared in constant time.
+   */
+  credentials?: Readonly<Record<string, string>> | Iterable<readonly [string, string]>;
+  /**
+   * Decides whether a username and password are valid, e.g. against a
+   * database of password hashes. Compare secrets in constant time
+   * (`crypto.timingSafeEqual`) so response times don't leak them.
+   */
+  check?: (username: string, password: string) => boolean | Promise<boolean>;
+  /** The protection space named in the challenge (RFC 9110 §11.5). Default: `"websockets"`. */
+  realm?: string;
+}
+
+/** SHA-256 of a secret: equal-length digests make timingSafeEqual() applicable to any input. */
+function digest(secret: string): Buffer {
+  return createHash("sha256").update(secret, "utf8").digest();
+}
+
+/** RFC 9110 §5.6.4: quoted-string, with `"` and `\` escaped. */
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/**
+ * A `processRequest` hook that requires HTTP Basic authentication: a request
+ * without valid credentials gets 401 with a `WWW-Authenticate` challenge, and
+ * the handler never runs. On success, `connection.username` is the user's name.
+ *
+ * ```ts
+ * await serve(handler, {
+ *   processRequest: basicAuth({ credentials: { alice: process.env.ALICE_PASSWORD! } }),
+ * });
+ * ```
+ *
+ * Basic authentication sends the password in the clear: serve over TLS.
+ *
+ * @throws TypeError unless exactly one of `credentials` and `check` is given.
+ */
+export function basicAuth(options: BasicAuthOptions): ProcessRequest {
+  const { credentials, check: checkOption } = options;
+  if ((credentials === undefined) === (checkOption === undefined)) {
+    throw new TypeError("basicAuth() takes either credentials or check");
+  }
+  const check = checkOption ?? checkCredentials(credentials!);
+  // RFC 7617 §2: challenge = "Basic" realm; §2.1: charset="UTF-8" announces
+  // that the server expects UTF-8 credentials.
+  const challenge = `Basic realm=${quote(options.realm ?? "websockets")}, charset="UTF-8"`;
+  const unauthorized = (text: string): HttpResponseInit => ({
+    // RFC 9110 §15.5.2: "The server generating a 401 response MUST send a
+    // WWW-Authenticate header field containing at least one challenge".
+    status: 401,
+    headers: { "WWW-Authenticate": challenge },
+    body: text,
+  });
+  return async (connection, request) => {
+    const values = request.headers.getAll("Authorization");
+    if (values.length === 0) return unauthorized("Missing credentials.\n");
+    if (values.length > 1) return unauthorized("Unsupported credentials.\n");
+    let username: string;
+    let password: string;
+    try {
+      [username, password] = parseBasicAuthorization(values[0]!);
+    } catch {
+      return unauthorized("Unsupported credentials.\n");
+    }
+    if (!(await check(username, password))) return unauthorized("Invalid credentials.\n");
+    connection.username = username;
+    return undefined;
+  };
+}
+
+/** A `check` function for a fixed set of users. */
+function checkCredentials(
+  credentials: Readonly<Record<string, string>> | Iterable<readonly [string, string]>,
+): (username: string, password: string) => boolean {
+  const pairs =
+    Symbol.iterator in credentials
+      ? (credentials as Iterable<readonly [string, string]>)
+      : Object.entries(credentials);
+  const digests = new Map<string, Buffer>();
+  for (const [username, password] of pairs) digests.set(username, digest(password));
+  // Compared against when the username is unknown, so that both cases cost the same.
+  const nobody = digest("");
+  return (username, password) => {
+    const expected = digests.get(username);
+    const matches = timingSafeEqual(digest(password), expected ?? nobody);
+    return matches && expected !== undefined;
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * Proxies for the client: which one a URI goes through (the `proxy` option or,
+ * when asked, the environment) and opening a tunnel through it to the server.
+ *
+ * Supported proxies: `http://` and `https://` (HTTP CONNECT, RFC 9110 §9.3.6),
+ * `socks5://` (SOCKS5, RFC 1928, the client resolves the host name) and
+ * `socks5h://` (the proxy resolves it). User info in the proxy URL becomes
+ * Basic proxy authentication, or SOCKS5 username/password authentication
+ * (RFC 1929).
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { InvalidUri } from "../core/errors.js";
+import type { WebSocketUri } from "../core/uri.js";
+import { ProxyError, redactProxy } from "./proxy-error.js";
+import { httpConnect } from "./proxy-http.js";
+import { socks5Connect } from "./proxy-socks.js";
+
+/**
+ * The `proxy` option of `connect()`: a proxy URL; `true` to read it from the
+ * environment (`HTTPS_PROXY` for `wss://`, `HTTP_PROXY` for `ws://`, then
+ * `ALL_PROXY`, each also in lowercase, and `NO_PROXY`); `false` or `null`
+ * for none.
+ */
+export type ProxySetting = string | URL | boolean | null;
+
+/** Default port of each proxy scheme. */
+const PROXY_PORTS = { "http:": 80, "https:": 443, "socks5:": 1080, "socks5h:": 1080 } as const;
+type ProxyScheme = keyof typeof PROXY_PORTS;
+
+function isProxyScheme(protocol: string): protocol is ProxyScheme {
+  return Object.hasOwn(PROXY_PORTS, protocol);
+}
+
+/**
+ * Parses a proxy URL. A value without a scheme, like `proxy.example:3128`,
+ * is an HTTP proxy, as curl reads it.
+ *
+ * @throws InvalidUri for a malformed URL or a scheme other than http, https,
+ *   socks5 and socks5h.
+ */
+export function parseProxy(value: string | URL): URL {
+  let url: URL;
+  try {
+    url =
+      value instanceof URL
+        ? new URL(value.href)
+        : new URL(/^[a-z][a-z\d+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+  } catch {
+    throw new InvalidUri("<proxy>", "malformed proxy URL");
+  }
+  if (!isProxyScheme(url.protocol) || url.hostname === "") {
+    throw new InvalidUri(
+      redactProxy(url),
+      "unsupported proxy URL; expected http, https, socks5 or socks5h",
+    );
+  }
+  return url;
+}
+
+/**
+ * The proxy `uri` goes through under `setting`, or `null` for a direct connection.
+ *
+ * @param env the environment to read when `setting` is `true`.
+ */
+export function resolveProxy(
+  uri: WebSocketUri,
+  setting: ProxySetting | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): URL | null {
+  if (setting === undefined || setting === null || setting === false) return null;
+  if (setting !== true) return parseProxy(setting);
+  const value = environmentProxy(uri.secure, env);
+  if (value === undefined) return null;
+  const noProxy = nonEmpty(env.no_proxy) ?? nonEmpty(env.NO_PROXY);
+  if (noProxy !== undefined && bypassesProxy(uri, noProxy)) return null;
+  return parseProxy(value);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === "" ? undefined : trimmed;
+}
+
+/** The proxy URL the environment gives for `wss://` (secure) or `ws://` URIs. */
+function environmentProxy(secure: boolean, env: NodeJS.ProcessEnv): string | undefined {
+  if (secure) return nonEmpty(env.https_proxy) ?? nonEmpty(env.HTTPS_PROXY) ?? allProxy(env);
+  // Under CGI, a request's "Proxy:" header arrives as HTTP_PROXY (the
+  // "httpoxy" vulnerability): only the lowercase name can be trusted there.
+  const cgi = env.REQUEST_METHOD !== undefined;
+  return nonEmpty(env.http_proxy) ?? (cgi ? undefined : nonEmpty(env.HTTP_PROXY)) ?? allProxy(env);
+}
+
+function allProxy(env: NodeJS.ProcessEnv): string | undefined {
+  return nonEmpty(env.all_proxy) ?? nonEmpty(env.ALL_PROXY);
+}
+
+/**
+ * Whether `NO_PROXY` exempts `uri`. Entries are separated by commas or
+ * spaces: `*` exempts everything; a host name exempts itself and its
+ * subdomains (a leading `.` or `*.` is ignored); an IP address or a CIDR
+ * range exempts the addresses it covers; any entry may end with `:port`.
+ */
+export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
+  const host = uri.host.toLowerCase();
+  const hostFamily = net.isIP(host);
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    if (raw === "") continue;
+    if (raw === "*") return true;
+    let entry = raw.toLowerCase();
+    let port: string | null = null;
+    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
+    if (bracketed !== null) {
+      entry = bracketed[1]!;
+      port = bracketed[2] ?? null;
+    } else if (/^[^:]*:\d+$/.test(entry)) {
+      // One colon: host:port. More: an IPv6 address without brackets.
+      [entry, port] = entry.split(":") as [string, string];
+    }
+    if (port !== null && Number(port) !== uri.port) continue;
+    const slash = entry.indexOf("/");
+    const address = slash === -1 ? entry : entry.slice(0, slash);
+    const family = net.isIP(address);
+    if (family !== 0) {
+      if (family === hostFamily && coversAddress(entry, family, slash, host)) return true;
+      continue;
+    }
+    const domain = entry.replace(/^\*?\./, "");
+    if (host === domain || host.endsWith(`.${domain}`)) return true;
+  }
+  return false;
+}
+
+/** Whether the address or CIDR range `entry` covers the IP address `host`. */
+function coversAddress(entry: string, family: number, slash: number, host: string): boolean {
+  const type = family === 6 ? "ipv6" : "ipv4";
+  const list = new net.BlockList();
+  try {
+    if (slash === -1) list.addAddress(entry, type);
+    else list.addSubnet(entry.slice(0, slash), Number(entry.slice(slash + 1)), type);
+  } catch {
+    return false;
+  }
+  // BlockList compares addresses, not strings: "::1" matches "0:0:0:0:0:0:0:1".
+  return list.check(host, type);
+}
+
+/** What {@link openTunnel} needs besides the proxy and the target. */
+export interface TunnelOptions {
+  /** Aborts opening the tunnel: the socket is destroyed and the promise rejects with the reason. */
+  signal: AbortSignal;
+  /** `tls.connect()` options for an `https://` proxy. */
+  tls?: tls.ConnectionOptions | undefined;
+  /** `User-Agent` of the CONNECT request, or `null` for none. */
+  userAgent: string | null;
+}
+
+/**
+ * Connects to `proxy` and asks it for a tunnel to the server of `uri`.
+ * Resolves with the socket once the tunnel is open; it is paused, ready to
+ * carry the WebSocket handshake (or the TLS one, for `wss://`).
+ *
+ * @throws ProxyError when the proxy refuses or answers wrongly; the socket's
+ *   error when the proxy cannot be reached; the signal's reason when aborted.
+ */
+export async function openTunnel(
+  proxy: URL,
+  uri: WebSocketUri,
+  options: TunnelOptions,
+): Promise<net.Socket> {
+  const scheme = proxy.protocol as ProxyScheme;
+  const host = proxy.hostname.startsWith("[") ? proxy.hostname.slice(1, -1) : proxy.hostname;
+  const port = proxy.port === "" ? PROXY_PORTS[scheme] : Number(proxy.port);
+  // The tunnel may carry the WebSocket connection itself, which half-closes.
+  const tlsOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+    host,
+    port,
+    ...(net.isIP(host) ? {} : { servername: host }),
+    allowHalfOpen: true,
+    ...options.tls,
+  };
+  const socket =
+    scheme === "https:"
+      ? tls.connect(tlsOptions)
+      : net.connect({ host, port, allowHalfOpen: true });
+  try {
+    await connected(socket, scheme === "https:" ? "secureConnect" : "connect", options.signal);
+    if (scheme === "http:" || scheme === "https:") {
+      return await httpConnect(socket, uri, proxy, options.userAgent, options.signal);
+    }
+    return await socks5Connect(socket, uri, proxy, options.signal);
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+}
+
+/** Resolves once `socket` emits `event`; rejects on error, close or abort. */
+function connected(socket: net.Socket, event: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error: unknown): void => {
+      socket.off(event, onReady);
+      socket.off("error", settle);
+      socket.off("close", onClose);
+      signal.removeEventListener("abort", onAbort);
+      if (error === null) resolve();
+      else reject(error);
+    };
+    const onReady = () => settle(null);
+    const onClose = () => settle(new ProxyError("connection to the proxy closed while opening"));
+    const onAbort = () => settle(signal.reason);
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    socket.once(event, onReady);
+    socket.once("error", settle);
+    socket.once("close", onClose);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * Reads the first bytes of a socket, a proxy's answers, before the socket is
+ * handed over to TLS or to a WebSocket connection.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
+import { PayloadTooBig } from "../core/errors.js";
+import { StreamReader } from "../core/streams.js";
+import { ProxyError } from "./proxy-error.js";
+
+/** Buffered, awaitable reads on a socket, until {@link SocketReader.release}. */
+export class SocketReader {
+  private readonly reader = new StreamReader();
+  private wake: (() => void) | null = null;
+  private failure: unknown = null;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly signal: AbortSignal,
+  ) {
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+    signal.addEventListener("abort", this.onAbort);
+    if (signal.aborted) this.onAbort();
+  }
+
+  /**
+   * Resolves with exactly `n` bytes.
+   *
+   * @throws the socket's error, the signal's reason, or a ProxyError when the
+   *   peer closes before sending them.
+   */
+  readExact(n: number): Promise<Uint8Array> {
+    return this.until(() => this.reader.readExact(n));
+  }
+
+  /**
+   * Resolves with the lines of an HTTP head, without their CRLF, up to the
+   * empty line that ends it.
+   *
+   * @throws PayloadTooBig when the head exceeds `maxSize` bytes.
+   */
+  async readHead(maxSize: number): Promise<string[]> {
+    const lines: string[] = [];
+    let size = 0;
+    for (;;) {
+      const line = await this.until(() => this.reader.readLine(maxSize - size));
+      size += line.length;
+      const text = Buffer.from(line.buffer, line.byteOffset, line.length)
+        .toString("latin1")
+        .replace(/\r?\n$/, "");
+      if (text === "") return lines;
+      lines.push(text);
+      if (size >= maxSize) throw new PayloadTooBig(`head longer than ${maxSize} bytes`);
+    }
+  }
+
+  /**
+   * Stops reading and gives the socket back, paused, with the bytes received
+   * past what was read, if any, put back in front of its stream.
+   */
+  release(): Socket {
+    const socket = this.socket;
+    socket.pause();
+    socket.off("data", this.onData);
+    socket.off("end", this.onEnd);
+    socket.off("error", this.onError);
+    socket.off("close", this.onClose);
+    this.signal.removeEventListener("abort", this.onAbort);
+    if (this.reader.length > 0) socket.unshift(this.reader.readAll());
+    return socket;
+  }
+
+  /** Whether bytes were received past what was read. */
+  get hasPendingData(): boolean {
+    return this.reader.length > 0;
+  }
+
+  private async until<T>(read: () => T | null): Promise<T> {
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      const result = read();
+      if (result !== null) return result;
+      if (this.reader.atEof) throw new ProxyError("connection closed by the proxy");
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.reader.feedData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.notify();
+  };
+
+  private readonly onEnd = (): void => {
+    this.reader.feedEof();
+    this.notify();
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.failure ??= error;
+    this.notify();
+  };
+
+  private readonly onClose = (): void => {
+    if (!this.reader.atEof) this.reader.feedEof();
+    this.notify();
+  };
+
+  private readonly onAbort = (): void => {
+    this.failure ??= this.signal.reason;
+    this.socket.destroy();
+    this.notify();
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * TLS for `wss://`: the defaults of both sides, and a clear error when the
+ * client does not trust the server's certificate.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import type * as tls from "node:tls";
+import { SecurityError } from "../core/errors.js";
+import { formatUri, type WebSocketUri } from "../core/uri.js";
+
+/**
+ * Codes of the certificate checks that fail a TLS connection: OpenSSL's
+ * verification errors as Node names them, and Node's own host name check.
+ */
+const CERTIFICATE_ERRORS = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_NOT_YET_VALID",
+  "CERT_HAS_EXPIRED",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_CHAIN_TOO_LONG",
+  "CERT_REVOKED",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** Codes meaning that no trusted CA vouches for the certificate. */
+const UNKNOWN_ISSUER_ERRORS = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+]);
+
+/**
+ * When `error` says the server's certificate was refused, a
+ * {@link SecurityError} naming the server, the reason and the OpenSSL code,
+ * with `error` as its cause; otherwise `null`.
+ */
+export function certificateError(error: unknown, uri: WebSocketUri): SecurityError | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !CERTIFICATE_ERRORS.has(code)) return null;
+  const reason = (error as Error).message;
+  const hint = UNKNOWN_ISSUER_ERRORS.has(code)
+    ? "; pass the certificate of the CA that signed it in the tls.ca option"
+    : "";
+  return new SecurityError(
+    `TLS certificate of ${formatUri(uri)} isn't trusted: ${reason} (${code})${hint}`,
+    { cause: error },
+  );
+}
+
+/**
+ * `tls.connect()` options for the server of `uri`, with the caller's on top.
+ * `extra` says where to connect: a `port`, a Unix socket `path` or a tunnel `socket`.
+ */
+export function clientTlsOptions(
+  uri: WebSocketUri,
+  extra: tls.ConnectionOptions,
+  options: tls.ConnectionOptions | undefined,
+): tls.ConnectionOptions {
+  const defaults: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+    ...extra,
+    // tls.connect() takes it, though its type doesn't say so: the closing
+    // handshake needs each side to half-close on its own.
+    allowHalfOpen: true,
+    // Used for the certificate's host name check even when the socket is a
+    // tunnel or a Unix socket.
+    host: uri.host,
+    // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in "HostName"."
+    ...(net.isIP(uri.host) ? {} : { servername: uri.host }),
+    // RFC 6455 §4.1: the handshake is an HTTP/1.1 request; a server that
+    // negotiates protocols by ALPN must not pick HTTP/2.
+    ALPNProtocols: ["http/1.1"],
+  };
+  return { ...defaults, ...options };
+}
+
+/** `tls.createServer()` options: the caller's, over defaults suited to WebSocket. */
+export function serverTlsOptions(
+  options: tls.TlsOptions,
+  openTimeout: number | null,
+): tls.TlsOptions {
+  return {
+    ALPNProtocols: ["http/1.1"],
+    // Bounds the TLS handshake like the WebSocket one: a client that stalls
+    // mid-handshake does not hold a socket for Node's default 120 s.
+    ...(openTimeout === null ? {} : { handshakeTimeout: openTimeout }),
+    ...options,
+  };
+}

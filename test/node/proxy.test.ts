@@ -1,0 +1,548 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import * as net from "node:net";
+import { after, describe, it } from "node:test";
+import * as tls from "node:tls";
+import { InvalidUri, TimeoutError } from "../../src/core/errors.js";
+import { parseUri } from "../../src/core/uri.js";
+import { connect } from "../../src/node/client.js";
+import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
+import { ProxyError } from "../../src/node/proxy-error.js";
+import { ipv6Bytes } from "../../src/node/proxy-socks.js";
+import { isTransientError } from "../../src/node/reconnect.js";
+import { serve } from "../../src/node/server.js";
+import { echo, startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+const fixtures = new URL("../../../test/fixtures/tls/", import.meta.url);
+const ca = readFileSync(new URL("ca.pem", fixtures));
+const key = readFileSync(new URL("localhost-key.pem", fixtures));
+const cert = readFileSync(new URL("localhost.pem", fixtures));
+
+/** Reads exact byte counts from a socket, for the test proxies. */
+class ByteReader {
+  private buffer = Buffer.alloc(0);
+  private wake: (() => void) | null = null;
+  private ended = false;
+
+  constructor(private readonly socket: net.Socket) {
+    socket.on("data", this.onData);
+    socket.on("close", () => {
+      this.ended = true;
+      this.wake?.();
+    });
+  }
+
+  async read(n: number): Promise<Buffer> {
+    while (this.buffer.length < n) {
+      if (this.ended) throw new Error("client went away");
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    const bytes = this.buffer.subarray(0, n);
+    this.buffer = this.buffer.subarray(n);
+    return bytes;
+  }
+
+  async readHead(): Promise<string> {
+    for (;;) {
+      const end = this.buffer.indexOf("\r\n\r\n");
+      if (end !== -1) return (await this.read(end + 4)).toString("latin1");
+      await this.read(this.buffer.length + 1).then((bytes) => {
+        this.buffer = Buffer.concat([bytes, this.buffer]);
+      });
+    }
+  }
+
+  /** Stops reading; returns what was received past the reads. */
+  detach(): Buffer {
+    this.socket.off("data", this.onData);
+    return this.buffer;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    this.wake?.();
+  };
+}
+
+/** Connects `client` to host:port and relays bytes both ways. */
+function relay(client: net.Socket, reader: ByteReader, host: string, port: number, ready: Buffer) {
+  const upstream = net.connect({ host, port }, () => {
+    client.write(ready);
+    upstream.write(reader.detach());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  upstream.on("error", () => client.destroy());
+  client.on("error", () => upstream.destroy());
+  client.on("close", () => upstream.destroy());
+  upstream.on("close", () => client.destroy());
+}
+
+interface TestProxy {
+  port: number;
+  /** What each client asked: the CONNECT head, or the SOCKS5 destination. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+async function listen(
+  server: net.Server,
+  sockets: Set<net.Socket>,
+  requests: string[],
+): Promise<TestProxy> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    requests,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A minimal HTTP CONNECT proxy on 127.0.0.1, optionally over TLS or requiring credentials. */
+async function startConnectProxy(
+  options: {
+    credentials?: string;
+    status?: number;
+    secure?: boolean;
+    silent?: boolean;
+    /** Bytes sent right after the 200 response, as a broken proxy might. */
+    early?: string;
+  } = {},
+): Promise<TestProxy> {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const onClient = async (client: net.Socket) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    const reader = new ByteReader(client);
+    const head = await reader.readHead().catch(() => null);
+    if (head === null || options.silent) return;
+    requests.push(head);
+    const authority = head.split(" ")[1]!;
+    const expected = `Basic ${Buffer.from(options.credentials ?? "").toString("base64")}`;
+    const given = /\r\nProxy-Authorization: ([^\r]*)\r\n/i.exec(head)?.[1];
+    if (options.credentials !== undefined && given !== expected) {
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    if (options.status !== undefined) {
+      client.end(`HTTP/1.1 ${options.status} No\r\nContent-Length: 3\r\n\r\nno\n`);
+      return;
+    }
+    const colon = authority.lastIndexOf(":");
+    const host = authority.slice(0, colon).replace(/^\[|\]$/g, "");
+    const port = Number(authority.slice(colon + 1));
+    const ready = `HTTP/1.1 200 Connection established\r\n\r\n${options.early ?? ""}`;
+    relay(client, reader, host, port, Buffer.from(ready));
+  };
+  const server = options.secure
+    ? tls.createServer({ key, cert }, (socket) => void onClient(socket))
+    : net.createServer((socket) => void onClient(socket));
+  return listen(server, sockets, requests);
+}
+
+/** A minimal SOCKS5 proxy on 127.0.0.1 (RFC 1928), optionally requiring credentials (RFC 1929). */
+async function startSocksProxy(options: { username?: string; password?: string } = {}) {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer(async (client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    const reader = new ByteReader(client);
+    try {
+      const [, count] = await reader.read(2);
+      const methods = [...(await reader.read(count!))];
+      const method = options.username === undefined ? 0x00 : 0x02;
+      if (!methods.includes(method)) {
+        client.end(Buffer.from([5, 0xff]));
+        return;
+      }
+      client.write(Buffer.from([5, method]));
+      if (method === 0x02) {
+        const [, userLength] = await reader.read(2);
+        const username = (await reader.read(userLength!)).toString();
+        const [passwordLength] = await reader.read(1);
+        const password = (await reader.read(passwordLength!)).toString();
+        const ok = username === options.username && password === options.password;
+        client.write(Buffer.from([1, ok ? 0 : 1]));
+        if (!ok) {
+          client.end();
+          return;
+        }
+      }
+      const [, , , type] = await reader.read(4);
+      let host: string;
+      if (type === 1) host = [...(await reader.read(4))].join(".");
+      else if (type === 3) host = (await reader.read((await reader.read(1))[0]!)).toString();
+      else host = (await reader.read(16)).toString("hex").replace(/(.{4})(?!$)/g, "$1:");
+      const portBytes = await reader.read(2);
+      const port = (portBytes[0]! << 8) | portBytes[1]!;
+      requests.push(`${type} ${host} ${port}`);
+      if (host === "unreachable.invalid") {
+        client.end(Buffer.from([5, 4, 0, 1, 0, 0, 0, 0, 0, 0]));
+        return;
+      }
+      relay(client, reader, host, port, Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
+    } catch {
+      client.destroy();
+    }
+  });
+  return listen(server, sockets, requests);
+}
+
+async function startTlsServer() {
+  const server = await serve(echo, {
+    host: "127.0.0.1",
+    port: 0,
+    tls: { key, cert },
+    logger: null,
+  });
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
+
+describe("HTTP CONNECT proxies", () => {
+  it("tunnels ws:// through an HTTP proxy", async () => {
+    const { server, uri, port } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startConnectProxy();
+    try {
+      await using ws = await connect(uri, { proxy: `http://127.0.0.1:${proxy.port}` });
+      await ws.send("through the proxy");
+      assert.equal(await ws.recv(), "through the proxy");
+      const head = proxy.requests[0]!;
+      assert.match(head, new RegExp(`^CONNECT 127\\.0\\.0\\.1:${port} HTTP/1\\.1\\r\\n`));
+      assert.match(head, new RegExp(`\\r\\nHost: 127\\.0\\.0\\.1:${port}\\r\\n`));
+      assert.match(head, /\r\nUser-Agent: websockets-ts\//);
+      assert.doesNotMatch(head, /Proxy-Authorization/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("tunnels wss:// and checks the server's certificate through the tunnel", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const proxy = await startConnectProxy();
+    try {
+      const proxyUri = `http://127.0.0.1:${proxy.port}`;
+      await using ws = await connect(`wss://localhost:${port}/`, { proxy: proxyUri, tls: { ca } });
+      await ws.send("TLS in a tunnel");
+      assert.equal(await ws.recv(), "TLS in a tunnel");
+      assert.match(proxy.requests[0]!, new RegExp(`^CONNECT localhost:${port} `));
+      const untrusted = await connect(`wss://localhost:${port}/`, { proxy: proxyUri }).catch(
+        (e: unknown) => e,
+      );
+      assert.match(String(untrusted), /UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("refuses a tunnel where the proxy spoke before TLS", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const proxy = await startConnectProxy({ early: "surprise" });
+    try {
+      const error = await connect(`wss://localhost:${port}/`, {
+        proxy: `http://127.0.0.1:${proxy.port}`,
+        tls: { ca },
+      }).catch((e: unknown) => e);
+      assert.ok(error instanceof ProxyError);
+      assert.match(error.message, /sent data before the TLS handshake$/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("sends Basic proxy credentials from the proxy URL", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startConnectProxy({ credentials: "user:p@ss" });
+    try {
+      await using ws = await connect(uri, { proxy: `http://user:p%40ss@127.0.0.1:${proxy.port}` });
+      await ws.send("authenticated");
+      assert.equal(await ws.recv(), "authenticated");
+      const refused = await connect(uri, { proxy: `http://127.0.0.1:${proxy.port}` }).catch(
+        (e: unknown) => e,
+      );
+      assert.ok(refused instanceof ProxyError);
+      assert.equal(refused.status, 407);
+      assert.equal(refused.code, "ERR_PROXY");
+      assert.equal(
+        refused.message,
+        `proxy http://127.0.0.1:${proxy.port} refused the tunnel: HTTP 407`,
+      );
+      assert.equal(isTransientError(refused), false);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("reports a refusal with its status", async () => {
+    const proxy = await startConnectProxy({ status: 502 });
+    try {
+      const error = await connect("ws://example.invalid/", {
+        proxy: `127.0.0.1:${proxy.port}`,
+      }).catch((e: unknown) => e);
+      assert.ok(error instanceof ProxyError);
+      assert.equal(error.status, 502);
+      assert.equal(isTransientError(error), true);
+      assert.match(proxy.requests[0]!, /^CONNECT example\.invalid:80 /);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("connects to an https:// proxy over TLS", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startConnectProxy({ secure: true });
+    try {
+      await using ws = await connect(uri, {
+        proxy: `https://localhost:${proxy.port}`,
+        proxyTls: { ca },
+      });
+      await ws.send("to the proxy over TLS");
+      assert.equal(await ws.recv(), "to the proxy over TLS");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("times out on a proxy that never answers, and fails on one that is down", async () => {
+    const proxy = await startConnectProxy({ silent: true });
+    try {
+      const error = await connect("ws://127.0.0.1:1/", {
+        proxy: `http://127.0.0.1:${proxy.port}`,
+        openTimeout: 100,
+      }).catch((e: unknown) => e);
+      assert.ok(error instanceof TimeoutError, String(error));
+      const aborted = await connect("ws://127.0.0.1:1/", {
+        proxy: `http://127.0.0.1:${proxy.port}`,
+        signal: AbortSignal.timeout(50),
+      }).catch((e: unknown) => e);
+      assert.equal((aborted as Error).name, "TimeoutError");
+    } finally {
+      await proxy.close();
+    }
+    await assert.rejects(
+      connect("ws://127.0.0.1:1/", { proxy: `http://127.0.0.1:${proxy.port}` }),
+      (error: NodeJS.ErrnoException) => error.code === "ECONNREFUSED",
+    );
+  });
+});
+
+describe("SOCKS5 proxies", () => {
+  it("tunnels ws:// with the host name resolved by the proxy (socks5h)", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startSocksProxy();
+    try {
+      await using ws = await connect(`ws://localhost:${port}/`, {
+        proxy: `socks5h://127.0.0.1:${proxy.port}`,
+      });
+      await ws.send("socks5h");
+      assert.equal(await ws.recv(), "socks5h");
+      assert.deepEqual(proxy.requests, [`3 localhost ${port}`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("resolves the host name itself with socks5", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startSocksProxy();
+    try {
+      // localhost may resolve to ::1 first, where the server doesn't listen.
+      await using ws = await connect(`ws://127.0.0.1:${port}/`, {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+      });
+      await ws.send("socks5");
+      assert.equal(await ws.recv(), "socks5");
+      assert.deepEqual(proxy.requests, [`1 127.0.0.1 ${port}`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("authenticates with a username and password", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startSocksProxy({ username: "me", password: "s3cr:t" });
+    try {
+      await using ws = await connect(uri, {
+        proxy: `socks5://me:s3cr%3At@127.0.0.1:${proxy.port}`,
+      });
+      await ws.send("authenticated");
+      assert.equal(await ws.recv(), "authenticated");
+      const wrong = await connect(uri, {
+        proxy: `socks5://me:wrong@127.0.0.1:${proxy.port}`,
+      }).catch((e: unknown) => e);
+      assert.ok(wrong instanceof ProxyError);
+      assert.equal(
+        wrong.message,
+        `SOCKS5 proxy socks5://127.0.0.1:${proxy.port} rejected the credentials`,
+      );
+      const none = await connect(uri, { proxy: `socks5://127.0.0.1:${proxy.port}` }).catch(
+        (e: unknown) => e,
+      );
+      assert.ok(none instanceof ProxyError);
+      assert.match(none.message, /requires authentication/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("tunnels wss://", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const proxy = await startSocksProxy();
+    try {
+      await using ws = await connect(`wss://localhost:${port}/`, {
+        proxy: `socks5h://127.0.0.1:${proxy.port}`,
+        tls: { ca },
+      });
+      await ws.send("secure socks");
+      assert.equal(await ws.recv(), "secure socks");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("reports the proxy's failure to connect", async () => {
+    const proxy = await startSocksProxy();
+    try {
+      const error = await connect("ws://unreachable.invalid/", {
+        proxy: `socks5h://127.0.0.1:${proxy.port}`,
+      }).catch((e: unknown) => e);
+      assert.ok(error instanceof ProxyError);
+      assert.match(
+        error.message,
+        /failed to connect to unreachable\.invalid:80: host unreachable$/,
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("encodes IPv6 addresses", () => {
+    const hex = (address: string) => Buffer.from(ipv6Bytes(address)).toString("hex");
+    assert.equal(hex("::1"), "00000000000000000000000000000001");
+    assert.equal(
+      hex("2001:db8::8:800:200c:417a"),
+      "20010db8000000000008080020 0c417a".replace(" ", ""),
+    );
+    assert.equal(hex("::ffff:192.0.2.1"), "00000000000000000000ffffc0000201");
+    assert.equal(hex("fe80::"), "fe800000000000000000000000000000");
+    assert.equal(hex("1:2:3:4:5:6:7:8"), "00010002000300040005000600070008");
+  });
+});
+
+describe("proxy settings", () => {
+  const ws = parseUri("ws://app.example.com:8080/");
+  const wss = parseUri("wss://app.example.com/");
+
+  it("uses an explicit proxy, or none", () => {
+    assert.equal(resolveProxy(ws, "http://proxy:3128")?.href, "http://proxy:3128/");
+    assert.equal(resolveProxy(ws, new URL("socks5://proxy"))?.href, "socks5://proxy");
+    assert.equal(resolveProxy(ws, "proxy:3128")?.href, "http://proxy:3128/");
+    assert.equal(resolveProxy(ws, undefined, { HTTP_PROXY: "http://proxy" }), null);
+    assert.equal(resolveProxy(ws, false, { HTTP_PROXY: "http://proxy" }), null);
+    assert.equal(resolveProxy(ws, null), null);
+  });
+
+  it("reads the environment when asked, by scheme, lowercase first", () => {
+    const env = {
+      HTTP_PROXY: "http://plain",
+      HTTPS_PROXY: "http://secure",
+      ALL_PROXY: "socks5h://all",
+    };
+    assert.equal(resolveProxy(ws, true, env)?.host, "plain");
+    assert.equal(resolveProxy(wss, true, env)?.host, "secure");
+    assert.equal(resolveProxy(ws, true, { ...env, http_proxy: "http://lower" })?.host, "lower");
+    assert.equal(resolveProxy(wss, true, { ALL_PROXY: "socks5h://all" })?.href, "socks5h://all");
+    assert.equal(resolveProxy(wss, true, { HTTPS_PROXY: " " }), null);
+    assert.equal(resolveProxy(wss, true, {}), null);
+    // Under CGI, HTTP_PROXY may come from a request header: ignored.
+    assert.equal(
+      resolveProxy(ws, true, { HTTP_PROXY: "http://evil", REQUEST_METHOD: "GET" }),
+      null,
+    );
+  });
+
+  it("honours NO_PROXY", () => {
+    const env = (noProxy: string) => ({ HTTP_PROXY: "http://proxy", NO_PROXY: noProxy });
+    assert.equal(resolveProxy(ws, true, env("example.com")), null);
+    assert.equal(resolveProxy(ws, true, { ...env("other"), no_proxy: "example.com" }), null);
+    assert.notEqual(resolveProxy(ws, true, env("other.example.com")), null);
+    const bypasses = (uri: string, noProxy: string) => bypassesProxy(parseUri(uri), noProxy);
+    assert.equal(bypasses("ws://a.example.com/", "*"), true);
+    assert.equal(bypasses("ws://a.example.com/", ".example.com"), true);
+    assert.equal(bypasses("ws://a.example.com/", "*.example.com"), true);
+    assert.equal(bypasses("ws://example.com/", "example.com"), true);
+    assert.equal(bypasses("ws://badexample.com/", "example.com"), false);
+    assert.equal(bypasses("ws://example.com:8080/", "example.com:8080"), true);
+    assert.equal(bypasses("ws://example.com/", "example.com:8080"), false);
+    assert.equal(bypasses("ws://10.1.2.3/", "localhost, 10.0.0.0/8"), true);
+    assert.equal(bypasses("ws://11.1.2.3/", "10.0.0.0/8"), false);
+    assert.equal(bypasses("ws://127.0.0.1:9/", "127.0.0.1"), true);
+    assert.equal(bypasses("ws://[::1]/", "0:0:0:0:0:0:0:1"), true);
+    assert.equal(bypasses("ws://[::1]:81/", "[::1]:81"), true);
+    assert.equal(bypasses("ws://[fd00::5]/", "fd00::/8"), true);
+    assert.equal(bypasses("ws://127.0.0.1/", "::1,bad/cidr/,10.0.0.0/99"), false);
+  });
+
+  it("rejects unsupported proxy URLs without showing credentials", () => {
+    assert.throws(
+      () => parseProxy("ftp://user:secret@proxy"),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidUri);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      },
+    );
+    assert.throws(() => parseProxy("http://"), InvalidUri);
+  });
+
+  it("connects through the proxy the environment names", async () => {
+    const { server, uri, port } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startConnectProxy();
+    const saved = { ...process.env };
+    try {
+      for (const name of ["http_proxy", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"])
+        delete process.env[name];
+      delete process.env.REQUEST_METHOD;
+      process.env.HTTP_PROXY = `http://127.0.0.1:${proxy.port}`;
+      await using ws = await connect(uri, { proxy: true });
+      await ws.send("from the environment");
+      assert.equal(await ws.recv(), "from the environment");
+      assert.match(proxy.requests[0]!, new RegExp(`^CONNECT 127\\.0\\.0\\.1:${port} `));
+      process.env.NO_PROXY = "127.0.0.1";
+      await using direct = await connect(uri, { proxy: true });
+      assert.equal(proxy.requests.length, 1);
+      await direct.send("direct");
+      assert.equal(await direct.recv(), "direct");
+    } finally {
+      process.env = saved;
+      await proxy.close();
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { InvalidStatus } from "../../src/core/errors.js";
+import { connect } from "../../src/node/client.js";
+import { route } from "../../src/node/routing.js";
+import type { ServerConnection } from "../../src/node/server.js";
+import { RawPeer } from "../helpers/raw.js";
+import { startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+/** A handler that says which route it is and what parameters it got. */
+function reply(name: string) {
+  return async (ws: ServerConnection) => {
+    await ws.send(JSON.stringify([name, ws.params]));
+  };
+}
+
+describe("route()", () => {
+  const routes = route({
+    "/chat": reply("chat"),
+    "/rooms/:room/users/:user": reply("user"),
+    "/rooms/:room": reply("room"),
+    "/rooms/lobby": reply("lobby"),
+  });
+
+  it("dispatches by path, ignoring the query string, with parameters", async () => {
+    const { server, uri } = await startServer(routes);
+    await using _server = server;
+    const answer = async (path: string) => {
+      await using ws = await connect(`${uri}${path}`);
+      return JSON.parse(await ws.recvText());
+    };
+    assert.deepEqual(await answer("/chat?token=1"), ["chat", {}]);
+    assert.deepEqual(await answer("/rooms/42"), ["room", { room: "42" }]);
+    assert.deepEqual(await answer("/rooms/caf%C3%A9"), ["room", { room: "café" }]);
+    assert.deepEqual(await answer("/rooms/1/users/ann"), ["user", { room: "1", user: "ann" }]);
+    // A pattern without parameters wins, whatever the order.
+    assert.deepEqual(await answer("/rooms/lobby"), ["lobby", {}]);
+  });
+
+  it("answers 404 during the handshake when no route matches", async () => {
+    let processed = 0;
+    const { server, uri, port } = await startServer(routes, {
+      processRequest: () => {
+        processed++;
+        return undefined;
+      },
+    });
+    await using _server = server;
+    for (const path of ["/", "/chat/", "/rooms", "/rooms/", "/rooms/1/users", "/a%2Fb", "/%zz"]) {
+      const error = await connect(`${uri}${path}`).catch((e: unknown) => e);
+      assert.ok(error instanceof InvalidStatus, path);
+      assert.equal(error.response.status, 404, path);
+    }
+    assert.equal(processed, 0);
+    const peer = await RawPeer.connect(port);
+    assert.match(await peer.handshake("/nowhere"), /^HTTP\/1\.1 404 Not Found\r\n/);
+    await using ws = await connect(`${uri}/chat`);
+    assert.equal(await ws.recv(), '["chat",{}]');
+    assert.equal(processed, 1);
+  });
+
+  it("rejects invalid patterns", () => {
+    const handler = reply("x");
+    assert.throws(() => route({ chat: handler }), TypeError);
+    assert.throws(() => route({ "/a/:": handler }), TypeError);
+    assert.throws(() => route({ "/a/:id/:id": handler }), TypeError);
+  });
+});

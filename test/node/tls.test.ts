@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import type * as net from "node:net";
+import { after, describe, it } from "node:test";
+import * as tls from "node:tls";
+import { SecurityError } from "../../src/core/errors.js";
+import { connect } from "../../src/node/client.js";
+import type { Logger } from "../../src/node/logger.js";
+import { type ServerConnection, serve } from "../../src/node/server.js";
+import { deferred, echo, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+const fixtures = new URL("../../../test/fixtures/tls/", import.meta.url);
+const ca = readFileSync(new URL("ca.pem", fixtures));
+const key = readFileSync(new URL("localhost-key.pem", fixtures));
+const cert = readFileSync(new URL("localhost.pem", fixtures));
+
+/** A wss:// echo server on 127.0.0.1 with the localhost test certificate. */
+async function startTlsServer(handler = echo, logger: Logger | null = null) {
+  const server = await serve(handler, {
+    host: "127.0.0.1",
+    port: 0,
+    tls: { key, cert },
+    logger,
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return { server, port };
+}
+
+describe("TLS", () => {
+  it("serves wss:// to a client that trusts the CA", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startTlsServer(async (ws) => {
+      seen.resolve(ws);
+      await echo(ws);
+    });
+    await using _server = server;
+    await using ws = await connect(`wss://localhost:${port}/secure`, { tls: { ca } });
+    await ws.send("over TLS");
+    assert.equal(await ws.recv(), "over TLS");
+    const serverSide = await seen.promise;
+    assert.equal(serverSide.request?.path, "/secure");
+    assert.equal(serverSide.request?.headers.get("Host"), `localhost:${port}`);
+    // The certificate's IP address entries work too.
+    await using byAddress = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } });
+    await byAddress.send("by address");
+    assert.equal(await byAddress.recv(), "by address");
+  });
+
+  it("negotiates http/1.1 by ALPN", async () => {
+    const alpn = deferred<string | false | null>();
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const socket = tls.connect({
+      host: "127.0.0.1",
+      port,
+      ca,
+      ALPNProtocols: ["h2", "http/1.1"],
+    });
+    socket.once("secureConnect", () => {
+      alpn.resolve(socket.alpnProtocol ?? null);
+      socket.destroy();
+    });
+    assert.equal(await alpn.promise, "http/1.1");
+  });
+
+  it("refuses an untrusted certificate with a SecurityError naming the reason", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const error = await connect(`wss://localhost:${port}`).catch((e: unknown) => e);
+    assert.ok(error instanceof SecurityError, String(error));
+    assert.equal(error.code, "ERR_SECURITY");
+    assert.match(error.message, /^TLS certificate of wss:\/\/localhost:\d+\/ isn't trusted: /);
+    assert.match(error.message, /\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+    assert.match(error.message, /tls\.ca/);
+    assert.equal((error.cause as NodeJS.ErrnoException).code, "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+  });
+
+  it("refuses a certificate for another host name", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const error = await connect(`wss://127.0.0.1:${port}`, {
+      tls: { ca, servername: "other.example" },
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof SecurityError, String(error));
+    assert.match(error.message, /\(ERR_TLS_CERT_ALTNAME_INVALID\)$/);
+  });
+
+  it("connects without verification only when told to", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    await using ws = await connect(`wss://localhost:${port}`, {
+      tls: { rejectUnauthorized: false },
+    });
+    await ws.send("unverified");
+    assert.equal(await ws.recv(), "unverified");
+  });
+
+  it("keeps serving after a client that doesn't speak TLS", async () => {
+    const lines: string[] = [];
+    const record = (message: string) => {
+      lines.push(message);
+    };
+    const logger = { error: record, warn: record, info: record, debug: record };
+    const { server, port } = await startTlsServer(echo, logger);
+    await using _server = server;
+    const plain = await connect(`ws://127.0.0.1:${port}`).catch((e: unknown) => e);
+    assert.ok(plain instanceof Error);
+    await using ws = await connect(`wss://localhost:${port}`, { tls: { ca } });
+    await ws.send("still here");
+    assert.equal(await ws.recv(), "still here");
+    assert.ok(lines.includes("TLS handshake failed"), String(lines));
+  });
+
+  it("answers a client that half-closed after its request", async () => {
+    const server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      tls: { key, cert },
+      logger: null,
+      processRequest: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return { status: 403, body: "no\n" };
+      },
+    });
+    await using _server = server;
+    const port = (server.address() as net.AddressInfo).port;
+    const options = { host: "127.0.0.1", port, ca, allowHalfOpen: true };
+    const socket = tls.connect(options);
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    await once(socket, "secureConnect");
+    socket.end("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    await once(socket, "close");
+    assert.match(
+      Buffer.concat(chunks).toString(),
+      /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*\r\n\r\nno\n$/,
+    );
+  });
+
+  it("closes the TLS server and its connections", async () => {
+    const { server, port } = await startTlsServer();
+    const ws = await connect(`wss://localhost:${port}`, { tls: { ca } });
+    await server.close();
+    await ws.closed;
+    assert.equal(ws.closeCode, 1001);
+    await assert.rejects(
+      connect(`wss://localhost:${port}`, { tls: { ca } }),
+      (error: NodeJS.ErrnoException) => error.code === "ECONNREFUSED",
+    );
+  });
+});
