@@ -25,6 +25,7 @@ export {
   NegotiationError,
   PayloadTooBig,
   ProtocolError,
+  ProxyError,
   SecurityError,
   TimeoutError,
   WebSocketError,
@@ -53,7 +54,6 @@ export {
 } from "./node/connection.js";
 export type { Logger } from "./node/logger.js";
 export type { ProxySetting } from "./node/proxy.js";
-export { ProxyError } from "./node/proxy-error.js";
 export {
   backoffDelay,
   isTransientError,

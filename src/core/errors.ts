@@ -5,7 +5,7 @@
  * ```
  * WebSocketError
  * ├── ConnectionClosed                 the connection is closed (has rcvd / sent close frames)
- * │   ├── ConnectionClosedOK           … with 1000 or 1001 on both sides
+ * │   ├── ConnectionClosedOK           … with 1000, 1001 or 1005 (no status) received
  * │   └── ConnectionClosedError        … any other way
  * ├── InvalidHandshake                 the opening handshake failed
  * │   ├── SecurityError                  a limit or a security rule was hit (redirects, …)
@@ -16,10 +16,11 @@
  * │   │   ├── InvalidHeaderValue           … whose value is not acceptable
  * │   │   ├── InvalidOrigin                … Origin, not in the allow-list
  * │   │   └── InvalidUpgrade               … Upgrade or Connection
- * │   └── NegotiationError               extension or subprotocol negotiation failed
- * │       ├── DuplicateParameter
- * │       ├── InvalidParameterName
- * │       └── InvalidParameterValue
+ * │   ├── NegotiationError               extension or subprotocol negotiation failed
+ * │   │   ├── DuplicateParameter
+ * │   │   ├── InvalidParameterName
+ * │   │   └── InvalidParameterValue
+ * │   └── ProxyError                     the proxy refused the tunnel or answered wrongly
  * ├── InvalidUri                       the URI is not a valid ws:// or wss:// URI
  * ├── ProtocolError                    the peer broke RFC 6455 (carries the close code to send)
  * │   └── PayloadTooBig                  a message, line or body exceeds its limit (1009)
@@ -279,4 +280,18 @@ export class ConcurrencyError extends WebSocketError {
 /** An operation did not complete before its timeout. */
 export class TimeoutError extends WebSocketError {
   override readonly code: string = "ERR_TIMEOUT";
+}
+
+/** A proxy refused to open the tunnel or answered something unexpected. */
+export class ProxyError extends InvalidHandshake {
+  override readonly code: string = "ERR_PROXY";
+
+  constructor(
+    message: string,
+    /** The HTTP status of an HTTP proxy's refusal, e.g. 407; `null` otherwise. */
+    readonly status: number | null = null,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }

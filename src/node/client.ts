@@ -9,7 +9,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { ClientProtocol } from "../core/client.js";
-import { InvalidMessage, SecurityError, TimeoutError } from "../core/errors.js";
+import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core/errors.js";
 import type { ClientExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
 import type { HttpLimits, Request, Response } from "../core/http11.js";
@@ -24,7 +24,7 @@ import {
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
 import { openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
-import { ProxyError, redactProxy } from "./proxy-error.js";
+import { redactProxy } from "./proxy-url.js";
 import { DEFAULT_MAX_REDIRECTS, followRedirect, redirectLocation } from "./redirects.js";
 import { certificateError, clientTlsOptions } from "./tls.js";
 import { USER_AGENT } from "./version.js";

@@ -6,10 +6,10 @@
 
 import { Buffer } from "node:buffer";
 import type * as net from "node:net";
-import { PayloadTooBig } from "../core/errors.js";
+import { PayloadTooBig, ProxyError } from "../core/errors.js";
 import { buildBasicAuthorization } from "../core/headers.js";
 import type { WebSocketUri } from "../core/uri.js";
-import { ProxyError, redactProxy } from "./proxy-error.js";
+import { redactProxy } from "./proxy-url.js";
 import { SocketReader } from "./socket-reader.js";
 
 /** Largest response head accepted from a proxy. */

@@ -7,8 +7,9 @@
 
 import { lookup } from "node:dns/promises";
 import * as net from "node:net";
+import { ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
-import { ProxyError, redactProxy } from "./proxy-error.js";
+import { redactProxy } from "./proxy-url.js";
 import { SocketReader } from "./socket-reader.js";
 
 const SOCKS_VERSION = 0x05;

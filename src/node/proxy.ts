@@ -13,11 +13,11 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { InvalidUri } from "../core/errors.js";
+import { InvalidUri, ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
-import { ProxyError, redactProxy } from "./proxy-error.js";
 import { httpConnect } from "./proxy-http.js";
 import { socks5Connect } from "./proxy-socks.js";
+import { redactProxy } from "./proxy-url.js";
 
 /**
  * The `proxy` option of `connect()`: a proxy URL; `true` to read it from the

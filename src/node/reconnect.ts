@@ -8,10 +8,9 @@
  * @module
  */
 
-import { InvalidMessage, InvalidStatus, TimeoutError } from "../core/errors.js";
+import { InvalidMessage, InvalidStatus, ProxyError, TimeoutError } from "../core/errors.js";
 import { type ClientConnection, type ConnectOptions, connect } from "./client.js";
 import { resolveLogger } from "./logger.js";
-import { ProxyError } from "./proxy-error.js";
 
 /** Options of {@link reconnect}: those of `connect()`, and the retry policy. */
 export interface ReconnectOptions extends ConnectOptions {

@@ -7,9 +7,8 @@
 
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
-import { PayloadTooBig } from "../core/errors.js";
+import { PayloadTooBig, ProxyError } from "../core/errors.js";
 import { StreamReader } from "../core/streams.js";
-import { ProxyError } from "./proxy-error.js";
 
 /** Buffered, awaitable reads on a socket, until {@link SocketReader.release}. */
 export class SocketReader {

@@ -22,6 +22,7 @@ import {
   NegotiationError,
   PayloadTooBig,
   ProtocolError,
+  ProxyError,
   SecurityError,
   TimeoutError,
   WebSocketError,
@@ -49,6 +50,7 @@ describe("the error tree", () => {
     ],
     [new InvalidHandshake("x"), "ERR_INVALID_HANDSHAKE", [WebSocketError]],
     [new SecurityError("x"), "ERR_SECURITY", [InvalidHandshake]],
+    [new ProxyError("x"), "ERR_PROXY", [InvalidHandshake]],
     [new InvalidMessage("x"), "ERR_INVALID_MESSAGE", [InvalidHandshake]],
     [new InvalidStatus({ status: 404, reason: "" }), "ERR_INVALID_STATUS", [InvalidHandshake]],
     [new InvalidHeader("Host"), "ERR_INVALID_HEADER", [InvalidHandshake]],
@@ -160,6 +162,11 @@ describe("InvalidHandshake subclasses", () => {
     const error = new InvalidMessage("request line too long", 414);
     assert.equal(error.status, 414);
     assert.equal(error.message, "request line too long");
+  });
+
+  it("ProxyError carries the proxy's HTTP status when there is one", () => {
+    assert.equal(new ProxyError("tunnel refused").status, null);
+    assert.equal(new ProxyError("proxy authentication required", 407).status, 407);
   });
 
   it("InvalidStatus names the status and keeps the response", () => {

@@ -9,7 +9,7 @@ import { InvalidUri, TimeoutError } from "../../src/core/errors.js";
 import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
 import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
-import { ProxyError } from "../../src/node/proxy-error.js";
+import { ProxyError } from "../../src/core/errors.js";
 import { ipv6Bytes } from "../../src/node/proxy-socks.js";
 import { isTransientError } from "../../src/node/reconnect.js";
 import { serve } from "../../src/node/server.js";
