@@ -1,0 +1,361 @@
+/**
+ * The blocking client: `connect(uri)` returns once the opening handshake is
+ * done, `send()` once the message is handed over, `recv()` once a message
+ * arrived, the way the seed's chapter 2 describes them.
+ *
+ * Node has no blocking sockets, so a worker thread owns the socket and runs
+ * the async client; this thread sleeps with `Atomics.wait` until the worker
+ * reports what it waits for. See docs/topics/sync.md.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type { AddressInfo } from "node:net";
+import { ConnectionClosedOK, TimeoutError } from "../core/errors.js";
+import { CloseCode } from "../core/frames.js";
+import { Headers } from "../core/headers.js";
+import { Request, Response } from "../core/http11.js";
+import { State } from "../core/protocol.js";
+import { parseUri } from "../core/uri.js";
+import { resolveLogger } from "../node/logger.js";
+import type { Data } from "../node/messages.js";
+import { reviveError } from "./errors.js";
+import { deadlineAfter, Link } from "./link.js";
+import { type ConnectOptions, toWorkerOptions, writeHighWaterMark } from "./options.js";
+import { transferableBytes, unwireData, type WireData } from "./wire.js";
+
+/** Options of a blocking call. */
+export interface BlockingOptions {
+  /**
+   * Longest time to block, in milliseconds; `undefined` or `null` for no
+   * limit. On expiry the call throws `TimeoutError` and the connection is
+   * unaffected.
+   */
+  timeout?: number | null;
+}
+
+/** Options of {@link ClientConnection.recv}. */
+export interface RecvOptions extends BlockingOptions {}
+
+/** Options of {@link ClientConnection.send}. */
+export interface SendOptions extends BlockingOptions {}
+
+/** Options of {@link ClientConnection.ping}. */
+export interface PingOptions extends BlockingOptions {}
+
+/**
+ * A message for {@link ClientConnection.send}: a string (text), bytes
+ * (binary), or an iterable of strings or of bytes sent as one fragmented
+ * message, a frame per item.
+ */
+export type Sendable = Data | ArrayBuffer | Iterable<Data>;
+
+/** Payload, transfer list and size of a message about to be posted. */
+interface Outgoing {
+  readonly message: WireData | WireData[];
+  readonly transfer: ArrayBuffer[];
+  readonly size: number;
+}
+
+function wireOne(data: Data | ArrayBuffer, transfer: ArrayBuffer[]): [WireData, number] {
+  if (typeof data === "string") return [data, Buffer.byteLength(data)];
+  // The application keeps its buffer: copy the bytes once, then move the copy.
+  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+  const buffer = transferableBytes(bytes, false);
+  transfer.push(buffer);
+  return [buffer, bytes.byteLength];
+}
+
+function toOutgoing(message: Sendable): Outgoing {
+  const transfer: ArrayBuffer[] = [];
+  if (
+    typeof message === "string" ||
+    message instanceof Uint8Array ||
+    message instanceof ArrayBuffer
+  ) {
+    const [wire, size] = wireOne(message, transfer);
+    return { message: wire, transfer, size };
+  }
+  if (typeof message !== "object" || message === null || !(Symbol.iterator in message)) {
+    throw new TypeError("send() takes a string, bytes, or an iterable of them");
+  }
+  const fragments: WireData[] = [];
+  let total = 0;
+  let isText: boolean | null = null;
+  for (const fragment of message) {
+    const fragmentIsText = typeof fragment === "string";
+    if (!fragmentIsText && !(fragment instanceof Uint8Array)) {
+      throw new TypeError("fragments must be strings or bytes");
+    }
+    if (isText !== null && isText !== fragmentIsText) {
+      throw new TypeError("a fragmented message mixes strings and bytes");
+    }
+    isText = fragmentIsText;
+    const [wire, size] = wireOne(fragment, transfer);
+    fragments.push(wire);
+    total += size;
+  }
+  return { message: fragments, transfer, size: total };
+}
+
+/**
+ * A connection the application dropped without closing it is closed with
+ * 1001 (going away) once garbage-collected, so its thread does not linger.
+ */
+const abandoned = new FinalizationRegistry<Link>((link) => link.abandon());
+
+/**
+ * A WebSocket connection whose calls block the calling thread. Open one with
+ * {@link connect}; `using` closes it at the end of the block.
+ */
+export class ClientConnection implements Iterable<Data>, Disposable {
+  /** The handshake request sent. */
+  readonly request: Request;
+  /** The handshake response received. */
+  readonly response: Response;
+  /** The subprotocol the server selected, or `null`. */
+  readonly subprotocol: string | null;
+  /** Local address of the socket; `null` for a Unix socket. */
+  readonly localAddress: AddressInfo | null;
+  /** Remote address of the socket; `null` for a Unix socket. */
+  readonly remoteAddress: AddressInfo | null;
+  /** Round-trip time of the last {@link ping} answered, in milliseconds; 0 before the first. */
+  latency = 0;
+
+  private readonly link: Link;
+  private readonly highWaterMark: number;
+  private closing = false;
+
+  /** @internal Use {@link connect}. */
+  constructor(link: Link, highWaterMark: number) {
+    this.link = link;
+    this.highWaterMark = highWaterMark;
+    const opened = link.opened!;
+    this.subprotocol = opened.subprotocol;
+    this.localAddress = opened.localAddress;
+    this.remoteAddress = opened.remoteAddress;
+    const { request, response } = opened;
+    this.request = new Request(
+      request.path,
+      new Headers(request.headers),
+      request.method,
+      request.version,
+    );
+    this.response = new Response(
+      response.status,
+      response.reason,
+      new Headers(response.headers),
+      response.body,
+    );
+    abandoned.register(this, link, link);
+  }
+
+  /** OPEN, CLOSING while {@link close} runs, or CLOSED once the TCP connection is closed. */
+  get state(): State {
+    this.link.poll();
+    if (this.link.closed !== null) return State.CLOSED;
+    return this.closing ? State.CLOSING : State.OPEN;
+  }
+
+  /** The close code received (1006 when the connection was lost), or `null` until closed. */
+  get closeCode(): number | null {
+    this.link.poll();
+    return this.link.closed?.code ?? null;
+  }
+
+  /** The close reason received, or `null` until closed. */
+  get closeReason(): string | null {
+    this.link.poll();
+    return this.link.closed?.reason ?? null;
+  }
+
+  // --- Receiving ---------------------------------------------------------
+
+  /**
+   * Blocks until the next message arrives and returns it: a `string` for
+   * text, a `Buffer` for binary. Messages received before the connection
+   * closed are still returned after it closed.
+   *
+   * @throws TimeoutError after `timeout` ms; the next message is not lost.
+   * @throws ConnectionClosedOK once the connection closed normally and every
+   *   message was read; ConnectionClosedError when it closed otherwise.
+   */
+  recv(options: RecvOptions = {}): Data {
+    const deadline = deadlineAfter(options.timeout);
+    const link = this.link;
+    const ready = () => link.hasMessage || link.closed !== null;
+    if (!link.waitUntil(ready, deadline)) {
+      throw new TimeoutError("timed out waiting for a message");
+    }
+    const message = link.take();
+    if (message !== undefined) return unwireData(message);
+    throw reviveError(link.closed!.error, this.recv);
+  }
+
+  /** Like {@link recv}, but always a string: binary messages are decoded as UTF-8. */
+  recvText(options: RecvOptions = {}): string {
+    const message = this.recv(options);
+    return typeof message === "string" ? message : Buffer.from(message).toString("utf8");
+  }
+
+  /** Like {@link recv}, but always bytes: text messages are encoded as UTF-8. */
+  recvBinary(options: RecvOptions = {}): Buffer {
+    const message = this.recv(options);
+    return typeof message === "string" ? Buffer.from(message, "utf8") : (message as Buffer);
+  }
+
+  /**
+   * Iterates over incoming messages until the connection closes: the loop
+   * ends quietly after a normal closure and throws ConnectionClosedError
+   * after an abnormal one.
+   */
+  *[Symbol.iterator](): Iterator<Data> {
+    for (;;) {
+      let message: Data;
+      try {
+        message = this.recv();
+      } catch (error) {
+        if (error instanceof ConnectionClosedOK) return;
+        throw error;
+      }
+      yield message;
+    }
+  }
+
+  // --- Sending -----------------------------------------------------------
+
+  /**
+   * Sends a message: a string as text, bytes (`Uint8Array`, `Buffer`,
+   * `ArrayBuffer`) as binary, or an iterable of strings or of bytes as one
+   * fragmented message, a frame per item.
+   *
+   * Returns once the message is handed over to the worker thread, which
+   * writes it in order; when more than `writeHighWaterMark` bytes are
+   * waiting to be written, it blocks until they are, so a fast sender cannot
+   * outrun a slow peer. The bytes are copied once: the caller may reuse its
+   * buffer as soon as `send()` returns.
+   *
+   * @throws ConnectionClosed when the connection is closed.
+   * @throws TimeoutError when the bytes waiting to be written did not drain
+   *   within `timeout` ms; the message was handed over and is still sent.
+   */
+  send(message: Sendable, options: SendOptions = {}): void {
+    const deadline = deadlineAfter(options.timeout);
+    const outgoing = toOutgoing(message);
+    const link = this.link;
+    link.poll();
+    if (link.closed !== null) throw reviveError(link.closed.error, this.send);
+    if (outgoing.size === 0 && Array.isArray(outgoing.message) && outgoing.message.length === 0) {
+      return; // An empty iterable sends nothing, as with the async client.
+    }
+    const { message: wire, size, transfer } = outgoing;
+    if (!link.send(wire, size, transfer, this.highWaterMark, deadline)) {
+      throw new TimeoutError("timed out waiting for sent messages to be written");
+    }
+  }
+
+  /** Sends a text message. */
+  sendText(text: string, options: SendOptions = {}): void {
+    if (typeof text !== "string") throw new TypeError("sendText() takes a string");
+    this.send(text, options);
+  }
+
+  /** Sends a binary message. */
+  sendBinary(data: Uint8Array | ArrayBuffer, options: SendOptions = {}): void {
+    if (!(data instanceof Uint8Array || data instanceof ArrayBuffer)) {
+      throw new TypeError("sendBinary() takes a Uint8Array or an ArrayBuffer");
+    }
+    this.send(data, options);
+  }
+
+  /**
+   * Sends a ping and blocks until the matching pong arrives; returns the
+   * round-trip time in milliseconds, as measured by the worker on the wire.
+   * Without `data`, 4 random bytes identify the ping.
+   *
+   * @throws TimeoutError after `timeout` ms without a pong.
+   * @throws ConcurrencyError if a ping with the same data is awaiting its pong.
+   * @throws ConnectionClosed when the connection is closed.
+   */
+  ping(data?: Data, options: PingOptions = {}): number {
+    const deadline = deadlineAfter(options.timeout);
+    const link = this.link;
+    link.poll();
+    if (link.closed !== null) throw reviveError(link.closed.error, this.ping);
+    const transfer: ArrayBuffer[] = [];
+    const wire = data === undefined ? null : wireOne(data, transfer)[0];
+    const outcome = link.call((id) => ({ type: "ping", id, data: wire }), deadline);
+    if (outcome === null) throw new TimeoutError("timed out waiting for a pong");
+    if (!outcome.ok) throw reviveError(outcome.error, this.ping);
+    this.latency = outcome.value!;
+    return this.latency;
+  }
+
+  // --- Closing -----------------------------------------------------------
+
+  /**
+   * Performs the closing handshake with `code` and `reason` and blocks until
+   * the TCP connection is closed, at most `closeTimeout` ms for the peer;
+   * then the worker thread ends. Closing a closed connection does nothing.
+   *
+   * @throws InvalidState for a code that may not be sent (1005, 1006, 1015,
+   *   outside 1000–4999) or a reason longer than 123 bytes in UTF-8.
+   */
+  close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): void {
+    const link = this.link;
+    link.poll();
+    if (link.closed === null) {
+      this.closing = true;
+      try {
+        const outcome = link.call(
+          (id) => ({ type: "close", id, code, reason }),
+          Number.POSITIVE_INFINITY,
+        );
+        if (outcome !== null && !outcome.ok && link.closed === null) {
+          throw reviveError(outcome.error, this.close);
+        }
+        link.waitUntil(() => link.closed !== null);
+      } finally {
+        this.closing = false;
+      }
+    }
+    abandoned.unregister(link);
+    link.shutdown();
+  }
+
+  /** `using` support: closes with 1000. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Connects to a WebSocket server and performs the opening handshake, blocking
+ * the calling thread until it is done.
+ *
+ * ```ts
+ * using client = connect("ws://127.0.0.1:8001");
+ * client.sendText("Hello!");
+ * console.log(client.recvText({ timeout: 5_000 }));
+ * ```
+ *
+ * @throws InvalidUri for a URI that is not `ws://` or `wss://`, before any
+ *   thread starts.
+ * @throws TypeError for an option that cannot be sent to another thread.
+ * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
+ *   when the server refuses or answers wrongly.
+ * @throws TimeoutError after `openTimeout`; the socket's error (an `Error`
+ *   whose `code` is e.g. `ECONNREFUSED`) when the TCP connection fails.
+ */
+export function connect(uri: string | URL, options: ConnectOptions = {}): ClientConnection {
+  const text = String(uri);
+  parseUri(text);
+  const link = new Link(text, toWorkerOptions(options), resolveLogger(options.logger));
+  link.waitUntil(() => link.opened !== null || link.failure !== null);
+  if (link.opened === null) {
+    link.shutdown();
+    throw reviveError(link.failure!, connect);
+  }
+  return new ClientConnection(link, writeHighWaterMark(options));
+}

@@ -1,0 +1,50 @@
+/**
+ * `websockets-ts/sync`: a WebSocket client whose calls block, for scripts,
+ * REPL sessions, test fixtures and synchronous hooks.
+ *
+ * ```ts
+ * import { connect } from "websockets-ts/sync";
+ *
+ * using client = connect("ws://127.0.0.1:8001");
+ * client.sendText("Hello!");
+ * console.log(client.recvText({ timeout: 5_000 }));
+ * ```
+ *
+ * The errors are the classes `websockets-ts` exports; they are re-exported
+ * here for convenience.
+ *
+ * @module
+ */
+
+export {
+  ConcurrencyError,
+  ConnectionClosed,
+  ConnectionClosedError,
+  ConnectionClosedOK,
+  InvalidHandshake,
+  InvalidHeader,
+  InvalidMessage,
+  InvalidState,
+  InvalidStatus,
+  InvalidUri,
+  NegotiationError,
+  PayloadTooBig,
+  ProtocolError,
+  SecurityError,
+  TimeoutError,
+  WebSocketError,
+} from "../core/errors.js";
+export { CloseCode } from "../core/frames.js";
+export { State } from "../core/protocol.js";
+export type { Logger } from "../node/logger.js";
+export type { Data } from "../node/messages.js";
+export {
+  type BlockingOptions,
+  ClientConnection,
+  connect,
+  type PingOptions,
+  type RecvOptions,
+  type Sendable,
+  type SendOptions,
+} from "./client.js";
+export type { ConnectOptions } from "./options.js";

@@ -1,0 +1,86 @@
+/**
+ * Options of the blocking `connect()`: the async client's options that can be
+ * sent to another thread. Functions and objects bound to the caller's thread
+ * (`signal`, extension factories, a `secureContext`) cannot cross; a logger
+ * can, because its calls are forwarded back to the caller's thread.
+ *
+ * @module
+ */
+
+import { Headers } from "../core/headers.js";
+import type { ConnectOptions as AsyncConnectOptions } from "../node/client.js";
+import { DEFAULTS } from "../node/connection.js";
+import type { Logger } from "../node/logger.js";
+
+/**
+ * Options of the blocking {@link connect}: the async client's, except those
+ * that cannot leave the caller's thread (`signal`, `extensions`). Values must
+ * be cloneable: strings, numbers, booleans, arrays, plain objects, buffers;
+ * no callbacks (`tls.checkServerIdentity`) and no `tls.secureContext`. All
+ * durations are in milliseconds.
+ */
+export interface ConnectOptions
+  extends Omit<AsyncConnectOptions, "signal" | "extensions" | "logger"> {
+  /**
+   * Where to log; `null` for nowhere. Default: errors and warnings to
+   * `console`. Records logged on the worker thread are delivered on the
+   * caller's thread during the next call into the connection, or while one
+   * blocks.
+   */
+  logger?: Logger | null;
+}
+
+/** The options as sent to the worker thread. */
+export interface WorkerConnectOptions
+  extends Omit<ConnectOptions, "additionalHeaders" | "logger" | "proxy"> {
+  readonly additionalHeaders: [string, string][];
+  readonly proxy?: string | boolean | null;
+  /** Whether to forward log records to the caller's thread. */
+  readonly forwardLogs: boolean;
+}
+
+/** Options of the async client that the blocking one refuses, and why. */
+const REFUSED_OPTIONS = {
+  signal: "an AbortSignal cannot fire while the caller's thread is blocked; use openTimeout",
+  extensions: "extension factories are objects with methods, which cannot cross threads",
+} as const;
+
+/**
+ * Checks the options and turns them into cloneable data for the worker.
+ *
+ * @throws TypeError for an option that cannot be sent to another thread.
+ */
+export function toWorkerOptions(options: ConnectOptions): WorkerConnectOptions {
+  for (const [name, why] of Object.entries(REFUSED_OPTIONS)) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw new TypeError(`the blocking client does not take the ${name} option: ${why}`);
+    }
+  }
+  const { additionalHeaders, logger, proxy, ...rest } = options;
+  const workerOptions: WorkerConnectOptions = {
+    ...rest,
+    // A Headers object and a URL lose their contents when cloned: send them as data.
+    additionalHeaders: [...new Headers(additionalHeaders)],
+    ...(proxy === undefined ? {} : { proxy: proxy instanceof URL ? proxy.href : proxy }),
+    forwardLogs: logger !== null,
+  };
+  try {
+    structuredClone(workerOptions);
+  } catch (error) {
+    throw new TypeError(
+      `an option cannot be sent to the worker thread: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return workerOptions;
+}
+
+/** Messages the worker delivers ahead of `recv()`: the read queue's bound. */
+export function deliveryWindow(options: { readonly maxQueue?: number }): number {
+  return Math.max(1, options.maxQueue ?? DEFAULTS.maxQueue);
+}
+
+/** Bytes of sent messages in flight above which `send()` blocks. */
+export function writeHighWaterMark(options: { readonly writeHighWaterMark?: number }): number {
+  return options.writeHighWaterMark ?? DEFAULTS.writeHighWaterMark;
+}

@@ -1,0 +1,280 @@
+/**
+ * The blocking client against this library's server and against a `ws`
+ * server, each on its own thread (see peer.ts): the same suite runs on both.
+ */
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import {
+  ConnectionClosedError,
+  ConnectionClosedOK,
+  InvalidState,
+  InvalidStatus,
+  TimeoutError,
+} from "../../src/core/errors.js";
+import { State } from "../../src/core/protocol.js";
+import { ClientConnection, connect } from "../../src/sync/index.js";
+import { unhandledRejections } from "../helpers/server.js";
+import { Peer, type PeerKind } from "./peer.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+const ONE_MIB = 1024 * 1024;
+
+let paths = 0;
+/** A path of its own for each connection, so the server's reports can be told apart. */
+function uniquePath(): string {
+  return `/t${++paths}`;
+}
+
+function closeError(fn: () => unknown): ConnectionClosedError | ConnectionClosedOK {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConnectionClosedError || error instanceof ConnectionClosedOK) return error;
+    throw error;
+  }
+  assert.fail("expected the connection to be closed");
+}
+
+for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
+  describe(`sync connect() against ${kind === "ours" ? "our" : "a ws"} server`, () => {
+    let peer: Peer;
+    before(async () => {
+      peer = await Peer.start(kind);
+    });
+    after(async () => {
+      await peer[Symbol.asyncDispose]();
+    });
+
+    it("exchanges text and binary messages", () => {
+      using client = connect(peer.uri(uniquePath()));
+      assert.ok(client instanceof ClientConnection);
+      assert.equal(client.state, State.OPEN);
+      client.send("Hello!");
+      assert.equal(client.recv(), "Hello!");
+      client.sendText("café ☕");
+      assert.equal(client.recvText(), "café ☕");
+      client.send(new Uint8Array([0, 1, 255]));
+      const received = client.recv();
+      assert.ok(Buffer.isBuffer(received));
+      assert.deepEqual([...received], [0, 1, 255]);
+      client.send(new Uint8Array([4, 5]).buffer);
+      assert.deepEqual([...client.recvBinary()], [4, 5]);
+      // A view on a larger buffer (here Node's buffer pool) sends only its bytes.
+      client.sendBinary(Buffer.from("bytes"));
+      assert.equal(client.recvText(), "bytes");
+      client.send("as bytes");
+      assert.equal(client.recvBinary().toString(), "as bytes");
+      client.send("");
+      assert.equal(client.recv(), "");
+      assert.equal(client.remoteAddress?.address, "127.0.0.1");
+      assert.equal(client.response.status, 101);
+    });
+
+    it("leaves the caller's buffers usable after sending them", () => {
+      using client = connect(peer.uri(uniquePath()));
+      const bytes = new Uint8Array([1, 2, 3]);
+      client.send(bytes);
+      client.send(bytes.buffer);
+      assert.equal(bytes.byteLength, 3);
+      assert.deepEqual([...client.recvBinary()], [1, 2, 3]);
+      assert.deepEqual([...client.recvBinary()], [1, 2, 3]);
+    });
+
+    it("exchanges 1 MiB messages", () => {
+      using client = connect(peer.uri(uniquePath()), { maxMessageSize: 2 * ONE_MIB });
+      const binary = randomBytes(ONE_MIB);
+      client.send(binary);
+      assert.ok(binary.equals(client.recvBinary()));
+      const text = "é".repeat(ONE_MIB / 2);
+      client.send(text);
+      assert.equal(client.recv(), text);
+    });
+
+    it("sends an iterable as one fragmented message", () => {
+      using client = connect(peer.uri(uniquePath()));
+      client.send(["frag", "ment", "ed"]);
+      assert.equal(client.recv(), "fragmented");
+      client.send([Buffer.from([1]), new Uint8Array([2, 3])]);
+      assert.deepEqual([...client.recvBinary()], [1, 2, 3]);
+      assert.throws(() => client.send(["text", Buffer.from("bytes")]), TypeError);
+      client.send("still open");
+      assert.equal(client.recv(), "still open");
+    });
+
+    it("refuses what it cannot send, and sends nothing for an empty iterable", () => {
+      using client = connect(peer.uri(uniquePath()));
+      assert.throws(() => client.send(42 as never), TypeError);
+      assert.throws(() => client.send(null as never), TypeError);
+      assert.throws(() => client.send([42] as never), /fragments must be strings or bytes/);
+      assert.throws(() => client.sendText(Buffer.from("x") as never), TypeError);
+      assert.throws(() => client.sendBinary("x" as never), TypeError);
+      client.send([]);
+      client.send("next");
+      assert.equal(client.recv(), "next");
+    });
+
+    it("times out in recv() without losing the message that comes later", () => {
+      using client = connect(peer.uri(uniquePath()));
+      client.send("hold later");
+      assert.throws(() => client.recv({ timeout: 50 }), TimeoutError);
+      assert.throws(() => client.recv({ timeout: 0 }), TimeoutError);
+      client.send("release");
+      assert.equal(client.recv({ timeout: 10_000 }), "later");
+      client.send("after the timeouts");
+      assert.equal(client.recv(), "after the timeouts");
+      assert.throws(() => client.recv({ timeout: -1 }), RangeError);
+    });
+
+    it("receives many messages in order through a small window", () => {
+      using client = connect(peer.uri(uniquePath()), { maxQueue: 2 });
+      client.send("stream 200");
+      for (let i = 0; i < 200; i++) assert.equal(client.recv(), `message ${i}`);
+    });
+
+    it("returns the latency of a ping", () => {
+      using client = connect(peer.uri(uniquePath()));
+      const latency = client.ping();
+      assert.ok(latency >= 0);
+      assert.equal(client.latency, latency);
+      assert.ok(client.ping("custom", { timeout: 10_000 }) >= 0);
+    });
+
+    it("closes with the client's code and reason", async () => {
+      const path = uniquePath();
+      const client = connect(peer.uri(path));
+      client.close(4000, "bye");
+      assert.equal(client.state, State.CLOSED);
+      assert.equal(client.closeCode, 4000);
+      assert.equal(client.closeReason, "bye");
+      const error = closeError(() => client.recv());
+      assert.ok(error instanceof ConnectionClosedError);
+      assert.equal(error.sent?.code, 4000);
+      assert.throws(() => client.send("too late"), ConnectionClosedError);
+      assert.throws(() => client.ping(), ConnectionClosedError);
+      client.close(); // a second close does nothing
+      assert.deepEqual(
+        { ...(await peer.next("closed", path)) },
+        { type: "closed", path, code: 4000, reason: "bye" },
+      );
+    });
+
+    it("reports the server's close code and reason", async () => {
+      const path = uniquePath();
+      using client = connect(peer.uri(path));
+      client.send("close 4001 server says no");
+      const error = closeError(() => client.recv());
+      assert.ok(error instanceof ConnectionClosedError);
+      assert.equal(error.code, "ERR_CONNECTION_CLOSED_ERROR");
+      assert.equal(error.rcvd?.code, 4001);
+      assert.equal(error.rcvd?.reason, "server says no");
+      assert.equal(error.closeCode, 4001);
+      assert.match(error.message, /^received 4001 \(private use\) server says no; then sent 4001/);
+      assert.equal(client.closeCode, 4001);
+      assert.equal(client.closeReason, "server says no");
+      assert.equal(client.state, State.CLOSED);
+      assert.equal((await peer.next("closed", path)).code, 4001);
+    });
+
+    it("iterates until a normal closure, delivering the messages sent before it", () => {
+      using client = connect(peer.uri(uniquePath()), { maxQueue: 1 });
+      client.send("stream 3");
+      client.send("close 1000 done");
+      const received: unknown[] = [];
+      for (const message of client) received.push(message);
+      assert.deepEqual(received, ["message 0", "message 1", "message 2"]);
+      assert.equal(client.closeCode, 1000);
+      assert.throws(() => client.recv(), ConnectionClosedOK);
+    });
+
+    it("throws from the iterator after an abnormal closure", () => {
+      using client = connect(peer.uri(uniquePath()));
+      client.send("one");
+      client.send("close 4002 abnormal");
+      const received: unknown[] = [];
+      assert.throws(() => {
+        for (const message of client) received.push(message);
+      }, ConnectionClosedError);
+      assert.deepEqual(received, ["one"]);
+    });
+
+    it("closes with 1000 when a using block ends", async () => {
+      const path = uniquePath();
+      let escaped: ClientConnection;
+      {
+        using client = connect(peer.uri(path));
+        escaped = client;
+        client.send("inside");
+        assert.equal(client.recv(), "inside");
+      }
+      assert.equal(escaped.state, State.CLOSED);
+      assert.equal(escaped.closeCode, 1000);
+      assert.equal((await peer.next("closed", path)).code, 1000);
+    });
+
+    it("reports a dropped TCP connection as 1006", () => {
+      using client = connect(peer.uri(uniquePath()));
+      client.send("drop");
+      const error = closeError(() => client.recv({ timeout: 10_000 }));
+      assert.ok(error instanceof ConnectionClosedError);
+      assert.equal(error.rcvd, null);
+      assert.equal(client.closeCode, 1006);
+    });
+
+    it("rejects an invalid close code and stays open", () => {
+      using client = connect(peer.uri(uniquePath()));
+      assert.throws(() => client.close(1006), InvalidState);
+      assert.equal(client.state, State.OPEN);
+      client.send("still open");
+      assert.equal(client.recv(), "still open");
+    });
+
+    it("fails the connection with 1009 on a message over maxMessageSize", () => {
+      using client = connect(peer.uri(uniquePath()), { maxMessageSize: 1024 });
+      client.send("x".repeat(2048));
+      const error = closeError(() => client.recv());
+      assert.ok(error instanceof ConnectionClosedError);
+      assert.equal(error.sent?.code, 1009);
+    });
+
+    it("sends the handshake options and negotiates a subprotocol", async () => {
+      const path = uniquePath();
+      using client = connect(new URL(peer.uri(path)), {
+        subprotocols: ["chat"],
+        origin: "https://app.example",
+        additionalHeaders: { "X-Token": "abc" },
+        userAgent: "sync-test/1",
+      });
+      assert.equal(client.subprotocol, "chat");
+      assert.equal(client.response.headers.get("Sec-WebSocket-Protocol"), "chat");
+      assert.equal(client.request.headers.get("X-Token"), "abc");
+      const headers = new Map(
+        (await peer.next("request", path)).headers.map(([name, value]) => [
+          name.toLowerCase(),
+          value,
+        ]),
+      );
+      assert.equal(headers.get("origin"), "https://app.example");
+      assert.equal(headers.get("x-token"), "abc");
+      assert.equal(headers.get("user-agent"), "sync-test/1");
+    });
+
+    it("throws InvalidStatus when the server refuses the handshake", () => {
+      let error: unknown;
+      try {
+        connect(peer.uri("/forbidden"));
+      } catch (caught) {
+        error = caught;
+      }
+      assert.ok(error instanceof InvalidStatus, String(error));
+      assert.equal(error.code, "ERR_INVALID_STATUS");
+      assert.equal(error.response.status, kind === "ours" ? 403 : 401);
+      assert.match(error.message, /^server rejected WebSocket connection: HTTP 40[13]$/);
+      assert.match(String(error.stack), /client\.test\.js/);
+    });
+  });
+}
