@@ -35,8 +35,16 @@ export type {
   Extension,
   ExtensionHeader,
   ExtensionParameter,
+  MessageOptions,
   ServerExtensionFactory,
 } from "./core/extensions/base.js";
+export {
+  ClientPerMessageDeflateFactory,
+  type ClientPerMessageDeflateOptions,
+  PerMessageDeflate,
+  ServerPerMessageDeflateFactory,
+  type ServerPerMessageDeflateOptions,
+} from "./core/extensions/permessage-deflate.js";
 export { Close, CloseCode, closeCodeExplanation, Frame, Opcode } from "./core/frames.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
 export { Request, Response } from "./core/http11.js";
@@ -45,12 +53,18 @@ export type { OriginRule, SubprotocolSelector } from "./core/server.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";
 export { ClientConnection, type ConnectOptions, connect } from "./node/client.js";
 export {
+  type CompressionOptions,
+  DEFLATE_DEFAULTS,
+  type DeflateOptions,
+} from "./node/compression.js";
+export {
   Connection,
   type ConnectionOptions,
   type Data,
   DEFAULTS,
   type RecvOptions,
   type Sendable,
+  type SendOptions,
 } from "./node/connection.js";
 export type { Logger } from "./node/logger.js";
 export type { ProxySetting } from "./node/proxy.js";

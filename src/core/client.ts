@@ -146,6 +146,7 @@ export class ClientProtocol extends Protocol {
     const accepted: Extension[] = [];
     for (const [name, params] of values.flatMap((value) => parseExtensionList(value))) {
       let extension: Extension | null = null;
+      let refusal: NegotiationError | undefined;
       for (const factory of this.availableExtensions) {
         if (factory.name !== name) continue;
         try {
@@ -153,11 +154,14 @@ export class ClientProtocol extends Protocol {
           break;
         } catch (error) {
           if (!(error instanceof NegotiationError)) throw error;
+          refusal = error;
         }
       }
       if (extension === null) {
+        // The factory's refusal says why, e.g. a parameter we did not offer.
         throw new NegotiationError(
           `unsupported extension: ${buildExtensionList([[name, params]])}`,
+          refusal ? { cause: refusal } : undefined,
         );
       }
       accepted.push(extension);

@@ -10,8 +10,20 @@ export * from "./errors.js";
 export type {
   ClientExtensionFactory,
   Extension,
+  MessageOptions,
   ServerExtensionFactory,
 } from "./extensions/base.js";
+export {
+  ClientPerMessageDeflateFactory,
+  type ClientPerMessageDeflateOptions,
+  DeflateParameter,
+  type DeflateSettings,
+  PERMESSAGE_DEFLATE,
+  PerMessageDeflate,
+  type PerMessageDeflateParameters,
+  ServerPerMessageDeflateFactory,
+  type ServerPerMessageDeflateOptions,
+} from "./extensions/permessage-deflate.js";
 export {
   Close,
   CloseCode,

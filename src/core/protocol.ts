@@ -11,9 +11,17 @@
  * @module
  */
 
-import { InvalidState, ProtocolError } from "./errors.js";
-import type { Extension } from "./extensions/base.js";
-import { Close, CloseCode, Frame, FrameParser, Opcode, serializeFrame } from "./frames.js";
+import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
+import type { Extension, MessageOptions } from "./extensions/base.js";
+import {
+  Close,
+  CloseCode,
+  Frame,
+  FrameParser,
+  isControlOpcode,
+  Opcode,
+  serializeFrame,
+} from "./frames.js";
 import type { Request, Response } from "./http11.js";
 import { randomMaskKey } from "./mask.js";
 import { StreamReader } from "./streams.js";
@@ -96,6 +104,8 @@ export abstract class Protocol {
   private readonly utf8 = new Utf8Validator();
   /** Whether the message being sent was started but not finished. */
   private sendingFragmented = false;
+  /** The options of the fragmented message being sent, for its continuation frames. */
+  private sendingOptions: MessageOptions | undefined = undefined;
 
   constructor(side: Side, options: ProtocolOptions = {}) {
     this.maxMessageSize =
@@ -192,6 +202,7 @@ export abstract class Protocol {
   private parseFrames(): void {
     const reader = this.reader;
     const parser = this.frameParser;
+    parser.maxMessageSize = this.maxEncodedSize();
     try {
       while (this.mode === "frames") {
         parser.messageSize = this.currentSize ?? 0;
@@ -229,6 +240,10 @@ export abstract class Protocol {
       const limit =
         this.currentSize === null ? this.maxMessageSize : this.maxMessageSize - this.currentSize;
       for (let i = extensions.length - 1; i >= 0; i--) frame = extensions[i]!.decode(frame, limit);
+      // The frame parser allowed for what extensions add; the limit holds on what they decoded.
+      if (!isControlOpcode(opcode) && frame.data.length > limit) {
+        throw new PayloadTooBig(`message exceeds limit of ${this.maxMessageSize} bytes`);
+      }
     }
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that
     // defines meanings for non-zero values".
@@ -262,6 +277,14 @@ export abstract class Protocol {
     }
     // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is not expected."
     this.events.push(frame);
+  }
+
+  /** The limit on a message's frames as received: the message limit, plus what extensions add. */
+  private maxEncodedSize(): number {
+    let limit = this.maxMessageSize;
+    // Extensions encode in negotiation order, so the last one's encoding is on the wire.
+    for (const extension of this.extensions) limit = extension.maxEncodedSize?.(limit) ?? limit;
+    return limit;
   }
 
   private startUtf8(data: Uint8Array): boolean {
@@ -311,17 +334,19 @@ export abstract class Protocol {
   /**
    * Sends a text frame. `fin: false` starts a fragmented message that
    * {@link sendContinuation} continues. Strings are encoded as UTF-8; bytes
-   * must already be UTF-8.
+   * must already be UTF-8. `options` go to the extensions with every frame of
+   * the message, e.g. `{ compress: false }`.
    *
    * @throws InvalidState unless the connection is open and no fragmented message is in progress.
    */
-  sendText(data: Uint8Array | string, fin = true): void {
-    this.startMessage(Opcode.TEXT, typeof data === "string" ? textEncoder.encode(data) : data, fin);
+  sendText(data: Uint8Array | string, fin = true, options?: MessageOptions): void {
+    const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
+    this.startMessage(Opcode.TEXT, bytes, fin, options);
   }
 
   /** Sends a binary frame; see {@link sendText}. */
-  sendBinary(data: Uint8Array, fin = true): void {
-    this.startMessage(Opcode.BINARY, data, fin);
+  sendBinary(data: Uint8Array, fin = true, options?: MessageOptions): void {
+    this.startMessage(Opcode.BINARY, data, fin, options);
   }
 
   /**
@@ -333,8 +358,11 @@ export abstract class Protocol {
     if (!this.sendingFragmented) throw new InvalidState("no fragmented message to continue");
     this.checkOpen();
     this.sendingFragmented = !fin;
+    const options = this.sendingOptions;
+    if (fin) this.sendingOptions = undefined;
     this.sendFrame(
       new Frame(Opcode.CONT, typeof data === "string" ? textEncoder.encode(data) : data, fin),
+      options,
     );
   }
 
@@ -403,9 +431,9 @@ export abstract class Protocol {
   }
 
   /** Runs a frame through the negotiated extensions, then serializes and queues it. */
-  protected sendFrame(frame: Frame): void {
+  protected sendFrame(frame: Frame, options?: MessageOptions): void {
     const extensions = this.extensions;
-    for (let i = 0; i < extensions.length; i++) frame = extensions[i]!.encode(frame);
+    for (let i = 0; i < extensions.length; i++) frame = extensions[i]!.encode(frame, options);
     const chunks = serializeFrame(frame, this.side === "client" ? this.maskKey() : null);
     for (let i = 0; i < chunks.length; i++) this.writes.push(chunks[i]!);
   }
@@ -415,11 +443,17 @@ export abstract class Protocol {
     return randomMaskKey();
   }
 
-  private startMessage(opcode: Opcode, data: Uint8Array, fin: boolean): void {
+  private startMessage(
+    opcode: Opcode,
+    data: Uint8Array,
+    fin: boolean,
+    options: MessageOptions | undefined,
+  ): void {
     if (this.sendingFragmented) throw new InvalidState("expected a continuation frame");
     this.checkOpen();
     this.sendingFragmented = !fin;
-    this.sendFrame(new Frame(opcode, data, fin));
+    this.sendingOptions = fin ? undefined : options;
+    this.sendFrame(new Frame(opcode, data, fin), options);
   }
 
   private sendControl(opcode: Opcode, data: Uint8Array | string): void {

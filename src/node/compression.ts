@@ -1,12 +1,64 @@
 /**
  * The `compression` option of `connect()` and `serve()`: turns the
- * user-facing setting into the extension factories offered or accepted
+ * user-facing settings into the extension factories offered or accepted
  * during the opening handshake.
  *
  * @module
  */
 
 import type { ClientExtensionFactory, ServerExtensionFactory } from "../core/extensions/base.js";
+import {
+  ClientPerMessageDeflateFactory,
+  PERMESSAGE_DEFLATE,
+  ServerPerMessageDeflateFactory,
+} from "../core/extensions/permessage-deflate.js";
+
+/**
+ * Tuning of permessage-deflate (RFC 7692), in terms of "this side" and "the
+ * peer" so the same object works for {@link connect} and {@link serve}.
+ * docs/topics/compression.md measures what each setting costs and saves.
+ */
+export interface DeflateOptions {
+  /**
+   * This side compresses with a window of 2^N bytes, 8 to 15. Smaller windows
+   * cost less CPU per message and less memory, and compress a little less.
+   * A server announces it (`server_max_window_bits=N`); `null` announces
+   * nothing and compresses with 32 KiB. A client commits to it in its offer
+   * (`client_max_window_bits=N`); `null` offers `client_max_window_bits`
+   * without a value, as browsers do, and compresses with what the server
+   * allows. Default: 12 on a server, `null` on a client.
+   */
+  windowBits?: number | null;
+  /**
+   * Asks the peer to compress with a window of at most 2^N bytes, so this side
+   * keeps less of the peer's data between messages. A client sends
+   * `server_max_window_bits=N`; a server answers `client_max_window_bits=N`
+   * when the client's offer allows it. `null` asks for no limit. Default: 12
+   * on a server, `null` on a client.
+   */
+  peerWindowBits?: number | null;
+  /**
+   * This side compresses each message on its own: no memory is kept between
+   * messages, at the expense of the ratio on small similar messages.
+   * Default: `false`.
+   */
+  noContextTakeover?: boolean;
+  /**
+   * Asks the peer to compress each message on its own. A server requires it;
+   * a client requests it, and the server declines the offer if it cannot.
+   * Default: `false`.
+   */
+  peerNoContextTakeover?: boolean;
+  /** zlib compression level, 0 to 9, or -1 for zlib's default (6). Default: -1. */
+  level?: number;
+  /** zlib memory level, 1 to 9: the size of the match-finding hash table. Default: 5. */
+  memLevel?: number;
+  /**
+   * Messages shorter than this many bytes are sent uncompressed: compressing
+   * them costs more CPU than the bytes it saves. Default: 128.
+   */
+  threshold?: number;
+}
 
 /** Compression settings shared by {@link connect} and {@link serve}. */
 export interface CompressionOptions {
@@ -15,19 +67,94 @@ export interface CompressionOptions {
    * supports it; `null` disables compression. Default: `"deflate"`.
    */
   compression?: "deflate" | null;
+  /** Tuning of `compression: "deflate"`. */
+  deflate?: DeflateOptions;
 }
 
-/** The extensions a client offers: the user's own, then compression's. */
+/** Defaults of {@link DeflateOptions}, documented in docs/topics/compression.md. */
+export const DEFLATE_DEFAULTS = {
+  /** A server's window; 4 KiB keeps the preset dictionary cheap (see docs/topics/design.md). */
+  serverWindowBits: 12,
+  /** The window a server asks clients to use. */
+  serverPeerWindowBits: 12,
+  level: -1,
+  memLevel: 5,
+  threshold: 128,
+} as const;
+
+/** Whether the options ask for permessage-deflate. */
+function wantsDeflate(options: CompressionOptions): boolean {
+  const compression = options.compression === undefined ? "deflate" : options.compression;
+  if (compression === null) return false;
+  if (compression !== "deflate") {
+    throw new RangeError(`unsupported compression: ${String(compression)}`);
+  }
+  return true;
+}
+
+/** The zlib settings shared by both roles. */
+function deflateSettings(deflate: DeflateOptions): {
+  level: number;
+  memLevel: number;
+  threshold: number;
+} {
+  return {
+    level: deflate.level ?? DEFLATE_DEFAULTS.level,
+    memLevel: deflate.memLevel ?? DEFLATE_DEFAULTS.memLevel,
+    threshold: deflate.threshold ?? DEFLATE_DEFAULTS.threshold,
+  };
+}
+
+/**
+ * The extensions a client offers: the user's own, then compression's, unless
+ * the user already gave a permessage-deflate factory.
+ *
+ * @throws RangeError for an unknown `compression` or invalid `deflate` settings.
+ */
 export function clientExtensions(
   options: CompressionOptions & { extensions?: readonly ClientExtensionFactory[] },
 ): ClientExtensionFactory[] {
-  // permessage-deflate is not implemented yet; see issue #5.
-  return [...(options.extensions ?? [])];
+  const extensions = [...(options.extensions ?? [])];
+  if (!wantsDeflate(options)) return extensions;
+  if (extensions.some((factory) => factory.name === PERMESSAGE_DEFLATE)) return extensions;
+  const deflate = options.deflate ?? {};
+  extensions.push(
+    new ClientPerMessageDeflateFactory({
+      ...deflateSettings(deflate),
+      clientMaxWindowBits: deflate.windowBits ?? true,
+      serverMaxWindowBits: deflate.peerWindowBits ?? null,
+      clientNoContextTakeover: deflate.noContextTakeover ?? false,
+      serverNoContextTakeover: deflate.peerNoContextTakeover ?? false,
+    }),
+  );
+  return extensions;
 }
 
-/** The extensions a server accepts: the user's own, then compression's. */
+/**
+ * The extensions a server accepts: the user's own, then compression's, unless
+ * the user already gave a permessage-deflate factory.
+ *
+ * @throws RangeError for an unknown `compression` or invalid `deflate` settings.
+ */
 export function serverExtensions(
   options: CompressionOptions & { extensions?: readonly ServerExtensionFactory[] },
 ): ServerExtensionFactory[] {
-  return [...(options.extensions ?? [])];
+  const extensions = [...(options.extensions ?? [])];
+  if (!wantsDeflate(options)) return extensions;
+  if (extensions.some((factory) => factory.name === PERMESSAGE_DEFLATE)) return extensions;
+  const deflate = options.deflate ?? {};
+  extensions.push(
+    new ServerPerMessageDeflateFactory({
+      ...deflateSettings(deflate),
+      serverMaxWindowBits:
+        deflate.windowBits === undefined ? DEFLATE_DEFAULTS.serverWindowBits : deflate.windowBits,
+      clientMaxWindowBits:
+        deflate.peerWindowBits === undefined
+          ? DEFLATE_DEFAULTS.serverPeerWindowBits
+          : deflate.peerWindowBits,
+      serverNoContextTakeover: deflate.noContextTakeover ?? false,
+      clientNoContextTakeover: deflate.peerNoContextTakeover ?? false,
+    }),
+  );
+  return extensions;
 }

@@ -16,6 +16,7 @@ import {
   ConnectionClosedOK,
   InvalidState,
 } from "../core/errors.js";
+import type { MessageOptions } from "../core/extensions/base.js";
 import { CloseCode, type Frame, Opcode } from "../core/frames.js";
 import { type Event, type Protocol, State } from "../core/protocol.js";
 import { Keepalive } from "./keepalive.js";
@@ -102,6 +103,16 @@ export interface RecvOptions {
 
 /** A message, or the fragments of one message, for `send()`. */
 export type Sendable = Data | ArrayBuffer | Iterable<Data> | AsyncIterable<Data>;
+
+/** Options of one `send()` call. */
+export interface SendOptions extends MessageOptions {
+  /**
+   * `false` sends this message uncompressed even when compression was
+   * negotiated, e.g. for data that is already compressed (images, archives).
+   * Default: `true`; messages under the compression threshold are never compressed.
+   */
+  readonly compress?: boolean;
+}
 
 /** Close codes that make {@link ConnectionClosedOK} rather than an error. */
 const OK_CLOSE_CODES = new Set<number>([
@@ -285,9 +296,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * `writeHighWaterMark` bytes are waiting to be written, it waits for them to
    * drain first, so a fast sender cannot outrun a slow peer.
    *
+   * `{ compress: false }` skips compression for this message.
+   *
    * @throws ConnectionClosed when the connection is closing or closed.
    */
-  async send(message: Sendable): Promise<void> {
+  async send(message: Sendable, options?: SendOptions): Promise<void> {
     while (this.fragmentedSend !== null) await this.fragmentedSend;
     let bytes: Uint8Array;
     let isText: boolean;
@@ -298,28 +311,31 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       bytes = toBytes(message);
       isText = false;
     } else if (isIterable(message)) {
-      return this.sendFragmented(message);
+      return this.sendFragmented(message, options);
     } else {
       throw new TypeError("send() takes a string, bytes, or an iterable of them");
     }
     if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
-    if (isText) this.protocol.sendText(bytes);
-    else this.protocol.sendBinary(bytes);
+    if (isText) this.protocol.sendText(bytes, true, options);
+    else this.protocol.sendBinary(bytes, true, options);
     this.flush();
     return this.waitForDrain();
   }
 
   /** Sends a text message. */
-  sendText(text: string): Promise<void> {
-    return this.send(text);
+  sendText(text: string, options?: SendOptions): Promise<void> {
+    return this.send(text, options);
   }
 
   /** Sends a binary message. */
-  sendBinary(data: Uint8Array | ArrayBuffer): Promise<void> {
-    return this.send(toBytes(data));
+  sendBinary(data: Uint8Array | ArrayBuffer, options?: SendOptions): Promise<void> {
+    return this.send(toBytes(data), options);
   }
 
-  private async sendFragmented(fragments: Iterable<Data> | AsyncIterable<Data>): Promise<void> {
+  private async sendFragmented(
+    fragments: Iterable<Data> | AsyncIterable<Data>,
+    options: SendOptions | undefined,
+  ): Promise<void> {
     let release!: () => void;
     this.fragmentedSend = new Promise((resolve) => {
       release = resolve;
@@ -338,8 +354,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
         if (kind === null) {
           kind = isText ? "text" : "binary";
-          if (isText) this.protocol.sendText(bytes, false);
-          else this.protocol.sendBinary(bytes, false);
+          if (isText) this.protocol.sendText(bytes, false, options);
+          else this.protocol.sendBinary(bytes, false, options);
         } else {
           this.protocol.sendContinuation(bytes, false);
         }

@@ -672,12 +672,13 @@ describe("ClientProtocol", () => {
       const declining = factory("x-test", [], () => {
         throw new NegotiationError("no");
       });
-      failsWith(
+      const error = failsWith(
         switching("Sec-WebSocket-Extensions: x-test; foo"),
         [declining, declining],
         NegotiationError,
         "unsupported extension: x-test; foo",
       );
+      assert.equal((error.cause as Error).message, "no");
     });
 
     it("rejects a malformed Sec-WebSocket-Extensions", () => {

@@ -29,8 +29,29 @@ export interface Extension {
    */
   decode(frame: Frame, maxSize: number): Frame;
 
-  /** Transforms a frame about to be sent. Extensions encode in the order of negotiation. */
-  encode(frame: Frame): Frame;
+  /**
+   * How large the frames of a message may be on the wire when the message may
+   * be at most `maxSize` bytes once decoded. The protocol lets frames up to
+   * this size through to {@link decode}, which must hold what it decodes to
+   * `maxSize`. Omit it for an extension that never makes data larger.
+   */
+  maxEncodedSize?(maxSize: number): number;
+
+  /**
+   * Transforms a frame about to be sent. Extensions encode in the order of
+   * negotiation. `options` are those the application gave for the message the
+   * frame belongs to; every frame of a fragmented message gets the same.
+   */
+  encode(frame: Frame, options?: MessageOptions): Frame;
+}
+
+/** What the application asks for one outgoing message; extensions may honour it. */
+export interface MessageOptions {
+  /**
+   * `false` asks compression extensions to send this message as it is, e.g.
+   * because it is already compressed. Default: `true`.
+   */
+  readonly compress?: boolean;
 }
 
 /** Offers an extension from the client and accepts the server's answer. */

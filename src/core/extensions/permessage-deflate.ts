@@ -1,0 +1,599 @@
+/**
+ * RFC 7692: the permessage-deflate extension. Negotiation in both roles with
+ * the four parameters of §7.1, and the compression of messages (§7.2).
+ *
+ * zlib is driven synchronously through its one-shot functions, which keeps
+ * the core sans-I/O. Context takeover (§7.1.1) needs what the previous
+ * messages left in the LZ77 sliding window: instead of a zlib stream that
+ * lives as long as the connection, each side keeps the last 2^windowBits bytes
+ * of plain text in a {@link SlidingWindow} and hands them to zlib as a preset
+ * dictionary. A DEFLATE stream that continues after some bytes, and one that
+ * starts with those bytes as its dictionary, can refer to exactly the same
+ * data. `bench/compression-zlib.ts` measures the choice; docs/topics/design.md
+ * records it.
+ *
+ * @module
+ */
+
+import { constants as bufferConstants } from "node:buffer";
+import { deflateRawSync, inflateRawSync, constants as zlibConstants } from "node:zlib";
+import {
+  DuplicateParameter,
+  InvalidParameterName,
+  InvalidParameterValue,
+  NegotiationError,
+  PayloadTooBig,
+  ProtocolError,
+} from "../errors.js";
+import { CloseCode, Frame, isControlOpcode, Opcode } from "../frames.js";
+import type {
+  ClientExtensionFactory,
+  Extension,
+  ExtensionParameter,
+  MessageOptions,
+  ServerExtensionFactory,
+} from "./base.js";
+import { SlidingWindow } from "./sliding-window.js";
+
+/** The extension's registered name (RFC 7692 §7). */
+export const PERMESSAGE_DEFLATE = "permessage-deflate";
+
+/** RFC 7692 §7.1 extension parameters. */
+export const DeflateParameter = {
+  SERVER_NO_CONTEXT_TAKEOVER: "server_no_context_takeover",
+  CLIENT_NO_CONTEXT_TAKEOVER: "client_no_context_takeover",
+  SERVER_MAX_WINDOW_BITS: "server_max_window_bits",
+  CLIENT_MAX_WINDOW_BITS: "client_max_window_bits",
+} as const;
+/** One of {@link DeflateParameter}'s values. */
+export type DeflateParameter = (typeof DeflateParameter)[keyof typeof DeflateParameter];
+
+const PARAMETER_NAMES: ReadonlySet<string> = new Set(Object.values(DeflateParameter));
+
+/**
+ * RFC 7692 §7.1.2.1: "a decimal integer value without leading zeroes between
+ * 8 to 15, inclusive".
+ */
+const WINDOW_BITS_VALUE = /^(?:[89]|1[0-5])$/;
+
+/** RFC 7692 §7.1.2: without a limit, the window is 32,768 bytes. */
+const MAX_WINDOW_BITS = 15;
+
+/**
+ * RFC 7692 §7.2.1: a sender removes these 4 octets, the end of the empty
+ * stored block a sync flush emits, from the tail of each message; §7.2.2: the
+ * receiver appends them back before inflating.
+ */
+const EMPTY_STORED_BLOCK_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * How many bytes compression may add to an unfragmented message before it is
+ * sent uncompressed instead (RFC 7692 §6 lets each message choose). DEFLATE
+ * framing costs a few bytes on any input: RFC 7692 §7.2.3.1's 5-byte "Hello"
+ * compresses to 7. Incompressible data (random bytes, media, archives) grows
+ * by about 5 bytes per 2 KiB stored block; sending it as it is saves those
+ * bytes, the peer's inflate, and keeps a message under the peer's size limit
+ * uncompressed from exceeding it compressed.
+ */
+const MAX_EXPANSION = 16;
+
+/** Largest buffer zlib's one-shot functions may return. */
+const MAX_OUTPUT_LENGTH = bufferConstants.MAX_LENGTH;
+
+/** zlib settings of the compressor, and when to use it. */
+export interface DeflateSettings {
+  /** zlib compression level, 0 (none) to 9 (best), or -1 for zlib's default (6). Default: -1. */
+  readonly level?: number;
+  /**
+   * zlib memory level, 1 to 9: memory for the match-finding hash table,
+   * traded for speed and ratio. Default: 8 (zlib's).
+   */
+  readonly memLevel?: number;
+  /** Messages of fewer bytes than this are sent uncompressed. Fragmented messages are always compressed. Default: 0. */
+  readonly threshold?: number;
+}
+
+/** What a negotiation settled, from one endpoint's point of view. */
+export interface PerMessageDeflateParameters {
+  /** This side compresses each message on its own. */
+  readonly localNoContextTakeover: boolean;
+  /** The peer compresses each message on its own, so no window is kept for it. */
+  readonly remoteNoContextTakeover: boolean;
+  /** This side compresses with a window of 2^localMaxWindowBits bytes. */
+  readonly localMaxWindowBits: number;
+  /** The peer compresses with a window of at most 2^remoteMaxWindowBits bytes. */
+  readonly remoteMaxWindowBits: number;
+}
+
+/**
+ * The negotiated extension: compresses outgoing data messages, setting RSV1
+ * on their first frame, and decompresses incoming ones (RFC 7692 §6).
+ */
+export class PerMessageDeflate implements Extension, PerMessageDeflateParameters {
+  readonly name = PERMESSAGE_DEFLATE;
+  readonly localNoContextTakeover: boolean;
+  readonly remoteNoContextTakeover: boolean;
+  readonly localMaxWindowBits: number;
+  readonly remoteMaxWindowBits: number;
+
+  private readonly deflateOptions: {
+    readonly finishFlush: number;
+    readonly windowBits: number;
+    readonly level: number;
+    readonly memLevel: number;
+  };
+  private readonly threshold: number;
+  /** Plain text this side compressed, for context takeover. */
+  private readonly sent: SlidingWindow;
+  /** Plain text the peer compressed, for context takeover. */
+  private readonly received: SlidingWindow;
+  /** Whether the message being sent is compressed. */
+  private compressing = false;
+  /** Whether the message being received is compressed. */
+  private decompressing = false;
+  /** Compressed fragments of the message being received. */
+  private fragments: Uint8Array[] = [];
+  private fragmentsLength = 0;
+
+  constructor(parameters: PerMessageDeflateParameters, settings: DeflateSettings = {}) {
+    checkWindowBits(parameters.localMaxWindowBits, "localMaxWindowBits");
+    checkWindowBits(parameters.remoteMaxWindowBits, "remoteMaxWindowBits");
+    const { level, memLevel, threshold } = checkSettings(settings);
+    this.localNoContextTakeover = parameters.localNoContextTakeover;
+    this.remoteNoContextTakeover = parameters.remoteNoContextTakeover;
+    this.localMaxWindowBits = parameters.localMaxWindowBits;
+    this.remoteMaxWindowBits = parameters.remoteMaxWindowBits;
+    this.threshold = threshold;
+    // A sync flush ends each chunk on a byte boundary with an empty stored
+    // block and leaves the stream open: RFC 7692 §7.2.1.
+    this.deflateOptions = {
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+      windowBits: this.localMaxWindowBits,
+      level,
+      memLevel,
+    };
+    this.sent = new SlidingWindow(2 ** this.localMaxWindowBits);
+    this.received = new SlidingWindow(2 ** this.remoteMaxWindowBits);
+  }
+
+  /** Compresses the frames of a data message, unless it is under the threshold or `compress: false`. */
+  encode(frame: Frame, options?: MessageOptions): Frame {
+    const opcode = frame.opcode;
+    // RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed"
+    // bit of control frames".
+    if (isControlOpcode(opcode)) return frame;
+    const first = opcode !== Opcode.CONT;
+    if (first) {
+      this.compressing =
+        options?.compress !== false && !(frame.fin && frame.data.length < this.threshold);
+    }
+    if (!this.compressing) return frame;
+
+    const sent = this.sent;
+    const dictionary = sent.data;
+    let data: Uint8Array = deflateRawSync(
+      frame.data,
+      dictionary.length > 0 ? { ...this.deflateOptions, dictionary } : this.deflateOptions,
+    );
+    if (frame.fin) {
+      // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from
+      // the tail end." A sync flush always ends with them.
+      data = data.subarray(0, data.length - EMPTY_STORED_BLOCK_TAIL.length);
+      // Incompressible data goes out as it is; the window stays as the peer's
+      // decompressor will have it, without these bytes.
+      if (first && data.length > frame.data.length + MAX_EXPANSION) return frame;
+    }
+    // The window spans the fragments of one message even without context
+    // takeover: RFC 7692 §7.1.1 resets it only between messages.
+    if (frame.fin && this.localNoContextTakeover) sent.clear();
+    else sent.append(frame.data);
+    // RFC 7692 §6: the "Per-Message Compressed" bit is RSV1 "of the first
+    // frame of the message"; §6.1: not of the non-first fragments.
+    return new Frame(opcode, data, frame.fin, first, frame.rsv2, frame.rsv3);
+  }
+
+  /**
+   * Decompresses data messages that have RSV1 set on their first frame.
+   * Fragments are held until the last one, then inflated at once.
+   *
+   * @throws PayloadTooBig when the message, compressed or not, exceeds `maxSize`.
+   * @throws ProtocolError (1007) when the compressed data is corrupt.
+   */
+  decode(frame: Frame, maxSize: number): Frame {
+    const opcode = frame.opcode;
+    // RSV1 on a control frame or a continuation frame stays set, and the
+    // protocol fails the connection for it (RFC 7692 §6.1 forbids both).
+    if (isControlOpcode(opcode)) return frame;
+    if (opcode !== Opcode.CONT) {
+      this.fragments = [];
+      this.fragmentsLength = 0;
+      this.decompressing = frame.rsv1;
+    } else if (frame.rsv1) {
+      return frame;
+    }
+    if (!this.decompressing) return frame;
+
+    this.fragmentsLength += frame.data.length;
+    // Fragments are only inflated once the message is complete: the
+    // compressed bytes held have a limit too.
+    if (this.fragmentsLength > this.maxEncodedSize(maxSize)) {
+      throw new PayloadTooBig(`compressed message exceeds limit of ${maxSize} bytes`);
+    }
+    if (!frame.fin) {
+      this.fragments.push(frame.data);
+      return new Frame(opcode, EMPTY, false, false, frame.rsv2, frame.rsv3);
+    }
+    const fragments = this.fragments;
+    fragments.push(frame.data, EMPTY_STORED_BLOCK_TAIL);
+    this.fragments = [];
+    this.fragmentsLength = 0;
+    this.decompressing = false;
+
+    const data = this.inflate(concat(fragments), maxSize);
+    if (!this.remoteNoContextTakeover) this.received.append(data);
+    return new Frame(opcode, data, true, false, frame.rsv2, frame.rsv3);
+  }
+
+  /**
+   * DEFLATE makes incompressible data larger: by the bound zlib's
+   * deflateBound() gives for any settings, plus a sync flush's empty block.
+   * Frames up to that size are let through, and the limit holds on what they
+   * inflate to.
+   */
+  maxEncodedSize(maxSize: number): number {
+    return maxSize + Math.ceil(maxSize / 8) + Math.ceil(maxSize / 64) + 10;
+  }
+
+  /** A summary for logs: `permessage-deflate; local_max_window_bits=12; remote_max_window_bits=15`. */
+  toString(): string {
+    const flags = [
+      this.localNoContextTakeover ? "local_no_context_takeover" : "",
+      this.remoteNoContextTakeover ? "remote_no_context_takeover" : "",
+      `local_max_window_bits=${this.localMaxWindowBits}`,
+      `remote_max_window_bits=${this.remoteMaxWindowBits}`,
+    ];
+    return [this.name, ...flags.filter(Boolean)].join("; ");
+  }
+
+  /** Inflates a whole message, stopping as soon as its output exceeds `maxSize`. */
+  private inflate(input: Uint8Array, maxSize: number): Uint8Array {
+    const dictionary = this.received.data;
+    let output: Uint8Array;
+    try {
+      output = inflateRawSync(input, {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        // zlib checks the output against this after each chunk it produces,
+        // so a decompression bomb costs at most the limit in work and memory.
+        // zlib wants at least 1: a limit of 0 is checked below.
+        maxOutputLength: Math.max(1, Math.min(maxSize, MAX_OUTPUT_LENGTH)),
+        ...(dictionary.length > 0 ? { dictionary } : {}),
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new PayloadTooBig(`decompressed message exceeds limit of ${maxSize} bytes`, {
+          cause: error,
+        });
+      }
+      throw new ProtocolError("invalid compressed data", CloseCode.INVALID_DATA, {
+        cause: error,
+      });
+    }
+    if (output.length > maxSize) {
+      throw new PayloadTooBig(`decompressed message exceeds limit of ${maxSize} bytes`);
+    }
+    // A short message is a view of zlib's 16 KiB output chunk: copy it so a
+    // queued message does not hold on to the whole chunk.
+    return output.length * 2 < output.buffer.byteLength ? new Uint8Array(output) : output;
+  }
+}
+
+/** Options of {@link ClientPerMessageDeflateFactory}; the defaults offer what browsers offer. */
+export interface ClientPerMessageDeflateOptions extends DeflateSettings {
+  /** Asks the server to compress each message on its own (`server_no_context_takeover`). */
+  readonly serverNoContextTakeover?: boolean;
+  /** Compresses each message on its own and tells the server (`client_no_context_takeover`). */
+  readonly clientNoContextTakeover?: boolean;
+  /** Asks the server to use a window of at most 2^N bytes (`server_max_window_bits=N`). */
+  readonly serverMaxWindowBits?: number | null;
+  /**
+   * `true` offers `client_max_window_bits` without a value: the server may
+   * limit this client's window. A number N also commits this client to a
+   * window of at most 2^N bytes. `null` omits the parameter. Default: `true`.
+   */
+  readonly clientMaxWindowBits?: number | true | null;
+}
+
+/** Offers permessage-deflate from a client and checks the server's answer (RFC 7692 §5, §7.1). */
+export class ClientPerMessageDeflateFactory implements ClientExtensionFactory {
+  readonly name = PERMESSAGE_DEFLATE;
+  private readonly options: ClientPerMessageDeflateOptions;
+
+  constructor(options: ClientPerMessageDeflateOptions = {}) {
+    const { serverMaxWindowBits = null, clientMaxWindowBits = true } = options;
+    if (serverMaxWindowBits !== null) checkWindowBits(serverMaxWindowBits, "serverMaxWindowBits");
+    if (clientMaxWindowBits !== null && clientMaxWindowBits !== true) {
+      checkWindowBits(clientMaxWindowBits, "clientMaxWindowBits");
+    }
+    checkSettings(options);
+    this.options = { ...options, serverMaxWindowBits, clientMaxWindowBits };
+  }
+
+  getRequestParams(): ExtensionParameter[] {
+    const { serverNoContextTakeover, clientNoContextTakeover } = this.options;
+    const { serverMaxWindowBits, clientMaxWindowBits } = this.options;
+    const params: ExtensionParameter[] = [];
+    if (serverNoContextTakeover) params.push([DeflateParameter.SERVER_NO_CONTEXT_TAKEOVER, null]);
+    if (clientNoContextTakeover) params.push([DeflateParameter.CLIENT_NO_CONTEXT_TAKEOVER, null]);
+    if (serverMaxWindowBits != null) {
+      params.push([DeflateParameter.SERVER_MAX_WINDOW_BITS, String(serverMaxWindowBits)]);
+    }
+    if (clientMaxWindowBits === true) {
+      params.push([DeflateParameter.CLIENT_MAX_WINDOW_BITS, null]);
+    } else if (clientMaxWindowBits != null) {
+      params.push([DeflateParameter.CLIENT_MAX_WINDOW_BITS, String(clientMaxWindowBits)]);
+    }
+    return params;
+  }
+
+  processResponseParams(
+    params: readonly ExtensionParameter[],
+    accepted: readonly Extension[],
+  ): PerMessageDeflate {
+    if (accepted.some((extension) => extension.name === PERMESSAGE_DEFLATE)) {
+      throw new NegotiationError(`received duplicate ${PERMESSAGE_DEFLATE}`);
+    }
+    const response = parseParameters(params, "response");
+    const offer = this.options;
+
+    // RFC 7692 §7.1.1.1: "A server accepts an extension negotiation offer that
+    // includes the "server_no_context_takeover" extension parameter by
+    // including the "server_no_context_takeover" extension parameter in the
+    // corresponding extension negotiation response".
+    if (offer.serverNoContextTakeover && !response.serverNoContextTakeover) {
+      throw new NegotiationError(`expected ${DeflateParameter.SERVER_NO_CONTEXT_TAKEOVER}`);
+    }
+
+    // RFC 7692 §7.1.2.1: the server accepts a requested limit "with the same
+    // or smaller value"; without a request it may still announce one.
+    let remoteMaxWindowBits = response.serverMaxWindowBits ?? MAX_WINDOW_BITS;
+    if (offer.serverMaxWindowBits != null) {
+      if (response.serverMaxWindowBits === null) {
+        throw new NegotiationError(`expected ${DeflateParameter.SERVER_MAX_WINDOW_BITS}`);
+      }
+      if (response.serverMaxWindowBits > offer.serverMaxWindowBits) {
+        throw new InvalidParameterValue(
+          DeflateParameter.SERVER_MAX_WINDOW_BITS,
+          String(response.serverMaxWindowBits),
+        );
+      }
+      remoteMaxWindowBits = response.serverMaxWindowBits;
+    }
+
+    // RFC 7692 §7.1.2.2: the server may answer "client_max_window_bits" only
+    // when it was offered, and "MUST NOT include it in the response with a
+    // value greater than the received value".
+    let localMaxWindowBits: number;
+    const offered = offer.clientMaxWindowBits;
+    // parseParameters() gives a response's client_max_window_bits a value.
+    const answered = response.clientMaxWindowBits;
+    if (typeof answered !== "number") {
+      localMaxWindowBits = typeof offered === "number" ? offered : MAX_WINDOW_BITS;
+    } else if (offered == null) {
+      throw new NegotiationError(`unexpected ${DeflateParameter.CLIENT_MAX_WINDOW_BITS}`);
+    } else if (offered !== true && answered > offered) {
+      throw new InvalidParameterValue(DeflateParameter.CLIENT_MAX_WINDOW_BITS, String(answered));
+    } else {
+      localMaxWindowBits = answered;
+    }
+
+    return new PerMessageDeflate(
+      {
+        // RFC 7692 §7.1.1.2: a client may always refrain from context
+        // takeover, and must when the server says so.
+        localNoContextTakeover:
+          (offer.clientNoContextTakeover ?? false) || response.clientNoContextTakeover,
+        remoteNoContextTakeover: response.serverNoContextTakeover,
+        localMaxWindowBits,
+        remoteMaxWindowBits,
+      },
+      offer,
+    );
+  }
+}
+
+/** Options of {@link ServerPerMessageDeflateFactory}; the defaults accept any valid offer as is. */
+export interface ServerPerMessageDeflateOptions extends DeflateSettings {
+  /** Compresses each message on its own and tells the client (`server_no_context_takeover`). */
+  readonly serverNoContextTakeover?: boolean;
+  /** Requires the client to compress each message on its own (`client_no_context_takeover`). */
+  readonly clientNoContextTakeover?: boolean;
+  /**
+   * Compresses with a window of at most 2^N bytes and tells the client
+   * (`server_max_window_bits=N`), so its decompressor can keep less.
+   */
+  readonly serverMaxWindowBits?: number | null;
+  /**
+   * Limits the client's window to 2^N bytes (`client_max_window_bits=N`) when
+   * the client's offer allows it, so this side keeps less of its data.
+   */
+  readonly clientMaxWindowBits?: number | null;
+}
+
+/** Accepts permessage-deflate offers on a server (RFC 7692 §5, §7.1). */
+export class ServerPerMessageDeflateFactory implements ServerExtensionFactory {
+  readonly name = PERMESSAGE_DEFLATE;
+  private readonly options: ServerPerMessageDeflateOptions;
+
+  constructor(options: ServerPerMessageDeflateOptions = {}) {
+    const { serverMaxWindowBits = null, clientMaxWindowBits = null } = options;
+    if (serverMaxWindowBits !== null) checkWindowBits(serverMaxWindowBits, "serverMaxWindowBits");
+    if (clientMaxWindowBits !== null) checkWindowBits(clientMaxWindowBits, "clientMaxWindowBits");
+    checkSettings(options);
+    this.options = { ...options, serverMaxWindowBits, clientMaxWindowBits };
+  }
+
+  /** @throws NegotiationError to decline an offer with invalid or duplicate parameters. */
+  processRequestParams(
+    params: readonly ExtensionParameter[],
+    accepted: readonly Extension[],
+  ): [ExtensionParameter[], PerMessageDeflate] {
+    // RFC 7692 §5: the server accepts at most one of the offers, the first it can honour.
+    if (accepted.some((extension) => extension.name === PERMESSAGE_DEFLATE)) {
+      throw new NegotiationError(`skipped duplicate ${PERMESSAGE_DEFLATE}`);
+    }
+    const request = parseParameters(params, "offer");
+    const config = this.options;
+    const response: ExtensionParameter[] = [];
+
+    // RFC 7692 §7.1.1.1: a server accepts "server_no_context_takeover" by
+    // echoing it, and "MAY include" it unasked.
+    const serverNoContextTakeover =
+      request.serverNoContextTakeover || (config.serverNoContextTakeover ?? false);
+    if (serverNoContextTakeover) {
+      response.push([DeflateParameter.SERVER_NO_CONTEXT_TAKEOVER, null]);
+    }
+    // RFC 7692 §7.1.1.2: the server "MAY include" it; echoing the client's own
+    // promise lets this side drop its window for the client's data.
+    const clientNoContextTakeover =
+      request.clientNoContextTakeover || (config.clientNoContextTakeover ?? false);
+    if (clientNoContextTakeover) {
+      response.push([DeflateParameter.CLIENT_NO_CONTEXT_TAKEOVER, null]);
+    }
+
+    // RFC 7692 §7.1.2.1: answer a requested limit "with the same or smaller
+    // value"; a server "MAY include" one unasked.
+    const serverMaxWindowBits = minimum(request.serverMaxWindowBits, config.serverMaxWindowBits);
+    if (serverMaxWindowBits !== null) {
+      response.push([DeflateParameter.SERVER_MAX_WINDOW_BITS, String(serverMaxWindowBits)]);
+    }
+
+    // RFC 7692 §7.1.2.2: "If a received extension negotiation offer doesn't
+    // have the "client_max_window_bits" extension parameter, the
+    // corresponding extension negotiation response to the offer MUST NOT
+    // include the "client_max_window_bits" extension parameter."
+    let clientMaxWindowBits: number | null = null;
+    if (request.clientMaxWindowBits === true) {
+      clientMaxWindowBits = config.clientMaxWindowBits ?? null;
+    } else if (request.clientMaxWindowBits !== null) {
+      clientMaxWindowBits = minimum(request.clientMaxWindowBits, config.clientMaxWindowBits);
+    }
+    if (clientMaxWindowBits !== null) {
+      response.push([DeflateParameter.CLIENT_MAX_WINDOW_BITS, String(clientMaxWindowBits)]);
+    }
+
+    const extension = new PerMessageDeflate(
+      {
+        localNoContextTakeover: serverNoContextTakeover,
+        remoteNoContextTakeover: clientNoContextTakeover,
+        localMaxWindowBits: serverMaxWindowBits ?? MAX_WINDOW_BITS,
+        remoteMaxWindowBits: clientMaxWindowBits ?? MAX_WINDOW_BITS,
+      },
+      config,
+    );
+    return [response, extension];
+  }
+}
+
+/** The parameters of one offer or response, validated. */
+interface Parameters {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number | null;
+  /** `true`: present without a value, which only an offer may do. */
+  clientMaxWindowBits: number | true | null;
+}
+
+/**
+ * Validates the parameters of an offer or a response. RFC 7692 §7: a server
+ * declines an offer, and a client fails the connection on a response, with
+ * an unknown parameter, a parameter given twice, or an invalid value.
+ *
+ * @throws NegotiationError (DuplicateParameter, InvalidParameterName, InvalidParameterValue).
+ */
+function parseParameters(
+  params: readonly ExtensionParameter[],
+  role: "offer" | "response",
+): Parameters {
+  const parsed: Parameters = {
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: false,
+    serverMaxWindowBits: null,
+    clientMaxWindowBits: null,
+  };
+  const seen = new Set<string>();
+  for (const [name, value] of params) {
+    if (!PARAMETER_NAMES.has(name)) throw new InvalidParameterName(name);
+    if (seen.has(name)) throw new DuplicateParameter(name);
+    seen.add(name);
+    switch (name) {
+      case DeflateParameter.SERVER_NO_CONTEXT_TAKEOVER:
+      case DeflateParameter.CLIENT_NO_CONTEXT_TAKEOVER:
+        // RFC 7692 §7.1.1: "This extension parameter has no value."
+        if (value !== null) throw new InvalidParameterValue(name, value);
+        if (name === DeflateParameter.SERVER_NO_CONTEXT_TAKEOVER) {
+          parsed.serverNoContextTakeover = true;
+        } else {
+          parsed.clientNoContextTakeover = true;
+        }
+        break;
+      case DeflateParameter.SERVER_MAX_WINDOW_BITS:
+        // RFC 7692 §7.1.2.1: this parameter always has a value.
+        parsed.serverMaxWindowBits = parseWindowBits(name, value);
+        break;
+      default:
+        // RFC 7692 §7.1.2.2: "This parameter has no value or a decimal integer
+        // value" in an offer; a response that has it gives a value.
+        parsed.clientMaxWindowBits =
+          value === null && role === "offer" ? true : parseWindowBits(name, value);
+    }
+  }
+  return parsed;
+}
+
+function parseWindowBits(name: string, value: string | null): number {
+  if (value === null || !WINDOW_BITS_VALUE.test(value)) {
+    throw new InvalidParameterValue(name, value);
+  }
+  return Number(value);
+}
+
+/** The smaller of two optional limits, or `null` when neither is set. */
+function minimum(a: number | null, b: number | null | undefined): number | null {
+  if (a === null) return b ?? null;
+  if (b == null) return a;
+  return Math.min(a, b);
+}
+
+function checkWindowBits(bits: number, option: string): void {
+  if (!Number.isInteger(bits) || bits < 8 || bits > MAX_WINDOW_BITS) {
+    throw new RangeError(`${option} must be an integer from 8 to 15, got ${bits}`);
+  }
+}
+
+/** Validates {@link DeflateSettings} and applies their defaults. */
+function checkSettings(settings: DeflateSettings): Required<DeflateSettings> {
+  const { level = zlibConstants.Z_DEFAULT_COMPRESSION, memLevel = 8, threshold = 0 } = settings;
+  if (!Number.isInteger(level) || level < -1 || level > 9) {
+    throw new RangeError(`level must be an integer from -1 to 9, got ${level}`);
+  }
+  if (!Number.isInteger(memLevel) || memLevel < 1 || memLevel > 9) {
+    throw new RangeError(`memLevel must be an integer from 1 to 9, got ${memLevel}`);
+  }
+  if (!(threshold >= 0)) throw new RangeError(`threshold must be 0 or more, got ${threshold}`);
+  return { level, memLevel, threshold };
+}
+
+/** Joins chunks into one new buffer. */
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
+}

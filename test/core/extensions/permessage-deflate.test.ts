@@ -1,0 +1,1018 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as zlib from "node:zlib";
+import fc from "fast-check";
+import { ClientProtocol } from "../../../src/core/client.js";
+import {
+  DuplicateParameter,
+  InvalidParameterName,
+  InvalidParameterValue,
+  NegotiationError,
+  PayloadTooBig,
+  ProtocolError,
+} from "../../../src/core/errors.js";
+import type { Extension, ExtensionParameter } from "../../../src/core/extensions/base.js";
+import {
+  ClientPerMessageDeflateFactory,
+  type ClientPerMessageDeflateOptions,
+  type DeflateSettings,
+  PerMessageDeflate,
+  type PerMessageDeflateParameters,
+  ServerPerMessageDeflateFactory,
+  type ServerPerMessageDeflateOptions,
+} from "../../../src/core/extensions/permessage-deflate.js";
+import { CloseCode, Frame, Opcode, serializeFrame } from "../../../src/core/frames.js";
+import { acceptKey } from "../../../src/core/handshake.js";
+import { Headers } from "../../../src/core/headers.js";
+import { type Request, Response } from "../../../src/core/http11.js";
+import { type Protocol, State } from "../../../src/core/protocol.js";
+import { ServerProtocol } from "../../../src/core/server.js";
+import { concat, hex, toHex, utf8 } from "../../helpers/bytes.js";
+import { MASK, openProtocol, type Role } from "../../helpers/protocol.js";
+
+/** A negotiation error's class, for assert.throws. */
+type ErrorClass = new (...args: never[]) => NegotiationError;
+
+const DEFAULTS: PerMessageDeflateParameters = {
+  localNoContextTakeover: false,
+  remoteNoContextTakeover: false,
+  localMaxWindowBits: 15,
+  remoteMaxWindowBits: 15,
+};
+
+/** An open protocol of `role` with permessage-deflate negotiated as `parameters`. */
+function deflating(
+  role: Role,
+  parameters: Partial<PerMessageDeflateParameters> = {},
+  settings: DeflateSettings = {},
+  maxMessageSize: number | null = null,
+): Protocol {
+  const protocol = openProtocol(role, { maxMessageSize });
+  protocol.extensions = [new PerMessageDeflate({ ...DEFAULTS, ...parameters }, settings)];
+  return protocol;
+}
+
+/** The bytes of a frame as `sender` writes it: masked with the test mask when it is a client. */
+function wire(
+  sender: Role,
+  opcode: Opcode,
+  payload: Uint8Array,
+  { fin = true, rsv1 = false } = {},
+): Uint8Array {
+  return concat(
+    serializeFrame(new Frame(opcode, payload, fin, rsv1), sender === "client" ? MASK : null),
+  );
+}
+
+function peerOf(role: Role): Role {
+  return role === "client" ? "server" : "client";
+}
+
+/** The frames `protocol` wrote, as they are on the wire: opcode, RSV1, FIN and payload. */
+function sentFrames(
+  protocol: Protocol,
+): [opcode: number, rsv1: boolean, fin: boolean, hex: string][] {
+  const seen: [number, boolean, boolean, string][] = [];
+  // Records frames before the protocol checks RSV1 and UTF-8, then empties them to pass.
+  const recorder: Extension = {
+    name: "x-recorder",
+    decode(frame) {
+      seen.push([frame.opcode, frame.rsv1, frame.fin, toHex(frame.data)]);
+      return new Frame(frame.opcode, new Uint8Array(0), frame.fin);
+    },
+    encode: (frame) => frame,
+  };
+  const receiver = openProtocol(peerOf(protocol.side), { maxMessageSize: null });
+  receiver.extensions = [recorder];
+  for (const chunk of protocol.dataToSend()) if (chunk.length > 0) receiver.receiveData(chunk);
+  assert.equal(receiver.state, State.OPEN);
+  return seen;
+}
+
+function frames(protocol: Protocol): Frame[] {
+  return protocol.eventsReceived() as Frame[];
+}
+
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+
+/** The close code `protocol` sent when it failed the connection. */
+function failedWith(protocol: Protocol): number | undefined {
+  return protocol.closeSent?.code;
+}
+
+describe("ClientPerMessageDeflateFactory", () => {
+  it("offers client_max_window_bits without a value by default, like browsers", () => {
+    assert.deepEqual(new ClientPerMessageDeflateFactory().getRequestParams(), [
+      ["client_max_window_bits", null],
+    ]);
+  });
+
+  it("offers every RFC 7692 §7.1 parameter it is given", () => {
+    const factory = new ClientPerMessageDeflateFactory({
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 11,
+    });
+    assert.deepEqual(factory.getRequestParams(), [
+      ["server_no_context_takeover", null],
+      ["client_no_context_takeover", null],
+      ["server_max_window_bits", "10"],
+      ["client_max_window_bits", "11"],
+    ]);
+    assert.deepEqual(
+      new ClientPerMessageDeflateFactory({ clientMaxWindowBits: null }).getRequestParams(),
+      [],
+    );
+  });
+
+  it("refuses invalid settings when it is created", () => {
+    const invalid: ClientPerMessageDeflateOptions[] = [
+      { serverMaxWindowBits: 7 },
+      { clientMaxWindowBits: 16 },
+      { serverMaxWindowBits: 12.5 },
+      { level: 10 },
+      { level: -2 },
+      { memLevel: 0 },
+      { memLevel: 10 },
+      { threshold: -1 },
+      { threshold: Number.NaN },
+    ];
+    for (const options of invalid) {
+      assert.throws(
+        () => new ClientPerMessageDeflateFactory(options),
+        RangeError,
+        JSON.stringify(options),
+      );
+    }
+  });
+
+  const accepts: [
+    ClientPerMessageDeflateOptions,
+    ExtensionParameter[],
+    Partial<PerMessageDeflateParameters>,
+  ][] = [
+    [{}, [], {}],
+    [{}, [["server_no_context_takeover", null]], { remoteNoContextTakeover: true }],
+    [{}, [["client_no_context_takeover", null]], { localNoContextTakeover: true }],
+    [{ clientNoContextTakeover: true }, [], { localNoContextTakeover: true }],
+    [{}, [["server_max_window_bits", "10"]], { remoteMaxWindowBits: 10 }],
+    [{}, [["client_max_window_bits", "9"]], { localMaxWindowBits: 9 }],
+    [{ clientMaxWindowBits: 11 }, [], { localMaxWindowBits: 11 }],
+    [{ clientMaxWindowBits: 11 }, [["client_max_window_bits", "8"]], { localMaxWindowBits: 8 }],
+    [{ serverMaxWindowBits: 12 }, [["server_max_window_bits", "12"]], { remoteMaxWindowBits: 12 }],
+    [{ serverMaxWindowBits: 12 }, [["server_max_window_bits", "9"]], { remoteMaxWindowBits: 9 }],
+    [
+      { serverNoContextTakeover: true },
+      [["server_no_context_takeover", null]],
+      { remoteNoContextTakeover: true },
+    ],
+  ];
+  for (const [options, response, expected] of accepts) {
+    it(`accepts ${JSON.stringify(response)} to an offer of ${JSON.stringify(options)}`, () => {
+      const extension = new ClientPerMessageDeflateFactory(options).processResponseParams(
+        response,
+        [],
+      );
+      assert.deepEqual(
+        {
+          localNoContextTakeover: extension.localNoContextTakeover,
+          remoteNoContextTakeover: extension.remoteNoContextTakeover,
+          localMaxWindowBits: extension.localMaxWindowBits,
+          remoteMaxWindowBits: extension.remoteMaxWindowBits,
+        },
+        { ...DEFAULTS, ...expected },
+      );
+    });
+  }
+
+  const rejects: [ClientPerMessageDeflateOptions, ExtensionParameter[], ErrorClass][] = [
+    [{}, [["x_unknown", null]], InvalidParameterName],
+    [{}, [["server_no_context_takeover", "1"]], InvalidParameterValue],
+    [{}, [["client_no_context_takeover", ""]], InvalidParameterValue],
+    [
+      {},
+      [
+        ["server_no_context_takeover", null],
+        ["server_no_context_takeover", null],
+      ],
+      DuplicateParameter,
+    ],
+    [{}, [["server_max_window_bits", null]], InvalidParameterValue],
+    [{}, [["server_max_window_bits", "7"]], InvalidParameterValue],
+    [{}, [["server_max_window_bits", "16"]], InvalidParameterValue],
+    [{}, [["server_max_window_bits", "09"]], InvalidParameterValue],
+    [{}, [["server_max_window_bits", "1e1"]], InvalidParameterValue],
+    // RFC 7692 §7.1.2.2: a response's client_max_window_bits has a value.
+    [{}, [["client_max_window_bits", null]], InvalidParameterValue],
+    // RFC 7692 §7.1.2.2: only if offered, and never above the offered value.
+    [{ clientMaxWindowBits: null }, [["client_max_window_bits", "10"]], NegotiationError],
+    [{ clientMaxWindowBits: 10 }, [["client_max_window_bits", "11"]], InvalidParameterValue],
+    // RFC 7692 §7.1.2.1: a requested limit is answered with the same or a smaller one.
+    [{ serverMaxWindowBits: 10 }, [], NegotiationError],
+    [{ serverMaxWindowBits: 10 }, [["server_max_window_bits", "11"]], InvalidParameterValue],
+    // RFC 7692 §7.1.1.1: a requested server_no_context_takeover is echoed.
+    [{ serverNoContextTakeover: true }, [], NegotiationError],
+  ];
+  for (const [options, response, ErrorClass] of rejects) {
+    it(`rejects ${JSON.stringify(response)} to an offer of ${JSON.stringify(options)}`, () => {
+      const factory = new ClientPerMessageDeflateFactory(options);
+      assert.throws(() => factory.processResponseParams(response, []), ErrorClass);
+    });
+  }
+
+  it("rejects a second permessage-deflate in the response", () => {
+    const factory = new ClientPerMessageDeflateFactory();
+    const first = factory.processResponseParams([], []);
+    assert.throws(() => factory.processResponseParams([], [first]), NegotiationError);
+  });
+});
+
+describe("ServerPerMessageDeflateFactory", () => {
+  const answers: [
+    ServerPerMessageDeflateOptions,
+    ExtensionParameter[],
+    ExtensionParameter[],
+    Partial<PerMessageDeflateParameters>,
+  ][] = [
+    [{}, [], [], {}],
+    // What browsers offer.
+    [{}, [["client_max_window_bits", null]], [], {}],
+    [
+      { serverMaxWindowBits: 12, clientMaxWindowBits: 12 },
+      [["client_max_window_bits", null]],
+      [
+        ["server_max_window_bits", "12"],
+        ["client_max_window_bits", "12"],
+      ],
+      { localMaxWindowBits: 12, remoteMaxWindowBits: 12 },
+    ],
+    // RFC 7692 §7.1.2.2: no client_max_window_bits in the answer unless offered.
+    [{ clientMaxWindowBits: 12 }, [], [], { remoteMaxWindowBits: 15 }],
+    [
+      { clientMaxWindowBits: 12 },
+      [["client_max_window_bits", "10"]],
+      [["client_max_window_bits", "10"]],
+      { remoteMaxWindowBits: 10 },
+    ],
+    [
+      {},
+      [["client_max_window_bits", "10"]],
+      [["client_max_window_bits", "10"]],
+      { remoteMaxWindowBits: 10 },
+    ],
+    [
+      { serverMaxWindowBits: 12 },
+      [["server_max_window_bits", "10"]],
+      [["server_max_window_bits", "10"]],
+      { localMaxWindowBits: 10 },
+    ],
+    [
+      { serverMaxWindowBits: 9 },
+      [["server_max_window_bits", "10"]],
+      [["server_max_window_bits", "9"]],
+      { localMaxWindowBits: 9 },
+    ],
+    [
+      {},
+      [["server_no_context_takeover", null]],
+      [["server_no_context_takeover", null]],
+      { localNoContextTakeover: true },
+    ],
+    [
+      { serverNoContextTakeover: true },
+      [],
+      [["server_no_context_takeover", null]],
+      { localNoContextTakeover: true },
+    ],
+    [
+      {},
+      [["client_no_context_takeover", null]],
+      [["client_no_context_takeover", null]],
+      { remoteNoContextTakeover: true },
+    ],
+    [
+      { clientNoContextTakeover: true },
+      [],
+      [["client_no_context_takeover", null]],
+      { remoteNoContextTakeover: true },
+    ],
+    [
+      {},
+      [
+        ["client_max_window_bits", "8"],
+        ["server_max_window_bits", "8"],
+        ["client_no_context_takeover", null],
+        ["server_no_context_takeover", null],
+      ],
+      [
+        ["server_no_context_takeover", null],
+        ["client_no_context_takeover", null],
+        ["server_max_window_bits", "8"],
+        ["client_max_window_bits", "8"],
+      ],
+      {
+        localNoContextTakeover: true,
+        remoteNoContextTakeover: true,
+        localMaxWindowBits: 8,
+        remoteMaxWindowBits: 8,
+      },
+    ],
+  ];
+  for (const [options, offer, response, expected] of answers) {
+    it(`answers ${JSON.stringify(offer)} with ${JSON.stringify(response)} given ${JSON.stringify(options)}`, () => {
+      const [params, extension] = new ServerPerMessageDeflateFactory(options).processRequestParams(
+        offer,
+        [],
+      );
+      assert.deepEqual(params, response);
+      assert.deepEqual(
+        {
+          localNoContextTakeover: extension.localNoContextTakeover,
+          remoteNoContextTakeover: extension.remoteNoContextTakeover,
+          localMaxWindowBits: extension.localMaxWindowBits,
+          remoteMaxWindowBits: extension.remoteMaxWindowBits,
+        },
+        { ...DEFAULTS, ...expected },
+      );
+    });
+  }
+
+  const declines: [ExtensionParameter[], ErrorClass][] = [
+    [[["x_unknown", "1"]], InvalidParameterName],
+    [[["client_no_context_takeover", "yes"]], InvalidParameterValue],
+    [[["server_max_window_bits", null]], InvalidParameterValue],
+    [[["server_max_window_bits", "0x0f"]], InvalidParameterValue],
+    [[["client_max_window_bits", "7"]], InvalidParameterValue],
+    [[["client_max_window_bits", ""]], InvalidParameterValue],
+    [
+      [
+        ["client_max_window_bits", null],
+        ["client_max_window_bits", "10"],
+      ],
+      DuplicateParameter,
+    ],
+  ];
+  for (const [offer, ErrorClass] of declines) {
+    it(`declines ${JSON.stringify(offer)}`, () => {
+      const factory = new ServerPerMessageDeflateFactory();
+      assert.throws(() => factory.processRequestParams(offer, []), ErrorClass);
+    });
+  }
+
+  it("declines a second offer once one is accepted", () => {
+    const factory = new ServerPerMessageDeflateFactory();
+    const [, first] = factory.processRequestParams([], []);
+    assert.throws(() => factory.processRequestParams([], [first]), NegotiationError);
+  });
+
+  it("refuses invalid settings when it is created", () => {
+    assert.throws(
+      () => new ServerPerMessageDeflateFactory({ serverMaxWindowBits: 16 }),
+      RangeError,
+    );
+    assert.throws(() => new ServerPerMessageDeflateFactory({ clientMaxWindowBits: 7 }), RangeError);
+    assert.throws(() => new ServerPerMessageDeflateFactory({ memLevel: 1.5 }), RangeError);
+  });
+});
+
+describe("permessage-deflate in the opening handshake", () => {
+  /** Runs a handshake between a client and a server protocol, in memory. */
+  function handshake(
+    client: ClientPerMessageDeflateOptions | null,
+    server: ServerPerMessageDeflateOptions | null,
+  ): [ClientProtocol, ServerProtocol] {
+    const clientProtocol = new ClientProtocol("ws://example.com/", {
+      extensions: client === null ? [] : [new ClientPerMessageDeflateFactory(client)],
+      maxMessageSize: null,
+    });
+    const serverProtocol = new ServerProtocol({
+      extensions: server === null ? [] : [new ServerPerMessageDeflateFactory(server)],
+      maxMessageSize: null,
+    });
+    clientProtocol.sendRequest(clientProtocol.connect());
+    for (const chunk of clientProtocol.dataToSend()) serverProtocol.receiveData(chunk);
+    const [request] = serverProtocol.eventsReceived();
+    serverProtocol.sendResponse(serverProtocol.accept(request as Request));
+    for (const chunk of serverProtocol.dataToSend()) clientProtocol.receiveData(chunk);
+    clientProtocol.eventsReceived();
+    assert.equal(clientProtocol.state, State.OPEN);
+    return [clientProtocol, serverProtocol];
+  }
+
+  it("negotiates the defaults and compresses both ways", () => {
+    const [client, server] = handshake({}, { serverMaxWindowBits: 12, clientMaxWindowBits: 12 });
+    const [clientExtension] = client.extensions as PerMessageDeflate[];
+    const [serverExtension] = server.extensions as PerMessageDeflate[];
+    assert.equal(clientExtension!.localMaxWindowBits, 12);
+    assert.equal(clientExtension!.remoteMaxWindowBits, 12);
+    assert.equal(serverExtension!.localMaxWindowBits, 12);
+    assert.equal(serverExtension!.remoteMaxWindowBits, 12);
+    client.sendText("Hello, server! ".repeat(10));
+    for (const chunk of client.dataToSend()) server.receiveData(chunk);
+    assert.equal(text(frames(server)[0]!.data), "Hello, server! ".repeat(10));
+    server.sendText("Hello, client! ".repeat(10));
+    for (const chunk of server.dataToSend()) client.receiveData(chunk);
+    assert.equal(text(frames(client)[0]!.data), "Hello, client! ".repeat(10));
+  });
+
+  it("does without compression when either side doesn't support it", () => {
+    assert.deepEqual(handshake({}, null)[0].extensions, []);
+    assert.deepEqual(handshake(null, {})[1].extensions, []);
+  });
+
+  it("fails the client's handshake on a response it can't honour", () => {
+    const client = new ClientProtocol("ws://example.com/", {
+      extensions: [new ClientPerMessageDeflateFactory({ serverNoContextTakeover: true })],
+    });
+    const request = client.connect();
+    client.sendRequest(request);
+    const response = new Response(
+      101,
+      "Switching Protocols",
+      new Headers([
+        ["Upgrade", "websocket"],
+        ["Connection", "Upgrade"],
+        ["Sec-WebSocket-Accept", acceptKey(request.headers.get("Sec-WebSocket-Key")!)],
+        ["Sec-WebSocket-Extensions", "permessage-deflate"],
+      ]),
+    );
+    client.receiveData(response.serialize());
+    assert.ok(client.handshakeExc instanceof NegotiationError);
+  });
+
+  it("accepts the first of several offers that it can honour", () => {
+    const server = new ServerProtocol({ extensions: [new ServerPerMessageDeflateFactory()] });
+    const client = new ClientProtocol("ws://example.com/");
+    const request = client.connect();
+    request.headers.set(
+      "Sec-WebSocket-Extensions",
+      "permessage-deflate; server_max_window_bits=20, permessage-deflate; server_max_window_bits=10, permessage-deflate",
+    );
+    const response = server.accept(request);
+    assert.equal(response.status, 101);
+    assert.deepEqual(response.headers.getAll("Sec-WebSocket-Extensions"), [
+      "permessage-deflate; server_max_window_bits=10",
+    ]);
+    assert.equal(server.extensions.length, 1);
+  });
+});
+
+for (const role of ["client", "server"] as const satisfies readonly Role[]) {
+  const peer = peerOf(role);
+
+  describe(`permessage-deflate as a ${role}`, () => {
+    describe("RFC 7692 §7.2.3 examples", () => {
+      it("sends 'Hello' compressed as f2 48 cd c9 c9 07 00 with RSV1 (§7.2.3.1)", () => {
+        const protocol = deflating(role);
+        protocol.sendText("Hello");
+        assert.deepEqual(protocol.dataToSend().map(toHex), [
+          toHex(wire(role, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true })),
+        ]);
+      });
+
+      it("receives 'Hello' compressed (§7.2.3.1)", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
+        const [frame] = frames(protocol);
+        assert.equal(frame!.rsv1, false);
+        assert.equal(text(frame!.data), "Hello");
+      });
+
+      it("receives 'Hello' compressed and fragmented (§7.2.3.1)", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(
+          concat([
+            wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }),
+            wire(peer, Opcode.PING, utf8("between")),
+            wire(peer, Opcode.CONT, hex("c9 c9 07 00")),
+          ]),
+        );
+        const received = frames(protocol);
+        assert.deepEqual(
+          received.map((frame) => [frame.opcode, frame.fin, frame.rsv1, text(frame.data)]),
+          [
+            [Opcode.TEXT, false, false, ""],
+            [Opcode.PING, true, false, "between"],
+            [Opcode.CONT, true, false, "Hello"],
+          ],
+        );
+      });
+
+      it("sends the same message twice shorter the second time, sharing the window (§7.2.3.2)", () => {
+        const protocol = deflating(role);
+        protocol.sendText("Hello");
+        protocol.sendText("Hello");
+        assert.deepEqual(sentFrames(protocol), [
+          [Opcode.TEXT, true, true, "f248cdc9c90700"],
+          [Opcode.TEXT, true, true, "f200110000"],
+        ]);
+      });
+
+      it("receives a message that refers to the previous one (§7.2.3.2)", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true }));
+        assert.deepEqual(
+          frames(protocol).map((frame) => text(frame.data)),
+          ["Hello", "Hello"],
+        );
+      });
+
+      it("compresses each message on its own without context takeover", () => {
+        const protocol = deflating(role, { localNoContextTakeover: true });
+        protocol.sendText("Hello");
+        protocol.sendText("Hello");
+        assert.deepEqual(sentFrames(protocol), [
+          [Opcode.TEXT, true, true, "f248cdc9c90700"],
+          [Opcode.TEXT, true, true, "f248cdc9c90700"],
+        ]);
+      });
+
+      it("decompresses each message on its own when the peer takes no context over", () => {
+        const protocol = deflating(role, { remoteNoContextTakeover: true });
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
+        assert.deepEqual(
+          frames(protocol).map((frame) => text(frame.data)),
+          ["Hello", "Hello"],
+        );
+      });
+
+      it("sends and receives a DEFLATE block with no compression (§7.2.3.3)", () => {
+        const protocol = deflating(role, {}, { level: 0 });
+        protocol.sendText("Hello");
+        assert.deepEqual(sentFrames(protocol), [
+          [Opcode.TEXT, true, true, "000500faff48656c6c6f00"],
+        ]);
+        protocol.receiveData(
+          wire(peer, Opcode.TEXT, hex("00 05 00 fa ff 48 65 6c 6c 6f 00"), { rsv1: true }),
+        );
+        assert.equal(text(frames(protocol)[0]!.data), "Hello");
+      });
+
+      it("receives a DEFLATE block with BFINAL set (§7.2.3.4)", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(
+          wire(peer, Opcode.TEXT, hex("f3 48 cd c9 c9 07 00 00"), { rsv1: true }),
+        );
+        assert.equal(text(frames(protocol)[0]!.data), "Hello");
+      });
+
+      it("receives two DEFLATE blocks in one message (§7.2.3.5)", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(
+          wire(peer, Opcode.TEXT, hex("f2 48 05 00 00 00 ff ff ca c9 c9 07 00"), { rsv1: true }),
+        );
+        assert.equal(text(frames(protocol)[0]!.data), "Hello");
+      });
+
+      it("sends and receives an empty message as a single 00 byte", () => {
+        const protocol = deflating(role);
+        protocol.sendBinary(new Uint8Array(0));
+        assert.deepEqual(sentFrames(protocol), [[Opcode.BINARY, true, true, "00"]]);
+        protocol.receiveData(wire(peer, Opcode.BINARY, hex("00"), { rsv1: true }));
+        assert.equal(frames(protocol)[0]!.data.length, 0);
+      });
+    });
+
+    describe("sending", () => {
+      it("sets RSV1 on the first frame of a fragmented message only", () => {
+        const protocol = deflating(role);
+        protocol.sendText("Hel", false);
+        protocol.sendPing("between");
+        protocol.sendContinuation("lo", false);
+        protocol.sendContinuation("", true);
+        const sent = sentFrames(protocol);
+        assert.deepEqual(
+          sent.map(([opcode, rsv1, fin]) => [opcode, rsv1, fin]),
+          [
+            [Opcode.TEXT, true, false],
+            [Opcode.PING, false, true],
+            [Opcode.CONT, false, false],
+            [Opcode.CONT, false, true],
+          ],
+        );
+        // A ping is never compressed (RFC 7692 §6.1).
+        assert.equal(sent[1]![3], toHex(utf8("between")));
+        // Each fragment ends with a sync flush, except the last one whose tail is removed.
+        assert.ok(sent[0]![3].endsWith("0000ffff"));
+        assert.ok(sent[2]![3].endsWith("0000ffff"));
+        assert.equal(sent[3]![3], "00");
+      });
+
+      it("sends a fragmented message that the peer decompresses", () => {
+        const protocol = deflating(role);
+        const receiver = deflating(peer);
+        protocol.sendBinary(utf8("abc".repeat(100)), false);
+        protocol.sendContinuation(utf8("abc".repeat(100)), false);
+        protocol.sendContinuation(utf8("xyz"), true);
+        for (const chunk of protocol.dataToSend()) receiver.receiveData(chunk);
+        const received = frames(receiver);
+        assert.deepEqual(
+          received.map((frame) => [frame.opcode, frame.data.length]),
+          [
+            [Opcode.BINARY, 0],
+            [Opcode.CONT, 0],
+            [Opcode.CONT, 603],
+          ],
+        );
+        assert.equal(text(received[2]!.data), `${"abc".repeat(200)}xyz`);
+      });
+
+      it("sends messages under the threshold uncompressed", () => {
+        const protocol = deflating(role, {}, { threshold: 6 });
+        protocol.sendText("Hello");
+        protocol.sendText("Hello!");
+        protocol.sendText("Hel", false);
+        protocol.sendContinuation("lo", true);
+        assert.deepEqual(
+          sentFrames(protocol).map(([opcode, rsv1, fin]) => [opcode, rsv1, fin]),
+          [
+            [Opcode.TEXT, false, true],
+            [Opcode.TEXT, true, true],
+            [Opcode.TEXT, true, false],
+            [Opcode.CONT, false, true],
+          ],
+        );
+      });
+
+      it("sends messages uncompressed when asked, every fragment of them", () => {
+        const protocol = deflating(role);
+        protocol.sendText("Hello", true, { compress: false });
+        protocol.sendBinary(utf8("Hel"), false, { compress: false });
+        protocol.sendContinuation("lo", true);
+        protocol.sendText("Hello", true, { compress: true });
+        assert.deepEqual(sentFrames(protocol), [
+          [Opcode.TEXT, false, true, toHex(utf8("Hello"))],
+          [Opcode.BINARY, false, false, toHex(utf8("Hel"))],
+          [Opcode.CONT, false, true, toHex(utf8("lo"))],
+          // The uncompressed messages stayed out of the window.
+          [Opcode.TEXT, true, true, "f248cdc9c90700"],
+        ]);
+      });
+
+      it("sends incompressible messages uncompressed, outside the window", () => {
+        const protocol = deflating(role);
+        let seed = 1;
+        const noise = new Uint8Array(65536).map(() => {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          return seed >>> 24;
+        });
+        protocol.sendBinary(noise);
+        protocol.sendText("Hello");
+        protocol.sendBinary(noise, false);
+        protocol.sendContinuation("", true);
+        const sent = sentFrames(protocol);
+        assert.deepEqual(sent[0], [Opcode.BINARY, false, true, toHex(noise)]);
+        // "Hello" is compressed as if the noise had never been sent.
+        assert.deepEqual(sent[1], [Opcode.TEXT, true, true, "f248cdc9c90700"]);
+        // A fragmented message is compressed whatever its first frame becomes.
+        assert.deepEqual(
+          sent.slice(2).map(([opcode, rsv1]) => [opcode, rsv1]),
+          [
+            [Opcode.BINARY, true],
+            [Opcode.CONT, false],
+          ],
+        );
+        assert.ok(sent[2]![3].length / 2 > noise.length);
+      });
+
+      it("keeps at most the negotiated window of what it sent", () => {
+        const protocol = deflating(role, { localMaxWindowBits: 9 });
+        const receiver = deflating(peer, { remoteMaxWindowBits: 9 });
+        const messages = Array.from({ length: 6 }, (_, i) => `${i}:${"0123456789".repeat(40 + i)}`);
+        for (const message of messages) protocol.sendText(message);
+        for (const chunk of protocol.dataToSend()) receiver.receiveData(chunk);
+        assert.deepEqual(
+          frames(receiver).map((frame) => text(frame.data)),
+          messages,
+        );
+      });
+    });
+
+    describe("receiving", () => {
+      it("passes uncompressed messages through, outside the window", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
+        protocol.receiveData(wire(peer, Opcode.TEXT, utf8("plain")));
+        protocol.receiveData(wire(peer, Opcode.TEXT, utf8("frag"), { fin: false }));
+        protocol.receiveData(wire(peer, Opcode.CONT, utf8("ment")));
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true }));
+        assert.deepEqual(
+          frames(protocol).map((frame) => text(frame.data)),
+          ["Hello", "plain", "frag", "ment", "Hello"],
+        );
+      });
+
+      it("fails with 1002 on RSV1 on a control frame", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(wire(peer, Opcode.PING, utf8("x"), { rsv1: true }));
+        assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
+      });
+
+      it("fails with 1002 on RSV1 on a continuation frame", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }));
+        protocol.receiveData(wire(peer, Opcode.CONT, hex("c9 c9 07 00"), { rsv1: true }));
+        assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
+      });
+
+      it("fails with 1002 on RSV1 without permessage-deflate", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
+        assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
+      });
+
+      it("fails with 1007 on corrupt compressed data", () => {
+        const protocol = deflating(role);
+        protocol.receiveData(wire(peer, Opcode.BINARY, hex("ff ff ff"), { rsv1: true }));
+        assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
+        assert.ok(protocol.parserExc instanceof ProtocolError);
+      });
+
+      it("fails with 1007 on compressed text that isn't UTF-8", () => {
+        const protocol = deflating(role);
+        const payload = zlib.deflateRawSync(hex("ff fe"), {
+          finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        });
+        protocol.receiveData(wire(peer, Opcode.TEXT, payload.subarray(0, -4), { rsv1: true }));
+        assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
+      });
+    });
+
+    describe("decompression bombs", () => {
+      const deflate = (data: Uint8Array) =>
+        zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+
+      it("accepts a message that decompresses to exactly the limit", () => {
+        const protocol = deflating(role, {}, {}, 1000);
+        protocol.receiveData(
+          wire(peer, Opcode.BINARY, deflate(new Uint8Array(1000)), { rsv1: true }),
+        );
+        assert.equal(frames(protocol)[0]!.data.length, 1000);
+        assert.equal(protocol.state, State.OPEN);
+      });
+
+      it("fails with 1009 on a message that decompresses to one byte more", () => {
+        const protocol = deflating(role, {}, {}, 1000);
+        protocol.receiveData(
+          wire(peer, Opcode.BINARY, deflate(new Uint8Array(1001)), { rsv1: true }),
+        );
+        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+        assert.ok(protocol.parserExc instanceof PayloadTooBig);
+      });
+
+      it("stops inflating a 1 GiB bomb at the limit", () => {
+        // 1 GiB of zeros compresses to about 1 MiB; build it from identical
+        // chunks rather than allocating the gigabyte.
+        const chunk = new Uint8Array(1024 * 1024);
+        const stream = zlib.deflateRawSync(chunk, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        const bomb = concat(Array.from({ length: 1024 }, () => stream));
+        const protocol = deflating(role, {}, {}, 1024 * 1024);
+        const before = process.memoryUsage().arrayBuffers;
+        protocol.receiveData(
+          wire(peer, Opcode.BINARY, bomb.subarray(0, 1024 * 1024 - 1), { rsv1: true }),
+        );
+        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+        assert.match(
+          String(protocol.parserExc),
+          /decompressed message exceeds limit of 1048576 bytes/,
+        );
+        // Nothing near the gigabyte was ever allocated.
+        assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
+      });
+
+      it("fails with 1009 on a fragmented bomb", () => {
+        const protocol = deflating(role, {}, {}, 10_000);
+        const payload = deflate(new Uint8Array(100_000));
+        const middle = Math.floor(payload.length / 2);
+        protocol.receiveData(
+          concat([
+            wire(peer, Opcode.BINARY, payload.subarray(0, middle), { fin: false, rsv1: true }),
+            wire(peer, Opcode.CONT, payload.subarray(middle)),
+          ]),
+        );
+        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+      });
+
+      it("fails with 1009 when the compressed fragments alone exceed the limit", () => {
+        const protocol = deflating(role, {}, {}, 100);
+        protocol.receiveData(
+          wire(peer, Opcode.BINARY, new Uint8Array(60), { fin: false, rsv1: true }),
+        );
+        assert.equal(protocol.state, State.OPEN);
+        protocol.receiveData(wire(peer, Opcode.CONT, new Uint8Array(70), { fin: false }));
+        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+      });
+
+      it("accepts an incompressible message of the limit that compression made larger", () => {
+        let seed = 7;
+        const noise = new Uint8Array(100_000).map(() => {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          return seed >>> 24;
+        });
+        const payload = zlib
+          .deflateRawSync(noise, { finishFlush: zlib.constants.Z_SYNC_FLUSH, memLevel: 1 })
+          .subarray(0, -4);
+        assert.ok(payload.length > noise.length);
+        const protocol = deflating(role, {}, {}, noise.length);
+        protocol.receiveData(wire(peer, Opcode.BINARY, payload, { rsv1: true }));
+        assert.equal(toHex(frames(protocol)[0]!.data), toHex(noise));
+        assert.equal(protocol.state, State.OPEN);
+      });
+
+      it("fails with 1009 on an uncompressed message over the limit", () => {
+        const protocol = deflating(role, {}, {}, 100);
+        protocol.receiveData(wire(peer, Opcode.BINARY, new Uint8Array(101)));
+        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+        const fragmented = deflating(role, {}, {}, 100);
+        fragmented.receiveData(wire(peer, Opcode.BINARY, new Uint8Array(50), { fin: false }));
+        fragmented.receiveData(wire(peer, Opcode.CONT, new Uint8Array(51)));
+        assert.equal(failedWith(fragmented), CloseCode.MESSAGE_TOO_BIG);
+      });
+    });
+  });
+}
+
+describe("PerMessageDeflate", () => {
+  it("describes itself for logs", () => {
+    assert.equal(
+      String(new PerMessageDeflate({ ...DEFAULTS, localMaxWindowBits: 12 })),
+      "permessage-deflate; local_max_window_bits=12; remote_max_window_bits=15",
+    );
+    const extension = new PerMessageDeflate({
+      ...DEFAULTS,
+      localNoContextTakeover: true,
+      remoteNoContextTakeover: true,
+    });
+    assert.equal(
+      String(extension),
+      "permessage-deflate; local_no_context_takeover; remote_no_context_takeover; local_max_window_bits=15; remote_max_window_bits=15",
+    );
+  });
+
+  it("refuses window bits outside 8–15", () => {
+    assert.throws(() => new PerMessageDeflate({ ...DEFAULTS, localMaxWindowBits: 16 }), RangeError);
+    assert.throws(() => new PerMessageDeflate({ ...DEFAULTS, remoteMaxWindowBits: 7 }), RangeError);
+  });
+
+  it("copies a short decompressed message out of zlib's output chunk", () => {
+    const extension = new PerMessageDeflate(DEFAULTS);
+    const frame = extension.decode(
+      new Frame(Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), true, true),
+      1000,
+    );
+    assert.equal(frame.data.buffer.byteLength, 5);
+  });
+
+  it("refuses anything but an empty message with a limit of 0", () => {
+    const extension = new PerMessageDeflate(DEFAULTS);
+    assert.equal(extension.decode(new Frame(Opcode.TEXT, hex(""), true, true), 0).data.length, 0);
+    const frame = new Frame(Opcode.TEXT, hex("4a 04 00"), true, true);
+    assert.throws(() => extension.decode(frame, 0), PayloadTooBig);
+  });
+
+  it("works with any other extension: RSV2 and RSV3 pass through", () => {
+    const extension: Extension = new PerMessageDeflate(DEFAULTS);
+    const encoded = extension.encode(
+      new Frame(Opcode.TEXT, utf8("Hello"), true, false, true, true),
+    );
+    assert.deepEqual([encoded.rsv1, encoded.rsv2, encoded.rsv3], [true, true, true]);
+    const decoded = extension.decode(encoded, 1000);
+    assert.deepEqual([decoded.rsv1, decoded.rsv2, decoded.rsv3], [false, true, true]);
+    assert.equal(text(decoded.data), "Hello");
+  });
+});
+
+describe("permessage-deflate against persistent zlib streams", () => {
+  /** Messages that exercise the window: repeats, and sizes around 2^15. */
+  const messages = [
+    "Hello",
+    "Hello",
+    "x".repeat(40_000),
+    `${"abcdefghij".repeat(3000)}Hello`,
+    "the end",
+    "",
+    `Hello${"0123456789".repeat(5000)}`,
+  ].map(utf8);
+
+  function flush(stream: zlib.DeflateRaw | zlib.InflateRaw, input: Uint8Array): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const onData = (chunk: Buffer) => chunks.push(chunk);
+      stream.on("data", onData);
+      stream.once("error", reject);
+      stream.write(input);
+      stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        stream.off("data", onData);
+        stream.off("error", reject);
+        resolve(Buffer.concat(chunks));
+      });
+    });
+  }
+
+  for (const windowBits of [15, 10]) {
+    it(`decodes what a zlib stream compresses with context takeover (window bits ${windowBits})`, async () => {
+      const stream = zlib.createDeflateRaw({ windowBits });
+      const extension = new PerMessageDeflate({ ...DEFAULTS, remoteMaxWindowBits: windowBits });
+      try {
+        for (const message of messages) {
+          const payload = (await flush(stream, message)).subarray(0, -4);
+          const frame = extension.decode(new Frame(Opcode.BINARY, payload, true, true), Infinity);
+          assert.equal(toHex(frame.data), toHex(message));
+        }
+      } finally {
+        stream.close();
+      }
+    });
+
+    it(`encodes what a zlib stream decompresses with context takeover (window bits ${windowBits})`, async () => {
+      const stream = zlib.createInflateRaw({ windowBits });
+      const extension = new PerMessageDeflate({ ...DEFAULTS, localMaxWindowBits: windowBits });
+      try {
+        for (const message of messages) {
+          const frame = extension.encode(new Frame(Opcode.BINARY, message));
+          const output = await flush(stream, concat([frame.data, hex("00 00 ff ff")]));
+          assert.equal(toHex(output), toHex(message));
+        }
+      } finally {
+        stream.close();
+      }
+    });
+  }
+});
+
+describe("permessage-deflate round trips", () => {
+  const parameters = fc.record({
+    localNoContextTakeover: fc.boolean(),
+    remoteNoContextTakeover: fc.boolean(),
+    localMaxWindowBits: fc.integer({ min: 8, max: 15 }),
+    remoteMaxWindowBits: fc.integer({ min: 8, max: 15 }),
+  });
+  const settings = fc.record({
+    level: fc.integer({ min: -1, max: 9 }),
+    memLevel: fc.integer({ min: 1, max: 9 }),
+    threshold: fc.integer({ min: 0, max: 64 }),
+  });
+  // Repetitive data, so that messages refer to earlier ones.
+  const message = fc.record({
+    data: fc
+      .array(fc.constantFrom("a", "bc", "Hello", "0123456789", "é", "\u{1F600}"), {
+        maxLength: 400,
+      })
+      .map((parts) => parts.join("")),
+    fragments: fc.integer({ min: 1, max: 4 }),
+    compress: fc.boolean(),
+    binary: fc.boolean(),
+  });
+
+  it("delivers every message as sent, whatever the parameters and fragmentation", () => {
+    fc.assert(
+      fc.property(
+        parameters,
+        settings,
+        fc.array(message, { maxLength: 12 }),
+        (params, tuning, sent) => {
+          for (const role of ["client", "server"] as const) {
+            const sender = deflating(role, params, tuning);
+            const receiver = deflating(peerOf(role), {
+              localNoContextTakeover: params.remoteNoContextTakeover,
+              remoteNoContextTakeover: params.localNoContextTakeover,
+              localMaxWindowBits: params.remoteMaxWindowBits,
+              remoteMaxWindowBits: params.localMaxWindowBits,
+            });
+            for (const { data, fragments, compress, binary } of sent) {
+              const bytes = utf8(data);
+              const size = Math.ceil(bytes.length / fragments);
+              const parts = Array.from({ length: fragments }, (_, i) =>
+                bytes.subarray(i * size, (i + 1) * size),
+              );
+              const options = { compress };
+              if (binary) sender.sendBinary(parts[0]!, fragments === 1, options);
+              else sender.sendText(parts[0]!, fragments === 1, options);
+              for (let i = 1; i < fragments; i++)
+                sender.sendContinuation(parts[i]!, i === fragments - 1);
+            }
+            for (const chunk of sender.dataToSend()) receiver.receiveData(chunk);
+            const received: string[] = [];
+            let current: Uint8Array[] = [];
+            for (const frame of frames(receiver)) {
+              current.push(frame.data);
+              if (frame.fin) {
+                received.push(text(concat(current)));
+                current = [];
+              }
+            }
+            assert.deepEqual(
+              received,
+              sent.map(({ data }) => data),
+            );
+            assert.equal(receiver.state, State.OPEN);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

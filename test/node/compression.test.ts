@@ -1,0 +1,371 @@
+/**
+ * The `compression` option of connect() and serve(), `send(data, { compress })`,
+ * and the public extension interface, over loopback.
+ */
+
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import * as zlib from "node:zlib";
+import type {
+  ClientExtensionFactory,
+  Extension,
+  ExtensionParameter,
+  ServerExtensionFactory,
+} from "../../src/core/extensions/base.js";
+import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
+import { Frame, Opcode, serializeFrame } from "../../src/core/frames.js";
+import { connect } from "../../src/node/client.js";
+import type { ServeOptions } from "../../src/node/server.js";
+import { concat, toHex } from "../helpers/bytes.js";
+import { MASK } from "../helpers/protocol.js";
+import { closePayload, RawPeer } from "../helpers/raw.js";
+import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+/** Repetitive JSON, the kind of traffic compression is for. */
+function chat(count: number): string {
+  return JSON.stringify(
+    Array.from({ length: count }, (_, i) => ({ id: i, user: `user${i % 7}`, text: "hello there" })),
+  );
+}
+
+function randomBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i += 65536) {
+    globalThis.crypto.getRandomValues(bytes.subarray(i, Math.min(length, i + 65536)));
+  }
+  return bytes;
+}
+
+/** A raw client that offers `extensions` to a server of ours and reads what it writes. */
+async function rawClient(options: ServeOptions, handler = echo, extensions = "permessage-deflate") {
+  const { server, port } = await startServer(handler, options);
+  const peer = await RawPeer.connect(port);
+  const head = await peer.handshake("/", `Sec-WebSocket-Extensions: ${extensions}\r\n`);
+  return {
+    server,
+    peer,
+    head,
+    async [Symbol.asyncDispose]() {
+      peer.socket.destroy();
+      await server.close();
+    },
+  };
+}
+
+/** The bytes of a masked frame from a client, RSV1 set when `compressed`. */
+function clientFrame(
+  opcode: Opcode,
+  data: Uint8Array,
+  compressed: boolean,
+  fin = true,
+): Uint8Array {
+  return concat(serializeFrame(new Frame(opcode, data, fin, compressed), MASK));
+}
+
+const deflateRaw = (data: Uint8Array) =>
+  zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+
+describe("compression between our client and our server", () => {
+  it("negotiates permessage-deflate by default", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    assert.equal(
+      ws.request.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; client_max_window_bits",
+    );
+    assert.equal(
+      ws.response?.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+    );
+    const [extension] = ws.protocol.extensions;
+    assert.ok(extension instanceof PerMessageDeflate);
+    assert.equal(extension.localMaxWindowBits, 12);
+    assert.equal(extension.remoteMaxWindowBits, 12);
+    const [serverSide] = [...server.connections];
+    assert.ok(serverSide!.protocol.extensions[0] instanceof PerMessageDeflate);
+  });
+
+  it("echoes text, binary, fragmented and large messages", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const messages = [
+      "",
+      "Hello",
+      chat(5),
+      chat(5),
+      chat(3000),
+      "é".repeat(100_000),
+      new Uint8Array(0),
+      randomBytes(1000),
+      randomBytes(1024 * 1024 - 1024),
+      new Uint8Array(1024 * 1024),
+    ];
+    for (const message of messages) {
+      await ws.send(message);
+      const echoed = await ws.recv();
+      if (typeof message === "string") assert.equal(echoed, message);
+      else assert.equal(toHex(echoed as Uint8Array), toHex(message));
+    }
+    await ws.send(["frag", "mented ", chat(100)]);
+    assert.equal(await ws.recv(), `fragmented ${chat(100)}`);
+    await ws.send([randomBytes(10), new Uint8Array(5000)], { compress: false });
+    assert.equal(((await ws.recv()) as Uint8Array).length, 5010);
+  });
+
+  it("does without compression when the client disables it", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri, { compression: null });
+    assert.equal(ws.request.headers.has("Sec-WebSocket-Extensions"), false);
+    assert.deepEqual(ws.protocol.extensions, []);
+    await ws.send(chat(10));
+    assert.equal(await ws.recv(), chat(10));
+  });
+
+  it("does without compression when the server disables it", async () => {
+    const { server, uri } = await startServer(echo, { compression: null });
+    await using _server = server;
+    await using ws = await connect(uri);
+    assert.equal(ws.response?.headers.has("Sec-WebSocket-Extensions"), false);
+    assert.deepEqual(ws.protocol.extensions, []);
+    await ws.send(chat(10));
+    assert.equal(await ws.recv(), chat(10));
+  });
+
+  it("turns the deflate options into the offer and the answer", async () => {
+    const { server, uri } = await startServer(echo, {
+      deflate: { windowBits: 11, peerWindowBits: null, peerNoContextTakeover: true },
+    });
+    await using _server = server;
+    await using ws = await connect(uri, {
+      deflate: { windowBits: 10, peerWindowBits: 13, noContextTakeover: true },
+    });
+    assert.equal(
+      ws.request.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=10",
+    );
+    assert.equal(
+      ws.response?.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; client_no_context_takeover; server_max_window_bits=11; client_max_window_bits=10",
+    );
+    const extension = ws.protocol.extensions[0] as PerMessageDeflate;
+    assert.deepEqual(
+      [
+        extension.localNoContextTakeover,
+        extension.localMaxWindowBits,
+        extension.remoteMaxWindowBits,
+      ],
+      [true, 10, 11],
+    );
+    await ws.send(chat(100));
+    assert.equal(await ws.recv(), chat(100));
+  });
+
+  it("keeps a permessage-deflate factory the application gave", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const { ClientPerMessageDeflateFactory } = await import(
+      "../../src/core/extensions/permessage-deflate.js"
+    );
+    await using ws = await connect(uri, {
+      extensions: [new ClientPerMessageDeflateFactory({ clientMaxWindowBits: 9 })],
+    });
+    assert.equal(
+      ws.request.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; client_max_window_bits=9",
+    );
+  });
+
+  it("refuses unknown compression methods and invalid settings", async () => {
+    await assert.rejects(
+      connect("ws://127.0.0.1:1", { compression: "brotli" as "deflate" }),
+      RangeError,
+    );
+    await assert.rejects(connect("ws://127.0.0.1:1", { deflate: { windowBits: 16 } }), RangeError);
+    await assert.rejects(startServer(echo, { deflate: { memLevel: 0 } }), RangeError);
+  });
+});
+
+describe("compression on the wire", () => {
+  it("answers a bare offer and compresses with a 4 KiB window", async () => {
+    await using raw = await rawClient({});
+    assert.match(
+      raw.head,
+      /\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12\r\n/,
+    );
+  });
+
+  it("compresses above the threshold only, and not when told not to", async () => {
+    const large = chat(50);
+    await using raw = await rawClient({ deflate: { threshold: 100 } }, async (ws) => {
+      await ws.send("under the threshold");
+      await ws.send(large);
+      await ws.send(large, { compress: false });
+      await ws.send([large, large]);
+      await ws.send([large, large], { compress: false });
+    });
+    const decoder = new PerMessageDeflate({
+      localNoContextTakeover: false,
+      remoteNoContextTakeover: false,
+      localMaxWindowBits: 15,
+      remoteMaxWindowBits: 12,
+    });
+    const seen: [number, boolean, boolean, string | number][] = [];
+    for (let i = 0; i < 7; i++) {
+      const frame = (await raw.peer.readFrame())!;
+      const decoded = decoder.decode(frame, Number.POSITIVE_INFINITY);
+      seen.push([
+        frame.opcode,
+        frame.rsv1,
+        frame.fin,
+        decoded.data.length === large.length * 2 ? "2 × large" : decoded.data.length,
+      ]);
+    }
+    assert.deepEqual(seen, [
+      [Opcode.TEXT, false, true, "under the threshold".length],
+      [Opcode.TEXT, true, true, large.length],
+      [Opcode.TEXT, false, true, large.length],
+      [Opcode.TEXT, true, false, 0],
+      [Opcode.CONT, false, false, 0],
+      [Opcode.CONT, false, true, "2 × large"],
+      [Opcode.TEXT, false, false, large.length],
+    ]);
+  });
+
+  it("makes repetitive traffic smaller by more than 80%", async () => {
+    const message = chat(20);
+    await using raw = await rawClient({}, async (ws) => {
+      for (let i = 0; i < 10; i++) await ws.send(message);
+    });
+    let wire = 0;
+    for (let i = 0; i < 10; i++) wire += (await raw.peer.readFrame())!.data.length;
+    assert.ok(wire < message.length * 10 * 0.2, `${wire} bytes for ${message.length * 10}`);
+  });
+
+  it("fails with 1009 on a fragmented bomb once its compressed size passes the limit", async () => {
+    const done = deferred<unknown>();
+    await using raw = await rawClient({ maxMessageSize: 64 * 1024 }, async (ws) => {
+      try {
+        await ws.recv();
+      } catch (error) {
+        done.resolve(error);
+      }
+    });
+    // 100 MiB of zeros, about 100 KiB compressed: sent in fragments under the limit.
+    const chunk = deflateRaw(new Uint8Array(1024 * 1024));
+    raw.peer.write(clientFrame(Opcode.BINARY, chunk, true, false));
+    for (let i = 0; i < 99; i++) raw.peer.write(clientFrame(Opcode.CONT, chunk, false, i === 98));
+    const close = await raw.peer.readUntilClose();
+    assert.deepEqual(closePayload(close), [
+      1009,
+      "compressed message exceeds limit of 65536 bytes",
+    ]);
+    assert.equal(((await done.promise) as Error).name, "ConnectionClosedError");
+  });
+
+  it("fails with 1009 when one small frame inflates past the limit", async () => {
+    await using raw = await rawClient({ maxMessageSize: 64 * 1024 });
+    raw.peer.write(clientFrame(Opcode.BINARY, deflateRaw(new Uint8Array(10 * 1024 * 1024)), true));
+    const close = await raw.peer.readUntilClose();
+    assert.deepEqual(closePayload(close), [
+      1009,
+      "decompressed message exceeds limit of 65536 bytes",
+    ]);
+  });
+
+  it("fails with 1007 on corrupt compressed data", async () => {
+    await using raw = await rawClient({});
+    raw.peer.write(clientFrame(Opcode.TEXT, new Uint8Array([0xff, 0xff]), true));
+    assert.deepEqual(closePayload(await raw.peer.readUntilClose()), [
+      1007,
+      "invalid compressed data",
+    ]);
+  });
+});
+
+describe("custom extensions", () => {
+  /**
+   * A trivial extension that claims RSV2: it marks the first frame of every
+   * data message it sends and requires the mark on every one it receives.
+   * Written against the documented interface only.
+   */
+  class Rsv2Marker implements Extension {
+    readonly name = "x-rsv2-marker";
+    encoded = 0;
+    decoded = 0;
+    private receiving = false;
+
+    encode(frame: Frame): Frame {
+      if (frame.opcode !== Opcode.TEXT && frame.opcode !== Opcode.BINARY) return frame;
+      this.encoded++;
+      return new Frame(frame.opcode, frame.data, frame.fin, frame.rsv1, true, frame.rsv3);
+    }
+
+    decode(frame: Frame): Frame {
+      if (frame.opcode === Opcode.CONT) {
+        if (!this.receiving) throw new Error("unexpected continuation");
+      } else if (frame.opcode === Opcode.TEXT || frame.opcode === Opcode.BINARY) {
+        // Without the mark, RSV2 stays clear and the protocol accepts the
+        // frame; count only marked ones.
+        if (!frame.rsv2) return frame;
+        this.decoded++;
+      } else {
+        return frame;
+      }
+      this.receiving = !frame.fin;
+      return new Frame(frame.opcode, frame.data, frame.fin, frame.rsv1, false, frame.rsv3);
+    }
+  }
+
+  const clientMarkers: Rsv2Marker[] = [];
+  const serverMarkers: Rsv2Marker[] = [];
+  const clientFactory: ClientExtensionFactory = {
+    name: "x-rsv2-marker",
+    getRequestParams: (): ExtensionParameter[] => [["mark", "rsv2"]],
+    processResponseParams(params) {
+      assert.deepEqual(params, [["mark", "rsv2"]]);
+      const marker = new Rsv2Marker();
+      clientMarkers.push(marker);
+      return marker;
+    },
+  };
+  const serverFactory: ServerExtensionFactory = {
+    name: "x-rsv2-marker",
+    processRequestParams(params) {
+      const marker = new Rsv2Marker();
+      serverMarkers.push(marker);
+      return [[...params], marker];
+    },
+  };
+
+  for (const compression of ["deflate", null] as const) {
+    it(`negotiates an extension claiming RSV2 and runs every message through it (compression: ${compression})`, async () => {
+      clientMarkers.length = 0;
+      serverMarkers.length = 0;
+      const { server, uri } = await startServer(echo, { extensions: [serverFactory], compression });
+      await using _server = server;
+      await using ws = await connect(uri, { extensions: [clientFactory], compression });
+      const expected =
+        compression === null
+          ? "x-rsv2-marker; mark=rsv2"
+          : "x-rsv2-marker; mark=rsv2, permessage-deflate; server_max_window_bits=12; client_max_window_bits=12";
+      assert.equal(ws.response?.headers.get("Sec-WebSocket-Extensions"), expected);
+      await ws.send("Hello");
+      assert.equal(await ws.recv(), "Hello");
+      await ws.send(chat(100));
+      assert.equal(await ws.recv(), chat(100));
+      await ws.send(["frag", "ments"]);
+      assert.equal(await ws.recv(), "fragments");
+      assert.equal(clientMarkers.length, 1);
+      assert.equal(serverMarkers.length, 1);
+      assert.deepEqual([clientMarkers[0]!.encoded, clientMarkers[0]!.decoded], [3, 3]);
+      assert.deepEqual([serverMarkers[0]!.encoded, serverMarkers[0]!.decoded], [3, 3]);
+    });
+  }
+});
