@@ -35,7 +35,8 @@ export class RawPeer {
       this.wake();
     });
     socket.on("error", () => {});
-    this.closed = once(socket, "close").then(() => {
+    // Not events.once(): it rejects on "error" (e.g. ECONNRESET), which would go unhandled.
+    this.closed = new Promise<void>((resolve) => socket.once("close", () => resolve())).then(() => {
       this.ended = true;
       this.wake();
     });

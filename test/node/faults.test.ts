@@ -1,0 +1,388 @@
+/**
+ * Faults over loopback: peers that vanish, half-close, keep talking after a
+ * close, dribble their handshake, flood fragments or pings, or come and go
+ * by the thousand. None may crash the process, leave an unhandled rejection,
+ * grow memory past the documented limits, or leak sockets, timers or
+ * listeners.
+ */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { once } from "node:events";
+import * as net from "node:net";
+import { after, describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { ConnectionClosedError, ConnectionClosedOK, TimeoutError } from "../../src/core/errors.js";
+import { Opcode } from "../../src/core/frames.js";
+import { connect } from "../../src/node/client.js";
+import { DEFAULTS } from "../../src/node/connection.js";
+import type { ServerConnection } from "../../src/node/server.js";
+import { concat } from "../helpers/bytes.js";
+import { fromPeer } from "../helpers/protocol.js";
+import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
+import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
+/** Live heap and buffer memory, after a full collection. */
+function liveMemory(): number {
+  collectGarbage();
+  collectGarbage();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+const MiB = 1024 * 1024;
+
+/** What a handler saw when its connection ended. */
+interface Ending {
+  error: unknown;
+  closeCode: number | null;
+  sentCode: number | null;
+}
+
+/**
+ * A handler that reads (and, with `echo`, echoes) until the connection ends,
+ * then reports how it ended.
+ */
+function recorder(ended: (ending: Ending) => void, echoes = false) {
+  return async (ws: ServerConnection) => {
+    let error: unknown = null;
+    try {
+      for (;;) {
+        const message = await ws.recv();
+        if (echoes) await ws.send(message);
+      }
+    } catch (caught) {
+      error = caught;
+    }
+    await ws.closed;
+    ended({ error, closeCode: ws.closeCode, sentCode: ws.protocol.closeSent?.code ?? null });
+  };
+}
+
+/** Writes `data`, waiting for 'drain' when the socket asks for it. */
+async function write(socket: net.Socket, data: Uint8Array): Promise<void> {
+  if (!socket.write(data)) await once(socket, "drain");
+}
+
+describe("a peer that resets the TCP connection mid-frame", () => {
+  it("ends the server's connection with 1006, and the server keeps serving", async () => {
+    const ending = deferred<Ending>();
+    const { server, port, uri } = await startServer(recorder(ending.resolve));
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    // The header announces 100 bytes; 10 arrive before the reset.
+    peer.write(fromPeer("server", Opcode.BINARY, new Uint8Array(100)).subarray(0, 16));
+    peer.socket.resetAndDestroy();
+    const { error, closeCode } = await ending.promise;
+    assert.ok(error instanceof ConnectionClosedError);
+    assert.equal(closeCode, 1006);
+    await using ws = await connect(uri, { logger: null });
+    assert.equal(ws.state, 1);
+  });
+
+  it("ends the client's connection with 1006", async () => {
+    const raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      peer.write(fromPeer("client", Opcode.TEXT, "x".repeat(100)).subarray(0, 20));
+      peer.socket.resetAndDestroy();
+    });
+    try {
+      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+      await assert.rejects(ws.recv(), ConnectionClosedError);
+      await ws.closed;
+      assert.equal(ws.closeCode, 1006);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("a peer that half-closes without a close frame", () => {
+  it("ends the server's connection with 1006 and closes the TCP connection", async () => {
+    const ending = deferred<Ending>();
+    const { server, port } = await startServer(recorder(ending.resolve));
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    peer.writeFrame(Opcode.TEXT, "last words");
+    peer.socket.end();
+    const { error, closeCode, sentCode } = await ending.promise;
+    assert.ok(error instanceof ConnectionClosedError);
+    assert.equal(closeCode, 1006);
+    // RFC 6455 §7.1.7: nothing to answer; the server just closes its side.
+    assert.equal(sentCode, null);
+    assert.equal(await peer.readUntilClose(), null);
+    await peer.closed;
+  });
+
+  it("ends the client's connection with 1006", async () => {
+    const raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      peer.writeFrame(Opcode.TEXT, "bye");
+      peer.socket.end();
+    });
+    try {
+      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+      assert.equal(await ws.recv(), "bye");
+      await assert.rejects(ws.recv(), ConnectionClosedError);
+      await ws.closed;
+      assert.equal(ws.closeCode, 1006);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("a peer that keeps sending after its close frame", () => {
+  it("gets the server's close, and nothing for the data that followed", async () => {
+    const ending = deferred<Ending>();
+    const { server, port } = await startServer(recorder(ending.resolve, true));
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    peer.write(
+      concat([
+        fromPeer("server", Opcode.CLOSE, closePayloadBytes(1000, "done")),
+        fromPeer("server", Opcode.TEXT, "after the close"),
+        Buffer.from("garbage that is not even a frame"),
+      ]),
+    );
+    const frames = [];
+    for (let frame = await peer.readFrame(); frame !== null; frame = await peer.readFrame()) {
+      frames.push(frame);
+    }
+    assert.deepEqual(
+      frames.map((f) => [f.opcode, closePayload(f)]),
+      [[Opcode.CLOSE, [1000, "done"]]],
+    );
+    const { error, closeCode } = await ending.promise;
+    assert.ok(error instanceof ConnectionClosedOK);
+    assert.equal(closeCode, 1000);
+  });
+
+  it("closes the client's connection normally and drops the extra data", async () => {
+    const raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      peer.write(
+        concat([
+          fromPeer("client", Opcode.CLOSE, closePayloadBytes(1001, "")),
+          fromPeer("client", Opcode.TEXT, "after the close"),
+        ]),
+      );
+      const reply = await peer.readUntilClose();
+      assert.deepEqual(closePayload(reply), [1001, ""]);
+      peer.socket.end();
+    });
+    try {
+      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+      await assert.rejects(ws.recv(), ConnectionClosedOK);
+      await ws.closed;
+      assert.equal(ws.closeCode, 1001);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+function closePayloadBytes(code: number, reason: string): Uint8Array {
+  return concat([Uint8Array.of(code >> 8, code & 0xff), Buffer.from(reason)]);
+}
+
+describe("a slowloris peer", () => {
+  it("is cut off by the server's openTimeout", async () => {
+    const { server, port } = await startServer(echo, { openTimeout: 200 });
+    await using _server = server;
+    const request = Buffer.from(
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.on("error", () => {});
+    let sent = 0;
+    const dribble = setInterval(() => {
+      if (sent < request.length && !socket.destroyed) socket.write(request.subarray(sent, ++sent));
+    }, 10);
+    try {
+      await once(socket, "close");
+      assert.ok(sent < request.length, "the server waited for the whole request");
+      assert.equal(server.connections.size, 0);
+    } finally {
+      clearInterval(dribble);
+      socket.destroy();
+    }
+  });
+
+  it("is cut off by the client's openTimeout", async () => {
+    let dribble: NodeJS.Timeout | undefined;
+    const raw = await rawServer(async (peer) => {
+      await peer.readHead();
+      const response = Buffer.from("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n");
+      let sent = 0;
+      dribble = setInterval(() => {
+        if (sent < response.length && !peer.socket.destroyed) {
+          peer.socket.write(response.subarray(sent, ++sent));
+        }
+      }, 10);
+    });
+    try {
+      await assert.rejects(
+        connect(`ws://127.0.0.1:${raw.port}`, { openTimeout: 200, logger: null }),
+        TimeoutError,
+      );
+    } finally {
+      clearInterval(dribble);
+      await raw.close();
+    }
+  });
+});
+
+describe("floods", () => {
+  it("a million 1-byte fragments stay within maxMessageSize and end with 1009", async () => {
+    const ending = deferred<Ending>();
+    const { server, port } = await startServer(recorder(ending.resolve));
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    const first = fromPeer("server", Opcode.BINARY, Uint8Array.of(0), false);
+    const fragment = fromPeer("server", Opcode.CONT, Uint8Array.of(0), false);
+    const batch = Buffer.concat(Array.from({ length: 16384 }, () => fragment));
+    const baseline = liveMemory();
+
+    // Up to just below the limit (1 MiB by default), then a ping: its pong
+    // proves every fragment before it was parsed.
+    const limit = DEFAULTS.maxMessageSize;
+    await write(peer.socket, first);
+    let sent = 1;
+    while (sent + 16384 < limit) {
+      await write(peer.socket, batch);
+      sent += 16384;
+    }
+    peer.writeFrame(Opcode.PING, "counted");
+    const pong = await peer.readFrame();
+    assert.equal(pong?.opcode, Opcode.PONG);
+    // ~1 million fragments are buffered as one 1 MiB message, not a million objects.
+    const growth = liveMemory() - baseline;
+    assert.ok(growth < 16 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
+
+    while (sent <= limit) {
+      await write(peer.socket, batch);
+      sent += 16384;
+    }
+    const close = await peer.readUntilClose();
+    assert.deepEqual(closePayload(close), [
+      1009,
+      `fragmented message exceeds limit of ${limit} bytes`,
+    ]);
+    const { error, sentCode } = await ending.promise;
+    assert.ok(error instanceof ConnectionClosedError);
+    assert.equal(sentCode, 1009);
+    peer.socket.destroy();
+  });
+
+  it("pings whose pongs are never read stop being read, then keepalive fails with 1011", async () => {
+    const ending = deferred<Ending>();
+    const { server, port } = await startServer(recorder(ending.resolve), {
+      pingInterval: 1_000,
+      pingTimeout: 1_000,
+      closeTimeout: 500,
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    // The server resets the connection in the end; RawPeer.closed then rejects.
+    peer.closed.catch(() => {});
+    await peer.handshake();
+    // Stop reading: the pongs pile up on the server's side of the connection.
+    peer.socket.pause();
+    const ping = fromPeer("server", Opcode.PING, new Uint8Array(125));
+    const batch = Buffer.concat(Array.from({ length: 512 }, () => ping));
+    const baseline = liveMemory();
+    const cap = 256 * MiB;
+    let written = 0;
+    let stalled = false;
+    while (written < cap && !peer.socket.destroyed) {
+      written += batch.length;
+      if (peer.socket.write(batch)) continue;
+      // The server reads no more once its unsent pongs pass the write
+      // high-water mark; then 'drain' never comes.
+      let timer: NodeJS.Timeout | undefined;
+      const drained = once(peer.socket, "drain").then(
+        () => true,
+        () => false, // reset by the server: it gave up on us, which ends the flood too
+      );
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(resolve, 1_000, false);
+      });
+      const progressed = await Promise.race([drained, timeout]);
+      clearTimeout(timer);
+      if (!progressed) {
+        stalled = true;
+        break;
+      }
+    }
+    assert.ok(written < cap, "the server kept reading pings it could not answer");
+    const growth = liveMemory() - baseline;
+    assert.ok(growth < 16 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
+    const { error, sentCode } = await ending.promise;
+    assert.ok(error instanceof ConnectionClosedError);
+    // DESIGN.md: the keepalive gives up on a peer that answers no ping.
+    assert.equal(sentCode, 1011);
+    assert.ok(stalled || peer.socket.destroyed);
+    peer.socket.destroy();
+  });
+});
+
+describe("1,000 concurrent connections, opened and closed in a loop", () => {
+  it("leave no sockets, timers, listeners or heap behind", async () => {
+    let handlersDone = 0;
+    const { server, uri } = await startServer(
+      async (ws) => {
+        await echo(ws);
+        handlersDone++;
+      },
+      { backlog: 2048 },
+    );
+    await using _server = server;
+    const count = (kind: string) =>
+      process.getActiveResourcesInfo().filter((resource) => resource === kind).length;
+    const listeners = () =>
+      process.eventNames().reduce((sum, name) => sum + process.listenerCount(name), 0);
+
+    // Server-side connections close right after the clients' closing handshakes.
+    const settled = async (handlers: number) => {
+      while (handlersDone < handlers || server.connections.size > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const round = async () => {
+      const clients = await Promise.all(
+        Array.from({ length: 1000 }, () => connect(uri, { logger: null })),
+      );
+      await Promise.all(clients.map((ws) => ws.send("hi")));
+      await Promise.all(clients.map((ws) => ws.recv()));
+      await Promise.all(clients.map((ws) => ws.close()));
+    };
+    // One round first, so that lazily created pools and caches exist before the baseline.
+    await round();
+    await settled(1000);
+    const sockets = count("TCPSocketWrap");
+    const timers = count("Timeout");
+    const processListeners = listeners();
+    const heap = liveMemory();
+    for (let i = 0; i < 2; i++) await round();
+    await settled(3000);
+    assert.equal(count("TCPSocketWrap"), sockets);
+    assert.ok(count("Timeout") <= timers, `${count("Timeout")} timers, ${timers} before`);
+    assert.equal(listeners(), processListeners);
+    const growth = liveMemory() - heap;
+    assert.ok(growth < 32 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
+  });
+});
