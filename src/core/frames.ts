@@ -6,7 +6,7 @@
  */
 
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
-import { applyMask } from "./mask.js";
+import { applyMask, maskKeyAt } from "./mask.js";
 import type { StreamReader } from "./streams.js";
 import { isValidUtf8 } from "./utf8.js";
 
@@ -204,6 +204,10 @@ export class FrameParser {
   private first = 0;
   private length = -1;
   private maskKey: Uint8Array | null = null;
+  // Payload bytes of that frame already returned, unmasked, by peekPayload().
+  private peeked = 0;
+  /** How many payload bytes of the frame last returned by {@link parse} went through {@link peekPayload} first. */
+  peekedLength = 0;
 
   constructor(options: FrameParserOptions) {
     this.expectMask = options.mask;
@@ -219,10 +223,15 @@ export class FrameParser {
     if (this.length < 0 && !this.parseHeader(reader)) return null;
     const data = reader.readExact(this.length);
     if (data === null) return null;
-    if (this.maskKey !== null) applyMask(data, this.maskKey);
+    const peeked = this.peeked;
+    if (this.maskKey !== null) {
+      applyMask(peeked === 0 ? data : data.subarray(peeked), maskKeyAt(this.maskKey, peeked));
+    }
     const first = this.first;
     this.length = -1;
     this.maskKey = null;
+    this.peeked = 0;
+    this.peekedLength = peeked;
     return new Frame(
       (first & 0x0f) as Opcode,
       data,
@@ -231,6 +240,36 @@ export class FrameParser {
       (first & 0x20) !== 0,
       (first & 0x10) !== 0,
     );
+  }
+
+  /**
+   * The first header byte (FIN, RSV1-3, opcode) of the frame whose payload is
+   * awaited, or -1 when no header is pending.
+   */
+  get pendingHeader(): number {
+    return this.length < 0 ? -1 : this.first;
+  }
+
+  /**
+   * Unmasks in place and returns the payload bytes of the awaited frame that
+   * arrived since the last call, as views of the reader's chunks, without
+   * consuming them: {@link parse} returns the whole payload once it is here.
+   * This lets a text frame's UTF-8 be checked as it arrives.
+   */
+  peekPayload(reader: StreamReader): Uint8Array[] {
+    if (this.length < 0) return [];
+    const available = Math.min(reader.length, this.length);
+    if (available <= this.peeked) return [];
+    const views = reader.views(this.peeked, available);
+    if (this.maskKey !== null) {
+      let offset = this.peeked;
+      for (const view of views) {
+        applyMask(view, maskKeyAt(this.maskKey, offset));
+        offset += view.length;
+      }
+    }
+    this.peeked = available;
+    return views;
   }
 
   private parseHeader(reader: StreamReader): boolean {

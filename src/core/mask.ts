@@ -41,6 +41,18 @@ export function applyMask(source: Uint8Array, key: Uint8Array, target: Uint8Arra
   for (; i < length; i++) target[i] = source[i]! ^ key[i & 3]!;
 }
 
+/**
+ * The key to apply to the bytes of a payload that start at `offset`: the same
+ * key, rotated so that its first byte is the one for `offset`.
+ */
+export function maskKeyAt(key: Uint8Array, offset: number): Uint8Array {
+  const shift = offset & 3;
+  if (shift === 0) return key;
+  const rotated = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) rotated[i] = key[(i + shift) & 3]!;
+  return rotated;
+}
+
 const KEY_POOL_SIZE = 4096;
 let keyPool = new Uint8Array(0);
 let keyPoolOffset = 0;

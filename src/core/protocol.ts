@@ -68,7 +68,7 @@ const EMPTY = new Uint8Array(0);
 const textEncoder = new TextEncoder();
 
 /** How incoming bytes are being handled. */
-type ParserMode = "handshake" | "frames" | "discard" | "done";
+type ParserMode = "handshake" | "frames" | "paused" | "discard" | "done";
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
 export abstract class Protocol {
@@ -90,6 +90,8 @@ export abstract class Protocol {
   parserExc: Error | null = null;
   /** Whether this side has half-closed the connection. */
   eofSent = false;
+  /** A protocol error found after frames still to be delivered; see {@link failurePending}. */
+  private pendingError: Error | null = null;
 
   protected readonly reader = new StreamReader();
   protected events: Event[] = [];
@@ -101,6 +103,10 @@ export abstract class Protocol {
   /** Size so far of the fragmented message being received, or `null` between messages. */
   private currentSize: number | null = null;
   private currentIsText = false;
+  /** Whether the message being received was encoded by an extension (its first frame had RSV bits). */
+  private currentEncoded = false;
+  /** Whether the UTF-8 validator was started on the text frame being received. */
+  private textPeeked = false;
   private readonly utf8 = new Utf8Validator();
   /** Whether the message being sent was started but not finished. */
   private sendingFragmented = false;
@@ -153,14 +159,37 @@ export abstract class Protocol {
   receiveData(data: Uint8Array): void {
     if (this.reader.atEof) throw new InvalidState("data received after end of stream");
     this.reader.feedData(data);
-    this.step();
+    if (this.pendingError !== null) this.failPending();
+    else this.step();
   }
 
   /** Records that the peer half-closed the connection. Calling it twice has no effect. */
   receiveEof(): void {
     if (this.reader.atEof) return;
     this.reader.feedEof();
-    this.step();
+    if (this.pendingError !== null) this.failPending();
+    else this.step();
+  }
+
+  /**
+   * Whether the bytes received break the protocol after frames that are still
+   * to be delivered. Those frames come out of {@link eventsReceived} first and
+   * the connection stays open, so that the application can answer them (an
+   * echo server echoes the messages that preceded the error, as Autobahn's
+   * cases 3.2, 4.1.3 or 5.15 expect). Then the I/O layer calls
+   * {@link failPending}; receiving more data or the end of the stream also
+   * fails the connection.
+   */
+  get failurePending(): boolean {
+    return this.pendingError !== null;
+  }
+
+  /** Fails the connection for the error that {@link failurePending} reported; else does nothing. */
+  failPending(): void {
+    const error = this.pendingError;
+    if (error === null) return;
+    this.pendingError = null;
+    this.failFor(error);
   }
 
   /** Returns and clears the events parsed since the last call. */
@@ -203,6 +232,7 @@ export abstract class Protocol {
     const reader = this.reader;
     const parser = this.frameParser;
     parser.maxMessageSize = this.maxEncodedSize();
+    const eventsBefore = this.events.length;
     try {
       while (this.mode === "frames") {
         parser.messageSize = this.currentSize ?? 0;
@@ -217,24 +247,79 @@ export abstract class Protocol {
             );
             this.fail(CloseCode.ABNORMAL_CLOSURE, "unexpected end of stream");
           }
+          this.validatePartialText();
           return;
         }
         this.receiveFrame(frame);
       }
     } catch (error) {
-      this.parserExc = error as Error;
-      if (error instanceof ProtocolError) {
-        this.fail(error.closeCode, error.message);
+      if (this.currentState === State.OPEN && this.completedSince(eventsBefore)) {
+        // Deliver what arrived before the error first; see failurePending.
+        this.pendingError = error as Error;
+        this.mode = "paused";
       } else {
-        // RFC 6455 §7.4.1: 1011 "encountered an unexpected condition"; the
-        // details stay on this side.
-        this.fail(CloseCode.INTERNAL_ERROR, "");
+        this.failFor(error as Error);
+      }
+    }
+  }
+
+  /** Whether a message or a control frame was received since event `index`. */
+  private completedSince(index: number): boolean {
+    const events = this.events;
+    for (let i = index; i < events.length; i++) if ((events[i] as Frame).fin) return true;
+    return false;
+  }
+
+  /** Fails the connection with the close code that `error` calls for. */
+  private failFor(error: Error): void {
+    this.parserExc = error;
+    if (error instanceof ProtocolError) {
+      this.fail(error.closeCode, error.message);
+    } else {
+      // RFC 6455 §7.4.1: 1011 "encountered an unexpected condition"; the
+      // details stay on this side.
+      this.fail(CloseCode.INTERNAL_ERROR, "");
+    }
+  }
+
+  /**
+   * Checks the UTF-8 of a text frame's payload received so far, so that a
+   * frame carrying invalid UTF-8 fails the connection as soon as the invalid
+   * bytes arrive, not when the whole frame has (Autobahn cases 6.4.x).
+   * Frames with RSV bits, or in messages that started with one, are encoded
+   * by an extension (permessage-deflate sets RSV1): they are checked once
+   * decoded.
+   */
+  private validatePartialText(): void {
+    const header = this.frameParser.pendingHeader;
+    if (header < 0 || (header & 0x70) !== 0 || this.reader.length === 0) return;
+    const opcode = header & 0x0f;
+    if (opcode === Opcode.TEXT) {
+      // A TEXT frame inside an unfinished message is an error parse() reports.
+      if (this.currentSize !== null) return;
+    } else if (opcode !== Opcode.CONT || this.currentSize === null || !this.currentIsText) {
+      return;
+    } else if (this.currentEncoded) {
+      return;
+    }
+    const views = this.frameParser.peekPayload(this.reader);
+    if (views.length === 0) return;
+    if (opcode === Opcode.TEXT && !this.textPeeked) {
+      this.utf8.reset();
+      this.textPeeked = true;
+    }
+    for (const view of views) {
+      if (!this.utf8.feed(view, false)) {
+        throw new ProtocolError("invalid UTF-8 in text message", CloseCode.INVALID_DATA);
       }
     }
   }
 
   private receiveFrame(frame: Frame): void {
     const opcode = frame.opcode;
+    const peeked = this.frameParser.peekedLength;
+    const encoded = frame.rsv1 || frame.rsv2 || frame.rsv3;
+    this.textPeeked = false;
     const extensions = this.extensions;
     if (extensions.length > 0) {
       const limit =
@@ -254,15 +339,22 @@ export abstract class Protocol {
       // between the fragments of another message".
       if (this.currentSize !== null) throw new ProtocolError("expected a continuation frame");
       this.currentIsText = opcode === Opcode.TEXT;
+      this.currentEncoded = encoded;
       if (this.currentIsText) {
-        const valid = frame.fin ? isValidUtf8(frame.data) : this.startUtf8(frame.data);
+        const valid =
+          peeked > 0
+            ? this.utf8.feed(frame.data.subarray(peeked), frame.fin)
+            : frame.fin
+              ? isValidUtf8(frame.data)
+              : this.startUtf8(frame.data);
         if (!valid)
           throw new ProtocolError("invalid UTF-8 in text message", CloseCode.INVALID_DATA);
       }
       this.currentSize = frame.fin ? null : frame.data.length;
     } else if (opcode === Opcode.CONT) {
       if (this.currentSize === null) throw new ProtocolError("unexpected continuation frame");
-      if (this.currentIsText && !this.utf8.feed(frame.data, frame.fin)) {
+      const rest = peeked > 0 ? frame.data.subarray(peeked) : frame.data;
+      if (this.currentIsText && !this.utf8.feed(rest, frame.fin)) {
         throw new ProtocolError("invalid UTF-8 in text message", CloseCode.INVALID_DATA);
       }
       this.currentSize = frame.fin ? null : this.currentSize + frame.data.length;

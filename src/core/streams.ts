@@ -119,6 +119,30 @@ export class StreamReader {
     return this.readExact(this.total);
   }
 
+  /**
+   * Views of the buffered bytes from `start` to `end` (counted from the next
+   * byte to read), without copying or consuming them: one view per chunk the
+   * range touches.
+   */
+  views(start: number, end: number): Uint8Array[] {
+    const views: Uint8Array[] = [];
+    let chunkStart = -this.offset;
+    for (const chunk of this.chunks) {
+      const chunkEnd = chunkStart + chunk.length;
+      if (chunkEnd > start) {
+        views.push(
+          chunk.subarray(
+            Math.max(start, chunkStart) - chunkStart,
+            Math.min(end, chunkEnd) - chunkStart,
+          ),
+        );
+      }
+      if (chunkEnd >= end) break;
+      chunkStart = chunkEnd;
+    }
+    return views;
+  }
+
   /** Removes and returns every buffered byte. */
   readAll(): Uint8Array {
     return this.readExact(this.total)!;

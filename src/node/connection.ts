@@ -496,7 +496,22 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       else this.handleHandshakeEvent(event);
     }
     this.afterProtocolStep();
+    if (this.protocol.failurePending && !this.failureScheduled) {
+      // Let the application answer the messages that preceded the protocol
+      // error (its handlers run in the microtasks before setImmediate), then fail.
+      this.failureScheduled = true;
+      setImmediate(this.failPending);
+    }
   }
+
+  private failureScheduled = false;
+
+  private readonly failPending = (): void => {
+    this.failureScheduled = false;
+    if (this.isLost) return;
+    this.protocol.failPending();
+    this.processEvents();
+  };
 
   private handleFrame(frame: Frame): void {
     const opcode = frame.opcode;

@@ -152,6 +152,36 @@ describe("RFC 6455 §5.7 examples", () => {
   });
 });
 
+describe("FrameParser.peekPayload", () => {
+  it("returns nothing while no frame header is pending", () => {
+    const parser = new FrameParser({ mask: false });
+    const reader = new StreamReader();
+    reader.feedData(hex("81"));
+    assert.deepEqual(parser.peekPayload(reader), []);
+    assert.equal(parser.pendingHeader, -1);
+  });
+
+  it("unmasks the payload as it arrives and parse() returns it whole", () => {
+    const parser = new FrameParser({ mask: true });
+    const reader = new StreamReader();
+    // RFC 6455 §5.7: a masked "Hello", fed in three parts.
+    const bytes = hex("81 85 37 fa 21 3d 7f 9f 4d 51 58");
+    reader.feedData(bytes.slice(0, 7));
+    assert.equal(parser.parse(reader), null);
+    assert.equal(parser.pendingHeader, 0x81);
+    assert.deepEqual(parser.peekPayload(reader).map(toHex), ["48"]);
+    assert.deepEqual(parser.peekPayload(reader), []);
+    reader.feedData(bytes.slice(7, 9));
+    reader.feedData(bytes.slice(9, 10));
+    assert.equal(parser.parse(reader), null);
+    assert.deepEqual(parser.peekPayload(reader).map(toHex), ["656c", "6c"]);
+    reader.feedData(bytes.slice(10));
+    const frame = parser.parse(reader)!;
+    assert.equal(toHex(frame.data), toHex(utf8("Hello")));
+    assert.equal(parser.peekedLength, 4);
+  });
+});
+
 describe("frame validation", () => {
   it("rejects reserved opcodes", () => {
     for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) {

@@ -19,6 +19,15 @@ function frames(protocol: Protocol): Frame[] {
   return protocol.eventsReceived() as Frame[];
 }
 
+function decode(data: Uint8Array): string {
+  return new TextDecoder().decode(data);
+}
+
+/** The close frame sent so far, read afresh (assertions on it must not narrow its type). */
+function closeSent(protocol: Protocol): Close | null {
+  return protocol.closeSent;
+}
+
 function closeFrame(code: number, reason = ""): Uint8Array {
   return new Close(code, reason).serialize();
 }
@@ -442,6 +451,145 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
     });
 
+    describe("a protocol error after complete messages in the same chunk", () => {
+      // Autobahn 3.2: a valid message, then one with RSV2 set, then a ping, in one write.
+      function messageThenError(): Protocol {
+        const protocol = openProtocol(role);
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.TEXT, "Hello, world!"),
+            fromPeer(role, Opcode.TEXT, "Hello, world!", true, [false, true, false]),
+            fromPeer(role, Opcode.PING, ""),
+          ]),
+        );
+        return protocol;
+      }
+
+      it("delivers the messages first and keeps the connection open", () => {
+        const protocol = messageThenError();
+        assert.equal(protocol.failurePending, true);
+        assert.equal(protocol.state, State.OPEN);
+        assert.deepEqual(
+          frames(protocol).map((frame) => decode(frame.data)),
+          ["Hello, world!"],
+        );
+        assert.deepEqual(written(protocol), []);
+      });
+
+      it("lets the application answer, then fails with failPending()", () => {
+        const protocol = messageThenError();
+        frames(protocol);
+        protocol.sendText("Hello, world!");
+        protocol.failPending();
+        assert.equal(protocol.failurePending, false);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.TEXT, "Hello, world!")),
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1002, "reserved bits must be 0"))),
+          ...(role === "server" ? [EOF] : []),
+        ]);
+        assert.equal(protocol.state, State.CLOSING);
+        assert.match(protocol.parserExc!.message, /reserved bits/);
+        // The ping after the bad frame is never answered.
+        protocol.failPending();
+        assert.deepEqual(written(protocol), []);
+      });
+
+      it("fails when more data arrives before failPending()", () => {
+        const protocol = messageThenError();
+        frames(protocol);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "more"));
+        assert.equal(protocol.closeSent?.code, 1002);
+        assert.deepEqual(frames(protocol), []);
+      });
+
+      it("fails when the stream ends before failPending()", () => {
+        const protocol = messageThenError();
+        frames(protocol);
+        protocol.receiveEof();
+        assert.equal(protocol.closeSent?.code, 1002);
+      });
+
+      it("fails at once when only a message's first fragment preceded the error", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(
+          concat([fromPeer(role, Opcode.TEXT, "Hel", false), fromPeer(role, Opcode.TEXT, "x")]),
+        );
+        assert.equal(protocol.failurePending, false);
+        assert.equal(protocol.closeSent?.code, 1002);
+      });
+
+      it("does nothing on failPending() without a pending failure", () => {
+        const protocol = openProtocol(role);
+        protocol.failPending();
+        assert.equal(protocol.state, State.OPEN);
+        assert.deepEqual(written(protocol), []);
+      });
+    });
+
+    describe("UTF-8 validated as a text frame's payload arrives", () => {
+      // Autobahn 6.4.3: the invalid sequence arrives while the frame is incomplete.
+      const valid = hex("ce ba e1 bd b9 ce bc ce b5");
+      const invalid = hex("f4 90 80 80");
+
+      function sentInParts(opcode: Opcode, payload: Uint8Array, parts: number[]): Protocol {
+        const protocol = openProtocol(role);
+        const bytes = fromPeer(role, opcode, payload);
+        const header = bytes.length - payload.length;
+        let offset = 0;
+        for (const size of [header, ...parts]) {
+          protocol.receiveData(bytes.slice(offset, offset + size));
+          offset += size;
+        }
+        return protocol;
+      }
+
+      it("fails with 1007 when invalid bytes arrive, before the frame is complete", () => {
+        const payload = concat([valid, invalid, utf8("edited")]);
+        const protocol = sentInParts(Opcode.TEXT, payload, [valid.length]);
+        assert.equal(closeSent(protocol), null);
+        protocol.receiveData(
+          fromPeer(role, Opcode.TEXT, payload).slice(-payload.length + valid.length, -6),
+        );
+        assert.equal(closeSent(protocol)?.code, 1007);
+        assert.equal(closeSent(protocol)?.reason, "invalid UTF-8 in text message");
+      });
+
+      it("checks a continuation frame of a text message as it arrives", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, valid, false));
+        const continuation = fromPeer(role, Opcode.CONT, concat([invalid, utf8("tail")]));
+        protocol.receiveData(continuation.slice(0, continuation.length - 4));
+        assert.equal(closeSent(protocol)?.code, 1007);
+      });
+
+      it("unmasks and validates a frame fed one byte at a time", () => {
+        const text = "κόσμε — Hello, world! 𝄞 ";
+        const bytes = concat([
+          fromPeer(role, Opcode.TEXT, text.repeat(3), false),
+          fromPeer(role, Opcode.CONT, text, true),
+        ]);
+        const protocol = openProtocol(role);
+        for (let i = 0; i < bytes.length; i++) protocol.receiveData(bytes.slice(i, i + 1));
+        assert.equal(
+          frames(protocol)
+            .map((frame) => decode(frame.data))
+            .join(""),
+          text.repeat(4),
+        );
+        assert.equal(closeSent(protocol), null);
+      });
+
+      it("leaves binary frames and frames with RSV bits to be checked once complete", () => {
+        const protocol = openProtocol(role);
+        const binary = fromPeer(role, Opcode.BINARY, invalid);
+        protocol.receiveData(binary.slice(0, -1));
+        const rsv = fromPeer(role, Opcode.TEXT, invalid, true, [false, false, true]);
+        assert.equal(closeSent(protocol), null);
+        protocol.receiveData(concat([binary.slice(-1), rsv.slice(0, -1)]));
+        assert.equal(closeSent(protocol), null);
+      });
+    });
+
     describe("state", () => {
       it("reports closeCode and closeReason only once closed", () => {
         const protocol = openProtocol(role);
@@ -560,5 +708,33 @@ describe("extensions in the protocol", () => {
     assert.equal(written(server)[0], "a103636261");
     server.receiveData(fromPeer("server", Opcode.TEXT, "x", true, [true, false, false]));
     assert.equal(server.closeSent?.code, 1002);
+  });
+
+  it("checks the UTF-8 of an encoded message once decoded, not as its frames arrive", () => {
+    // Bytes that are invalid UTF-8 on the wire and valid once the extension decodes them.
+    const xor: Extension = {
+      name: "x-xor",
+      encode: (frame) => frame,
+      decode: (frame) =>
+        new Frame(
+          frame.opcode,
+          frame.data.map((byte) => byte ^ 0x80),
+          frame.fin,
+        ),
+    };
+    const server = openProtocol("server");
+    server.extensions = [xor];
+    const encoded = (text: string) => utf8(text).map((byte) => byte ^ 0x80);
+    server.receiveData(
+      fromPeer("server", Opcode.TEXT, encoded("Hel"), false, [true, false, false]),
+    );
+    const continuation = fromPeer("server", Opcode.CONT, encoded("lo"));
+    server.receiveData(continuation.slice(0, -1));
+    assert.equal(server.closeSent, null);
+    server.receiveData(continuation.slice(-1));
+    assert.deepEqual(
+      frames(server).map((frame) => decode(frame.data)),
+      ["Hel", "lo"],
+    );
   });
 });
