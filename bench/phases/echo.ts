@@ -1,0 +1,175 @@
+/**
+ * The echo phases: small messages (throughput, CPU per message, ping-pong
+ * latency) and large messages (throughput, CPU per MiB).
+ *
+ * @module
+ */
+
+import { SERVER_LABELS, type ServerKind } from "../kinds.js";
+import { measureEcho, RunningServer, skipped } from "../measure.js";
+import { formatValue, limitOf, type Row, type Table } from "../report.js";
+import { type EchoWorkload, largeEchoWorkloads, smallEchoWorkloads } from "../workloads.js";
+import {
+  describe,
+  ECHO_RATIOS,
+  ECHO_SERVERS,
+  emptyRow,
+  progress,
+  type RunContext,
+  type Started,
+  startServers,
+  stopServers,
+} from "./context.js";
+
+/** The rows one family of echo workloads fills. */
+interface EchoRows {
+  /** The headline value: messages or bytes per second. */
+  rows: Row[];
+  /** Server CPU per message (or per MiB): robust to other load on the machine. */
+  cpu: Row[];
+  /** p50 and p99 rows of the ping-pong workloads. */
+  latency: Row[];
+}
+
+/** Runs echo workloads on every server, one row per workload in each table. */
+export async function echoRows(
+  context: RunContext,
+  group: string,
+  workloads: EchoWorkload[],
+  started: Started,
+  unit: "msg/s" | "B/s",
+  limitColumn: ServerKind,
+): Promise<EchoRows> {
+  const result: EchoRows = { rows: [], cpu: [], latency: [] };
+  for (const workload of workloads) {
+    const row = emptyRow(workload.id, workload.title);
+    const cpu = emptyRow(workload.id, workload.title);
+    const p50 = emptyRow(`${workload.id}-p50`, `${workload.title}, p50`);
+    const p99 = emptyRow(`${workload.id}-p99`, `${workload.title}, p99`);
+    for (const [kind, server] of started) {
+      const measurement =
+        server instanceof RunningServer
+          ? await measureEcho(server, workload.job, context.timing)
+          : skipped(server.unavailable);
+      const value = unit === "msg/s" ? measurement.rate : measurement.throughput;
+      row.measurements![kind] = measurement;
+      row.values[kind] = value;
+      cpu.values[kind] =
+        unit === "msg/s" ? measurement.serverCpuPerUnit : measurement.serverCpuPerMiB;
+      p50.values[kind] = measurement.p50;
+      p99.values[kind] = measurement.p99;
+      if (measurement.skipped !== null) row.notes[kind] = measurement.skipped;
+      if (measurement.errors > 0) row.notes[kind] = `${measurement.errors} socket errors`;
+      progress(
+        `[${group}] ${workload.title} · ${SERVER_LABELS[kind]}: ${describe(measurement, formatValue(value, unit))}`,
+      );
+    }
+    row.limit = limitOf(row.measurements![limitColumn]);
+    p50.limit = row.limit;
+    p99.limit = row.limit;
+    result.rows.push(row);
+    result.cpu.push(cpu);
+    if (workload.job.mode === "pingpong") result.latency.push(p50, p99);
+  }
+  return result;
+}
+
+/** 16 B and 1 KiB messages, pipelined and ping-pong. */
+export async function smallPhase(context: RunContext): Promise<Table[]> {
+  const started = await startServers(context, ECHO_SERVERS);
+  try {
+    const { rows, cpu, latency } = await echoRows(
+      context,
+      "small",
+      smallEchoWorkloads(context.quick),
+      started,
+      "msg/s",
+      "ours",
+    );
+    return [
+      {
+        id: "small",
+        title: "Small messages, echo",
+        unit: "msg/s",
+        better: "higher",
+        columns: ECHO_SERVERS,
+        labels: SERVER_LABELS,
+        ratios: ECHO_RATIOS,
+        rows,
+        footnotes: [
+          "Binary messages. Pipelined: frames written in batches, up to 4 batches in flight per connection, 4096 messages of 16 B (1024 of 1 KiB) in flight in all with 16 or 256 connections. Ping-pong: one message in flight per connection.",
+        ],
+      },
+      {
+        id: "small-cpu",
+        title: "Small messages, server CPU per message",
+        unit: "µs",
+        better: "lower",
+        columns: ECHO_SERVERS,
+        labels: SERVER_LABELS,
+        ratios: ECHO_RATIOS,
+        rows: cpu,
+        footnotes: [
+          "Server process CPU time (user + system) over the window divided by the messages echoed: what each server would reach with a core to itself.",
+        ],
+      },
+      {
+        id: "latency",
+        title: "Ping-pong round trip",
+        unit: "µs",
+        better: "lower",
+        columns: ECHO_SERVERS,
+        labels: SERVER_LABELS,
+        ratios: [
+          { numerator: "ours", denominator: "ws" },
+          { numerator: "ours", denominator: "raw" },
+        ],
+        rows: latency,
+        footnotes: ["Measured by the load generator from write to the last byte of the echo."],
+      },
+    ];
+  } finally {
+    await stopServers(started);
+  }
+}
+
+/** 64 KiB, 1 MiB and 16 MiB messages. */
+export async function largePhase(context: RunContext): Promise<Table[]> {
+  const started = await startServers(context, ECHO_SERVERS);
+  try {
+    const { rows, cpu } = await echoRows(
+      context,
+      "large",
+      largeEchoWorkloads(),
+      started,
+      "B/s",
+      "ours",
+    );
+    return [
+      {
+        id: "large",
+        title: "Large messages, echo throughput",
+        unit: "B/s",
+        better: "higher",
+        columns: ECHO_SERVERS,
+        labels: SERVER_LABELS,
+        ratios: ECHO_RATIOS,
+        rows,
+        footnotes: ["Bytes echoed back to the load generator per second, binary messages."],
+      },
+      {
+        id: "large-cpu",
+        title: "Large messages, server CPU per MiB echoed",
+        unit: "µs",
+        better: "lower",
+        columns: ECHO_SERVERS,
+        labels: SERVER_LABELS,
+        ratios: ECHO_RATIOS,
+        rows: cpu,
+        footnotes: [],
+      },
+    ];
+  } finally {
+    await stopServers(started);
+  }
+}
