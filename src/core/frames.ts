@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import { applyMask, maskKeyAt } from "./mask.js";
 import type { StreamReader } from "./streams.js";
@@ -221,12 +222,10 @@ export class FrameParser {
    */
   parse(reader: StreamReader): Frame | null {
     if (this.length < 0 && !this.parseHeader(reader)) return null;
-    const data = reader.readExact(this.length);
-    if (data === null) return null;
     const peeked = this.peeked;
-    if (this.maskKey !== null) {
-      applyMask(peeked === 0 ? data : data.subarray(peeked), maskKeyAt(this.maskKey, peeked));
-    }
+    // RFC 6455 §5.3: unmasked while it is read; peekPayload() unmasked the first `peeked` bytes.
+    const data = reader.readExact(this.length, this.maskKey, peeked);
+    if (data === null) return null;
     const first = this.first;
     this.length = -1;
     this.maskKey = null;
@@ -294,18 +293,20 @@ export class FrameParser {
       throw new ProtocolError(masked ? "unexpected masked frame" : "incorrect masking");
     }
 
-    const header = reader.readExact(headerLength)!;
     let length = shortLength;
     if (shortLength === 126) {
-      length = (header[2]! << 8) | header[3]!;
+      length = (reader.peekByte(2) << 8) | reader.peekByte(3);
     } else if (shortLength === 127) {
-      const high = ((header[2]! << 24) | (header[3]! << 16) | (header[4]! << 8) | header[5]!) >>> 0;
-      const low = ((header[6]! << 24) | (header[7]! << 16) | (header[8]! << 8) | header[9]!) >>> 0;
+      const high = peekUint32(reader, 2);
+      const low = peekUint32(reader, 6);
       // RFC 6455 §5.2: "the most significant bit MUST be 0".
       if (high >= 0x80000000) throw new ProtocolError("invalid payload length");
       // Anything past 2^53 bytes is over any limit; keep the number exact below that.
       length = high > 0x1fffff ? Number.MAX_SAFE_INTEGER : high * 0x100000000 + low;
     }
+    // The header is read in place; only the masking key is kept, as a view.
+    reader.discard(masked ? headerLength - 4 : headerLength);
+    const maskKey = masked ? reader.readExact(4) : null;
 
     if (isControlOpcode(opcode)) {
       // RFC 6455 §5.5: "All control frames MUST have a payload length of 125
@@ -319,13 +320,98 @@ export class FrameParser {
 
     this.first = first;
     this.length = length;
-    this.maskKey = masked ? header.subarray(headerLength - 4, headerLength) : null;
+    this.maskKey = maskKey;
     return true;
   }
 }
 
+/** The big-endian 32-bit number at `index` in the reader's buffered bytes. */
+function peekUint32(reader: StreamReader, index: number): number {
+  return (
+    ((reader.peekByte(index) << 24) |
+      (reader.peekByte(index + 1) << 16) |
+      (reader.peekByte(index + 2) << 8) |
+      reader.peekByte(index + 3)) >>>
+    0
+  );
+}
+
 /** Longest payload copied next to its header in one chunk instead of sent as its own chunk. */
 const COALESCE_LIMIT = 1024;
+
+/** Size of the shared buffers that small frames are serialized into. */
+const SLAB_SIZE = 16384;
+
+/**
+ * Where small frames are serialized, shared by every connection, as Node
+ * shares its `Buffer` pool. Space is handed out once, front to back, and a
+ * full slab is replaced, never reused: chunks returned earlier stay valid for
+ * as long as anyone holds them.
+ */
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+/** The header's length: RFC 6455 §5.2 base header, extended length, masking key. */
+function headerLength(length: number, masked: boolean): number {
+  return 2 + (length < 126 ? 0 : length < 0x10000 ? 2 : 8) + (masked ? 4 : 0);
+}
+
+/** Writes the RFC 6455 §5.2 header of `frame` at `offset`; returns where the payload goes. */
+function writeHeader(
+  buffer: Uint8Array,
+  offset: number,
+  frame: Frame,
+  maskKey: Uint8Array | null,
+): number {
+  const length = frame.data.length;
+  buffer[offset] =
+    (frame.fin ? 0x80 : 0) |
+    (frame.rsv1 ? 0x40 : 0) |
+    (frame.rsv2 ? 0x20 : 0) |
+    (frame.rsv3 ? 0x10 : 0) |
+    frame.opcode;
+  const maskBit = maskKey === null ? 0 : 0x80;
+  let end = offset + 2;
+  if (length < 126) {
+    buffer[offset + 1] = maskBit | length;
+  } else if (length < 0x10000) {
+    buffer[offset + 1] = maskBit | 126;
+    buffer[offset + 2] = length >>> 8;
+    buffer[offset + 3] = length & 0xff;
+    end += 2;
+  } else {
+    buffer[offset + 1] = maskBit | 127;
+    const high = Math.floor(length / 0x100000000);
+    buffer[offset + 2] = high >>> 24;
+    buffer[offset + 3] = (high >>> 16) & 0xff;
+    buffer[offset + 4] = (high >>> 8) & 0xff;
+    buffer[offset + 5] = high & 0xff;
+    buffer[offset + 6] = length >>> 24;
+    buffer[offset + 7] = (length >>> 16) & 0xff;
+    buffer[offset + 8] = (length >>> 8) & 0xff;
+    buffer[offset + 9] = length & 0xff;
+    end += 8;
+  }
+  if (maskKey !== null) {
+    buffer[end] = maskKey[0]!;
+    buffer[end + 1] = maskKey[1]!;
+    buffer[end + 2] = maskKey[2]!;
+    buffer[end + 3] = maskKey[3]!;
+    end += 4;
+  }
+  return end;
+}
+
+/** Writes the payload after its header: masked with `maskKey` (RFC 6455 §5.3), or copied. */
+function writePayload(
+  buffer: Uint8Array,
+  offset: number,
+  data: Uint8Array,
+  maskKey: Uint8Array | null,
+): void {
+  if (maskKey !== null) applyMask(data, maskKey, buffer.subarray(offset));
+  else if (data.length > 0) buffer.set(data, offset);
+}
 
 /**
  * Serializes a frame into chunks to write in order. With `maskKey` (a client)
@@ -336,45 +422,63 @@ const COALESCE_LIMIT = 1024;
 export function serializeFrame(frame: Frame, maskKey: Uint8Array | null): Uint8Array[] {
   const data = frame.data;
   const length = data.length;
-  const extendedBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
-  const headerLength = 2 + extendedBytes + (maskKey === null ? 0 : 4);
   const inline = maskKey !== null || length <= COALESCE_LIMIT;
-  const buffer = new Uint8Array(inline ? headerLength + length : headerLength);
+  const headerSize = headerLength(length, maskKey !== null);
+  const buffer = new Uint8Array(inline ? headerSize + length : headerSize);
+  writeHeader(buffer, 0, frame, maskKey);
+  if (!inline) return [buffer, data];
+  writePayload(buffer, headerSize, data, maskKey);
+  return [buffer];
+}
 
-  buffer[0] =
-    (frame.fin ? 0x80 : 0) |
-    (frame.rsv1 ? 0x40 : 0) |
-    (frame.rsv2 ? 0x20 : 0) |
-    (frame.rsv3 ? 0x10 : 0) |
-    frame.opcode;
-  const maskBit = maskKey === null ? 0 : 0x80;
-  if (extendedBytes === 0) {
-    buffer[1] = maskBit | length;
-  } else if (extendedBytes === 2) {
-    buffer[1] = maskBit | 126;
-    buffer[2] = length >>> 8;
-    buffer[3] = length & 0xff;
+/**
+ * Serializes a frame like {@link serializeFrame} and appends its chunks to
+ * `chunks`, writing as few chunks as it can: a frame of up to 1 KiB, or the
+ * header of a larger unmasked one, goes into a shared buffer, and extends the
+ * last chunk of `chunks` when that chunk ends where it starts. So frames
+ * queued one after the other leave in one write. Every chunk stays valid and
+ * unchanged once appended.
+ */
+export function appendFrame(frame: Frame, maskKey: Uint8Array | null, chunks: Uint8Array[]): void {
+  const data = frame.data;
+  const length = data.length;
+  const headerSize = headerLength(length, maskKey !== null);
+  if (length > COALESCE_LIMIT && maskKey !== null) {
+    // A client's large frame: masked straight into a buffer of its own.
+    const buffer = allocateUninitialized(headerSize + length);
+    writePayload(buffer, writeHeader(buffer, 0, frame, maskKey), data, maskKey);
+    chunks.push(buffer);
+    return;
+  }
+  const inline = length <= COALESCE_LIMIT;
+  const size = inline ? headerSize + length : headerSize;
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  const payloadStart = writeHeader(slab, start, frame, maskKey);
+  if (inline) writePayload(slab, payloadStart, data, maskKey);
+  slabUsed = start + size;
+  const last = chunks.length - 1;
+  const previous = last >= 0 ? chunks[last]! : null;
+  if (
+    previous !== null &&
+    previous.buffer === slab.buffer &&
+    previous.byteOffset + previous.length === start
+  ) {
+    chunks[last] = slab.subarray(previous.byteOffset, slabUsed);
   } else {
-    buffer[1] = maskBit | 127;
-    const high = Math.floor(length / 0x100000000);
-    buffer[2] = high >>> 24;
-    buffer[3] = (high >>> 16) & 0xff;
-    buffer[4] = (high >>> 8) & 0xff;
-    buffer[5] = high & 0xff;
-    buffer[6] = length >>> 24;
-    buffer[7] = (length >>> 16) & 0xff;
-    buffer[8] = (length >>> 8) & 0xff;
-    buffer[9] = length & 0xff;
+    chunks.push(slab.subarray(start, slabUsed));
   }
+  if (!inline) chunks.push(data);
+}
 
-  if (maskKey !== null) {
-    buffer.set(maskKey, headerLength - 4);
-    applyMask(data, maskKey, buffer.subarray(headerLength));
-    return [buffer];
-  }
-  if (inline) {
-    buffer.set(data, headerLength);
-    return [buffer];
-  }
-  return [buffer, data];
+/** Smallest frame buffer that is not zero-filled first, since every byte is written. */
+const UNINITIALIZED_THRESHOLD = 4096;
+
+function allocateUninitialized(n: number): Uint8Array {
+  if (n < UNINITIALIZED_THRESHOLD) return new Uint8Array(n);
+  const buffer = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, n);
 }

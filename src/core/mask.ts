@@ -2,10 +2,133 @@
  * RFC 6455 §5.3 masking: "octet i of the transformed data is the XOR of octet i
  * of the original data with octet at index i modulo 4 of the masking key".
  *
+ * Large payloads go through a tiny WebAssembly module that XORs 16 bytes per
+ * SIMD instruction, copied through its memory in blocks: measured on 1 MiB,
+ * copy in, XOR and copy out together run several times faster than the best
+ * JavaScript loop (see `bench/mask.ts`). Small payloads, and runtimes without
+ * WebAssembly SIMD, use an unrolled JavaScript loop.
+ *
  * @module
  */
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/**
+ * The WebAssembly module, written by hand (139 bytes). In text format:
+ *
+ * ```wat
+ * (module
+ *   (memory (export "memory") 2)
+ *   ;; XORs memory[start, end) with the key repeated; end - start is a
+ *   ;; non-zero multiple of 64.
+ *   (func (export "mask") (param $start i32) (param $end i32) (param $key i32)
+ *     (local $k v128)
+ *     (local.set $k (i32x4.splat (local.get $key)))
+ *     (loop $next
+ *       (v128.store offset=0  (local.get $start) (v128.xor (v128.load offset=0  (local.get $start)) (local.get $k)))
+ *       (v128.store offset=16 (local.get $start) (v128.xor (v128.load offset=16 (local.get $start)) (local.get $k)))
+ *       (v128.store offset=32 (local.get $start) (v128.xor (v128.load offset=32 (local.get $start)) (local.get $k)))
+ *       (v128.store offset=48 (local.get $start) (v128.xor (v128.load offset=48 (local.get $start)) (local.get $k)))
+ *       (local.set $start (i32.add (local.get $start) (i32.const 64)))
+ *       (br_if $next (i32.lt_u (local.get $start) (local.get $end))))))
+ * ```
+ */
+// biome-ignore format: one line per group of bytes, as the comments describe them
+const MASK_MODULE = new Uint8Array([
+  // Header: "\0asm", version 1.
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  // Type section (1), 7 bytes, 1 type: func (i32, i32, i32) -> ().
+  0x01, 0x07, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00,
+  // Function section (3), 2 bytes, 1 function of type 0.
+  0x03, 0x02, 0x01, 0x00,
+  // Memory section (5), 3 bytes, 1 memory: no maximum, 2 pages (128 KiB) to start.
+  0x05, 0x03, 0x01, 0x00, 0x02,
+  // Export section (7), 17 bytes, 2 exports: "memory" (memory 0), "mask" (function 0).
+  0x07, 0x11, 0x02,
+  0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00,
+  0x04, 0x6d, 0x61, 0x73, 0x6b, 0x00, 0x00,
+  // Code section (10), 92 bytes, 1 body of 90 bytes; 1 local group: 1 × v128.
+  0x0a, 0x5c, 0x01, 0x5a, 0x01, 0x01, 0x7b,
+  // local.get $key; i32x4.splat; local.set $k
+  0x20, 0x02, 0xfd, 0x11, 0x21, 0x03,
+  // loop (no result)
+  0x03, 0x40,
+  // Four times, at offsets 0, 16, 32, 48: local.get $start (store address);
+  // local.get $start; v128.load align=16 offset; local.get $k; v128.xor;
+  // v128.store align=16 offset. (Alignment is a hint: any address is correct.)
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x00, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x00,
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x10, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x10,
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x20, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x20,
+  0x20, 0x00, 0x20, 0x00, 0xfd, 0x00, 0x04, 0x30, 0x20, 0x03, 0xfd, 0x51, 0xfd, 0x0b, 0x04, 0x30,
+  // local.get $start; i32.const 64; i32.add; local.tee $start
+  0x20, 0x00, 0x41, 0xc0, 0x00, 0x6a, 0x22, 0x00,
+  // local.get $end; i32.lt_u; br_if $next; end (loop); end (function)
+  0x20, 0x01, 0x49, 0x0d, 0x00, 0x0b, 0x0b,
+]);
+
+/** Bytes copied through WebAssembly memory at a time. */
+const BLOCK_SIZE = 65536;
+
+/**
+ * Where the block starts in WebAssembly memory. Large buffers usually start
+ * just past a page boundary (after the allocator's header), and copying to an
+ * address a few bytes past the source's position within its 4 KiB page runs
+ * ten times slower on some processors (measured on AMD EPYC: 2 GB/s instead of
+ * 25). Half a page away from both ends avoids that for them.
+ */
+const BLOCK_OFFSET = 2048;
+
+/**
+ * Shortest payload masked with WebAssembly. Below it, copying in and out and
+ * crossing into WebAssembly cost more than the JavaScript loop saves.
+ */
+export const WASM_MASK_THRESHOLD = 384;
+
+// The compiler's libraries here (ES2022 without the DOM) do not describe
+// WebAssembly; this is the part of the standard JavaScript API used below.
+declare const WebAssembly: {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
+};
+
+interface WasmMask {
+  readonly mask: (start: number, end: number, key: number) => void;
+  readonly memory: Uint8Array;
+}
+
+/** The compiled module, or `null` where WebAssembly or its SIMD proposal is missing. */
+function loadWasmMask(): WasmMask | null {
+  try {
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(MASK_MODULE)) return null;
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(MASK_MODULE));
+    const exports = instance.exports as unknown as {
+      mask: (start: number, end: number, key: number) => void;
+      memory: { readonly buffer: ArrayBuffer };
+    };
+    // Never grown, so this view never detaches.
+    return {
+      mask: exports.mask,
+      memory: new Uint8Array(exports.memory.buffer, BLOCK_OFFSET, BLOCK_SIZE),
+    };
+  } catch {
+    return null;
+  }
+}
+
+let wasmMask = loadWasmMask();
+
+/** Whether large payloads are masked with WebAssembly SIMD. */
+export function wasmMaskAvailable(): boolean {
+  return wasmMask !== null;
+}
+
+/**
+ * Turns the WebAssembly path off (`false`) or back on (`true`), for tests and
+ * benchmarks of the JavaScript path. Returns whether it is on.
+ */
+export function useWasmMask(enabled: boolean): boolean {
+  wasmMask = enabled ? (wasmMask ?? loadWasmMask()) : null;
+  return wasmMask !== null;
+}
 
 /**
  * XORs `source` with the 4-byte `key` into `target` (which may be `source`
@@ -13,30 +136,52 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 export function applyMask(source: Uint8Array, key: Uint8Array, target: Uint8Array = source): void {
   const length = source.length;
+  if (length >= WASM_MASK_THRESHOLD && wasmMask !== null) {
+    maskWithWasm(wasmMask, source, key, target, length);
+  } else {
+    maskWithJs(source, key, target, length);
+  }
+}
+
+function maskWithWasm(
+  wasm: WasmMask,
+  source: Uint8Array,
+  key: Uint8Array,
+  target: Uint8Array,
+  length: number,
+): void {
+  const memory = wasm.memory;
+  // WebAssembly memory is little-endian: byte i of the word is key[i].
+  const keyWord = key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24);
+  // Blocks are multiples of 64 bytes, so every block starts at key phase 0.
+  for (let start = 0; start < length; start += BLOCK_SIZE) {
+    const end = Math.min(start + BLOCK_SIZE, length);
+    const size = end - start;
+    memory.set(source.subarray(start, end));
+    // The tail past the last multiple of 64 is masked too: memory holds stale
+    // bytes there, and only `size` bytes are copied out.
+    wasm.mask(BLOCK_OFFSET, BLOCK_OFFSET + ((size + 63) & ~63), keyWord);
+    target.set(size === BLOCK_SIZE ? memory : memory.subarray(0, size), start);
+  }
+}
+
+/** The JavaScript mask of the first `length` bytes of `source`. */
+function maskWithJs(source: Uint8Array, key: Uint8Array, target: Uint8Array, length: number): void {
   const k0 = key[0]!;
   const k1 = key[1]!;
   const k2 = key[2]!;
   const k3 = key[3]!;
   let i = 0;
-  // Word-at-a-time when both buffers are 4-byte aligned, as Node's pooled
-  // buffers usually are: a quarter of the loop iterations and bounds checks.
-  if (length >= 64 && source.byteOffset % 4 === 0 && target.byteOffset % 4 === 0) {
-    const words = length >>> 2;
-    const sourceWords = new Uint32Array(source.buffer, source.byteOffset, words);
-    const targetWords = new Uint32Array(target.buffer, target.byteOffset, words);
-    // Typed arrays use the platform's byte order; build the key word to match.
-    const keyWord = LITTLE_ENDIAN
-      ? (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) >>> 0
-      : ((k0 << 24) | (k1 << 16) | (k2 << 8) | k3) >>> 0;
-    for (let w = 0; w < words; w++) targetWords[w] = sourceWords[w]! ^ keyWord;
-    i = words << 2;
-  } else {
-    for (; i + 3 < length; i += 4) {
-      target[i] = source[i]! ^ k0;
-      target[i + 1] = source[i + 1]! ^ k1;
-      target[i + 2] = source[i + 2]! ^ k2;
-      target[i + 3] = source[i + 3]! ^ k3;
-    }
+  // Unrolled by eight: fewer loop tests, and V8 keeps the key bytes in registers.
+  for (const last = length - 8; i <= last; i += 8) {
+    target[i] = source[i]! ^ k0;
+    target[i + 1] = source[i + 1]! ^ k1;
+    target[i + 2] = source[i + 2]! ^ k2;
+    target[i + 3] = source[i + 3]! ^ k3;
+    target[i + 4] = source[i + 4]! ^ k0;
+    target[i + 5] = source[i + 5]! ^ k1;
+    target[i + 6] = source[i + 6]! ^ k2;
+    target[i + 7] = source[i + 7]! ^ k3;
   }
   for (; i < length; i++) target[i] = source[i]! ^ key[i & 3]!;
 }

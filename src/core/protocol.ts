@@ -14,13 +14,13 @@
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import type { Extension, MessageOptions } from "./extensions/base.js";
 import {
+  appendFrame,
   Close,
   CloseCode,
   Frame,
   FrameParser,
   isControlOpcode,
   Opcode,
-  serializeFrame,
 } from "./frames.js";
 import type { Request, Response } from "./http11.js";
 import { randomMaskKey } from "./mask.js";
@@ -526,8 +526,8 @@ export abstract class Protocol {
   protected sendFrame(frame: Frame, options?: MessageOptions): void {
     const extensions = this.extensions;
     for (let i = 0; i < extensions.length; i++) frame = extensions[i]!.encode(frame, options);
-    const chunks = serializeFrame(frame, this.side === "client" ? this.maskKey() : null);
-    for (let i = 0; i < chunks.length; i++) this.writes.push(chunks[i]!);
+    // Small frames extend the last pending chunk: one write for many frames.
+    appendFrame(frame, this.side === "client" ? this.maskKey() : null, this.writes);
   }
 
   /** The masking key for the next frame a client sends. */

@@ -9,9 +9,25 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { PayloadTooBig } from "./errors.js";
+import { applyMask, maskKeyAt } from "./mask.js";
 
 const EMPTY = new Uint8Array(0);
+
+/** Smallest read assembled in memory that is not zero-filled first. */
+const UNINITIALIZED_THRESHOLD = 4096;
+
+/**
+ * A buffer for `n` bytes that the caller fills entirely. Large ones skip the
+ * zero-fill: every byte is written right after. Returned as a plain
+ * `Uint8Array`, like every other read, over memory of its own.
+ */
+function allocateFilled(n: number): Uint8Array {
+  if (n < UNINITIALIZED_THRESHOLD) return new Uint8Array(n);
+  const buffer = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, n);
+}
 
 /** A queue of received chunks with exact, line and peek reads. */
 export class StreamReader {
@@ -54,8 +70,22 @@ export class StreamReader {
     throw new RangeError("peek past the end of the buffer");
   }
 
-  /** Reads exactly `n` bytes, or returns `null` and reads nothing if fewer are buffered. */
-  readExact(n: number): Uint8Array | null {
+  /** The unread bytes of the first buffered chunk, as a view, without consuming them. */
+  firstChunk(): Uint8Array {
+    const first = this.chunks[0];
+    return first === undefined ? EMPTY : first.subarray(this.offset);
+  }
+
+  /**
+   * Reads exactly `n` bytes, or returns `null` and reads nothing if fewer are
+   * buffered.
+   *
+   * With a masking `key`, the bytes from `maskFrom` on come out unmasked
+   * (RFC 6455 §5.3, counting key positions from the first byte read): in
+   * place when they sit in one chunk, else while they are copied, so that
+   * each byte is touched once. The bytes before `maskFrom` come out as they are.
+   */
+  readExact(n: number, key: Uint8Array | null = null, maskFrom = 0): Uint8Array | null {
     if (n > this.total) return null;
     if (n === 0) return EMPTY;
     const first = this.chunks[0]!;
@@ -64,14 +94,25 @@ export class StreamReader {
       // Common case: the bytes sit in one chunk, return a view without copying.
       const view = first.subarray(this.offset, this.offset + n);
       this.advance(n);
+      if (key !== null && maskFrom < n) {
+        applyMask(maskFrom === 0 ? view : view.subarray(maskFrom), maskKeyAt(key, maskFrom));
+      }
       return view;
     }
-    const out = new Uint8Array(n);
+    const out = allocateFilled(n);
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[0]!;
       const take = Math.min(n - filled, chunk.length - this.offset);
-      out.set(chunk.subarray(this.offset, this.offset + take), filled);
+      const piece = chunk.subarray(this.offset, this.offset + take);
+      if (key === null || filled + take <= maskFrom) {
+        out.set(piece, filled);
+      } else {
+        const plain = maskFrom > filled ? maskFrom - filled : 0;
+        if (plain > 0) out.set(piece.subarray(0, plain), filled);
+        const start = filled + plain;
+        applyMask(piece.subarray(plain), maskKeyAt(key, start), out.subarray(start));
+      }
       filled += take;
       this.advance(take);
     }

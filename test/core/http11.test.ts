@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 
 import { InvalidMessage } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
@@ -314,6 +315,72 @@ describe("RequestParser", () => {
         request = parser.parse(reader);
       }
       assert.equal(request?.headers.size, 65);
+    });
+  });
+
+  describe("a head that arrives whole parses like one read line by line", () => {
+    /** What parsing `data` gives, fed in one chunk or one byte per chunk. */
+    function outcome(data: Uint8Array, limits: HttpLimits, byteByByte: boolean): string {
+      const reader = new StreamReader();
+      const parser = new RequestParser(limits);
+      try {
+        let request: Request | null = null;
+        let fed = 0;
+        while (fed < data.length && request === null) {
+          const size = byteByByte ? 1 : data.length;
+          reader.feedData(data.slice(fed, fed + size));
+          fed += size;
+          request = parser.parse(reader);
+        }
+        const left = reader.length + data.length - fed;
+        if (request === null) return `incomplete, ${left} left`;
+        const fields = JSON.stringify([...request.headers]);
+        return `${request.method} ${request.path} ${request.version} ${fields}, ${left} left`;
+      } catch (error) {
+        assert.ok(error instanceof InvalidMessage, String(error));
+        return `${error.status} ${error.message}`;
+      }
+    }
+
+    const pieces = [
+      "GET / HTTP/1.1",
+      "GET /chat?x=1 HTTP/1.0",
+      "GET  / HTTP/1.1",
+      "GET / HTTP/2.0",
+      "Host: h",
+      "Host: other",
+      "X: a\tb ",
+      "X:",
+      " folded",
+      "No colon",
+      "Bad name: v",
+      "X: \x7f",
+      "X: caf\xe9",
+      "X: a\rb",
+      "X: a\nb",
+      "Content-Length: 0",
+      "Content-Length: 5",
+      "Transfer-Encoding: chunked",
+      `Long: ${"v".repeat(40)}`,
+      "",
+    ];
+
+    it("gives the same request or the same error", () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.constantFrom(...pieces), { maxLength: 8 }),
+          fc.constantFrom("\r\n", "\n"),
+          fc.integer({ min: 16, max: 64 }),
+          fc.integer({ min: 0, max: 6 }),
+          (lines, lastEnd, maxLineLength, maxHeaders) => {
+            const head = `${lines.map((line) => `${line}\r\n`).join("")}${lastEnd}\r\n`;
+            const data = concat(bytes(head), FRAME);
+            const limits = { maxLineLength, maxHeaders };
+            assert.equal(outcome(data, limits, false), outcome(data, limits, true), head);
+          },
+        ),
+        { numRuns: 2000 },
+      );
     });
   });
 

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { applyMask, randomMaskKey } from "../../src/core/mask.js";
+import {
+  applyMask,
+  maskKeyAt,
+  randomMaskKey,
+  useWasmMask,
+  WASM_MASK_THRESHOLD,
+  wasmMaskAvailable,
+} from "../../src/core/mask.js";
 import { hex, toHex } from "../helpers/bytes.js";
 
 function referenceMask(data: Uint8Array, key: Uint8Array): Uint8Array {
@@ -40,6 +47,120 @@ describe("applyMask", () => {
       data,
       new Uint8Array(1000).map((_, i) => i),
     );
+  });
+});
+
+/** A deterministic generator, so that failures reproduce. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state;
+  };
+}
+
+/** Random lengths and offsets in and out of place against a byte loop; both paths. */
+function checkRandomLayouts(random: () => number, lengths: number[]): void {
+  for (const length of lengths) {
+    const key = Uint8Array.of(random() & 0xff, random() & 0xff, random() & 0xff, random() & 0xff);
+    const sourceOffset = random() % 16;
+    const targetOffset = random() % 16;
+    const source = new Uint8Array(length + 32).subarray(sourceOffset, sourceOffset + length);
+    for (let i = 0; i < length; i++) source[i] = random() & 0xff;
+    const expected = toHex(referenceMask(source, key));
+    const backing = new Uint8Array(length + 32).fill(0xee);
+    const target = backing.subarray(targetOffset, targetOffset + length);
+    applyMask(source, key, target);
+    const context = `length ${length}, offsets ${sourceOffset}/${targetOffset}`;
+    assert.equal(toHex(target), expected, `copy, ${context}`);
+    // Nothing written outside the target.
+    assert.ok(
+      backing.subarray(0, targetOffset).every((byte) => byte === 0xee),
+      context,
+    );
+    assert.ok(
+      backing.subarray(targetOffset + length).every((byte) => byte === 0xee),
+      context,
+    );
+    applyMask(source, key);
+    assert.equal(toHex(source), expected, `in place, ${context}`);
+  }
+}
+
+describe("applyMask on random layouts", () => {
+  const random = lcg(7);
+  const lengths = Array.from({ length: 300 }, () => random() % 5001);
+  // Around the switch to WebAssembly, and past its 64 KiB blocks.
+  lengths.push(WASM_MASK_THRESHOLD - 1, WASM_MASK_THRESHOLD, WASM_MASK_THRESHOLD + 1);
+  lengths.push(65535, 65536, 65537, 65536 * 2 + 63, 200_000);
+
+  it("matches a byte loop with WebAssembly where available", () => {
+    checkRandomLayouts(random, lengths);
+  });
+
+  it("matches a byte loop in JavaScript only", () => {
+    const available = wasmMaskAvailable();
+    try {
+      assert.equal(useWasmMask(false), false);
+      assert.equal(wasmMaskAvailable(), false);
+      checkRandomLayouts(random, lengths);
+    } finally {
+      assert.equal(useWasmMask(true), available);
+    }
+  });
+
+  it("is available on Node.js, which has WebAssembly SIMD", () => {
+    assert.equal(wasmMaskAvailable(), true);
+  });
+
+  it("falls back to JavaScript without WebAssembly or when it fails to load", () => {
+    const global = globalThis as { WebAssembly?: unknown };
+    const saved = global.WebAssembly;
+    try {
+      useWasmMask(false);
+      // As under `node --jitless`, which has no WebAssembly.
+      global.WebAssembly = undefined;
+      assert.equal(useWasmMask(true), false);
+      global.WebAssembly = {
+        validate: () => {
+          throw new Error("out of memory");
+        },
+      };
+      assert.equal(useWasmMask(true), false);
+      checkRandomLayouts(lcg(3), [0, 1000, 70000]);
+    } finally {
+      global.WebAssembly = saved;
+      assert.equal(useWasmMask(true), true);
+    }
+  });
+});
+
+describe("maskKeyAt", () => {
+  it("masks a payload in pieces cut anywhere like it masks it whole", () => {
+    const key = hex("a1 b2 c3 d4");
+    const random = lcg(11);
+    for (let run = 0; run < 200; run++) {
+      const length = random() % 3000;
+      const data = new Uint8Array(length).map(() => random() & 0xff);
+      const expected = toHex(referenceMask(data, key));
+      const cuts = [0, random() % (length + 1), random() % (length + 1), length].sort(
+        (a, b) => a - b,
+      );
+      const target = new Uint8Array(length);
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        const [start, end] = [cuts[i]!, cuts[i + 1]!];
+        applyMask(data.subarray(start, end), maskKeyAt(key, start), target.subarray(start));
+      }
+      assert.equal(toHex(target), expected, `cuts ${cuts}`);
+    }
+  });
+
+  it("returns the key itself at multiples of 4, else a rotated copy", () => {
+    const key = hex("01 02 03 04");
+    assert.equal(maskKeyAt(key, 8), key);
+    assert.equal(toHex(maskKeyAt(key, 1)), "02030401");
+    assert.equal(toHex(maskKeyAt(key, 6)), "03040102");
+    assert.equal(toHex(maskKeyAt(key, 7)), "04010203");
   });
 });
 

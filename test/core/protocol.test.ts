@@ -10,9 +10,49 @@ import { fromPeer, fromSelf, openProtocol, type Role } from "../helpers/protocol
 
 const EOF = "";
 
-/** What the protocol wrote, as hex chunks; "" stands for the half-close. */
+/**
+ * What the protocol wrote, as hex frames; "" stands for the half-close. Frames
+ * written in a row may share a chunk: they are split apart here.
+ */
 function written(protocol: Protocol): string[] {
-  return protocol.dataToSend().map(toHex);
+  const out: string[] = [];
+  let run: Uint8Array[] = [];
+  const flush = (): void => {
+    if (run.length > 0) out.push(...splitFrames(concat(run)));
+    run = [];
+  };
+  for (const chunk of protocol.dataToSend()) {
+    if (chunk.length > 0) {
+      run.push(chunk);
+    } else {
+      flush();
+      out.push(EOF);
+    }
+  }
+  flush();
+  return out;
+}
+
+/** Splits serialized frames apart (RFC 6455 §5.2 header lengths), as hex. */
+function splitFrames(bytes: Uint8Array): string[] {
+  const frames: string[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const second = bytes[offset + 1]!;
+    let length = second & 0x7f;
+    let header = 2;
+    if (length === 126) {
+      length = (bytes[offset + 2]! << 8) | bytes[offset + 3]!;
+      header += 2;
+    } else if (length === 127) {
+      length = Number(new DataView(bytes.buffer, bytes.byteOffset + offset + 2, 8).getBigUint64(0));
+      header += 8;
+    }
+    if (second & 0x80) header += 4;
+    frames.push(toHex(bytes.subarray(offset, offset + header + length)));
+    offset += header + length;
+  }
+  return frames;
 }
 
 function frames(protocol: Protocol): Frame[] {
@@ -102,6 +142,29 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
     });
 
     describe("sending data", () => {
+      it("hands out chunks that stay valid, and few of them", () => {
+        const protocol = openProtocol(role);
+        protocol.sendText("Hello");
+        protocol.sendBinary(new Uint8Array(100).fill(1));
+        const first = protocol.dataToSend();
+        const firstHex = first.map(toHex);
+        for (let i = 0; i < 100; i++) protocol.sendBinary(new Uint8Array(500).fill(i));
+        const second = protocol.dataToSend();
+        assert.deepEqual(first.map(toHex), firstHex);
+        assert.equal(
+          toHex(concat(second)),
+          toHex(
+            concat(
+              Array.from({ length: 100 }, (_, i) =>
+                fromSelf(role, Opcode.BINARY, new Uint8Array(500).fill(i)),
+              ),
+            ),
+          ),
+        );
+        // A server's frames share chunks; a client's are masked with a key each.
+        if (role === "server") assert.ok(second.length < 10, `${second.length} chunks`);
+      });
+
       it("writes text, binary and continuation frames", () => {
         const protocol = openProtocol(role);
         protocol.sendText("Hello");

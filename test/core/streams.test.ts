@@ -74,4 +74,63 @@ describe("StreamReader", () => {
     reader.feedData(utf8("too long"));
     assert.throws(() => reader.readToEof(4), PayloadTooBig);
   });
+
+  describe("readExact with a masking key", () => {
+    const key = hex("37 fa 21 3d");
+
+    /** `data` with the bytes from `from` on XORed with `key` (RFC 6455 §5.3). */
+    function unmasked(data: Uint8Array, from: number): string {
+      return toHex(data.map((byte, i) => (i < from ? byte : byte ^ key[i % 4]!)));
+    }
+
+    it("unmasks from maskFrom on, whatever the chunking, leaving what follows", () => {
+      for (const length of [1, 5, 300, 5000, 70000]) {
+        const data = new Uint8Array(length).map((_, i) => (i * 7) & 0xff);
+        for (const from of [0, 1, 3, 4, length - 1, length]) {
+          for (const size of [1, 7, 64, 4096, length]) {
+            if (size === 1 && length > 5000) continue;
+            const reader = new StreamReader();
+            for (let i = 0; i < length; i += size) reader.feedData(data.slice(i, i + size));
+            reader.feedData(hex("aa bb"));
+            const read = reader.readExact(length, key, from)!;
+            assert.equal(read.length, length);
+            const context = `length ${length}, from ${from}, chunks of ${size}`;
+            assert.equal(toHex(read), unmasked(data, from), context);
+            assert.equal(toHex(reader.readAll()), "aabb", context);
+          }
+        }
+      }
+    });
+
+    it("returns a plain Uint8Array of its own for a large read across chunks", () => {
+      const reader = new StreamReader();
+      reader.feedData(new Uint8Array(5000).fill(1));
+      reader.feedData(new Uint8Array(5000).fill(2));
+      const read = reader.readExact(10000, key, 0)!;
+      assert.equal(Object.getPrototypeOf(read), Uint8Array.prototype);
+      assert.equal(read.byteOffset, 0);
+      assert.equal(read.buffer.byteLength, 10000);
+      const around = hex("01 01 02 02").map((byte, i) => byte ^ key[(4998 + i) % 4]!);
+      assert.equal(toHex(read.subarray(4998, 5002)), toHex(around));
+    });
+
+    it("unmasks a single-chunk read in place", () => {
+      const chunk = hex("00 00 00 00 00 00");
+      const reader = new StreamReader();
+      reader.feedData(chunk);
+      const read = reader.readExact(6, key, 2)!;
+      assert.equal(read.buffer, chunk.buffer);
+      assert.equal(toHex(chunk), "0000213d37fa");
+    });
+  });
+
+  it("shows the unread part of the first chunk without consuming it", () => {
+    const reader = new StreamReader();
+    assert.equal(reader.firstChunk().length, 0);
+    reader.feedData(hex("01 02 03"));
+    reader.feedData(hex("04"));
+    reader.readExact(1);
+    assert.equal(toHex(reader.firstChunk()), "0203");
+    assert.equal(reader.length, 3);
+  });
 });
