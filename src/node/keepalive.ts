@@ -14,6 +14,10 @@ export interface KeepaliveTarget {
   timeout(): void;
 }
 
+// Set by the static block of Keepalive, where they reach its private members.
+let tick: (keepalive: Keepalive) => void;
+let pongTimedOut: (keepalive: Keepalive) => void;
+
 /** Sends periodic pings on one connection until stopped. */
 export class Keepalive {
   private readonly interval: NodeJS.Timeout;
@@ -26,7 +30,8 @@ export class Keepalive {
     private readonly pingTimeout: number | null,
     private readonly target: KeepaliveTarget,
   ) {
-    this.interval = setInterval(() => this.tick(), pingInterval);
+    // Shared callbacks with the keepalive as argument: no closure per connection.
+    this.interval = setInterval(tick, pingInterval, this);
     // Keepalive timers never keep the process alive on their own.
     this.interval.unref();
   }
@@ -35,27 +40,36 @@ export class Keepalive {
   stop(): void {
     this.stopped = true;
     clearInterval(this.interval);
-    if (this.pongTimer !== null) clearTimeout(this.pongTimer);
+    this.clearPongTimer();
   }
 
-  private tick(): void {
-    // One ping at a time: a slow pong is the timeout's business.
-    if (this.waiting || this.stopped) return;
-    this.waiting = true;
-    if (this.pingTimeout !== null) {
-      this.pongTimer = setTimeout(() => {
-        if (!this.stopped) this.target.timeout();
-      }, this.pingTimeout);
-      this.pongTimer.unref();
-    }
-    this.target.ping().then(
-      () => {
-        this.waiting = false;
-        if (this.pongTimer !== null) clearTimeout(this.pongTimer);
-        this.pongTimer = null;
-      },
-      // The connection closed: 'close' stops this keepalive.
-      () => {},
-    );
+  private clearPongTimer(): void {
+    if (this.pongTimer === null) return;
+    clearTimeout(this.pongTimer);
+    this.pongTimer = null;
+  }
+
+  static {
+    tick = (keepalive) => {
+      // One ping at a time: a slow pong is the timeout's business.
+      if (keepalive.waiting || keepalive.stopped) return;
+      keepalive.waiting = true;
+      if (keepalive.pingTimeout !== null) {
+        keepalive.pongTimer = setTimeout(pongTimedOut, keepalive.pingTimeout, keepalive);
+        keepalive.pongTimer.unref();
+      }
+      keepalive.target.ping().then(
+        () => {
+          keepalive.waiting = false;
+          keepalive.clearPongTimer();
+        },
+        // The connection closed: 'close' stops this keepalive.
+        () => {},
+      );
+    };
+    pongTimedOut = (keepalive) => {
+      keepalive.pongTimer = null;
+      if (!keepalive.stopped) keepalive.target.timeout();
+    };
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { ConcurrencyError } from "../core/errors.js";
+import { ConcurrencyError, ConnectionClosedOK } from "../core/errors.js";
 import { type Frame, Opcode } from "../core/frames.js";
 
 /** A message: `string` for text, `Uint8Array` (a `Buffer` at run time) for binary. */
@@ -18,10 +18,8 @@ export interface FlowControl {
   resume(): void;
 }
 
-interface Waiter {
-  resolve(message: Data): void;
-  reject(error: unknown): void;
-}
+/** What an iterator's `next()` resolves with once the connection closed normally. */
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /** Turns a received view into a `Buffer` without copying. */
 export function asBuffer(data: Uint8Array): Buffer {
@@ -35,12 +33,24 @@ export function asBuffer(data: Uint8Array): Buffer {
  * memory follows the message's bytes (bounded by the protocol's size limit)
  * and not the number of fragments: a million 1-byte fragments cost 1 MB, not a
  * million objects.
+ *
+ * Everything a connection may never need (the queue, the waiting reader's
+ * callbacks, the close error) is created on first use: an idle connection
+ * holds one assembler and nothing else here.
  */
 export class MessageAssembler {
-  private readonly queue: Data[] = [];
+  private queue: Data[] | null = null;
   private head = 0;
-  private waiter: Waiter | null = null;
-  private closedWith: unknown = null;
+  /** The waiting reader, if any: resolves with a message, or with an iterator result. */
+  private waiterResolve: ((value: Data | IteratorResult<Data, undefined>) => void) | null = null;
+  private waiterReject: ((error: unknown) => void) | null = null;
+  /** Whether the waiting reader is an iterator, which wants `{ value, done }`. */
+  private waiterIterates = false;
+  private isClosed = false;
+  /** Whether iterators end quietly after the close (a normal closure), rather than throw. */
+  private endsQuietly = false;
+  private closeErrorValue: unknown = null;
+  private makeCloseError: (() => unknown) | null = null;
   private paused = false;
   private readonly highWater: number;
   private readonly lowWater: number;
@@ -63,7 +73,7 @@ export class MessageAssembler {
 
   /** Number of complete messages waiting to be read. */
   get size(): number {
-    return this.queue.length - this.head;
+    return this.queue === null ? 0 : this.queue.length - this.head;
   }
 
   /** Adds a TEXT, BINARY or CONT frame. The protocol has validated sequencing and UTF-8. */
@@ -97,59 +107,108 @@ export class MessageAssembler {
    * @throws ConcurrencyError when another call is already waiting.
    */
   get(signal?: AbortSignal): Promise<Data> {
-    if (this.head < this.queue.length) return Promise.resolve(this.shift());
-    if (this.closedWith !== null) return Promise.reject(this.closedWith);
-    if (this.waiter !== null) {
-      return Promise.reject(
-        new ConcurrencyError("cannot call recv() while another call is waiting"),
-      );
-    }
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.size > 0) return Promise.resolve(this.shift());
+    if (this.isClosed) return Promise.reject(this.closeError());
+    if (this.waiterResolve !== null) return this.rejectConcurrent();
+    if (signal === undefined) return this.wait(false) as Promise<Data>;
+    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<Data>((resolve, reject) => {
-      if (signal === undefined) {
-        this.waiter = { resolve, reject };
-        return;
-      }
       const onAbort = () => {
-        this.waiter = null;
+        this.waiterResolve = null;
+        this.waiterReject = null;
         reject(signal.reason);
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.waiter = {
-        resolve: (message) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(message);
-        },
-        reject: (error) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(error);
-        },
+      this.waiterIterates = false;
+      this.waiterResolve = (message) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(message as Data);
+      };
+      this.waiterReject = (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
       };
     });
   }
 
   /**
+   * Like {@link get}, shaped for an async iterator: resolves with
+   * `{ value, done: false }` for a message, with `{ done: true }` once the
+   * queue is empty after a normal closure, and rejects after another one.
+   */
+  next(): Promise<IteratorResult<Data, undefined>> {
+    if (this.size > 0) return Promise.resolve({ value: this.shift(), done: false });
+    if (this.isClosed) {
+      return this.endsQuietly ? Promise.resolve(DONE) : Promise.reject(this.closeError());
+    }
+    if (this.waiterResolve !== null) return this.rejectConcurrent();
+    return this.wait(true) as Promise<IteratorResult<Data, undefined>>;
+  }
+
+  /** An async iterator over the messages; see {@link next}. */
+  iterator(): AsyncIterableIterator<Data> {
+    return new MessageIterator(this);
+  }
+
+  /**
    * Ends the stream of messages: messages already queued can still be read,
-   * then `get()` rejects with `error`. A partly received message is dropped.
+   * then `get()` rejects with `error`, and iterators end quietly if it is a
+   * {@link ConnectionClosedOK}, else reject with it. A partly received
+   * message is dropped.
    */
   close(error: unknown): void {
-    if (this.closedWith !== null) return;
-    this.closedWith = error;
+    this.closeLazily(() => error, error instanceof ConnectionClosedOK);
+  }
+
+  /**
+   * Like {@link close}, but the error is only built if a reader asks for it:
+   * building an `Error` captures a stack trace, which most closures never
+   * need. With `endsQuietly`, iterators end without an error.
+   */
+  closeLazily(makeError: () => unknown, endsQuietly: boolean): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.endsQuietly = endsQuietly;
+    this.makeCloseError = makeError;
     this.fragments = null;
-    if (this.waiter !== null) {
-      const waiter = this.waiter;
-      this.waiter = null;
-      waiter.reject(error);
+    const reject = this.waiterReject;
+    const resolve = this.waiterResolve;
+    if (resolve === null || reject === null) return;
+    this.waiterResolve = null;
+    this.waiterReject = null;
+    if (this.waiterIterates && endsQuietly) resolve(DONE);
+    else reject(this.closeError());
+  }
+
+  private closeError(): unknown {
+    if (this.makeCloseError !== null) {
+      this.closeErrorValue = this.makeCloseError();
+      this.makeCloseError = null;
     }
+    return this.closeErrorValue;
+  }
+
+  private rejectConcurrent(): Promise<never> {
+    return Promise.reject(new ConcurrencyError("cannot call recv() while another call is waiting"));
+  }
+
+  private wait(iterates: boolean): Promise<Data | IteratorResult<Data, undefined>> {
+    return new Promise((resolve, reject) => {
+      this.waiterIterates = iterates;
+      this.waiterResolve = resolve;
+      this.waiterReject = reject;
+    });
   }
 
   private deliver(message: Data): void {
-    if (this.waiter !== null) {
-      const waiter = this.waiter;
-      this.waiter = null;
-      waiter.resolve(message);
+    const resolve = this.waiterResolve;
+    if (resolve !== null) {
+      this.waiterResolve = null;
+      this.waiterReject = null;
+      resolve(this.waiterIterates ? { value: message, done: false } : message);
       return;
     }
+    this.queue ??= [];
     this.queue.push(message);
     if (!this.paused && this.size >= this.highWater) {
       this.paused = true;
@@ -158,12 +217,15 @@ export class MessageAssembler {
   }
 
   private shift(): Data {
-    const message = this.queue[this.head]!;
-    this.queue[this.head] = "";
+    const queue = this.queue!;
+    const message = queue[this.head]!;
     this.head++;
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
+    if (this.head === queue.length) {
+      // Drained: drop the array rather than keep its backing store for an idle connection.
+      this.queue = null;
       this.head = 0;
+    } else {
+      queue[this.head - 1] = "";
     }
     if (this.paused && this.size <= this.lowWater) {
       this.paused = false;
@@ -182,5 +244,31 @@ export class MessageAssembler {
     }
     this.fragments.set(data, this.fragmentsLength);
     this.fragmentsLength = needed;
+  }
+}
+
+/**
+ * The iterator of `for await (const message of ws)`: a plain object over the
+ * assembler, rather than an async generator, whose resumptions cost extra
+ * promises and microtask turns on every message.
+ */
+class MessageIterator implements AsyncIterableIterator<Data> {
+  private finished = false;
+
+  constructor(private readonly messages: MessageAssembler) {}
+
+  next(): Promise<IteratorResult<Data, undefined>> {
+    if (this.finished) return Promise.resolve(DONE);
+    return this.messages.next();
+  }
+
+  /** Called when a loop exits early (`break`, `return`, a throw): later calls are done. */
+  return(): Promise<IteratorResult<Data, undefined>> {
+    this.finished = true;
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Data> {
+    return this;
   }
 }

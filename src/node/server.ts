@@ -17,7 +17,12 @@ import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
 import { type HttpLimits, type Request, Response } from "../core/http11.js";
 import { type Event, State } from "../core/protocol.js";
-import { type OriginRule, ServerProtocol, type SubprotocolSelector } from "../core/server.js";
+import {
+  type OriginRule,
+  ServerProtocol,
+  type ServerProtocolOptions,
+  type SubprotocolSelector,
+} from "../core/server.js";
 import { reasonPhrase } from "../core/status.js";
 import { type CompressionOptions, serverExtensions } from "./compression.js";
 import {
@@ -113,6 +118,9 @@ export interface ServeOptions extends ConnectionOptions, CompressionOptions {
   httpLimits?: HttpLimits;
 }
 
+/** The `params` of connections that no route with parameters matched, shared by all of them. */
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 const INTERNAL_ERROR_TEXT =
   "Failed to open a WebSocket connection.\nSee server log for more information.\n";
 
@@ -126,7 +134,7 @@ export class ServerConnection extends Connection {
   /** Free for the application: e.g. the user authenticated in `processRequest` or by `basicAuth()`. */
   username: string | null = null;
   /** Values of the `:name` segments of the pattern that `route()` matched. */
-  params: Readonly<Record<string, string>> = {};
+  params: Readonly<Record<string, string>> = NO_PARAMS;
 
   private readonly server: Server;
   private openTimer: NodeJS.Timeout | null = null;
@@ -143,18 +151,28 @@ export class ServerConnection extends Connection {
     const openTimeout = options.openTimeout;
     if (openTimeout !== null) {
       // Slowloris protection: a handshake that dribbles in never ties up a socket for long.
-      this.openTimer = setTimeout(() => {
-        if (this.protocol.state === State.CONNECTING) {
-          this.logger.debug("opening handshake timed out");
-          this.socket.destroy();
-        }
-      }, openTimeout);
+      this.openTimer = setTimeout(ServerConnection.openTimedOut, openTimeout, this);
       this.openTimer.unref();
     }
   }
 
   get subprotocol(): string | null {
     return this.protocol.subprotocol;
+  }
+
+  /** Shared by every connection's open timer, rather than a closure each. */
+  private static openTimedOut(connection: ServerConnection): void {
+    connection.openTimer = null;
+    if (connection.protocol.state === State.CONNECTING) {
+      connection.logger.debug("opening handshake timed out");
+      connection.socket.destroy();
+    }
+  }
+
+  private clearOpenTimer(): void {
+    if (this.openTimer === null) return;
+    clearTimeout(this.openTimer);
+    this.openTimer = null;
   }
 
   /** @internal Answers a handshake still in progress with 503, as the server shuts down. */
@@ -179,7 +197,7 @@ export class ServerConnection extends Connection {
   }
 
   protected override onConnectionLost(): void {
-    if (this.openTimer !== null) clearTimeout(this.openTimer);
+    this.clearOpenTimer();
     this.server.forget(this);
   }
 
@@ -214,7 +232,7 @@ export class ServerConnection extends Connection {
     }
     this.sendHandshakeResponse(response);
     if (this.protocol.state === State.OPEN) {
-      if (this.openTimer !== null) clearTimeout(this.openTimer);
+      this.clearOpenTimer();
       this.startKeepalive();
       this.server.run(this);
     }
@@ -232,7 +250,21 @@ export class ServerConnection extends Connection {
 function stampHeaders(response: Response, serverHeader: string | null): void {
   if (serverHeader !== null && !response.headers.has("Server"))
     response.headers.set("Server", serverHeader);
-  if (!response.headers.has("Date")) response.headers.set("Date", new Date().toUTCString());
+  if (!response.headers.has("Date")) response.headers.set("Date", httpDate());
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The current time for a `Date` header (RFC 9110 §5.6.7), formatted at most once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 function toResponse(answer: Response | HttpResponseInit): Response {
@@ -277,9 +309,11 @@ export class Server implements AsyncDisposable {
   private readonly detach: () => void;
   private readonly logger: Logger;
   private readonly resolved: ResolvedConnectionOptions;
-  private readonly extensions: ServerExtensionFactory[];
+  /** One options object for every connection's protocol, which only reads it. */
+  private readonly protocolOptions: ServerProtocolOptions;
   private readonly handshaking = new Set<ServerConnection>();
-  private readonly handlers = new Set<Promise<void>>();
+  /** The running handlers, each removed by itself when it returns. */
+  private readonly handlers = new Map<ServerConnection, Promise<void>>();
   private closing: Promise<void> | null = null;
   private resolveClosed!: () => void;
 
@@ -296,7 +330,14 @@ export class Server implements AsyncDisposable {
     this.ownsNetServer = ownsNetServer;
     this.logger = resolveLogger(options.logger);
     this.resolved = resolveConnectionOptions(options, this.logger);
-    this.extensions = serverExtensions(options);
+    this.protocolOptions = {
+      origins: options.origins ?? null,
+      subprotocols: options.subprotocols ?? [],
+      ...(options.selectSubprotocol ? { selectSubprotocol: options.selectSubprotocol } : {}),
+      extensions: serverExtensions(options),
+      maxMessageSize: this.resolved.maxMessageSize,
+      httpLimits: options.httpLimits ?? {},
+    };
     this.serverHeader = options.serverHeader === undefined ? USER_AGENT : options.serverHeader;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -378,9 +419,38 @@ export class Server implements AsyncDisposable {
   run(connection: ServerConnection): void {
     this.handshaking.delete(connection);
     this.connections.add(connection);
-    const running = this.runHandler(connection);
-    this.handlers.add(running);
-    void running.finally(() => this.handlers.delete(running));
+    let returned: void | Promise<void>;
+    try {
+      returned = this.handler(connection);
+    } catch (error) {
+      returned = Promise.reject(error);
+    }
+    // Callbacks rather than an async function: a suspended async function
+    // costs a few hundred bytes more on every idle connection.
+    const finished = Promise.resolve(returned).then(
+      () => this.afterHandler(connection, 1000),
+      (error: unknown) => this.afterHandler(connection, this.handlerFailed(error)),
+    );
+    this.handlers.set(connection, finished);
+  }
+
+  /** Logs how a handler failed; returns the close code the connection gets. */
+  private handlerFailed(error: unknown): number {
+    if (error instanceof ConnectionClosed) {
+      this.logger.debug("connection handler ended by a closed connection", error);
+      return 1000;
+    }
+    this.logger.error("connection handler failed", error);
+    return 1011;
+  }
+
+  /** Closes the connection whose handler returned (1000) or threw (1011). */
+  private async afterHandler(connection: ServerConnection, code: number): Promise<void> {
+    try {
+      await connection.close(code).catch(() => {});
+    } finally {
+      this.handlers.delete(connection);
+    }
   }
 
   /** @internal Drops a closed connection. */
@@ -421,35 +491,11 @@ export class Server implements AsyncDisposable {
       socket.destroy();
       return null;
     }
-    const protocol = new ServerProtocol({
-      origins: this.options.origins ?? null,
-      subprotocols: this.options.subprotocols ?? [],
-      ...(this.options.selectSubprotocol
-        ? { selectSubprotocol: this.options.selectSubprotocol }
-        : {}),
-      extensions: this.extensions,
-      maxMessageSize: this.resolved.maxMessageSize,
-      httpLimits: this.options.httpLimits ?? {},
-    });
+    const protocol = new ServerProtocol(this.protocolOptions);
     const connection = new ServerConnection(socket, this, this.resolved, protocol);
     this.handshaking.add(connection);
     return connection;
   };
-
-  private async runHandler(connection: ServerConnection): Promise<void> {
-    try {
-      await this.handler(connection);
-    } catch (error) {
-      if (error instanceof ConnectionClosed) {
-        this.logger.debug("connection handler ended by a closed connection", error);
-      } else {
-        this.logger.error("connection handler failed", error);
-        await connection.close(1011).catch(() => {});
-        return;
-      }
-    }
-    await connection.close(1000).catch(() => {});
-  }
 
   private async shutDown(code: number, reason: string): Promise<void> {
     this.detach();
@@ -462,7 +508,7 @@ export class Server implements AsyncDisposable {
     await Promise.all(
       [...this.connections].map((connection) => connection.close(code, reason).catch(() => {})),
     );
-    await Promise.allSettled([...this.handlers]);
+    await Promise.allSettled([...this.handlers.values()]);
     await Promise.all([...this.handshaking].map((connection) => connection.closed));
     await stopped;
     this.resolveClosed();
@@ -538,7 +584,10 @@ function isBackedUp(connection: Connection): boolean {
   // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
   const socket = connection["socket"];
   // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
-  return socket.writableLength > connection["options"].writeHighWaterMark;
+  const highWaterMark = connection["options"].writeHighWaterMark;
+  // Bytes sent in this turn and not yet handed to the socket count too.
+  // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
+  return connection["pendingBytes"] + socket.writableLength > highWaterMark;
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import {
   ConcurrencyError,
@@ -6,9 +7,14 @@ import {
   ConnectionClosedOK,
   InvalidState,
 } from "../../src/core/errors.js";
+import { Opcode } from "../../src/core/frames.js";
 import { State } from "../../src/core/protocol.js";
 import { connect } from "../../src/node/client.js";
+import type { Connection } from "../../src/node/connection.js";
 import type { ServerConnection } from "../../src/node/server.js";
+import { concat } from "../helpers/bytes.js";
+import { fromPeer } from "../helpers/protocol.js";
+import { RawPeer } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -271,5 +277,178 @@ describe("Connection", () => {
     }
     assert.ok(stalled, "send() waited for the peer");
     assert.ok(sent < 256, `sent ${sent} MiB before waiting`);
+  });
+});
+
+/** The socket a connection writes to; tests reach the protected member to watch its writes. */
+function socketOf(connection: Connection): Socket {
+  // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+  return connection["socket"];
+}
+
+describe("Connection, writes batched per event-loop turn", () => {
+  it("sends what was sent in one turn in one socket write, in order", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri, { compression: null });
+    const socket = socketOf(ws);
+    const write = socket.write;
+    let writes = 0;
+    socket.write = function (this: Socket, ...args: Parameters<Socket["write"]>) {
+      writes++;
+      return write.apply(this, args);
+    } as Socket["write"];
+    const sending = [];
+    for (let i = 0; i < 200; i++) sending.push(ws.send(`message ${i}`));
+    await Promise.all(sending);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    socket.write = write;
+    assert.equal(writes, 1);
+    for (let i = 0; i < 200; i++) assert.equal(await ws.recv(), `message ${i}`);
+  });
+
+  it("keeps large and small messages of one turn in order", async () => {
+    const { server, uri } = await startServer(echo, { maxMessageSize: null });
+    await using _server = server;
+    await using ws = await connect(uri, { compression: null, maxMessageSize: null });
+    const large = new Uint8Array(200_000).fill(7);
+    const sending = [ws.send("first"), ws.send(large), ws.send("last")];
+    await Promise.all(sending);
+    assert.equal(await ws.recv(), "first");
+    assert.deepEqual(await ws.recv(), Buffer.from(large));
+    assert.equal(await ws.recv(), "last");
+  });
+
+  it("delivers the messages sent before close(), then closes normally", async () => {
+    const received = deferred<[string[], number | null]>();
+    const { server, uri } = await startServer(async (ws) => {
+      const messages: string[] = [];
+      for await (const message of ws) messages.push(message as string);
+      received.resolve([messages, ws.closeCode]);
+    });
+    await using _server = server;
+    const ws = await connect(uri);
+    const expected: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      expected.push(`m${i}`);
+      void ws.send(`m${i}`);
+    }
+    await ws.close(1000, "bye");
+    const [messages, code] = await received.promise;
+    assert.deepEqual(messages, expected);
+    assert.equal(code, 1000);
+  });
+
+  it("counts bytes not yet handed to the socket against writeHighWaterMark", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri, { compression: null, writeHighWaterMark: 4096 });
+    const socket = socketOf(ws);
+    // Corked, the socket keeps everything: what it holds is exactly what was written.
+    socket.cork();
+    const chunk = new Uint8Array(1500);
+    const first = ws.send(chunk);
+    const second = ws.send(chunk);
+    let settled = false;
+    const third = ws.send(chunk).then(() => {
+      settled = true;
+    });
+    await Promise.all([first, second]);
+    // Over the mark, the batch went to the socket at once and send() waits for it.
+    assert.ok(socket.writableLength > 4096);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(settled, false);
+    // Less than the socket's own 16 KiB limit: no 'drain' event, yet send() resolves.
+    socket.uncork();
+    await third;
+    for (let i = 0; i < 3; i++) assert.equal((await ws.recvBinary()).length, 1500);
+  });
+
+  it("answers pings and echoes in the order the frames arrived", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    try {
+      await peer.handshake();
+      peer.write(
+        concat([
+          fromPeer("server", Opcode.TEXT, "a"),
+          fromPeer("server", Opcode.PING, "p"),
+          fromPeer("server", Opcode.TEXT, "b"),
+        ]),
+      );
+      const answers: [Opcode, string][] = [];
+      for (let i = 0; i < 3; i++) {
+        const frame = await peer.readFrame();
+        answers.push([frame!.opcode, Buffer.from(frame!.data).toString()]);
+      }
+      // The pong is written while the chunk is processed, the echoes after the handler ran.
+      assert.deepEqual(answers, [
+        [Opcode.PONG, "p"],
+        [Opcode.TEXT, "a"],
+        [Opcode.TEXT, "b"],
+      ]);
+    } finally {
+      peer.socket.destroy();
+    }
+  });
+});
+
+describe("Connection, state created on demand", () => {
+  it("keeps the addresses after close, though nobody asked before", async () => {
+    const serverSide = deferred<ServerConnection>();
+    const { server, uri } = await startServer(async (ws) => {
+      serverSide.resolve(ws);
+      await ws.closed;
+    });
+    await using _server = server;
+    const ws = await connect(uri);
+    const local = ws.localAddress;
+    const connection = await serverSide.promise;
+    await ws.close();
+    await connection.closed;
+    assert.equal(connection.remoteAddress?.address, "127.0.0.1");
+    assert.equal(connection.remoteAddress?.port, local?.port);
+    assert.equal(typeof connection.localAddress?.port, "number");
+  });
+
+  it("resolves closed when read after the connection closed", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const ws = await connect(uri);
+    await ws.close();
+    await ws.closed;
+    await ws.closed;
+    assert.equal(ws.state, State.CLOSED);
+  });
+
+  it("builds one close error and hands it to every reader", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const ws = await connect(uri);
+    await ws.close(1000);
+    const first = await ws.recv().catch((error: unknown) => error);
+    const second = await ws.send("late").catch((error: unknown) => error);
+    assert.ok(first instanceof ConnectionClosedOK);
+    assert.equal(second, first);
+  });
+
+  it("ends an iterator left with break, and serves a new loop afterwards", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      for (const word of ["one", "two", "three"]) await ws.send(word);
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    await using ws = await connect(uri);
+    const iterator = ws[Symbol.asyncIterator]();
+    assert.deepEqual(await iterator.next(), { value: "one", done: false });
+    assert.deepEqual(await iterator.return?.(), { value: undefined, done: true });
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+    const rest: unknown[] = [];
+    for await (const message of ws) {
+      rest.push(message);
+      if (rest.length === 2) break;
+    }
+    assert.deepEqual(rest, ["two", "three"]);
   });
 });

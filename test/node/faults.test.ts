@@ -210,7 +210,9 @@ describe("a slowloris peer", () => {
     let sent = 0;
     const dribble = setInterval(() => {
       if (sent < request.length && !socket.destroyed) socket.write(request.subarray(sent, ++sent));
-    }, 10);
+      // A byte every 50 ms: the whole request would take 8 s, 40 times the timeout,
+      // so the test holds on a loaded machine where timers fire late.
+    }, 50);
     try {
       await once(socket, "close");
       assert.ok(sent < request.length, "the server waited for the whole request");

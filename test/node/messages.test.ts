@@ -93,6 +93,72 @@ describe("MessageAssembler", () => {
     queue.close(new Error("closed"));
     await assert.rejects(queue.get(), /closed/);
   });
+
+  it("iterates: queued messages, then a waiting one, then done after a quiet close", async () => {
+    const { queue } = assembler();
+    queue.put(text("queued"));
+    const iterator = queue.iterator();
+    assert.deepEqual(await iterator.next(), { value: "queued", done: false });
+    const waiting = iterator.next();
+    queue.put(text("awaited"));
+    assert.deepEqual(await waiting, { value: "awaited", done: false });
+    const ending = iterator.next();
+    queue.closeLazily(() => new Error("not built"), true);
+    assert.deepEqual(await ending, { value: undefined, done: true });
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+  });
+
+  it("builds the close error only when a reader needs it, and only once", async () => {
+    const { queue } = assembler();
+    let built = 0;
+    const make = () => {
+      built++;
+      return new Error("abnormal");
+    };
+    queue.put(text("last"));
+    queue.closeLazily(make, false);
+    assert.equal(built, 0);
+    assert.equal(await queue.get(), "last");
+    assert.equal(built, 0);
+    const first = await queue.get().catch((error: unknown) => error);
+    const second = await queue
+      .iterator()
+      .next()
+      .catch((error: unknown) => error);
+    assert.equal(built, 1);
+    assert.equal(second, first);
+  });
+
+  it("never builds the error when iteration ends quietly", async () => {
+    const { queue } = assembler();
+    let built = 0;
+    const ending = queue.iterator().next();
+    queue.closeLazily(() => {
+      built++;
+      return new Error("unused");
+    }, true);
+    assert.deepEqual(await ending, { value: undefined, done: true });
+    assert.equal(built, 0);
+  });
+
+  it("rejects an iterator after an abnormal close, and a second concurrent reader", async () => {
+    const { queue } = assembler();
+    const iterator = queue.iterator();
+    const waiting = iterator.next();
+    await assert.rejects(queue.get(), ConcurrencyError);
+    queue.closeLazily(() => new Error("abnormal"), false);
+    await assert.rejects(waiting, /abnormal/);
+  });
+
+  it("keeps the order of messages across the queue emptying and filling again", async () => {
+    const { queue } = assembler(100);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) queue.put(text(`${round}.${i}`));
+      for (let i = 0; i < 5; i++) assert.equal(await queue.get(), `${round}.${i}`);
+      for (let i = 5; i < 10; i++) assert.equal(await queue.get(), `${round}.${i}`);
+      assert.equal(queue.size, 0);
+    }
+  });
 });
 
 describe("read backpressure", () => {

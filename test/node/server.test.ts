@@ -292,6 +292,57 @@ describe("serve()", () => {
   });
 });
 
+describe("serve(), per-connection costs", () => {
+  it("stamps every response with an IMF-fixdate Date header", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const dates: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await using ws = await connect(uri);
+      dates.push(ws.response?.headers.get("Date") ?? "");
+    }
+    for (const date of dates) {
+      // RFC 9110 §5.6.7: e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+      assert.match(date, /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+      assert.ok(!Number.isNaN(Date.parse(date)));
+    }
+  });
+
+  it("gives connections that matched no route with parameters empty params", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, uri } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    await using _ws = await connect(uri);
+    assert.deepEqual((await seen.promise).params, {});
+  });
+
+  it("closes with 1000 after a handler that throws ConnectionClosed, and forgets it", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.close();
+      await ws.recv();
+    });
+    await using _server = server;
+    const ws = await connect(uri);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1000);
+    await server.close();
+    assert.equal(server.connections.size, 0);
+  });
+
+  it("closes with 1011 when the handler throws synchronously", async () => {
+    const { server, uri } = await startServer(() => {
+      throw new Error("at once");
+    });
+    await using _server = server;
+    const ws = await connect(uri);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1011);
+  });
+});
+
 describe("bad input from the network", () => {
   it("answers garbage instead of a handshake with 400 and closes", async () => {
     const { server, port } = await startServer(echo);
