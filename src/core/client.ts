@@ -24,7 +24,7 @@ import {
   parseSubprotocolList,
 } from "./headers.js";
 import { type HttpLimits, Request, type Response, ResponseParser } from "./http11.js";
-import { Protocol, type ProtocolOptions, State } from "./protocol.js";
+import { NO_EXTENSIONS, Protocol, type ProtocolOptions, State } from "./protocol.js";
 import { hostHeader, parseUri, type WebSocketUri } from "./uri.js";
 
 /** Options of a {@link ClientProtocol}. */
@@ -54,7 +54,8 @@ export class ClientProtocol extends Protocol {
   private readonly origin: string | null;
   private readonly availableExtensions: readonly ClientExtensionFactory[];
   private readonly availableSubprotocols: readonly string[];
-  private readonly responseParser: ResponseParser;
+  /** Released once the response is parsed: an open connection has no use for it. */
+  private responseParser: ResponseParser | null;
   private readonly maskKeyGenerator: (() => Uint8Array) | undefined;
 
   constructor(uri: WebSocketUri | string, options: ClientProtocolOptions = {}) {
@@ -63,7 +64,7 @@ export class ClientProtocol extends Protocol {
     this.origin = options.origin ?? null;
     this.availableExtensions = options.extensions ?? [];
     this.availableSubprotocols = options.subprotocols ?? [];
-    this.responseParser = new ResponseParser(options.httpLimits);
+    this.responseParser = this.mode === "handshake" ? new ResponseParser(options.httpLimits) : null;
     this.maskKeyGenerator = options.maskKeyGenerator;
   }
 
@@ -101,7 +102,7 @@ export class ClientProtocol extends Protocol {
 
   /** Queues the handshake request for sending. */
   sendRequest(request: Request): void {
-    this.writes.push(request.serialize());
+    this.output().push(request.serialize());
   }
 
   /**
@@ -135,7 +136,7 @@ export class ClientProtocol extends Protocol {
 
   private negotiateExtensions(headers: Headers): Extension[] {
     const values = headers.getAll("Sec-WebSocket-Extensions");
-    if (values.length === 0) return [];
+    if (values.length === 0) return NO_EXTENSIONS;
     // RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Extensions|
     // header field and this header field indicates the use of an extension
     // that was not present in the client's handshake ... the client MUST
@@ -191,20 +192,24 @@ export class ClientProtocol extends Protocol {
   }
 
   protected parseHandshake(): boolean {
+    // Only called in "handshake" mode, which ends when the parser is released.
+    const parser = this.responseParser!;
     let response: Response | null;
     try {
-      response = this.responseParser.parse(this.reader);
+      response = parser.parse(this.reader);
     } catch (error) {
+      this.responseParser = null;
       this.failHandshake(
         new InvalidMessage("did not receive a valid HTTP response", 400, { cause: error }),
       );
       return false;
     }
     if (response === null) return false;
+    this.responseParser = null;
     try {
       this.processResponse(response);
     } catch (error) {
-      this.events.push(response);
+      this.pushEvent(response);
       this.failHandshake(
         error instanceof InvalidHandshake
           ? error
@@ -213,7 +218,7 @@ export class ClientProtocol extends Protocol {
       return false;
     }
     this.state = State.OPEN;
-    this.events.push(response);
+    this.pushEvent(response);
     return true;
   }
 

@@ -47,12 +47,25 @@ export function isValidKey(key: string): boolean {
  * @throws InvalidUpgrade otherwise.
  */
 export function checkUpgradeHeaders(headers: Headers): void {
-  const connection = headers.getAll("Connection").flatMap((value) => parseConnection(value));
-  if (!connection.some((token) => token.toLowerCase() === "upgrade")) {
-    throw new InvalidUpgrade("Connection", connection.length ? connection.join(", ") : null);
+  const connectionValues = headers.getAll("Connection");
+  // Nearly every handshake sends exactly these values, which the lists' grammar
+  // accepts as they are: no need to parse them.
+  if (!isOnly(connectionValues, "upgrade")) {
+    const connection = connectionValues.flatMap((value) => parseConnection(value));
+    if (!connection.some((token) => token.toLowerCase() === "upgrade")) {
+      throw new InvalidUpgrade("Connection", connection.length ? connection.join(", ") : null);
+    }
   }
-  const upgrade = headers.getAll("Upgrade").flatMap((value) => parseUpgrade(value));
-  if (!upgrade.some((protocol) => protocol.toLowerCase() === "websocket")) {
-    throw new InvalidUpgrade("Upgrade", upgrade.length ? upgrade.join(", ") : null);
+  const upgradeValues = headers.getAll("Upgrade");
+  if (!isOnly(upgradeValues, "websocket")) {
+    const upgrade = upgradeValues.flatMap((value) => parseUpgrade(value));
+    if (!upgrade.some((protocol) => protocol.toLowerCase() === "websocket")) {
+      throw new InvalidUpgrade("Upgrade", upgrade.length ? upgrade.join(", ") : null);
+    }
   }
+}
+
+/** Whether `values` is one value equal to the lowercase token `token`, in any case. */
+function isOnly(values: readonly string[], token: string): boolean {
+  return values.length === 1 && values[0]!.toLowerCase() === token;
 }

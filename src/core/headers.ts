@@ -61,6 +61,61 @@ export type HeadersInit =
   | Headers;
 
 /**
+ * A field name and its lowercase form, shared by every {@link Headers} that
+ * holds a field with that exact name: a server keeps the request of each open
+ * connection, and its dozen names are the same strings from one client to the
+ * next.
+ */
+type FieldName = readonly [name: string, key: string];
+
+/**
+ * Field names seen so far, by their exact spelling. Bounded, so that a peer
+ * sending made-up names can't grow it; names past the bound are lowercased
+ * for their own fields only.
+ */
+const fieldNames = new Map<string, FieldName>();
+const MAX_CACHED_NAMES = 512;
+
+// The handshake's own names are cached first, so that a peer sending made-up
+// names before anyone else can't crowd them out.
+for (const name of [
+  "Host",
+  "Upgrade",
+  "Connection",
+  "Origin",
+  "User-Agent",
+  "Authorization",
+  "Cookie",
+  "Content-Length",
+  "Content-Type",
+  "Transfer-Encoding",
+  "Sec-WebSocket-Key",
+  "Sec-WebSocket-Version",
+  "Sec-WebSocket-Extensions",
+  "Sec-WebSocket-Protocol",
+  "Sec-WebSocket-Accept",
+]) {
+  const key = name.toLowerCase();
+  fieldNames.set(name, [name, key]).set(key, [key, key]);
+}
+
+function fieldName(name: string): FieldName {
+  const cached = fieldNames.get(name);
+  if (cached !== undefined) return cached;
+  const entry: FieldName = [name, name.toLowerCase()];
+  if (fieldNames.size < MAX_CACHED_NAMES) fieldNames.set(name, entry);
+  return entry;
+}
+
+/** The key of a field name: RFC 9110 §5.1, "Field names are case-insensitive". */
+function keyOf(name: string): string {
+  return fieldName(name)[1];
+}
+
+let appendTrusted: (headers: Headers, name: string, value: string) => void;
+let trimStorage: (headers: Headers) => void;
+
+/**
  * A case-insensitive multimap of HTTP header fields.
  *
  * Fields keep their insertion order and the casing of their names, which is how
@@ -70,7 +125,19 @@ export type HeadersInit =
  * otherwise, so a value can never smuggle a CRLF into the serialized message.
  */
 export class Headers implements Iterable<HeaderField> {
-  #fields: HeaderField[] = [];
+  /**
+   * One flat array, the shared {@link FieldName} of each field followed by its
+   * value, rather than a pair per field: a server retains the request headers
+   * of every open connection.
+   */
+  #fields: (FieldName | string)[] = [];
+
+  static {
+    appendTrusted = (headers, name, value) => headers.#fields.push(fieldName(name), value);
+    trimStorage = (headers) => {
+      headers.#fields = headers.#fields.slice();
+    };
+  }
 
   constructor(init?: HeadersInit) {
     if (init === undefined) return;
@@ -88,7 +155,7 @@ export class Headers implements Iterable<HeaderField> {
 
   /** Number of fields, counting each repeated name once per field. */
   get size(): number {
-    return this.#fields.length;
+    return this.#fields.length >> 1;
   }
 
   /**
@@ -96,22 +163,31 @@ export class Headers implements Iterable<HeaderField> {
    * headers, or `undefined` when there is none.
    */
   get(name: string): string | undefined {
-    const values = this.getAll(name);
-    return values.length === 0 ? undefined : values.join(", ");
+    const key = keyOf(name);
+    const fields = this.#fields;
+    let joined: string | undefined;
+    for (let i = 0; i < fields.length; i += 2) {
+      if ((fields[i] as FieldName)[1] !== key) continue;
+      const value = fields[i + 1] as string;
+      joined = joined === undefined ? value : `${joined}, ${value}`;
+    }
+    return joined;
   }
 
   /** Every value of `name`, in order. */
   getAll(name: string): string[] {
-    const key = name.toLowerCase();
+    const key = keyOf(name);
+    const fields = this.#fields;
     const values: string[] = [];
-    for (const [n, v] of this.#fields) if (n.toLowerCase() === key) values.push(v);
+    for (let i = 0; i < fields.length; i += 2) {
+      if ((fields[i] as FieldName)[1] === key) values.push(fields[i + 1] as string);
+    }
     return values;
   }
 
   /** Whether at least one field is called `name`. */
   has(name: string): boolean {
-    const key = name.toLowerCase();
-    return this.#fields.some(([n]) => n.toLowerCase() === key);
+    return this.#indexOf(keyOf(name)) !== -1;
   }
 
   /**
@@ -123,14 +199,16 @@ export class Headers implements Iterable<HeaderField> {
    */
   set(name: string, value: string): void {
     validateField(name, value);
-    const key = name.toLowerCase();
-    const index = this.#fields.findIndex(([n]) => n.toLowerCase() === key);
+    const entry = fieldName(name);
+    const index = this.#indexOf(entry[1]);
     if (index === -1) {
-      this.#fields.push([name, value]);
+      this.#fields.push(entry, value);
       return;
     }
-    this.#fields[index] = [name, value];
-    this.#fields = this.#fields.filter(([n], i) => i <= index || n.toLowerCase() !== key);
+    const fields = this.#fields;
+    fields[index] = entry;
+    fields[index + 1] = value;
+    this.#remove(entry[1], index + 2);
   }
 
   /**
@@ -141,18 +219,20 @@ export class Headers implements Iterable<HeaderField> {
    */
   append(name: string, value: string): void {
     validateField(name, value);
-    this.#fields.push([name, value]);
+    this.#fields.push(fieldName(name), value);
   }
 
   /** Removes every field called `name`. */
   delete(name: string): void {
-    const key = name.toLowerCase();
-    this.#fields = this.#fields.filter(([n]) => n.toLowerCase() !== key);
+    this.#remove(keyOf(name), 0);
   }
 
   /** The fields as `[name, value]` pairs, in order. */
   *entries(): IterableIterator<HeaderField> {
-    for (const [name, value] of this.#fields) yield [name, value];
+    const fields = this.#fields;
+    for (let i = 0; i < fields.length; i += 2) {
+      yield [(fields[i] as FieldName)[0], fields[i + 1] as string];
+    }
   }
 
   [Symbol.iterator](): IterableIterator<HeaderField> {
@@ -161,10 +241,57 @@ export class Headers implements Iterable<HeaderField> {
 
   /** The header section: one `Name: value\r\n` line per field, then an empty line. */
   toString(): string {
+    const fields = this.#fields;
     let out = "";
-    for (const [name, value] of this.#fields) out += `${name}: ${value}\r\n`;
+    for (let i = 0; i < fields.length; i += 2) {
+      out += `${(fields[i] as FieldName)[0]}: ${fields[i + 1] as string}\r\n`;
+    }
     return `${out}\r\n`;
   }
+
+  /** Slot of the first field whose key is `key`, or -1. */
+  #indexOf(key: string): number {
+    const fields = this.#fields;
+    for (let i = 0; i < fields.length; i += 2) if ((fields[i] as FieldName)[1] === key) return i;
+    return -1;
+  }
+
+  /** Removes the fields whose key is `key` from slot `from` on, keeping the order of the rest. */
+  #remove(key: string, from: number): void {
+    const fields = this.#fields;
+    let kept = from;
+    for (let i = from; i < fields.length; i += 2) {
+      if ((fields[i] as FieldName)[1] === key) continue;
+      if (kept !== i) {
+        fields[kept] = fields[i]!;
+        fields[kept + 1] = fields[i + 1]!;
+      }
+      kept += 2;
+    }
+    fields.length = kept;
+  }
+}
+
+/**
+ * Appends a field whose name and value the HTTP parser has already checked
+ * against the same grammar as {@link Headers.append}, without checking them
+ * again: that check was a third of the cost of parsing a request.
+ *
+ * @internal
+ */
+export function appendParsedField(headers: Headers, name: string, value: string): void {
+  appendTrusted(headers, name, value);
+}
+
+/**
+ * Releases the spare capacity the storage grew while fields were added one by
+ * one, for headers that are kept: a server keeps each connection's request,
+ * and its I/O layer the response.
+ *
+ * @internal
+ */
+export function compactHeaders(headers: Headers): void {
+  trimStorage(headers);
 }
 
 function validateField(name: string, value: string): void {

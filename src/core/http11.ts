@@ -16,7 +16,13 @@
 
 import { Buffer } from "node:buffer";
 import { InvalidMessage, PayloadTooBig } from "./errors.js";
-import { Headers, isFieldValueChar, isToken } from "./headers.js";
+import {
+  appendParsedField,
+  compactHeaders,
+  Headers,
+  isFieldValueChar,
+  isToken,
+} from "./headers.js";
 import type { StreamReader } from "./streams.js";
 
 /** Size limits for parsing HTTP messages. Lines count their CRLF. */
@@ -91,9 +97,9 @@ const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 
 /** Encodes a string whose characters are all ≤ U+00FF, one octet each. */
 function latin1Encode(s: string): Uint8Array {
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return bytes;
+  // Node encodes natively; the view keeps the result a plain Uint8Array.
+  const bytes = Buffer.from(s, "latin1");
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
@@ -221,11 +227,23 @@ class LineBuffer {
 
 /** Parses one field line into `headers`. */
 function parseFieldLine(line: Uint8Array, headers: Headers): void {
-  parseField(latin1Decode(line), headers);
+  parseField(latin1Decode(line), headers, null, 0);
 }
 
-/** Parses one field line, decoded one character per octet, into `headers`. */
-function parseField(line: string, headers: Headers): void {
+/**
+ * V8 makes a substring of 13 characters or more a view that keeps the whole
+ * string it was cut from alive; shorter ones are copies.
+ */
+const MIN_SLICED_LENGTH = 13;
+
+/**
+ * Parses one field line, decoded one character per octet, into `headers`.
+ * When the line was cut from the decoded head, `head` holds the head's bytes
+ * and `lineStart` the line's offset in them: long values are then decoded
+ * again from the bytes, so that the request a server keeps for each
+ * connection doesn't keep the whole head alive through them.
+ */
+function parseField(line: string, headers: Headers, head: Buffer | null, lineStart: number): void {
   // RFC 9112 §5.2: "A server that receives an obs-fold in a request message …
   // MUST either reject the message by sending a 400 (Bad Request) …"
   const first = line.charCodeAt(0);
@@ -243,11 +261,15 @@ function parseField(line: string, headers: Headers): void {
   let end = line.length;
   while (start < end && isOws(line.charCodeAt(start))) start++;
   while (end > start && isOws(line.charCodeAt(end - 1))) end--;
-  const value = line.slice(start, end);
+  let value = line.slice(start, end);
   // RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are
   // invalid and dangerous"; other control characters aren't field-vchar either.
   if (!FIELD_VALUE.test(value)) throw new InvalidMessage(`invalid character in ${name} header`);
-  headers.append(name, value);
+  if (head !== null && value.length >= MIN_SLICED_LENGTH) {
+    value = head.toString("latin1", lineStart + start, lineStart + end);
+  }
+  // Both were just checked against the grammar Headers.append() would check again.
+  appendParsedField(headers, name, value);
 }
 
 /** RFC 9110 §5.6.2: token = 1*tchar, as isToken() says; V8 runs the expression natively. */
@@ -385,6 +407,7 @@ export class RequestParser {
     const lines = bytes.toString("latin1", 0, end + 2).split("\r\n");
     lines.pop();
     const headers = this.#headers;
+    let lineStart = 0;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       const bareLf = line.indexOf("\n");
@@ -397,11 +420,19 @@ export class RequestParser {
       }
       if (bareLf !== -1) throw new InvalidMessage("line ends with a bare LF");
       if (i === 0) {
-        this.#requestLine = parseRequestLine(line);
+        const requestLine = parseRequestLine(line);
+        const target = requestLine[1];
+        if (target.length >= MIN_SLICED_LENGTH) {
+          // Decoded again for the same reason as long field values: see parseField().
+          const start = requestLine[0].length + 1;
+          requestLine[1] = bytes.toString("latin1", start, start + target.length);
+        }
+        this.#requestLine = requestLine;
       } else {
         if (headers.size >= limits.maxHeaders) throw new InvalidMessage("too many headers", 431);
-        parseField(line, headers);
+        parseField(line, headers, bytes, lineStart);
       }
+      lineStart += line.length + 2;
     }
     reader.discard(end + 4);
     return true;
@@ -429,6 +460,7 @@ export class RequestParser {
     }
     this.#requestLine = null;
     this.#headers = new Headers();
+    compactHeaders(headers);
     return new Request(target, headers, method, version);
   }
 
@@ -455,7 +487,12 @@ function parseRequestLine(line: string): [method: string, target: string, versio
   if (!isSupportedVersion(version)) {
     throw new InvalidMessage(`unsupported HTTP version: ${version}`, 505);
   }
-  return [method, target, version];
+  // The constants rather than the parsed copies, which each request would keep.
+  return [
+    method === "GET" ? "GET" : method,
+    target,
+    version === "HTTP/1.1" ? "HTTP/1.1" : "HTTP/1.0",
+  ];
 }
 
 /** RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ] */

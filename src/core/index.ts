@@ -37,7 +37,23 @@ export {
   serializeFrame,
 } from "./frames.js";
 export { acceptKey, generateKey } from "./handshake.js";
-export * from "./headers.js";
+export {
+  buildBasicAuthorization,
+  buildExtensionList,
+  buildSubprotocolList,
+  type ExtensionHeader,
+  type ExtensionParameter,
+  type HeaderField,
+  Headers,
+  type HeadersInit,
+  isFieldValueChar,
+  isToken,
+  parseBasicAuthorization,
+  parseConnection,
+  parseExtensionList,
+  parseSubprotocolList,
+  parseUpgrade,
+} from "./headers.js";
 export * from "./http11.js";
 export { applyMask } from "./mask.js";
 export {

@@ -65,6 +65,12 @@ export interface ProtocolOptions {
 export const DEFAULT_MAX_SIZE = 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
+// Shared, frozen empty results: most calls find nothing to return, and an idle
+// connection shouldn't hold arrays of its own for nothing. Callers only read them.
+const NO_EVENTS = Object.freeze([]) as readonly Event[] as Event[];
+const NO_WRITES = Object.freeze([]) as readonly Uint8Array[] as Uint8Array[];
+/** What {@link Protocol.extensions} holds until some are negotiated. */
+export const NO_EXTENSIONS = Object.freeze([]) as readonly Extension[] as Extension[];
 const textEncoder = new TextEncoder();
 
 /** How incoming bytes are being handled. */
@@ -76,8 +82,11 @@ export abstract class Protocol {
   abstract readonly side: Side;
   /** Largest message accepted, in bytes; `Infinity` for no limit. */
   readonly maxMessageSize: number;
-  /** Extensions negotiated during the handshake, in negotiation order. */
-  extensions: Extension[] = [];
+  /**
+   * Extensions negotiated during the handshake, in negotiation order. Until
+   * some are, a shared frozen empty array: replace it, don't push to it.
+   */
+  extensions: Extension[] = NO_EXTENSIONS;
   /** The close frame received, once there is one. */
   closeRcvd: Close | null = null;
   /** The close frame sent, once there is one. */
@@ -94,8 +103,10 @@ export abstract class Protocol {
   private pendingError: Error | null = null;
 
   protected readonly reader = new StreamReader();
-  protected events: Event[] = [];
-  protected writes: Uint8Array[] = [];
+  /** Events not yet returned; the shared frozen empty array while there are none. */
+  private events: Event[] = NO_EVENTS;
+  /** Output not yet returned; the shared frozen empty array while there is none. */
+  private writes: Uint8Array[] = NO_WRITES;
   protected mode: ParserMode;
 
   private currentState: State;
@@ -192,21 +203,40 @@ export abstract class Protocol {
     this.failFor(error);
   }
 
-  /** Returns and clears the events parsed since the last call. */
+  /**
+   * Returns and clears the events parsed since the last call. When there are
+   * none, the array is a shared frozen one: read it, don't modify it.
+   */
   eventsReceived(): Event[] {
     const events = this.events;
-    this.events = [];
+    if (events.length === 0) return NO_EVENTS;
+    this.events = NO_EVENTS;
     return events;
   }
 
   /**
    * Returns and clears the bytes to write. An empty chunk means: half-close
    * the connection (end the write side) after writing what precedes it.
+   * When there is nothing to write, the array is a shared frozen one: read
+   * it, don't modify it.
    */
   dataToSend(): Uint8Array[] {
     const writes = this.writes;
-    this.writes = [];
+    if (writes.length === 0) return NO_WRITES;
+    this.writes = NO_WRITES;
     return writes;
+  }
+
+  /** Queues an event for {@link eventsReceived}. */
+  protected pushEvent(event: Event): void {
+    if (this.events === NO_EVENTS) this.events = [event];
+    else this.events.push(event);
+  }
+
+  /** The queue of bytes to write, made when the first chunk is queued. */
+  protected output(): Uint8Array[] {
+    if (this.writes === NO_WRITES) this.writes = [];
+    return this.writes;
   }
 
   /**
@@ -368,7 +398,7 @@ export abstract class Protocol {
       return;
     }
     // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is not expected."
-    this.events.push(frame);
+    this.pushEvent(frame);
   }
 
   /** The limit on a message's frames as received: the message limit, plus what extensions add. */
@@ -401,7 +431,7 @@ export abstract class Protocol {
       this.closeRcvdThenSent = true;
       this.currentState = State.CLOSING;
     }
-    this.events.push(frame);
+    this.pushEvent(frame);
     // RFC 6455 §7.1.1: "the server MUST close the underlying TCP connection
     // immediately; the client SHOULD wait for the server to close the connection".
     if (this.side === "server") this.sendEof();
@@ -519,7 +549,7 @@ export abstract class Protocol {
   /** Queues a half-close of the connection. */
   protected sendEof(): void {
     this.eofSent = true;
-    this.writes.push(EMPTY);
+    this.output().push(EMPTY);
   }
 
   /** Runs a frame through the negotiated extensions, then serializes and queues it. */
@@ -527,7 +557,7 @@ export abstract class Protocol {
     const extensions = this.extensions;
     for (let i = 0; i < extensions.length; i++) frame = extensions[i]!.encode(frame, options);
     // Small frames extend the last pending chunk: one write for many frames.
-    appendFrame(frame, this.side === "client" ? this.maskKey() : null, this.writes);
+    appendFrame(frame, this.side === "client" ? this.maskKey() : null, this.output());
   }
 
   /** The masking key for the next frame a client sends. */

@@ -20,6 +20,7 @@ import type { Extension, ExtensionHeader, ServerExtensionFactory } from "./exten
 import { acceptKey, checkUpgradeHeaders, isValidKey } from "./handshake.js";
 import {
   buildExtensionList,
+  compactHeaders,
   Headers,
   parseExtensionList,
   parseSubprotocolList,
@@ -55,6 +56,9 @@ export interface ServerProtocolOptions extends ProtocolOptions {
 }
 
 const textEncoder = new TextEncoder();
+// Shared by every connection whose options leave these out.
+const NO_EXTENSION_FACTORIES: readonly ServerExtensionFactory[] = Object.freeze([]);
+const NO_SUBPROTOCOLS: readonly string[] = Object.freeze([]);
 
 /** Sans-I/O WebSocket server. */
 export class ServerProtocol extends Protocol {
@@ -68,7 +72,8 @@ export class ServerProtocol extends Protocol {
   private readonly availableExtensions: readonly ServerExtensionFactory[];
   private readonly availableSubprotocols: readonly string[];
   private readonly subprotocolSelector: SubprotocolSelector | null;
-  private readonly requestParser: RequestParser;
+  /** Released once the request is parsed: an open connection has no use for it. */
+  private requestParser: RequestParser | null;
 
   constructor(options: ServerProtocolOptions = {}) {
     super("server", options);
@@ -76,10 +81,10 @@ export class ServerProtocol extends Protocol {
     // lastIndex; a private copy, rewound before each test, stays stateless.
     this.origins =
       options.origins?.map((rule) => (rule instanceof RegExp ? new RegExp(rule) : rule)) ?? null;
-    this.availableExtensions = options.extensions ?? [];
-    this.availableSubprotocols = options.subprotocols ?? [];
+    this.availableExtensions = options.extensions ?? NO_EXTENSION_FACTORIES;
+    this.availableSubprotocols = options.subprotocols ?? NO_SUBPROTOCOLS;
     this.subprotocolSelector = options.selectSubprotocol ?? null;
-    this.requestParser = new RequestParser(options.httpLimits);
+    this.requestParser = this.mode === "handshake" ? new RequestParser(options.httpLimits) : null;
   }
 
   /**
@@ -95,6 +100,7 @@ export class ServerProtocol extends Protocol {
     } catch (error) {
       return this.rejectFor(error);
     }
+    compactHeaders(headers);
     return new Response(101, reasonPhrase(101), headers);
   }
 
@@ -120,7 +126,7 @@ export class ServerProtocol extends Protocol {
    */
   sendResponse(response: Response): void {
     if (this.mode !== "handshake") throw new InvalidState("handshake response already sent");
-    this.writes.push(response.serialize());
+    this.output().push(response.serialize());
     if (response.status === 101) {
       this.state = State.OPEN;
       this.mode = "frames";
@@ -134,25 +140,28 @@ export class ServerProtocol extends Protocol {
   }
 
   protected parseHandshake(): boolean {
-    if (this.request !== null) return false;
+    const parser = this.requestParser;
+    if (parser === null || this.request !== null) return false;
     let request: Request | null;
     try {
-      request = this.requestParser.parse(this.reader);
+      request = parser.parse(this.reader);
     } catch (error) {
       const exc =
         error instanceof InvalidMessage
           ? error
           : new InvalidMessage("did not receive a valid HTTP request", 400, { cause: error });
       this.handshakeExc = exc;
+      this.requestParser = null;
       // A client that is gone cannot read an answer; one still there learns why.
-      if (!this.reader.atEof) this.writes.push(this.rejectFor(exc).serialize());
+      if (!this.reader.atEof) this.output().push(this.rejectFor(exc).serialize());
       this.sendEof();
       this.mode = "discard";
       return false;
     }
     if (request === null) return false;
+    this.requestParser = null;
     this.request = request;
-    this.events.push(request);
+    this.pushEvent(request);
     return false;
   }
 
@@ -235,7 +244,7 @@ export class ServerProtocol extends Protocol {
     const subprotocol = this.selectSubprotocol(request);
     if (subprotocol !== null) response.set("Sec-WebSocket-Protocol", subprotocol);
 
-    this.extensions = extensions;
+    if (extensions.length > 0) this.extensions = extensions;
     this.subprotocol = subprotocol;
     return response;
   }

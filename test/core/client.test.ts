@@ -769,3 +769,40 @@ describe("ClientProtocol", () => {
     }
   });
 });
+
+describe("ClientProtocol retention", () => {
+  /** The response parser a client holds, which it should drop once done with it. */
+  function parserOf(protocol: ClientProtocol): unknown {
+    return (protocol as unknown as { responseParser: unknown }).responseParser;
+  }
+
+  it("releases the response parser once the handshake succeeds, and still reads frames", () => {
+    const protocol = client();
+    protocol.sendRequest(protocol.connect());
+    assert.notEqual(parserOf(protocol), null);
+    protocol.receiveData(concat([switching(), HELLO]));
+    assert.equal(protocol.state, State.OPEN);
+    assert.equal(parserOf(protocol), null);
+    assert.equal(protocol.extensions.length, 0);
+    assert.ok(Object.isFrozen(protocol.extensions));
+    const [response, frame] = protocol.eventsReceived();
+    assert.ok(response instanceof Response);
+    assert.ok(frame instanceof Frame);
+    assert.equal(frame.opcode, Opcode.TEXT);
+  });
+
+  it("releases the response parser when the handshake fails", () => {
+    const invalid = client();
+    invalid.receiveData(utf8("NOT HTTP\r\n\r\n"));
+    assert.equal(parserOf(invalid), null);
+    assert.ok(failure(invalid) instanceof InvalidMessage);
+    const refused = client();
+    refused.receiveData(head("HTTP/1.1 403 Forbidden", "Content-Length: 0"));
+    assert.equal(parserOf(refused), null);
+    assert.ok(failure(refused) !== null);
+  });
+
+  it("creates no response parser for a connection opened elsewhere", () => {
+    assert.equal(parserOf(new ClientProtocol("ws://example.com/", { state: State.OPEN })), null);
+  });
+});

@@ -80,6 +80,7 @@ describe("checkUpgradeHeaders", () => {
     ],
     ["an Upgrade list", { Connection: "Upgrade", Upgrade: "HTTP/2.0, websocket" }],
     ["Upgrade in several fields", { Connection: "Upgrade", Upgrade: ["h2c", "websocket"] }],
+    ["single values with whitespace around", { Connection: " Upgrade ", Upgrade: "\twebsocket " }],
   ];
   for (const [name, init] of valid) {
     it(`accepts ${name}`, () => {

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 
 import { InvalidHeaderFormat, InvalidHeaderValue } from "../../src/core/errors.js";
 import {
+  appendParsedField,
   buildBasicAuthorization,
   buildExtensionList,
   buildSubprotocolList,
+  compactHeaders,
   type ExtensionHeader,
   Headers,
   isFieldValueChar,
@@ -522,5 +525,108 @@ describe("parsers on hostile input", () => {
       "u",
       password,
     ]);
+  });
+});
+
+describe("Headers storage", () => {
+  it("matches names in any casing and keeps each field's own casing", () => {
+    const headers = new Headers();
+    headers.append("X-Mixed", "1");
+    headers.append("x-mixed", "2");
+    headers.append("X-MIXED", "3");
+    headers.append("Other", "4");
+    assert.equal(headers.get("x-MiXeD"), "1, 2, 3");
+    assert.deepEqual(headers.getAll("X-mixed"), ["1", "2", "3"]);
+    assert.equal(headers.has("OTHER"), true);
+    assert.equal(headers.size, 4);
+    assert.deepEqual(
+      [...headers],
+      [
+        ["X-Mixed", "1"],
+        ["x-mixed", "2"],
+        ["X-MIXED", "3"],
+        ["Other", "4"],
+      ],
+    );
+    headers.set("x-MIXED", "5");
+    assert.deepEqual(
+      [...headers],
+      [
+        ["x-MIXED", "5"],
+        ["Other", "4"],
+      ],
+    );
+    headers.delete("OTHER");
+    assert.equal(headers.toString(), "x-MIXED: 5\r\n\r\n");
+  });
+
+  it("handles more distinct names than it caches", () => {
+    const headers = new Headers();
+    for (let i = 0; i < 1000; i++) headers.append(`X-Name-${i}`, String(i));
+    assert.equal(headers.size, 1000);
+    assert.equal(headers.get("x-name-999"), "999");
+    assert.equal(headers.get("X-NAME-0"), "0");
+    headers.delete("x-name-500");
+    assert.equal(headers.has("X-Name-500"), false);
+    assert.equal(headers.size, 999);
+  });
+
+  it("behaves like a list of pairs compared case-insensitively", () => {
+    const name = fc.constantFrom("A", "a", "Bb", "bB", "BB", "Sec-WebSocket-Key", "host");
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("append" as const), name, value: fc.string({ maxLength: 3 }) }),
+      fc.record({ kind: fc.constant("set" as const), name, value: fc.string({ maxLength: 3 }) }),
+      fc.record({ kind: fc.constant("delete" as const), name, value: fc.constant("") }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 20 }), fc.array(name), (ops, lookups) => {
+        const headers = new Headers();
+        let model: [string, string][] = [];
+        const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+        for (const { kind, name, value } of ops) {
+          const safe = value.replace(/[^\x20-\x7e]/g, "x");
+          if (kind === "append") {
+            headers.append(name, safe);
+            model.push([name, safe]);
+          } else if (kind === "set") {
+            headers.set(name, safe);
+            const first = model.findIndex(([n]) => same(n, name));
+            if (first === -1) model.push([name, safe]);
+            else {
+              model[first] = [name, safe];
+              model = model.filter(([n], i) => i <= first || !same(n, name));
+            }
+          } else {
+            headers.delete(name);
+            model = model.filter(([n]) => !same(n, name));
+          }
+        }
+        assert.deepEqual([...headers], model);
+        assert.equal(headers.size, model.length);
+        for (const lookup of lookups) {
+          const values = model.filter(([n]) => same(n, lookup)).map(([, v]) => v);
+          assert.deepEqual(headers.getAll(lookup), values);
+          assert.equal(headers.get(lookup), values.length === 0 ? undefined : values.join(", "));
+          assert.equal(headers.has(lookup), values.length > 0);
+        }
+      }),
+    );
+  });
+
+  it("appends parsed fields as given and keeps them when trimmed", () => {
+    const headers = new Headers();
+    appendParsedField(headers, "Host", "example.com");
+    appendParsedField(headers, "x-custom", "value");
+    compactHeaders(headers);
+    assert.deepEqual(
+      [...headers],
+      [
+        ["Host", "example.com"],
+        ["x-custom", "value"],
+      ],
+    );
+    assert.equal(headers.get("X-Custom"), "value");
+    headers.append("Later", "1");
+    assert.equal(headers.size, 3);
   });
 });

@@ -1043,3 +1043,103 @@ describe("ServerProtocol", () => {
     });
   });
 });
+
+describe("ServerProtocol retention", () => {
+  /** The request parser a server holds, which it should drop once done with it. */
+  function parserOf(server: ServerProtocol): unknown {
+    return (server as unknown as { requestParser: unknown }).requestParser;
+  }
+
+  it("releases the request parser once the request is parsed, keeping the request", () => {
+    const server = new ServerProtocol();
+    assert.notEqual(parserOf(server), null);
+    const request = receiveRequest(server, RFC_REQUEST);
+    assert.equal(parserOf(server), null);
+    server.sendResponse(server.accept(request));
+    assert.equal(server.state, State.OPEN);
+    assert.equal(server.request, request);
+    assert.equal(server.request?.path, "/chat");
+    assert.equal(server.request?.headers.get("sec-websocket-key"), "dGhlIHNhbXBsZSBub25jZQ==");
+    // Frames still parse without the request parser.
+    server.receiveData(fromPeer("server", Opcode.TEXT, "hi"));
+    const [frame] = server.eventsReceived();
+    assert.ok(frame instanceof Frame);
+    assert.equal(new TextDecoder().decode(frame.data), "hi");
+  });
+
+  it("doesn't parse a second request from bytes that arrive before the answer", () => {
+    const server = new ServerProtocol();
+    const request = receiveRequest(server, RFC_REQUEST);
+    server.receiveData(fromPeer("server", Opcode.BINARY, "x"));
+    assert.deepEqual(server.eventsReceived(), []);
+    server.sendResponse(server.accept(request));
+    const [frame] = server.eventsReceived();
+    assert.ok(frame instanceof Frame);
+    assert.equal(frame.opcode, Opcode.BINARY);
+  });
+
+  it("releases the request parser after a malformed request", () => {
+    const server = new ServerProtocol();
+    server.receiveData(utf8("NOT HTTP\r\n\r\n"));
+    assert.equal(parserOf(server), null);
+    assert.ok(failure(server) instanceof InvalidMessage);
+    server.receiveData(RFC_REQUEST);
+    assert.deepEqual(server.eventsReceived(), []);
+  });
+
+  it("creates no request parser for a connection opened elsewhere", () => {
+    const server = new ServerProtocol({ state: State.OPEN });
+    assert.equal(parserOf(server), null);
+  });
+
+  it("shares a frozen empty extension list until some are negotiated", () => {
+    const [plain] = answer(RFC_REQUEST);
+    assert.equal(plain.extensions.length, 0);
+    assert.ok(Object.isFrozen(plain.extensions));
+    const [other] = answer(RFC_REQUEST);
+    assert.equal(other.extensions, plain.extensions);
+    const [negotiated] = answer(requestBytes(plus(["Sec-WebSocket-Extensions", "x-test"])), {
+      extensions: [factory("x-test")],
+    });
+    assert.equal(negotiated.extensions.length, 1);
+    assert.ok(!Object.isFrozen(negotiated.extensions));
+  });
+
+  it("returns shared frozen arrays when there is nothing to return", () => {
+    const server = new ServerProtocol();
+    const events = server.eventsReceived();
+    const writes = server.dataToSend();
+    assert.deepEqual(events, []);
+    assert.deepEqual(writes, []);
+    assert.ok(Object.isFrozen(events) && Object.isFrozen(writes));
+    assert.equal(server.eventsReceived(), events);
+    assert.equal(server.dataToSend(), writes);
+    assert.throws(() => (events as unknown[]).push(1), TypeError);
+    assert.throws(() => (writes as unknown[]).push(1), TypeError);
+    // What arrives later comes in arrays of its own, not in the shared ones.
+    const request = receiveRequest(server, RFC_REQUEST);
+    server.sendResponse(server.accept(request));
+    const response = server.dataToSend();
+    assert.equal(response.length, 1);
+    assert.ok(!Object.isFrozen(response));
+    assert.deepEqual(events, []);
+    assert.deepEqual(writes, []);
+  });
+
+  it("keeps long values and targets intact whether the head arrives whole or in pieces", () => {
+    const long = "a-rather-long-value-that-is-copied";
+    const data = requestBytes(plus(["X-Long", long]), "GET /a/long/request/target?x=1 HTTP/1.1");
+    for (const chunks of [[data], [...data].map((byte) => Uint8Array.of(byte))]) {
+      const server = new ServerProtocol();
+      for (const chunk of chunks) server.receiveData(chunk);
+      const [request] = server.eventsReceived();
+      assert.ok(request instanceof Request);
+      assert.equal(request.path, "/a/long/request/target?x=1");
+      assert.equal(request.method, "GET");
+      assert.equal(request.version, "HTTP/1.1");
+      assert.equal(request.headers.get("x-long"), long);
+      assert.equal(request.headers.get("Host"), "server.example.com");
+      assert.equal(request.headers.get("Origin"), "http://example.com");
+    }
+  });
+});
