@@ -324,14 +324,14 @@ export abstract class Protocol {
     const header = this.frameParser.pendingHeader;
     if (header < 0 || (header & 0x70) !== 0 || this.reader.length === 0) return;
     const opcode = header & 0x0f;
-    if (opcode === Opcode.TEXT) {
-      // A TEXT frame inside an unfinished message is an error parse() reports.
-      if (this.currentSize !== null) return;
-    } else if (opcode !== Opcode.CONT || this.currentSize === null || !this.currentIsText) {
-      return;
-    } else if (this.currentEncoded) {
-      return;
-    }
+    // A TEXT frame inside an unfinished message is an error that receiveFrame() reports.
+    const startsText = opcode === Opcode.TEXT && this.currentSize === null;
+    const continuesText =
+      opcode === Opcode.CONT &&
+      this.currentSize !== null &&
+      this.currentIsText &&
+      !this.currentEncoded;
+    if (!startsText && !continuesText) return;
     const views = this.frameParser.peekPayload(this.reader);
     if (views.length === 0) return;
     if (opcode === Opcode.TEXT && !this.textPeeked) {
