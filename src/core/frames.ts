@@ -5,10 +5,9 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import { applyMask, maskKeyAt } from "./mask.js";
-import type { StreamReader } from "./streams.js";
+import { allocateFilled, type StreamReader } from "./streams.js";
 import { isValidUtf8 } from "./utf8.js";
 
 /** RFC 6455 §5.2 opcodes. */
@@ -445,7 +444,7 @@ export function appendFrame(frame: Frame, maskKey: Uint8Array | null, chunks: Ui
   const headerSize = headerLength(length, maskKey !== null);
   if (length > COALESCE_LIMIT && maskKey !== null) {
     // A client's large frame: masked straight into a buffer of its own.
-    const buffer = allocateUninitialized(headerSize + length);
+    const buffer = allocateFilled(headerSize + length);
     writePayload(buffer, writeHeader(buffer, 0, frame, maskKey), data, maskKey);
     chunks.push(buffer);
     return;
@@ -472,13 +471,4 @@ export function appendFrame(frame: Frame, maskKey: Uint8Array | null, chunks: Ui
     chunks.push(slab.subarray(start, slabUsed));
   }
   if (!inline) chunks.push(data);
-}
-
-/** Smallest frame buffer that is not zero-filled first, since every byte is written. */
-const UNINITIALIZED_THRESHOLD = 4096;
-
-function allocateUninitialized(n: number): Uint8Array {
-  if (n < UNINITIALIZED_THRESHOLD) return new Uint8Array(n);
-  const buffer = Buffer.allocUnsafeSlow(n);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, n);
 }

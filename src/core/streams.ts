@@ -23,7 +23,7 @@ const UNINITIALIZED_THRESHOLD = 4096;
  * zero-fill: every byte is written right after. Returned as a plain
  * `Uint8Array`, like every other read, over memory of its own.
  */
-function allocateFilled(n: number): Uint8Array {
+export function allocateFilled(n: number): Uint8Array {
   if (n < UNINITIALIZED_THRESHOLD) return new Uint8Array(n);
   const buffer = Buffer.allocUnsafeSlow(n);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, n);

@@ -390,6 +390,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *
    * `{ compress: false }` skips compression for this message.
    *
+   * Bytes are not copied, as with `socket.write()`: a `Uint8Array` handed to
+   * `send()` must not be modified afterwards, since it may still be waiting
+   * to be written when the promise resolves.
+   *
    * @throws ConnectionClosed when the connection is closing or closed.
    */
   send(message: Sendable, options?: SendOptions): Promise<void> {
