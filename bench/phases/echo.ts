@@ -97,7 +97,7 @@ export async function smallPhase(context: RunContext): Promise<Table[]> {
         ratios: ECHO_RATIOS,
         rows,
         footnotes: [
-          "Binary messages. Pipelined: frames written in batches, up to 4 batches in flight per connection, 4096 messages of 16 B (1024 of 1 KiB) in flight in all with 16 or 256 connections. Ping-pong: one message in flight per connection.",
+          "Binary messages. Pipelined: each connection writes batches of 64 messages of 16 B (16 of 1 KiB) and keeps up to 4 batches in flight. Ping-pong: one message in flight per connection.",
         ],
       },
       {
