@@ -7,7 +7,7 @@
 
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import { applyMask, maskKeyAt } from "./mask.js";
-import { allocateFilled, type StreamReader } from "./streams.js";
+import type { StreamReader } from "./streams.js";
 import { isValidUtf8 } from "./utf8.js";
 
 /** RFC 6455 §5.2 opcodes. */
@@ -336,27 +336,15 @@ function peekUint32(reader: StreamReader, index: number): number {
 }
 
 /** Longest payload copied next to its header in one chunk instead of sent as its own chunk. */
-const COALESCE_LIMIT = 1024;
-
-/** Size of the shared buffers that small frames are serialized into. */
-const SLAB_SIZE = 16384;
-
-/**
- * Where small frames are serialized, shared by every connection, as Node
- * shares its `Buffer` pool. Space is handed out once, front to back, and a
- * full slab is replaced, never reused: chunks returned earlier stay valid for
- * as long as anyone holds them.
- */
-let slab = new Uint8Array(SLAB_SIZE);
-let slabUsed = 0;
+export const COALESCE_LIMIT = 1024;
 
 /** The header's length: RFC 6455 §5.2 base header, extended length, masking key. */
-function headerLength(length: number, masked: boolean): number {
+export function headerLength(length: number, masked: boolean): number {
   return 2 + (length < 126 ? 0 : length < 0x10000 ? 2 : 8) + (masked ? 4 : 0);
 }
 
 /** Writes the RFC 6455 §5.2 header of `frame` at `offset`; returns where the payload goes. */
-function writeHeader(
+export function writeHeader(
   buffer: Uint8Array,
   offset: number,
   frame: Frame,
@@ -402,7 +390,7 @@ function writeHeader(
 }
 
 /** Writes the payload after its header: masked with `maskKey` (RFC 6455 §5.3), or copied. */
-function writePayload(
+export function writePayload(
   buffer: Uint8Array,
   offset: number,
   data: Uint8Array,
@@ -428,47 +416,4 @@ export function serializeFrame(frame: Frame, maskKey: Uint8Array | null): Uint8A
   if (!inline) return [buffer, data];
   writePayload(buffer, headerSize, data, maskKey);
   return [buffer];
-}
-
-/**
- * Serializes a frame like {@link serializeFrame} and appends its chunks to
- * `chunks`, writing as few chunks as it can: a frame of up to 1 KiB, or the
- * header of a larger unmasked one, goes into a shared buffer, and extends the
- * last chunk of `chunks` when that chunk ends where it starts. So frames
- * queued one after the other leave in one write. Every chunk stays valid and
- * unchanged once appended.
- */
-export function appendFrame(frame: Frame, maskKey: Uint8Array | null, chunks: Uint8Array[]): void {
-  const data = frame.data;
-  const length = data.length;
-  const headerSize = headerLength(length, maskKey !== null);
-  if (length > COALESCE_LIMIT && maskKey !== null) {
-    // A client's large frame: masked straight into a buffer of its own.
-    const buffer = allocateFilled(headerSize + length);
-    writePayload(buffer, writeHeader(buffer, 0, frame, maskKey), data, maskKey);
-    chunks.push(buffer);
-    return;
-  }
-  const inline = length <= COALESCE_LIMIT;
-  const size = inline ? headerSize + length : headerSize;
-  if (slabUsed + size > SLAB_SIZE) {
-    slab = new Uint8Array(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const start = slabUsed;
-  const payloadStart = writeHeader(slab, start, frame, maskKey);
-  if (inline) writePayload(slab, payloadStart, data, maskKey);
-  slabUsed = start + size;
-  const last = chunks.length - 1;
-  const previous = last >= 0 ? chunks[last]! : null;
-  if (
-    previous !== null &&
-    previous.buffer === slab.buffer &&
-    previous.byteOffset + previous.length === start
-  ) {
-    chunks[last] = slab.subarray(previous.byteOffset, slabUsed);
-  } else {
-    chunks.push(slab.subarray(start, slabUsed));
-  }
-  if (!inline) chunks.push(data);
 }

@@ -13,17 +13,10 @@
 
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import type { Extension, MessageOptions } from "./extensions/base.js";
-import {
-  appendFrame,
-  Close,
-  CloseCode,
-  Frame,
-  FrameParser,
-  isControlOpcode,
-  Opcode,
-} from "./frames.js";
+import { Close, CloseCode, Frame, FrameParser, isControlOpcode, Opcode } from "./frames.js";
 import type { Request, Response } from "./http11.js";
 import { randomMaskKey } from "./mask.js";
+import { OutgoingBytes } from "./outgoing.js";
 import { StreamReader } from "./streams.js";
 import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
@@ -106,7 +99,8 @@ export abstract class Protocol {
   /** Events not yet returned; the shared frozen empty array while there are none. */
   private events: Event[] = NO_EVENTS;
   /** Output not yet returned; the shared frozen empty array while there is none. */
-  private writes: Uint8Array[] = NO_WRITES;
+  /** What was queued for the network since the last {@link dataToSend}. */
+  private outgoing: OutgoingBytes | null = null;
   protected mode: ParserMode;
 
   private currentState: State;
@@ -221,10 +215,10 @@ export abstract class Protocol {
    * it, don't modify it.
    */
   dataToSend(): Uint8Array[] {
-    const writes = this.writes;
-    if (writes.length === 0) return NO_WRITES;
-    this.writes = NO_WRITES;
-    return writes;
+    const outgoing = this.outgoing;
+    if (outgoing === null) return NO_WRITES;
+    this.outgoing = null;
+    return outgoing.take();
   }
 
   /** Queues an event for {@link eventsReceived}. */
@@ -234,9 +228,9 @@ export abstract class Protocol {
   }
 
   /** The queue of bytes to write, made when the first chunk is queued. */
-  protected output(): Uint8Array[] {
-    if (this.writes === NO_WRITES) this.writes = [];
-    return this.writes;
+  protected output(): OutgoingBytes {
+    if (this.outgoing === null) this.outgoing = new OutgoingBytes();
+    return this.outgoing;
   }
 
   /**
@@ -557,7 +551,7 @@ export abstract class Protocol {
     const extensions = this.extensions;
     for (let i = 0; i < extensions.length; i++) frame = extensions[i]!.encode(frame, options);
     // Small frames extend the last pending chunk: one write for many frames.
-    appendFrame(frame, this.side === "client" ? this.maskKey() : null, this.output());
+    this.output().appendFrame(frame, this.side === "client" ? this.maskKey() : null);
   }
 
   /** The masking key for the next frame a client sends. */

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidState, PayloadTooBig, ProtocolError } from "../../src/core/errors.js";
 import {
-  appendFrame,
   Close,
   CloseCode,
   closeCodeExplanation,
@@ -150,76 +149,6 @@ describe("RFC 6455 §5.7 examples", () => {
     assert.equal(toHex(concat(serializeFrame(frame, null)).subarray(0, 1)), "f1");
     const parsed = parseOne(concat(serializeFrame(frame, null)), false);
     assert.deepEqual([parsed.rsv1, parsed.rsv2, parsed.rsv3], [true, true, true]);
-  });
-});
-
-describe("appendFrame", () => {
-  const frame = (size: number, opcode: Opcode = Opcode.BINARY): Frame =>
-    new Frame(
-      opcode,
-      new Uint8Array(size).map((_, i) => i & 0xff),
-    );
-  const serialized = (frames: Frame[], mask: Uint8Array | null): string =>
-    toHex(concat(frames.flatMap((f) => serializeFrame(f, mask))));
-
-  it("writes small frames sent in a row into one chunk", () => {
-    const frames = [frame(0), frame(5, Opcode.TEXT), frame(125), frame(126), frame(1024)];
-    const chunks: Uint8Array[] = [];
-    for (const f of frames) appendFrame(f, null, chunks);
-    assert.equal(chunks.length, 1);
-    assert.equal(toHex(chunks[0]!), serialized(frames, null));
-  });
-
-  it("keeps the chunks it handed out unchanged", () => {
-    const first: Uint8Array[] = [];
-    appendFrame(frame(10), null, first);
-    const before = toHex(first[0]!);
-    const second: Uint8Array[] = [];
-    for (let i = 0; i < 40; i++) appendFrame(frame(1000), null, second);
-    assert.equal(toHex(first[0]!), before);
-    assert.equal(toHex(concat(second)), serialized(Array(40).fill(frame(1000)), null));
-    // 40 frames of about 1 KiB fill more than one shared buffer.
-    assert.ok(second.length > 1);
-  });
-
-  it("does not extend a chunk that something else follows", () => {
-    const chunks: Uint8Array[] = [];
-    appendFrame(frame(3), null, chunks);
-    chunks.push(new Uint8Array(0));
-    appendFrame(frame(3), null, chunks);
-    assert.deepEqual(
-      chunks.map((chunk) => chunk.length),
-      [5, 0, 5],
-    );
-    const other: Uint8Array[] = [];
-    appendFrame(frame(3), null, chunks);
-    appendFrame(frame(3), null, other);
-    appendFrame(frame(3), null, chunks);
-    assert.deepEqual(
-      chunks.map((chunk) => chunk.length),
-      [5, 0, 10, 5],
-    );
-  });
-
-  it("sends a large unmasked payload as it is, after its header", () => {
-    const large = frame(70000);
-    const chunks: Uint8Array[] = [];
-    appendFrame(frame(2), null, chunks);
-    appendFrame(large, null, chunks);
-    appendFrame(frame(2), null, chunks);
-    assert.equal(chunks.length, 3);
-    assert.equal(chunks[1], large.data);
-    assert.equal(toHex(concat(chunks)), serialized([frame(2), large, frame(2)], null));
-  });
-
-  it("masks frames of any size, joining small ones and giving large ones a chunk each", () => {
-    const frames = [frame(0), frame(200), frame(1024), frame(1025), frame(70000), frame(3)];
-    const chunks: Uint8Array[] = [];
-    for (const f of frames) appendFrame(f, MASK, chunks);
-    // [0, 200, 1024] share the slab (unless it fills up between them); 1025 and
-    // 70000 have buffers of their own; 3 starts a new run.
-    assert.ok(chunks.length >= 4 && chunks.length < frames.length, `${chunks.length} chunks`);
-    assert.equal(toHex(concat(chunks)), serialized(frames, MASK));
   });
 });
 
