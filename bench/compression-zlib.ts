@@ -13,6 +13,12 @@
  * - `async-N`: a persistent `createDeflateRaw()` / `createInflateRaw()` pair
  *   per connection, written then flushed with `Z_SYNC_FLUSH`, running on
  *   libuv's thread pool (the approach of the `ws` package).
+ * - `ours-kept-N`: this library's `PerMessageDeflate` with its zlib streams
+ *   kept from message to message, driven synchronously through Node's native
+ *   handle (src/core/extensions/zlib-stream.ts): what a busy connection does.
+ * - `ours-reopen-N`: the same extension without `scheduleRelease`, which opens
+ *   its streams from the sliding windows and closes them for every message:
+ *   what a connection that goes quiet between messages pays.
  *
  * It also measures the memory an idle connection holds with each setting,
  * against the `ws` package's.
@@ -31,6 +37,8 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import * as zlib from "node:zlib";
 import WebSocket, { WebSocketServer } from "ws";
+import { PerMessageDeflate } from "../src/core/extensions/permessage-deflate.js";
+import { Frame, Opcode } from "../src/core/frames.js";
 import { type ConnectOptions, connect } from "../src/node/client.js";
 import { type ServeOptions, serve } from "../src/node/server.js";
 
@@ -163,6 +171,33 @@ function asyncCodec(settings: Settings): Codec {
   };
 }
 
+/** This library's extension, one per side, its streams kept between messages or not. */
+function extensionCodec(settings: Settings, keep: boolean): Codec {
+  const parameters = {
+    localNoContextTakeover: false,
+    remoteNoContextTakeover: false,
+    localMaxWindowBits: settings.windowBits,
+    remoteMaxWindowBits: settings.windowBits,
+  };
+  const tuning = { memLevel: settings.memLevel, ...(keep ? { scheduleRelease() {} } : {}) };
+  const sender = new PerMessageDeflate(parameters, tuning);
+  const receiver = new PerMessageDeflate(parameters, tuning);
+  return {
+    compress(message) {
+      const data = sender.encode(new Frame(Opcode.BINARY, message)).data;
+      return Buffer.from(data.buffer, data.byteOffset, data.length);
+    },
+    decompress(payload) {
+      const data = receiver.decode(new Frame(Opcode.BINARY, payload, true, true), Infinity).data;
+      return Buffer.from(data.buffer, data.byteOffset, data.length);
+    },
+    close() {
+      sender.releaseIdleState();
+      receiver.releaseIdleState();
+    },
+  };
+}
+
 /** zlib's and `ws`'s defaults. */
 const LARGE: Settings = { windowBits: 15, memLevel: 8 };
 /** Python `websockets`' server defaults, which this library adopts. */
@@ -174,6 +209,9 @@ const CANDIDATES: Record<string, () => Codec> = {
   "sync-dict-12": () => syncCodec(SMALL, true),
   "async-15": () => asyncCodec(LARGE),
   "async-12": () => asyncCodec(SMALL),
+  "ours-kept-15": () => extensionCodec(LARGE, true),
+  "ours-kept-12": () => extensionCodec(SMALL, true),
+  "ours-reopen-12": () => extensionCodec(SMALL, false),
 };
 
 interface Result {
@@ -292,7 +330,7 @@ function median(results: Result[]): Result {
 
 function format(result: Result): string {
   return [
-    result.candidate.padEnd(13),
+    result.candidate.padEnd(15),
     String(result.size).padStart(8),
     String(result.connections).padStart(5),
     result.ratio.toFixed(3).padStart(7),
@@ -307,7 +345,7 @@ function format(result: Result): string {
 async function main(): Promise<void> {
   console.log(`node ${process.version}, zlib ${process.versions.zlib}`);
   console.log(
-    "candidate         size  conns   ratio compress_us decompress_us   msgs/s cpu_us/msg",
+    "candidate           size  conns   ratio compress_us decompress_us   msgs/s cpu_us/msg",
   );
   const plan: [size: number, count: number, connections: number][] = [
     [200, 500, 1],
@@ -346,7 +384,7 @@ async function main(): Promise<void> {
     ]);
     const [heap, rss] = JSON.parse(output.toString()) as [number, number];
     console.log(
-      `${candidate.padEnd(13)} heap+external ${(heap / 1024).toFixed(1).padStart(6)} KiB   rss ${(rss / 1024).toFixed(1).padStart(6)} KiB`,
+      `${candidate.padEnd(15)} heap+external ${(heap / 1024).toFixed(1).padStart(6)} KiB   rss ${(rss / 1024).toFixed(1).padStart(6)} KiB`,
     );
   }
 

@@ -10,6 +10,7 @@ import type { ClientExtensionFactory, ServerExtensionFactory } from "../core/ext
 import {
   ClientPerMessageDeflateFactory,
   PERMESSAGE_DEFLATE,
+  type PerMessageDeflate,
   ServerPerMessageDeflateFactory,
 } from "../core/extensions/permessage-deflate.js";
 
@@ -92,16 +93,78 @@ function wantsDeflate(options: CompressionOptions): boolean {
   return true;
 }
 
+/**
+ * At most this many connections keep zlib streams open at a time: beyond it,
+ * the connection that opened its streams first closes them. Node's zlib takes
+ * about 110 KiB of native memory per connection for them with the default
+ * settings (its compressor takes about 75 KiB whatever the settings), 225 KiB
+ * with 32 KiB windows, so a burst of messages on thousands of connections
+ * costs at most 7 to 14 MiB of zlib state, not one set of streams per
+ * connection. A connection closed this way reopens its streams from its
+ * windows on its next message.
+ */
+export const MAX_OPEN_STREAMS = 64;
+
+/**
+ * Extensions whose zlib streams are open, oldest first, to be closed once
+ * their connection goes quiet: checked at the end of each event-loop turn (in
+ * `setImmediate`, after the turn's reads and writes), and closed at the first
+ * check that finds them unused since the previous one. A connection that keeps
+ * receiving or sending from turn to turn keeps its streams; one that goes
+ * quiet holds only its sliding windows a turn later. The check re-arms itself
+ * only while some stream is open, so an idle process does not spin.
+ */
+const openStreams = new Set<PerMessageDeflate>();
+let checkScheduled = false;
+
+function checkOpenStreams(): void {
+  checkScheduled = false;
+  for (const extension of openStreams) {
+    if (extension.releaseIfIdle()) openStreams.delete(extension);
+  }
+  if (openStreams.size > 0) scheduleCheck();
+}
+
+function scheduleCheck(): void {
+  if (checkScheduled) return;
+  checkScheduled = true;
+  setImmediate(checkOpenStreams);
+}
+
+/**
+ * The `scheduleRelease` setting of the extensions {@link clientExtensions}
+ * and {@link serverExtensions} create: keeps their zlib streams while their
+ * connection is busy, and closes them once it goes quiet, or when more than
+ * {@link MAX_OPEN_STREAMS} connections keep some. Give it to factories
+ * created by hand to get the same (`new ServerPerMessageDeflateFactory({
+ * scheduleRelease: releaseWhenIdle })`).
+ */
+export function releaseWhenIdle(extension: PerMessageDeflate): void {
+  openStreams.delete(extension);
+  openStreams.add(extension);
+  if (openStreams.size > MAX_OPEN_STREAMS) {
+    for (const oldest of openStreams) {
+      // Never the extension opening a stream, which was just added last.
+      oldest.releaseIdleState();
+      openStreams.delete(oldest);
+      break;
+    }
+  }
+  scheduleCheck();
+}
+
 /** The zlib settings shared by both roles. */
 function deflateSettings(deflate: DeflateOptions): {
   level: number;
   memLevel: number;
   threshold: number;
+  scheduleRelease: (extension: PerMessageDeflate) => void;
 } {
   return {
     level: deflate.level ?? DEFLATE_DEFAULTS.level,
     memLevel: deflate.memLevel ?? DEFLATE_DEFAULTS.memLevel,
     threshold: deflate.threshold ?? DEFLATE_DEFAULTS.threshold,
+    scheduleRelease: releaseWhenIdle,
   };
 }
 

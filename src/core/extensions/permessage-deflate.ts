@@ -2,21 +2,25 @@
  * RFC 7692: the permessage-deflate extension. Negotiation in both roles with
  * the four parameters of §7.1, and the compression of messages (§7.2).
  *
- * zlib is driven synchronously through its one-shot functions, which keeps
- * the core sans-I/O. Context takeover (§7.1.1) needs what the previous
- * messages left in the LZ77 sliding window: instead of a zlib stream that
- * lives as long as the connection, each side keeps the last 2^windowBits bytes
- * of plain text in a {@link SlidingWindow} and hands them to zlib as a preset
- * dictionary. A DEFLATE stream that continues after some bytes, and one that
- * starts with those bytes as its dictionary, can refer to exactly the same
- * data. `bench/compression-zlib.ts` measures the choice; docs/topics/design.md
- * records it.
+ * zlib runs synchronously, which keeps the core sans-I/O, and each direction
+ * has two forms. While the connection is busy, a zlib stream per direction
+ * lives from message to message, so that context takeover (§7.1.1) is zlib's
+ * own and costs nothing (see ./zlib-stream.ts). Once the connection goes
+ * quiet, the streams are closed and each side keeps only the last
+ * 2^windowBits bytes of plain text (./sliding-window.ts); the next
+ * message opens a stream with them as its preset dictionary. A DEFLATE stream
+ * that continues after some bytes, and one that starts with those bytes as its
+ * dictionary, can refer to exactly the same data, so the peer sees no
+ * difference. The core has no timers: whoever runs the connection says when it
+ * is quiet, through {@link DeflateSettings.scheduleRelease} and
+ * {@link PerMessageDeflate.releaseIfIdle}. `bench/compression-zlib.ts` measures
+ * the choice; docs/topics/compression.md describes it.
  *
  * @module
  */
 
 import { constants as bufferConstants } from "node:buffer";
-import { deflateRawSync, inflateRawSync, constants as zlibConstants } from "node:zlib";
+import { constants as zlibConstants } from "node:zlib";
 import {
   DuplicateParameter,
   InvalidParameterName,
@@ -33,7 +37,13 @@ import type {
   MessageOptions,
   ServerExtensionFactory,
 } from "./base.js";
-import { SlidingWindow } from "./sliding-window.js";
+import { EMPTY_WINDOW, slideWindow } from "./sliding-window.js";
+import {
+  nativeStreamsAvailable,
+  openZlibStream,
+  ZlibOutputTooLarge,
+  type ZlibStream,
+} from "./zlib-stream.js";
 
 /** The extension's registered name (RFC 7692 §7). */
 export const PERMESSAGE_DEFLATE = "permessage-deflate";
@@ -60,6 +70,13 @@ const WINDOW_BITS_VALUE = /^(?:[89]|1[0-5])$/;
 const MAX_WINDOW_BITS = 15;
 
 /**
+ * zlib compresses raw DEFLATE with at least a 512-byte window (it refuses 8
+ * bits, which Node turns into 9): a peer built on zlib that agreed to 8 bits
+ * uses 9, so that is what this side keeps of its data too.
+ */
+const MIN_ZLIB_WINDOW_BITS = 9;
+
+/**
  * RFC 7692 §7.2.1: a sender removes these 4 octets, the end of the empty
  * stored block a sync flush emits, from the tail of each message; §7.2.2: the
  * receiver appends them back before inflating.
@@ -79,7 +96,7 @@ const EMPTY = new Uint8Array(0);
  */
 const MAX_EXPANSION = 16;
 
-/** Largest buffer zlib's one-shot functions may return. */
+/** Largest buffer compression may produce. */
 const MAX_OUTPUT_LENGTH = bufferConstants.MAX_LENGTH;
 
 /** zlib settings of the compressor, and when to use it. */
@@ -93,6 +110,17 @@ export interface DeflateSettings {
   readonly memLevel?: number;
   /** Messages of fewer bytes than this are sent uncompressed. Fragmented messages are always compressed. Default: 0. */
   readonly threshold?: number;
+  /**
+   * Lets zlib streams live between messages. Called when the extension opens
+   * a stream while it keeps none; the caller then calls
+   * {@link PerMessageDeflate.releaseIfIdle} (or
+   * {@link PerMessageDeflate.releaseIdleState}) from time to time, e.g. once
+   * per event-loop turn, until it returns `true`. Without it, each message
+   * opens its streams from the sliding windows and closes them: the least
+   * memory, and more CPU per message, most of it for small messages (zlib
+   * hashes the window again each time).
+   */
+  readonly scheduleRelease?: ((extension: PerMessageDeflate) => void) | undefined;
 }
 
 /** What a negotiation settled, from one endpoint's point of view. */
@@ -118,23 +146,29 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   readonly localMaxWindowBits: number;
   readonly remoteMaxWindowBits: number;
 
-  private readonly deflateOptions: {
-    readonly finishFlush: number;
-    readonly windowBits: number;
-    readonly level: number;
-    readonly memLevel: number;
-  };
+  private readonly level: number;
+  private readonly memLevel: number;
   private readonly threshold: number;
-  /** Plain text this side compressed, for context takeover. */
-  private readonly sent: SlidingWindow;
-  /** Plain text the peer compressed, for context takeover. */
-  private readonly received: SlidingWindow;
+  private readonly scheduleRelease: ((extension: PerMessageDeflate) => void) | undefined;
+  /**
+   * The window of plain text this side compressed, for context takeover once
+   * the deflater is closed.
+   */
+  private sent = EMPTY_WINDOW;
+  /** The window of plain text the peer compressed, for when the inflater is closed. */
+  private received = EMPTY_WINDOW;
+  /** The compressor, while the connection is busy. */
+  private deflater: ZlibStream | null = null;
+  /** The decompressor, while the connection is busy. */
+  private inflater: ZlibStream | null = null;
+  /** Whether a stream was used since the last {@link releaseIfIdle}. */
+  private used = false;
   /** Whether the message being sent is compressed. */
   private compressing = false;
   /** Whether the message being received is compressed. */
   private decompressing = false;
-  /** Compressed fragments of the message being received. */
-  private fragments: Uint8Array[] = [];
+  /** Compressed fragments of the message being received, but its last. */
+  private fragments: Uint8Array[] | null = null;
   private fragmentsLength = 0;
 
   constructor(parameters: PerMessageDeflateParameters, settings: DeflateSettings = {}) {
@@ -145,17 +179,10 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     this.remoteNoContextTakeover = parameters.remoteNoContextTakeover;
     this.localMaxWindowBits = parameters.localMaxWindowBits;
     this.remoteMaxWindowBits = parameters.remoteMaxWindowBits;
+    this.level = level;
+    this.memLevel = memLevel;
     this.threshold = threshold;
-    // A sync flush ends each chunk on a byte boundary with an empty stored
-    // block and leaves the stream open: RFC 7692 §7.2.1.
-    this.deflateOptions = {
-      finishFlush: zlibConstants.Z_SYNC_FLUSH,
-      windowBits: this.localMaxWindowBits,
-      level,
-      memLevel,
-    };
-    this.sent = new SlidingWindow(2 ** this.localMaxWindowBits);
-    this.received = new SlidingWindow(2 ** this.remoteMaxWindowBits);
+    this.scheduleRelease = settings.scheduleRelease;
   }
 
   /** Compresses the frames of a data message, unless it is under the threshold or `compress: false`. */
@@ -171,24 +198,37 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     }
     if (!this.compressing) return frame;
 
-    const sent = this.sent;
-    const dictionary = sent.data;
-    let data: Uint8Array = deflateRawSync(
-      frame.data,
-      dictionary.length > 0 ? { ...this.deflateOptions, dictionary } : this.deflateOptions,
-    );
+    const deflater = this.deflater ?? this.openDeflater();
+    this.used = true;
+    let data = deflater.write([frame.data], MAX_OUTPUT_LENGTH);
     if (frame.fin) {
       // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from
-      // the tail end." A sync flush always ends with them.
-      data = data.subarray(0, data.length - EMPTY_STORED_BLOCK_TAIL.length);
-      // Incompressible data goes out as it is; the window stays as the peer's
-      // decompressor will have it, without these bytes.
-      if (first && data.length > frame.data.length + MAX_EXPANSION) return frame;
+      // the tail end." A sync flush ends with them, unless zlib had nothing
+      // to flush at all: an empty message right after another one. Its
+      // payload is then a lone 00, which with the 4 octets the peer appends
+      // (§7.2.2) is an empty stored block (RFC 1951 §3.2.4).
+      data =
+        data.length === 0
+          ? new Uint8Array(1)
+          : data.subarray(0, data.length - EMPTY_STORED_BLOCK_TAIL.length);
+      if (first && data.length > frame.data.length + MAX_EXPANSION) {
+        // Incompressible data goes out as it is. The deflater has taken it in
+        // and the peer won't: it is closed, and the next message starts from
+        // the window, as the peer's decompressor will have it.
+        this.closeDeflater();
+        return frame;
+      }
     }
     // The window spans the fragments of one message even without context
     // takeover: RFC 7692 §7.1.1 resets it only between messages.
-    if (frame.fin && this.localNoContextTakeover) sent.clear();
-    else sent.append(frame.data);
+    if (frame.fin && this.localNoContextTakeover) {
+      this.sent = EMPTY_WINDOW;
+      if (this.keepsStreams() && deflater.resettable) deflater.reset();
+      else this.closeDeflater();
+    } else {
+      this.sent = slideWindow(this.sent, frame.data, windowSize(this.localMaxWindowBits));
+      if (!this.keepsStreams()) this.closeDeflater();
+    }
     // RFC 7692 §6: the "Per-Message Compressed" bit is RSV1 "of the first
     // frame of the message"; §6.1: not of the non-first fragments.
     return new Frame(opcode, data, frame.fin, first, frame.rsv2, frame.rsv3);
@@ -207,7 +247,7 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     // protocol fails the connection for it (RFC 7692 §6.1 forbids both).
     if (isControlOpcode(opcode)) return frame;
     if (opcode !== Opcode.CONT) {
-      this.fragments = [];
+      this.fragments = null;
       this.fragmentsLength = 0;
       this.decompressing = frame.rsv1;
     } else if (frame.rsv1) {
@@ -222,17 +262,22 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
       throw new PayloadTooBig(`compressed message exceeds limit of ${maxSize} bytes`);
     }
     if (!frame.fin) {
-      this.fragments.push(frame.data);
+      if (this.fragments === null) this.fragments = [frame.data];
+      else this.fragments.push(frame.data);
       return new Frame(opcode, EMPTY, false, false, frame.rsv2, frame.rsv3);
     }
-    const fragments = this.fragments;
-    fragments.push(frame.data, EMPTY_STORED_BLOCK_TAIL);
-    this.fragments = [];
+    // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail
+    // end of the payload of the message", fed to zlib after it, not copied.
+    const inputs = this.fragments ?? [];
+    inputs.push(frame.data, EMPTY_STORED_BLOCK_TAIL);
+    this.fragments = null;
     this.fragmentsLength = 0;
     this.decompressing = false;
 
-    const data = this.inflate(concat(fragments), maxSize);
-    if (!this.remoteNoContextTakeover) this.received.append(data);
+    const data = this.inflate(inputs, maxSize);
+    if (!this.remoteNoContextTakeover) {
+      this.received = slideWindow(this.received, data, windowSize(this.remoteMaxWindowBits));
+    }
     return new Frame(opcode, data, true, false, frame.rsv2, frame.rsv3);
   }
 
@@ -246,6 +291,37 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     return maxSize + Math.ceil(maxSize / 8) + Math.ceil(maxSize / 64) + 10;
   }
 
+  /** Whether zlib streams are open: the form of a busy connection. */
+  get holdsStreams(): boolean {
+    return this.deflater !== null || this.inflater !== null;
+  }
+
+  /**
+   * Closes the zlib streams unless one was used since the previous call, and
+   * says whether none is left open. The sliding windows stay, so the next
+   * message continues the context where it was (RFC 7692 §7.1.1). Call it
+   * after {@link DeflateSettings.scheduleRelease} was called, once per
+   * event-loop turn for example, until it returns `true`.
+   */
+  releaseIfIdle(): boolean {
+    if (this.used) {
+      this.used = false;
+      return !this.holdsStreams;
+    }
+    this.releaseIdleState();
+    return true;
+  }
+
+  /**
+   * Closes the zlib streams now, keeping only the sliding windows: the state
+   * of an idle connection. The next message opens them again.
+   */
+  releaseIdleState(): void {
+    this.used = false;
+    this.closeDeflater();
+    this.closeInflater();
+  }
+
   /** A summary for logs: `permessage-deflate; local_max_window_bits=12; remote_max_window_bits=15`. */
   toString(): string {
     const flags = [
@@ -257,21 +333,68 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     return [this.name, ...flags.filter(Boolean)].join("; ");
   }
 
+  /** Whether streams stay open between messages. */
+  private keepsStreams(): boolean {
+    return this.scheduleRelease !== undefined && nativeStreamsAvailable();
+  }
+
+  /** Opens the compressor with the window of what was sent as its dictionary. */
+  private openDeflater(): ZlibStream {
+    this.announceStream();
+    this.deflater = openZlibStream({
+      direction: "deflate",
+      windowBits: zlibWindowBits(this.localMaxWindowBits),
+      level: this.level,
+      memLevel: this.memLevel,
+      dictionary: this.sent,
+    });
+    return this.deflater;
+  }
+
+  /** Opens the decompressor with the window of what was received as its dictionary. */
+  private openInflater(): ZlibStream {
+    this.announceStream();
+    this.inflater = openZlibStream({
+      direction: "inflate",
+      windowBits: zlibWindowBits(this.remoteMaxWindowBits),
+      level: this.level,
+      memLevel: this.memLevel,
+      dictionary: this.received,
+    });
+    return this.inflater;
+  }
+
+  /** Tells the scheduler when the first stream of a busy period opens. */
+  private announceStream(): void {
+    if (!this.holdsStreams && this.keepsStreams()) {
+      this.scheduleRelease?.(this);
+    }
+  }
+
+  private closeDeflater(): void {
+    this.deflater?.close();
+    this.deflater = null;
+  }
+
+  private closeInflater(): void {
+    this.inflater?.close();
+    this.inflater = null;
+  }
+
   /** Inflates a whole message, stopping as soon as its output exceeds `maxSize`. */
-  private inflate(input: Uint8Array, maxSize: number): Uint8Array {
-    const dictionary = this.received.data;
+  private inflate(inputs: readonly Uint8Array[], maxSize: number): Uint8Array {
+    const inflater = this.inflater ?? this.openInflater();
+    this.used = true;
     let output: Uint8Array;
     try {
-      output = inflateRawSync(input, {
-        finishFlush: zlibConstants.Z_SYNC_FLUSH,
-        // zlib checks the output against this after each chunk it produces,
-        // so a decompression bomb costs at most the limit in work and memory.
-        // zlib wants at least 1: a limit of 0 is checked below.
-        maxOutputLength: Math.max(1, Math.min(maxSize, MAX_OUTPUT_LENGTH)),
-        ...(dictionary.length > 0 ? { dictionary } : {}),
-      });
+      // The output is checked against the limit after each chunk zlib
+      // produces, so a decompression bomb costs at most the limit in work
+      // and memory.
+      output = inflater.write(inputs, maxSize);
     } catch (error) {
-      if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
+      // The stream is unusable; the connection fails anyway.
+      this.closeInflater();
+      if (error instanceof ZlibOutputTooLarge) {
         throw new PayloadTooBig(`decompressed message exceeds limit of ${maxSize} bytes`, {
           cause: error,
         });
@@ -280,13 +403,23 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
         cause: error,
       });
     }
-    if (output.length > maxSize) {
-      throw new PayloadTooBig(`decompressed message exceeds limit of ${maxSize} bytes`);
-    }
-    // A short message is a view of zlib's 16 KiB output chunk: copy it so a
-    // queued message does not hold on to the whole chunk.
-    return output.length * 2 < output.buffer.byteLength ? new Uint8Array(output) : output;
+    // A message that ended the DEFLATE stream (BFINAL, RFC 7692 §7.2.3.4)
+    // leaves the inflater unable to take more: the next message opens one
+    // from the window.
+    if (inflater.ended || !this.keepsStreams()) this.closeInflater();
+    else if (this.remoteNoContextTakeover) inflater.reset();
+    return output;
   }
+}
+
+/** The window zlib works with for the negotiated window bits (see {@link MIN_ZLIB_WINDOW_BITS}). */
+function zlibWindowBits(bits: number): number {
+  return Math.max(bits, MIN_ZLIB_WINDOW_BITS);
+}
+
+/** The bytes of plain text kept for the negotiated window bits. */
+function windowSize(bits: number): number {
+  return 1 << zlibWindowBits(bits);
 }
 
 /** Options of {@link ClientPerMessageDeflateFactory}; the defaults offer what browsers offer. */
@@ -573,7 +706,11 @@ function checkWindowBits(bits: number, option: string): void {
 }
 
 /** Validates {@link DeflateSettings} and applies their defaults. */
-function checkSettings(settings: DeflateSettings): Required<DeflateSettings> {
+function checkSettings(settings: DeflateSettings): {
+  level: number;
+  memLevel: number;
+  threshold: number;
+} {
   const { level = zlibConstants.Z_DEFAULT_COMPRESSION, memLevel = 8, threshold = 0 } = settings;
   if (!Number.isInteger(level) || level < -1 || level > 9) {
     throw new RangeError(`level must be an integer from -1 to 9, got ${level}`);
@@ -582,18 +719,9 @@ function checkSettings(settings: DeflateSettings): Required<DeflateSettings> {
     throw new RangeError(`memLevel must be an integer from 1 to 9, got ${memLevel}`);
   }
   if (!(threshold >= 0)) throw new RangeError(`threshold must be 0 or more, got ${threshold}`);
-  return { level, memLevel, threshold };
-}
-
-/** Joins chunks into one new buffer. */
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
+  const { scheduleRelease } = settings;
+  if (scheduleRelease !== undefined && typeof scheduleRelease !== "function") {
+    throw new TypeError("scheduleRelease must be a function");
   }
-  return joined;
+  return { level, memLevel, threshold };
 }

@@ -2,51 +2,40 @@
  * The last bytes that went through a DEFLATE stream: what RFC 7692 §7.1.1
  * calls the LZ77 sliding window, kept between messages for context takeover.
  *
+ * A window is a plain `Uint8Array` holding exactly the bytes kept, oldest
+ * first, with no object around it: an idle connection keeps one per
+ * direction, and its memory is the bytes it has seen, up to the capacity.
+ *
  * @module
  */
 
-const EMPTY = new Uint8Array(0);
+/** The window before anything went through. */
+export const EMPTY_WINDOW: Uint8Array = new Uint8Array(0);
 
 /**
- * Keeps the last `capacity` bytes appended. Its memory is allocated on first
- * use and released by {@link clear}, so a connection that takes no context
- * over, or has not sent anything yet, holds none.
+ * The window after `bytes` went through `window`: its last `capacity` bytes.
+ * Reuses `window`'s memory when it is full, allocates exactly what is needed
+ * while it grows, and never keeps a reference to `bytes`.
+ *
+ * @param capacity the window size, 2^windowBits bytes.
  */
-export class SlidingWindow {
-  private buffer: Uint8Array | null = null;
-  private length = 0;
-
-  /** @param capacity the window size, 2^windowBits bytes. */
-  constructor(readonly capacity: number) {}
-
-  /** The bytes kept, oldest first. A view: valid until the next {@link append} or {@link clear}. */
-  get data(): Uint8Array {
-    return this.buffer === null ? EMPTY : this.buffer.subarray(0, this.length);
+export function slideWindow(window: Uint8Array, bytes: Uint8Array, capacity: number): Uint8Array {
+  const held = window.length;
+  if (bytes.length >= capacity) {
+    const full = held === capacity ? window : new Uint8Array(capacity);
+    full.set(bytes.subarray(bytes.length - capacity));
+    return full;
   }
-
-  /** Appends a copy of `bytes`, dropping the oldest bytes beyond the capacity. */
-  append(bytes: Uint8Array): void {
-    const capacity = this.capacity;
-    if (bytes.length === 0) return;
-    this.buffer ??= new Uint8Array(capacity);
-    const buffer = this.buffer;
-    if (bytes.length >= capacity) {
-      buffer.set(bytes.subarray(bytes.length - capacity));
-      this.length = capacity;
-      return;
-    }
-    const overflow = this.length + bytes.length - capacity;
-    if (overflow > 0) {
-      buffer.copyWithin(0, overflow, this.length);
-      this.length -= overflow;
-    }
-    buffer.set(bytes, this.length);
-    this.length += bytes.length;
+  // The newest bytes already held that stay.
+  const kept = Math.min(held, capacity - bytes.length);
+  let next = window;
+  if (kept + bytes.length > held) {
+    next = new Uint8Array(kept + bytes.length);
+    next.set(window.subarray(held - kept));
+  } else {
+    // Full: the window slides.
+    window.copyWithin(0, held - kept);
   }
-
-  /** Forgets everything and releases the memory. */
-  clear(): void {
-    this.buffer = null;
-    this.length = 0;
-  }
+  next.set(bytes, kept);
+  return next;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { ClientProtocol } from "../../../src/core/client.js";
@@ -21,6 +21,7 @@ import {
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
 } from "../../../src/core/extensions/permessage-deflate.js";
+import { useNativeStreams } from "../../../src/core/extensions/zlib-stream.js";
 import { CloseCode, Frame, Opcode, serializeFrame } from "../../../src/core/frames.js";
 import { acceptKey } from "../../../src/core/handshake.js";
 import { Headers } from "../../../src/core/headers.js";
@@ -40,8 +41,29 @@ const DEFAULTS: PerMessageDeflateParameters = {
   remoteMaxWindowBits: 15,
 };
 
+/**
+ * How zlib runs: streams opened and closed for each message (no
+ * `scheduleRelease`), kept from message to message (a `scheduleRelease` that
+ * never releases), or Node's one-shot functions (the fallback when Node's
+ * native handle is not what ./zlib-stream.ts expects).
+ */
+const STREAM_MODES = ["per message", "kept", "fallback"] as const;
+type StreamMode = (typeof STREAM_MODES)[number];
+
+/** Settings that run zlib in `mode`. */
+function inMode(mode: StreamMode, settings: DeflateSettings = {}): DeflateSettings {
+  return mode === "kept" ? { ...settings, scheduleRelease: () => {} } : settings;
+}
+
+/** Turns the native streams off around the tests of the current suite in the fallback mode. */
+function useStreamMode(mode: StreamMode): void {
+  if (mode !== "fallback") return;
+  before(() => useNativeStreams(false));
+  after(() => useNativeStreams(true));
+}
+
 /** An open protocol of `role` with permessage-deflate negotiated as `parameters`. */
-function deflating(
+function deflatingWith(
   role: Role,
   parameters: Partial<PerMessageDeflateParameters> = {},
   settings: DeflateSettings = {},
@@ -458,380 +480,411 @@ describe("permessage-deflate in the opening handshake", () => {
   });
 });
 
-for (const role of ["client", "server"] as const satisfies readonly Role[]) {
-  const peer = peerOf(role);
+for (const mode of STREAM_MODES) {
+  describe(`zlib streams ${mode}`, () => {
+    useStreamMode(mode);
+    const deflating = (
+      role: Role,
+      parameters: Partial<PerMessageDeflateParameters> = {},
+      settings: DeflateSettings = {},
+      maxMessageSize: number | null = null,
+    ) => deflatingWith(role, parameters, inMode(mode, settings), maxMessageSize);
 
-  describe(`permessage-deflate as a ${role}`, () => {
-    describe("RFC 7692 §7.2.3 examples", () => {
-      it("sends 'Hello' compressed as f2 48 cd c9 c9 07 00 with RSV1 (§7.2.3.1)", () => {
-        const protocol = deflating(role);
-        protocol.sendText("Hello");
-        assert.deepEqual(protocol.dataToSend().map(toHex), [
-          toHex(wire(role, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true })),
-        ]);
-      });
+    for (const role of ["client", "server"] as const satisfies readonly Role[]) {
+      const peer = peerOf(role);
 
-      it("receives 'Hello' compressed (§7.2.3.1)", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
-        const [frame] = frames(protocol);
-        assert.equal(frame!.rsv1, false);
-        assert.equal(text(frame!.data), "Hello");
-      });
+      describe(`permessage-deflate as a ${role}`, () => {
+        describe("RFC 7692 §7.2.3 examples", () => {
+          it("sends 'Hello' compressed as f2 48 cd c9 c9 07 00 with RSV1 (§7.2.3.1)", () => {
+            const protocol = deflating(role);
+            protocol.sendText("Hello");
+            assert.deepEqual(protocol.dataToSend().map(toHex), [
+              toHex(wire(role, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true })),
+            ]);
+          });
 
-      it("receives 'Hello' compressed and fragmented (§7.2.3.1)", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(
-          concat([
-            wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }),
-            wire(peer, Opcode.PING, utf8("between")),
-            wire(peer, Opcode.CONT, hex("c9 c9 07 00")),
-          ]),
-        );
-        const received = frames(protocol);
-        assert.deepEqual(
-          received.map((frame) => [frame.opcode, frame.fin, frame.rsv1, text(frame.data)]),
-          [
-            [Opcode.TEXT, false, false, ""],
-            [Opcode.PING, true, false, "between"],
-            [Opcode.CONT, true, false, "Hello"],
-          ],
-        );
-      });
+          it("receives 'Hello' compressed (§7.2.3.1)", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }),
+            );
+            const [frame] = frames(protocol);
+            assert.equal(frame!.rsv1, false);
+            assert.equal(text(frame!.data), "Hello");
+          });
 
-      it("sends the same message twice shorter the second time, sharing the window (§7.2.3.2)", () => {
-        const protocol = deflating(role);
-        protocol.sendText("Hello");
-        protocol.sendText("Hello");
-        assert.deepEqual(sentFrames(protocol), [
-          [Opcode.TEXT, true, true, "f248cdc9c90700"],
-          [Opcode.TEXT, true, true, "f200110000"],
-        ]);
-      });
+          it("receives 'Hello' compressed and fragmented (§7.2.3.1)", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              concat([
+                wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }),
+                wire(peer, Opcode.PING, utf8("between")),
+                wire(peer, Opcode.CONT, hex("c9 c9 07 00")),
+              ]),
+            );
+            const received = frames(protocol);
+            assert.deepEqual(
+              received.map((frame) => [frame.opcode, frame.fin, frame.rsv1, text(frame.data)]),
+              [
+                [Opcode.TEXT, false, false, ""],
+                [Opcode.PING, true, false, "between"],
+                [Opcode.CONT, true, false, "Hello"],
+              ],
+            );
+          });
 
-      it("receives a message that refers to the previous one (§7.2.3.2)", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true }));
-        assert.deepEqual(
-          frames(protocol).map((frame) => text(frame.data)),
-          ["Hello", "Hello"],
-        );
-      });
+          it("sends the same message twice shorter the second time, sharing the window (§7.2.3.2)", () => {
+            const protocol = deflating(role);
+            protocol.sendText("Hello");
+            protocol.sendText("Hello");
+            assert.deepEqual(sentFrames(protocol), [
+              [Opcode.TEXT, true, true, "f248cdc9c90700"],
+              [Opcode.TEXT, true, true, "f200110000"],
+            ]);
+          });
 
-      it("compresses each message on its own without context takeover", () => {
-        const protocol = deflating(role, { localNoContextTakeover: true });
-        protocol.sendText("Hello");
-        protocol.sendText("Hello");
-        assert.deepEqual(sentFrames(protocol), [
-          [Opcode.TEXT, true, true, "f248cdc9c90700"],
-          [Opcode.TEXT, true, true, "f248cdc9c90700"],
-        ]);
-      });
+          it("receives a message that refers to the previous one (§7.2.3.2)", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }),
+            );
+            protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true }));
+            assert.deepEqual(
+              frames(protocol).map((frame) => text(frame.data)),
+              ["Hello", "Hello"],
+            );
+          });
 
-      it("decompresses each message on its own when the peer takes no context over", () => {
-        const protocol = deflating(role, { remoteNoContextTakeover: true });
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
-        assert.deepEqual(
-          frames(protocol).map((frame) => text(frame.data)),
-          ["Hello", "Hello"],
-        );
-      });
+          it("compresses each message on its own without context takeover", () => {
+            const protocol = deflating(role, { localNoContextTakeover: true });
+            protocol.sendText("Hello");
+            protocol.sendText("Hello");
+            assert.deepEqual(sentFrames(protocol), [
+              [Opcode.TEXT, true, true, "f248cdc9c90700"],
+              [Opcode.TEXT, true, true, "f248cdc9c90700"],
+            ]);
+          });
 
-      it("sends and receives a DEFLATE block with no compression (§7.2.3.3)", () => {
-        const protocol = deflating(role, {}, { level: 0 });
-        protocol.sendText("Hello");
-        assert.deepEqual(sentFrames(protocol), [
-          [Opcode.TEXT, true, true, "000500faff48656c6c6f00"],
-        ]);
-        protocol.receiveData(
-          wire(peer, Opcode.TEXT, hex("00 05 00 fa ff 48 65 6c 6c 6f 00"), { rsv1: true }),
-        );
-        assert.equal(text(frames(protocol)[0]!.data), "Hello");
-      });
+          it("decompresses each message on its own when the peer takes no context over", () => {
+            const protocol = deflating(role, { remoteNoContextTakeover: true });
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }),
+            );
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }),
+            );
+            assert.deepEqual(
+              frames(protocol).map((frame) => text(frame.data)),
+              ["Hello", "Hello"],
+            );
+          });
 
-      it("receives a DEFLATE block with BFINAL set (§7.2.3.4)", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(
-          wire(peer, Opcode.TEXT, hex("f3 48 cd c9 c9 07 00 00"), { rsv1: true }),
-        );
-        assert.equal(text(frames(protocol)[0]!.data), "Hello");
-      });
+          it("sends and receives a DEFLATE block with no compression (§7.2.3.3)", () => {
+            const protocol = deflating(role, {}, { level: 0 });
+            protocol.sendText("Hello");
+            assert.deepEqual(sentFrames(protocol), [
+              [Opcode.TEXT, true, true, "000500faff48656c6c6f00"],
+            ]);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("00 05 00 fa ff 48 65 6c 6c 6f 00"), { rsv1: true }),
+            );
+            assert.equal(text(frames(protocol)[0]!.data), "Hello");
+          });
 
-      it("receives two DEFLATE blocks in one message (§7.2.3.5)", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(
-          wire(peer, Opcode.TEXT, hex("f2 48 05 00 00 00 ff ff ca c9 c9 07 00"), { rsv1: true }),
-        );
-        assert.equal(text(frames(protocol)[0]!.data), "Hello");
-      });
+          it("receives a DEFLATE block with BFINAL set (§7.2.3.4)", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f3 48 cd c9 c9 07 00 00"), { rsv1: true }),
+            );
+            assert.equal(text(frames(protocol)[0]!.data), "Hello");
+          });
 
-      it("sends and receives an empty message as a single 00 byte", () => {
-        const protocol = deflating(role);
-        protocol.sendBinary(new Uint8Array(0));
-        assert.deepEqual(sentFrames(protocol), [[Opcode.BINARY, true, true, "00"]]);
-        protocol.receiveData(wire(peer, Opcode.BINARY, hex("00"), { rsv1: true }));
-        assert.equal(frames(protocol)[0]!.data.length, 0);
-      });
-    });
+          it("receives two DEFLATE blocks in one message (§7.2.3.5)", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 05 00 00 00 ff ff ca c9 c9 07 00"), {
+                rsv1: true,
+              }),
+            );
+            assert.equal(text(frames(protocol)[0]!.data), "Hello");
+          });
 
-    describe("sending", () => {
-      it("sets RSV1 on the first frame of a fragmented message only", () => {
-        const protocol = deflating(role);
-        protocol.sendText("Hel", false);
-        protocol.sendPing("between");
-        protocol.sendContinuation("lo", false);
-        protocol.sendContinuation("", true);
-        const sent = sentFrames(protocol);
-        assert.deepEqual(
-          sent.map(([opcode, rsv1, fin]) => [opcode, rsv1, fin]),
-          [
-            [Opcode.TEXT, true, false],
-            [Opcode.PING, false, true],
-            [Opcode.CONT, false, false],
-            [Opcode.CONT, false, true],
-          ],
-        );
-        // A ping is never compressed (RFC 7692 §6.1).
-        assert.equal(sent[1]![3], toHex(utf8("between")));
-        // Each fragment ends with a sync flush, except the last one whose tail is removed.
-        assert.ok(sent[0]![3].endsWith("0000ffff"));
-        assert.ok(sent[2]![3].endsWith("0000ffff"));
-        assert.equal(sent[3]![3], "00");
-      });
-
-      it("sends a fragmented message that the peer decompresses", () => {
-        const protocol = deflating(role);
-        const receiver = deflating(peer);
-        protocol.sendBinary(utf8("abc".repeat(100)), false);
-        protocol.sendContinuation(utf8("abc".repeat(100)), false);
-        protocol.sendContinuation(utf8("xyz"), true);
-        for (const chunk of protocol.dataToSend()) receiver.receiveData(chunk);
-        const received = frames(receiver);
-        assert.deepEqual(
-          received.map((frame) => [frame.opcode, frame.data.length]),
-          [
-            [Opcode.BINARY, 0],
-            [Opcode.CONT, 0],
-            [Opcode.CONT, 603],
-          ],
-        );
-        assert.equal(text(received[2]!.data), `${"abc".repeat(200)}xyz`);
-      });
-
-      it("sends messages under the threshold uncompressed", () => {
-        const protocol = deflating(role, {}, { threshold: 6 });
-        protocol.sendText("Hello");
-        protocol.sendText("Hello!");
-        protocol.sendText("Hel", false);
-        protocol.sendContinuation("lo", true);
-        assert.deepEqual(
-          sentFrames(protocol).map(([opcode, rsv1, fin]) => [opcode, rsv1, fin]),
-          [
-            [Opcode.TEXT, false, true],
-            [Opcode.TEXT, true, true],
-            [Opcode.TEXT, true, false],
-            [Opcode.CONT, false, true],
-          ],
-        );
-      });
-
-      it("sends messages uncompressed when asked, every fragment of them", () => {
-        const protocol = deflating(role);
-        protocol.sendText("Hello", true, { compress: false });
-        protocol.sendBinary(utf8("Hel"), false, { compress: false });
-        protocol.sendContinuation("lo", true);
-        protocol.sendText("Hello", true, { compress: true });
-        assert.deepEqual(sentFrames(protocol), [
-          [Opcode.TEXT, false, true, toHex(utf8("Hello"))],
-          [Opcode.BINARY, false, false, toHex(utf8("Hel"))],
-          [Opcode.CONT, false, true, toHex(utf8("lo"))],
-          // The uncompressed messages stayed out of the window.
-          [Opcode.TEXT, true, true, "f248cdc9c90700"],
-        ]);
-      });
-
-      it("sends incompressible messages uncompressed, outside the window", () => {
-        const protocol = deflating(role);
-        let seed = 1;
-        const noise = new Uint8Array(65536).map(() => {
-          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-          return seed >>> 24;
+          it("sends and receives an empty message as a single 00 byte", () => {
+            const protocol = deflating(role);
+            protocol.sendBinary(new Uint8Array(0));
+            assert.deepEqual(sentFrames(protocol), [[Opcode.BINARY, true, true, "00"]]);
+            protocol.receiveData(wire(peer, Opcode.BINARY, hex("00"), { rsv1: true }));
+            assert.equal(frames(protocol)[0]!.data.length, 0);
+          });
         });
-        protocol.sendBinary(noise);
-        protocol.sendText("Hello");
-        protocol.sendBinary(noise, false);
-        protocol.sendContinuation("", true);
-        const sent = sentFrames(protocol);
-        assert.deepEqual(sent[0], [Opcode.BINARY, false, true, toHex(noise)]);
-        // "Hello" is compressed as if the noise had never been sent.
-        assert.deepEqual(sent[1], [Opcode.TEXT, true, true, "f248cdc9c90700"]);
-        // A fragmented message is compressed whatever its first frame becomes.
-        assert.deepEqual(
-          sent.slice(2).map(([opcode, rsv1]) => [opcode, rsv1]),
-          [
-            [Opcode.BINARY, true],
-            [Opcode.CONT, false],
-          ],
-        );
-        assert.ok(sent[2]![3].length / 2 > noise.length);
-      });
 
-      it("keeps at most the negotiated window of what it sent", () => {
-        const protocol = deflating(role, { localMaxWindowBits: 9 });
-        const receiver = deflating(peer, { remoteMaxWindowBits: 9 });
-        const messages = Array.from({ length: 6 }, (_, i) => `${i}:${"0123456789".repeat(40 + i)}`);
-        for (const message of messages) protocol.sendText(message);
-        for (const chunk of protocol.dataToSend()) receiver.receiveData(chunk);
-        assert.deepEqual(
-          frames(receiver).map((frame) => text(frame.data)),
-          messages,
-        );
-      });
-    });
+        describe("sending", () => {
+          it("sets RSV1 on the first frame of a fragmented message only", () => {
+            const protocol = deflating(role);
+            protocol.sendText("Hel", false);
+            protocol.sendPing("between");
+            protocol.sendContinuation("lo", false);
+            protocol.sendContinuation("", true);
+            const sent = sentFrames(protocol);
+            assert.deepEqual(
+              sent.map(([opcode, rsv1, fin]) => [opcode, rsv1, fin]),
+              [
+                [Opcode.TEXT, true, false],
+                [Opcode.PING, false, true],
+                [Opcode.CONT, false, false],
+                [Opcode.CONT, false, true],
+              ],
+            );
+            // A ping is never compressed (RFC 7692 §6.1).
+            assert.equal(sent[1]![3], toHex(utf8("between")));
+            // Each fragment ends with a sync flush, except the last one whose tail is removed.
+            assert.ok(sent[0]![3].endsWith("0000ffff"));
+            assert.ok(sent[2]![3].endsWith("0000ffff"));
+            assert.equal(sent[3]![3], "00");
+          });
 
-    describe("receiving", () => {
-      it("passes uncompressed messages through, outside the window", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
-        protocol.receiveData(wire(peer, Opcode.TEXT, utf8("plain")));
-        protocol.receiveData(wire(peer, Opcode.TEXT, utf8("frag"), { fin: false }));
-        protocol.receiveData(wire(peer, Opcode.CONT, utf8("ment")));
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true }));
-        assert.deepEqual(
-          frames(protocol).map((frame) => text(frame.data)),
-          ["Hello", "plain", "frag", "ment", "Hello"],
-        );
-      });
+          it("sends a fragmented message that the peer decompresses", () => {
+            const protocol = deflating(role);
+            const receiver = deflating(peer);
+            protocol.sendBinary(utf8("abc".repeat(100)), false);
+            protocol.sendContinuation(utf8("abc".repeat(100)), false);
+            protocol.sendContinuation(utf8("xyz"), true);
+            for (const chunk of protocol.dataToSend()) receiver.receiveData(chunk);
+            const received = frames(receiver);
+            assert.deepEqual(
+              received.map((frame) => [frame.opcode, frame.data.length]),
+              [
+                [Opcode.BINARY, 0],
+                [Opcode.CONT, 0],
+                [Opcode.CONT, 603],
+              ],
+            );
+            assert.equal(text(received[2]!.data), `${"abc".repeat(200)}xyz`);
+          });
 
-      it("fails with 1002 on RSV1 on a control frame", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(wire(peer, Opcode.PING, utf8("x"), { rsv1: true }));
-        assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
-      });
+          it("sends messages under the threshold uncompressed", () => {
+            const protocol = deflating(role, {}, { threshold: 6 });
+            protocol.sendText("Hello");
+            protocol.sendText("Hello!");
+            protocol.sendText("Hel", false);
+            protocol.sendContinuation("lo", true);
+            assert.deepEqual(
+              sentFrames(protocol).map(([opcode, rsv1, fin]) => [opcode, rsv1, fin]),
+              [
+                [Opcode.TEXT, false, true],
+                [Opcode.TEXT, true, true],
+                [Opcode.TEXT, true, false],
+                [Opcode.CONT, false, true],
+              ],
+            );
+          });
 
-      it("fails with 1002 on RSV1 on a continuation frame", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }));
-        protocol.receiveData(wire(peer, Opcode.CONT, hex("c9 c9 07 00"), { rsv1: true }));
-        assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
-      });
+          it("sends messages uncompressed when asked, every fragment of them", () => {
+            const protocol = deflating(role);
+            protocol.sendText("Hello", true, { compress: false });
+            protocol.sendBinary(utf8("Hel"), false, { compress: false });
+            protocol.sendContinuation("lo", true);
+            protocol.sendText("Hello", true, { compress: true });
+            assert.deepEqual(sentFrames(protocol), [
+              [Opcode.TEXT, false, true, toHex(utf8("Hello"))],
+              [Opcode.BINARY, false, false, toHex(utf8("Hel"))],
+              [Opcode.CONT, false, true, toHex(utf8("lo"))],
+              // The uncompressed messages stayed out of the window.
+              [Opcode.TEXT, true, true, "f248cdc9c90700"],
+            ]);
+          });
 
-      it("fails with 1002 on RSV1 without permessage-deflate", () => {
-        const protocol = openProtocol(role);
-        protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }));
-        assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
-      });
+          it("sends incompressible messages uncompressed, outside the window", () => {
+            const protocol = deflating(role);
+            let seed = 1;
+            const noise = new Uint8Array(65536).map(() => {
+              seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+              return seed >>> 24;
+            });
+            protocol.sendBinary(noise);
+            protocol.sendText("Hello");
+            protocol.sendBinary(noise, false);
+            protocol.sendContinuation("", true);
+            const sent = sentFrames(protocol);
+            assert.deepEqual(sent[0], [Opcode.BINARY, false, true, toHex(noise)]);
+            // "Hello" is compressed as if the noise had never been sent.
+            assert.deepEqual(sent[1], [Opcode.TEXT, true, true, "f248cdc9c90700"]);
+            // A fragmented message is compressed whatever its first frame becomes.
+            assert.deepEqual(
+              sent.slice(2).map(([opcode, rsv1]) => [opcode, rsv1]),
+              [
+                [Opcode.BINARY, true],
+                [Opcode.CONT, false],
+              ],
+            );
+            assert.ok(sent[2]![3].length / 2 > noise.length);
+          });
 
-      it("fails with 1007 on corrupt compressed data", () => {
-        const protocol = deflating(role);
-        protocol.receiveData(wire(peer, Opcode.BINARY, hex("ff ff ff"), { rsv1: true }));
-        assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
-        assert.ok(protocol.parserExc instanceof ProtocolError);
-      });
-
-      it("fails with 1007 on compressed text that isn't UTF-8", () => {
-        const protocol = deflating(role);
-        const payload = zlib.deflateRawSync(hex("ff fe"), {
-          finishFlush: zlib.constants.Z_SYNC_FLUSH,
+          it("keeps at most the negotiated window of what it sent", () => {
+            const protocol = deflating(role, { localMaxWindowBits: 9 });
+            const receiver = deflating(peer, { remoteMaxWindowBits: 9 });
+            const messages = Array.from(
+              { length: 6 },
+              (_, i) => `${i}:${"0123456789".repeat(40 + i)}`,
+            );
+            for (const message of messages) protocol.sendText(message);
+            for (const chunk of protocol.dataToSend()) receiver.receiveData(chunk);
+            assert.deepEqual(
+              frames(receiver).map((frame) => text(frame.data)),
+              messages,
+            );
+          });
         });
-        protocol.receiveData(wire(peer, Opcode.TEXT, payload.subarray(0, -4), { rsv1: true }));
-        assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
-      });
-    });
 
-    describe("decompression bombs", () => {
-      const deflate = (data: Uint8Array) =>
-        zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+        describe("receiving", () => {
+          it("passes uncompressed messages through, outside the window", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }),
+            );
+            protocol.receiveData(wire(peer, Opcode.TEXT, utf8("plain")));
+            protocol.receiveData(wire(peer, Opcode.TEXT, utf8("frag"), { fin: false }));
+            protocol.receiveData(wire(peer, Opcode.CONT, utf8("ment")));
+            protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true }));
+            assert.deepEqual(
+              frames(protocol).map((frame) => text(frame.data)),
+              ["Hello", "plain", "frag", "ment", "Hello"],
+            );
+          });
 
-      it("accepts a message that decompresses to exactly the limit", () => {
-        const protocol = deflating(role, {}, {}, 1000);
-        protocol.receiveData(
-          wire(peer, Opcode.BINARY, deflate(new Uint8Array(1000)), { rsv1: true }),
-        );
-        assert.equal(frames(protocol)[0]!.data.length, 1000);
-        assert.equal(protocol.state, State.OPEN);
-      });
+          it("fails with 1002 on RSV1 on a control frame", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(wire(peer, Opcode.PING, utf8("x"), { rsv1: true }));
+            assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
+          });
 
-      it("fails with 1009 on a message that decompresses to one byte more", () => {
-        const protocol = deflating(role, {}, {}, 1000);
-        protocol.receiveData(
-          wire(peer, Opcode.BINARY, deflate(new Uint8Array(1001)), { rsv1: true }),
-        );
-        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
-        assert.ok(protocol.parserExc instanceof PayloadTooBig);
-      });
+          it("fails with 1002 on RSV1 on a continuation frame", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }),
+            );
+            protocol.receiveData(wire(peer, Opcode.CONT, hex("c9 c9 07 00"), { rsv1: true }));
+            assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
+          });
 
-      it("stops inflating a 1 GiB bomb at the limit", () => {
-        // 1 GiB of zeros compresses to about 1 MiB; build it from identical
-        // chunks rather than allocating the gigabyte.
-        const chunk = new Uint8Array(1024 * 1024);
-        const stream = zlib.deflateRawSync(chunk, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-        const bomb = concat(Array.from({ length: 1024 }, () => stream));
-        const protocol = deflating(role, {}, {}, 1024 * 1024);
-        const before = process.memoryUsage().arrayBuffers;
-        protocol.receiveData(
-          wire(peer, Opcode.BINARY, bomb.subarray(0, 1024 * 1024 - 1), { rsv1: true }),
-        );
-        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
-        assert.match(
-          String(protocol.parserExc),
-          /decompressed message exceeds limit of 1048576 bytes/,
-        );
-        // Nothing near the gigabyte was ever allocated.
-        assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
-      });
+          it("fails with 1002 on RSV1 without permessage-deflate", () => {
+            const protocol = openProtocol(role);
+            protocol.receiveData(
+              wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }),
+            );
+            assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
+          });
 
-      it("fails with 1009 on a fragmented bomb", () => {
-        const protocol = deflating(role, {}, {}, 10_000);
-        const payload = deflate(new Uint8Array(100_000));
-        const middle = Math.floor(payload.length / 2);
-        protocol.receiveData(
-          concat([
-            wire(peer, Opcode.BINARY, payload.subarray(0, middle), { fin: false, rsv1: true }),
-            wire(peer, Opcode.CONT, payload.subarray(middle)),
-          ]),
-        );
-        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
-      });
+          it("fails with 1007 on corrupt compressed data", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(wire(peer, Opcode.BINARY, hex("ff ff ff"), { rsv1: true }));
+            assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
+            assert.ok(protocol.parserExc instanceof ProtocolError);
+          });
 
-      it("fails with 1009 when the compressed fragments alone exceed the limit", () => {
-        const protocol = deflating(role, {}, {}, 100);
-        protocol.receiveData(
-          wire(peer, Opcode.BINARY, new Uint8Array(60), { fin: false, rsv1: true }),
-        );
-        assert.equal(protocol.state, State.OPEN);
-        protocol.receiveData(wire(peer, Opcode.CONT, new Uint8Array(70), { fin: false }));
-        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
-      });
-
-      it("accepts an incompressible message of the limit that compression made larger", () => {
-        let seed = 7;
-        const noise = new Uint8Array(100_000).map(() => {
-          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-          return seed >>> 24;
+          it("fails with 1007 on compressed text that isn't UTF-8", () => {
+            const protocol = deflating(role);
+            const payload = zlib.deflateRawSync(hex("ff fe"), {
+              finishFlush: zlib.constants.Z_SYNC_FLUSH,
+            });
+            protocol.receiveData(wire(peer, Opcode.TEXT, payload.subarray(0, -4), { rsv1: true }));
+            assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
+          });
         });
-        const payload = zlib
-          .deflateRawSync(noise, { finishFlush: zlib.constants.Z_SYNC_FLUSH, memLevel: 1 })
-          .subarray(0, -4);
-        assert.ok(payload.length > noise.length);
-        const protocol = deflating(role, {}, {}, noise.length);
-        protocol.receiveData(wire(peer, Opcode.BINARY, payload, { rsv1: true }));
-        assert.equal(toHex(frames(protocol)[0]!.data), toHex(noise));
-        assert.equal(protocol.state, State.OPEN);
-      });
 
-      it("fails with 1009 on an uncompressed message over the limit", () => {
-        const protocol = deflating(role, {}, {}, 100);
-        protocol.receiveData(wire(peer, Opcode.BINARY, new Uint8Array(101)));
-        assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
-        const fragmented = deflating(role, {}, {}, 100);
-        fragmented.receiveData(wire(peer, Opcode.BINARY, new Uint8Array(50), { fin: false }));
-        fragmented.receiveData(wire(peer, Opcode.CONT, new Uint8Array(51)));
-        assert.equal(failedWith(fragmented), CloseCode.MESSAGE_TOO_BIG);
+        describe("decompression bombs", () => {
+          const deflate = (data: Uint8Array) =>
+            zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+
+          it("accepts a message that decompresses to exactly the limit", () => {
+            const protocol = deflating(role, {}, {}, 1000);
+            protocol.receiveData(
+              wire(peer, Opcode.BINARY, deflate(new Uint8Array(1000)), { rsv1: true }),
+            );
+            assert.equal(frames(protocol)[0]!.data.length, 1000);
+            assert.equal(protocol.state, State.OPEN);
+          });
+
+          it("fails with 1009 on a message that decompresses to one byte more", () => {
+            const protocol = deflating(role, {}, {}, 1000);
+            protocol.receiveData(
+              wire(peer, Opcode.BINARY, deflate(new Uint8Array(1001)), { rsv1: true }),
+            );
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+            assert.ok(protocol.parserExc instanceof PayloadTooBig);
+          });
+
+          it("stops inflating a 1 GiB bomb at the limit", () => {
+            // 1 GiB of zeros compresses to about 1 MiB; build it from identical
+            // chunks rather than allocating the gigabyte.
+            const chunk = new Uint8Array(1024 * 1024);
+            const stream = zlib.deflateRawSync(chunk, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+            const bomb = concat(Array.from({ length: 1024 }, () => stream));
+            const protocol = deflating(role, {}, {}, 1024 * 1024);
+            const before = process.memoryUsage().arrayBuffers;
+            protocol.receiveData(
+              wire(peer, Opcode.BINARY, bomb.subarray(0, 1024 * 1024 - 1), { rsv1: true }),
+            );
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+            assert.match(
+              String(protocol.parserExc),
+              /decompressed message exceeds limit of 1048576 bytes/,
+            );
+            // Nothing near the gigabyte was ever allocated.
+            assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
+          });
+
+          it("fails with 1009 on a fragmented bomb", () => {
+            const protocol = deflating(role, {}, {}, 10_000);
+            const payload = deflate(new Uint8Array(100_000));
+            const middle = Math.floor(payload.length / 2);
+            protocol.receiveData(
+              concat([
+                wire(peer, Opcode.BINARY, payload.subarray(0, middle), { fin: false, rsv1: true }),
+                wire(peer, Opcode.CONT, payload.subarray(middle)),
+              ]),
+            );
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+          });
+
+          it("fails with 1009 when the compressed fragments alone exceed the limit", () => {
+            const protocol = deflating(role, {}, {}, 100);
+            protocol.receiveData(
+              wire(peer, Opcode.BINARY, new Uint8Array(60), { fin: false, rsv1: true }),
+            );
+            assert.equal(protocol.state, State.OPEN);
+            protocol.receiveData(wire(peer, Opcode.CONT, new Uint8Array(70), { fin: false }));
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+          });
+
+          it("accepts an incompressible message of the limit that compression made larger", () => {
+            let seed = 7;
+            const noise = new Uint8Array(100_000).map(() => {
+              seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+              return seed >>> 24;
+            });
+            const payload = zlib
+              .deflateRawSync(noise, { finishFlush: zlib.constants.Z_SYNC_FLUSH, memLevel: 1 })
+              .subarray(0, -4);
+            assert.ok(payload.length > noise.length);
+            const protocol = deflating(role, {}, {}, noise.length);
+            protocol.receiveData(wire(peer, Opcode.BINARY, payload, { rsv1: true }));
+            assert.equal(toHex(frames(protocol)[0]!.data), toHex(noise));
+            assert.equal(protocol.state, State.OPEN);
+          });
+
+          it("fails with 1009 on an uncompressed message over the limit", () => {
+            const protocol = deflating(role, {}, {}, 100);
+            protocol.receiveData(wire(peer, Opcode.BINARY, new Uint8Array(101)));
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+            const fragmented = deflating(role, {}, {}, 100);
+            fragmented.receiveData(wire(peer, Opcode.BINARY, new Uint8Array(50), { fin: false }));
+            fragmented.receiveData(wire(peer, Opcode.CONT, new Uint8Array(51)));
+            assert.equal(failedWith(fragmented), CloseCode.MESSAGE_TOO_BIG);
+          });
+        });
       });
-    });
+    }
   });
 }
 
@@ -885,134 +938,158 @@ describe("PerMessageDeflate", () => {
   });
 });
 
-describe("permessage-deflate against persistent zlib streams", () => {
-  /** Messages that exercise the window: repeats, and sizes around 2^15. */
-  const messages = [
-    "Hello",
-    "Hello",
-    "x".repeat(40_000),
-    `${"abcdefghij".repeat(3000)}Hello`,
-    "the end",
-    "",
-    `Hello${"0123456789".repeat(5000)}`,
-  ].map(utf8);
+for (const mode of STREAM_MODES) {
+  describe(`zlib streams ${mode}`, () => {
+    useStreamMode(mode);
+    const deflating = (
+      role: Role,
+      parameters: Partial<PerMessageDeflateParameters> = {},
+      settings: DeflateSettings = {},
+      maxMessageSize: number | null = null,
+    ) => deflatingWith(role, parameters, inMode(mode, settings), maxMessageSize);
 
-  function flush(stream: zlib.DeflateRaw | zlib.InflateRaw, input: Uint8Array): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const onData = (chunk: Buffer) => chunks.push(chunk);
-      stream.on("data", onData);
-      stream.once("error", reject);
-      stream.write(input);
-      stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        stream.off("data", onData);
-        stream.off("error", reject);
-        resolve(Buffer.concat(chunks));
+    describe("permessage-deflate against persistent zlib streams", () => {
+      /** Messages that exercise the window: repeats, and sizes around 2^15. */
+      const messages = [
+        "Hello",
+        "Hello",
+        "x".repeat(40_000),
+        `${"abcdefghij".repeat(3000)}Hello`,
+        "the end",
+        "",
+        `Hello${"0123456789".repeat(5000)}`,
+      ].map(utf8);
+
+      function flush(
+        stream: zlib.DeflateRaw | zlib.InflateRaw,
+        input: Uint8Array,
+      ): Promise<Buffer> {
+        return new Promise((resolve, reject) => {
+          const chunks: Buffer[] = [];
+          const onData = (chunk: Buffer) => chunks.push(chunk);
+          stream.on("data", onData);
+          stream.once("error", reject);
+          stream.write(input);
+          stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+            stream.off("data", onData);
+            stream.off("error", reject);
+            resolve(Buffer.concat(chunks));
+          });
+        });
+      }
+
+      for (const windowBits of [15, 10]) {
+        it(`decodes what a zlib stream compresses with context takeover (window bits ${windowBits})`, async () => {
+          const stream = zlib.createDeflateRaw({ windowBits });
+          const extension = new PerMessageDeflate(
+            { ...DEFAULTS, remoteMaxWindowBits: windowBits },
+            inMode(mode),
+          );
+          try {
+            for (const message of messages) {
+              const payload = (await flush(stream, message)).subarray(0, -4);
+              const frame = extension.decode(
+                new Frame(Opcode.BINARY, payload, true, true),
+                Infinity,
+              );
+              assert.equal(toHex(frame.data), toHex(message));
+            }
+          } finally {
+            stream.close();
+          }
+        });
+
+        it(`encodes what a zlib stream decompresses with context takeover (window bits ${windowBits})`, async () => {
+          const stream = zlib.createInflateRaw({ windowBits });
+          const extension = new PerMessageDeflate(
+            { ...DEFAULTS, localMaxWindowBits: windowBits },
+            inMode(mode),
+          );
+          try {
+            for (const message of messages) {
+              const frame = extension.encode(new Frame(Opcode.BINARY, message));
+              const output = await flush(stream, concat([frame.data, hex("00 00 ff ff")]));
+              assert.equal(toHex(output), toHex(message));
+            }
+          } finally {
+            stream.close();
+          }
+        });
+      }
+    });
+
+    describe("permessage-deflate round trips", () => {
+      const parameters = fc.record({
+        localNoContextTakeover: fc.boolean(),
+        remoteNoContextTakeover: fc.boolean(),
+        localMaxWindowBits: fc.integer({ min: 8, max: 15 }),
+        remoteMaxWindowBits: fc.integer({ min: 8, max: 15 }),
+      });
+      const settings = fc.record({
+        level: fc.integer({ min: -1, max: 9 }),
+        memLevel: fc.integer({ min: 1, max: 9 }),
+        threshold: fc.integer({ min: 0, max: 64 }),
+      });
+      // Repetitive data, so that messages refer to earlier ones.
+      const message = fc.record({
+        data: fc
+          .array(fc.constantFrom("a", "bc", "Hello", "0123456789", "é", "\u{1F600}"), {
+            maxLength: 400,
+          })
+          .map((parts) => parts.join("")),
+        fragments: fc.integer({ min: 1, max: 4 }),
+        compress: fc.boolean(),
+        binary: fc.boolean(),
+      });
+
+      it("delivers every message as sent, whatever the parameters and fragmentation", () => {
+        fc.assert(
+          fc.property(
+            parameters,
+            settings,
+            fc.array(message, { maxLength: 12 }),
+            (params, tuning, sent) => {
+              for (const role of ["client", "server"] as const) {
+                const sender = deflating(role, params, tuning);
+                const receiver = deflating(peerOf(role), {
+                  localNoContextTakeover: params.remoteNoContextTakeover,
+                  remoteNoContextTakeover: params.localNoContextTakeover,
+                  localMaxWindowBits: params.remoteMaxWindowBits,
+                  remoteMaxWindowBits: params.localMaxWindowBits,
+                });
+                for (const { data, fragments, compress, binary } of sent) {
+                  const bytes = utf8(data);
+                  const size = Math.ceil(bytes.length / fragments);
+                  const parts = Array.from({ length: fragments }, (_, i) =>
+                    bytes.subarray(i * size, (i + 1) * size),
+                  );
+                  const options = { compress };
+                  if (binary) sender.sendBinary(parts[0]!, fragments === 1, options);
+                  else sender.sendText(parts[0]!, fragments === 1, options);
+                  for (let i = 1; i < fragments; i++)
+                    sender.sendContinuation(parts[i]!, i === fragments - 1);
+                }
+                for (const chunk of sender.dataToSend()) receiver.receiveData(chunk);
+                const received: string[] = [];
+                let current: Uint8Array[] = [];
+                for (const frame of frames(receiver)) {
+                  current.push(frame.data);
+                  if (frame.fin) {
+                    received.push(text(concat(current)));
+                    current = [];
+                  }
+                }
+                assert.deepEqual(
+                  received,
+                  sent.map(({ data }) => data),
+                );
+                assert.equal(receiver.state, State.OPEN);
+              }
+            },
+          ),
+          { numRuns: 60 },
+        );
       });
     });
-  }
-
-  for (const windowBits of [15, 10]) {
-    it(`decodes what a zlib stream compresses with context takeover (window bits ${windowBits})`, async () => {
-      const stream = zlib.createDeflateRaw({ windowBits });
-      const extension = new PerMessageDeflate({ ...DEFAULTS, remoteMaxWindowBits: windowBits });
-      try {
-        for (const message of messages) {
-          const payload = (await flush(stream, message)).subarray(0, -4);
-          const frame = extension.decode(new Frame(Opcode.BINARY, payload, true, true), Infinity);
-          assert.equal(toHex(frame.data), toHex(message));
-        }
-      } finally {
-        stream.close();
-      }
-    });
-
-    it(`encodes what a zlib stream decompresses with context takeover (window bits ${windowBits})`, async () => {
-      const stream = zlib.createInflateRaw({ windowBits });
-      const extension = new PerMessageDeflate({ ...DEFAULTS, localMaxWindowBits: windowBits });
-      try {
-        for (const message of messages) {
-          const frame = extension.encode(new Frame(Opcode.BINARY, message));
-          const output = await flush(stream, concat([frame.data, hex("00 00 ff ff")]));
-          assert.equal(toHex(output), toHex(message));
-        }
-      } finally {
-        stream.close();
-      }
-    });
-  }
-});
-
-describe("permessage-deflate round trips", () => {
-  const parameters = fc.record({
-    localNoContextTakeover: fc.boolean(),
-    remoteNoContextTakeover: fc.boolean(),
-    localMaxWindowBits: fc.integer({ min: 8, max: 15 }),
-    remoteMaxWindowBits: fc.integer({ min: 8, max: 15 }),
   });
-  const settings = fc.record({
-    level: fc.integer({ min: -1, max: 9 }),
-    memLevel: fc.integer({ min: 1, max: 9 }),
-    threshold: fc.integer({ min: 0, max: 64 }),
-  });
-  // Repetitive data, so that messages refer to earlier ones.
-  const message = fc.record({
-    data: fc
-      .array(fc.constantFrom("a", "bc", "Hello", "0123456789", "é", "\u{1F600}"), {
-        maxLength: 400,
-      })
-      .map((parts) => parts.join("")),
-    fragments: fc.integer({ min: 1, max: 4 }),
-    compress: fc.boolean(),
-    binary: fc.boolean(),
-  });
-
-  it("delivers every message as sent, whatever the parameters and fragmentation", () => {
-    fc.assert(
-      fc.property(
-        parameters,
-        settings,
-        fc.array(message, { maxLength: 12 }),
-        (params, tuning, sent) => {
-          for (const role of ["client", "server"] as const) {
-            const sender = deflating(role, params, tuning);
-            const receiver = deflating(peerOf(role), {
-              localNoContextTakeover: params.remoteNoContextTakeover,
-              remoteNoContextTakeover: params.localNoContextTakeover,
-              localMaxWindowBits: params.remoteMaxWindowBits,
-              remoteMaxWindowBits: params.localMaxWindowBits,
-            });
-            for (const { data, fragments, compress, binary } of sent) {
-              const bytes = utf8(data);
-              const size = Math.ceil(bytes.length / fragments);
-              const parts = Array.from({ length: fragments }, (_, i) =>
-                bytes.subarray(i * size, (i + 1) * size),
-              );
-              const options = { compress };
-              if (binary) sender.sendBinary(parts[0]!, fragments === 1, options);
-              else sender.sendText(parts[0]!, fragments === 1, options);
-              for (let i = 1; i < fragments; i++)
-                sender.sendContinuation(parts[i]!, i === fragments - 1);
-            }
-            for (const chunk of sender.dataToSend()) receiver.receiveData(chunk);
-            const received: string[] = [];
-            let current: Uint8Array[] = [];
-            for (const frame of frames(receiver)) {
-              current.push(frame.data);
-              if (frame.fin) {
-                received.push(text(concat(current)));
-                current = [];
-              }
-            }
-            assert.deepEqual(
-              received,
-              sent.map(({ data }) => data),
-            );
-            assert.equal(receiver.state, State.OPEN);
-          }
-        },
-      ),
-      { numRuns: 60 },
-    );
-  });
-});
+}

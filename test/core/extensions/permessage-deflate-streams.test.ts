@@ -1,0 +1,358 @@
+/**
+ * permessage-deflate's two forms: zlib streams kept while the connection is
+ * busy, sliding windows once it is quiet. Messages compressed across any
+ * switch between them must decompress on the peer, with context takeover
+ * (RFC 7692 §7.1.1), whichever side switches and whenever.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as zlib from "node:zlib";
+import fc from "fast-check";
+import { PayloadTooBig, ProtocolError } from "../../../src/core/errors.js";
+import {
+  type DeflateSettings,
+  PerMessageDeflate,
+  type PerMessageDeflateParameters,
+} from "../../../src/core/extensions/permessage-deflate.js";
+import { useNativeStreams } from "../../../src/core/extensions/zlib-stream.js";
+import { Frame, Opcode } from "../../../src/core/frames.js";
+import { concat, hex, toHex, utf8 } from "../../helpers/bytes.js";
+
+const DEFAULTS: PerMessageDeflateParameters = {
+  localNoContextTakeover: false,
+  remoteNoContextTakeover: false,
+  localMaxWindowBits: 15,
+  remoteMaxWindowBits: 15,
+};
+
+const TAIL = hex("00 00 ff ff");
+
+/** An extension that keeps its streams, and the calls of its `scheduleRelease`. */
+function keeping(
+  parameters: Partial<PerMessageDeflateParameters> = {},
+  settings: DeflateSettings = {},
+): { extension: PerMessageDeflate; scheduled: PerMessageDeflate[] } {
+  const scheduled: PerMessageDeflate[] = [];
+  const extension = new PerMessageDeflate(
+    { ...DEFAULTS, ...parameters },
+    { ...settings, scheduleRelease: (busy) => scheduled.push(busy) },
+  );
+  return { extension, scheduled };
+}
+
+/** The parameters of the peer of an extension negotiated with `parameters`. */
+function mirrored(parameters: PerMessageDeflateParameters): PerMessageDeflateParameters {
+  return {
+    localNoContextTakeover: parameters.remoteNoContextTakeover,
+    remoteNoContextTakeover: parameters.localNoContextTakeover,
+    localMaxWindowBits: parameters.remoteMaxWindowBits,
+    remoteMaxWindowBits: parameters.localMaxWindowBits,
+  };
+}
+
+function send(extension: PerMessageDeflate, data: Uint8Array): Frame {
+  return extension.encode(new Frame(Opcode.BINARY, data));
+}
+
+function receive(extension: PerMessageDeflate, frame: Frame, maxSize = Infinity): Uint8Array {
+  return extension.decode(frame, maxSize).data;
+}
+
+/** Writes `input` to a zlib stream and resolves with what its sync flush gives. */
+function flushThrough(
+  stream: zlib.DeflateRaw | zlib.InflateRaw,
+  input: Uint8Array,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    stream.on("data", onData);
+    stream.once("error", reject);
+    stream.write(input);
+    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      stream.off("data", onData);
+      stream.off("error", reject);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+describe("zlib streams kept between messages", () => {
+  it("are announced to scheduleRelease when the first one opens, and closed once idle", () => {
+    const { extension, scheduled } = keeping();
+    const peer = keeping(mirrored(DEFAULTS)).extension;
+    assert.equal(extension.holdsStreams, false);
+    receive(extension, send(peer, utf8("Hello")));
+    assert.deepEqual(scheduled, [extension]);
+    receive(peer, send(extension, utf8("Hello")));
+    // Still open: one announcement per busy period.
+    assert.deepEqual(scheduled, [extension]);
+    assert.equal(extension.holdsStreams, true);
+    // Used since the last check: kept.
+    assert.equal(extension.releaseIfIdle(), false);
+    assert.equal(extension.holdsStreams, true);
+    // Unused since: closed, windows kept.
+    assert.equal(extension.releaseIfIdle(), true);
+    assert.equal(extension.holdsStreams, false);
+    assert.equal(toHex(receive(peer, send(extension, utf8("Hello")))), toHex(utf8("Hello")));
+    assert.deepEqual(scheduled, [extension, extension]);
+    extension.releaseIdleState();
+    assert.equal(extension.holdsStreams, false);
+    assert.equal(extension.releaseIfIdle(), true);
+  });
+
+  it("are opened and closed for each message without scheduleRelease", () => {
+    const extension = new PerMessageDeflate(DEFAULTS);
+    const peer = new PerMessageDeflate(DEFAULTS);
+    for (const message of ["Hello", "Hello", "Hello, world"]) {
+      const frame = send(extension, utf8(message));
+      assert.equal(extension.holdsStreams, false);
+      assert.equal(new TextDecoder().decode(receive(peer, frame)), message);
+      assert.equal(peer.holdsStreams, false);
+    }
+  });
+
+  it("are never kept by the fallback", () => {
+    useNativeStreams(false);
+    try {
+      const { extension, scheduled } = keeping();
+      const peer = keeping();
+      assert.equal(toHex(send(extension, utf8("Hello")).data), "f248cdc9c90700");
+      assert.equal(toHex(send(extension, utf8("Hello")).data), "f200110000");
+      assert.equal(toHex(receive(peer.extension, send(extension, utf8("Hi")))), toHex(utf8("Hi")));
+      assert.equal(extension.holdsStreams, false);
+      assert.deepEqual([scheduled, peer.scheduled], [[], []]);
+    } finally {
+      useNativeStreams(true);
+    }
+  });
+
+  it("refuses a scheduleRelease that is not a function", () => {
+    const settings = { scheduleRelease: "later" } as unknown as DeflateSettings;
+    assert.throws(() => new PerMessageDeflate(DEFAULTS, settings), TypeError);
+  });
+
+  it("send an empty message right after another as a lone 00 byte", () => {
+    const { extension } = keeping();
+    const peer = keeping(mirrored(DEFAULTS)).extension;
+    const frames = [utf8("Hello"), new Uint8Array(0), new Uint8Array(0), utf8("Hello")].map(
+      (data) => send(extension, data),
+    );
+    assert.deepEqual(
+      frames.map((frame) => toHex(frame.data)),
+      ["f248cdc9c90700", "00", "00", "f200110000"],
+    );
+    assert.deepEqual(
+      frames.map((frame) => toHex(receive(peer, frame))),
+      [toHex(utf8("Hello")), "", "", toHex(utf8("Hello"))],
+    );
+  });
+
+  it("close the compressor after an incompressible message the peer never sees compressed", () => {
+    const { extension } = keeping();
+    let seed = 3;
+    const noise = new Uint8Array(65536).map(() => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 24;
+    });
+    send(extension, utf8("Hello"));
+    const sent = send(extension, noise);
+    assert.equal(sent.rsv1, false);
+    assert.equal(extension.holdsStreams, false);
+    assert.equal(toHex(send(extension, utf8("Hello")).data), "f200110000");
+  });
+
+  it("without context takeover, start each message afresh, even across a release mid-message", () => {
+    const { extension } = keeping({ localNoContextTakeover: true });
+    const peer = new PerMessageDeflate(mirrored({ ...DEFAULTS, localNoContextTakeover: true }));
+    const first = extension.encode(new Frame(Opcode.TEXT, utf8("Hello"), false));
+    extension.releaseIdleState();
+    // The second fragment refers to the first: the window spans the message.
+    const second = extension.encode(new Frame(Opcode.CONT, utf8("Hello"), true));
+    assert.equal(toHex(second.data), "f200110000");
+    assert.equal(extension.holdsStreams, false);
+    assert.equal(toHex(send(extension, utf8("Hello")).data), "f248cdc9c90700");
+    assert.equal(extension.holdsStreams, true);
+    assert.equal(toHex(send(extension, utf8("Hello")).data), "f248cdc9c90700");
+    receive(peer, first);
+    assert.equal(toHex(receive(peer, second)), toHex(utf8("HelloHello")));
+  });
+
+  it("reopen the decompressor from the window after a message with BFINAL (§7.2.3.4)", () => {
+    const { extension } = keeping();
+    receive(extension, new Frame(Opcode.TEXT, hex("f3 48 cd c9 c9 07 00 00"), true, true));
+    assert.equal(extension.holdsStreams, false);
+    const again = receive(extension, new Frame(Opcode.TEXT, hex("f2 00 11 00 00"), true, true));
+    assert.equal(toHex(again), toHex(utf8("Hello")));
+    assert.equal(extension.holdsStreams, true);
+  });
+
+  it("close the decompressor on corrupt data and on a bomb", () => {
+    const { extension } = keeping();
+    receive(extension, new Frame(Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), true, true));
+    assert.equal(extension.holdsStreams, true);
+    assert.throws(
+      () => receive(extension, new Frame(Opcode.BINARY, hex("ff ff ff"), true, true)),
+      ProtocolError,
+    );
+    assert.equal(extension.holdsStreams, false);
+    const bomb = zlib.deflateRawSync(new Uint8Array(100_000), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    });
+    const other = keeping().extension;
+    receive(other, new Frame(Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), true, true));
+    assert.throws(
+      () => receive(other, new Frame(Opcode.BINARY, bomb.subarray(0, -4), true, true), 99_999),
+      PayloadTooBig,
+    );
+    assert.equal(other.holdsStreams, false);
+  });
+
+  it("keep 512 bytes of a peer that agreed to 8 window bits, as zlib compresses with 9", async () => {
+    const stream = zlib.createDeflateRaw({ windowBits: 8 });
+    const { extension } = keeping({ remoteMaxWindowBits: 8 });
+    try {
+      for (let i = 0; i < 8; i++) {
+        // Each message repeats text from 300 to 500 bytes back.
+        const message = utf8(`${i}:${"0123456789abcdefghijklmnopqrstuvwxyz".repeat(12)}`);
+        const payload = (await flushThrough(stream, message)).subarray(0, -4);
+        const frame = new Frame(Opcode.BINARY, payload, true, true);
+        assert.equal(toHex(receive(extension, frame)), toHex(message));
+        if (i % 2 === 1) extension.releaseIdleState();
+      }
+    } finally {
+      stream.close();
+    }
+  });
+});
+
+/** One step of a conversation: a message, or a release on one side. */
+type Step =
+  | { kind: "message"; data: string; fragments: number; compress: boolean }
+  | { kind: "release"; side: "sender" | "receiver"; when: "now" | "if idle" | "mid-message" };
+
+const parameters = fc.record({
+  localNoContextTakeover: fc.boolean(),
+  remoteNoContextTakeover: fc.boolean(),
+  localMaxWindowBits: fc.integer({ min: 8, max: 15 }),
+  remoteMaxWindowBits: fc.integer({ min: 8, max: 15 }),
+});
+// Repetitive data, so that messages refer to earlier ones, across releases.
+const text = fc
+  .array(fc.constantFrom("a", "bc", "Hello", "0123456789", "é", "\u{1F600}", " "), {
+    maxLength: 300,
+  })
+  .map((parts) => parts.join(""));
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({
+    kind: fc.constant("message" as const),
+    data: text,
+    fragments: fc.integer({ min: 1, max: 3 }),
+    compress: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant("release" as const),
+    side: fc.constantFrom("sender" as const, "receiver" as const),
+    when: fc.constantFrom("now" as const, "if idle" as const, "mid-message" as const),
+  }),
+);
+
+describe("messages across switches between kept streams and windows", () => {
+  it("decompress on the peer, whoever switches and whenever (property)", () => {
+    fc.assert(
+      fc.property(
+        parameters,
+        fc.integer({ min: -1, max: 9 }),
+        fc.constantFrom("kept" as const, "per message" as const),
+        fc.array(step, { maxLength: 16 }),
+        (params, level, receiverMode, steps) => {
+          const sender = keeping(params, { level }).extension;
+          const receiver =
+            receiverMode === "kept"
+              ? keeping(mirrored(params)).extension
+              : new PerMessageDeflate(mirrored(params));
+          const release = (extension: PerMessageDeflate, when: "now" | "if idle") => {
+            if (when === "if idle") extension.releaseIfIdle();
+            else extension.releaseIdleState();
+          };
+          let releaseMidMessage = false;
+          for (const s of steps) {
+            if (s.kind === "release") {
+              if (s.when === "mid-message") releaseMidMessage = true;
+              else release(s.side === "sender" ? sender : receiver, s.when);
+              continue;
+            }
+            const bytes = utf8(s.data);
+            const size = Math.ceil(bytes.length / s.fragments);
+            const received: Uint8Array[] = [];
+            for (let i = 0; i < s.fragments; i++) {
+              const frame = new Frame(
+                i === 0 ? Opcode.TEXT : Opcode.CONT,
+                bytes.subarray(i * size, (i + 1) * size),
+                i === s.fragments - 1,
+              );
+              const encoded = sender.encode(frame, { compress: s.compress });
+              if (releaseMidMessage) {
+                sender.releaseIdleState();
+                receiver.releaseIdleState();
+              }
+              received.push(receiver.decode(encoded, Infinity).data);
+            }
+            releaseMidMessage = false;
+            assert.equal(new TextDecoder().decode(concat(received)), s.data);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("decompress in a zlib stream that lives as long as the connection (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 8, max: 15 }),
+        fc.array(fc.tuple(text, fc.boolean()), { maxLength: 10 }),
+        async (windowBits, messages) => {
+          const { extension } = keeping({ localMaxWindowBits: windowBits });
+          const stream = zlib.createInflateRaw({ windowBits: Math.max(windowBits, 9) });
+          try {
+            for (const [message, releaseAfter] of messages) {
+              const frame = send(extension, utf8(message));
+              assert.equal(frame.rsv1, true);
+              const output = await flushThrough(stream, concat([frame.data, TAIL]));
+              assert.equal(output.toString(), message);
+              if (releaseAfter) extension.releaseIfIdle();
+            }
+          } finally {
+            stream.close();
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("decompress what a zlib stream that lives as long as the connection compresses (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 8, max: 15 }),
+        fc.array(fc.tuple(text, fc.boolean()), { maxLength: 10 }),
+        async (windowBits, messages) => {
+          const { extension } = keeping({ remoteMaxWindowBits: windowBits });
+          const stream = zlib.createDeflateRaw({ windowBits });
+          try {
+            for (const [message, releaseAfter] of messages) {
+              const payload = (await flushThrough(stream, utf8(message))).subarray(0, -4);
+              const data = receive(extension, new Frame(Opcode.TEXT, payload, true, true));
+              assert.equal(new TextDecoder().decode(data), message);
+              if (releaseAfter) extension.releaseIfIdle();
+            }
+          } finally {
+            stream.close();
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
