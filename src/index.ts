@@ -56,6 +56,7 @@ export {
   type CompressionOptions,
   DEFLATE_DEFAULTS,
   type DeflateOptions,
+  releaseWhenIdle,
 } from "./node/compression.js";
 export {
   Connection,
