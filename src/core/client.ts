@@ -43,7 +43,11 @@ export interface ClientProtocolOptions extends ProtocolOptions {
 
 /** Sans-I/O WebSocket client. */
 export class ClientProtocol extends Protocol {
-  readonly side = "client";
+  /** Which end this is: a getter rather than a field on every connection. */
+  get side(): "client" {
+    return "client";
+  }
+
   /** The URI this client connects to. */
   readonly uri: WebSocketUri;
   /** The `Sec-WebSocket-Key` of this connection's handshake. */

@@ -114,6 +114,10 @@ function keyOf(name: string): string {
 
 let appendTrusted: (headers: Headers, name: string, value: string) => void;
 let trimStorage: (headers: Headers) => void;
+let pack: (headers: Headers) => void;
+
+/** What separates names and values in packed headers: LF, which neither may contain. */
+const PACKED_SEPARATOR = "\n";
 
 /**
  * A case-insensitive multimap of HTTP header fields.
@@ -128,14 +132,25 @@ export class Headers implements Iterable<HeaderField> {
   /**
    * One flat array, the shared {@link FieldName} of each field followed by its
    * value, rather than a pair per field: a server retains the request headers
-   * of every open connection.
+   * of every open connection. Or, once {@link packHeaders} packed them, one
+   * string of names and values, which the first use unpacks.
    */
-  #fields: (FieldName | string)[] = [];
+  #fields: (FieldName | string)[] | string = [];
 
   static {
-    appendTrusted = (headers, name, value) => headers.#fields.push(fieldName(name), value);
+    appendTrusted = (headers, name, value) => headers.#list().push(fieldName(name), value);
     trimStorage = (headers) => {
-      headers.#fields = headers.#fields.slice();
+      headers.#fields = headers.#list().slice();
+    };
+    pack = (headers) => {
+      const fields = headers.#list();
+      if (fields.length === 0) return;
+      const parts: string[] = [];
+      for (let i = 0; i < fields.length; i += 2) {
+        parts.push((fields[i] as FieldName)[0], fields[i + 1] as string);
+      }
+      // join() makes one flat string; concatenation would keep a tree of pieces.
+      headers.#fields = parts.join(PACKED_SEPARATOR);
     };
   }
 
@@ -155,7 +170,7 @@ export class Headers implements Iterable<HeaderField> {
 
   /** Number of fields, counting each repeated name once per field. */
   get size(): number {
-    return this.#fields.length >> 1;
+    return this.#list().length >> 1;
   }
 
   /**
@@ -164,7 +179,7 @@ export class Headers implements Iterable<HeaderField> {
    */
   get(name: string): string | undefined {
     const key = keyOf(name);
-    const fields = this.#fields;
+    const fields = this.#list();
     let joined: string | undefined;
     for (let i = 0; i < fields.length; i += 2) {
       if ((fields[i] as FieldName)[1] !== key) continue;
@@ -177,7 +192,7 @@ export class Headers implements Iterable<HeaderField> {
   /** Every value of `name`, in order. */
   getAll(name: string): string[] {
     const key = keyOf(name);
-    const fields = this.#fields;
+    const fields = this.#list();
     const values: string[] = [];
     for (let i = 0; i < fields.length; i += 2) {
       if ((fields[i] as FieldName)[1] === key) values.push(fields[i + 1] as string);
@@ -202,10 +217,10 @@ export class Headers implements Iterable<HeaderField> {
     const entry = fieldName(name);
     const index = this.#indexOf(entry[1]);
     if (index === -1) {
-      this.#fields.push(entry, value);
+      this.#list().push(entry, value);
       return;
     }
-    const fields = this.#fields;
+    const fields = this.#list();
     fields[index] = entry;
     fields[index + 1] = value;
     this.#remove(entry[1], index + 2);
@@ -219,7 +234,7 @@ export class Headers implements Iterable<HeaderField> {
    */
   append(name: string, value: string): void {
     validateField(name, value);
-    this.#fields.push(fieldName(name), value);
+    this.#list().push(fieldName(name), value);
   }
 
   /** Removes every field called `name`. */
@@ -229,7 +244,7 @@ export class Headers implements Iterable<HeaderField> {
 
   /** The fields as `[name, value]` pairs, in order. */
   *entries(): IterableIterator<HeaderField> {
-    const fields = this.#fields;
+    const fields = this.#list();
     for (let i = 0; i < fields.length; i += 2) {
       yield [(fields[i] as FieldName)[0], fields[i + 1] as string];
     }
@@ -241,7 +256,7 @@ export class Headers implements Iterable<HeaderField> {
 
   /** The header section: one `Name: value\r\n` line per field, then an empty line. */
   toString(): string {
-    const fields = this.#fields;
+    const fields = this.#list();
     let out = "";
     for (let i = 0; i < fields.length; i += 2) {
       out += `${(fields[i] as FieldName)[0]}: ${fields[i + 1] as string}\r\n`;
@@ -249,16 +264,27 @@ export class Headers implements Iterable<HeaderField> {
     return `${out}\r\n`;
   }
 
+  /** The fields, unpacked first if {@link packHeaders} packed them. */
+  #list(): (FieldName | string)[] {
+    const fields = this.#fields;
+    if (typeof fields !== "string") return fields;
+    const parts = fields.split(PACKED_SEPARATOR);
+    const list: (FieldName | string)[] = [];
+    for (let i = 0; i < parts.length; i += 2) list.push(fieldName(parts[i]!), parts[i + 1]!);
+    this.#fields = list;
+    return list;
+  }
+
   /** Slot of the first field whose key is `key`, or -1. */
   #indexOf(key: string): number {
-    const fields = this.#fields;
+    const fields = this.#list();
     for (let i = 0; i < fields.length; i += 2) if ((fields[i] as FieldName)[1] === key) return i;
     return -1;
   }
 
   /** Removes the fields whose key is `key` from slot `from` on, keeping the order of the rest. */
   #remove(key: string, from: number): void {
-    const fields = this.#fields;
+    const fields = this.#list();
     let kept = from;
     for (let i = from; i < fields.length; i += 2) {
       if ((fields[i] as FieldName)[1] === key) continue;
@@ -292,6 +318,19 @@ export function appendParsedField(headers: Headers, name: string, value: string)
  */
 export function compactHeaders(headers: Headers): void {
   trimStorage(headers);
+}
+
+/**
+ * Packs the fields into one string until they are next used, for headers
+ * that are kept but seldom read: the request of each open connection. Its
+ * names and values then cost one string rather than an array of references
+ * and a string per value. Nothing else changes: the next call of any method
+ * unpacks them.
+ *
+ * @internal
+ */
+export function packHeaders(headers: Headers): void {
+  pack(headers);
 }
 
 function validateField(name: string, value: string): void {

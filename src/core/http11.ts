@@ -265,12 +265,31 @@ function parseField(line: string, headers: Headers, head: Buffer | null, lineSta
   // RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are
   // invalid and dangerous"; other control characters aren't field-vchar either.
   if (!FIELD_VALUE.test(value)) throw new InvalidMessage(`invalid character in ${name} header`);
-  if (head !== null && value.length >= MIN_SLICED_LENGTH) {
+  const common = COMMON_VALUES.get(value);
+  if (common !== undefined) {
+    value = common;
+  } else if (head !== null && value.length >= MIN_SLICED_LENGTH) {
     value = head.toString("latin1", lineStart + start, lineStart + end);
   }
   // Both were just checked against the grammar Headers.append() would check again.
   appendParsedField(headers, name, value);
 }
+
+/**
+ * Field values that nearly every handshake request repeats: the request a
+ * server keeps for each connection refers to these rather than to copies.
+ */
+const COMMON_VALUES = new Map(
+  [
+    "websocket",
+    "Upgrade",
+    "upgrade",
+    "keep-alive, Upgrade",
+    "13",
+    "no-cache",
+    "permessage-deflate; client_max_window_bits",
+  ].map((value) => [value, value]),
+);
 
 /** RFC 9110 §5.6.2: token = 1*tchar, as isToken() says; V8 runs the expression natively. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

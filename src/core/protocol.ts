@@ -69,6 +69,37 @@ const textEncoder = new TextEncoder();
 /** How incoming bytes are being handled. */
 type ParserMode = "handshake" | "frames" | "paused" | "discard" | "done";
 
+// Bits of Protocol's `flags`: one field for five booleans, on every connection.
+/** The message being received is text. */
+const RECEIVING_TEXT = 1;
+/** The message being received was encoded by an extension (its first frame had RSV bits). */
+const RECEIVING_ENCODED = 2;
+/** The UTF-8 validator was started on the text frame being received. */
+const TEXT_PEEKED = 4;
+/** The message being sent was started but not finished. */
+const SENDING_FRAGMENTED = 8;
+/** This side has half-closed the connection. */
+const EOF_SENT = 16;
+
+/**
+ * The state of a protocol that an open connection exchanging whole messages
+ * never needs: how it closed or failed, and the helpers of fragmented
+ * messages. Created on first use, so that one field stands for eight until then.
+ */
+class RareState {
+  closeRcvd: Close | null = null;
+  closeSent: Close | null = null;
+  closeRcvdThenSent: boolean | null = null;
+  handshakeExc: Error | null = null;
+  parserExc: Error | null = null;
+  /** A protocol error found after frames still to be delivered; see {@link Protocol.failurePending}. */
+  pendingError: Error | null = null;
+  /** Validates text that arrives in pieces. */
+  utf8: Utf8Validator | null = null;
+  /** The options of the fragmented message being sent, for its continuation frames. */
+  sendingOptions: MessageOptions | undefined = undefined;
+}
+
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
 export abstract class Protocol {
   /** Which end this is. */
@@ -80,22 +111,9 @@ export abstract class Protocol {
    * some are, a shared frozen empty array: replace it, don't push to it.
    */
   extensions: Extension[] = NO_EXTENSIONS;
-  /** The close frame received, once there is one. */
-  closeRcvd: Close | null = null;
-  /** The close frame sent, once there is one. */
-  closeSent: Close | null = null;
-  /** With both close frames, whether the received one came first. */
-  closeRcvdThenSent: boolean | null = null;
-  /** Why the opening handshake failed, if it did. */
-  handshakeExc: Error | null = null;
-  /** Why the connection was failed while reading frames, if it was. */
-  parserExc: Error | null = null;
-  /** Whether this side has half-closed the connection. */
-  eofSent = false;
-  /** A protocol error found after frames still to be delivered; see {@link failurePending}. */
-  private pendingError: Error | null = null;
 
-  protected readonly reader = new StreamReader();
+  /** Replaced by a fresh one whenever a read leaves it empty; see {@link releaseReader}. */
+  protected reader = new StreamReader();
   /** Events not yet returned; the shared frozen empty array while there are none. */
   private events: Event[] = NO_EVENTS;
   /** Output not yet returned; the shared frozen empty array while there is none. */
@@ -107,16 +125,10 @@ export abstract class Protocol {
   private readonly frameParser: FrameParser;
   /** Size so far of the fragmented message being received, or `null` between messages. */
   private currentSize: number | null = null;
-  private currentIsText = false;
-  /** Whether the message being received was encoded by an extension (its first frame had RSV bits). */
-  private currentEncoded = false;
-  /** Whether the UTF-8 validator was started on the text frame being received. */
-  private textPeeked = false;
-  private readonly utf8 = new Utf8Validator();
-  /** Whether the message being sent was started but not finished. */
-  private sendingFragmented = false;
-  /** The options of the fragmented message being sent, for its continuation frames. */
-  private sendingOptions: MessageOptions | undefined = undefined;
+  /** RECEIVING_TEXT, RECEIVING_ENCODED, TEXT_PEEKED, SENDING_FRAGMENTED and EOF_SENT bits. */
+  private flags = 0;
+  /** See {@link RareState}; `null` until first needed. */
+  private rareState: RareState | null = null;
 
   constructor(side: Side, options: ProtocolOptions = {}) {
     this.maxMessageSize =
@@ -126,6 +138,61 @@ export abstract class Protocol {
     this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
     this.frameParser = new FrameParser({ mask: side === "server" });
     this.frameParser.maxMessageSize = this.maxMessageSize;
+  }
+
+  /** The close frame received, once there is one. */
+  get closeRcvd(): Close | null {
+    return this.rareState?.closeRcvd ?? null;
+  }
+
+  set closeRcvd(close: Close | null) {
+    this.rare().closeRcvd = close;
+  }
+
+  /** The close frame sent, once there is one. */
+  get closeSent(): Close | null {
+    return this.rareState?.closeSent ?? null;
+  }
+
+  set closeSent(close: Close | null) {
+    this.rare().closeSent = close;
+  }
+
+  /** With both close frames, whether the received one came first. */
+  get closeRcvdThenSent(): boolean | null {
+    return this.rareState?.closeRcvdThenSent ?? null;
+  }
+
+  set closeRcvdThenSent(value: boolean | null) {
+    this.rare().closeRcvdThenSent = value;
+  }
+
+  /** Why the opening handshake failed, if it did. */
+  get handshakeExc(): Error | null {
+    return this.rareState?.handshakeExc ?? null;
+  }
+
+  set handshakeExc(error: Error | null) {
+    this.rare().handshakeExc = error;
+  }
+
+  /** Why the connection was failed while reading frames, if it was. */
+  get parserExc(): Error | null {
+    return this.rareState?.parserExc ?? null;
+  }
+
+  set parserExc(error: Error | null) {
+    this.rare().parserExc = error;
+  }
+
+  /** Whether this side has half-closed the connection. */
+  get eofSent(): boolean {
+    return (this.flags & EOF_SENT) !== 0;
+  }
+
+  set eofSent(sent: boolean) {
+    if (sent) this.flags |= EOF_SENT;
+    else this.flags &= ~EOF_SENT;
   }
 
   /** The connection's state. */
@@ -164,15 +231,16 @@ export abstract class Protocol {
   receiveData(data: Uint8Array): void {
     if (this.reader.atEof) throw new InvalidState("data received after end of stream");
     this.reader.feedData(data);
-    if (this.pendingError !== null) this.failPending();
+    if (this.rareState?.pendingError) this.failPending();
     else this.step();
+    this.releaseReader();
   }
 
   /** Records that the peer half-closed the connection. Calling it twice has no effect. */
   receiveEof(): void {
     if (this.reader.atEof) return;
     this.reader.feedEof();
-    if (this.pendingError !== null) this.failPending();
+    if (this.rareState?.pendingError) this.failPending();
     else this.step();
   }
 
@@ -186,14 +254,15 @@ export abstract class Protocol {
    * fails the connection.
    */
   get failurePending(): boolean {
-    return this.pendingError !== null;
+    return (this.rareState?.pendingError ?? null) !== null;
   }
 
   /** Fails the connection for the error that {@link failurePending} reported; else does nothing. */
   failPending(): void {
-    const error = this.pendingError;
-    if (error === null) return;
-    this.pendingError = null;
+    const rare = this.rareState;
+    const error = rare?.pendingError;
+    if (!error) return;
+    rare!.pendingError = null;
     this.failFor(error);
   }
 
@@ -245,6 +314,30 @@ export abstract class Protocol {
   /** Parses the opening handshake's HTTP message; returns true once the handshake completed. */
   protected abstract parseHandshake(): boolean;
 
+  /**
+   * Replaces the reader by a fresh one when it holds nothing: a reader keeps
+   * the array of chunks it grew (some 150 bytes), which an idle connection
+   * has no use for. A fresh reader costs less than that, and only once per
+   * read from the network, however many frames the read held.
+   */
+  protected releaseReader(): void {
+    const reader = this.reader;
+    if (reader.length === 0 && !reader.atEof) this.reader = new StreamReader();
+  }
+
+  /** The UTF-8 validator for text that arrives in pieces, created on first use. */
+  private validator(): Utf8Validator {
+    const rare = this.rare();
+    rare.utf8 ??= new Utf8Validator();
+    return rare.utf8;
+  }
+
+  /** The state an open connection rarely needs, created now if it wasn't. */
+  private rare(): RareState {
+    this.rareState ??= new RareState();
+    return this.rareState;
+  }
+
   /** Runs the parser for the current mode over the buffered bytes. */
   protected step(): void {
     if (this.mode === "handshake" && this.parseHandshake()) this.mode = "frames";
@@ -279,7 +372,7 @@ export abstract class Protocol {
     } catch (error) {
       if (this.currentState === State.OPEN && this.completedSince(eventsBefore)) {
         // Deliver what arrived before the error first; see failurePending.
-        this.pendingError = error as Error;
+        this.rare().pendingError = error as Error;
         this.mode = "paused";
       } else {
         this.failFor(error as Error);
@@ -323,17 +416,17 @@ export abstract class Protocol {
     const continuesText =
       opcode === Opcode.CONT &&
       this.currentSize !== null &&
-      this.currentIsText &&
-      !this.currentEncoded;
+      (this.flags & (RECEIVING_TEXT | RECEIVING_ENCODED)) === RECEIVING_TEXT;
     if (!startsText && !continuesText) return;
     const views = this.frameParser.peekPayload(this.reader);
     if (views.length === 0) return;
-    if (opcode === Opcode.TEXT && !this.textPeeked) {
-      this.utf8.reset();
-      this.textPeeked = true;
+    const utf8 = this.validator();
+    if (opcode === Opcode.TEXT && (this.flags & TEXT_PEEKED) === 0) {
+      utf8.reset();
+      this.flags |= TEXT_PEEKED;
     }
     for (const view of views) {
-      if (!this.utf8.feed(view, false)) {
+      if (!utf8.feed(view, false)) {
         throw new ProtocolError("invalid UTF-8 in text message", CloseCode.INVALID_DATA);
       }
     }
@@ -343,7 +436,7 @@ export abstract class Protocol {
     const opcode = frame.opcode;
     const peeked = this.frameParser.peekedLength;
     const encoded = frame.rsv1 || frame.rsv2 || frame.rsv3;
-    this.textPeeked = false;
+    this.flags &= ~TEXT_PEEKED;
     const extensions = this.extensions;
     if (extensions.length > 0) {
       const limit =
@@ -362,12 +455,15 @@ export abstract class Protocol {
       // RFC 6455 §5.4: "fragments of one message MUST NOT be interleaved
       // between the fragments of another message".
       if (this.currentSize !== null) throw new ProtocolError("expected a continuation frame");
-      this.currentIsText = opcode === Opcode.TEXT;
-      this.currentEncoded = encoded;
-      if (this.currentIsText) {
+      const isText = opcode === Opcode.TEXT;
+      this.flags =
+        (this.flags & ~(RECEIVING_TEXT | RECEIVING_ENCODED)) |
+        (isText ? RECEIVING_TEXT : 0) |
+        (encoded ? RECEIVING_ENCODED : 0);
+      if (isText) {
         const valid =
           peeked > 0
-            ? this.utf8.feed(frame.data.subarray(peeked), frame.fin)
+            ? this.validator().feed(frame.data.subarray(peeked), frame.fin)
             : frame.fin
               ? isValidUtf8(frame.data)
               : this.startUtf8(frame.data);
@@ -378,7 +474,7 @@ export abstract class Protocol {
     } else if (opcode === Opcode.CONT) {
       if (this.currentSize === null) throw new ProtocolError("unexpected continuation frame");
       const rest = peeked > 0 ? frame.data.subarray(peeked) : frame.data;
-      if (this.currentIsText && !this.utf8.feed(rest, frame.fin)) {
+      if ((this.flags & RECEIVING_TEXT) !== 0 && !this.validator().feed(rest, frame.fin)) {
         throw new ProtocolError("invalid UTF-8 in text message", CloseCode.INVALID_DATA);
       }
       this.currentSize = frame.fin ? null : this.currentSize + frame.data.length;
@@ -404,8 +500,9 @@ export abstract class Protocol {
   }
 
   private startUtf8(data: Uint8Array): boolean {
-    this.utf8.reset();
-    return this.utf8.feed(data, false);
+    const utf8 = this.validator();
+    utf8.reset();
+    return utf8.feed(data, false);
   }
 
   private receiveClose(frame: Frame): void {
@@ -471,11 +568,14 @@ export abstract class Protocol {
    * @throws InvalidState unless a fragmented message is in progress on an open connection.
    */
   sendContinuation(data: Uint8Array | string, fin: boolean): void {
-    if (!this.sendingFragmented) throw new InvalidState("no fragmented message to continue");
+    if ((this.flags & SENDING_FRAGMENTED) === 0) {
+      throw new InvalidState("no fragmented message to continue");
+    }
     this.checkOpen();
-    this.sendingFragmented = !fin;
-    const options = this.sendingOptions;
-    if (fin) this.sendingOptions = undefined;
+    if (fin) this.flags &= ~SENDING_FRAGMENTED;
+    const rare = this.rareState;
+    const options = rare?.sendingOptions;
+    if (fin && rare !== null) rare.sendingOptions = undefined;
     this.sendFrame(
       new Frame(Opcode.CONT, typeof data === "string" ? textEncoder.encode(data) : data, fin),
       options,
@@ -565,10 +665,13 @@ export abstract class Protocol {
     fin: boolean,
     options: MessageOptions | undefined,
   ): void {
-    if (this.sendingFragmented) throw new InvalidState("expected a continuation frame");
+    if ((this.flags & SENDING_FRAGMENTED) !== 0) {
+      throw new InvalidState("expected a continuation frame");
+    }
     this.checkOpen();
-    this.sendingFragmented = !fin;
-    this.sendingOptions = fin ? undefined : options;
+    if (!fin) this.flags |= SENDING_FRAGMENTED;
+    if (!fin && options !== undefined) this.rare().sendingOptions = options;
+    else if (this.rareState !== null) this.rareState.sendingOptions = undefined;
     this.sendFrame(new Frame(opcode, data, fin), options);
   }
 

@@ -60,31 +60,51 @@ const textEncoder = new TextEncoder();
 const NO_EXTENSION_FACTORIES: readonly ServerExtensionFactory[] = Object.freeze([]);
 const NO_SUBPROTOCOLS: readonly string[] = Object.freeze([]);
 
+/**
+ * The header fields of the 101 response to a valid request whose
+ * `Sec-WebSocket-Key` is `key` (RFC 6455 §4.2.2, item 5), with the
+ * extensions and subprotocol agreed, if any: what
+ * {@link ServerProtocol.accept} answers.
+ */
+export function switchingProtocolsHeaders(
+  key: string,
+  extensions: string | null,
+  subprotocol: string | null,
+): Headers {
+  const headers = new Headers([
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Accept", acceptKey(key)],
+  ]);
+  if (extensions !== null) headers.set("Sec-WebSocket-Extensions", extensions);
+  if (subprotocol !== null) headers.set("Sec-WebSocket-Protocol", subprotocol);
+  return headers;
+}
+
 /** Sans-I/O WebSocket server. */
 export class ServerProtocol extends Protocol {
-  readonly side = "server";
   /** The handshake request, once received. */
   request: Request | null = null;
   /** The subprotocol selected during the handshake, or `null`. */
   subprotocol: string | null = null;
 
-  private readonly origins: readonly OriginRule[] | null;
-  private readonly availableExtensions: readonly ServerExtensionFactory[];
-  private readonly availableSubprotocols: readonly string[];
-  private readonly subprotocolSelector: SubprotocolSelector | null;
+  /**
+   * The options, read when the request arrives: one field, where copies of
+   * each would cost every connection a field apiece.
+   */
+  private readonly options: ServerProtocolOptions;
   /** Released once the request is parsed: an open connection has no use for it. */
   private requestParser: RequestParser | null;
 
   constructor(options: ServerProtocolOptions = {}) {
     super("server", options);
-    // A RegExp with the g or y flag keeps state between test() calls in
-    // lastIndex; a private copy, rewound before each test, stays stateless.
-    this.origins =
-      options.origins?.map((rule) => (rule instanceof RegExp ? new RegExp(rule) : rule)) ?? null;
-    this.availableExtensions = options.extensions ?? NO_EXTENSION_FACTORIES;
-    this.availableSubprotocols = options.subprotocols ?? NO_SUBPROTOCOLS;
-    this.subprotocolSelector = options.selectSubprotocol ?? null;
+    this.options = options;
     this.requestParser = this.mode === "handshake" ? new RequestParser(options.httpLimits) : null;
+  }
+
+  /** Which end this is: a getter rather than a field on every connection. */
+  get side(): "server" {
+    return "server";
   }
 
   /**
@@ -232,17 +252,13 @@ export class ServerProtocol extends Protocol {
 
     this.checkOrigin(headers);
 
-    const response = new Headers([
-      ["Upgrade", "websocket"],
-      ["Connection", "Upgrade"],
-      ["Sec-WebSocket-Accept", acceptKey(keys[0]!)],
-    ]);
     const [extensionHeader, extensions] = this.negotiateExtensions(headers);
-    if (extensionHeader.length > 0) {
-      response.set("Sec-WebSocket-Extensions", buildExtensionList(extensionHeader));
-    }
     const subprotocol = this.selectSubprotocol(request);
-    if (subprotocol !== null) response.set("Sec-WebSocket-Protocol", subprotocol);
+    const response = switchingProtocolsHeaders(
+      keys[0]!,
+      extensionHeader.length > 0 ? buildExtensionList(extensionHeader) : null,
+      subprotocol,
+    );
 
     if (extensions.length > 0) this.extensions = extensions;
     this.subprotocol = subprotocol;
@@ -250,14 +266,16 @@ export class ServerProtocol extends Protocol {
   }
 
   private checkOrigin(headers: Headers): void {
-    if (this.origins === null) return;
+    const origins = this.options.origins;
+    if (origins === undefined || origins === null) return;
     const values = headers.getAll("Origin");
     if (values.length > 1) throw new InvalidHeader("Origin", "multiple values");
     const origin = values[0] ?? null;
-    const allowed = this.origins.some((rule) => {
+    const allowed = origins.some((rule) => {
       if (rule === null || typeof rule === "string") return rule === origin;
-      rule.lastIndex = 0;
-      return origin !== null && rule.test(origin);
+      // A RegExp with the g or y flag keeps state between test() calls in
+      // lastIndex: a copy tests from the start and leaves the caller's alone.
+      return origin !== null && new RegExp(rule).test(origin);
     });
     if (!allowed) throw new InvalidOrigin(origin);
   }
@@ -265,13 +283,14 @@ export class ServerProtocol extends Protocol {
   private negotiateExtensions(headers: Headers): [ExtensionHeader[], Extension[]] {
     const answered: ExtensionHeader[] = [];
     const accepted: Extension[] = [];
-    if (this.availableExtensions.length === 0) return [answered, accepted];
+    const available = this.options.extensions ?? NO_EXTENSION_FACTORIES;
+    if (available.length === 0) return [answered, accepted];
     // RFC 6455 §9.1: the client lists extensions in order of preference; the
     // server accepts at most one offer of each, declining those it cannot honour.
     for (const [name, params] of headers
       .getAll("Sec-WebSocket-Extensions")
       .flatMap((value) => parseExtensionList(value))) {
-      for (const factory of this.availableExtensions) {
+      for (const factory of available) {
         if (factory.name !== name) continue;
         try {
           const [responseParams, extension] = factory.processRequestParams(params, accepted);
@@ -290,8 +309,9 @@ export class ServerProtocol extends Protocol {
     const offered = request.headers
       .getAll("Sec-WebSocket-Protocol")
       .flatMap((value) => parseSubprotocolList(value));
-    if (this.subprotocolSelector !== null) {
-      const selected = this.subprotocolSelector(offered, request);
+    const selector = this.options.selectSubprotocol;
+    if (selector) {
+      const selected = selector(offered, request);
       // RFC 6455 §4.2.2: the server's value "MUST be ... one of the values
       // provided by the client"; answering another is a server bug.
       if (selected !== null && !offered.includes(selected)) {
@@ -299,13 +319,12 @@ export class ServerProtocol extends Protocol {
       }
       return selected;
     }
-    if (this.availableSubprotocols.length === 0) return null;
+    const available = this.options.subprotocols ?? NO_SUBPROTOCOLS;
+    if (available.length === 0) return null;
     if (offered.length === 0) throw new NegotiationError("missing subprotocol");
-    for (const subprotocol of this.availableSubprotocols) {
+    for (const subprotocol of available) {
       if (offered.includes(subprotocol)) return subprotocol;
     }
-    throw new NegotiationError(
-      `invalid subprotocol; expected one of ${this.availableSubprotocols.join(", ")}`,
-    );
+    throw new NegotiationError(`invalid subprotocol; expected one of ${available.join(", ")}`);
   }
 }

@@ -21,7 +21,7 @@ import { CloseCode, type Frame, Opcode } from "../core/frames.js";
 import { type Event, type Protocol, State } from "../core/protocol.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
-import { asBuffer, type Data, type FlowControl, MessageAssembler } from "./messages.js";
+import { asBuffer, type Data, MessageAssembler } from "./messages.js";
 
 export type { Data } from "./messages.js";
 
@@ -167,38 +167,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
  */
 const COALESCE_LIMIT = 16 * 1024;
 
-/**
- * Reading from the socket pauses while received messages pile up (the
- * application reads too slowly) or while written bytes do (the peer does);
- * it resumes when neither does.
- */
-class ReadingGate implements FlowControl {
-  pausedForQueue = false;
-  pausedForWrites = false;
-
-  constructor(private readonly socket: Socket) {}
-
-  pause(): void {
-    this.pausedForQueue = true;
-    this.socket.pause();
-  }
-
-  resume(): void {
-    this.pausedForQueue = false;
-    if (!this.pausedForWrites) this.socket.resume();
-  }
-
-  pauseForWrites(): void {
-    this.pausedForWrites = true;
-    this.socket.pause();
-  }
-
-  resumeAfterWrites(): void {
-    this.pausedForWrites = false;
-    if (!this.pausedForQueue) this.socket.resume();
-  }
-}
-
 interface PendingPing {
   readonly sentAt: number;
   resolve(latency: number): void;
@@ -229,59 +197,74 @@ function addressOf(
 }
 
 /**
+ * The state of a connection that an idle one never needs: created on first
+ * use (a close, a ping or keepalive, a wait for drain, a fragmented send, a
+ * question about the addresses), so that one field stands for a dozen until then.
+ */
+class RareState {
+  /** Created by the first reader of {@link Connection.closed}; see there. */
+  closedPromise: Promise<void> | null = null;
+  resolveClosed: (() => void) | null = null;
+  /** The first socket error (ECONNRESET, …), if any. */
+  socketError: Error | null = null;
+  closeTimer: NodeJS.Timeout | null = null;
+  closeErrorCache: ConnectionClosed | null = null;
+  /** Pings awaiting their pong, oldest first. */
+  pings: Map<string, PendingPing> | null = null;
+  drainWaiter: Promise<void> | null = null;
+  resolveDrain: (() => void) | null = null;
+  /** Set while a fragmented message is being sent; other sends wait for it. */
+  fragmentedSend: Promise<void> | null = null;
+  /** The local address, copied on first use or before the socket closes; `undefined` until then. */
+  local: AddressInfo | null | undefined = undefined;
+  /** The remote address, copied on first use; `undefined` until then. */
+  remote: AddressInfo | null | undefined = undefined;
+  /** See {@link Connection.latency}. */
+  latency = 0;
+  /** Sends the keepalive pings, when `pingInterval` asks for them. */
+  keepalive: Keepalive | null = null;
+}
+
+/** Bits of {@link Connection}'s `flags`: one field for four booleans. */
+const LOST = 1;
+const FLUSH_SCHEDULED = 2;
+const FAILURE_SCHEDULED = 4;
+/** An empty write stands in for 'drain'; see `expectDrain()`. */
+const PROBING_DRAIN = 8;
+
+/**
  * The part of client and server connections that does not depend on the side.
  * Create them with `connect()` and `serve()`.
  */
 export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable {
   /** The sans-I/O protocol this connection drives. */
   readonly protocol: Protocol;
-  /** Round-trip time of the last ping answered, in milliseconds; 0 before the first. */
-  latency = 0;
-  /** The local address, copied on first use or before the socket closes; `undefined` until then. */
-  private local: AddressInfo | null | undefined = undefined;
-  /** The remote address, copied once connected: the kernel forgets it when the peer closes. */
-  private remote: AddressInfo | null = null;
 
   protected readonly socket: Socket;
   protected readonly options: ResolvedConnectionOptions;
-  protected readonly logger: Logger;
+  /**
+   * Received messages, waiting for the application. Reading from the socket
+   * pauses while they pile up (the application reads too slowly) or while
+   * written bytes do (the peer does), and resumes when neither does.
+   */
   protected readonly messages: MessageAssembler;
-
-  /** Created by the first reader of {@link closed}; see there. */
-  private closedPromise: Promise<void> | null = null;
-  private resolveClosed: (() => void) | null = null;
-  private isLost = false;
-  /** The first socket error (ECONNRESET, …), if any. */
-  protected socketError: Error | null = null;
-  private closeTimer: NodeJS.Timeout | null = null;
-  private closeErrorCache: ConnectionClosed | null = null;
-  /** Pings awaiting their pong, oldest first; created by the first ping. */
-  private pings: Map<string, PendingPing> | null = null;
-  private keepalive: Keepalive | null = null;
-  private drainWaiter: Promise<void> | null = null;
-  private resolveDrain: (() => void) | null = null;
-  /** Pauses reading while the application or the peer falls behind. */
-  private readonly gate: ReadingGate;
-  /** Set while a fragmented message is being sent; other sends wait for it. */
-  private fragmentedSend: Promise<void> | null = null;
   /**
    * Payload bytes sent in this turn of the event loop, which the protocol
    * holds until {@link flush} takes them: every write of one turn leaves in
    * one `write()` (one system call), not one per frame.
    */
   private pendingBytes = 0;
-  private flushScheduled = false;
-  private failureScheduled = false;
-  /** Whether an empty write stands in for 'drain'; see {@link expectDrain}. */
-  private probingDrain = false;
+  /** LOST, FLUSH_SCHEDULED, FAILURE_SCHEDULED and PROBING_DRAIN bits. */
+  private flags = 0;
+  /** See {@link RareState}; `null` until first needed. */
+  private rareState: RareState | null = null;
 
   constructor(socket: Socket, protocol: Protocol, options: ResolvedConnectionOptions) {
     this.socket = socket;
     this.protocol = protocol;
     this.options = options;
-    this.logger = options.logger;
-    this.gate = new ReadingGate(socket);
-    this.messages = new MessageAssembler(options.maxQueue, this.gate);
+    // The socket itself is paused and resumed: no object stands between them.
+    this.messages = new MessageAssembler(options.maxQueue, socket);
     // Small frames go out at once: Nagle's algorithm would hold them back for
     // up to 40 ms waiting for an ACK.
     socket.setNoDelay(true);
@@ -301,14 +284,24 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /** Resolves once the TCP connection is closed. Never rejects. */
   get closed(): Promise<void> {
-    if (this.closedPromise === null) {
-      this.closedPromise = this.isLost
+    const rare = this.rare();
+    if (rare.closedPromise === null) {
+      rare.closedPromise = this.isLost
         ? RESOLVED
         : new Promise((resolve) => {
-            this.resolveClosed = resolve;
+            rare.resolveClosed = resolve;
           });
     }
-    return this.closedPromise;
+    return rare.closedPromise;
+  }
+
+  /** Round-trip time of the last ping answered, in milliseconds; 0 before the first. */
+  get latency(): number {
+    return this.rareState?.latency ?? 0;
+  }
+
+  set latency(latency: number) {
+    this.rare().latency = latency;
   }
 
   /** The connection's state: CONNECTING, OPEN, CLOSING or CLOSED. */
@@ -328,13 +321,20 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /** Local address of the socket; `null` for a Unix socket or before connecting. */
   get localAddress(): AddressInfo | null {
-    if (this.local === undefined) this.captureLocalAddress();
-    return this.local ?? null;
+    this.captureLocalAddress();
+    return this.rareState?.local ?? null;
   }
 
   /** Remote address of the socket; `null` for a Unix socket or before connecting. */
   get remoteAddress(): AddressInfo | null {
-    return this.remote;
+    const known = this.rareState?.remote;
+    if (known !== undefined) return known;
+    const socket = this.socket;
+    if (socket.connecting) return null;
+    // Node keeps what it read at connect time (see captureRemoteAddress()) after the close.
+    const remote = addressOf(socket.remoteAddress, socket.remoteFamily, socket.remotePort);
+    this.rare().remote = remote;
+    return remote;
   }
 
   /** The subprotocol negotiated during the handshake, or `null`. */
@@ -397,7 +397,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * @throws ConnectionClosed when the connection is closing or closed.
    */
   send(message: Sendable, options?: SendOptions): Promise<void> {
-    if (this.fragmentedSend !== null) return this.sendAfterFragmented(message, options);
+    if (this.rareState?.fragmentedSend) return this.sendAfterFragmented(message, options);
     let bytes: Uint8Array;
     let isText: boolean;
     if (typeof message === "string") {
@@ -427,7 +427,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /** Sends `message` once the fragmented message being sent is complete. */
   private async sendAfterFragmented(message: Sendable, options?: SendOptions): Promise<void> {
-    while (this.fragmentedSend !== null) await this.fragmentedSend;
+    while (this.rareState?.fragmentedSend) await this.rareState.fragmentedSend;
     return this.send(message, options);
   }
 
@@ -446,7 +446,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     options: SendOptions | undefined,
   ): Promise<void> {
     let release!: () => void;
-    this.fragmentedSend = new Promise((resolve) => {
+    const rare = this.rare();
+    rare.fragmentedSend = new Promise((resolve) => {
       release = resolve;
     });
     let kind: "text" | "binary" | null = null;
@@ -486,7 +487,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       }
       throw error;
     } finally {
-      this.fragmentedSend = null;
+      rare.fragmentedSend = null;
       release();
     }
     return this.waitForDrain();
@@ -507,16 +508,17 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
           ? Buffer.from(data, "utf8")
           : data;
     const key = asBuffer(payload).toString("latin1");
-    if (this.pings?.has(key)) {
+    if (this.rareState?.pings?.has(key)) {
       throw new ConcurrencyError("already waiting for a pong with the same data");
     }
     if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
     this.protocol.sendPing(payload);
     this.scheduleFlush();
-    let pings = this.pings;
+    const rare = this.rare();
+    let pings = rare.pings;
     if (pings === null) {
       pings = new Map();
-      this.pings = pings;
+      rare.pings = pings;
     }
     return new Promise<number>((resolve, reject) => {
       pings.set(key, { sentAt: performance.now(), resolve, reject });
@@ -562,7 +564,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * its handler iterates never needs.
    */
   protected closeError(): ConnectionClosed {
-    if (this.closeErrorCache !== null) return this.closeErrorCache;
+    const cached = this.rareState?.closeErrorCache;
+    if (cached) return cached;
     const { closeRcvd, closeSent, closeRcvdThenSent } = this.protocol;
     const cause = this.protocol.parserExc ?? this.socketError ?? undefined;
     const ErrorClass = this.closedOK() ? ConnectionClosedOK : ConnectionClosedError;
@@ -572,7 +575,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       closeRcvdThenSent,
       cause ? { cause } : undefined,
     );
-    if (this.isLost) this.closeErrorCache = error;
+    if (this.isLost) this.rare().closeErrorCache = error;
     return error;
   }
 
@@ -599,12 +602,32 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   protected startKeepalive(): void {
     const { pingInterval, pingTimeout } = this.options;
     if (pingInterval === null || this.isLost) return;
-    this.keepalive = new Keepalive(pingInterval, pingTimeout, new KeepaliveHooks(this));
+    this.rare().keepalive = new Keepalive(pingInterval, pingTimeout, new KeepaliveHooks(this));
   }
 
   /** Whether the TCP connection is closed. */
   protected get lost(): boolean {
     return this.isLost;
+  }
+
+  private get isLost(): boolean {
+    return (this.flags & LOST) !== 0;
+  }
+
+  /** Where the logs go. */
+  protected get logger(): Logger {
+    return this.options.logger;
+  }
+
+  /** The first socket error (ECONNRESET, …), if any. */
+  protected get socketError(): Error | null {
+    return this.rareState?.socketError ?? null;
+  }
+
+  /** The state an idle connection doesn't need, created now if it wasn't. */
+  private rare(): RareState {
+    this.rareState ??= new RareState();
+    return this.rareState;
   }
 
   /**
@@ -616,7 +639,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   protected afterProtocolStep(): void {
     this.flush();
-    if (this.closeTimer === null && this.protocol.closeExpected()) this.armCloseTimer();
+    if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.armCloseTimer();
   }
 
   /** Processes the events the protocol parsed, then writes its output. */
@@ -628,10 +651,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       else this.handleHandshakeEvent(event);
     }
     this.afterProtocolStep();
-    if (this.protocol.failurePending && !this.failureScheduled) {
+    if (this.protocol.failurePending && (this.flags & FAILURE_SCHEDULED) === 0) {
       // Let the application answer the messages that preceded the protocol
       // error (its handlers run in the microtasks before setImmediate), then fail.
-      this.failureScheduled = true;
+      this.flags |= FAILURE_SCHEDULED;
       setImmediate(failPending, this);
     }
   }
@@ -647,8 +670,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /** RFC 6455 §5.5.3: a pong answers its ping; it also settles every earlier ping. */
   private acknowledgePings(data: Uint8Array): void {
-    const pings = this.pings;
-    if (pings === null) return;
+    const pings = this.rareState?.pings;
+    if (!pings) return;
     const key = asBuffer(data).toString("latin1");
     const matched = pings.get(key);
     if (matched === undefined) return;
@@ -671,8 +694,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * every other socket's callbacks.
    */
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
+    if ((this.flags & FLUSH_SCHEDULED) !== 0) return;
+    this.flags |= FLUSH_SCHEDULED;
     process.nextTick(flushConnection, this);
   }
 
@@ -694,10 +717,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       start = i + 1;
     }
     this.write(chunks, start, count);
-    if (!this.gate.pausedForWrites && socket.writableLength > this.options.writeHighWaterMark) {
+    const messages = this.messages;
+    if (!messages.readingHeld && socket.writableLength > this.options.writeHighWaterMark) {
       // The peer is not reading what we write (our pongs, echoes, …): stop
       // reading from it until it does, so its input cannot grow our buffers.
-      this.gate.pauseForWrites();
+      messages.holdReading();
       this.expectDrain();
     }
   }
@@ -710,10 +734,12 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   private expectDrain(): void {
     const socket = this.socket;
-    if (this.probingDrain || socket.writableNeedDrain || socket.writableEnded) return;
-    this.probingDrain = true;
+    if ((this.flags & PROBING_DRAIN) !== 0 || socket.writableNeedDrain || socket.writableEnded) {
+      return;
+    }
+    this.flags |= PROBING_DRAIN;
     socket.write(EMPTY, () => {
-      this.probingDrain = false;
+      this.flags &= ~PROBING_DRAIN;
       this.onDrain();
     });
   }
@@ -751,19 +777,22 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     // for is the socket's buffer alone, and 'drain' reports it.
     this.flush();
     if (this.socket.writableLength <= highWaterMark) return RESOLVED;
-    if (this.drainWaiter === null) {
-      this.drainWaiter = new Promise((resolve) => {
-        this.resolveDrain = resolve;
+    const rare = this.rare();
+    if (rare.drainWaiter === null) {
+      rare.drainWaiter = new Promise((resolve) => {
+        rare.resolveDrain = resolve;
       });
       this.expectDrain();
     }
-    return this.drainWaiter;
+    return rare.drainWaiter;
   }
 
   private releaseDrainWaiters(): void {
-    const resolve = this.resolveDrain;
-    this.drainWaiter = null;
-    this.resolveDrain = null;
+    const rare = this.rareState;
+    if (rare === null) return;
+    const resolve = rare.resolveDrain;
+    rare.drainWaiter = null;
+    rare.resolveDrain = null;
     resolve?.();
   }
 
@@ -785,31 +814,36 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   private onDrain(): void {
-    if (this.gate.pausedForWrites) this.gate.resumeAfterWrites();
+    if (this.messages.readingHeld) this.messages.releaseReading();
     this.releaseDrainWaiters();
   }
 
   private onClose(): void {
-    this.isLost = true;
+    this.flags |= LOST;
     this.pendingBytes = 0;
-    if (this.closeTimer !== null) {
-      clearTimeout(this.closeTimer);
-      this.closeTimer = null;
+    const rare = this.rareState;
+    if (rare?.closeTimer) {
+      clearTimeout(rare.closeTimer);
+      rare.closeTimer = null;
     }
-    this.keepalive?.stop();
-    this.keepalive = null;
+    if (rare?.keepalive) {
+      rare.keepalive.stop();
+      rare.keepalive = null;
+    }
     this.protocol.state = State.CLOSED;
     this.messages.closeLazily(() => this.closeError(), this.closedOK());
-    const pings = this.pings;
-    if (pings !== null && pings.size > 0) {
+    const pings = rare?.pings;
+    if (pings && pings.size > 0) {
       const error = this.closeError();
       for (const ping of pings.values()) ping.reject(error);
       pings.clear();
     }
     this.releaseDrainWaiters();
     this.onConnectionLost();
-    this.resolveClosed?.();
-    this.resolveClosed = null;
+    if (rare?.resolveClosed) {
+      rare.resolveClosed();
+      rare.resolveClosed = null;
+    }
   }
 
   /**
@@ -819,21 +853,26 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   private captureLocalAddress(): void {
     const socket = this.socket;
-    if (socket.connecting || this.local !== undefined) return;
-    this.local = addressOf(socket.localAddress, socket.localFamily, socket.localPort);
+    if (socket.connecting || this.rareState?.local !== undefined) return;
+    this.rare().local = addressOf(socket.localAddress, socket.localFamily, socket.localPort);
   }
 
-  /** Copies the remote address while the peer is surely connected. */
+  /**
+   * Has Node read the remote address while the peer is surely connected: the
+   * kernel forgets it once the peer resets the connection. Node keeps it on
+   * the socket, and answers from there after the close; the connection
+   * copies it only when asked, see {@link remoteAddress}.
+   */
   private captureRemoteAddress(): void {
-    const socket = this.socket;
-    this.remote = addressOf(socket.remoteAddress, socket.remoteFamily, socket.remotePort);
+    void this.socket.remoteAddress;
   }
 
   private armCloseTimer(): void {
     const timeout = this.options.closeTimeout;
     if (timeout === null || this.isLost) return;
-    this.closeTimer = setTimeout(closeTimedOut, timeout, this);
-    this.closeTimer.unref();
+    const timer = setTimeout(closeTimedOut, timeout, this);
+    timer.unref();
+    this.rare().closeTimer = timer;
   }
 
   /**
@@ -863,7 +902,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     };
     onSocketError = function (this: Socket, error: Error): void {
       // ECONNRESET, EPIPE and the like: 'close' follows and reports the closure.
-      (this as OwnedSocket)[CONNECTION].socketError ??= error;
+      (this as OwnedSocket)[CONNECTION].rare().socketError ??= error;
     };
     onSocketClose = function (this: Socket): void {
       (this as OwnedSocket)[CONNECTION].onClose();
@@ -876,11 +915,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       Object.getPrototypeOf(this)._destroy.call(this, error, callback);
     };
     flushConnection = (connection) => {
-      connection.flushScheduled = false;
+      connection.flags &= ~FLUSH_SCHEDULED;
       connection.flush();
     };
     failPending = (connection) => {
-      connection.failureScheduled = false;
+      connection.flags &= ~FAILURE_SCHEDULED;
       if (connection.isLost) return;
       connection.protocol.failPending();
       connection.processEvents();

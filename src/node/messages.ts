@@ -21,10 +21,39 @@ export interface FlowControl {
 /** What an iterator's `next()` resolves with once the connection closed normally. */
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/**
+ * What the waiting reader's promise is resolved with to reject it: a
+ * thenable that rejects, so that only the resolving function need be kept.
+ * Unlike a rejected promise, it is never reported as an unhandled rejection
+ * in the moment before the reader's promise adopts it.
+ */
+class Rejection implements PromiseLike<never> {
+  constructor(private readonly error: unknown) {}
+
+  // biome-ignore lint/suspicious/noThenProperty: a thenable is the point: the reader's promise adopts it.
+  then<TResult1 = never, TResult2 = never>(
+    _onFulfilled?: ((value: never) => TResult1 | PromiseLike<TResult1>) | null,
+    onRejected?: ((reason: unknown) => TResult2 | PromiseLike<TResult2>) | null,
+  ): PromiseLike<TResult1 | TResult2> {
+    onRejected?.(this.error);
+    return this as PromiseLike<TResult1 | TResult2>;
+  }
+}
+
 /** Turns a received view into a `Buffer` without copying. */
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
+
+/** Bits of {@link MessageAssembler}'s `flags`: one field for six booleans. */
+const WAITER_ITERATES = 1;
+const CLOSED = 2;
+const ENDS_QUIETLY = 4;
+const PAUSED_FOR_QUEUE = 8;
+const HELD = 16;
+const FRAGMENTS_ARE_TEXT = 32;
+/** The close error was built: `closeErrorSource` holds it rather than its maker. */
+const CLOSE_ERROR_BUILT = 64;
 
 /**
  * Reassembles messages from frames and hands them to one reader at a time.
@@ -34,46 +63,65 @@ export function asBuffer(data: Uint8Array): Buffer {
  * and not the number of fragments: a million 1-byte fragments cost 1 MB, not a
  * million objects.
  *
- * Everything a connection may never need (the queue, the waiting reader's
- * callbacks, the close error) is created on first use: an idle connection
- * holds one assembler and nothing else here.
+ * Everything a connection may never need (the queue, the close error) is
+ * created on first use, booleans share one field, and a waiting reader keeps
+ * one callback: an idle connection, whose handler waits for a message, holds
+ * one small assembler, one promise and its resolving function.
  */
 export class MessageAssembler {
   private queue: Data[] | null = null;
   private head = 0;
-  /** The waiting reader, if any: resolves with a message, or with an iterator result. */
-  private waiterResolve: ((value: Data | IteratorResult<Data, undefined>) => void) | null = null;
-  private waiterReject: ((error: unknown) => void) | null = null;
-  /** Whether the waiting reader is an iterator, which wants `{ value, done }`. */
-  private waiterIterates = false;
-  private isClosed = false;
-  /** Whether iterators end quietly after the close (a normal closure), rather than throw. */
-  private endsQuietly = false;
-  private closeErrorValue: unknown = null;
-  private makeCloseError: (() => unknown) | null = null;
-  private paused = false;
+  /**
+   * Settles the waiting reader, if any: with a message, an iterator result,
+   * or a {@link Rejection}. Its `reject` is not kept: resolving with a
+   * thenable that rejects rejects as well, and one function costs less than two.
+   */
+  private settleWaiter:
+    | ((value: Data | IteratorResult<Data, undefined> | Rejection) => void)
+    | null = null;
+  private flags = 0;
+  /** The function that builds the close error, then the error once built. */
+  private closeErrorSource: unknown = null;
   private readonly highWater: number;
-  private readonly lowWater: number;
-
   private fragments: Buffer | null = null;
   private fragmentsLength = 0;
-  private fragmentsAreText = false;
 
   /**
    * @param maxQueue number of messages queued before the socket is paused; it
    *   resumes once the queue is down to a quarter of that.
+   * @param flow what to pause and resume: the socket.
    */
   constructor(
     maxQueue: number,
     private readonly flow: FlowControl,
   ) {
     this.highWater = Math.max(1, maxQueue);
-    this.lowWater = Math.floor(this.highWater / 4);
   }
 
   /** Number of complete messages waiting to be read. */
   get size(): number {
     return this.queue === null ? 0 : this.queue.length - this.head;
+  }
+
+  /** Whether reading is held by {@link holdReading}. */
+  get readingHeld(): boolean {
+    return (this.flags & HELD) !== 0;
+  }
+
+  /**
+   * Pauses reading for a reason of the caller's (the peer not reading what is
+   * written to it), whatever the queue: reading resumes once
+   * {@link releaseReading} was called and the queue is short enough.
+   */
+  holdReading(): void {
+    this.flags |= HELD;
+    this.flow.pause();
+  }
+
+  /** Ends a {@link holdReading}; resumes reading unless the queue is full. */
+  releaseReading(): void {
+    this.flags &= ~HELD;
+    if ((this.flags & PAUSED_FOR_QUEUE) === 0) this.flow.resume();
   }
 
   /** Adds a TEXT, BINARY or CONT frame. The protocol has validated sequencing and UTF-8. */
@@ -87,7 +135,8 @@ export class MessageAssembler {
         );
         return;
       }
-      this.fragmentsAreText = frame.opcode === Opcode.TEXT;
+      if (frame.opcode === Opcode.TEXT) this.flags |= FRAGMENTS_ARE_TEXT;
+      else this.flags &= ~FRAGMENTS_ARE_TEXT;
       this.fragmentsLength = 0;
     }
     this.append(frame.data);
@@ -95,7 +144,7 @@ export class MessageAssembler {
       const bytes = this.fragments!.subarray(0, this.fragmentsLength);
       this.fragments = null;
       this.fragmentsLength = 0;
-      this.deliver(this.fragmentsAreText ? bytes.toString("utf8") : bytes);
+      this.deliver((this.flags & FRAGMENTS_ARE_TEXT) !== 0 ? bytes.toString("utf8") : bytes);
     }
   }
 
@@ -108,25 +157,20 @@ export class MessageAssembler {
    */
   get(signal?: AbortSignal): Promise<Data> {
     if (this.size > 0) return Promise.resolve(this.shift());
-    if (this.isClosed) return Promise.reject(this.closeError());
-    if (this.waiterResolve !== null) return this.rejectConcurrent();
+    if ((this.flags & CLOSED) !== 0) return Promise.reject(this.closeError());
+    if (this.settleWaiter !== null) return this.rejectConcurrent();
     if (signal === undefined) return this.wait(false) as Promise<Data>;
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<Data>((resolve, reject) => {
       const onAbort = () => {
-        this.waiterResolve = null;
-        this.waiterReject = null;
+        this.settleWaiter = null;
         reject(signal.reason);
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.waiterIterates = false;
-      this.waiterResolve = (message) => {
+      this.flags &= ~WAITER_ITERATES;
+      this.settleWaiter = (message) => {
         signal.removeEventListener("abort", onAbort);
-        resolve(message as Data);
-      };
-      this.waiterReject = (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
+        resolve(message as Data | Rejection);
       };
     });
   }
@@ -138,10 +182,12 @@ export class MessageAssembler {
    */
   next(): Promise<IteratorResult<Data, undefined>> {
     if (this.size > 0) return Promise.resolve({ value: this.shift(), done: false });
-    if (this.isClosed) {
-      return this.endsQuietly ? Promise.resolve(DONE) : Promise.reject(this.closeError());
+    if ((this.flags & CLOSED) !== 0) {
+      return (this.flags & ENDS_QUIETLY) !== 0
+        ? Promise.resolve(DONE)
+        : Promise.reject(this.closeError());
     }
-    if (this.waiterResolve !== null) return this.rejectConcurrent();
+    if (this.settleWaiter !== null) return this.rejectConcurrent();
     return this.wait(true) as Promise<IteratorResult<Data, undefined>>;
   }
 
@@ -166,26 +212,23 @@ export class MessageAssembler {
    * need. With `endsQuietly`, iterators end without an error.
    */
   closeLazily(makeError: () => unknown, endsQuietly: boolean): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.endsQuietly = endsQuietly;
-    this.makeCloseError = makeError;
+    if ((this.flags & CLOSED) !== 0) return;
+    this.flags |= endsQuietly ? CLOSED | ENDS_QUIETLY : CLOSED;
+    this.closeErrorSource = makeError;
     this.fragments = null;
-    const reject = this.waiterReject;
-    const resolve = this.waiterResolve;
-    if (resolve === null || reject === null) return;
-    this.waiterResolve = null;
-    this.waiterReject = null;
-    if (this.waiterIterates && endsQuietly) resolve(DONE);
-    else reject(this.closeError());
+    const settle = this.settleWaiter;
+    if (settle === null) return;
+    this.settleWaiter = null;
+    if ((this.flags & WAITER_ITERATES) !== 0 && endsQuietly) settle(DONE);
+    else settle(new Rejection(this.closeError()));
   }
 
   private closeError(): unknown {
-    if (this.makeCloseError !== null) {
-      this.closeErrorValue = this.makeCloseError();
-      this.makeCloseError = null;
+    if ((this.flags & CLOSE_ERROR_BUILT) === 0) {
+      this.closeErrorSource = (this.closeErrorSource as () => unknown)();
+      this.flags |= CLOSE_ERROR_BUILT;
     }
-    return this.closeErrorValue;
+    return this.closeErrorSource;
   }
 
   private rejectConcurrent(): Promise<never> {
@@ -193,25 +236,24 @@ export class MessageAssembler {
   }
 
   private wait(iterates: boolean): Promise<Data | IteratorResult<Data, undefined>> {
-    return new Promise((resolve, reject) => {
-      this.waiterIterates = iterates;
-      this.waiterResolve = resolve;
-      this.waiterReject = reject;
+    if (iterates) this.flags |= WAITER_ITERATES;
+    else this.flags &= ~WAITER_ITERATES;
+    return new Promise((resolve) => {
+      this.settleWaiter = resolve;
     });
   }
 
   private deliver(message: Data): void {
-    const resolve = this.waiterResolve;
-    if (resolve !== null) {
-      this.waiterResolve = null;
-      this.waiterReject = null;
-      resolve(this.waiterIterates ? { value: message, done: false } : message);
+    const settle = this.settleWaiter;
+    if (settle !== null) {
+      this.settleWaiter = null;
+      settle((this.flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
       return;
     }
     this.queue ??= [];
     this.queue.push(message);
-    if (!this.paused && this.size >= this.highWater) {
-      this.paused = true;
+    if ((this.flags & PAUSED_FOR_QUEUE) === 0 && this.size >= this.highWater) {
+      this.flags |= PAUSED_FOR_QUEUE;
       this.flow.pause();
     }
   }
@@ -227,9 +269,9 @@ export class MessageAssembler {
     } else {
       queue[this.head - 1] = "";
     }
-    if (this.paused && this.size <= this.lowWater) {
-      this.paused = false;
-      this.flow.resume();
+    if ((this.flags & PAUSED_FOR_QUEUE) !== 0 && this.size <= Math.floor(this.highWater / 4)) {
+      this.flags &= ~PAUSED_FOR_QUEUE;
+      if ((this.flags & HELD) === 0) this.flow.resume();
     }
     return message;
   }
@@ -253,18 +295,21 @@ export class MessageAssembler {
  * promises and microtask turns on every message.
  */
 class MessageIterator implements AsyncIterableIterator<Data> {
-  private finished = false;
+  /** `null` once the loop exited early: one field rather than a flag beside it. */
+  private messages: MessageAssembler | null;
 
-  constructor(private readonly messages: MessageAssembler) {}
+  constructor(messages: MessageAssembler) {
+    this.messages = messages;
+  }
 
   next(): Promise<IteratorResult<Data, undefined>> {
-    if (this.finished) return Promise.resolve(DONE);
-    return this.messages.next();
+    const messages = this.messages;
+    return messages === null ? Promise.resolve(DONE) : messages.next();
   }
 
   /** Called when a loop exits early (`break`, `return`, a throw): later calls are done. */
   return(): Promise<IteratorResult<Data, undefined>> {
-    this.finished = true;
+    this.messages = null;
     return Promise.resolve(DONE);
   }
 

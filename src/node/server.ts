@@ -14,7 +14,7 @@ import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { ConnectionClosed } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
-import { Headers, type HeadersInit } from "../core/headers.js";
+import { Headers, type HeadersInit, packHeaders } from "../core/headers.js";
 import { type HttpLimits, type Request, Response } from "../core/http11.js";
 import { type Event, State } from "../core/protocol.js";
 import {
@@ -22,6 +22,7 @@ import {
   ServerProtocol,
   type ServerProtocolOptions,
   type SubprotocolSelector,
+  switchingProtocolsHeaders,
 } from "../core/server.js";
 import { reasonPhrase } from "../core/status.js";
 import { type CompressionOptions, serverExtensions } from "./compression.js";
@@ -124,13 +125,17 @@ const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 const INTERNAL_ERROR_TEXT =
   "Failed to open a WebSocket connection.\nSee server log for more information.\n";
 
+// Set by the static block of ServerConnection, where they reach its server.
+// Shared by every connection, and bound to each (`this` is the connection):
+// a bound function without arguments costs less than a closure and its context.
+let handlerReturned: (this: ServerConnection) => Promise<void>;
+let handlerThrew: (this: ServerConnection, error: unknown) => Promise<void>;
+
 /** A connection accepted by {@link serve}. */
 export class ServerConnection extends Connection {
   declare readonly protocol: ServerProtocol;
   /** The handshake request, once received. */
   request: Request | null = null;
-  /** The handshake response, once sent. */
-  response: Response | null = null;
   /** Free for the application: e.g. the user authenticated in `processRequest` or by `basicAuth()`. */
   username: string | null = null;
   /** Values of the `:name` segments of the pattern that `route()` matched. */
@@ -138,6 +143,13 @@ export class ServerConnection extends Connection {
 
   private readonly server: Server;
   private openTimer: NodeJS.Timeout | null = null;
+  /**
+   * The handshake response once sent, or, for the plain 101 that most
+   * handshakes get, just the value of its `Date` header: {@link response}
+   * rebuilds the rest from the request when asked. Few applications read the
+   * response, and every idle connection would keep it (some 270 bytes).
+   */
+  private sent: Response | string | null = null;
 
   /** @internal Created by the server. */
   constructor(
@@ -160,6 +172,26 @@ export class ServerConnection extends Connection {
     return this.protocol.subprotocol;
   }
 
+  /** The handshake response, once sent. */
+  get response(): Response | null {
+    const sent = this.sent;
+    if (typeof sent !== "string") return sent;
+    // A plain 101: no hook, extension or subprotocol changed it (see completeHandshake()).
+    const key = this.request!.headers.get("Sec-WebSocket-Key")!;
+    const response = new Response(
+      101,
+      reasonPhrase(101),
+      switchingProtocolsHeaders(key, null, null),
+    );
+    stampHeaders(response, this.server.serverHeader, sent);
+    this.sent = response;
+    return response;
+  }
+
+  set response(response: Response | null) {
+    this.sent = response;
+  }
+
   /** Shared by every connection's open timer, rather than a closure each. */
   private static openTimedOut(connection: ServerConnection): void {
     connection.openTimer = null;
@@ -177,9 +209,9 @@ export class ServerConnection extends Connection {
 
   /** @internal Answers a handshake still in progress with 503, as the server shuts down. */
   rejectHandshake(): void {
-    if (this.protocol.state !== State.CONNECTING || this.lost || this.response !== null) return;
+    if (this.protocol.state !== State.CONNECTING || this.lost || this.sent !== null) return;
     try {
-      this.sendHandshakeResponse(this.protocol.reject(503, "Server is shutting down.\n"));
+      this.sendHandshakeResponse(this.protocol.reject(503, "Server is shutting down.\n"), false);
     } catch {
       this.socket.destroy();
     }
@@ -204,6 +236,8 @@ export class ServerConnection extends Connection {
   private async completeHandshake(request: Request): Promise<void> {
     const options = this.server.options;
     let response: Response | null = null;
+    /** Whether the response is the protocol's 101, unchanged by any hook. */
+    let plain = false;
     try {
       const route = matchRoute(this.server.handler, request.path);
       if (route === null) {
@@ -215,42 +249,69 @@ export class ServerConnection extends Connection {
         const answer = await options.processRequest(this, request);
         if (answer) response = toResponse(answer);
       }
-      response ??= this.protocol.accept(request);
+      if (response === null) {
+        response = this.protocol.accept(request);
+        plain = response.status === 101;
+      }
       if (response.status === 101 && options.processResponse) {
+        plain = false;
         response = (await options.processResponse(this, request, response)) ?? response;
       }
     } catch (error) {
       this.logger.error("opening handshake failed", error);
+      plain = false;
       response = this.protocol.reject(500, INTERNAL_ERROR_TEXT);
     }
-    if (this.lost || this.response !== null) return;
-    if (this.server.isClosing) response = this.protocol.reject(503, "Server is shutting down.\n");
+    if (this.lost || this.sent !== null) return;
+    if (this.server.isClosing) {
+      plain = false;
+      response = this.protocol.reject(503, "Server is shutting down.\n");
+    }
     if (response.status !== 101 && this.protocol.handshakeExc) {
       this.logger.info(
         `connection rejected (${response.status}): ${this.protocol.handshakeExc.message}`,
       );
     }
-    this.sendHandshakeResponse(response);
+    this.sendHandshakeResponse(
+      response,
+      plain && this.protocol.extensions.length === 0 && this.protocol.subprotocol === null,
+    );
     if (this.protocol.state === State.OPEN) {
+      // Kept for `request`, and seldom read once open.
+      packHeaders(request.headers);
       this.clearOpenTimer();
       this.startKeepalive();
       this.server.run(this);
     }
   }
 
-  private sendHandshakeResponse(response: Response): void {
-    stampHeaders(response, this.server.serverHeader);
-    this.response = response;
+  /**
+   * Sends the response; a `plain` one (see {@link sent}) is kept as its date
+   * alone, which {@link response} rebuilds it from.
+   */
+  private sendHandshakeResponse(response: Response, plain: boolean): void {
+    const date = httpDate();
+    stampHeaders(response, this.server.serverHeader, date);
+    this.sent = plain ? date : response;
     this.protocol.sendResponse(response);
     this.processEvents();
+  }
+
+  static {
+    handlerReturned = function (this: ServerConnection): Promise<void> {
+      return this.server.afterHandler(this, 1000);
+    };
+    handlerThrew = function (this: ServerConnection, error: unknown): Promise<void> {
+      return this.server.afterHandler(this, this.server.handlerFailed(error));
+    };
   }
 }
 
 /** Adds the `Server` and `Date` headers every response gets, unless already there. */
-function stampHeaders(response: Response, serverHeader: string | null): void {
+function stampHeaders(response: Response, serverHeader: string | null, date: string): void {
   if (serverHeader !== null && !response.headers.has("Server"))
     response.headers.set("Server", serverHeader);
-  if (!response.headers.has("Date")) response.headers.set("Date", httpDate());
+  if (!response.headers.has("Date")) response.headers.set("Date", date);
 }
 
 let dateSecond = -1;
@@ -312,8 +373,13 @@ export class Server implements AsyncDisposable {
   /** One options object for every connection's protocol, which only reads it. */
   private readonly protocolOptions: ServerProtocolOptions;
   private readonly handshaking = new Set<ServerConnection>();
-  /** The running handlers, each removed by itself when it returns. */
-  private readonly handlers = new Map<ServerConnection, Promise<void>>();
+  /**
+   * How many handlers are running: a count rather than a collection of their
+   * promises, which would keep an entry per idle connection.
+   */
+  private runningHandlers = 0;
+  /** Set by {@link close} while it waits for the last handler to return. */
+  private resolveHandlersDone: (() => void) | null = null;
   private closing: Promise<void> | null = null;
   private resolveClosed!: () => void;
 
@@ -387,7 +453,7 @@ export class Server implements AsyncDisposable {
     }
     if (this.closing !== null) {
       const response = toResponse({ status: 503, body: "Server is shutting down.\n" });
-      stampHeaders(response, this.serverHeader);
+      stampHeaders(response, this.serverHeader, httpDate());
       socket.end(response.serialize());
       return;
     }
@@ -425,17 +491,17 @@ export class Server implements AsyncDisposable {
     } catch (error) {
       returned = Promise.reject(error);
     }
+    this.runningHandlers++;
     // Callbacks rather than an async function: a suspended async function
     // costs a few hundred bytes more on every idle connection.
-    const finished = Promise.resolve(returned).then(
-      () => this.afterHandler(connection, 1000),
-      (error: unknown) => this.afterHandler(connection, this.handlerFailed(error)),
+    void Promise.resolve(returned).then(
+      handlerReturned.bind(connection),
+      handlerThrew.bind(connection),
     );
-    this.handlers.set(connection, finished);
   }
 
-  /** Logs how a handler failed; returns the close code the connection gets. */
-  private handlerFailed(error: unknown): number {
+  /** @internal Logs how a handler failed; returns the close code the connection gets. */
+  handlerFailed(error: unknown): number {
     if (error instanceof ConnectionClosed) {
       this.logger.debug("connection handler ended by a closed connection", error);
       return 1000;
@@ -444,12 +510,13 @@ export class Server implements AsyncDisposable {
     return 1011;
   }
 
-  /** Closes the connection whose handler returned (1000) or threw (1011). */
-  private async afterHandler(connection: ServerConnection, code: number): Promise<void> {
+  /** @internal Closes the connection whose handler returned (1000) or threw (1011). */
+  async afterHandler(connection: ServerConnection, code: number): Promise<void> {
     try {
       await connection.close(code).catch(() => {});
     } finally {
-      this.handlers.delete(connection);
+      this.runningHandlers--;
+      if (this.runningHandlers === 0) this.resolveHandlersDone?.();
     }
   }
 
@@ -508,7 +575,11 @@ export class Server implements AsyncDisposable {
     await Promise.all(
       [...this.connections].map((connection) => connection.close(code, reason).catch(() => {})),
     );
-    await Promise.allSettled([...this.handlers.values()]);
+    if (this.runningHandlers > 0) {
+      await new Promise<void>((resolve) => {
+        this.resolveHandlersDone = resolve;
+      });
+    }
     await Promise.all([...this.handshaking].map((connection) => connection.closed));
     await stopped;
     this.resolveClosed();

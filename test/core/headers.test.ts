@@ -13,6 +13,7 @@ import {
   Headers,
   isFieldValueChar,
   isToken,
+  packHeaders,
   parseBasicAuthorization,
   parseConnection,
   parseExtensionList,
@@ -577,6 +578,7 @@ describe("Headers storage", () => {
       fc.record({ kind: fc.constant("append" as const), name, value: fc.string({ maxLength: 3 }) }),
       fc.record({ kind: fc.constant("set" as const), name, value: fc.string({ maxLength: 3 }) }),
       fc.record({ kind: fc.constant("delete" as const), name, value: fc.constant("") }),
+      fc.record({ kind: fc.constant("pack" as const), name, value: fc.constant("") }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 20 }), fc.array(name), (ops, lookups) => {
@@ -596,9 +598,11 @@ describe("Headers storage", () => {
               model[first] = [name, safe];
               model = model.filter(([n], i) => i <= first || !same(n, name));
             }
-          } else {
+          } else if (kind === "delete") {
             headers.delete(name);
             model = model.filter(([n]) => !same(n, name));
+          } else {
+            packHeaders(headers);
           }
         }
         assert.deepEqual([...headers], model);
@@ -611,6 +615,48 @@ describe("Headers storage", () => {
         }
       }),
     );
+  });
+
+  it("answers every method the same once packed, and unpacks once", () => {
+    const fields: [string, string][] = [
+      ["Host", "127.0.0.1:8000"],
+      ["Upgrade", "websocket"],
+      ["X-Empty", ""],
+      ["x-list", "a"],
+      ["X-List", "b, c"],
+    ];
+    const packed = () => {
+      const headers = new Headers(fields);
+      packHeaders(headers);
+      return headers;
+    };
+    assert.equal(packed().size, 5);
+    assert.equal(packed().get("X-LIST"), "a, b, c");
+    assert.deepEqual(packed().getAll("x-empty"), [""]);
+    assert.equal(packed().has("upgrade"), true);
+    assert.deepEqual([...packed()], fields);
+    assert.equal(packed().toString(), new Headers(fields).toString());
+    const set = packed();
+    set.set("Upgrade", "other");
+    assert.equal(set.get("upgrade"), "other");
+    const appended = packed();
+    appended.append("Later", "1");
+    assert.equal(appended.size, 6);
+    const deleted = packed();
+    deleted.delete("x-list");
+    assert.equal(deleted.size, 3);
+    const parsed = packed();
+    appendParsedField(parsed, "Parsed", "yes");
+    compactHeaders(parsed);
+    assert.equal(parsed.get("parsed"), "yes");
+    // Packing twice, or packing nothing, changes nothing.
+    const twice = packed();
+    packHeaders(twice);
+    assert.deepEqual([...twice], fields);
+    const empty = new Headers();
+    packHeaders(empty);
+    assert.equal(empty.size, 0);
+    assert.equal(empty.toString(), "\r\n");
   });
 
   it("appends parsed fields as given and keeps them when trimmed", () => {

@@ -733,6 +733,50 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
   });
 }
 
+describe("Protocol state kept aside until needed", () => {
+  it("reads the close and failure fields as null and eofSent as false before any is set", () => {
+    const protocol = openProtocol("server");
+    assert.equal(protocol.closeRcvd, null);
+    assert.equal(protocol.closeSent, null);
+    assert.equal(protocol.closeRcvdThenSent, null);
+    assert.equal(protocol.handshakeExc, null);
+    assert.equal(protocol.parserExc, null);
+    assert.equal(protocol.eofSent, false);
+    assert.equal(protocol.failurePending, false);
+  });
+
+  it("reads back what is assigned to them", () => {
+    const protocol = openProtocol("client");
+    const close = new Close(1000, "bye");
+    const error = new Error("failed");
+    protocol.closeRcvd = close;
+    protocol.closeSent = close;
+    protocol.closeRcvdThenSent = true;
+    protocol.handshakeExc = error;
+    protocol.parserExc = error;
+    protocol.eofSent = true;
+    assert.equal(protocol.closeRcvd, close);
+    assert.equal(protocol.closeSent, close);
+    assert.equal(protocol.closeRcvdThenSent, true);
+    assert.equal(protocol.handshakeExc, error);
+    assert.equal(protocol.parserExc, error);
+    assert.equal(protocol.eofSent, true);
+    protocol.eofSent = false;
+    assert.equal(protocol.eofSent, false);
+  });
+
+  it("keeps a frame split across reads when the reader is drained between them", () => {
+    const protocol = openProtocol("server");
+    const frame = fromPeer("server", Opcode.BINARY, hex("01 02 03 04"));
+    protocol.receiveData(frame.subarray(0, 2));
+    protocol.receiveData(frame.subarray(2, 7));
+    assert.deepEqual(frames(protocol), []);
+    protocol.receiveData(frame.subarray(7));
+    const [binary] = frames(protocol);
+    assert.equal(toHex(binary!.data), "01020304");
+  });
+});
+
 describe("extensions in the protocol", () => {
   it("lets a negotiated extension claim RSV2 on frames it encodes and decodes", () => {
     /** Marks every data frame with RSV2 and reverses its payload: a trivial, testable transform. */

@@ -64,6 +64,36 @@ describe("MessageAssembler", () => {
     assert.deepEqual(calls, ["pause", "resume"]);
   });
 
+  it("resumes reading only once neither a full queue nor a hold for writes applies", async () => {
+    const { queue, calls } = assembler(4);
+    queue.holdReading();
+    assert.equal(queue.readingHeld, true);
+    for (const word of ["a", "b", "c", "d"]) queue.put(text(word));
+    assert.deepEqual(calls, ["pause", "pause"]);
+    for (const expected of ["a", "b", "c"]) assert.equal(await queue.get(), expected);
+    // The queue is short again, but the hold stays.
+    assert.deepEqual(calls, ["pause", "pause"]);
+    queue.releaseReading();
+    assert.equal(queue.readingHeld, false);
+    assert.deepEqual(calls, ["pause", "pause", "resume"]);
+    // A hold released while the queue is full leaves reading paused.
+    for (const word of ["e", "f", "g", "h"]) queue.put(text(word));
+    queue.holdReading();
+    queue.releaseReading();
+    assert.deepEqual(calls, ["pause", "pause", "resume", "pause", "pause"]);
+  });
+
+  it("resolves a reader waiting with a signal, and rejects it on close", async () => {
+    const { queue } = assembler();
+    const signal = new AbortController().signal;
+    const first = queue.get(signal);
+    queue.put(text("one"));
+    assert.equal(await first, "one");
+    const second = queue.get(signal);
+    queue.close(new Error("closed"));
+    await assert.rejects(second, /closed/);
+  });
+
   it("hands a message straight to a waiting reader", async () => {
     const { queue, calls } = assembler(1);
     const waiting = queue.get();

@@ -308,6 +308,89 @@ describe("serve(), per-connection costs", () => {
     }
   });
 
+  it("rebuilds the plain 101 response it sent, byte for byte, when asked", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    const head = await peer.handshake();
+    const connection = await seen.promise;
+    const response = connection.response;
+    assert.ok(response !== null);
+    assert.equal(new TextDecoder().decode(response.serialize()), head);
+    // Rebuilt once, then kept: changes to it stick.
+    assert.equal(connection.response, response);
+    response.headers.set("X-Later", "yes");
+    assert.equal(connection.response?.headers.get("X-Later"), "yes");
+    connection.response = null;
+    assert.equal(connection.response, null);
+    peer.socket.destroy();
+  });
+
+  it("keeps the response processResponse returned, with what it changed", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(
+      async (ws) => {
+        seen.resolve(ws);
+        await ws.recv().catch(() => {});
+      },
+      {
+        processResponse: (_connection, _request, response) => {
+          response.headers.set("X-Extra", "yes");
+          return undefined;
+        },
+      },
+    );
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    const head = await peer.handshake();
+    assert.match(head, /\r\nX-Extra: yes\r\n/);
+    const connection = await seen.promise;
+    assert.equal(new TextDecoder().decode(connection.response!.serialize()), head);
+    peer.socket.destroy();
+  });
+
+  it("reads the remote address of a connection reset before anyone asked", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    const connection = await seen.promise;
+    const peerPort = peer.socket.localPort;
+    peer.socket.resetAndDestroy();
+    await connection.closed;
+    assert.equal(connection.remoteAddress?.address, "127.0.0.1");
+    assert.equal(connection.remoteAddress?.port, peerPort);
+  });
+
+  it("close() waits for a handler still running after its connection closed", async () => {
+    const gate = deferred();
+    const handlerDone = deferred<boolean>();
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.recv().catch(() => {});
+      await gate.promise;
+      handlerDone.resolve(true);
+    });
+    const ws = await connect(uri);
+    await ws.close();
+    let closed = false;
+    const closing = server.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(closed, false);
+    gate.resolve();
+    await closing;
+    assert.equal(await handlerDone.promise, true);
+  });
+
   it("gives connections that matched no route with parameters empty params", async () => {
     const seen = deferred<ServerConnection>();
     const { server, uri } = await startServer(async (ws) => {
