@@ -2,10 +2,12 @@
  * Micro-benchmark of the RFC 6455 §5.3 mask: `npm run build:test && node
  * .build/bench/mask.js [--seconds 0.5]`.
  *
- * Prints GB/s for 64 B, 1 KiB, 64 KiB and 1 MiB payloads, unmasked in place
- * and masked into another buffer (as a client sending a frame does), for
- * this project's `applyMask` with and without WebAssembly, and for
- * `bufferutil`'s native `mask`/`unmask` when it loads.
+ * Prints GB/s for 64 B, 1 KiB, 64 KiB, 1 MiB and 16 MiB payloads, unmasked in
+ * place and masked into another buffer (as a client sending a frame does),
+ * for this project's `applyMask` with and without WebAssembly, and for
+ * `bufferutil`'s native `mask`/`unmask` when it loads. One more column masks
+ * into a buffer allocated for each payload, as a server assembling a large
+ * message does: writing to fresh memory costs the kernel's page faults too.
  *
  * @module
  */
@@ -13,6 +15,7 @@
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { applyMask, useWasmMask, wasmMaskAvailable } from "../src/core/mask.js";
+import { allocateFilled } from "../src/core/streams.js";
 
 const { values: flags } = parseArgs({
   options: { seconds: { type: "string", default: "0.5" } },
@@ -37,6 +40,7 @@ const SIZES = [
   ["1 KiB", 1024],
   ["64 KiB", 65536],
   ["1 MiB", 1048576],
+  ["16 MiB", 16777216],
 ] as const;
 
 /** Runs `run` over `size`-byte payloads for about `seconds`; returns GB/s. */
@@ -76,6 +80,11 @@ for (const [label, size] of SIZES) {
     row.push(measure(size, () => applyMask(source, key)).toFixed(2));
     row.push(measure(size, () => applyMask(source, key, target)).toFixed(2));
   }
+  row.push(
+    wasmAvailable
+      ? measure(size, () => applyMask(source, key, allocateFilled(size))).toFixed(2)
+      : "n/a",
+  );
   useWasmMask(true);
   if (bufferutil === null) {
     row.push("n/a", "n/a");
@@ -92,6 +101,7 @@ const header = [
   "JS copy",
   "WASM in place",
   "WASM copy",
+  "WASM copy, fresh target",
   "bufferutil unmask",
   "bufferutil mask",
 ];

@@ -187,7 +187,9 @@ export interface FrameParserOptions {
 
 /**
  * Parses frames one at a time from a {@link StreamReader}. Keeps the header of a
- * frame whose payload has not fully arrived, so each byte is examined once.
+ * frame whose payload has not fully arrived, so each byte is examined once,
+ * and assembles a large payload as it arrives, so that its chunks are copied
+ * while still in cache and not held until the last one is here.
  */
 export class FrameParser {
   /**
@@ -206,6 +208,14 @@ export class FrameParser {
   private maskKey: Uint8Array | null = null;
   // Payload bytes of that frame already returned, unmasked, by peekPayload().
   private peeked = 0;
+  // The payload of that frame, assembled as it arrives when it is large (see
+  // startAssembly()), and how many of its bytes arrived; `null` otherwise.
+  private assembly: Uint8Array | null = null;
+  private assembled = 0;
+  // Whether the data message in progress is text with no RSV bit on its first
+  // frame: the protocol checks such frames' UTF-8 as they arrive, through
+  // peekPayload(), so they stay in the reader until they are complete.
+  private plainText = false;
   /** How many payload bytes of the frame last returned by {@link parse} went through {@link peekPayload} first. */
   peekedLength = 0;
 
@@ -222,9 +232,16 @@ export class FrameParser {
   parse(reader: StreamReader): Frame | null {
     if (this.length < 0 && !this.parseHeader(reader)) return null;
     const peeked = this.peeked;
-    // RFC 6455 §5.3: unmasked while it is read; peekPayload() unmasked the first `peeked` bytes.
-    const data = reader.readExact(this.length, this.maskKey, peeked);
-    if (data === null) return null;
+    let data = this.assembly ?? this.startAssembly(reader);
+    if (data !== null) {
+      if (this.assemble(reader, data) < this.length) return null;
+      this.assembly = null;
+      this.assembled = 0;
+    } else {
+      // RFC 6455 §5.3: unmasked while it is read; peekPayload() unmasked the first `peeked` bytes.
+      data = reader.readExact(this.length, this.maskKey, peeked);
+      if (data === null) return null;
+    }
     const first = this.first;
     this.length = -1;
     this.maskKey = null;
@@ -249,13 +266,21 @@ export class FrameParser {
   }
 
   /**
-   * Unmasks in place and returns the payload bytes of the awaited frame that
-   * arrived since the last call, as views of the reader's chunks, without
-   * consuming them: {@link parse} returns the whole payload once it is here.
-   * This lets a text frame's UTF-8 be checked as it arrives.
+   * Unmasks and returns the payload bytes of the awaited frame that arrived
+   * since the last call, as views that stay valid: of the reader's chunks,
+   * unmasked in place and not consumed, or of the payload being assembled.
+   * {@link parse} returns the whole payload once it is here. This lets a
+   * text frame's UTF-8 be checked as it arrives.
    */
   peekPayload(reader: StreamReader): Uint8Array[] {
     if (this.length < 0) return [];
+    if (this.assembly !== null) {
+      const assembled = this.assemble(reader, this.assembly);
+      if (assembled <= this.peeked) return [];
+      const view = this.assembly.subarray(this.peeked, assembled);
+      this.peeked = assembled;
+      return [view];
+    }
     const available = Math.min(reader.length, this.length);
     if (available <= this.peeked) return [];
     const views = reader.views(this.peeked, available);
@@ -268,6 +293,44 @@ export class FrameParser {
     }
     this.peeked = available;
     return views;
+  }
+
+  /**
+   * Decides whether the payload of the frame just parsed is assembled as it
+   * arrives: each chunk is copied (and unmasked) into the payload's buffer
+   * while it is still in the processor's cache, and released right away, so
+   * a large message takes its own size in memory instead of twice that.
+   *
+   * Only large payloads that have not all arrived qualify, and only once a
+   * sixteenth of them is here: the buffer is allocated for the whole length,
+   * so a peer has to send part of what it announced for it (a header alone
+   * must not make us allocate up to the size limit). Text frames checked as
+   * they arrive stay in the reader, where peekPayload() finds them.
+   */
+  private startAssembly(reader: StreamReader): Uint8Array | null {
+    const length = this.length;
+    const buffered = reader.length;
+    if (length < ASSEMBLY_THRESHOLD || buffered >= length || buffered < length / 16) return null;
+    const first = this.first;
+    const opcode = first & 0x0f;
+    const checkedAsItArrives =
+      (first & 0x70) === 0 &&
+      (opcode === Opcode.TEXT || (opcode === Opcode.CONT && this.plainText));
+    if (checkedAsItArrives) return null;
+    this.assembly = allocateFilled(length);
+    this.assembled = 0;
+    return this.assembly;
+  }
+
+  /** Moves the awaited payload's bytes that arrived into `assembly`; returns how many it has. */
+  private assemble(reader: StreamReader, assembly: Uint8Array): number {
+    let assembled = this.assembled;
+    // peekPayload() unmasked the first `peeked` bytes in place, and left all
+    // of them in the reader: they are copied as they are.
+    if (assembled < this.peeked) assembled = reader.readInto(assembly, assembled, this.peeked);
+    assembled = reader.readInto(assembly, assembled, this.length, this.maskKey);
+    this.assembled = assembled;
+    return assembled;
   }
 
   private parseHeader(reader: StreamReader): boolean {
@@ -307,6 +370,9 @@ export class FrameParser {
     reader.discard(masked ? headerLength - 4 : headerLength);
     const maskKey = masked ? reader.readExact(4) : null;
 
+    if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
+      this.plainText = opcode === Opcode.TEXT && (first & 0x70) === 0;
+    }
     if (isControlOpcode(opcode)) {
       // RFC 6455 §5.5: "All control frames MUST have a payload length of 125
       // bytes or less and MUST NOT be fragmented."
@@ -323,6 +389,12 @@ export class FrameParser {
     return true;
   }
 }
+
+/**
+ * Smallest payload assembled as it arrives. Smaller ones arrive in one or two
+ * reads and are copied once, when complete, if they straddle chunks at all.
+ */
+const ASSEMBLY_THRESHOLD = 65536;
 
 /** The big-endian 32-bit number at `index` in the reader's buffered bytes. */
 function peekUint32(reader: StreamReader, index: number): number {

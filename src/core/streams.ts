@@ -4,7 +4,9 @@
  * Chunks are kept as they arrived; reads return zero-copy views when the bytes
  * they ask for sit inside one chunk, and copy only when a read straddles chunks.
  * Every read either completes or leaves the buffer untouched and returns `null`,
- * so parsers can retry when more data arrives.
+ * so parsers can retry when more data arrives; the exception, `readInto()`,
+ * moves whatever is buffered into a destination of the caller's, for a large
+ * payload assembled as it arrives.
  *
  * @module
  */
@@ -29,7 +31,7 @@ export function allocateFilled(n: number): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, n);
 }
 
-/** A queue of received chunks with exact, line and peek reads. */
+/** A queue of received chunks with exact, partial, line and peek reads. */
 export class StreamReader {
   private chunks: Uint8Array[] = [];
   /** Offset of the first unread byte in `chunks[0]`. */
@@ -100,23 +102,40 @@ export class StreamReader {
       return view;
     }
     const out = allocateFilled(n);
-    let filled = 0;
-    while (filled < n) {
+    if (key === null || maskFrom >= n) {
+      this.readInto(out, 0, n, null);
+    } else {
+      this.readInto(out, 0, maskFrom, null);
+      this.readInto(out, maskFrom, n, key);
+    }
+    return out;
+  }
+
+  /**
+   * Moves buffered bytes into `target` from index `start`, up to `end` or as
+   * many as are buffered, and returns the index after the last one written.
+   * Each chunk is copied once and released as soon as it is used up.
+   *
+   * With a masking `key`, the byte that goes to `target[i]` comes out
+   * unmasked with `key[i % 4]` (RFC 6455 §5.3, for a `target` that holds a
+   * whole payload from index 0), so a payload can be assembled as it arrives,
+   * in any number of pieces.
+   */
+  readInto(target: Uint8Array, start: number, end: number, key: Uint8Array | null = null): number {
+    const stop = Math.min(end, start + this.total);
+    let filled = start;
+    while (filled < stop) {
       const chunk = this.chunks[0]!;
-      const take = Math.min(n - filled, chunk.length - this.offset);
-      const piece = chunk.subarray(this.offset, this.offset + take);
-      if (key === null || filled + take <= maskFrom) {
-        out.set(piece, filled);
-      } else {
-        const plain = maskFrom > filled ? maskFrom - filled : 0;
-        if (plain > 0) out.set(piece.subarray(0, plain), filled);
-        const start = filled + plain;
-        applyMask(piece.subarray(plain), maskKeyAt(key, start), out.subarray(start));
-      }
+      const offset = this.offset;
+      const take = Math.min(stop - filled, chunk.length - offset);
+      const piece =
+        offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take);
+      if (key === null) target.set(piece, filled);
+      else applyMask(piece, maskKeyAt(key, filled), target.subarray(filled));
       filled += take;
       this.advance(take);
     }
-    return out;
+    return filled;
   }
 
   /** Drops `n` buffered bytes; the caller checks `length` first. */
@@ -194,8 +213,11 @@ export class StreamReader {
     this.total -= n;
     const first = this.chunks[0]!;
     if (this.offset === first.length) {
-      this.chunks.shift();
       this.offset = 0;
+      // Emptied, the queue lets go of its backing store too: an idle
+      // connection's reader then holds no array storage at all.
+      if (this.chunks.length === 1) this.chunks = [];
+      else this.chunks.shift();
     }
   }
 }

@@ -1,0 +1,321 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { describe, it } from "node:test";
+import { PayloadTooBig } from "../../src/core/errors.js";
+import { Frame, FrameParser, Opcode, serializeFrame } from "../../src/core/frames.js";
+import { State } from "../../src/core/protocol.js";
+import { StreamReader } from "../../src/core/streams.js";
+import { concat, hex, toHex } from "../helpers/bytes.js";
+import { fromPeer, openProtocol, type Role } from "../helpers/protocol.js";
+
+// Payloads from 64 KiB on are assembled as they arrive, once a sixteenth of
+// them is buffered; these tests use payloads just over that size so that
+// every chunking below is fast to run.
+const LARGE = 65536 + 3;
+const SIXTEENTH = Math.ceil(LARGE / 16);
+const KEY = hex("37 fa 21 3d");
+
+/** A payload whose bytes differ from their neighbours, so a misplaced byte shows. */
+function payload(length: number, seed = 0): Uint8Array {
+  return new Uint8Array(length).map((_, i) => (i * 31 + (i >>> 8) + seed) & 0xff);
+}
+
+/** The frame as a client sends it (masked with KEY) or as a server does. */
+function wire(frame: Frame, masked = true): Uint8Array {
+  return concat(serializeFrame(frame, masked ? KEY : null));
+}
+
+function same(actual: Uint8Array, expected: Uint8Array): boolean {
+  return Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(expected);
+}
+
+/** Feeds `chunks` one by one, parsing after each; returns the frames in order. */
+function parseChunks(chunks: Iterable<Uint8Array>, mask = true): Frame[] {
+  const reader = new StreamReader();
+  const parser = new FrameParser({ mask });
+  const frames: Frame[] = [];
+  for (const chunk of chunks) {
+    reader.feedData(chunk);
+    for (let frame = parser.parse(reader); frame !== null; frame = parser.parse(reader)) {
+      frames.push(frame);
+    }
+  }
+  assert.equal(reader.length, 0, "every byte is consumed");
+  assert.equal(parser.pendingHeader, -1, "no frame is left half-parsed");
+  return frames;
+}
+
+/** `bytes` (copied, since parsing unmasks in place) cut into pieces of `size` bytes. */
+function* pieces(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  const copy = bytes.slice();
+  for (let i = 0; i < copy.length; i += size) yield copy.subarray(i, i + size);
+}
+
+describe("FrameParser: large payloads assembled as they arrive", () => {
+  const data = payload(LARGE);
+  const bytes = wire(new Frame(Opcode.BINARY, data));
+
+  it("parses a masked frame cut in two at every byte", () => {
+    const copy = new Uint8Array(bytes.length);
+    for (let split = 0; split <= bytes.length; split++) {
+      copy.set(bytes);
+      const frames = parseChunks([copy.subarray(0, split), copy.subarray(split)]);
+      assert.equal(frames.length, 1);
+      assert.ok(same(frames[0]!.data, data), `split at ${split}`);
+    }
+  });
+
+  it("parses it cut in three around the header, the start of assembly and the end", () => {
+    const header = bytes.length - LARGE;
+    const around = (at: number) => [at - 5, at - 4, at - 3, at - 2, at - 1, at, at + 1, at + 2];
+    const points = [...around(header), ...around(header + SIXTEENTH), ...around(bytes.length - 1)]
+      .concat([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 32768])
+      .filter((point) => point > 0 && point < bytes.length);
+    const copy = new Uint8Array(bytes.length);
+    for (const first of points) {
+      for (const second of points) {
+        if (second <= first) continue;
+        copy.set(bytes);
+        const chunks = [
+          copy.subarray(0, first),
+          copy.subarray(first, second),
+          copy.subarray(second),
+        ];
+        const frames = parseChunks(chunks);
+        assert.ok(same(frames[0]!.data, data), `split at ${first} and ${second}`);
+      }
+    }
+  });
+
+  it("parses it in chunks that put every key phase on a chunk boundary", () => {
+    for (const size of [1, 2, 3, 5, 7, 4093, 4096, 4099, 65536]) {
+      const frames = parseChunks(pieces(bytes, size));
+      assert.equal(frames.length, 1);
+      assert.ok(same(frames[0]!.data, data), `chunks of ${size}`);
+    }
+  });
+
+  it("parses an unmasked frame the same way", () => {
+    const unmasked = wire(new Frame(Opcode.BINARY, data), false);
+    for (const size of [1, 4099, 65536]) {
+      const frames = parseChunks(pieces(unmasked, size), false);
+      assert.ok(same(frames[0]!.data, data), `chunks of ${size}`);
+    }
+  });
+
+  it("releases each chunk once a sixteenth of the payload is here, and not before", () => {
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: true });
+    const copy = bytes.slice();
+    const header = copy.length - LARGE;
+    // A header alone, then less than a sixteenth: nothing is allocated, all stays buffered.
+    reader.feedData(copy.subarray(0, header + SIXTEENTH - 1));
+    assert.equal(parser.parse(reader), null);
+    assert.equal(reader.length, SIXTEENTH - 1);
+    reader.feedData(copy.subarray(header + SIXTEENTH - 1, header + SIXTEENTH));
+    assert.equal(parser.parse(reader), null);
+    assert.equal(reader.length, 0, "assembly started: the buffered chunks were used up");
+    reader.feedData(copy.subarray(header + SIXTEENTH, header + 40000));
+    assert.equal(parser.parse(reader), null);
+    assert.equal(reader.length, 0);
+    assert.equal(parser.pendingHeader, 0x82);
+    reader.feedData(copy.subarray(header + 40000));
+    const frame = parser.parse(reader)!;
+    assert.ok(same(frame.data, data));
+    assert.equal(Object.getPrototypeOf(frame.data), Uint8Array.prototype);
+    assert.equal(frame.data.byteLength, frame.data.buffer.byteLength, "a buffer of its own");
+    assert.equal(parser.peekedLength, 0);
+  });
+
+  it("leaves what follows the payload in the reader", () => {
+    const copy = concat([bytes, hex("89 80 00 00 00 00 82")]);
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: true });
+    reader.feedData(copy.subarray(0, 10000));
+    assert.equal(parser.parse(reader), null);
+    reader.feedData(copy.subarray(10000));
+    assert.ok(same(parser.parse(reader)!.data, data));
+    assert.equal(parser.parse(reader)!.opcode, Opcode.PING);
+    assert.equal(parser.parse(reader), null);
+    assert.equal(toHex(reader.readAll()), "82");
+  });
+
+  it("takes control frames and small frames between the fragments of a large message", () => {
+    const second = payload(LARGE + 1, 7);
+    const stream = concat([
+      wire(new Frame(Opcode.BINARY, data, false)),
+      wire(new Frame(Opcode.PING, hex("01 02 03"))),
+      wire(new Frame(Opcode.CONT, hex("04 05"), false)),
+      wire(new Frame(Opcode.PONG, new Uint8Array(0))),
+      wire(new Frame(Opcode.CONT, second, true)),
+      wire(new Frame(Opcode.BINARY, payload(LARGE, 3))),
+    ]);
+    for (const size of [1, 3, 4096, 65535, 65536, 200000]) {
+      const frames = parseChunks(pieces(stream, size));
+      const context = `chunks of ${size}`;
+      assert.deepEqual(
+        frames.map((frame) => [frame.opcode, frame.fin, frame.data.length]),
+        [
+          [Opcode.BINARY, false, LARGE],
+          [Opcode.PING, true, 3],
+          [Opcode.CONT, false, 2],
+          [Opcode.PONG, true, 0],
+          [Opcode.CONT, true, LARGE + 1],
+          [Opcode.BINARY, true, LARGE],
+        ],
+        context,
+      );
+      assert.ok(same(frames[0]!.data, data), context);
+      assert.equal(toHex(frames[1]!.data), "010203", context);
+      assert.equal(toHex(frames[2]!.data), "0405", context);
+      assert.ok(same(frames[4]!.data, second), context);
+      assert.ok(same(frames[5]!.data, payload(LARGE, 3)), context);
+    }
+  });
+
+  it("checks the size limit from the header, before allocating anything", () => {
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: true });
+    parser.maxMessageSize = LARGE - 1;
+    reader.feedData(bytes.slice(0, 20000));
+    assert.throws(() => parser.parse(reader), PayloadTooBig);
+    // The limit applies to a fragmented message's total, before its frame is assembled.
+    const fragment = wire(new Frame(Opcode.CONT, data));
+    const next = new FrameParser({ mask: true });
+    next.maxMessageSize = LARGE + 10;
+    next.messageSize = 11;
+    const more = new StreamReader();
+    more.feedData(fragment.slice(0, 20000));
+    assert.throws(() => next.parse(more), PayloadTooBig);
+    next.messageSize = 10;
+    const last = new StreamReader();
+    last.feedData(fragment.slice(0, 20000));
+    assert.equal(next.parse(last), null);
+    assert.equal(last.length, 0, "within the limit, it is assembled");
+  });
+});
+
+describe("FrameParser: text checked as it arrives stays in the reader", () => {
+  const text = new Uint8Array(LARGE).fill(0x61);
+
+  /** How many bytes stay buffered after a header and 20000 bytes of payload of `frame`. */
+  function bufferedAfterPart(frames: Frame[]): number {
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: true });
+    const bytes = concat(frames.map((frame) => wire(frame)));
+    const last = wire(frames.at(-1)!);
+    reader.feedData(bytes.subarray(0, bytes.length - last.length + 20000));
+    while (parser.parse(reader) !== null);
+    return reader.length;
+  }
+
+  it("keeps text frames and their continuations, assembles the rest", () => {
+    const start = new Frame(Opcode.TEXT, hex("61"), false);
+    const compressedStart = new Frame(Opcode.TEXT, hex("61"), false, true);
+    const binaryStart = new Frame(Opcode.BINARY, hex("61"), false);
+    const buffered = 20000 - (wire(new Frame(Opcode.BINARY, text)).length - LARGE);
+    assert.equal(bufferedAfterPart([new Frame(Opcode.TEXT, text)]), buffered);
+    assert.equal(bufferedAfterPart([start, new Frame(Opcode.CONT, text)]), buffered);
+    // Frames an extension encoded (RSV1) are checked once decoded: nothing to peek at.
+    assert.equal(bufferedAfterPart([new Frame(Opcode.TEXT, text, true, true)]), 0);
+    assert.equal(bufferedAfterPart([start, new Frame(Opcode.CONT, text, true, true)]), 0);
+    assert.equal(bufferedAfterPart([compressedStart, new Frame(Opcode.CONT, text)]), 0);
+    assert.equal(bufferedAfterPart([binaryStart, new Frame(Opcode.CONT, text)]), 0);
+    assert.equal(bufferedAfterPart([new Frame(Opcode.BINARY, text)]), 0);
+  });
+});
+
+describe("FrameParser.peekPayload with large payloads", () => {
+  const data = payload(LARGE);
+  const bytes = wire(new Frame(Opcode.BINARY, data));
+  const header = bytes.length - LARGE;
+
+  it("returns the assembled bytes that arrived since the last call", () => {
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: true });
+    const copy = bytes.slice();
+    reader.feedData(copy.subarray(0, header + 5000));
+    assert.equal(parser.parse(reader), null);
+    const first = parser.peekPayload(reader);
+    assert.equal(first.length, 1);
+    assert.ok(same(first[0]!, data.subarray(0, 5000)));
+    assert.deepEqual(parser.peekPayload(reader), []);
+    reader.feedData(copy.subarray(header + 5000, header + 9001));
+    const second = parser.peekPayload(reader);
+    assert.ok(same(second[0]!, data.subarray(5000, 9001)));
+    assert.equal(reader.length, 0);
+    reader.feedData(copy.subarray(header + 9001));
+    const frame = parser.parse(reader)!;
+    assert.ok(same(frame.data, data));
+    assert.equal(parser.peekedLength, 9001);
+    assert.ok(same(first[0]!, data.subarray(0, 5000)), "views returned earlier stay valid");
+  });
+
+  it("assembles a payload whose first bytes were peeked at in the reader", () => {
+    for (const peekedPart of [1, 2, 3, 4, 1000, SIXTEENTH - 1]) {
+      const reader = new StreamReader();
+      const parser = new FrameParser({ mask: true });
+      const copy = bytes.slice();
+      reader.feedData(copy.subarray(0, header + peekedPart));
+      assert.equal(parser.parse(reader), null);
+      const peeked = parser.peekPayload(reader);
+      assert.ok(same(concat(peeked), data.subarray(0, peekedPart)));
+      // More arrives: assembly starts, copying the peeked bytes as they are.
+      reader.feedData(copy.subarray(header + peekedPart, header + 30000));
+      assert.equal(parser.parse(reader), null);
+      assert.equal(reader.length, 0, `assembled after peeking ${peekedPart}`);
+      reader.feedData(copy.subarray(header + 30000));
+      const frame = parser.parse(reader)!;
+      assert.ok(same(frame.data, data), `peeked ${peekedPart}`);
+      assert.equal(parser.peekedLength, peekedPart);
+    }
+  });
+});
+
+describe("large payloads through the protocol", () => {
+  for (const role of ["client", "server"] as const satisfies readonly Role[]) {
+    describe(`as a ${role}`, () => {
+      it("delivers a large binary message in fragments, pings between them, at any chunking", () => {
+        const first = payload(LARGE, 1);
+        const second = payload(LARGE, 2);
+        const stream = concat([
+          fromPeer(role, Opcode.BINARY, first, false),
+          fromPeer(role, Opcode.PING, "hi"),
+          fromPeer(role, Opcode.CONT, second, true),
+        ]);
+        for (const size of [1000, 4099, 65536]) {
+          const protocol = openProtocol(role);
+          const events: Frame[] = [];
+          for (const chunk of pieces(stream, size)) {
+            protocol.receiveData(chunk);
+            events.push(...(protocol.eventsReceived() as Frame[]));
+          }
+          const context = `chunks of ${size}`;
+          assert.deepEqual(
+            events.map((frame) => frame.opcode),
+            [Opcode.BINARY, Opcode.PING, Opcode.CONT],
+            context,
+          );
+          assert.ok(same(events[0]!.data, first), context);
+          assert.ok(same(events[2]!.data, second), context);
+          assert.equal(protocol.state, State.OPEN, context);
+        }
+      });
+
+      it("still fails a large text frame as soon as invalid UTF-8 arrives", () => {
+        const text = new Uint8Array(LARGE).fill(0x61);
+        text[100] = 0xff;
+        const bytes = fromPeer(role, Opcode.TEXT, text);
+        const protocol = openProtocol(role);
+        protocol.receiveData(bytes.slice(0, 20000));
+        assert.equal(protocol.closeSent?.code, 1007);
+      });
+
+      it("refuses a large frame over the limit from its header", () => {
+        const protocol = openProtocol(role, { maxMessageSize: LARGE - 1 });
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, payload(LARGE)).slice(0, 20));
+        assert.equal(protocol.closeSent?.code, 1009);
+      });
+    });
+  }
+});
