@@ -7,7 +7,7 @@
 
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import { applyMask, maskKeyAt } from "./mask.js";
-import type { StreamReader } from "./streams.js";
+import { allocateFilled, type StreamReader } from "./streams.js";
 import { isValidUtf8 } from "./utf8.js";
 
 /** RFC 6455 §5.2 opcodes. */

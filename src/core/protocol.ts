@@ -112,11 +112,10 @@ export abstract class Protocol {
    */
   extensions: Extension[] = NO_EXTENSIONS;
 
-  /** Replaced by a fresh one whenever a read leaves it empty; see {@link releaseReader}. */
-  protected reader = new StreamReader();
+  /** Bytes received and not yet parsed; once drained, it holds no array storage. */
+  protected readonly reader = new StreamReader();
   /** Events not yet returned; the shared frozen empty array while there are none. */
   private events: Event[] = NO_EVENTS;
-  /** Output not yet returned; the shared frozen empty array while there is none. */
   /** What was queued for the network since the last {@link dataToSend}. */
   private outgoing: OutgoingBytes | null = null;
   protected mode: ParserMode;
@@ -233,7 +232,6 @@ export abstract class Protocol {
     this.reader.feedData(data);
     if (this.rareState?.pendingError) this.failPending();
     else this.step();
-    this.releaseReader();
   }
 
   /** Records that the peer half-closed the connection. Calling it twice has no effect. */
@@ -313,17 +311,6 @@ export abstract class Protocol {
 
   /** Parses the opening handshake's HTTP message; returns true once the handshake completed. */
   protected abstract parseHandshake(): boolean;
-
-  /**
-   * Replaces the reader by a fresh one when it holds nothing: a reader keeps
-   * the array of chunks it grew (some 150 bytes), which an idle connection
-   * has no use for. A fresh reader costs less than that, and only once per
-   * read from the network, however many frames the read held.
-   */
-  protected releaseReader(): void {
-    const reader = this.reader;
-    if (reader.length === 0 && !reader.atEof) this.reader = new StreamReader();
-  }
 
   /** The UTF-8 validator for text that arrives in pieces, created on first use. */
   private validator(): Utf8Validator {
