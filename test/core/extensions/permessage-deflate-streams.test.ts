@@ -17,6 +17,7 @@ import {
 import { useNativeStreams } from "../../../src/core/extensions/zlib-stream.js";
 import { Frame, Opcode } from "../../../src/core/frames.js";
 import { concat, hex, toHex, utf8 } from "../../helpers/bytes.js";
+import { flushThrough } from "../../helpers/zlib.js";
 
 const DEFAULTS: PerMessageDeflateParameters = {
   localNoContextTakeover: false,
@@ -56,25 +57,6 @@ function send(extension: PerMessageDeflate, data: Uint8Array): Frame {
 
 function receive(extension: PerMessageDeflate, frame: Frame, maxSize = Infinity): Uint8Array {
   return extension.decode(frame, maxSize).data;
-}
-
-/** Writes `input` to a zlib stream and resolves with what its sync flush gives. */
-function flushThrough(
-  stream: zlib.DeflateRaw | zlib.InflateRaw,
-  input: Uint8Array,
-): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const onData = (chunk: Buffer) => chunks.push(chunk);
-    stream.on("data", onData);
-    stream.once("error", reject);
-    stream.write(input);
-    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-      stream.off("data", onData);
-      stream.off("error", reject);
-      resolve(Buffer.concat(chunks));
-    });
-  });
 }
 
 describe("zlib streams kept between messages", () => {

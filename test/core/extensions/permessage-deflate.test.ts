@@ -30,6 +30,7 @@ import { type Protocol, State } from "../../../src/core/protocol.js";
 import { ServerProtocol } from "../../../src/core/server.js";
 import { concat, hex, toHex, utf8 } from "../../helpers/bytes.js";
 import { MASK, openProtocol, type Role } from "../../helpers/protocol.js";
+import { flushThrough } from "../../helpers/zlib.js";
 
 /** A negotiation error's class, for assert.throws. */
 type ErrorClass = new (...args: never[]) => NegotiationError;
@@ -960,24 +961,6 @@ for (const mode of STREAM_MODES) {
         `Hello${"0123456789".repeat(5000)}`,
       ].map(utf8);
 
-      function flush(
-        stream: zlib.DeflateRaw | zlib.InflateRaw,
-        input: Uint8Array,
-      ): Promise<Buffer> {
-        return new Promise((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          const onData = (chunk: Buffer) => chunks.push(chunk);
-          stream.on("data", onData);
-          stream.once("error", reject);
-          stream.write(input);
-          stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-            stream.off("data", onData);
-            stream.off("error", reject);
-            resolve(Buffer.concat(chunks));
-          });
-        });
-      }
-
       for (const windowBits of [15, 10]) {
         it(`decodes what a zlib stream compresses with context takeover (window bits ${windowBits})`, async () => {
           const stream = zlib.createDeflateRaw({ windowBits });
@@ -987,7 +970,7 @@ for (const mode of STREAM_MODES) {
           );
           try {
             for (const message of messages) {
-              const payload = (await flush(stream, message)).subarray(0, -4);
+              const payload = (await flushThrough(stream, message)).subarray(0, -4);
               const frame = extension.decode(
                 new Frame(Opcode.BINARY, payload, true, true),
                 Infinity,
@@ -1008,7 +991,7 @@ for (const mode of STREAM_MODES) {
           try {
             for (const message of messages) {
               const frame = extension.encode(new Frame(Opcode.BINARY, message));
-              const output = await flush(stream, concat([frame.data, hex("00 00 ff ff")]));
+              const output = await flushThrough(stream, concat([frame.data, hex("00 00 ff ff")]));
               assert.equal(toHex(output), toHex(message));
             }
           } finally {
