@@ -205,7 +205,9 @@ export class FrameParser {
   // Header of the frame whose payload is awaited; `length < 0` means none.
   private first = 0;
   private length = -1;
-  private maskKey: Uint8Array | null = null;
+  // Its RFC 6455 §5.3 masking key as a big-endian number, or -1 for none:
+  // kept as a number, so that reading a header allocates nothing.
+  private maskWord = -1;
   // Payload bytes of that frame already returned, unmasked, by peekPayload().
   private peeked = 0;
   // The payload of that frame, assembled as it arrives when it is large (see
@@ -239,12 +241,12 @@ export class FrameParser {
       this.assembled = 0;
     } else {
       // RFC 6455 §5.3: unmasked while it is read; peekPayload() unmasked the first `peeked` bytes.
-      data = reader.readExact(this.length, this.maskKey, peeked);
+      data = reader.readExact(this.length, this.maskKey(), peeked);
       if (data === null) return null;
     }
     const first = this.first;
     this.length = -1;
-    this.maskKey = null;
+    this.maskWord = -1;
     this.peeked = 0;
     this.peekedLength = peeked;
     return new Frame(
@@ -284,10 +286,11 @@ export class FrameParser {
     const available = Math.min(reader.length, this.length);
     if (available <= this.peeked) return [];
     const views = reader.views(this.peeked, available);
-    if (this.maskKey !== null) {
+    const key = this.maskKey();
+    if (key !== null) {
       let offset = this.peeked;
       for (const view of views) {
-        applyMask(view, maskKeyAt(this.maskKey, offset));
+        applyMask(view, maskKeyAt(key, offset));
         offset += view.length;
       }
     }
@@ -322,13 +325,28 @@ export class FrameParser {
     return this.assembly;
   }
 
+  /**
+   * The awaited frame's masking key as bytes, in a buffer shared by every
+   * parser and valid until the next call: the masking functions read it
+   * before they return.
+   */
+  private maskKey(): Uint8Array | null {
+    const word = this.maskWord;
+    if (word < 0) return null;
+    KEY_BYTES[0] = word >>> 24;
+    KEY_BYTES[1] = (word >>> 16) & 0xff;
+    KEY_BYTES[2] = (word >>> 8) & 0xff;
+    KEY_BYTES[3] = word & 0xff;
+    return KEY_BYTES;
+  }
+
   /** Moves the awaited payload's bytes that arrived into `assembly`; returns how many it has. */
   private assemble(reader: StreamReader, assembly: Uint8Array): number {
     let assembled = this.assembled;
     // peekPayload() unmasked the first `peeked` bytes in place, and left all
     // of them in the reader: they are copied as they are.
     if (assembled < this.peeked) assembled = reader.readInto(assembly, assembled, this.peeked);
-    assembled = reader.readInto(assembly, assembled, this.length, this.maskKey);
+    assembled = reader.readInto(assembly, assembled, this.length, this.maskKey());
     this.assembled = assembled;
     return assembled;
   }
@@ -366,9 +384,9 @@ export class FrameParser {
       // Anything past 2^53 bytes is over any limit; keep the number exact below that.
       length = high > 0x1fffff ? Number.MAX_SAFE_INTEGER : high * 0x100000000 + low;
     }
-    // The header is read in place; only the masking key is kept, as a view.
-    reader.discard(masked ? headerLength - 4 : headerLength);
-    const maskKey = masked ? reader.readExact(4) : null;
+    // The header is read in place; only the masking key is kept, as a number.
+    const maskWord = masked ? peekUint32(reader, headerLength - 4) : -1;
+    reader.discard(headerLength);
 
     if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
       this.plainText = opcode === Opcode.TEXT && (first & 0x70) === 0;
@@ -385,7 +403,7 @@ export class FrameParser {
 
     this.first = first;
     this.length = length;
-    this.maskKey = maskKey;
+    this.maskWord = maskWord;
     return true;
   }
 }
@@ -395,6 +413,9 @@ export class FrameParser {
  * reads and are copied once, when complete, if they straddle chunks at all.
  */
 const ASSEMBLY_THRESHOLD = 65536;
+
+/** Where {@link FrameParser} spells out a masking key for the masking functions. */
+const KEY_BYTES = new Uint8Array(4);
 
 /** The big-endian 32-bit number at `index` in the reader's buffered bytes. */
 function peekUint32(reader: StreamReader, index: number): number {
