@@ -41,6 +41,7 @@ import { PerMessageDeflate } from "../src/core/extensions/permessage-deflate.js"
 import { Frame, Opcode } from "../src/core/frames.js";
 import { type ConnectOptions, connect } from "../src/node/client.js";
 import { type ServeOptions, serve } from "../src/node/server.js";
+import { flushThrough } from "../test/helpers/zlib.js";
 
 const SYNC_FLUSH = { finishFlush: zlib.constants.Z_SYNC_FLUSH } as const;
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -135,22 +136,6 @@ function syncCodec(settings: Settings, dictionary: boolean): Codec {
     },
     close() {},
   };
-}
-
-/** Writes then flushes a persistent zlib stream and collects what it produced. */
-function flushThrough(stream: zlib.DeflateRaw | zlib.InflateRaw, input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const onData = (chunk: Buffer) => chunks.push(chunk);
-    stream.on("data", onData);
-    stream.once("error", reject);
-    stream.write(input);
-    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-      stream.off("data", onData);
-      stream.off("error", reject);
-      resolve(Buffer.concat(chunks));
-    });
-  });
 }
 
 function asyncCodec(settings: Settings): Codec {
