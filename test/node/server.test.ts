@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { ConnectionClosedOK, InvalidStatus } from "../../src/core/errors.js";
