@@ -1,7 +1,7 @@
 /**
  * Profiles one server on one workload: `node .build/bench/profile.js
  * --workload small-16-16-pipelined [--server ours] [--seconds 5] [--top 30]
- * [--server-flag=--import=/path/to/patch.js]`.
+ * [--server-flag=--import=/path/to/patch.js] [--no-profile]`.
  *
  * Runs the server with `node --cpu-prof`, drives it with the load generator,
  * stops it so that the profile is written, and prints where its CPU time
@@ -34,6 +34,8 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "5" },
     top: { type: "string", default: "30" },
     "server-flag": { type: "string", multiple: true, default: [] },
+    // Measure only: for strace or perf on the server, without the profiler's signals.
+    "no-profile": { type: "boolean", default: false },
   },
 });
 
@@ -152,13 +154,20 @@ if (!(Object.values(ServerKinds) as string[]).includes(kind)) {
   throw new Error(`unknown server ${kind}`);
 }
 const profileDir = mkdtempSync(path.join(tmpdir(), "websockets-ts-profile-"));
-const server = await RunningServer.start(kind, { profileDir, execArgv: flags["server-flag"] });
+const server = await RunningServer.start(kind, {
+  profileDir: flags["no-profile"] ? null : profileDir,
+  execArgv: flags["server-flag"],
+});
 if (!(server instanceof RunningServer)) throw new Error(server.unavailable);
 let outcome: string;
 try {
   outcome = await drive(server, flags.workload, Number(flags.seconds));
 } finally {
   await server[Symbol.asyncDispose]();
+}
+if (flags["no-profile"]) {
+  console.log(`${flags.server} on ${flags.workload}: ${outcome}`);
+  process.exit(0);
 }
 const file = readdirSync(profileDir).find((name) => name.endsWith(".cpuprofile"));
 if (file === undefined) throw new Error(`no profile written in ${profileDir}`);
