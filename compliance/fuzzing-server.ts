@@ -9,13 +9,26 @@
 import { once } from "node:events";
 import * as net from "node:net";
 import type { CaseDefinition } from "./case.js";
-import { type Agreement, agreementHeader, parseOffers } from "./deflate.js";
+import { type Agreement, agreementHeader, type DeflateOffer, parseOffers } from "./deflate.js";
 import { acceptServerSocket, type HttpHead, requestTarget } from "./handshake.js";
 import type { CaseResult } from "./judge.js";
 import { notOpened, type PlayOptions, playCase } from "./play.js";
 
+/**
+ * How a case configures the client under test, as Autobahn's testee clients
+ * are configured per case.
+ */
+export interface ClientCaseOptions {
+  /**
+   * The permessage-deflate offer the client should make (sections 12 and 13):
+   * the fuzzing client's first offer of the case, which the fuzzing server's
+   * accept is written against. `null` outside those sections.
+   */
+  readonly deflateOffer: DeflateOffer | null;
+}
+
 /** A client under test: connects to `url`, echoes messages, resolves once closed. */
-export type ClientRunner = (url: string) => Promise<void>;
+export type ClientRunner = (url: string, options: ClientCaseOptions) => Promise<void>;
 
 /** How long a client may take to finish after its case was graded. */
 const CLIENT_EXIT_GRACE_MS = 5_000;
@@ -85,7 +98,8 @@ export async function runAgainstClient(
       current = { definition, settle };
       const url = `ws://127.0.0.1:${port}/runCase?case=${definition.id}`;
       let clientError: unknown = null;
-      const client = runClient(url).catch((error: unknown) => {
+      const deflateOffer = definition.deflate?.offers[0] ?? null;
+      const client = runClient(url, { deflateOffer }).catch((error: unknown) => {
         clientError = error;
       });
       // A client that gives up before connecting settles the case as failed.

@@ -11,7 +11,9 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
 import { connect } from "../src/node/client.js";
+import type { DeflateOptions } from "../src/node/compression.js";
 import { type ServerConnection, serve } from "../src/node/server.js";
+import type { DeflateOffer } from "./deflate.js";
 import type { ClientRunner } from "./fuzzing-server.js";
 
 /**
@@ -44,6 +46,34 @@ export interface Testee {
   readonly runClient?: ClientRunner;
 }
 
+/**
+ * This library's client settings for a case's offer. Section 13's accepts ask
+ * for `client_no_context_takeover` only of clients whose offer carries it, so
+ * a client testee is configured, as Autobahn's are, to offer it in the cases
+ * whose fuzzing client offers `server_no_context_takeover` (13.2, 13.5–13.7),
+ * and to request the server window that the case's fuzzing client requests.
+ */
+function ourDeflateOptions(offer: DeflateOffer | null): DeflateOptions | undefined {
+  if (offer === null) return undefined;
+  const noContextTakeover = offer.requestNoContextTakeover ?? false;
+  return {
+    noContextTakeover,
+    peerNoContextTakeover: noContextTakeover,
+    peerWindowBits: offer.requestMaxWindowBits || null,
+  };
+}
+
+/** The same settings, in `ws`'s terms. */
+function wsDeflateOptions(offer: DeflateOffer | null): WebSocket.PerMessageDeflateOptions | true {
+  if (offer === null) return true;
+  const noContextTakeover = offer.requestNoContextTakeover ?? false;
+  return {
+    clientNoContextTakeover: noContextTakeover,
+    serverNoContextTakeover: noContextTakeover,
+    ...(offer.requestMaxWindowBits ? { serverMaxWindowBits: offer.requestMaxWindowBits } : {}),
+  };
+}
+
 async function echo(ws: ServerConnection): Promise<void> {
   for await (const message of ws) await ws.send(message);
 }
@@ -61,8 +91,13 @@ export const websocketsTs: Testee = {
     const { port } = server.address() as AddressInfo;
     return { url: `ws://127.0.0.1:${port}`, close: () => server.close() };
   },
-  async runClient(url) {
-    const ws = await connect(url, { logger: null, maxMessageSize: TESTEE_MAX_MESSAGE });
+  async runClient(url, { deflateOffer }) {
+    const deflate = ourDeflateOptions(deflateOffer);
+    const ws = await connect(url, {
+      logger: null,
+      maxMessageSize: TESTEE_MAX_MESSAGE,
+      ...(deflate ? { deflate } : {}),
+    });
     try {
       for await (const message of ws) await ws.send(message);
     } catch {
@@ -97,9 +132,12 @@ export const ws: Testee = {
       },
     };
   },
-  runClient(url) {
+  runClient(url, { deflateOffer }) {
     return new Promise((resolve) => {
-      const socket = new WebSocket(url, WS_LIMITS);
+      const socket = new WebSocket(url, {
+        ...WS_LIMITS,
+        perMessageDeflate: wsDeflateOptions(deflateOffer),
+      });
       socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
       socket.on("error", () => {});
       socket.on("close", () => resolve());

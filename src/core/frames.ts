@@ -192,12 +192,9 @@ export interface FrameParserOptions {
  * while still in cache and not held until the last one is here.
  */
 export class FrameParser {
-  /**
-   * Largest message accepted, or `Infinity`. The length in each data frame's
-   * header, added to {@link messageSize}, is checked against it before any of
-   * the payload is buffered.
-   */
-  maxMessageSize = Number.POSITIVE_INFINITY;
+  // The limit below, -1 for none: a small integer, which V8 stores in the
+  // object itself, where `Infinity` would take a number box per parser.
+  private limit = -1;
   /** Bytes already received of the fragmented message in progress, 0 between messages. */
   messageSize = 0;
 
@@ -223,6 +220,19 @@ export class FrameParser {
 
   constructor(options: FrameParserOptions) {
     this.expectMask = options.mask;
+  }
+
+  /**
+   * Largest message accepted, or `Infinity`. The length in each data frame's
+   * header, added to {@link messageSize}, is checked against it before any of
+   * the payload is buffered.
+   */
+  get maxMessageSize(): number {
+    return this.limit < 0 ? Number.POSITIVE_INFINITY : this.limit;
+  }
+
+  set maxMessageSize(size: number) {
+    this.limit = size === Number.POSITIVE_INFINITY ? -1 : size;
   }
 
   /**
@@ -396,9 +406,9 @@ export class FrameParser {
       // bytes or less and MUST NOT be fragmented."
       if (length > 125) throw new ProtocolError("control frame too long");
       if ((first & 0x80) === 0) throw new ProtocolError("fragmented control frame");
-    } else if (this.messageSize + length > this.maxMessageSize) {
+    } else if (this.limit >= 0 && this.messageSize + length > this.limit) {
       const what = this.messageSize > 0 ? "fragmented message" : "message";
-      throw new PayloadTooBig(`${what} exceeds limit of ${this.maxMessageSize} bytes`);
+      throw new PayloadTooBig(`${what} exceeds limit of ${this.limit} bytes`);
     }
 
     this.first = first;

@@ -230,6 +230,20 @@ describe("frame validation", () => {
     );
   });
 
+  it("has no size limit until one is set, and takes Infinity back", () => {
+    const parser = new FrameParser({ mask: false });
+    assert.equal(parser.maxMessageSize, Number.POSITIVE_INFINITY);
+    const huge = hex("82 7f 00 00 00 01 00 00 00 00");
+    const reader = new StreamReader();
+    reader.feedData(huge);
+    assert.equal(parser.parse(reader), null, "a 4 GiB frame waits for its payload");
+    parser.maxMessageSize = 1024;
+    assert.equal(parser.maxMessageSize, 1024);
+    assert.throws(() => parseAll([huge], false, 1024), /exceeds limit of 1024 bytes/);
+    parser.maxMessageSize = Number.POSITIVE_INFINITY;
+    assert.equal(parser.maxMessageSize, Number.POSITIVE_INFINITY);
+  });
+
   it("exempts control frames from the data size limit", () => {
     assert.equal(parseOne(PING_HELLO, false, 0).data.length, 5);
   });
