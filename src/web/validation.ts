@@ -1,0 +1,132 @@
+/**
+ * The checks of the WebSocket constructor and of `close()`, as the WHATWG
+ * WebSockets standard (https://websockets.spec.whatwg.org/) orders them, with
+ * the `DOMException` each one throws.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { InvalidUri } from "../core/errors.js";
+import { isToken } from "../core/headers.js";
+import { parseUri } from "../core/uri.js";
+import { toClampedUnsignedShort, toDOMString } from "./webidl.js";
+
+/** The longest close reason, in bytes of UTF-8: a control frame carries at most 125 bytes. */
+const MAX_REASON_BYTES = 123;
+
+/**
+ * Parses the constructor's `url` (WHATWG WebSockets, `new WebSocket()` steps
+ * 1–5): an absolute URL whose scheme is `ws` or `wss`, or `http` or `https`
+ * standing for them, without a fragment. There is no document here, hence no
+ * base URL: a relative URL is a syntax error.
+ *
+ * @throws DOMException `SyntaxError` when the URL is not one of those, or is
+ *   one the client cannot connect to (port 0, user info without a password).
+ */
+export function parseWebSocketUrl(url: unknown): URL {
+  const input = toDOMString(url);
+  let record: URL;
+  try {
+    record = new URL(input);
+  } catch {
+    throw new DOMException(`invalid URL: ${input}`, "SyntaxError");
+  }
+  // "If urlRecord's scheme is "http", then set urlRecord's scheme to "ws".
+  // Otherwise, if urlRecord's scheme is "https", set urlRecord's scheme to "wss"."
+  if (record.protocol === "http:") record.protocol = "ws:";
+  else if (record.protocol === "https:") record.protocol = "wss:";
+  if (record.protocol !== "ws:" && record.protocol !== "wss:") {
+    throw new DOMException(`URL scheme isn't ws, wss, http or https: ${input}`, "SyntaxError");
+  }
+  // "If urlRecord's fragment is non-null": `hash` is "" for an empty fragment
+  // too, but the serialization keeps its "#", which appears nowhere else.
+  if (record.href.includes("#")) {
+    throw new DOMException(`URL has a fragment: ${input}`, "SyntaxError");
+  }
+  try {
+    parseUri(record.href);
+  } catch (error) {
+    if (!(error instanceof InvalidUri)) throw error;
+    throw new DOMException(error.message, "SyntaxError");
+  }
+  return record;
+}
+
+/**
+ * Converts and checks the constructor's `protocols` (steps 6–7): a string or
+ * an iterable of strings, each a token as `Sec-WebSocket-Protocol` requires
+ * (RFC 6455 §4.1: "characters in the range U+0021 to U+007E not including
+ * separator characters as defined in [RFC2616]"), none twice.
+ *
+ * @throws DOMException `SyntaxError` for an invalid or repeated subprotocol.
+ */
+export function parseProtocols(protocols: unknown): string[] {
+  let list: string[];
+  if (protocols === undefined) {
+    list = [];
+  } else if (
+    (typeof protocols === "object" || typeof protocols === "function") &&
+    protocols !== null &&
+    Symbol.iterator in protocols
+  ) {
+    // WebIDL `(DOMString or sequence<DOMString>)`: an iterable object is a sequence.
+    list = Array.from(protocols as Iterable<unknown>, toDOMString);
+  } else {
+    list = [toDOMString(protocols)];
+  }
+  const seen = new Set<string>();
+  for (const protocol of list) {
+    if (!isToken(protocol)) {
+      throw new DOMException(`invalid subprotocol: ${JSON.stringify(protocol)}`, "SyntaxError");
+    }
+    // Browsers and the web-platform tests compare them case-insensitively.
+    const key = protocol.toLowerCase();
+    if (seen.has(key)) {
+      throw new DOMException(`subprotocol offered twice: ${protocol}`, "SyntaxError");
+    }
+    seen.add(key);
+  }
+  return list;
+}
+
+/** What `close(code, reason)` asks for, once checked. */
+export interface CloseRequest {
+  /** `null` when `close()` was called without a code. */
+  readonly code: number | null;
+  readonly reason: string;
+}
+
+/**
+ * Converts and checks the arguments of `close()` (its steps 1–2).
+ *
+ * @throws DOMException `InvalidAccessError` for a code other than 1000 or
+ *   3000–4999; `SyntaxError` for a reason over 123 bytes of UTF-8.
+ */
+export function parseCloseArguments(code: unknown, reason: unknown): CloseRequest {
+  let closeCode: number | null = null;
+  if (code !== undefined) {
+    closeCode = toClampedUnsignedShort(code);
+    // "If code is present, but is neither an integer equal to 1000 nor an
+    // integer in the range 3000 to 4999, inclusive, throw an InvalidAccessError."
+    if (closeCode !== 1000 && (closeCode < 3000 || closeCode > 4999)) {
+      throw new DOMException(
+        `close code must be 1000 or in the range 3000-4999: ${closeCode}`,
+        "InvalidAccessError",
+      );
+    }
+  }
+  let closeReason = "";
+  if (reason !== undefined) {
+    closeReason = toDOMString(reason);
+    // A USVString: lone surrogates count as U+FFFD, 3 bytes, as Buffer counts them.
+    const length = Buffer.byteLength(closeReason, "utf8");
+    if (length > MAX_REASON_BYTES) {
+      throw new DOMException(
+        `close reason is ${length} bytes of UTF-8, more than ${MAX_REASON_BYTES}`,
+        "SyntaxError",
+      );
+    }
+  }
+  return { code: closeCode, reason: closeReason };
+}

@@ -1,0 +1,83 @@
+/** CloseEvent and ErrorEvent, and the WebIDL conversions of their fields. */
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { CloseEvent, ErrorEvent } from "../../src/web/events.js";
+import { toClampedUnsignedShort, toUnsignedLong, toUnsignedShort } from "../../src/web/webidl.js";
+
+describe("CloseEvent", () => {
+  it("is an Event with wasClean, code and reason", () => {
+    const event = new CloseEvent("close", { wasClean: true, code: 4000, reason: "bye" });
+    assert.ok(event instanceof Event);
+    assert.equal(event.type, "close");
+    assert.equal(event.wasClean, true);
+    assert.equal(event.code, 4000);
+    assert.equal(event.reason, "bye");
+    assert.equal(Object.prototype.toString.call(event), "[object CloseEvent]");
+    assert.equal(CloseEvent.name, "CloseEvent");
+  });
+
+  it("defaults to false, 0 and an empty reason", () => {
+    const event = new CloseEvent("close");
+    assert.deepEqual([event.wasClean, event.code, event.reason], [false, 0, ""]);
+    assert.equal(event.bubbles, false);
+    assert.equal(event.cancelable, false);
+  });
+
+  it("converts its fields as WebIDL does", () => {
+    const event = new CloseEvent("x", { code: 65536 + 1001, reason: 5 as unknown as string });
+    assert.equal(event.code, 1001);
+    assert.equal(event.reason, "5");
+    assert.equal(new CloseEvent("x", { wasClean: 1 as unknown as boolean }).wasClean, true);
+  });
+
+  it("has read-only fields", () => {
+    const event = new CloseEvent("close", { code: 1000 });
+    assert.throws(() => {
+      (event as { code: number }).code = 3000;
+    }, TypeError);
+  });
+});
+
+describe("ErrorEvent", () => {
+  it("is an Event with message and error", () => {
+    const cause = new Error("boom");
+    const event = new ErrorEvent("error", { message: "boom", error: cause });
+    assert.ok(event instanceof Event);
+    assert.equal(event.message, "boom");
+    assert.equal(event.error, cause);
+    assert.deepEqual([event.filename, event.lineno, event.colno], ["", 0, 0]);
+    assert.equal(Object.prototype.toString.call(event), "[object ErrorEvent]");
+  });
+
+  it("defaults to an empty message and an undefined error", () => {
+    const event = new ErrorEvent("error");
+    assert.equal(event.message, "");
+    assert.equal(event.error, undefined);
+  });
+});
+
+describe("WebIDL conversions", () => {
+  it("unsigned short wraps modulo 2^16", () => {
+    assert.equal(toUnsignedShort(65537), 1);
+    assert.equal(toUnsignedShort(-1), 65535);
+    assert.equal(toUnsignedShort(1.9), 1);
+    assert.equal(toUnsignedShort(Number.NaN), 0);
+    assert.equal(toUnsignedShort(Number.POSITIVE_INFINITY), 0);
+  });
+
+  it("unsigned long wraps modulo 2^32", () => {
+    assert.equal(toUnsignedLong(2 ** 32 + 5), 5);
+    assert.equal(toUnsignedLong(-1), 2 ** 32 - 1);
+  });
+
+  it("[Clamp] unsigned short clamps and rounds halves to even", () => {
+    assert.equal(toClampedUnsignedShort(-5), 0);
+    assert.equal(toClampedUnsignedShort(70000), 65535);
+    assert.equal(toClampedUnsignedShort(Number.POSITIVE_INFINITY), 65535);
+    assert.equal(toClampedUnsignedShort(2.5), 2);
+    assert.equal(toClampedUnsignedShort(3.5), 4);
+    assert.equal(toClampedUnsignedShort(3.4), 3);
+    assert.equal(toClampedUnsignedShort(3.6), 4);
+  });
+});
