@@ -539,12 +539,23 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * the TCP connection is closed, waiting at most `closeTimeout` for the peer.
    * Closing a connection that is already closing or closed just waits.
    *
-   * @throws InvalidState for a code that may not be sent (1005, 1006, 1015,
-   *   outside 1000–4999) or a reason longer than 123 bytes in UTF-8.
+   * `close(1005)` sends a close frame without a code, which the peer reports
+   * as 1005 ("no status received"): RFC 6455 §7.4.1 reserves 1005 for that
+   * report, so it never appears on the wire.
+   *
+   * @throws InvalidState for a code that may not be sent (1006, 1015,
+   *   outside 1000–4999), a reason longer than 123 bytes in UTF-8, or a
+   *   reason with 1005.
    */
   async close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): Promise<void> {
     if (this.protocol.state === State.OPEN && !this.isLost) {
-      this.protocol.sendClose(code, reason);
+      if (code === CloseCode.NO_STATUS_RCVD) {
+        // The core's sendClose() without a code sends the empty close frame,
+        // and refuses a reason, which has no place without a code.
+        this.protocol.sendClose(undefined, reason);
+      } else {
+        this.protocol.sendClose(code, reason);
+      }
       this.afterProtocolStep();
     } else if (this.protocol.state === State.CONNECTING && !this.isLost) {
       this.socket.destroy();

@@ -146,13 +146,8 @@ function startClosingHandshake(connection: ClientConnection, request: CloseReque
   const { code, reason } = request;
   if (code === null && reason === "") {
     // "If code is null and reason is the empty string, the WebSocket Close
-    // frame must not have a body." The Node layer's close() sends one for
-    // 1005 where it accepts it; where it refuses 1005 as a code that may not
-    // be sent (before sending anything), 1000 is the nearest it offers.
-    connection
-      .close(CloseCode.NO_STATUS_RCVD)
-      .catch(() => connection.close(CloseCode.NORMAL_CLOSURE))
-      .catch(ignore);
+    // frame must not have a body": the Node layer's close(1005) sends that frame.
+    connection.close(CloseCode.NO_STATUS_RCVD).catch(ignore);
   } else {
     connection.close(code ?? CloseCode.NORMAL_CLOSURE, reason).catch(ignore);
   }

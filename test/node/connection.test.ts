@@ -153,7 +153,25 @@ describe("Connection", () => {
     await using ws = await connect(uri);
     await assert.rejects(ws.send(42 as never), TypeError);
     await assert.rejects(ws.send([42] as never), /fragments must be strings or bytes/);
-    await assert.rejects(ws.close(1005), InvalidState);
+    await assert.rejects(ws.close(1006), InvalidState);
+    await assert.rejects(ws.close(1005, "a reason needs a code"), InvalidState);
+  });
+
+  it("sends a close frame without a code for close(1005)", async () => {
+    const seen = deferred<[number | null, number | undefined]>();
+    const { server, uri } = await startServer(async (ws) => {
+      for await (const message of ws) await ws.send(message);
+      await ws.closed;
+      seen.resolve([ws.closeCode, ws.protocol.closeRcvd?.code]);
+    });
+    await using _server = server;
+    const ws = await connect(uri);
+    await ws.close(1005);
+    // RFC 6455 §7.1.5: an empty close frame is reported as 1005, and the
+    // server echoes the empty payload.
+    assert.deepEqual(await seen.promise, [1005, 1005]);
+    assert.equal(ws.closeCode, 1005);
+    assert.equal(ws.closeReason, "");
   });
 
   it("queues sends behind a fragmented message in progress", async () => {
