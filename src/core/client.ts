@@ -35,6 +35,12 @@ export interface ClientProtocolOptions extends ProtocolOptions {
   extensions?: readonly ClientExtensionFactory[];
   /** Subprotocols to offer, in order of preference. */
   subprotocols?: readonly string[];
+  /**
+   * Fail the handshake when subprotocols were offered and the server selected
+   * none, as browsers do (WHATWG WebSockets, "establish a WebSocket
+   * connection"). RFC 6455 lets the server select none. Default: `false`.
+   */
+  requireSubprotocol?: boolean;
   /** Limits on the server's HTTP response. */
   httpLimits?: HttpLimits;
   /** Source of masking keys; only tests replace the random default. */
@@ -58,6 +64,7 @@ export class ClientProtocol extends Protocol {
   private readonly origin: string | null;
   private readonly availableExtensions: readonly ClientExtensionFactory[];
   private readonly availableSubprotocols: readonly string[];
+  private readonly requireSubprotocol: boolean;
   /** Released once the response is parsed: an open connection has no use for it. */
   private responseParser: ResponseParser | null;
   private readonly maskKeyGenerator: (() => Uint8Array) | undefined;
@@ -68,6 +75,7 @@ export class ClientProtocol extends Protocol {
     this.origin = options.origin ?? null;
     this.availableExtensions = options.extensions ?? [];
     this.availableSubprotocols = options.subprotocols ?? [];
+    this.requireSubprotocol = options.requireSubprotocol ?? false;
     this.responseParser = this.mode === "handshake" ? new ResponseParser(options.httpLimits) : null;
     this.maskKeyGenerator = options.maskKeyGenerator;
   }
@@ -176,7 +184,12 @@ export class ClientProtocol extends Protocol {
 
   private negotiateSubprotocol(headers: Headers): string | null {
     const values = headers.getAll("Sec-WebSocket-Protocol");
-    if (values.length === 0) return null;
+    if (values.length === 0) {
+      if (this.requireSubprotocol && this.availableSubprotocols.length > 0) {
+        throw new NegotiationError("server selected none of the subprotocols offered");
+      }
+      return null;
+    }
     const selected = values.flatMap((value) => parseSubprotocolList(value));
     // RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Protocol|
     // header field and this header field indicates the use of a subprotocol

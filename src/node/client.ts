@@ -35,6 +35,13 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
   origin?: string;
   /** Subprotocols to offer, in order of preference; `ws.subprotocol` tells which the server chose. */
   subprotocols?: readonly string[];
+  /**
+   * Fail the handshake with a `NegotiationError` when subprotocols were
+   * offered and the server selected none, as browsers and `ws` do; by
+   * default, as RFC 6455 allows, the connection opens with `subprotocol`
+   * `null`. Default: `false`.
+   */
+  requireSubprotocol?: boolean;
   /** Extensions to offer, in order of preference. */
   extensions?: readonly ClientExtensionFactory[];
   /** Extra headers for the handshake request, e.g. cookies or tokens. */
@@ -252,6 +259,7 @@ async function open(
   const protocol = new ClientProtocol(uri, {
     origin: options.origin ?? null,
     subprotocols: options.subprotocols ?? [],
+    requireSubprotocol: options.requireSubprotocol ?? false,
     extensions: clientExtensions(options),
     maxMessageSize: resolved.maxMessageSize,
     httpLimits: options.httpLimits ?? {},

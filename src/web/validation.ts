@@ -80,7 +80,7 @@ export function parseProtocols(protocols: unknown): string[] {
     if (!isToken(protocol)) {
       throw new DOMException(`invalid subprotocol: ${JSON.stringify(protocol)}`, "SyntaxError");
     }
-    // Browsers and the web-platform tests compare them case-insensitively.
+    // The web-platform tests compare them case-insensitively (Chromium does not).
     const key = protocol.toLowerCase();
     if (seen.has(key)) {
       throw new DOMException(`subprotocol offered twice: ${protocol}`, "SyntaxError");

@@ -30,9 +30,13 @@ export type BinaryType = "blob" | "arraybuffer";
  * Options of the Node client beyond the standard, for the constructor's third
  * argument: `additionalHeaders`, `origin`, `tls`, `maxMessageSize`, `proxy`,
  * `compression`, timeouts… See `connect()`. The subprotocols come from the
- * second argument and `close()` takes the place of a signal.
+ * second argument, a server must select one of them as the standard says,
+ * and `close()` takes the place of a signal.
  */
-export type WebSocketOptions = Omit<ConnectOptions, "subprotocols" | "signal">;
+export type WebSocketOptions = Omit<
+  ConnectOptions,
+  "subprotocols" | "signal" | "requireSubprotocol"
+>;
 
 /** The events a {@link WebSocket} fires, by type. */
 export interface WebSocketEventMap {
@@ -124,6 +128,8 @@ export class WebSocket extends EventTarget {
   #extensions = "";
   #binaryType: BinaryType = "blob";
   #connection: ClientConnection | null = null;
+  /** Whether `open` was dispatched: until then, `readyState` says OPEN whatever the connection does. */
+  #openDispatched = false;
   /** Why the connection was failed on this side after it opened, if it was. */
   #failure: { readonly error: unknown } | null = null;
   readonly #opening = new AbortController();
@@ -165,7 +171,11 @@ export class WebSocket extends EventTarget {
    */
   get readyState(): ReadyState {
     const state = this.#readyState;
-    if (state === ReadyState.OPEN && this.#connection!.state !== State.OPEN) {
+    if (
+      state === ReadyState.OPEN &&
+      this.#openDispatched &&
+      this.#connection!.state !== State.OPEN
+    ) {
       return ReadyState.CLOSING;
     }
     return state;
@@ -331,6 +341,11 @@ export class WebSocket extends EventTarget {
       connection = await connect(this.#url.href, {
         ...options,
         subprotocols,
+        // "If protocols is not the empty list and extracting header list
+        // values given `Sec-WebSocket-Protocol` and response's header list
+        // results in null, failure, or the empty byte sequence, then fail the
+        // WebSocket connection." (WHATWG WebSockets, "establish a WebSocket connection")
+        requireSubprotocol: true,
         signal: this.#opening.signal,
       });
     } catch (error) {
@@ -346,6 +361,7 @@ export class WebSocket extends EventTarget {
       this.#extensions = connection.response?.headers.get("Sec-WebSocket-Extensions") ?? "";
       this.#protocol = connection.subprotocol ?? "";
       this.dispatchEvent(new Event("open"));
+      this.#openDispatched = true;
     } else {
       // close() was called once connecting had succeeded, too late to abort it.
       this.#fail(this.#opening.signal.reason, CloseCode.GOING_AWAY);

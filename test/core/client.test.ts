@@ -731,6 +731,24 @@ describe("ClientProtocol", () => {
       assert.equal(protocol.subprotocol, null);
     });
 
+    it("with requireSubprotocol, fails when the server selected none of those offered", () => {
+      const required = client("ws://example.com/chat", {
+        subprotocols: ["chat"],
+        requireSubprotocol: true,
+      });
+      required.receiveData(switching());
+      const error = required.handshakeExc;
+      assert.ok(error instanceof NegotiationError, String(error));
+      assert.equal(error.message, "server selected none of the subprotocols offered");
+      assert.notEqual(required.state, State.OPEN);
+      assert.deepEqual(written(required), [EOF]);
+      // Offering none, there is nothing to require.
+      const offeredNone = client("ws://example.com/chat", { requireSubprotocol: true });
+      offeredNone.receiveData(switching());
+      assert.equal(offeredNone.state, State.OPEN);
+      assert.equal(offeredNone.subprotocol, null);
+    });
+
     const failures: [string, string[], string[] | undefined, string][] = [
       [
         "a subprotocol when none was offered",
