@@ -213,7 +213,7 @@ export class FrameParser {
   private assembled = 0;
   // Whether the data message in progress is text with no RSV bit on its first
   // frame: the protocol checks such frames' UTF-8 as they arrive, through
-  // peekPayload(), so they stay in the reader until they are complete.
+  // peekPayload(), which assembles them (see isCheckedAsItArrives()).
   private plainText = false;
   /** How many payload bytes of the frame last returned by {@link parse} went through {@link peekPayload} first. */
   peekedLength = 0;
@@ -244,8 +244,13 @@ export class FrameParser {
   parse(reader: StreamReader): Frame | null {
     if (this.length < 0 && !this.parseHeader(reader)) return null;
     const peeked = this.peeked;
-    let data = this.assembly ?? this.startAssembly(reader);
+    let data = this.assembly ?? this.startAssembly(reader, false);
     if (data !== null) {
+      // Text checked as it arrives is assembled by peekPayload(), which the
+      // protocol calls when bytes are waiting in the reader: they stay there
+      // until the frame is complete.
+      const complete = this.assembled + reader.length >= this.length;
+      if (!complete && this.isCheckedAsItArrives()) return null;
       if (this.assemble(reader, data) < this.length) return null;
       this.assembly = null;
       this.assembled = 0;
@@ -286,10 +291,11 @@ export class FrameParser {
    */
   peekPayload(reader: StreamReader): Uint8Array[] {
     if (this.length < 0) return [];
-    if (this.assembly !== null) {
-      const assembled = this.assemble(reader, this.assembly);
+    const assembly = this.assembly ?? this.startAssembly(reader, true);
+    if (assembly !== null) {
+      const assembled = this.assemble(reader, assembly);
       if (assembled <= this.peeked) return [];
-      const view = this.assembly.subarray(this.peeked, assembled);
+      const view = assembly.subarray(this.peeked, assembled);
       this.peeked = assembled;
       return [view];
     }
@@ -318,21 +324,30 @@ export class FrameParser {
    * sixteenth of them is here: the buffer is allocated for the whole length,
    * so a peer has to send part of what it announced for it (a header alone
    * must not make us allocate up to the size limit). Text frames checked as
-   * they arrive stay in the reader, where peekPayload() finds them.
+   * they arrive are assembled by peekPayload() (`forPeek`), which returns
+   * views of the bytes assembled, not by parse().
    */
-  private startAssembly(reader: StreamReader): Uint8Array | null {
+  private startAssembly(reader: StreamReader, forPeek: boolean): Uint8Array | null {
     const length = this.length;
     const buffered = reader.length;
     if (length < ASSEMBLY_THRESHOLD || buffered >= length || buffered < length / 16) return null;
-    const first = this.first;
-    const opcode = first & 0x0f;
-    const checkedAsItArrives =
-      (first & 0x70) === 0 &&
-      (opcode === Opcode.TEXT || (opcode === Opcode.CONT && this.plainText));
-    if (checkedAsItArrives) return null;
+    if (!forPeek && this.isCheckedAsItArrives()) return null;
     this.assembly = allocateFilled(length);
     this.assembled = 0;
     return this.assembly;
+  }
+
+  /**
+   * Whether the awaited frame is text whose UTF-8 the protocol checks as it
+   * arrives: a TEXT frame, or a continuation of a text message, without RSV
+   * bits (an extension's encoding is checked once decoded).
+   */
+  private isCheckedAsItArrives(): boolean {
+    const first = this.first;
+    const opcode = first & 0x0f;
+    return (
+      (first & 0x70) === 0 && (opcode === Opcode.TEXT || (opcode === Opcode.CONT && this.plainText))
+    );
   }
 
   /**

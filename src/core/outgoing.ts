@@ -32,6 +32,86 @@ let slab = newSlab();
 let slabUsed = 0;
 
 /**
+ * Smallest buffer of a client's masked frame that is kept for reuse once
+ * written. Smaller ones come from memory the allocator keeps warm anyway;
+ * larger ones are fresh pages, which cost page faults and cache misses to
+ * write: masking 1 MiB into a fresh buffer is several times slower than into
+ * one written before (see `bench/mask.ts`).
+ */
+export const SPARE_FRAME_MIN = 65536;
+/** Largest buffer of a masked frame kept for reuse, so that spares stay small. */
+export const SPARE_FRAME_MAX = 4 * 1024 * 1024 + 14;
+/**
+ * How many bytes of written frame buffers are kept for reuse, shared by every
+ * connection: two of the largest, about 8 MiB.
+ */
+const SPARE_BYTES_LIMIT = 2 * SPARE_FRAME_MAX;
+
+/** Written frame buffers, each over the whole of its memory, kept for reuse. */
+const spareFrames: Uint8Array[] = [];
+let spareBytes = 0;
+/**
+ * The buffers of masked frames handed out and not yet recycled, and what
+ * recycles each one: see {@link recyclerOf}.
+ */
+const recyclers = new WeakMap<Uint8Array, () => void>();
+
+/**
+ * A buffer for a client's masked frame of `size` bytes: a written one if a
+ * spare fits, else a new one. Large ones can come back through {@link recyclerOf}.
+ */
+function frameBuffer(size: number): Uint8Array {
+  if (size < SPARE_FRAME_MIN || size > SPARE_FRAME_MAX) return allocateFilled(size);
+  // Best fit: the smallest spare that holds the frame.
+  let best = -1;
+  for (let i = 0; i < spareFrames.length; i++) {
+    const capacity = spareFrames[i]!.length;
+    if (capacity >= size && (best < 0 || capacity < spareFrames[best]!.length)) best = i;
+  }
+  let memory: Uint8Array;
+  if (best < 0) {
+    memory = allocateFilled(size);
+  } else {
+    memory = spareFrames[best]!;
+    spareFrames[best] = spareFrames[spareFrames.length - 1]!;
+    spareFrames.pop();
+    spareBytes -= memory.length;
+  }
+  // A new view each time the memory is handed out: the recycler of an earlier
+  // turn, called late, then finds nothing to take back.
+  const buffer = memory.subarray(0, size);
+  recyclers.set(buffer, () => recycle(buffer, memory));
+  return buffer;
+}
+
+/** Takes back the memory of a frame that was written; see {@link recyclerOf}. */
+function recycle(buffer: Uint8Array, memory: Uint8Array): void {
+  // Once only: a second call would take back memory handed out again since.
+  if (!recyclers.delete(buffer)) return;
+  if (spareBytes + memory.length > SPARE_BYTES_LIMIT) return;
+  spareFrames.push(memory);
+  spareBytes += memory.length;
+}
+
+/**
+ * What to call once `chunk`, taken from an {@link OutgoingBytes}, has been
+ * written and nothing reads it any longer, or `undefined` for a chunk that
+ * needs no such call. It lets the buffer of a client's large masked frame be
+ * reused for a later frame instead of allocating fresh memory for each one,
+ * as a socket's write callback does: Node has let go of the bytes when it
+ * runs, whether the write succeeded or not. Without the call, the buffer is
+ * simply left to the garbage collector.
+ */
+export function recyclerOf(chunk: Uint8Array): (() => void) | undefined {
+  return chunk.length < SPARE_FRAME_MIN ? undefined : recyclers.get(chunk);
+}
+
+/** How many bytes of written frame buffers are kept for reuse; for tests. */
+export function spareFrameBytes(): number {
+  return spareBytes;
+}
+
+/**
  * A queue of chunks to write in order. Frames of up to 1 KiB, and the headers
  * of larger unmasked ones, are written into the shared slab; frames queued one
  * after the other extend the same run of slab bytes, which becomes one chunk
@@ -59,8 +139,9 @@ export class OutgoingBytes {
     const length = data.length;
     const headerSize = headerLength(length, maskKey !== null);
     if (length > COALESCE_LIMIT && maskKey !== null) {
-      // A client's large frame: masked straight into a buffer of its own.
-      const buffer = allocateFilled(headerSize + length);
+      // A client's large frame: masked straight into a buffer of its own,
+      // reused from a frame already written when the connection says so.
+      const buffer = frameBuffer(headerSize + length);
       writePayload(buffer, writeHeader(buffer, 0, frame, maskKey), data, maskKey);
       this.push(buffer);
       return;

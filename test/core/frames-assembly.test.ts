@@ -195,33 +195,58 @@ describe("FrameParser: large payloads assembled as they arrive", () => {
   });
 });
 
-describe("FrameParser: text checked as it arrives stays in the reader", () => {
+describe("FrameParser: text checked as it arrives is assembled by peekPayload", () => {
   const text = new Uint8Array(LARGE).fill(0x61);
 
-  /** How many bytes stay buffered after a header and 20000 bytes of payload of `frame`. */
-  function bufferedAfterPart(frames: Frame[]): number {
+  /**
+   * How many bytes stay buffered after a header and 20000 bytes of payload of
+   * the last of `frames`, parsed, then peeked at if `peek`.
+   */
+  function bufferedAfterPart(frames: Frame[], peek: boolean): number {
     const reader = new StreamReader();
     const parser = new FrameParser({ mask: true });
     const bytes = concat(frames.map((frame) => wire(frame)));
     const last = wire(frames.at(-1)!);
     reader.feedData(bytes.subarray(0, bytes.length - last.length + 20000));
     while (parser.parse(reader) !== null);
+    if (peek) parser.peekPayload(reader);
     return reader.length;
   }
 
-  it("keeps text frames and their continuations, assembles the rest", () => {
+  it("leaves text frames and their continuations to peekPayload, assembles the rest", () => {
     const start = new Frame(Opcode.TEXT, hex("61"), false);
     const compressedStart = new Frame(Opcode.TEXT, hex("61"), false, true);
     const binaryStart = new Frame(Opcode.BINARY, hex("61"), false);
     const buffered = 20000 - (wire(new Frame(Opcode.BINARY, text)).length - LARGE);
-    assert.equal(bufferedAfterPart([new Frame(Opcode.TEXT, text)]), buffered);
-    assert.equal(bufferedAfterPart([start, new Frame(Opcode.CONT, text)]), buffered);
-    // Frames an extension encoded (RSV1) are checked once decoded: nothing to peek at.
-    assert.equal(bufferedAfterPart([new Frame(Opcode.TEXT, text, true, true)]), 0);
-    assert.equal(bufferedAfterPart([start, new Frame(Opcode.CONT, text, true, true)]), 0);
-    assert.equal(bufferedAfterPart([compressedStart, new Frame(Opcode.CONT, text)]), 0);
-    assert.equal(bufferedAfterPart([binaryStart, new Frame(Opcode.CONT, text)]), 0);
-    assert.equal(bufferedAfterPart([new Frame(Opcode.BINARY, text)]), 0);
+    for (const peek of [false, true]) {
+      const expected = peek ? 0 : buffered;
+      assert.equal(bufferedAfterPart([new Frame(Opcode.TEXT, text)], peek), expected);
+      assert.equal(bufferedAfterPart([start, new Frame(Opcode.CONT, text)], peek), expected);
+      // Frames an extension encoded (RSV1) are checked once decoded: assembled by parse().
+      assert.equal(bufferedAfterPart([new Frame(Opcode.TEXT, text, true, true)], peek), 0);
+      assert.equal(bufferedAfterPart([start, new Frame(Opcode.CONT, text, true, true)], peek), 0);
+      assert.equal(bufferedAfterPart([compressedStart, new Frame(Opcode.CONT, text)], peek), 0);
+      assert.equal(bufferedAfterPart([binaryStart, new Frame(Opcode.CONT, text)], peek), 0);
+      assert.equal(bufferedAfterPart([new Frame(Opcode.BINARY, text)], peek), 0);
+    }
+  });
+
+  it("completes a text frame that peekPayload assembled, and one it never saw", () => {
+    const data = payload(LARGE);
+    const bytes = wire(new Frame(Opcode.TEXT, data));
+    for (const peek of [false, true]) {
+      const reader = new StreamReader();
+      const parser = new FrameParser({ mask: true });
+      reader.feedData(bytes.slice(0, 30000));
+      assert.equal(parser.parse(reader), null);
+      if (peek) assert.equal(parser.peekPayload(reader).length, 1);
+      reader.feedData(bytes.slice(30000, 40000));
+      assert.equal(parser.parse(reader), null);
+      reader.feedData(bytes.slice(40000));
+      const frame = parser.parse(reader)!;
+      assert.ok(same(frame.data, data), `peek: ${peek}`);
+      assert.equal(reader.length, 0);
+    }
   });
 });
 
@@ -309,6 +334,55 @@ describe("large payloads through the protocol", () => {
         const protocol = openProtocol(role);
         protocol.receiveData(bytes.slice(0, 20000));
         assert.equal(protocol.closeSent?.code, 1007);
+      });
+
+      it("fails a large text frame when invalid UTF-8 arrives after assembly started", () => {
+        for (const bad of [5000, 30000, 40001, LARGE - 1]) {
+          const text = new Uint8Array(LARGE).fill(0x61);
+          text[bad] = 0xc0;
+          const bytes = fromPeer(role, Opcode.TEXT, text);
+          const header = bytes.length - LARGE;
+          const protocol = openProtocol(role);
+          // The first piece is peeked at in the reader, the rest assembled.
+          protocol.receiveData(bytes.slice(0, header + 100));
+          protocol.receiveData(bytes.slice(header + 100, header + 20000));
+          const before = protocol.closeSent?.code;
+          protocol.receiveData(bytes.slice(header + 20000, header + bad + 1));
+          assert.equal(before, bad < 20000 ? 1007 : undefined, `byte ${bad}`);
+          assert.equal(protocol.closeSent?.code, 1007, `byte ${bad}`);
+        }
+      });
+
+      it("delivers large text in fragments, code points split across chunks, at any chunking", () => {
+        // "é" (2 bytes), "€" (3 bytes) and "😀" (4 bytes) repeated: every
+        // chunking below splits some of them.
+        const unit = Buffer.from("aé€😀", "utf8");
+        const repeat = (count: number) =>
+          concat(Array.from({ length: count }, () => unit)).subarray(0, count * unit.length);
+        const first = repeat(Math.ceil(LARGE / unit.length));
+        const second = repeat(Math.ceil(LARGE / unit.length) + 1);
+        const stream = concat([
+          fromPeer(role, Opcode.TEXT, first, false),
+          fromPeer(role, Opcode.PING, "hi"),
+          fromPeer(role, Opcode.CONT, second, true),
+        ]);
+        for (const size of [1000, 4099, 65536]) {
+          const protocol = openProtocol(role);
+          const events: Frame[] = [];
+          for (const chunk of pieces(stream, size)) {
+            protocol.receiveData(chunk);
+            events.push(...(protocol.eventsReceived() as Frame[]));
+          }
+          const context = `chunks of ${size}`;
+          assert.deepEqual(
+            events.map((frame) => frame.opcode),
+            [Opcode.TEXT, Opcode.PING, Opcode.CONT],
+            context,
+          );
+          assert.ok(same(events[0]!.data, first), context);
+          assert.ok(same(events[2]!.data, second), context);
+          assert.equal(protocol.state, State.OPEN, context);
+        }
       });
 
       it("refuses a large frame over the limit from its header", () => {

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Frame, Opcode, serializeFrame } from "../../src/core/frames.js";
-import { OutgoingBytes } from "../../src/core/outgoing.js";
+import {
+  OutgoingBytes,
+  recyclerOf,
+  SPARE_FRAME_MAX,
+  SPARE_FRAME_MIN,
+  spareFrameBytes,
+} from "../../src/core/outgoing.js";
 import { concat, hex, toHex } from "../helpers/bytes.js";
 
 const MASK = hex("37 fa 21 3d");
@@ -86,5 +92,97 @@ describe("OutgoingBytes", () => {
     // 70000 have buffers of their own; 3 starts a new run.
     assert.ok(chunks.length >= 4 && chunks.length < frames.length, `${chunks.length} chunks`);
     assert.equal(toHex(concat(chunks)), serialized(frames, MASK));
+  });
+});
+
+describe("OutgoingBytes: buffers of large masked frames", () => {
+  /** The one chunk a client's large frame is queued as. */
+  function masked(f: Frame, mask: Uint8Array = MASK): Uint8Array {
+    const chunks = queued([f], mask);
+    assert.equal(chunks.length, 1);
+    assert.equal(toHex(chunks[0]!), serialized([f], mask));
+    return chunks[0]!;
+  }
+
+  /** Takes every spare, so that a test starts from none, whatever ran before. */
+  function takeSpares(): void {
+    while (spareFrameBytes() > 0) masked(frame(SPARE_FRAME_MIN));
+  }
+
+  it("reuses the buffer of a frame once it is reported written", () => {
+    takeSpares();
+    const first = masked(frame(100000));
+    const recycle = recyclerOf(first);
+    assert.ok(recycle !== undefined);
+    recycle();
+    assert.equal(spareFrameBytes(), first.length);
+    // Same size, another key and other bytes: the same memory, rewritten entirely.
+    const next = frame(100000, Opcode.TEXT);
+    next.data.fill(0x61);
+    const second = masked(next, hex("01 02 03 04"));
+    assert.equal(second.buffer, first.buffer);
+    assert.equal(spareFrameBytes(), 0);
+    recyclerOf(second)!();
+  });
+
+  it("takes the smallest spare that holds a frame, and hands out a view of its size", () => {
+    takeSpares();
+    const large = masked(frame(300000));
+    const small = masked(frame(100000));
+    recyclerOf(large)!();
+    recyclerOf(small)!();
+    const middle = masked(frame(90000));
+    assert.equal(middle.buffer, small.buffer);
+    assert.equal(middle.length, 90014);
+    const big = masked(frame(200000));
+    assert.equal(big.buffer, large.buffer);
+    // No spare left that holds it: fresh memory.
+    const other = masked(frame(70000));
+    assert.notEqual(other.buffer, small.buffer);
+    assert.notEqual(other.buffer, large.buffer);
+    // Recycled, a view returns the whole memory it came from.
+    recyclerOf(middle)!();
+    assert.equal(spareFrameBytes(), 100014);
+    takeSpares();
+  });
+
+  it("leaves buffers that are never reported written to the garbage collector", () => {
+    takeSpares();
+    const first = masked(frame(80000));
+    const second = masked(frame(80000));
+    assert.notEqual(second.buffer, first.buffer);
+    assert.equal(spareFrameBytes(), 0);
+  });
+
+  it("takes a buffer back once, however often its write is reported", () => {
+    takeSpares();
+    const chunk = masked(frame(80000));
+    const recycle = recyclerOf(chunk)!;
+    recycle();
+    recycle();
+    assert.equal(spareFrameBytes(), chunk.length);
+    const reused = masked(frame(80000));
+    assert.equal(reused.buffer, chunk.buffer);
+    // The first buffer is in use again: a late report must not free it.
+    recycle();
+    assert.equal(spareFrameBytes(), 0);
+    assert.equal(recyclerOf(chunk), undefined);
+  });
+
+  it("keeps at most two of the largest spares, about 8 MiB", () => {
+    takeSpares();
+    const chunks = Array.from({ length: 3 }, () => masked(frame(SPARE_FRAME_MAX - 14)));
+    for (const chunk of chunks) recyclerOf(chunk)!();
+    assert.equal(spareFrameBytes(), 2 * SPARE_FRAME_MAX);
+    takeSpares();
+  });
+
+  it("has nothing to recycle for small, huge or unmasked frames", () => {
+    takeSpares();
+    for (const size of [0, 1024, 1025, SPARE_FRAME_MIN - 15, SPARE_FRAME_MAX - 13]) {
+      for (const chunk of queued([frame(size)], MASK)) assert.equal(recyclerOf(chunk), undefined);
+    }
+    for (const chunk of queued([frame(100000)], null)) assert.equal(recyclerOf(chunk), undefined);
+    assert.equal(spareFrameBytes(), 0);
   });
 });
