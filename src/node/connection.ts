@@ -18,6 +18,7 @@ import {
 } from "../core/errors.js";
 import type { MessageOptions } from "../core/extensions/base.js";
 import { CloseCode, type Frame, Opcode } from "../core/frames.js";
+import { recyclerOf } from "../core/outgoing.js";
 import { type Event, type Protocol, State } from "../core/protocol.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
@@ -761,7 +762,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     const count = to - from;
     if (count === 0 || socket.writableEnded) return;
     if (count === 1) {
-      socket.write(chunks[from]!);
+      const chunk = chunks[from]!;
+      socket.write(chunk, recyclerOf(chunk));
       return;
     }
     let bytes = 0;
@@ -774,7 +776,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     } else {
       // Corked writes leave in one writev(), without copying large payloads.
       socket.cork();
-      for (let i = from; i < to; i++) socket.write(chunks[i]!);
+      for (let i = from; i < to; i++) {
+        const chunk = chunks[i]!;
+        socket.write(chunk, recyclerOf(chunk));
+      }
       socket.uncork();
     }
   }

@@ -133,15 +133,13 @@ function insertBefore(log: readonly Entry[], match: Entry, entry: Entry): Entry[
 
 /**
  * Our `readyState` is CLOSING (2) as soon as the connection below is closing,
- * so an `open` or `message` listener may see 2 where Chromium's sees OPEN (1)
+ * so a `message` listener may see 2 where Chromium's sees OPEN (1)
  * until the task that closes it: whether it does depends on what the socket
  * read before the event was dispatched. Only these scenarios may show it.
  */
 function closingSeenAsOpen(log: readonly Entry[]): Entry[] {
   return log.map((entry) =>
-    (entry.event === "open" || entry.event === "message") && entry.readyState === 2
-      ? { ...entry, readyState: 1 }
-      : entry,
+    entry.event === "message" && entry.readyState === 2 ? { ...entry, readyState: 1 } : entry,
   );
 }
 
@@ -157,9 +155,6 @@ interface Comparable {
   readonly log: Entry[];
   readonly observed: Observation | null;
 }
-
-/** The `Sec-WebSocket-Extensions` our server answers to both clients' offers. */
-const DEFLATE_RESPONSE = "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12";
 
 /**
  * Where our run must differ from Chromium's: what ours should record, given
@@ -190,10 +185,10 @@ const DIFFERENCES: Partial<Record<ScenarioName, (chromium: Comparable) => Compar
     ),
     observed,
   }),
-  // KNOWN GAP: when the server drops the TCP connection of an open socket,
-  // Chromium fires no `error`, only `close` (1006, not clean); ours fires
-  // `error` then `close`, as docs/reference/web.md says under "How
-  // connections end" without listing it among the differences from browsers.
+  // Documented (docs/reference/web.md, differences from browsers): when the
+  // server drops the TCP connection of an open socket, Chromium fires no
+  // `error`, only `close` (1006, not clean); ours fires `error` then `close`,
+  // as RFC 6455 §7.2.1 has the client fail the connection.
   "server-drop": ({ log, observed }) => ({
     log: insertBefore(
       log,
@@ -202,35 +197,7 @@ const DIFFERENCES: Partial<Record<ScenarioName, (chromium: Comparable) => Compar
     ),
     observed,
   }),
-  // KNOWN GAP: offered a subprotocol, a server that selects none gets its
-  // connection failed by Chromium, as the standard says ("establish a
-  // WebSocket connection": "If protocols is not the empty list and extracting
-  // header list values given `Sec-WebSocket-Protocol` and response's header
-  // list results in null, failure, or the empty byte sequence, then fail the
-  // WebSocket connection"); ours opens with protocol "".
-  "subprotocol-none": ({ log, observed }) => {
-    assert.deepEqual(
-      log.map((entry) => [entry.event, entry.code]),
-      [
-        ["error", undefined],
-        ["close", 1006],
-      ],
-    );
-    assert.equal(observed?.closeCode, 1006);
-    const opened: Entry[] = [
-      {
-        ws: "ws",
-        event: "open",
-        readyState: 1,
-        protocol: "",
-        extensions: DEFLATE_RESPONSE,
-        bufferedAmount: 0,
-      },
-      { ws: "ws", event: "close", readyState: 3, code: 1000, reason: "", wasClean: true },
-    ];
-    return { log: opened, observed: { subprotocol: null, closeCode: 1000, closeReason: "" } };
-  },
-  // KNOWN GAP: both fail the connection, but Chromium's close frame says
+  // Documented: both fail the connection, but Chromium's close frame says
   // 1002 (protocol error) where ours says 1007, the code RFC 6455 §7.4.1
   // assigns to "data within a message that was not consistent with the type
   // of the message".
@@ -280,17 +247,12 @@ const DIFFERENCES: Partial<Record<ScenarioName, (chromium: Comparable) => Compar
   },
 };
 
-/** Scenarios where ours may show CLOSING in `open` and `message` listeners (see closingSeenAsOpen). */
+/** Scenarios where ours may show CLOSING in `message` listeners (see closingSeenAsOpen). */
 const CLOSING_SEEN_AS_OPEN: ReadonlySet<ScenarioName> = new Set<ScenarioName>([
   // Documented: "readyState becomes CLOSING as soon as the server's close
   // frame arrived, rather than in a task queued after the messages before it".
   "server-close",
   "server-close-empty",
-  // KNOWN GAP, not documented: the connection failed (TCP dropped, invalid
-  // UTF-8, a message over maxMessageSize) before `open` was dispatched.
-  "server-drop",
-  "invalid-utf8",
-  "big-message",
 ]);
 
 describe("our WebSocket against Chromium's, scenario by scenario", { skip }, () => {

@@ -129,13 +129,18 @@ describe("WebSocket: opening", () => {
     assert.equal(single.protocol, "chat.v1");
     await closeAndWait(single, trackedSingle);
 
+    // WHATWG "establish a WebSocket connection": offered subprotocols, a
+    // response that selects none fails the connection, before any `open`.
     const { server: plain, uri: plainUri } = await startServer(echo);
     await using _plain = plain;
     const none = new WebSocket(plainUri, ["chat.v1"]);
     const trackedNone = track(none);
-    await trackedNone.opened;
+    await assert.rejects(trackedNone.opened, /closed before opening: 1006/);
+    const closed = await trackedNone.closed;
+    assert.deepEqual(trackedNone.log, ["error", "close"]);
+    assert.equal(closed.wasClean, false);
+    assert.match(trackedNone.errors[0]!.message, /none of the subprotocols offered/);
     assert.equal(none.protocol, "");
-    await closeAndWait(none, trackedNone);
   });
 
   it("takes the Node client's options as a third argument", async () => {
