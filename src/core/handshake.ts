@@ -6,7 +6,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { InvalidUpgrade } from "./errors.js";
 import { type Headers, parseConnection, parseUpgrade } from "./headers.js";
 
@@ -29,10 +29,27 @@ export function generateKey(): string {
  * concatenated value ... base64-encoded".
  */
 export function acceptKey(key: string): string {
-  return createHash("sha1")
-    .update(key + WEBSOCKET_GUID)
-    .digest("base64");
+  return sha1Base64(key + WEBSOCKET_GUID);
 }
+
+/**
+ * SHA-1 of `data` (UTF-8), base64-encoded, through a `Hash` object: what
+ * {@link acceptKey} uses on Node before 20.12.
+ *
+ * @internal
+ */
+export function sha1Base64WithHashObject(data: string): string {
+  return crypto.createHash("sha1").update(data).digest("base64");
+}
+
+/**
+ * SHA-1 of `data`, base64-encoded. `crypto.hash()` (Node 20.12 and later)
+ * hashes in one call, at half the cost of creating a `Hash` object.
+ */
+const sha1Base64: (data: string) => string =
+  typeof crypto.hash === "function"
+    ? (data) => crypto.hash("sha1", data, "base64")
+    : sha1Base64WithHashObject;
 
 /** Whether `key` is a valid `Sec-WebSocket-Key`: base64 of exactly 16 bytes. */
 export function isValidKey(key: string): boolean {

@@ -66,7 +66,7 @@ export type HeadersInit =
  * connection, and its dozen names are the same strings from one client to the
  * next.
  */
-type FieldName = readonly [name: string, key: string];
+export type FieldName = readonly [name: string, key: string];
 
 /**
  * Field names seen so far, by their exact spelling. Bounded, so that a peer
@@ -76,8 +76,12 @@ type FieldName = readonly [name: string, key: string];
 const fieldNames = new Map<string, FieldName>();
 const MAX_CACHED_NAMES = 512;
 
-// The handshake's own names are cached first, so that a peer sending made-up
-// names before anyone else can't crowd them out.
+/**
+ * The names of the handshake's fields and of those browsers send with it, in
+ * their usual spelling and in lowercase: cached first, so that a peer sending
+ * made-up names before anyone else can't crowd them out.
+ */
+const commonFieldNames: FieldName[] = [];
 for (const name of [
   "Host",
   "Upgrade",
@@ -86,6 +90,10 @@ for (const name of [
   "User-Agent",
   "Authorization",
   "Cookie",
+  "Pragma",
+  "Cache-Control",
+  "Accept-Encoding",
+  "Accept-Language",
   "Content-Length",
   "Content-Type",
   "Transfer-Encoding",
@@ -96,7 +104,24 @@ for (const name of [
   "Sec-WebSocket-Accept",
 ]) {
   const key = name.toLowerCase();
-  fieldNames.set(name, [name, key]).set(key, [key, key]);
+  const spellings: FieldName[] = [
+    [name, key],
+    [key, key],
+  ];
+  for (const entry of spellings) {
+    fieldNames.set(entry[0], entry);
+    commonFieldNames.push(entry);
+  }
+}
+
+/**
+ * The cached names of the common fields, each spelling with its own entry:
+ * the HTTP parser recognizes them from their octets.
+ *
+ * @internal
+ */
+export function commonFieldNameEntries(): readonly FieldName[] {
+  return commonFieldNames;
 }
 
 function fieldName(name: string): FieldName {
@@ -112,7 +137,7 @@ function keyOf(name: string): string {
   return fieldName(name)[1];
 }
 
-let appendTrusted: (headers: Headers, name: string, value: string) => void;
+let appendTrusted: (headers: Headers, name: FieldName, value: string) => void;
 let trimStorage: (headers: Headers) => void;
 let pack: (headers: Headers) => void;
 
@@ -138,7 +163,7 @@ export class Headers implements Iterable<HeaderField> {
   #fields: (FieldName | string)[] | string = [];
 
   static {
-    appendTrusted = (headers, name, value) => headers.#list().push(fieldName(name), value);
+    appendTrusted = (headers, name, value) => headers.#list().push(name, value);
     trimStorage = (headers) => {
       headers.#fields = headers.#list().slice();
     };
@@ -301,12 +326,20 @@ export class Headers implements Iterable<HeaderField> {
 /**
  * Appends a field whose name and value the HTTP parser has already checked
  * against the same grammar as {@link Headers.append}, without checking them
- * again: that check was a third of the cost of parsing a request.
+ * again: that check was a third of the cost of parsing a request. `name` is
+ * the name or, for a common one, its cached entry. Returns the field's key,
+ * its name in lowercase.
  *
  * @internal
  */
-export function appendParsedField(headers: Headers, name: string, value: string): void {
-  appendTrusted(headers, name, value);
+export function appendParsedField(
+  headers: Headers,
+  name: string | FieldName,
+  value: string,
+): string {
+  const entry = typeof name === "string" ? fieldName(name) : name;
+  appendTrusted(headers, entry, value);
+  return entry[1];
 }
 
 /**

@@ -18,7 +18,9 @@ import { Buffer } from "node:buffer";
 import { InvalidMessage, PayloadTooBig } from "./errors.js";
 import {
   appendParsedField,
+  commonFieldNameEntries,
   compactHeaders,
+  type FieldName,
   Headers,
   isFieldValueChar,
   isToken,
@@ -91,9 +93,6 @@ function isReasonPhrase(s: string): boolean {
 function latin1Decode(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
 }
-
-/** RFC 9112 §2.1: the empty line that ends the head, after the last line's CRLF. */
-const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 
 /** Encodes a string whose characters are all ≤ U+00FF, one octet each. */
 function latin1Encode(s: string): Uint8Array {
@@ -226,24 +225,8 @@ class LineBuffer {
 }
 
 /** Parses one field line into `headers`. */
-function parseFieldLine(line: Uint8Array, headers: Headers): void {
-  parseField(latin1Decode(line), headers, null, 0);
-}
-
-/**
- * V8 makes a substring of 13 characters or more a view that keeps the whole
- * string it was cut from alive; shorter ones are copies.
- */
-const MIN_SLICED_LENGTH = 13;
-
-/**
- * Parses one field line, decoded one character per octet, into `headers`.
- * When the line was cut from the decoded head, `head` holds the head's bytes
- * and `lineStart` the line's offset in them: long values are then decoded
- * again from the bytes, so that the request a server keeps for each
- * connection doesn't keep the whole head alive through them.
- */
-function parseField(line: string, headers: Headers, head: Buffer | null, lineStart: number): void {
+function parseFieldLine(bytes: Uint8Array, headers: Headers): void {
+  const line = latin1Decode(bytes);
   // RFC 9112 §5.2: "A server that receives an obs-fold in a request message …
   // MUST either reject the message by sending a 400 (Bad Request) …"
   const first = line.charCodeAt(0);
@@ -261,18 +244,12 @@ function parseField(line: string, headers: Headers, head: Buffer | null, lineSta
   let end = line.length;
   while (start < end && isOws(line.charCodeAt(start))) start++;
   while (end > start && isOws(line.charCodeAt(end - 1))) end--;
-  let value = line.slice(start, end);
+  const value = line.slice(start, end);
   // RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are
   // invalid and dangerous"; other control characters aren't field-vchar either.
   if (!FIELD_VALUE.test(value)) throw new InvalidMessage(`invalid character in ${name} header`);
-  const common = COMMON_VALUES.get(value);
-  if (common !== undefined) {
-    value = common;
-  } else if (head !== null && value.length >= MIN_SLICED_LENGTH) {
-    value = head.toString("latin1", lineStart + start, lineStart + end);
-  }
   // Both were just checked against the grammar Headers.append() would check again.
-  appendParsedField(headers, name, value);
+  appendParsedField(headers, name, COMMON_VALUES.get(value) ?? value);
 }
 
 /**
@@ -342,6 +319,14 @@ function contentLength(headers: Headers): number | null {
 
 /** Fills in the limits the caller left out. */
 function withDefaults(limits: HttpLimits): Required<HttpLimits> {
+  // Every connection of a server without limits of its own shares the defaults.
+  if (
+    limits.maxLineLength === undefined &&
+    limits.maxHeaders === undefined &&
+    limits.maxBodySize === undefined
+  ) {
+    return DEFAULT_HTTP_LIMITS;
+  }
   return {
     maxLineLength: limits.maxLineLength ?? DEFAULT_HTTP_LIMITS.maxLineLength,
     maxHeaders: limits.maxHeaders ?? DEFAULT_HTTP_LIMITS.maxHeaders,
@@ -362,9 +347,11 @@ function withDefaults(limits: HttpLimits): Required<HttpLimits> {
  */
 export class RequestParser {
   readonly #limits: Required<HttpLimits>;
-  readonly #lines = new LineBuffer();
+  /** Created when a request arrives in pieces: most arrive whole. */
+  #lines: LineBuffer | null = null;
   #requestLine: [method: string, target: string, version: string] | null = null;
-  #headers = new Headers();
+  /** The fields read so far; created with the first one. */
+  #headers: Headers | null = null;
   #error: unknown = null;
 
   constructor(limits: HttpLimits = {}) {
@@ -390,14 +377,20 @@ export class RequestParser {
   }
 
   #parse(reader: StreamReader): Request | null {
-    // A request usually arrives whole, in one chunk: find its end, decode it
-    // once and split it, instead of reading it line by line. This is tried
-    // only when a request starts, so bytes are scanned at most twice.
-    if (this.#requestLine === null && this.#lines.isEmpty && this.#parseWhole(reader)) {
-      return this.#complete();
+    if (this.#requestLine === null && (this.#lines === null || this.#lines.isEmpty)) {
+      // A request usually arrives whole, in one chunk, and nearly always in
+      // the plain form that scanSimpleHead() reads in one pass. Anything else
+      // is read line by line. The scan is tried only when a request starts,
+      // so bytes are scanned at most twice.
+      const scanned = scanSimpleHead(reader.firstChunk(), this.#limits);
+      if (scanned !== null) {
+        reader.discard(scanned.headLength);
+        return scanned.request;
+      }
     }
+    const lines = this.#lineBuffer();
     if (this.#requestLine === null) {
-      const line = this.#lines.read(
+      const line = lines.read(
         reader,
         this.#limits.maxLineLength,
         () => new InvalidMessage("request line too long", 414),
@@ -405,62 +398,26 @@ export class RequestParser {
       if (line === null) return this.#incomplete(reader);
       this.#requestLine = parseRequestLine(latin1Decode(line));
     }
-    if (!readFields(reader, this.#lines, this.#headers, this.#limits, "header")) {
+    if (!readFields(reader, lines, this.#fields(), this.#limits, "header")) {
       return this.#incomplete(reader);
     }
     return this.#complete();
   }
 
-  /**
-   * Parses the head at once when the reader's first chunk holds all of it,
-   * applying the same checks in the same order as reading it line by line;
-   * returns `false`, consuming nothing, when the head continues past the chunk.
-   */
-  #parseWhole(reader: StreamReader): boolean {
-    const chunk = reader.firstChunk();
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    const end = bytes.indexOf(HEAD_END);
-    if (end === -1) return false;
-    const limits = this.#limits;
-    // RFC 9112 §2.2: lines end with CRLF; the head's last line ends at `end`.
-    const lines = bytes.toString("latin1", 0, end + 2).split("\r\n");
-    lines.pop();
-    const headers = this.#headers;
-    let lineStart = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      const bareLf = line.indexOf("\n");
-      // The length LineBuffer.read() checks: up to the first LF, CRLF counted.
-      const length = bareLf === -1 ? line.length + 2 : bareLf + 1;
-      if (length > limits.maxLineLength) {
-        throw i === 0
-          ? new InvalidMessage("request line too long", 414)
-          : new InvalidMessage("header line too long", 431);
-      }
-      if (bareLf !== -1) throw new InvalidMessage("line ends with a bare LF");
-      if (i === 0) {
-        const requestLine = parseRequestLine(line);
-        const target = requestLine[1];
-        if (target.length >= MIN_SLICED_LENGTH) {
-          // Decoded again for the same reason as long field values: see parseField().
-          const start = requestLine[0].length + 1;
-          requestLine[1] = bytes.toString("latin1", start, start + target.length);
-        }
-        this.#requestLine = requestLine;
-      } else {
-        if (headers.size >= limits.maxHeaders) throw new InvalidMessage("too many headers", 431);
-        parseField(line, headers, bytes, lineStart);
-      }
-      lineStart += line.length + 2;
-    }
-    reader.discard(end + 4);
-    return true;
+  #lineBuffer(): LineBuffer {
+    this.#lines ??= new LineBuffer();
+    return this.#lines;
+  }
+
+  #fields(): Headers {
+    this.#headers ??= new Headers();
+    return this.#headers;
   }
 
   /** Checks the request once its head is parsed, and resets the parser for the next one. */
   #complete(): Request {
     const [method, target, version] = this.#requestLine!;
-    const headers = this.#headers;
+    const headers = this.#fields();
     // RFC 6455 §4.1: the handshake is a GET; RFC 9110 §9.3.1: "content received
     // in a GET request has no generally defined semantics". Refusing bodies
     // keeps the bytes after the head unambiguous (no request smuggling).
@@ -478,7 +435,7 @@ export class RequestParser {
       throw new InvalidMessage(hosts > 1 ? "more than one Host header" : "missing Host header");
     }
     this.#requestLine = null;
-    this.#headers = new Headers();
+    this.#headers = null;
     compactHeaders(headers);
     return new Request(target, headers, method, version);
   }
@@ -488,6 +445,177 @@ export class RequestParser {
     return null;
   }
 }
+
+// Classes of octets for scanSimpleHead(), one bit each.
+/** RFC 9110 §5.6.2: tchar. */
+const TCHAR_OCTET = 1;
+/** RFC 9112 §3.2: the visible ASCII of a request-target. */
+const TARGET_OCTET = 2;
+/** RFC 9110 §5.5: field-vchar (obs-text included), SP and HTAB. */
+const VALUE_OCTET = 4;
+/** RFC 9110 §5.6.3: OWS = *( SP / HTAB ). */
+const OWS_OCTET = 8;
+
+const OCTET_CLASSES = new Uint8Array(256);
+for (let octet = 0; octet < 256; octet++) {
+  let classes = 0;
+  if (octet < 0x80 && isToken(String.fromCharCode(octet))) classes |= TCHAR_OCTET;
+  if (octet > 0x20 && octet < 0x7f) classes |= TARGET_OCTET;
+  if (isFieldValueChar(octet)) classes |= VALUE_OCTET;
+  if (isOws(octet)) classes |= OWS_OCTET;
+  OCTET_CLASSES[octet] = classes;
+}
+
+const SP = 0x20;
+const COLON = 0x3a;
+/** "HTTP/1." followed by "1" or "0": the versions a request may have. */
+const HTTP_1_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e] as const;
+
+/** What {@link scanSimpleHead} read: the request, and how many bytes its head took. */
+interface ScannedHead {
+  readonly request: Request;
+  readonly headLength: number;
+}
+
+/**
+ * Where scanSimpleHead() found the name and value of each field: four
+ * offsets per field. Shared: the scan is synchronous and its caller is done
+ * with them when it returns.
+ */
+const fieldBounds: number[] = [];
+
+/**
+ * Reads a request head that sits whole in `chunk` and that every check of
+ * the general parser accepts, in one pass over its octets: method, target
+ * and version well-formed and the version 1.0 or 1.1; field names that are
+ * tokens, field values of field-value octets; every line ending with CRLF
+ * and within `maxLineLength`, at most `maxHeaders` fields; one Host field
+ * (none allowed in HTTP/1.0) and no Content-Length or Transfer-Encoding.
+ *
+ * Returns `null` for anything else, whatever the reason: an incomplete head,
+ * a malformed one, or one of the rarer forms. The general parser then reads
+ * the same bytes and decides, with the precise error when there is one, so
+ * that this path changes how fast a request is read, never what it means.
+ */
+function scanSimpleHead(chunk: Uint8Array, limits: Required<HttpLimits>): ScannedHead | null {
+  const length = chunk.length;
+  const maxLineLength = limits.maxLineLength;
+  // The empty line that ends the head takes two octets too.
+  if (maxLineLength < 2) return null;
+  // RFC 9112 §3: request-line = method SP request-target SP HTTP-version CRLF
+  let at = 0;
+  while (at < length && (OCTET_CLASSES[chunk[at]!]! & TCHAR_OCTET) !== 0) at++;
+  const methodEnd = at;
+  if (methodEnd === 0 || chunk[at] !== SP) return null;
+  const targetStart = ++at;
+  while (at < length && (OCTET_CLASSES[chunk[at]!]! & TARGET_OCTET) !== 0) at++;
+  const targetEnd = at;
+  if (targetEnd === targetStart || chunk[at] !== SP) return null;
+  at++;
+  // The version, CR and LF: ten octets.
+  if (at + 10 > maxLineLength || at + 10 > length) return null;
+  for (let i = 0; i < HTTP_1_PREFIX.length; i++) {
+    if (chunk[at + i] !== HTTP_1_PREFIX[i]) return null;
+  }
+  const minor = chunk[at + 7];
+  if ((minor !== 0x31 && minor !== 0x30) || chunk[at + 8] !== CR || chunk[at + 9] !== LF) {
+    return null;
+  }
+  at += 10;
+
+  // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS, then CRLF;
+  // the head ends with an empty line.
+  const bounds = fieldBounds;
+  bounds.length = 0;
+  while (true) {
+    const lineStart = at;
+    if (chunk[at] === CR && chunk[at + 1] === LF) break;
+    while (at < length && (OCTET_CLASSES[chunk[at]!]! & TCHAR_OCTET) !== 0) at++;
+    const nameEnd = at;
+    if (nameEnd === lineStart || chunk[at] !== COLON) return null;
+    at++;
+    while (at < length && (OCTET_CLASSES[chunk[at]!]! & OWS_OCTET) !== 0) at++;
+    const valueStart = at;
+    let valueEnd = at;
+    while (at < length) {
+      const classes = OCTET_CLASSES[chunk[at]!]!;
+      if ((classes & VALUE_OCTET) === 0) break;
+      at++;
+      if ((classes & OWS_OCTET) === 0) valueEnd = at;
+    }
+    if (at + 2 - lineStart > maxLineLength || chunk[at] !== CR || chunk[at + 1] !== LF) {
+      return null;
+    }
+    at += 2;
+    if (bounds.length >= limits.maxHeaders * 4) return null;
+    bounds.push(lineStart, nameEnd, valueStart, valueEnd);
+  }
+  const headLength = at + 2;
+
+  // Valid so far. The common names and values are known strings; the rest
+  // are decoded each on its own, so that none keeps the others alive.
+  const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, length);
+  const headers = new Headers();
+  let hosts = 0;
+  for (let i = 0; i < bounds.length; i += 4) {
+    const nameStart = bounds[i]!;
+    const nameEnd = bounds[i + 1]!;
+    const valueStart = bounds[i + 2]!;
+    const valueEnd = bounds[i + 3]!;
+    const name: FieldName | string =
+      findOctets(COMMON_NAMES_BY_LENGTH[nameEnd - nameStart], chunk, nameStart) ??
+      bytes.toString("latin1", nameStart, nameEnd);
+    const value =
+      findOctets(COMMON_VALUES_BY_LENGTH[valueEnd - valueStart], chunk, valueStart) ??
+      bytes.toString("latin1", valueStart, valueEnd);
+    const key = appendParsedField(headers, name, value);
+    if (key === "host") hosts++;
+    else if (key === "content-length" || key === "transfer-encoding") return null;
+  }
+  const version = minor === 0x31 ? "HTTP/1.1" : "HTTP/1.0";
+  if (hosts > 1 || (hosts === 0 && version === "HTTP/1.1")) return null;
+  const isGet = methodEnd === 3 && chunk[0] === 0x47 && chunk[1] === 0x45 && chunk[2] === 0x54;
+  const method = isGet ? "GET" : bytes.toString("latin1", 0, methodEnd);
+  const target =
+    targetEnd - targetStart === 1 && chunk[targetStart] === 0x2f
+      ? "/"
+      : bytes.toString("latin1", targetStart, targetEnd);
+  compactHeaders(headers);
+  return { request: new Request(target, headers, method, version), headLength };
+}
+
+/** Items with the octets that spell them, by the number of octets. */
+type OctetTable<T> = (readonly (readonly [item: T, octets: Uint8Array])[] | undefined)[];
+
+function octetTable<T>(items: readonly T[], spelling: (item: T) => string): OctetTable<T> {
+  const table: OctetTable<T> = [];
+  for (const item of items) {
+    const octets = latin1Encode(spelling(item));
+    table[octets.length] = [...(table[octets.length] ?? []), [item, octets]];
+  }
+  return table;
+}
+
+/** The item of `candidates` that `chunk` spells from `start` on, if any. */
+function findOctets<T>(
+  candidates: readonly (readonly [item: T, octets: Uint8Array])[] | undefined,
+  chunk: Uint8Array,
+  start: number,
+): T | undefined {
+  if (candidates === undefined) return undefined;
+  for (const [item, octets] of candidates) {
+    let i = 0;
+    while (i < octets.length && chunk[start + i] === octets[i]) i++;
+    if (i === octets.length) return item;
+  }
+  return undefined;
+}
+
+/** The common field names, found from their octets without decoding them. */
+const COMMON_NAMES_BY_LENGTH = octetTable(commonFieldNameEntries(), (entry) => entry[0]);
+
+/** The common field values, likewise. */
+const COMMON_VALUES_BY_LENGTH = octetTable([...COMMON_VALUES.keys()], (value) => value);
 
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version */
 function parseRequestLine(line: string): [method: string, target: string, version: string] {

@@ -19,8 +19,8 @@ import {
 import type { Extension, ExtensionHeader, ServerExtensionFactory } from "./extensions/base.js";
 import { acceptKey, checkUpgradeHeaders, isValidKey } from "./handshake.js";
 import {
+  appendParsedField,
   buildExtensionList,
-  compactHeaders,
   Headers,
   parseExtensionList,
   parseSubprotocolList,
@@ -56,6 +56,7 @@ export interface ServerProtocolOptions extends ProtocolOptions {
 }
 
 const textEncoder = new TextEncoder();
+const SWITCHING_PROTOCOLS = reasonPhrase(101);
 // Shared by every connection whose options leave these out.
 const NO_EXTENSION_FACTORIES: readonly ServerExtensionFactory[] = Object.freeze([]);
 const NO_SUBPROTOCOLS: readonly string[] = Object.freeze([]);
@@ -71,11 +72,11 @@ export function switchingProtocolsHeaders(
   extensions: string | null,
   subprotocol: string | null,
 ): Headers {
-  const headers = new Headers([
-    ["Upgrade", "websocket"],
-    ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", acceptKey(key)],
-  ]);
+  const headers = new Headers();
+  // Constants and base64: valid field values, with no need to check them.
+  appendParsedField(headers, "Upgrade", "websocket");
+  appendParsedField(headers, "Connection", "Upgrade");
+  appendParsedField(headers, "Sec-WebSocket-Accept", acceptKey(key));
   if (extensions !== null) headers.set("Sec-WebSocket-Extensions", extensions);
   if (subprotocol !== null) headers.set("Sec-WebSocket-Protocol", subprotocol);
   return headers;
@@ -120,8 +121,7 @@ export class ServerProtocol extends Protocol {
     } catch (error) {
       return this.rejectFor(error);
     }
-    compactHeaders(headers);
-    return new Response(101, reasonPhrase(101), headers);
+    return new Response(101, SWITCHING_PROTOCOLS, headers);
   }
 
   /**

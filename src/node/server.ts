@@ -10,11 +10,12 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { ConnectionClosed } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
-import { Headers, type HeadersInit, packHeaders } from "../core/headers.js";
+import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
 import { type HttpLimits, type Request, Response } from "../core/http11.js";
 import { type Event, State } from "../core/protocol.js";
 import {
@@ -113,7 +114,10 @@ export interface ServeOptions extends ConnectionOptions, CompressionOptions {
   processRequest?: ProcessRequest;
   /** Sync or async hook that may change the 101 response; see {@link ProcessResponse}. */
   processResponse?: ProcessResponse;
-  /** `Server` header of responses; `null` omits it. Default: `websockets-ts/<version>`. */
+  /**
+   * `Server` header of responses; `null` omits it. Default: `websockets-ts/<version>`.
+   * A value that can't be a field value (a control character, …) makes `serve()` throw.
+   */
   serverHeader?: string | null;
   /** Limits on the client's handshake request. */
   httpLimits?: HttpLimits;
@@ -130,6 +134,8 @@ const INTERNAL_ERROR_TEXT =
 // a bound function without arguments costs less than a closure and its context.
 let handlerReturned: (this: ServerConnection) => Promise<void>;
 let handlerThrew: (this: ServerConnection, error: unknown) => Promise<void>;
+/** Times out the handshakes whose `openTimeout` ran out; set by the static block of Server. */
+let sweepHandshakes: (server: Server) => void;
 
 /** A connection accepted by {@link serve}. */
 export class ServerConnection extends Connection {
@@ -142,7 +148,6 @@ export class ServerConnection extends Connection {
   params: Readonly<Record<string, string>> = NO_PARAMS;
 
   private readonly server: Server;
-  private openTimer: NodeJS.Timeout | null = null;
   /**
    * The handshake response once sent, or, for the plain 101 that most
    * handshakes get, just the value of its `Date` header: {@link response}
@@ -160,12 +165,6 @@ export class ServerConnection extends Connection {
   ) {
     super(socket, protocol, options);
     this.server = server;
-    const openTimeout = options.openTimeout;
-    if (openTimeout !== null) {
-      // Slowloris protection: a handshake that dribbles in never ties up a socket for long.
-      this.openTimer = setTimeout(ServerConnection.openTimedOut, openTimeout, this);
-      this.openTimer.unref();
-    }
   }
 
   get subprotocol(): string | null {
@@ -192,19 +191,12 @@ export class ServerConnection extends Connection {
     this.sent = response;
   }
 
-  /** Shared by every connection's open timer, rather than a closure each. */
-  private static openTimedOut(connection: ServerConnection): void {
-    connection.openTimer = null;
-    if (connection.protocol.state === State.CONNECTING) {
-      connection.logger.debug("opening handshake timed out");
-      connection.socket.destroy();
+  /** @internal Called by the server once `openTimeout` passed since the connection came. */
+  openTimedOut(): void {
+    if (this.protocol.state === State.CONNECTING && !this.lost) {
+      this.logger.debug("opening handshake timed out");
+      this.socket.destroy();
     }
-  }
-
-  private clearOpenTimer(): void {
-    if (this.openTimer === null) return;
-    clearTimeout(this.openTimer);
-    this.openTimer = null;
   }
 
   /** @internal Answers a handshake still in progress with 503, as the server shuts down. */
@@ -224,27 +216,47 @@ export class ServerConnection extends Connection {
   }
 
   protected handleHandshakeEvent(event: Event): void {
-    this.request = event as Request;
-    void this.completeHandshake(this.request);
+    const request = event as Request;
+    this.request = request;
+    const options = this.server.options;
+    if (options.processRequest || options.processResponse) {
+      void this.completeHandshake(request);
+      return;
+    }
+    // Without hooks to wait for, the handshake completes now, without the
+    // promise and the suspension of an async function.
+    let response: Response;
+    let plain = false;
+    try {
+      response = this.route(request) ?? this.protocol.accept(request);
+      plain = response.status === 101;
+    } catch (error) {
+      this.logger.error("opening handshake failed", error);
+      response = this.protocol.reject(500, INTERNAL_ERROR_TEXT);
+    }
+    this.finishHandshake(request, response, plain);
+  }
+
+  /** Sets {@link params} from the route that matches; a 404 response when none does. */
+  private route(request: Request): Response | null {
+    const route = matchRoute(this.server.handler, request.path);
+    if (route === null) return toResponse({ status: 404, body: "Not Found.\n" });
+    if (route !== undefined) this.params = route.params;
+    return null;
   }
 
   protected override onConnectionLost(): void {
-    this.clearOpenTimer();
     this.server.forget(this);
   }
 
+  /** Completes the handshake of a server with `processRequest` or `processResponse` hooks. */
   private async completeHandshake(request: Request): Promise<void> {
     const options = this.server.options;
     let response: Response | null = null;
     /** Whether the response is the protocol's 101, unchanged by any hook. */
     let plain = false;
     try {
-      const route = matchRoute(this.server.handler, request.path);
-      if (route === null) {
-        response = toResponse({ status: 404, body: "Not Found.\n" });
-      } else if (route !== undefined) {
-        this.params = route.params;
-      }
+      response = this.route(request);
       if (response === null && options.processRequest) {
         const answer = await options.processRequest(this, request);
         if (answer) response = toResponse(answer);
@@ -262,6 +274,15 @@ export class ServerConnection extends Connection {
       plain = false;
       response = this.protocol.reject(500, INTERNAL_ERROR_TEXT);
     }
+    this.finishHandshake(request, response, plain);
+  }
+
+  /**
+   * Sends the response unless the connection was lost or answered meanwhile,
+   * and starts the handler if it opened the connection. `plain`: the
+   * response is the protocol's 101, unchanged by any hook.
+   */
+  private finishHandshake(request: Request, response: Response, plain: boolean): void {
     if (this.lost || this.sent !== null) return;
     if (this.server.isClosing) {
       plain = false;
@@ -279,7 +300,6 @@ export class ServerConnection extends Connection {
     if (this.protocol.state === State.OPEN) {
       // Kept for `request`, and seldom read once open.
       packHeaders(request.headers);
-      this.clearOpenTimer();
       this.startKeepalive();
       this.server.run(this);
     }
@@ -291,7 +311,14 @@ export class ServerConnection extends Connection {
    */
   private sendHandshakeResponse(response: Response, plain: boolean): void {
     const date = httpDate();
-    stampHeaders(response, this.server.serverHeader, date);
+    if (plain) {
+      // The protocol's 101 has neither field, and both values are valid.
+      const serverHeader = this.server.serverHeader;
+      if (serverHeader !== null) appendParsedField(response.headers, "Server", serverHeader);
+      appendParsedField(response.headers, "Date", date);
+    } else {
+      stampHeaders(response, this.server.serverHeader, date);
+    }
     this.sent = plain ? date : response;
     this.protocol.sendResponse(response);
     this.processEvents();
@@ -372,7 +399,16 @@ export class Server implements AsyncDisposable {
   private readonly resolved: ResolvedConnectionOptions;
   /** One options object for every connection's protocol, which only reads it. */
   private readonly protocolOptions: ServerProtocolOptions;
-  private readonly handshaking = new Set<ServerConnection>();
+  /**
+   * Connections in their opening handshake, with the time (`performance.now()`,
+   * whole milliseconds) when `openTimeout` runs out for each. A Map iterates
+   * in insertion order, which is the order of these deadlines: one timer,
+   * armed for the first, serves them all (see {@link sweepHandshakes}), where
+   * a timer per connection would be set and cleared on every handshake.
+   */
+  private readonly handshaking = new Map<ServerConnection, number>();
+  /** Armed for the first deadline in {@link handshaking} while there is one. */
+  private openTimer: NodeJS.Timeout | null = null;
   /**
    * How many handlers are running: a count rather than a collection of their
    * promises, which would keep an entry per idle connection.
@@ -405,6 +441,8 @@ export class Server implements AsyncDisposable {
       httpLimits: options.httpLimits ?? {},
     };
     this.serverHeader = options.serverHeader === undefined ? USER_AGENT : options.serverHeader;
+    // Checked once here, rather than as each response gets it.
+    if (this.serverHeader !== null) new Headers().set("Server", this.serverHeader);
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -560,9 +598,36 @@ export class Server implements AsyncDisposable {
     }
     const protocol = new ServerProtocol(this.protocolOptions);
     const connection = new ServerConnection(socket, this, this.resolved, protocol);
-    this.handshaking.add(connection);
+    const openTimeout = this.resolved.openTimeout;
+    if (openTimeout === null) {
+      // No timer is armed: the deadline is never read.
+      this.handshaking.set(connection, Number.POSITIVE_INFINITY);
+    } else {
+      // Slowloris protection: a handshake that dribbles in never ties up a socket for long.
+      this.handshaking.set(connection, Math.ceil(performance.now()) + openTimeout);
+      if (this.openTimer === null) this.armOpenTimer(openTimeout);
+    }
     return connection;
   };
+
+  private armOpenTimer(delay: number): void {
+    this.openTimer = setTimeout(sweepHandshakes, delay, this);
+    this.openTimer.unref();
+  }
+
+  static {
+    sweepHandshakes = (server) => {
+      server.openTimer = null;
+      const now = performance.now();
+      for (const [connection, deadline] of server.handshaking) {
+        if (deadline > now) {
+          server.armOpenTimer(Math.ceil(deadline - now));
+          return;
+        }
+        connection.openTimedOut();
+      }
+    };
+  }
 
   private async shutDown(code: number, reason: string): Promise<void> {
     this.detach();
@@ -571,7 +636,7 @@ export class Server implements AsyncDisposable {
       netServer === null
         ? Promise.resolve()
         : new Promise<void>((resolve) => netServer.close(() => resolve()));
-    for (const connection of this.handshaking) connection.rejectHandshake();
+    for (const connection of this.handshaking.keys()) connection.rejectHandshake();
     await Promise.all(
       [...this.connections].map((connection) => connection.close(code, reason).catch(() => {})),
     );
@@ -580,7 +645,7 @@ export class Server implements AsyncDisposable {
         this.resolveHandlersDone = resolve;
       });
     }
-    await Promise.all([...this.handshaking].map((connection) => connection.closed));
+    await Promise.all([...this.handshaking.keys()].map((connection) => connection.closed));
     await stopped;
     this.resolveClosed();
   }
@@ -625,7 +690,8 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
     options.openTimeout === undefined ? DEFAULTS.openTimeout : options.openTimeout;
   const netServer =
     options.tls === undefined
-      ? net.createServer({ allowHalfOpen: true })
+      ? // noDelay: Node sets TCP_NODELAY as it accepts, and Connection finds it set.
+        net.createServer({ allowHalfOpen: true, noDelay: true })
       : // A half-open socket whose TLS handshake fails is never closed by
         // Node: TLS sockets become half-open only once they are secure.
         tls.createServer({ allowHalfOpen: false, ...serverTlsOptions(options.tls, openTimeout) });

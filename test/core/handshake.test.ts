@@ -8,6 +8,7 @@ import {
   checkUpgradeHeaders,
   generateKey,
   isValidKey,
+  sha1Base64WithHashObject,
 } from "../../src/core/handshake.js";
 import { Headers, type HeadersInit } from "../../src/core/headers.js";
 
@@ -18,6 +19,17 @@ describe("acceptKey", () => {
 
   it("hashes the key as given, without trimming or decoding it", () => {
     assert.notEqual(acceptKey("dGhlIHNhbXBsZSBub25jZQ== "), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  });
+
+  it("computes the same with a Hash object, as on Node before 20.12", () => {
+    const guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    assert.equal(
+      sha1Base64WithHashObject(`dGhlIHNhbXBsZSBub25jZQ==${guid}`),
+      "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+    );
+    for (const key of ["AAAAAAAAAAAAAAAAAAAAAA==", generateKey(), generateKey()]) {
+      assert.equal(sha1Base64WithHashObject(key + guid), acceptKey(key));
+    }
   });
 });
 
