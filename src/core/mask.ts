@@ -93,6 +93,12 @@ declare const WebAssembly: {
 interface WasmMask {
   readonly mask: (start: number, end: number, key: number) => void;
   readonly memory: Uint8Array;
+  /**
+   * The last view of the first bytes of `memory` that a block was copied out
+   * of: payloads of one size follow each other (an echo, a feed of ticks),
+   * and a view per payload costs more than masking a few hundred bytes.
+   */
+  prefix: Uint8Array;
 }
 
 /** The compiled module, or `null` where WebAssembly or its SIMD proposal is missing. */
@@ -105,10 +111,8 @@ function loadWasmMask(): WasmMask | null {
       memory: { readonly buffer: ArrayBuffer };
     };
     // Never grown, so this view never detaches.
-    return {
-      mask: exports.mask,
-      memory: new Uint8Array(exports.memory.buffer, BLOCK_OFFSET, BLOCK_SIZE),
-    };
+    const memory = new Uint8Array(exports.memory.buffer, BLOCK_OFFSET, BLOCK_SIZE);
+    return { mask: exports.mask, memory, prefix: memory };
   } catch {
     return null;
   }
@@ -157,11 +161,16 @@ function maskWithWasm(
   for (let start = 0; start < length; start += BLOCK_SIZE) {
     const end = Math.min(start + BLOCK_SIZE, length);
     const size = end - start;
-    memory.set(source.subarray(start, end));
+    memory.set(size === length ? source : source.subarray(start, end));
     // The tail past the last multiple of 64 is masked too: memory holds stale
     // bytes there, and only `size` bytes are copied out.
     wasm.mask(BLOCK_OFFSET, BLOCK_OFFSET + ((size + 63) & ~63), keyWord);
-    target.set(size === BLOCK_SIZE ? memory : memory.subarray(0, size), start);
+    let prefix = wasm.prefix;
+    if (prefix.length !== size) {
+      prefix = memory.subarray(0, size);
+      wasm.prefix = prefix;
+    }
+    target.set(prefix, start);
   }
 }
 

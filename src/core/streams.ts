@@ -64,8 +64,13 @@ export class StreamReader {
 
   /** The byte `index` positions after the read position; the caller checks `length` first. */
   peekByte(index: number): number {
+    const chunks = this.chunks;
     let offset = this.offset + index;
-    for (const chunk of this.chunks) {
+    // Frame headers nearly always sit in the first chunk: no loop for them.
+    const first = chunks[0];
+    if (first !== undefined && offset < first.length) return first[offset]!;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
       if (offset < chunk.length) return chunk[offset]!;
       offset -= chunk.length;
     }

@@ -93,6 +93,8 @@ describe("applyMask on random layouts", () => {
   // Around the switch to WebAssembly, and past its 64 KiB blocks.
   lengths.push(WASM_MASK_THRESHOLD - 1, WASM_MASK_THRESHOLD, WASM_MASK_THRESHOLD + 1);
   lengths.push(65535, 65536, 65537, 65536 * 2 + 63, 200_000);
+  // The same size again, between others: the view copied out of is reused.
+  lengths.push(1024, 1024, 4096, 1024, 65536, 1024);
 
   it("matches a byte loop with WebAssembly where available", () => {
     checkRandomLayouts(random, lengths);
