@@ -6,23 +6,19 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
-import { chromium } from "playwright-core";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
 import type { ServerConnection } from "../../src/node/server.js";
+import { launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
 import { startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
 
-const CHROMIUM = "/usr/bin/chromium";
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium package to run the browser interop test`;
+const skip = skipWithoutChromium("the browser interop test");
 
 const ONE_MIB = 1024 * 1024;
 
@@ -153,22 +149,7 @@ describe("headless Chromium against our server", { skip }, () => {
     await using relay = await countingRelay(port);
     await using page = await pageServer();
 
-    // Playwright refuses --user-data-dir with launch(): it starts Chromium
-    // with a fresh temporary profile of its own and deletes it on close.
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      timeout: 30_000,
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       await tab.goto(page.url);

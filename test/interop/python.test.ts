@@ -5,36 +5,24 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ConnectionClosedError } from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
+import { PYTHON, pythonWebsocketsVersion, skipWithoutPythonWebsockets } from "../helpers/python.js";
 import { deferred, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPTS = fileURLToPath(new URL("../../../test/interop/python/", import.meta.url));
 
-function pythonWebsocketsVersion(): string | null {
-  try {
-    return execFileSync(PYTHON, ["-c", "import websockets; print(websockets.__version__)"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 10_000,
-    }).trim();
-  } catch {
-    return null;
-  }
-}
-
 const version = pythonWebsocketsVersion();
-const skip = version === null ? `needs ${PYTHON} with websockets (apt python3-websockets)` : false;
+const skip = skipWithoutPythonWebsockets(version);
 
 type Python = ChildProcessByStdio<Writable, Readable, Readable>;
 

@@ -10,10 +10,10 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { WebSocket } from "../../src/web/index.js";
+import { launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
 import { unhandledRejections } from "../helpers/server.js";
 import {
   type Entry,
@@ -34,10 +34,7 @@ after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
 
-const CHROMIUM = "/usr/bin/chromium";
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium package to run the browser conformance test`;
+const skip = skipWithoutChromium("the browser conformance test");
 
 /** Scenarios where a server sees the connection through to its end, and reports on it. */
 const SERVER_OBSERVED: ReadonlySet<ScenarioName> = new Set<ScenarioName>([
@@ -261,22 +258,7 @@ describe("our WebSocket against Chromium's, scenario by scenario", { skip }, () 
 
   before(async () => {
     servers = await startScenarioServers();
-    // Playwright refuses --user-data-dir with launch(): it starts Chromium
-    // with a fresh temporary profile of its own and deletes it on close.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -7,13 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "../../src/web/index.js";
+import { PYTHON, pythonWebsocketsVersion, skipWithoutPythonWebsockets } from "../helpers/python.js";
 import { deferred, unhandledRejections } from "../helpers/server.js";
 import { track } from "./track.js";
 
@@ -21,23 +22,10 @@ after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
 
-const PYTHON = "/usr/bin/python3";
 const SERVER = fileURLToPath(new URL("../../../test/web/python-server.py", import.meta.url));
 
-function pythonWebsocketsVersion(): string | null {
-  try {
-    return execFileSync(PYTHON, ["-c", "import websockets; print(websockets.__version__)"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 10_000,
-    }).trim();
-  } catch {
-    return null;
-  }
-}
-
 const version = pythonWebsocketsVersion();
-const skip = version === null ? `needs ${PYTHON} with websockets (apt python3-websockets)` : false;
+const skip = skipWithoutPythonWebsockets(version);
 
 /** The close code and reason the Python server received from a connection. */
 interface CloseReport {
