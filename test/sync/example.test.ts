@@ -6,10 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { runNode } from "../helpers/child.js";
 import { unhandledRejections } from "../helpers/server.js";
 import { Peer } from "./peer.js";
 
@@ -22,21 +21,9 @@ const EXAMPLE = fileURLToPath(new URL("../../examples/echo/sync-client.js", impo
 describe("examples/echo/sync-client", () => {
   it("sends a line read from stdin and prints the echo", async () => {
     await using peer = await Peer.start("ours");
-    const child = spawn(process.execPath, [EXAMPLE, peer.uri("/example")], {
-      stdio: ["pipe", "pipe", "pipe"],
+    const { code, stdout, stderr } = await runNode([EXAMPLE, peer.uri("/example")], {
+      input: "Hello sync! ☕\n",
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-    });
-    const watchdog = setTimeout(() => child.kill(), 30_000);
-    child.stdin.end("Hello sync! ☕\n");
-    const [code] = await once(child, "exit");
-    clearTimeout(watchdog);
     assert.equal(stderr, "");
     assert.equal(code, 0);
     assert.equal(

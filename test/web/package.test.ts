@@ -4,10 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { runNode } from "../helpers/child.js";
 import { startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -56,21 +55,9 @@ describe("websockets-ts/web", () => {
       { subprotocols: ["chat"] },
     );
     await using _server = server;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", SCRIPT, uri], {
+    const { code, stdout, stderr } = await runNode(["--input-type=module", "-e", SCRIPT, uri], {
       cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-    });
-    const watchdog = setTimeout(() => child.kill(), 30_000);
-    const [code] = await once(child, "exit");
-    clearTimeout(watchdog);
     assert.equal(stderr, "");
     assert.equal(code, 0);
     assert.equal(
