@@ -351,6 +351,19 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assertFailed(protocol, 1007, /invalid UTF-8/);
       });
 
+      it("checks each byte of a partial text frame once, whatever the reads", () => {
+        const protocol = openProtocol(role);
+        const bytes = fromPeer(role, Opcode.TEXT, utf8("κόσμε"));
+        const cut = bytes.length - 3;
+        protocol.receiveData(bytes.slice(0, cut));
+        // An empty read brings nothing new to check; the frame is still awaited.
+        protocol.receiveData(new Uint8Array(0));
+        assert.deepEqual(frames(protocol), []);
+        protocol.receiveData(bytes.slice(cut));
+        assert.equal(new TextDecoder().decode(frames(protocol)[0]!.data), "κόσμε");
+        assert.deepEqual(written(protocol), []);
+      });
+
       it("accepts a code point split between fragments", () => {
         const protocol = openProtocol(role);
         const euro = hex("e2 82 ac");
