@@ -297,6 +297,37 @@ describe("FrameParser.peekPayload with large payloads", () => {
   });
 });
 
+/**
+ * Feeds `stream` (a message of two fragments with a ping between them) to a
+ * new protocol in chunks of several sizes, and checks that the fragments come
+ * out whole, with the ping between them, and that the connection stays open.
+ */
+function assertDeliveredAtAnyChunking(
+  role: Role,
+  stream: Uint8Array,
+  opcode: Opcode,
+  first: Uint8Array,
+  second: Uint8Array,
+): void {
+  for (const size of [1000, 4099, 65536]) {
+    const protocol = openProtocol(role);
+    const events: Frame[] = [];
+    for (const chunk of pieces(stream, size)) {
+      protocol.receiveData(chunk);
+      events.push(...(protocol.eventsReceived() as Frame[]));
+    }
+    const context = `chunks of ${size}`;
+    assert.deepEqual(
+      events.map((frame) => frame.opcode),
+      [opcode, Opcode.PING, Opcode.CONT],
+      context,
+    );
+    assert.ok(same(events[0]!.data, first), context);
+    assert.ok(same(events[2]!.data, second), context);
+    assert.equal(protocol.state, State.OPEN, context);
+  }
+}
+
 describe("large payloads through the protocol", () => {
   for (const role of ["client", "server"] as const satisfies readonly Role[]) {
     describe(`as a ${role}`, () => {
@@ -308,23 +339,7 @@ describe("large payloads through the protocol", () => {
           fromPeer(role, Opcode.PING, "hi"),
           fromPeer(role, Opcode.CONT, second, true),
         ]);
-        for (const size of [1000, 4099, 65536]) {
-          const protocol = openProtocol(role);
-          const events: Frame[] = [];
-          for (const chunk of pieces(stream, size)) {
-            protocol.receiveData(chunk);
-            events.push(...(protocol.eventsReceived() as Frame[]));
-          }
-          const context = `chunks of ${size}`;
-          assert.deepEqual(
-            events.map((frame) => frame.opcode),
-            [Opcode.BINARY, Opcode.PING, Opcode.CONT],
-            context,
-          );
-          assert.ok(same(events[0]!.data, first), context);
-          assert.ok(same(events[2]!.data, second), context);
-          assert.equal(protocol.state, State.OPEN, context);
-        }
+        assertDeliveredAtAnyChunking(role, stream, Opcode.BINARY, first, second);
       });
 
       it("still fails a large text frame as soon as invalid UTF-8 arrives", () => {
@@ -366,23 +381,7 @@ describe("large payloads through the protocol", () => {
           fromPeer(role, Opcode.PING, "hi"),
           fromPeer(role, Opcode.CONT, second, true),
         ]);
-        for (const size of [1000, 4099, 65536]) {
-          const protocol = openProtocol(role);
-          const events: Frame[] = [];
-          for (const chunk of pieces(stream, size)) {
-            protocol.receiveData(chunk);
-            events.push(...(protocol.eventsReceived() as Frame[]));
-          }
-          const context = `chunks of ${size}`;
-          assert.deepEqual(
-            events.map((frame) => frame.opcode),
-            [Opcode.TEXT, Opcode.PING, Opcode.CONT],
-            context,
-          );
-          assert.ok(same(events[0]!.data, first), context);
-          assert.ok(same(events[2]!.data, second), context);
-          assert.equal(protocol.state, State.OPEN, context);
-        }
+        assertDeliveredAtAnyChunking(role, stream, Opcode.TEXT, first, second);
       });
 
       it("refuses a large frame over the limit from its header", () => {
