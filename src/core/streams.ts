@@ -17,6 +17,16 @@ import { applyMask, maskKeyAt } from "./mask.js";
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The queue of a reader with nothing buffered, shared by all of them and never
+ * written to (only a queue that holds chunks is pushed to or shifted): an
+ * idle connection's reader then holds no array of its own. Made by emptying
+ * an array of chunks, not frozen, so that it has the same hidden class as
+ * every other queue and the reads of `chunks[0]` stay monomorphic.
+ */
+const NO_CHUNKS: Uint8Array[] = [EMPTY];
+NO_CHUNKS.pop();
+
 /** Smallest read assembled in memory that is not zero-filled first. */
 const UNINITIALIZED_THRESHOLD = 4096;
 
@@ -33,7 +43,7 @@ export function allocateFilled(n: number): Uint8Array {
 
 /** A queue of received chunks with exact, partial, line and peek reads. */
 export class StreamReader {
-  private chunks: Uint8Array[] = [];
+  private chunks: Uint8Array[] = NO_CHUNKS;
   /** Offset of the first unread byte in `chunks[0]`. */
   private offset = 0;
   private total = 0;
@@ -53,7 +63,10 @@ export class StreamReader {
   feedData(data: Uint8Array): void {
     if (this.eof) throw new Error("stream ended");
     if (data.length === 0) return;
-    this.chunks.push(data);
+    // A read usually consumes what arrived before the next chunk does: a
+    // one-element array for it costs less than a queue grown by push().
+    if (this.chunks === NO_CHUNKS) this.chunks = [data];
+    else this.chunks.push(data);
     this.total += data.length;
   }
 
@@ -219,9 +232,8 @@ export class StreamReader {
     const first = this.chunks[0]!;
     if (this.offset === first.length) {
       this.offset = 0;
-      // Emptied, the queue lets go of its backing store too: an idle
-      // connection's reader then holds no array storage at all.
-      if (this.chunks.length === 1) this.chunks = [];
+      // Emptied, the queue goes back to the shared empty one.
+      if (this.chunks.length === 1) this.chunks = NO_CHUNKS;
       else this.chunks.shift();
     }
   }
