@@ -39,7 +39,14 @@ export interface BlockingOptions {
 export interface RecvOptions extends BlockingOptions {}
 
 /** Options of {@link ClientConnection.send}. */
-export interface SendOptions extends BlockingOptions {}
+export interface SendOptions extends BlockingOptions {
+  /**
+   * `false` sends this message uncompressed even when compression was
+   * negotiated, e.g. for data that is already compressed (images, archives).
+   * Default: `true`; messages under the compression threshold are never compressed.
+   */
+  compress?: boolean;
+}
 
 /** Options of {@link ClientConnection.ping}. */
 export interface PingOptions extends BlockingOptions {}
@@ -236,6 +243,9 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * outrun a slow peer. The bytes are copied once: the caller may reuse its
    * buffer as soon as `send()` returns.
    *
+   * `{ compress: false }` skips compression for this message, all its
+   * fragments included.
+   *
    * @throws ConnectionClosed when the connection is closed.
    * @throws TimeoutError when the bytes waiting to be written did not drain
    *   within `timeout` ms; the message was handed over and is still sent.
@@ -250,7 +260,9 @@ export class ClientConnection implements Iterable<Data>, Disposable {
       return; // An empty iterable sends nothing, as with the async client.
     }
     const { message: wire, size, transfer } = outgoing;
-    if (!link.send(wire, size, transfer, this.highWaterMark, deadline)) {
+    // As with the async client, only `false` turns compression off.
+    const compress = options.compress !== false;
+    if (!link.send(wire, size, compress, transfer, this.highWaterMark, deadline)) {
       throw new TimeoutError("timed out waiting for sent messages to be written");
     }
   }

@@ -237,17 +237,18 @@ export class Link {
    * Posts a message for sending, then blocks while more than `highWaterMark`
    * bytes posted are not written yet; returns `false` if they were still not
    * when the deadline passed. `size` is what the worker acknowledges once the
-   * socket took the message.
+   * socket took the message; `compress: false` sends it uncompressed.
    */
   send(
     message: WireData | readonly WireData[],
     size: number,
+    compress: boolean,
     transfer: ArrayBuffer[],
     highWaterMark: number,
     deadline: Deadline,
   ): boolean {
     this.bytesPosted += size;
-    this.port.postMessage({ type: "send", message, size } satisfies Command, transfer);
+    this.port.postMessage({ type: "send", message, size, compress } satisfies Command, transfer);
     if (this.bytesInFlight <= highWaterMark) return true;
     this.counters.waitingForWrites = true;
     try {

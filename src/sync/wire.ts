@@ -25,6 +25,11 @@ export type Command =
       readonly message: WireData | readonly WireData[];
       /** Bytes the worker acknowledges once the socket took them (for write backpressure). */
       readonly size: number;
+      /**
+       * `false` when the application sent the message with `{ compress: false }`:
+       * the worker passes that on to the async client's `send()`.
+       */
+      readonly compress: boolean;
     }
   | { readonly type: "ping"; readonly id: number; readonly data: WireData | null }
   | { readonly type: "close"; readonly id: number; readonly code: number; readonly reason: string }

@@ -89,6 +89,9 @@ function track(operation: Promise<void>): void {
   void operation.finally(() => operations.delete(operation));
 }
 
+/** Options of a message sent with `{ compress: false }`. */
+const UNCOMPRESSED = { compress: false } as const;
+
 /** Resolves the pump's wait for the application to take messages. */
 let releaseStall: (() => void) | null = null;
 
@@ -99,7 +102,7 @@ function execute(ws: ClientConnection, command: Command): void {
         ? (command.message as readonly WireData[]).map(received)
         : received(command.message as WireData);
       track(
-        ws.send(message).then(
+        ws.send(message, command.compress ? undefined : UNCOMPRESSED).then(
           () => counters.addWritten(command.size),
           (error: unknown) => {
             // A send racing with the closing handshake fails like the async

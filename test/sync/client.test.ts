@@ -106,6 +106,22 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.equal(client.recv(), "still open");
     });
 
+    it("sends messages with { compress: false }", () => {
+      // Our server negotiates permessage-deflate, ws's does not by default:
+      // either way the message arrives whole (the RSV1 bit is checked in
+      // compression.test.ts).
+      using client = connect(peer.uri(uniquePath()));
+      const text = "compressible ".repeat(100);
+      client.send(text, { compress: false });
+      assert.equal(client.recv(), text);
+      client.sendBinary(Buffer.from(text), { compress: false });
+      assert.equal(client.recvBinary().toString(), text);
+      client.send([text, text], { compress: false });
+      assert.equal(client.recv(), text + text);
+      client.send(text);
+      assert.equal(client.recv(), text);
+    });
+
     it("refuses what it cannot send, and sends nothing for an empty iterable", () => {
       using client = connect(peer.uri(uniquePath()));
       assert.throws(() => client.send(42 as never), TypeError);

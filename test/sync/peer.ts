@@ -9,7 +9,8 @@
  * Every kind of server speaks the same small script, sent as text messages:
  * `close <code> <reason>` closes with that code, `hold <text>` keeps a text
  * that `release` sends, `drop` destroys the TCP connection, `stream <n>`
- * sends n numbered messages; anything else is echoed.
+ * sends n numbered messages; anything else is echoed. The `deflate` server
+ * only echoes.
  */
 
 import { once } from "node:events";
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type WebSocket from "ws";
 import { WebSocketServer } from "ws";
+import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
 import { Frame, Opcode, serializeFrame } from "../../src/core/frames.js";
 import type { ServeOptions, ServerConnection } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
@@ -38,13 +40,18 @@ import { startServer } from "../helpers/server.js";
  * - `tls`: this library's server over TLS, with test/fixtures/tls's
  *   certificate for localhost.
  * - `unix`: this library's server on a Unix socket in a temporary directory.
+ * - `deflate`: a raw server that accepts permessage-deflate (answering a bare
+ *   `permessage-deflate`), reports every data frame it reads as a `frame`
+ *   event, echoes each message uncompressed, and answers a close frame.
  */
-export type PeerKind = "ours" | "ws" | "vanish" | "silent" | "mute" | "tls" | "unix";
+export type PeerKind = "ours" | "ws" | "vanish" | "silent" | "mute" | "tls" | "unix" | "deflate";
 
 /** What the server observed on the connection to `path`, reported to the test. */
 export type PeerEvent =
   | { type: "request"; path: string; headers: [string, string][] }
-  | { type: "closed"; path: string; code: number; reason: string };
+  | { type: "closed"; path: string; code: number; reason: string }
+  /** A data frame as it arrived: `size` is its payload's length on the wire. */
+  | { type: "frame"; path: string; opcode: Opcode; rsv1: boolean; fin: boolean; size: number };
 
 interface PeerSetup {
   readonly peer: PeerKind;
@@ -274,6 +281,50 @@ async function serveSilent(): Promise<() => Promise<void>> {
   };
 }
 
+async function serveDeflate(): Promise<() => Promise<void>> {
+  const server = await rawServer((peer) => {
+    void (async () => {
+      const head = await acceptRaw(peer, "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+      const path = /^GET (\S+)/.exec(head)?.[1] ?? "/";
+      // A 32 KiB window decodes whatever window the client compresses with.
+      const inflater = new PerMessageDeflate({
+        localNoContextTakeover: false,
+        remoteNoContextTakeover: false,
+        localMaxWindowBits: 15,
+        remoteMaxWindowBits: 15,
+      });
+      const reply = (frame: Frame) => peer.write(concat(serializeFrame(frame, null)));
+      let opcode: Opcode = Opcode.TEXT;
+      let parts: Uint8Array[] = [];
+      for (;;) {
+        const frame = await peer.readFrame();
+        if (frame === null) return;
+        const { rsv1, fin } = frame;
+        switch (frame.opcode) {
+          case Opcode.CLOSE:
+            reply(new Frame(Opcode.CLOSE, frame.data));
+            peer.socket.end();
+            return;
+          case Opcode.PING:
+            reply(new Frame(Opcode.PONG, frame.data));
+            continue;
+          case Opcode.PONG:
+            continue;
+          case Opcode.TEXT:
+          case Opcode.BINARY:
+            opcode = frame.opcode;
+            parts = [];
+        }
+        report({ type: "frame", path, opcode: frame.opcode, rsv1, fin, size: frame.data.length });
+        parts.push(inflater.decode(frame, Number.POSITIVE_INFINITY).data);
+        if (fin) reply(new Frame(opcode, concat(parts)));
+      }
+    })();
+  });
+  parentPort!.postMessage(server.port);
+  return () => server.close();
+}
+
 const SERVERS = {
   ours: serveOurs,
   ws: serveWs,
@@ -282,6 +333,7 @@ const SERVERS = {
   mute: serveMute,
   tls: serveTls,
   unix: serveUnix,
+  deflate: serveDeflate,
 } as const;
 
 // `node --test` also runs this file on the main thread, where it does nothing.
