@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { ConnectionClosedOK, InvalidStatus } from "../../src/core/errors.js";
@@ -183,8 +184,10 @@ describe("serve()", () => {
 
   it("answers a handshake in progress with 503 when closing", async () => {
     const gate = deferred();
+    const requestSeen = deferred();
     const { server, port } = await startServer(echo, {
       processRequest: async () => {
+        requestSeen.resolve();
         await gate.promise;
         return undefined;
       },
@@ -192,7 +195,7 @@ describe("serve()", () => {
     const peer = await RawPeer.connect(port);
     const head = peer.handshake();
     // Wait until the server has the request, then shut down.
-    while (server["handshaking"].size === 0) await new Promise((resolve) => setImmediate(resolve));
+    await requestSeen.promise;
     const closing = server.close();
     gate.resolve();
     assert.match(await head, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
@@ -200,13 +203,21 @@ describe("serve()", () => {
   });
 
   it("answers 503 to a handshake whose request is incomplete when closing", async () => {
-    const { server, port } = await startServer(echo);
-    const peer = await RawPeer.connect(port);
+    // A server of our own, so that its 'connection' event says when the
+    // WebSocket server (whose listener comes first) has taken the socket.
+    const netServer = net.createServer({ allowHalfOpen: true });
+    netServer.listen(0, "127.0.0.1");
+    await once(netServer, "listening");
+    const server = await serve(echo, { server: netServer, logger: null });
+    const accepted = once(netServer, "connection");
+    const peer = await RawPeer.connect((netServer.address() as net.AddressInfo).port);
+    await accepted;
     peer.write("GET / HTTP/1.1\r\nHost: x\r\n");
-    while (server["handshaking"].size === 0) await new Promise((resolve) => setImmediate(resolve));
     const closing = server.close();
     assert.match(await peer.readToEnd(), /^HTTP\/1\.1 503 /);
     await closing;
+    netServer.close();
+    await once(netServer, "close");
   });
 
   it("lets processRequest answer plain HTTP, e.g. a health check", async () => {
