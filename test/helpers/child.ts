@@ -56,7 +56,8 @@ export async function runNode(
   if (options.input !== undefined) child.stdin!.end(options.input);
   const watchdog = setTimeout(() => child.kill(), CHILD_TIMEOUT_MS);
   try {
-    const [code] = (await once(child, "exit")) as [number | null];
+    // "close", not "exit": the child's output streams may still hold its last lines at "exit".
+    const [code] = (await once(child, "close")) as [number | null];
     return { code, stdout, stderr };
   } finally {
     clearTimeout(watchdog);
