@@ -651,7 +651,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   protected afterProtocolStep(): void {
     this.flush();
-    if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.armCloseTimer();
+    if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
+  }
+
+  /** Once the closing handshake has begun: reads on to the peer's close, and bounds the wait. */
+  private startClosing(): void {
+    this.messages.drainForClose();
+    this.armCloseTimer();
   }
 
   /** Processes the events the protocol parsed, then writes its output. */

@@ -45,7 +45,7 @@ export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Bits of {@link MessageAssembler}'s `flags`: one field for six booleans. */
+/** Bits of {@link MessageAssembler}'s `flags`: one field for several booleans. */
 const WAITER_ITERATES = 1;
 const CLOSED = 2;
 const ENDS_QUIETLY = 4;
@@ -54,6 +54,10 @@ const HELD = 16;
 const FRAGMENTS_ARE_TEXT = 32;
 /** The close error was built: `closeErrorSource` holds it rather than its maker. */
 const CLOSE_ERROR_BUILT = 64;
+/** Closing: reading no longer pauses for the queue; see `drainForClose()`. */
+const DRAINING_FOR_CLOSE = 128;
+/** Closing, a message found the queue full: it and every later one are dropped. */
+const DROPPING = 256;
 
 /**
  * Reassembles messages from frames and hands them to one reader at a time.
@@ -122,6 +126,27 @@ export class MessageAssembler {
   releaseReading(): void {
     this.flags &= ~HELD;
     if ((this.flags & PAUSED_FOR_QUEUE) === 0) this.flow.resume();
+  }
+
+  /**
+   * For the closing handshake: reading resumes if the queue had paused it,
+   * and never pauses for the queue again. The peer's close frame, or its TCP
+   * close, may be waiting behind messages that the application, which is
+   * closing, will not read; a paused socket would never get to it, and the
+   * close would end with 1006 at `closeTimeout`.
+   *
+   * Memory stays bounded: messages that find `maxQueue` messages waiting are
+   * dropped, and so is every message after them, so what can still be read is
+   * the messages received up to that point, in order and without gaps. A
+   * hold for writes ({@link holdReading}) still applies.
+   */
+  drainForClose(): void {
+    if ((this.flags & DRAINING_FOR_CLOSE) !== 0) return;
+    this.flags |= DRAINING_FOR_CLOSE;
+    if ((this.flags & PAUSED_FOR_QUEUE) !== 0) {
+      this.flags &= ~PAUSED_FOR_QUEUE;
+      if ((this.flags & HELD) === 0) this.flow.resume();
+    }
   }
 
   /** Adds a TEXT, BINARY or CONT frame. The protocol has validated sequencing and UTF-8. */
@@ -250,9 +275,13 @@ export class MessageAssembler {
       settle((this.flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
       return;
     }
+    if ((this.flags & DRAINING_FOR_CLOSE) !== 0) {
+      if ((this.flags & DROPPING) === 0 && this.size >= this.highWater) this.flags |= DROPPING;
+      if ((this.flags & DROPPING) !== 0) return;
+    }
     this.queue ??= [];
     this.queue.push(message);
-    if ((this.flags & PAUSED_FOR_QUEUE) === 0 && this.size >= this.highWater) {
+    if ((this.flags & (PAUSED_FOR_QUEUE | DRAINING_FOR_CLOSE)) === 0 && this.size >= this.highWater) {
       this.flags |= PAUSED_FOR_QUEUE;
       this.flow.pause();
     }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import {
@@ -295,6 +296,38 @@ describe("Connection", () => {
     }
     assert.ok(stalled, "send() waited for the peer");
     assert.ok(sent < 256, `sent ${sent} MiB before waiting`);
+  });
+
+  it("closes cleanly while its queue is full and the peer is still sending", async () => {
+    // The peer's messages fill the queue, which pauses reading; the peer's
+    // close frame then waits behind megabytes that close() must read past.
+    const serverClosed = deferred<number | null>();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        const payload = new Uint8Array(64 * 1024);
+        try {
+          for (let i = 0; i < 200; i++) await ws.send(payload);
+        } catch {
+          // The client's close ends the loop.
+        }
+        await ws.closed;
+        serverClosed.resolve(ws.closeCode);
+      },
+      { maxMessageSize: null, compression: null },
+    );
+    await using _server = server;
+    const ws = await connect(uri, { compression: null, maxQueue: 4, closeTimeout: 5_000 });
+    await once(socketOf(ws), "pause");
+    await ws.close();
+    assert.equal(ws.closeCode, 1000, "the closing handshake completed");
+    assert.equal(await serverClosed.promise, 1000);
+    // The messages queued before the close are still there to read.
+    let read = 0;
+    for await (const message of ws) {
+      assert.equal((message as Uint8Array).length, 64 * 1024);
+      read++;
+    }
+    assert.ok(read >= 4, `read ${read} queued messages`);
   });
 });
 

@@ -83,6 +83,46 @@ describe("MessageAssembler", () => {
     assert.deepEqual(calls, ["pause", "pause", "resume", "pause", "pause"]);
   });
 
+  it("reads on past a full queue once closing, dropping the messages that do not fit", async () => {
+    const { queue, calls } = assembler(2);
+    queue.put(text("a"));
+    queue.put(text("b"));
+    assert.deepEqual(calls, ["pause"]);
+    queue.drainForClose();
+    assert.deepEqual(calls, ["pause", "resume"]);
+    queue.put(text("dropped"));
+    assert.equal(queue.size, 2);
+    assert.equal(await queue.get(), "a");
+    // Once one message was dropped, later ones are too: no gaps in what is read.
+    queue.put(text("dropped too"));
+    assert.equal(queue.size, 1);
+    assert.deepEqual(calls, ["pause", "resume"], "reading never pauses for the queue again");
+    assert.equal(await queue.get(), "b");
+    assert.equal(queue.size, 0);
+  });
+
+  it("queues what fits when closing, without pausing", async () => {
+    const { queue, calls } = assembler(2);
+    queue.drainForClose();
+    queue.drainForClose();
+    queue.put(text("a"));
+    queue.put(text("b"));
+    queue.put(text("dropped"));
+    assert.deepEqual(calls, []);
+    for (const expected of ["a", "b"]) assert.equal(await queue.get(), expected);
+  });
+
+  it("keeps a hold for writes when closing, and resumes once it is released", async () => {
+    const { queue, calls } = assembler(2);
+    queue.holdReading();
+    queue.put(text("a"));
+    queue.put(text("b"));
+    queue.drainForClose();
+    assert.deepEqual(calls, ["pause", "pause"]);
+    queue.releaseReading();
+    assert.deepEqual(calls, ["pause", "pause", "resume"]);
+  });
+
   it("resolves a reader waiting with a signal, and rejects it on close", async () => {
     const { queue } = assembler();
     const signal = new AbortController().signal;
