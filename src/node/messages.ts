@@ -281,7 +281,10 @@ export class MessageAssembler {
     }
     this.queue ??= [];
     this.queue.push(message);
-    if ((this.flags & (PAUSED_FOR_QUEUE | DRAINING_FOR_CLOSE)) === 0 && this.size >= this.highWater) {
+    if (
+      (this.flags & (PAUSED_FOR_QUEUE | DRAINING_FOR_CLOSE)) === 0 &&
+      this.size >= this.highWater
+    ) {
       this.flags |= PAUSED_FOR_QUEUE;
       this.flow.pause();
     }
