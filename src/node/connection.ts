@@ -341,6 +341,17 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   /** The subprotocol negotiated during the handshake, or `null`. */
   abstract get subprotocol(): string | null;
 
+  /**
+   * Bytes waiting to be written: messages sent during this turn of the event
+   * loop, counted by their payloads, plus what the socket still buffers, as
+   * frames. Above `writeHighWaterMark`, `await send()` waits; an application
+   * that would rather skip a message for a slow peer (a newer one is coming,
+   * as in a live feed) can look here first, as `broadcast()` does.
+   */
+  get bufferedAmount(): number {
+    return this.isLost ? 0 : this.pendingBytes + this.socket.writableLength;
+  }
+
   // --- Receiving ---------------------------------------------------------
 
   /**
@@ -562,6 +573,24 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       this.socket.destroy();
     }
     await this.closed;
+  }
+
+  /**
+   * Drops the TCP connection at once, without the closing handshake: for a
+   * peer that misbehaves or does not answer, when waiting up to
+   * `closeTimeout` for its close frame is not wanted. What was not written
+   * yet is discarded. The connection ends as abnormally closed (1006) on
+   * both sides, unless it had already closed; readers get a
+   * `ConnectionClosedError`, and {@link closed} resolves once the socket is
+   * closed. Does nothing on a connection that is closed.
+   *
+   * RFC 6455 §7.1.1: "To _Close the WebSocket Connection_, an endpoint
+   * closes the underlying TCP connection"; without a close frame received,
+   * the close code is 1006 (§7.1.5). Prefer {@link close}, which tells the
+   * peer why.
+   */
+  terminate(): void {
+    if (!this.isLost) this.socket.destroy();
   }
 
   /** `await using` support: closes with 1000. */

@@ -298,6 +298,76 @@ describe("Connection", () => {
     assert.ok(sent < 256, `sent ${sent} MiB before waiting`);
   });
 
+  it("terminate() drops the connection without a closing handshake, on either side", async () => {
+    const serverSaw = deferred<unknown>();
+    const { server, uri } = await startServer(async (ws) => {
+      try {
+        for await (const _ of ws);
+        serverSaw.resolve("ended quietly");
+      } catch (error) {
+        serverSaw.resolve(error);
+      }
+    });
+    await using _server = server;
+    const client = await connect(uri);
+    await client.send("before");
+    client.terminate();
+    client.terminate();
+    await client.closed;
+    assert.equal(client.closeCode, 1006);
+    assert.equal(client.bufferedAmount, 0);
+    await assert.rejects(client.recv(), ConnectionClosedError);
+    const error = await serverSaw.promise;
+    assert.ok(error instanceof ConnectionClosedError, `the server's handler got ${error}`);
+    assert.equal(error.rcvd, null, "no close frame reached the server");
+
+    // From the server's side, the client sees 1006 too.
+    const terminated = deferred<number | null>();
+    const { server: killer, uri: killerUri } = await startServer(async (ws) => {
+      ws.terminate();
+      await ws.closed;
+      terminated.resolve(ws.closeCode);
+    });
+    await using _killer = killer;
+    const victim = await connect(killerUri);
+    await victim.closed;
+    assert.equal(victim.closeCode, 1006);
+    assert.equal(await terminated.promise, 1006);
+  });
+
+  it("terminate() after a clean close changes nothing", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const client = await connect(uri);
+    await client.close();
+    client.terminate();
+    assert.equal(client.closeCode, 1000);
+  });
+
+  it("reports the bytes waiting to be written in bufferedAmount", async () => {
+    const release = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        await release.promise;
+        for await (const _ of ws);
+      },
+      { maxMessageSize: null, maxQueue: 1 },
+    );
+    await using _server = server;
+    await using client = await connect(uri, { compression: null });
+    assert.equal(client.bufferedAmount, 0);
+    // The server stops reading; once the kernel's buffers are full, bytes wait here.
+    const payload = new Uint8Array(1024 * 1024);
+    const sends: Promise<void>[] = [];
+    while (client.bufferedAmount === 0 && sends.length < 64) sends.push(client.send(payload));
+    assert.ok(client.bufferedAmount > 0, `nothing waiting after ${sends.length} MiB`);
+    release.resolve();
+    await Promise.all(sends);
+    // The pong follows every byte sent before the ping: they were all written.
+    await client.ping();
+    assert.equal(client.bufferedAmount, 0);
+  });
+
   it("closes cleanly while its queue is full and the peer is still sending", async () => {
     // The peer's messages fill the queue, which pauses reading; the peer's
     // close frame then waits behind megabytes that close() must read past.
