@@ -712,19 +712,14 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
 }
 
 /**
- * Whether a connection's socket holds more unsent bytes than its write
- * high-water mark: the peer is not keeping up.
+ * Whether a connection holds more unsent bytes than its write high-water
+ * mark: the peer is not keeping up.
  */
 function isBackedUp(connection: Connection): boolean {
-  // Connection keeps its socket and options protected; broadcast() is the
-  // one outside reader, for this check only.
+  // Connection keeps its options protected; broadcast() is the one outside
+  // reader, for this check only.
   // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
-  const socket = connection["socket"];
-  // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
-  const highWaterMark = connection["options"].writeHighWaterMark;
-  // Bytes sent in this turn and not yet handed to the socket count too.
-  // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
-  return connection["pendingBytes"] + socket.writableLength > highWaterMark;
+  return connection.bufferedAmount > connection["options"].writeHighWaterMark;
 }
 
 /**
