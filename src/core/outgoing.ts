@@ -19,7 +19,20 @@ const SLAB_SIZE = 65536;
  */
 function newSlab(): Uint8Array {
   const memory = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  slabMemory.add(memory.buffer);
   return new Uint8Array(memory.buffer, memory.byteOffset, SLAB_SIZE);
+}
+
+/** The memory of every slab still referenced: see {@link isPooled}. */
+const slabMemory = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Whether `chunk`, taken from an {@link OutgoingBytes}, is a view of a shared
+ * slab. Such a view keeps the whole 64 KiB slab alive for as long as it is
+ * held: a socket that cannot write it at once should get a copy instead.
+ */
+export function isPooled(chunk: Uint8Array): boolean {
+  return slabMemory.has(chunk.buffer);
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 } from "../core/errors.js";
 import type { MessageOptions } from "../core/extensions/base.js";
 import { CloseCode, type Frame, Opcode } from "../core/frames.js";
-import { recyclerOf } from "../core/outgoing.js";
+import { isPooled, recyclerOf } from "../core/outgoing.js";
 import { type Event, type Protocol, State } from "../core/protocol.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
@@ -177,6 +177,11 @@ interface PendingPing {
 /** Converts `ArrayBuffer` and views to the `Uint8Array` the protocol takes. */
 function toBytes(data: Uint8Array | ArrayBuffer): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+/** A copy of `chunk` in memory of its own, sized to it (not from Node's shared pool). */
+function copyOf(chunk: Uint8Array): Uint8Array {
+  return new Uint8Array(chunk);
 }
 
 function isIterable(value: unknown): value is Iterable<Data> | AsyncIterable<Data> {
@@ -796,9 +801,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     const socket = this.socket;
     const count = to - from;
     if (count === 0 || socket.writableEnded) return;
+    // Bytes already waiting in the socket: these will wait too, and a view of
+    // a shared slab would keep all 64 KiB of it alive meanwhile, for frames
+    // of other connections as well. A peer that stopped reading could then
+    // pin one slab per small frame queued for it, far beyond writeHighWaterMark.
+    const backedUp = socket.writableLength > 0;
     if (count === 1) {
       const chunk = chunks[from]!;
-      socket.write(chunk, recyclerOf(chunk));
+      socket.write(backedUp && isPooled(chunk) ? copyOf(chunk) : chunk, recyclerOf(chunk));
       return;
     }
     let bytes = 0;
@@ -813,7 +823,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       socket.cork();
       for (let i = from; i < to; i++) {
         const chunk = chunks[i]!;
-        socket.write(chunk, recyclerOf(chunk));
+        socket.write(backedUp && isPooled(chunk) ? copyOf(chunk) : chunk, recyclerOf(chunk));
       }
       socket.uncork();
     }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Frame, Opcode, serializeFrame } from "../../src/core/frames.js";
 import {
+  isPooled,
   OutgoingBytes,
   recyclerOf,
   SPARE_FRAME_MAX,
@@ -33,6 +34,20 @@ describe("OutgoingBytes", () => {
     const chunks = queued(frames, null);
     assert.equal(chunks.length, 1);
     assert.equal(toHex(chunks[0]!), serialized(frames, null));
+  });
+
+  it("tells the views of its shared slab from chunks of their own", () => {
+    const outgoing = new OutgoingBytes();
+    const payload = new Uint8Array(4096);
+    outgoing.appendFrame(frame(10), null);
+    outgoing.appendFrame(new Frame(Opcode.BINARY, payload), null);
+    outgoing.appendFrame(frame(2000), MASK);
+    const [run, large, masked] = outgoing.take();
+    assert.equal(isPooled(run!), true, "a small frame and the header of a large unmasked one");
+    assert.equal(isPooled(large!), false, "the payload, sent as it is");
+    assert.equal(large, payload);
+    assert.equal(isPooled(masked!), false, "a large masked frame");
+    assert.equal(isPooled(new Uint8Array(65536).subarray(1, 10)), false);
   });
 
   it("takes nothing when nothing was queued", () => {

@@ -9,6 +9,7 @@ import {
   InvalidState,
 } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/frames.js";
+import { isPooled } from "../../src/core/outgoing.js";
 import { State } from "../../src/core/protocol.js";
 import { connect } from "../../src/node/client.js";
 import type { Connection } from "../../src/node/connection.js";
@@ -366,6 +367,43 @@ describe("Connection", () => {
     // The pong follows every byte sent before the ping: they were all written.
     await client.ping();
     assert.equal(client.bufferedAmount, 0);
+  });
+
+  it("writes copies, not views of the shared slab, to a socket that is backed up", async () => {
+    const release = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        await release.promise;
+        for await (const _ of ws);
+      },
+      { maxMessageSize: null, maxQueue: 1 },
+    );
+    await using _server = server;
+    await using client = await connect(uri, { compression: null });
+    const socket = socketOf(client);
+    const written: Uint8Array[] = [];
+    const write = socket.write;
+    socket.write = function (this: Socket, chunk: Uint8Array, ...rest: unknown[]) {
+      written.push(chunk);
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof socket.write;
+    await client.send("small, while nothing waits");
+    await client.ping();
+    assert.equal(isPooled(written[0]!), true, "an idle socket gets the slab's bytes as they are");
+    // The server stops reading; once the kernel's buffers are full, bytes wait in the socket.
+    const big = new Uint8Array(1024 * 1024);
+    const sends: Promise<void>[] = [];
+    while (client.bufferedAmount === 0 && sends.length < 64) sends.push(client.send(big));
+    assert.ok(socket.writableLength > 0);
+    written.length = 0;
+    sends.push(client.send("small, behind the backlog"));
+    // The frame is written at the end of this turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(written.length, 1);
+    assert.equal(isPooled(written[0]!), false, "a backed-up socket gets a copy");
+    assert.equal(written[0]!.length, 2 + 4 + 25, "the whole masked frame");
+    release.resolve();
+    await Promise.all(sends);
   });
 
   it("closes cleanly while its queue is full and the peer is still sending", async () => {
