@@ -13,13 +13,14 @@ import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import * as zlib from "node:zlib";
 import { ConnectionClosedError, ConnectionClosedOK, TimeoutError } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/frames.js";
 import { connect } from "../../src/node/client.js";
 import { DEFAULTS } from "../../src/node/connection.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
-import { fromPeer } from "../helpers/protocol.js";
+import { fromPeer, MASK } from "../helpers/protocol.js";
 import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
@@ -340,6 +341,63 @@ describe("floods", () => {
     // DESIGN.md: the keepalive gives up on a peer that answers no ping.
     assert.equal(sentCode, 1011);
     assert.ok(stalled || peer.socket.destroyed);
+    peer.socket.destroy();
+  });
+});
+
+/** Bytes like random ones, which DEFLATE cannot shrink, the same on every run. */
+function noise(length: number): Uint8Array {
+  let seed = 7;
+  return new Uint8Array(length).map(() => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed >>> 24;
+  });
+}
+
+/** Raw DEFLATE of `data` as RFC 7692 §7.2.1 sends it: sync flush, without its last 4 octets. */
+function deflateMessage(data: Uint8Array): Uint8Array {
+  return zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+}
+
+describe("a peer using compression against us", () => {
+  it("a compressed message in a million 1-byte and empty fragments costs its bytes, not its fragments", async () => {
+    const received = deferred<Uint8Array>();
+    const { server, port } = await startServer(async (ws) => {
+      received.resolve((await ws.recv()) as Uint8Array);
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    assert.match(
+      await peer.handshake("/", "Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+      /permessage-deflate/,
+    );
+    const message = noise(1_000_000);
+    const compressed = deflateMessage(message);
+    assert.ok(compressed.length > message.length, "incompressible: a million fragments");
+    // Masked frames written by hand: FIN, RSV1 and opcode; MASK bit and length; key; payload.
+    const frames = Buffer.alloc(compressed.length * 13);
+    for (let i = 0; i < compressed.length; i++) {
+      const at = i * 13;
+      // A 1-byte fragment, RSV1 on the first (RFC 7692 §6), then an empty one.
+      frames[at] = i === 0 ? 0x42 : 0x00;
+      frames[at + 1] = 0x81;
+      frames.set(MASK, at + 2);
+      frames[at + 6] = compressed[i]! ^ MASK[0]!;
+      frames[at + 7] = 0x00;
+      frames[at + 8] = 0x80;
+      frames.set(MASK, at + 9);
+    }
+    const baseline = liveMemory();
+    for (let at = 0; at < frames.length; at += 1 << 20) {
+      await write(peer.socket, frames.subarray(at, at + (1 << 20)));
+    }
+    peer.writeFrame(Opcode.PING, "counted");
+    assert.equal((await peer.readFrame())?.opcode, Opcode.PONG);
+    // Two million fragments are held as 1 MB of compressed bytes, not as two million objects.
+    const growth = liveMemory() - baseline;
+    assert.ok(growth < 16 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
+    peer.writeFrame(Opcode.CONT, new Uint8Array(0));
+    assert.deepEqual(await received.promise, Buffer.from(message));
     peer.socket.destroy();
   });
 });

@@ -534,6 +534,26 @@ for (const mode of STREAM_MODES) {
             );
           });
 
+          it("receives messages in 1-byte fragments with empty ones between them", () => {
+            const protocol = deflating(role);
+            for (const payload of [hex("f2 48 cd c9 c9 07 00"), hex("f2 00 11 00 00")]) {
+              const fragments = [...payload].flatMap((byte, i) => [
+                wire(peer, i === 0 ? Opcode.TEXT : Opcode.CONT, Uint8Array.of(byte), {
+                  fin: false,
+                  rsv1: i === 0,
+                }),
+                wire(peer, Opcode.CONT, new Uint8Array(0), { fin: i === payload.length - 1 }),
+              ]);
+              protocol.receiveData(concat(fragments));
+            }
+            const messages = frames(protocol).filter((frame) => frame.fin);
+            assert.deepEqual(
+              messages.map((frame) => text(frame.data)),
+              ["Hello", "Hello"],
+            );
+            assert.equal(protocol.state, State.OPEN);
+          });
+
           it("sends the same message twice shorter the second time, sharing the window (§7.2.3.2)", () => {
             const protocol = deflating(role);
             protocol.sendText("Hello");
