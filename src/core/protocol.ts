@@ -126,6 +126,15 @@ export abstract class Protocol {
   private currentSize: number | null = null;
   /** RECEIVING_TEXT, RECEIVING_ENCODED, TEXT_PEEKED, SENDING_FRAGMENTED and EOF_SENT bits. */
   private flags = 0;
+  /**
+   * How many more data messages may be parsed before the bytes received are
+   * held back unparsed, or -1 (the default) for no limit. An I/O layer that
+   * queues messages up to a bound sets it to the room left in its queue, and
+   * calls {@link resumeParsing} once there is room again. Without it, one read
+   * of small compressed messages could inflate to many times the queue: each
+   * may expand to `maxMessageSize`.
+   */
+  messageBudget = -1;
   /** See {@link RareState}; `null` until first needed. */
   private rareState: RareState | null = null;
 
@@ -234,6 +243,11 @@ export abstract class Protocol {
     else this.step();
   }
 
+  /** Parses the bytes held back once {@link messageBudget} ran out, within the budget now set. */
+  resumeParsing(): void {
+    this.step();
+  }
+
   /** Records that the peer half-closed the connection. Calling it twice has no effect. */
   receiveEof(): void {
     if (this.reader.atEof) return;
@@ -338,7 +352,7 @@ export abstract class Protocol {
     parser.maxMessageSize = this.maxEncodedSize();
     const eventsBefore = this.events.length;
     try {
-      while (this.mode === "frames") {
+      while (this.mode === "frames" && this.messageBudget !== 0) {
         parser.messageSize = this.currentSize ?? 0;
         const frame = parser.parse(reader);
         if (frame === null) {
@@ -476,6 +490,8 @@ export abstract class Protocol {
     }
     // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is not expected."
     this.pushEvent(frame);
+    // CONT, TEXT and BINARY: a data message is complete.
+    if (frame.fin && opcode <= Opcode.BINARY && this.messageBudget > 0) this.messageBudget--;
   }
 
   /** The limit on a message's frames as received: the message limit, plus what extensions add. */

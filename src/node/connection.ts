@@ -138,6 +138,7 @@ let onSocketEnd: (this: Socket) => void;
 let onSocketError: (this: Socket, error: Error) => void;
 let onSocketClose: (this: Socket) => void;
 let onSocketDrain: (this: Socket) => void;
+let onSocketResume: (this: Socket) => void;
 let destroyKeepingAddresses: OwnedSocket["_destroy"];
 let flushConnection: (connection: Connection) => void;
 let failPending: (connection: Connection) => void;
@@ -265,6 +266,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.protocol = protocol;
     this.options = options;
     // The socket itself is paused and resumed: no object stands between them.
+    // The protocol parses no more messages than the queue has room for (see
+    // onData()), and the rest once reading resumes (see onResume()).
     this.messages = new MessageAssembler(options.maxQueue, socket);
     // Small frames go out at once: Nagle's algorithm would hold them back for
     // up to 40 ms waiting for an ACK.
@@ -281,6 +284,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
     socket.on("drain", onSocketDrain);
+    socket.on("resume", onSocketResume);
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -814,6 +818,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   private onData(chunk: Buffer): void {
     try {
+      this.protocol.messageBudget = this.messages.room;
       this.protocol.receiveData(chunk);
     } catch (error) {
       // Only possible after the end of the stream, which Node does not do.
@@ -825,7 +830,20 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   private onEnd(): void {
+    this.protocol.messageBudget = this.messages.room;
     this.protocol.receiveEof();
+    this.processEvents();
+  }
+
+  /**
+   * Reading resumed: the bytes the protocol held back when the queue was
+   * full are parsed first, before the socket delivers what followed them.
+   */
+  private onResume(): void {
+    const protocol = this.protocol;
+    if (protocol.messageBudget !== 0) return;
+    protocol.messageBudget = this.messages.room;
+    protocol.resumeParsing();
     this.processEvents();
   }
 
@@ -925,6 +943,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     };
     onSocketDrain = function (this: Socket): void {
       (this as OwnedSocket)[CONNECTION].onDrain();
+    };
+    onSocketResume = function (this: Socket): void {
+      (this as OwnedSocket)[CONNECTION].onResume();
     };
     destroyKeepingAddresses = function (this: Socket, error, callback): void {
       (this as OwnedSocket)[CONNECTION].captureLocalAddress();

@@ -211,6 +211,7 @@ export class ServerConnection extends Connection {
 
   /** @internal Feeds bytes read from the socket before this connection took it over. */
   receiveEarlyData(data: Uint8Array): void {
+    this.protocol.messageBudget = this.messages.room;
     this.protocol.receiveData(data);
     this.processEvents();
   }

@@ -602,6 +602,68 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
     });
 
+    describe("a budget of messages to parse", () => {
+      it("holds back what follows the last message it allows, until resumeParsing()", () => {
+        const protocol = openProtocol(role);
+        protocol.messageBudget = 2;
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.TEXT, "one"),
+            // Fragments and control frames don't count: only complete messages.
+            fromPeer(role, Opcode.BINARY, "tw", false),
+            fromPeer(role, Opcode.PING, "ping"),
+            fromPeer(role, Opcode.CONT, "o"),
+            fromPeer(role, Opcode.PING, "held"),
+            fromPeer(role, Opcode.TEXT, "three"),
+          ]),
+        );
+        assert.deepEqual(
+          frames(protocol).map((frame) => [frame.opcode, decode(frame.data)]),
+          [
+            [Opcode.TEXT, "one"],
+            [Opcode.BINARY, "tw"],
+            [Opcode.PING, "ping"],
+            [Opcode.CONT, "o"],
+          ],
+        );
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.PONG, "ping"))]);
+        assert.equal(protocol.messageBudget, 0);
+        // More data and the end of the stream wait behind the held bytes.
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "four"));
+        protocol.receiveEof();
+        assert.deepEqual(frames(protocol), []);
+        assert.equal(protocol.state, State.OPEN);
+
+        protocol.messageBudget = 1;
+        protocol.resumeParsing();
+        assert.deepEqual(
+          frames(protocol).map((frame) => decode(frame.data)),
+          ["held", "three"],
+        );
+        protocol.messageBudget = -1;
+        protocol.resumeParsing();
+        assert.deepEqual(
+          frames(protocol).map((frame) => decode(frame.data)),
+          ["four"],
+        );
+        // Then the end of the stream: without a close frame, 1006.
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeCode, 1006);
+      });
+
+      it("parses nothing with a budget of 0, and everything by default", () => {
+        const protocol = openProtocol(role);
+        assert.equal(protocol.messageBudget, -1);
+        protocol.messageBudget = 0;
+        protocol.receiveData(fromPeer(role, Opcode.PING, "ping"));
+        assert.deepEqual(frames(protocol), []);
+        assert.deepEqual(written(protocol), []);
+        protocol.messageBudget = -1;
+        protocol.resumeParsing();
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.PONG, "ping"))]);
+      });
+    });
+
     describe("UTF-8 validated as a text frame's payload arrives", () => {
       // Autobahn 6.4.3: the invalid sequence arrives while the frame is incomplete.
       const valid = hex("ce ba e1 bd b9 ce bc ce b5");

@@ -412,6 +412,50 @@ describe("a peer using compression against us", () => {
     peer.socket.destroy();
   });
 
+  it("messages that each inflate to maxMessageSize are queued up to maxQueue, not a read's worth", async () => {
+    const release = deferred();
+    const received = deferred<number>();
+    const maxQueue = 4;
+    const { server, port } = await startServer(
+      async (ws) => {
+        await release.promise;
+        let count = 0;
+        for await (const message of ws) {
+          if (typeof message === "string") break;
+          if (message.length === MiB) count++;
+        }
+        received.resolve(count);
+      },
+      { maxQueue },
+    );
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    // client_no_context_takeover: every message can be the same bytes.
+    await peer.handshake(
+      "/",
+      "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n",
+    );
+    // About 1 KiB each: 64 of them fit in one 64 KiB read.
+    const bomb = fromPeer("server", Opcode.BINARY, deflateMessage(new Uint8Array(MiB)), true, [
+      true,
+      false,
+      false,
+    ]);
+    const count = 200;
+    const baseline = liveMemory();
+    // Not waiting for 'drain': the server stops reading before it has taken them all.
+    peer.write(Buffer.concat(Array.from({ length: count }, () => bomb)));
+    peer.writeFrame(Opcode.TEXT, "end");
+    // Give the server time to read what it will: a ping would wait behind the bombs.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const growth = liveMemory() - baseline;
+    release.resolve();
+    assert.equal(await received.promise, count);
+    // maxQueue messages and the one being inflated, plus one read of compressed bytes held back.
+    assert.ok(growth < (maxQueue + 4) * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
+    peer.socket.destroy();
+  });
+
   it("fails the server's connection with 1002 on RSV1 on a ping or on a continuation frame", async () => {
     const { server, port } = await startServer(echo);
     await using _server = server;
