@@ -548,6 +548,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * as 1005 ("no status received"): RFC 6455 §7.4.1 reserves 1005 for that
    * report, so it never appears on the wire.
    *
+   * Messages already received can still be read. Once the closing handshake
+   * has started, the connection reads on until the peer's close frame even
+   * if they are not: messages that arrive while `maxQueue` are waiting are
+   * dropped.
+   *
    * @throws InvalidState for a code that may not be sent (1006, 1015,
    *   outside 1000–4999), a reason longer than 123 bytes in UTF-8, or a
    *   reason with 1005.
@@ -656,6 +661,27 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   protected afterProtocolStep(): void {
     this.flush();
     if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.armCloseTimer();
+    if (this.protocol.state === State.CLOSING) this.readToClose();
+  }
+
+  /**
+   * Once the closing handshake started, reads on whatever the queue holds:
+   * RFC 6455 §5.5.1 has each side wait for the other's close frame, and an
+   * application that stopped reading (a handler that returned) must not
+   * leave that frame unread behind a full queue until closeTimeout. Messages
+   * that don't fit in the queue are dropped; those queued can still be read.
+   */
+  private readToClose(): void {
+    const messages = this.messages;
+    if (messages.room < 0) return;
+    messages.discardOverflow();
+    const protocol = this.protocol;
+    const held = protocol.messageBudget === 0;
+    protocol.messageBudget = -1;
+    if (held) {
+      protocol.resumeParsing();
+      this.processEvents();
+    }
   }
 
   /** Processes the events the protocol parsed, then writes its output. */

@@ -45,7 +45,7 @@ export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Bits of {@link MessageAssembler}'s `flags`: one field for six booleans. */
+/** Bits of {@link MessageAssembler}'s `flags`: one field for eight booleans. */
 const WAITER_ITERATES = 1;
 const CLOSED = 2;
 const ENDS_QUIETLY = 4;
@@ -54,6 +54,8 @@ const HELD = 16;
 const FRAGMENTS_ARE_TEXT = 32;
 /** The close error was built: `closeErrorSource` holds it rather than its maker. */
 const CLOSE_ERROR_BUILT = 64;
+/** A full queue drops messages rather than pausing reading; see `discardOverflow()`. */
+const DISCARDS_OVERFLOW = 128;
 
 /**
  * Reassembles messages from frames and hands them to one reader at a time.
@@ -105,10 +107,26 @@ export class MessageAssembler {
 
   /**
    * How many more messages can arrive before the queue is full: one for a
-   * reader waiting, and the room left in the queue.
+   * reader waiting, and the room left in the queue; -1 for no limit once
+   * {@link discardOverflow} was called.
    */
   get room(): number {
+    if ((this.flags & DISCARDS_OVERFLOW) !== 0) return -1;
     return Math.max(0, this.highWater - this.size + (this.settleWaiter === null ? 0 : 1));
+  }
+
+  /**
+   * From now on, a full queue drops the messages that arrive instead of
+   * pausing reading, and reading resumes if the queue had paused it. For a
+   * connection that is closing: it must read on until the peer's close
+   * frame, and the application may never read again. Messages already
+   * queued stay there, to be read.
+   */
+  discardOverflow(): void {
+    const flags = this.flags;
+    if ((flags & DISCARDS_OVERFLOW) !== 0) return;
+    this.flags = (flags | DISCARDS_OVERFLOW) & ~PAUSED_FOR_QUEUE;
+    if ((flags & PAUSED_FOR_QUEUE) !== 0 && (flags & HELD) === 0) this.flow.resume();
   }
 
   /** Whether reading is held by {@link holdReading}. */
@@ -258,9 +276,11 @@ export class MessageAssembler {
       settle((this.flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
       return;
     }
+    const discards = (this.flags & DISCARDS_OVERFLOW) !== 0;
+    if (discards && this.size >= this.highWater) return;
     this.queue ??= [];
     this.queue.push(message);
-    if ((this.flags & PAUSED_FOR_QUEUE) === 0 && this.size >= this.highWater) {
+    if (!discards && (this.flags & PAUSED_FOR_QUEUE) === 0 && this.size >= this.highWater) {
       this.flags |= PAUSED_FOR_QUEUE;
       this.flow.pause();
     }

@@ -83,6 +83,38 @@ describe("MessageAssembler", () => {
     assert.deepEqual(calls, ["pause", "pause", "resume", "pause", "pause"]);
   });
 
+  it("counts the room left for messages, a waiting reader included", async () => {
+    const { queue } = assembler(4);
+    assert.equal(queue.room, 4);
+    const waiting = queue.get();
+    assert.equal(queue.room, 5);
+    for (const word of ["a", "b", "c", "d", "e", "f"]) queue.put(text(word));
+    assert.equal(await waiting, "a");
+    assert.equal(queue.size, 5);
+    assert.equal(queue.room, 0);
+  });
+
+  it("drops what a full queue can't take once told to, and resumes reading", async () => {
+    const { queue, calls } = assembler(2);
+    for (const word of ["a", "b"]) queue.put(text(word));
+    assert.deepEqual(calls, ["pause"]);
+    queue.discardOverflow();
+    queue.discardOverflow();
+    assert.deepEqual(calls, ["pause", "resume"]);
+    assert.equal(queue.room, -1);
+    for (const word of ["c", "d"]) queue.put(text(word));
+    assert.equal(await queue.get(), "a");
+    queue.put(text("e"));
+    assert.deepEqual(calls, ["pause", "resume"]);
+    assert.deepEqual([await queue.get(), await queue.get()], ["b", "e"]);
+    // Without a pause for the queue, there is nothing to resume; a hold for writes stays.
+    const held = assembler(2);
+    held.queue.holdReading();
+    for (const word of ["a", "b"]) held.queue.put(text(word));
+    held.queue.discardOverflow();
+    assert.deepEqual(held.calls, ["pause", "pause"]);
+  });
+
   it("resolves a reader waiting with a signal, and rejects it on close", async () => {
     const { queue } = assembler();
     const signal = new AbortController().signal;
