@@ -550,8 +550,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *
    * Messages already received can still be read. Once the closing handshake
    * has started, the connection reads on until the peer's close frame even
-   * if they are not: messages that arrive while `maxQueue` are waiting are
-   * dropped.
+   * if they are not: messages that arrive while `maxQueue` messages wait to
+   * be read are dropped.
    *
    * @throws InvalidState for a code that may not be sent (1006, 1015,
    *   outside 1000–4999), a reason longer than 123 bytes in UTF-8, or a
