@@ -126,6 +126,18 @@ export abstract class Protocol {
   private currentSize: number | null = null;
   /** RECEIVING_TEXT, RECEIVING_ENCODED, TEXT_PEEKED, SENDING_FRAGMENTED and EOF_SENT bits. */
   private flags = 0;
+  /**
+   * How many more messages decoded by an extension (permessage-deflate) may
+   * be parsed before the bytes received are held back unparsed, or -1 (the
+   * default) for no limit. An I/O layer that queues messages up to a bound
+   * sets it to the room left in its queue, and calls {@link resumeParsing}
+   * once there is room again. Without it, one read of small compressed
+   * messages could inflate to many times the queue: each may expand to
+   * `maxMessageSize`. Messages as they arrived need no such budget: what one
+   * read completes is at most one message assembled over earlier reads and
+   * the read's own bytes, so they do not hold parsing back.
+   */
+  decodedMessageBudget = -1;
   /** See {@link RareState}; `null` until first needed. */
   private rareState: RareState | null = null;
 
@@ -234,6 +246,11 @@ export abstract class Protocol {
     else this.step();
   }
 
+  /** Parses the bytes held back once {@link decodedMessageBudget} ran out, within the budget now set. */
+  resumeParsing(): void {
+    this.step();
+  }
+
   /** Records that the peer half-closed the connection. Calling it twice has no effect. */
   receiveEof(): void {
     if (this.reader.atEof) return;
@@ -338,7 +355,7 @@ export abstract class Protocol {
     parser.maxMessageSize = this.maxEncodedSize();
     const eventsBefore = this.events.length;
     try {
-      while (this.mode === "frames") {
+      while (this.mode === "frames" && this.decodedMessageBudget !== 0) {
         parser.messageSize = this.currentSize ?? 0;
         const frame = parser.parse(reader);
         if (frame === null) {
@@ -476,6 +493,15 @@ export abstract class Protocol {
     }
     // RFC 6455 §5.5.3: "A response to an unsolicited Pong frame is not expected."
     this.pushEvent(frame);
+    // CONT, TEXT and BINARY: a data message is complete; it counts if an extension decoded it.
+    if (
+      frame.fin &&
+      opcode <= Opcode.BINARY &&
+      (this.flags & RECEIVING_ENCODED) !== 0 &&
+      this.decodedMessageBudget > 0
+    ) {
+      this.decodedMessageBudget--;
+    }
   }
 
   /** The limit on a message's frames as received: the message limit, plus what extensions add. */

@@ -138,6 +138,7 @@ let onSocketEnd: (this: Socket) => void;
 let onSocketError: (this: Socket, error: Error) => void;
 let onSocketClose: (this: Socket) => void;
 let onSocketDrain: (this: Socket) => void;
+let onSocketResume: (this: Socket) => void;
 let destroyKeepingAddresses: OwnedSocket["_destroy"];
 let flushConnection: (connection: Connection) => void;
 let failPending: (connection: Connection) => void;
@@ -270,6 +271,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.protocol = protocol;
     this.options = options;
     // The socket itself is paused and resumed: no object stands between them.
+    // The protocol parses no more messages than the queue has room for (see
+    // onData()), and the rest once reading resumes (see onResume()).
     this.messages = new MessageAssembler(options.maxQueue, socket);
     // Small frames go out at once: Nagle's algorithm would hold them back for
     // up to 40 ms waiting for an ACK.
@@ -286,6 +289,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
     socket.on("drain", onSocketDrain);
+    socket.on("resume", onSocketResume);
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -560,6 +564,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * as 1005 ("no status received"): RFC 6455 §7.4.1 reserves 1005 for that
    * report, so it never appears on the wire.
    *
+   * Messages already received can still be read. Once the closing handshake
+   * has started, the connection reads on until the peer's close frame even
+   * if they are not: messages that arrive while `maxQueue` messages wait to
+   * be read are dropped, and so is every message after them.
+   *
    * @throws InvalidState for a code that may not be sent (1006, 1015,
    *   outside 1000–4999), a reason longer than 123 bytes in UTF-8, or a
    *   reason with 1005.
@@ -688,10 +697,24 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
   }
 
-  /** Once the closing handshake has begun: reads on to the peer's close, and bounds the wait. */
+  /**
+   * Once the closing handshake has begun: reads on to the peer's close frame
+   * whatever the queue holds (RFC 6455 §5.5.1 has each side wait for the
+   * other's), and bounds the wait. An application that stopped reading (a
+   * handler that returned, a client closing) must not leave that frame unread
+   * behind a full queue until closeTimeout.
+   */
   private startClosing(): void {
     this.messages.drainForClose();
+    const protocol = this.protocol;
+    // Bytes held back unparsed while the queue was full may hold the close frame.
+    const held = protocol.decodedMessageBudget === 0;
+    protocol.decodedMessageBudget = -1;
     this.armCloseTimer();
+    if (held) {
+      protocol.resumeParsing();
+      this.processEvents();
+    }
   }
 
   /** Processes the events the protocol parsed, then writes its output. */
@@ -859,6 +882,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   private onData(chunk: Buffer): void {
     try {
+      this.protocol.decodedMessageBudget = this.messages.room;
       this.protocol.receiveData(chunk);
     } catch (error) {
       // Only possible after the end of the stream, which Node does not do.
@@ -870,7 +894,20 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   private onEnd(): void {
+    this.protocol.decodedMessageBudget = this.messages.room;
     this.protocol.receiveEof();
+    this.processEvents();
+  }
+
+  /**
+   * Reading resumed: the bytes the protocol held back when the queue was
+   * full are parsed first, before the socket delivers what followed them.
+   */
+  private onResume(): void {
+    const protocol = this.protocol;
+    if (protocol.decodedMessageBudget !== 0) return;
+    protocol.decodedMessageBudget = this.messages.room;
+    protocol.resumeParsing();
     this.processEvents();
   }
 
@@ -970,6 +1007,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     };
     onSocketDrain = function (this: Socket): void {
       (this as OwnedSocket)[CONNECTION].onDrain();
+    };
+    onSocketResume = function (this: Socket): void {
+      (this as OwnedSocket)[CONNECTION].onResume();
     };
     destroyKeepingAddresses = function (this: Socket, error, callback): void {
       (this as OwnedSocket)[CONNECTION].captureLocalAddress();

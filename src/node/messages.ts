@@ -107,6 +107,16 @@ export class MessageAssembler {
     return this.queue === null ? 0 : this.queue.length - this.head;
   }
 
+  /**
+   * How many more messages can arrive before the queue is full: one for a
+   * reader waiting, and the room left in the queue; -1 for no limit once
+   * {@link drainForClose} was called.
+   */
+  get room(): number {
+    if ((this.flags & DRAINING_FOR_CLOSE) !== 0) return -1;
+    return Math.max(0, this.highWater - this.size + (this.settleWaiter === null ? 0 : 1));
+  }
+
   /** Whether reading is held by {@link holdReading}. */
   get readingHeld(): boolean {
     return (this.flags & HELD) !== 0;

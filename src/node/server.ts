@@ -211,6 +211,7 @@ export class ServerConnection extends Connection {
 
   /** @internal Feeds bytes read from the socket before this connection took it over. */
   receiveEarlyData(data: Uint8Array): void {
+    this.protocol.decodedMessageBudget = this.messages.room;
     this.protocol.receiveData(data);
     this.processEvents();
   }
@@ -220,6 +221,12 @@ export class ServerConnection extends Connection {
     this.request = request;
     const options = this.server.options;
     if (options.processRequest || options.processResponse) {
+      // Bytes that arrive before the response wait for it in the protocol.
+      // RFC 6455 §4.1: "the client MUST wait for a response from the server
+      // before sending any further data", but a hostile one doesn't, and the
+      // hooks may take up to openTimeout: stop reading until the response is
+      // sent, so that what it sends waits in TCP buffers, not in ours.
+      this.socket.pause();
       void this.completeHandshake(request);
       return;
     }
@@ -320,6 +327,8 @@ export class ServerConnection extends Connection {
       stampHeaders(response, this.server.serverHeader, date);
     }
     this.sent = plain ? date : response;
+    // Reading was paused while hooks ran; a refused client is read to its end.
+    this.socket.resume();
     this.protocol.sendResponse(response);
     this.processEvents();
   }

@@ -602,6 +602,96 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
     });
 
+    describe("a budget of decoded messages to parse", () => {
+      /** Claims RSV1 and leaves payloads as they are: its messages count as decoded. */
+      const identity: Extension = {
+        name: "x-identity",
+        decode: (frame) => new Frame(frame.opcode, frame.data, frame.fin),
+        encode: (frame) => frame,
+      };
+      const RSV1: [boolean, boolean, boolean] = [true, false, false];
+      const decoding = () => {
+        const protocol = openProtocol(role);
+        protocol.extensions = [identity];
+        return protocol;
+      };
+
+      it("holds back what follows the last decoded message it allows, until resumeParsing()", () => {
+        const protocol = decoding();
+        protocol.decodedMessageBudget = 2;
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.TEXT, "one", true, RSV1),
+            // Fragments, control frames and messages without RSV1 don't count.
+            fromPeer(role, Opcode.BINARY, "plain"),
+            fromPeer(role, Opcode.BINARY, "tw", false, RSV1),
+            fromPeer(role, Opcode.PING, "ping"),
+            fromPeer(role, Opcode.CONT, "o"),
+            fromPeer(role, Opcode.PING, "held"),
+            fromPeer(role, Opcode.TEXT, "three", true, RSV1),
+          ]),
+        );
+        assert.deepEqual(
+          frames(protocol).map((frame) => [frame.opcode, decode(frame.data)]),
+          [
+            [Opcode.TEXT, "one"],
+            [Opcode.BINARY, "plain"],
+            [Opcode.BINARY, "tw"],
+            [Opcode.PING, "ping"],
+            [Opcode.CONT, "o"],
+          ],
+        );
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.PONG, "ping"))]);
+        assert.equal(protocol.decodedMessageBudget, 0);
+        // More data and the end of the stream wait behind the held bytes.
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "four"));
+        protocol.receiveEof();
+        assert.deepEqual(frames(protocol), []);
+        assert.equal(protocol.state, State.OPEN);
+
+        protocol.decodedMessageBudget = 1;
+        protocol.resumeParsing();
+        assert.deepEqual(
+          frames(protocol).map((frame) => decode(frame.data)),
+          ["held", "three"],
+        );
+        protocol.decodedMessageBudget = -1;
+        protocol.resumeParsing();
+        assert.deepEqual(
+          frames(protocol).map((frame) => decode(frame.data)),
+          ["four"],
+        );
+        // Then the end of the stream: without a close frame, 1006.
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeCode, 1006);
+      });
+
+      it("parses nothing with a budget of 0, and everything by default", () => {
+        const protocol = decoding();
+        assert.equal(protocol.decodedMessageBudget, -1);
+        protocol.decodedMessageBudget = 0;
+        protocol.receiveData(fromPeer(role, Opcode.PING, "ping"));
+        assert.deepEqual(frames(protocol), []);
+        assert.deepEqual(written(protocol), []);
+        protocol.decodedMessageBudget = -1;
+        protocol.resumeParsing();
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.PONG, "ping"))]);
+      });
+
+      it("never holds back messages that no extension decoded", () => {
+        const protocol = decoding();
+        protocol.decodedMessageBudget = 1;
+        protocol.receiveData(
+          concat(["a", "b", "c"].map((word) => fromPeer(role, Opcode.TEXT, word))),
+        );
+        assert.deepEqual(
+          frames(protocol).map((frame) => decode(frame.data)),
+          ["a", "b", "c"],
+        );
+        assert.equal(protocol.decodedMessageBudget, 1);
+      });
+    });
+
     describe("UTF-8 validated as a text frame's payload arrives", () => {
       // Autobahn 6.4.3: the invalid sequence arrives while the frame is incomplete.
       const valid = hex("ce ba e1 bd b9 ce bc ce b5");

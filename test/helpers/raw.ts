@@ -157,6 +157,40 @@ export async function acceptRaw(peer: RawPeer, extraHeaders = ""): Promise<strin
   return head;
 }
 
+/**
+ * Writes `batch` over and over until the other side stops reading (no
+ * 'drain' for `patience` ms), `cap` bytes are written, or the socket closes.
+ * Returns how many bytes were handed to the socket, and whether it stalled.
+ */
+export async function writeUntilStalled(
+  socket: net.Socket,
+  batch: Uint8Array,
+  cap: number,
+  patience = 500,
+): Promise<{ written: number; stalled: boolean }> {
+  let written = 0;
+  while (written < cap && !socket.destroyed) {
+    written += batch.length;
+    if (socket.write(batch)) continue;
+    const progressed = await new Promise<boolean>((resolve) => {
+      const settle = (value: boolean) => {
+        clearTimeout(timer);
+        socket.off("drain", onDrain);
+        socket.off("close", onClose);
+        resolve(value);
+      };
+      const onDrain = () => settle(true);
+      // A reset ends the flood as well; not once(), which would reject on 'error'.
+      const onClose = () => settle(false);
+      const timer = setTimeout(settle, patience, false);
+      socket.on("drain", onDrain);
+      socket.on("close", onClose);
+    });
+    if (!progressed) return { written, stalled: !socket.destroyed };
+  }
+  return { written, stalled: false };
+}
+
 /** Payload of a close frame as [code, reason]. */
 export function closePayload(frame: Frame | null): [number, string] | null {
   if (frame === null) return null;

@@ -445,6 +445,61 @@ function socketOf(connection: Connection): Socket {
   return connection["socket"];
 }
 
+describe("Connection, closing with a full receive queue", () => {
+  // A closing handshake that waited for closeTimeout would end with 1006.
+  const options = { maxQueue: 4, closeTimeout: 5_000 };
+
+  it("completes when a handler returns without reading, before or after the peer's close", async () => {
+    for (const clientCloses of [false, true]) {
+      const gate = deferred();
+      const opened = deferred<ServerConnection>();
+      const { server, uri } = await startServer(async (ws) => {
+        opened.resolve(ws);
+        await gate.promise;
+      }, options);
+      await using _server = server;
+      const ws = await connect(uri);
+      for (let i = 0; i < 20; i++) void ws.send(`m${i}`);
+      // In one write with the messages the queue has no room for, or after them.
+      const closing = clientCloses ? ws.close() : ws.closed;
+      const serverWs = await opened.promise;
+      // The queue is full once the server stops reading.
+      const serverSocket = socketOf(serverWs);
+      if (!serverSocket.isPaused()) await once(serverSocket, "pause");
+      gate.resolve();
+      await closing;
+      await serverWs.closed;
+      assert.deepEqual(
+        [ws.closeCode, serverWs.closeCode],
+        [1000, 1000],
+        `client closes: ${clientCloses}`,
+      );
+    }
+  });
+
+  it("completes when the client closes without reading, and keeps what was queued", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      for (let i = 0; i < 20; i++) await ws.send(`m${i}`);
+      for await (const _ of ws);
+    });
+    await using _server = server;
+    const ws = await connect(uri, options);
+    const socket = socketOf(ws);
+    if (!socket.isPaused()) await once(socket, "pause");
+    await ws.close();
+    assert.equal(ws.closeCode, 1000);
+    // At least the 4 the queue holds, and then none missing: whatever came
+    // after the queue overflowed while closing was dropped, to the end.
+    const messages = [];
+    for await (const message of ws) messages.push(message);
+    assert.ok(messages.length >= 4, `${messages.length} messages kept`);
+    assert.deepEqual(
+      messages,
+      messages.map((_, i) => `m${i}`),
+    );
+  });
+});
+
 describe("Connection, writes batched per event-loop turn", () => {
   it("sends what was sent in one turn in one socket write, in order", async () => {
     const { server, uri } = await startServer(echo);

@@ -90,6 +90,7 @@ describe("MessageAssembler", () => {
     assert.deepEqual(calls, ["pause"]);
     queue.drainForClose();
     assert.deepEqual(calls, ["pause", "resume"]);
+    assert.equal(queue.room, -1, "no limit on what is parsed");
     queue.put(text("dropped"));
     assert.equal(queue.size, 2);
     assert.equal(await queue.get(), "a");
@@ -121,6 +122,17 @@ describe("MessageAssembler", () => {
     assert.deepEqual(calls, ["pause", "pause"]);
     queue.releaseReading();
     assert.deepEqual(calls, ["pause", "pause", "resume"]);
+  });
+
+  it("counts the room left for messages, a waiting reader included", async () => {
+    const { queue } = assembler(4);
+    assert.equal(queue.room, 4);
+    const waiting = queue.get();
+    assert.equal(queue.room, 5);
+    for (const word of ["a", "b", "c", "d", "e", "f"]) queue.put(text(word));
+    assert.equal(await waiting, "a");
+    assert.equal(queue.size, 5);
+    assert.equal(queue.room, 0);
   });
 
   it("resolves a reader waiting with a signal, and rejects it on close", async () => {

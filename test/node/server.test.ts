@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import * as net from "node:net";
@@ -10,7 +11,8 @@ import { Response } from "../../src/core/http11.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
 import { broadcast, type ServerConnection, serve } from "../../src/node/server.js";
-import { closePayload, RawPeer } from "../helpers/raw.js";
+import { fromPeer } from "../helpers/protocol.js";
+import { closePayload, RawPeer, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -508,6 +510,36 @@ describe("bad input from the network", () => {
     const error = (await result.promise) as Error & { closeCode?: number };
     assert.equal(error.name, "ConnectionClosedError");
     assert.equal(error.closeCode, 1006);
+  });
+
+  it("reads no frames while an async processRequest runs, then loses none of them", async () => {
+    const hook = deferred();
+    const received = deferred<number>();
+    const { server, port } = await startServer(
+      async (ws) => {
+        let count = 0;
+        for await (const message of ws) {
+          if (typeof message === "string") break;
+          count++;
+        }
+        received.resolve(count);
+      },
+      { processRequest: () => hook.promise.then(() => undefined) },
+    );
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    const head = peer.handshake();
+    // Frames sent before the response: they must wait in TCP buffers, not the server's.
+    const frame = fromPeer("server", Opcode.BINARY, new Uint8Array(64 * 1024));
+    const batch = Buffer.concat(Array.from({ length: 16 }, () => frame));
+    const cap = 256 * 1024 * 1024;
+    const { written, stalled } = await writeUntilStalled(peer.socket, batch, cap);
+    assert.ok(stalled, `the server read ${written} bytes while its hook ran`);
+    hook.resolve();
+    assert.match(await head, /^HTTP\/1\.1 101 /);
+    peer.writeFrame(Opcode.TEXT, "end");
+    assert.equal(await received.promise, (written / batch.length) * 16);
+    peer.socket.destroy();
   });
 
   it("drops a connection that never completes its handshake after openTimeout", async () => {

@@ -167,8 +167,11 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   private compressing = false;
   /** Whether the message being received is compressed. */
   private decompressing = false;
-  /** Compressed fragments of the message being received, but its last. */
-  private fragments: Uint8Array[] | null = null;
+  /**
+   * Compressed fragments of the message being received, but its last, copied
+   * end to end into one buffer: `fragmentsLength` bytes of it are used.
+   */
+  private fragments: Uint8Array | null = null;
   private fragmentsLength = 0;
 
   constructor(parameters: PerMessageDeflateParameters, settings: DeflateSettings = {}) {
@@ -255,21 +258,23 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     }
     if (!this.decompressing) return frame;
 
-    this.fragmentsLength += frame.data.length;
+    const held = this.fragmentsLength;
+    const maxEncodedSize = this.maxEncodedSize(maxSize);
     // Fragments are only inflated once the message is complete: the
     // compressed bytes held have a limit too.
-    if (this.fragmentsLength > this.maxEncodedSize(maxSize)) {
+    if (held + frame.data.length > maxEncodedSize) {
       throw new PayloadTooBig(`compressed message exceeds limit of ${maxSize} bytes`);
     }
     if (!frame.fin) {
-      if (this.fragments === null) this.fragments = [frame.data];
-      else this.fragments.push(frame.data);
+      this.hold(frame.data, maxEncodedSize);
       return new Frame(opcode, EMPTY, false, false, frame.rsv2, frame.rsv3);
     }
     // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail
     // end of the payload of the message", fed to zlib after it, not copied.
-    const inputs = this.fragments ?? [];
-    inputs.push(frame.data, EMPTY_STORED_BLOCK_TAIL);
+    const inputs =
+      this.fragments === null
+        ? [frame.data, EMPTY_STORED_BLOCK_TAIL]
+        : [this.fragments.subarray(0, held), frame.data, EMPTY_STORED_BLOCK_TAIL];
     this.fragments = null;
     this.fragmentsLength = 0;
     this.decompressing = false;
@@ -409,6 +414,30 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     if (inflater.ended || !this.keepsStreams()) this.closeInflater();
     else if (this.remoteNoContextTakeover) inflater.reset();
     return output;
+  }
+
+  /**
+   * Appends a compressed fragment to those held. One buffer, doubled as
+   * needed up to `limit`, rather than a list: a peer that sends a message in
+   * a million tiny or empty fragments makes this side hold their bytes, not a
+   * million objects.
+   */
+  private hold(data: Uint8Array, limit: number): void {
+    const length = data.length;
+    if (length === 0) return;
+    const held = this.fragmentsLength;
+    const needed = held + length;
+    let buffer = this.fragments;
+    if (buffer === null || needed > buffer.length) {
+      const grown = new Uint8Array(
+        Math.min(Math.max(needed, 2 * (buffer?.length ?? 0), 256), limit),
+      );
+      if (buffer !== null) grown.set(buffer.subarray(0, held));
+      buffer = grown;
+      this.fragments = grown;
+    }
+    buffer.set(data, held);
+    this.fragmentsLength = needed;
   }
 }
 

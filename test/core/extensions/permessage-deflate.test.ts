@@ -534,6 +534,37 @@ for (const mode of STREAM_MODES) {
             );
           });
 
+          it("receives messages in 1-byte fragments with empty ones between them", () => {
+            let seed = 7;
+            const noise = new Uint8Array(1000).map(() => {
+              seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+              return seed >>> 24;
+            });
+            const incompressible = zlib
+              .deflateRawSync(noise, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+              .subarray(0, -4);
+            // Over 1000 bytes: held up to the allowance for a limit of 1000.
+            assert.ok(incompressible.length > 1000);
+            const protocol = deflating(role, {}, {}, 1000);
+            const payloads = [hex("f2 48 cd c9 c9 07 00"), hex("f2 00 11 00 00"), incompressible];
+            for (const payload of payloads) {
+              const fragments = [...payload].flatMap((byte, i) => [
+                wire(peer, i === 0 ? Opcode.BINARY : Opcode.CONT, Uint8Array.of(byte), {
+                  fin: false,
+                  rsv1: i === 0,
+                }),
+                wire(peer, Opcode.CONT, new Uint8Array(0), { fin: i === payload.length - 1 }),
+              ]);
+              protocol.receiveData(concat(fragments));
+            }
+            const messages = frames(protocol).filter((frame) => frame.fin);
+            assert.deepEqual(
+              messages.map((frame) => toHex(frame.data)),
+              [toHex(utf8("Hello")), toHex(utf8("Hello")), toHex(noise)],
+            );
+            assert.equal(protocol.state, State.OPEN);
+          });
+
           it("sends the same message twice shorter the second time, sharing the window (§7.2.3.2)", () => {
             const protocol = deflating(role);
             protocol.sendText("Hello");
