@@ -62,6 +62,15 @@ const NO_EXTENSION_FACTORIES: readonly ServerExtensionFactory[] = Object.freeze(
 const NO_SUBPROTOCOLS: readonly string[] = Object.freeze([]);
 
 /**
+ * How many offers of extensions this side supports are put to their
+ * factories, per request. Clients make one or two (browsers one); a factory
+ * declines an offer by throwing, which costs a stack trace, so a request
+ * head of 1 MiB listing tens of thousands of offers would otherwise hold the
+ * event loop for about a second. RFC 6455 §9.1 lets a server decline any offer.
+ */
+export const MAX_EXTENSION_OFFERS_TRIED = 16;
+
+/**
  * The header fields of the 101 response to a valid request whose
  * `Sec-WebSocket-Key` is `key` (RFC 6455 §4.2.2, item 5), with the
  * extensions and subprotocol agreed, if any: what
@@ -285,13 +294,16 @@ export class ServerProtocol extends Protocol {
     const accepted: Extension[] = [];
     const available = this.options.extensions ?? NO_EXTENSION_FACTORIES;
     if (available.length === 0) return [answered, accepted];
+    let tries = 0;
     // RFC 6455 §9.1: the client lists extensions in order of preference; the
     // server accepts at most one offer of each, declining those it cannot honour.
     for (const [name, params] of headers
       .getAll("Sec-WebSocket-Extensions")
       .flatMap((value) => parseExtensionList(value))) {
+      if (answered.some(([acceptedName]) => acceptedName === name)) continue;
       for (const factory of available) {
         if (factory.name !== name) continue;
+        if (++tries > MAX_EXTENSION_OFFERS_TRIED) return [answered, accepted];
         try {
           const [responseParams, extension] = factory.processRequestParams(params, accepted);
           answered.push([name, responseParams]);

@@ -21,7 +21,11 @@ import { Frame, Opcode } from "../../src/core/frames.js";
 import { Headers } from "../../src/core/headers.js";
 import { Request, type Response } from "../../src/core/http11.js";
 import { State } from "../../src/core/protocol.js";
-import { ServerProtocol, type ServerProtocolOptions } from "../../src/core/server.js";
+import {
+  MAX_EXTENSION_OFFERS_TRIED,
+  ServerProtocol,
+  type ServerProtocolOptions,
+} from "../../src/core/server.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
 import { fromPeer } from "../helpers/protocol.js";
 
@@ -935,6 +939,41 @@ describe("ServerProtocol", () => {
         server.extensions.map((extension) => (extension as Rsv2Extension).params),
         [[["bar", null]]],
       );
+    });
+
+    it("puts no further offer of an accepted extension to its factory", () => {
+      let calls = 0;
+      const counting = factory("x-test", (params) => {
+        calls++;
+        return [[...params], new Rsv2Extension("x-test", params)];
+      });
+      const [server, response] = negotiate(["x-test; a=1, x-test; a=2", "x-test; a=3"], [counting]);
+      assert.deepEqual(response.headers.getAll("Sec-WebSocket-Extensions"), ["x-test; a=1"]);
+      assert.equal(server.extensions.length, 1);
+      assert.equal(calls, 1);
+    });
+
+    it(`puts at most ${MAX_EXTENSION_OFFERS_TRIED} offers to the factories`, () => {
+      let calls = 0;
+      const picky = factory("x-test", (params) => {
+        calls++;
+        if (params.length > 0) throw new NegotiationError("declined");
+        return [[], new Rsv2Extension("x-test", params)];
+      });
+      // Hundreds of offers the factory declines, each with a thrown error:
+      // only the first few are tried, and the acceptable one after them is not.
+      const offers = Array.from({ length: 500 }, () => "x-test; no").join(", ");
+      const [server, response] = negotiate([offers, "x-test"], [picky]);
+      assert.equal(response.status, 101);
+      assert.equal(calls, MAX_EXTENSION_OFFERS_TRIED);
+      assert.equal(response.headers.has("Sec-WebSocket-Extensions"), false);
+      assert.equal(server.extensions.length, 0);
+      // Offers of extensions without a factory cost no tries.
+      calls = 0;
+      const unknown = Array.from({ length: 100 }, () => "x-unknown").join(", ");
+      const [, accepting] = negotiate([unknown, "x-test"], [picky]);
+      assert.deepEqual(accepting.headers.getAll("Sec-WebSocket-Extensions"), ["x-test"]);
+      assert.equal(calls, 1);
     });
 
     it("accepts several extensions in the client's order, each seeing the previous ones", () => {
