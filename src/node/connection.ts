@@ -271,8 +271,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.protocol = protocol;
     this.options = options;
     // The socket itself is paused and resumed: no object stands between them.
-    // The protocol parses no more messages than the queue has room for (see
-    // onData()), and the rest once reading resumes (see onResume()).
+    // The protocol inflates no more compressed messages than the queue has
+    // room for (see onData()), and the rest once reading resumes (onResume()).
     this.messages = new MessageAssembler(options.maxQueue, socket);
     // Small frames go out at once: Nagle's algorithm would hold them back for
     // up to 40 ms waiting for an ACK.
@@ -900,8 +900,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   /**
-   * Reading resumed: the bytes the protocol held back when the queue was
-   * full are parsed first, before the socket delivers what followed them.
+   * Reading resumed: the bytes the protocol held back when the queue had no
+   * room for more inflated messages are parsed first, before the socket
+   * delivers what followed them.
    */
   private onResume(): void {
     const protocol = this.protocol;
