@@ -232,12 +232,14 @@ class RareState {
   keepalive: Keepalive | null = null;
 }
 
-/** Bits of {@link Connection}'s `flags`: one field for four booleans. */
+/** Bits of {@link Connection}'s `flags`: one field for five booleans. */
 const LOST = 1;
 const FLUSH_SCHEDULED = 2;
 const FAILURE_SCHEDULED = 4;
 /** An empty write stands in for 'drain'; see `expectDrain()`. */
 const PROBING_DRAIN = 8;
+/** Bytes held back by the protocol wait for the socket's 'resume'; see `processEvents()`. */
+const RESUME_AWAITED = 16;
 
 /**
  * The part of client and server connections that does not depend on the side.
@@ -289,7 +291,6 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
     socket.on("drain", onSocketDrain);
-    socket.on("resume", onSocketResume);
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -726,6 +727,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       else this.handleHandshakeEvent(event);
     }
     this.afterProtocolStep();
+    if (this.protocol.decodedMessageBudget === 0 && (this.flags & RESUME_AWAITED) === 0) {
+      // The queue is full, so the socket is paused: once it resumes, the
+      // bytes held back are parsed before anything read after them. Listened
+      // to only then, as an idle connection's socket keeps no listener for it.
+      this.flags |= RESUME_AWAITED;
+      this.socket.once("resume", onSocketResume);
+    }
     if (this.protocol.failurePending && (this.flags & FAILURE_SCHEDULED) === 0) {
       // Let the application answer the messages that preceded the protocol
       // error (its handlers run in the microtasks before setImmediate), then fail.
@@ -905,6 +913,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * delivers what followed them.
    */
   private onResume(): void {
+    this.flags &= ~RESUME_AWAITED;
     const protocol = this.protocol;
     if (protocol.decodedMessageBudget !== 0) return;
     protocol.decodedMessageBudget = this.messages.room;

@@ -415,9 +415,11 @@ describe("a peer using compression against us", () => {
   it("messages that each inflate to maxMessageSize are queued up to maxQueue, not a read's worth", async () => {
     const release = deferred();
     const received = deferred<number>();
+    const opened = deferred<ServerConnection>();
     const maxQueue = 4;
     const { server, port } = await startServer(
       async (ws) => {
+        opened.resolve(ws);
         await release.promise;
         let count = 0;
         for await (const message of ws) {
@@ -446,8 +448,10 @@ describe("a peer using compression against us", () => {
     // Not waiting for 'drain': the server stops reading before it has taken them all.
     peer.write(Buffer.concat(Array.from({ length: count }, () => bomb)));
     peer.writeFrame(Opcode.TEXT, "end");
-    // Give the server time to read what it will: a ping would wait behind the bombs.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The server pauses its socket once its queue is full; a ping would wait behind the bombs.
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+    const serverSocket = (await opened.promise)["socket"];
+    if (!serverSocket.isPaused()) await once(serverSocket, "pause");
     const growth = liveMemory() - baseline;
     release.resolve();
     assert.equal(await received.promise, count);
