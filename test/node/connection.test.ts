@@ -346,21 +346,11 @@ describe("Connection", () => {
   });
 
   it("reports the bytes waiting to be written in bufferedAmount", async () => {
-    const release = deferred();
-    const { server, uri } = await startServer(
-      async (ws) => {
-        await release.promise;
-        for await (const _ of ws);
-      },
-      { maxMessageSize: null, maxQueue: 1 },
-    );
+    const { server, uri, release } = await startStallingServer();
     await using _server = server;
     await using client = await connect(uri, { compression: null });
     assert.equal(client.bufferedAmount, 0);
-    // The server stops reading; once the kernel's buffers are full, bytes wait here.
-    const payload = new Uint8Array(1024 * 1024);
-    const sends: Promise<void>[] = [];
-    while (client.bufferedAmount === 0 && sends.length < 64) sends.push(client.send(payload));
+    const sends = fillUntilBackedUp(client);
     assert.ok(client.bufferedAmount > 0, `nothing waiting after ${sends.length} MiB`);
     release.resolve();
     await Promise.all(sends);
@@ -370,14 +360,7 @@ describe("Connection", () => {
   });
 
   it("writes copies, not views of the shared slab, to a socket that is backed up", async () => {
-    const release = deferred();
-    const { server, uri } = await startServer(
-      async (ws) => {
-        await release.promise;
-        for await (const _ of ws);
-      },
-      { maxMessageSize: null, maxQueue: 1 },
-    );
+    const { server, uri, release } = await startStallingServer();
     await using _server = server;
     await using client = await connect(uri, { compression: null });
     const socket = socketOf(client);
@@ -390,10 +373,7 @@ describe("Connection", () => {
     await client.send("small, while nothing waits");
     await client.ping();
     assert.equal(isPooled(written[0]!), true, "an idle socket gets the slab's bytes as they are");
-    // The server stops reading; once the kernel's buffers are full, bytes wait in the socket.
-    const big = new Uint8Array(1024 * 1024);
-    const sends: Promise<void>[] = [];
-    while (client.bufferedAmount === 0 && sends.length < 64) sends.push(client.send(big));
+    const sends = fillUntilBackedUp(client);
     assert.ok(socket.writableLength > 0);
     written.length = 0;
     sends.push(client.send("small, behind the backlog"));
@@ -438,6 +418,30 @@ describe("Connection", () => {
     assert.ok(read >= 4, `read ${read} queued messages`);
   });
 });
+
+/** A server whose handlers read nothing until `release` is resolved, with a queue of one message. */
+async function startStallingServer() {
+  const release = deferred();
+  const started = await startServer(
+    async (ws) => {
+      await release.promise;
+      for await (const _ of ws);
+    },
+    { maxMessageSize: null, maxQueue: 1 },
+  );
+  return { ...started, release };
+}
+
+/**
+ * Sends 1 MiB messages to a peer that stopped reading until bytes wait in
+ * the connection, once the kernel's buffers are full; returns the sends.
+ */
+function fillUntilBackedUp(client: Connection): Promise<void>[] {
+  const payload = new Uint8Array(1024 * 1024);
+  const sends: Promise<void>[] = [];
+  while (client.bufferedAmount === 0 && sends.length < 64) sends.push(client.send(payload));
+  return sends;
+}
 
 /** The socket a connection writes to; tests reach the protected member to watch its writes. */
 function socketOf(connection: Connection): Socket {
