@@ -6,7 +6,6 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 
 /** How a child process ended, and what it printed. */
 export interface ChildRun {
@@ -40,24 +39,11 @@ export async function runNode(
   args: readonly string[],
   options: RunNodeOptions = {},
 ): Promise<ChildRun> {
-  const child = spawn(process.execPath, args, {
-    cwd: options.cwd,
-    env: childEnv(options.env),
-    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (text: string) => {
-    stdout += text;
-  });
-  child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-    stderr += text;
-  });
-  if (options.input !== undefined) child.stdin!.end(options.input);
-  const watchdog = setTimeout(() => child.kill(), CHILD_TIMEOUT_MS);
+  // Ready at once: the empty pattern matches before anything is printed.
+  const running = await startNode(args, { ...options, ready: /^/ });
+  const watchdog = setTimeout(() => running.child.kill(), CHILD_TIMEOUT_MS);
   try {
-    // "close", not "exit": the child's output streams may still hold its last lines at "exit".
-    const [code] = (await once(child, "close")) as [number | null];
+    const { code, stdout, stderr } = await running.exited;
     return { code, stdout, stderr };
   } finally {
     clearTimeout(watchdog);
