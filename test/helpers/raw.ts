@@ -125,7 +125,7 @@ export class RawPeer {
 /** A TCP server on 127.0.0.1 whose connections are handed to the test as raw peers. */
 export async function rawServer(
   onConnection: (peer: RawPeer) => void,
-): Promise<{ port: number; close(): Promise<void> }> {
+): Promise<{ port: number; close(): Promise<void> } & AsyncDisposable> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
@@ -134,13 +134,11 @@ export async function rawServer(
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+  const close = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+  return { port: (server.address() as net.AddressInfo).port, close, [Symbol.asyncDispose]: close };
 }
 
 /**

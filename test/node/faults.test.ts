@@ -102,19 +102,15 @@ describe("a peer that resets the TCP connection mid-frame", () => {
   });
 
   it("ends the client's connection with 1006", async () => {
-    const raw = await rawServer(async (peer) => {
+    await using raw = await rawServer(async (peer) => {
       await acceptRaw(peer);
       peer.write(fromPeer("client", Opcode.TEXT, "x".repeat(100)).subarray(0, 20));
       peer.socket.resetAndDestroy();
     });
-    try {
-      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-      await assert.rejects(ws.recv(), ConnectionClosedError);
-      await ws.closed;
-      assert.equal(ws.closeCode, 1006);
-    } finally {
-      await raw.close();
-    }
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    await assert.rejects(ws.recv(), ConnectionClosedError);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1006);
   });
 });
 
@@ -137,20 +133,16 @@ describe("a peer that half-closes without a close frame", () => {
   });
 
   it("ends the client's connection with 1006", async () => {
-    const raw = await rawServer(async (peer) => {
+    await using raw = await rawServer(async (peer) => {
       await acceptRaw(peer);
       peer.writeFrame(Opcode.TEXT, "bye");
       peer.socket.end();
     });
-    try {
-      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-      assert.equal(await ws.recv(), "bye");
-      await assert.rejects(ws.recv(), ConnectionClosedError);
-      await ws.closed;
-      assert.equal(ws.closeCode, 1006);
-    } finally {
-      await raw.close();
-    }
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    assert.equal(await ws.recv(), "bye");
+    await assert.rejects(ws.recv(), ConnectionClosedError);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1006);
   });
 });
 
@@ -182,7 +174,7 @@ describe("a peer that keeps sending after its close frame", () => {
   });
 
   it("closes the client's connection normally and drops the extra data", async () => {
-    const raw = await rawServer(async (peer) => {
+    await using raw = await rawServer(async (peer) => {
       await acceptRaw(peer);
       peer.write(
         concat([
@@ -194,14 +186,10 @@ describe("a peer that keeps sending after its close frame", () => {
       assert.deepEqual(closePayload(reply), [1001, ""]);
       peer.socket.end();
     });
-    try {
-      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-      await assert.rejects(ws.recv(), ConnectionClosedOK);
-      await ws.closed;
-      assert.equal(ws.closeCode, 1001);
-    } finally {
-      await raw.close();
-    }
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    await assert.rejects(ws.recv(), ConnectionClosedOK);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1001);
   });
 });
 
@@ -497,20 +485,16 @@ describe("a peer using compression against us", () => {
     ["corrupt compressed data", Uint8Array.of(0xff, 0xff, 0xff), [1007, "invalid compressed data"]],
   ] as const) {
     it(`fails the client's connection on ${name}`, async () => {
-      const raw = await rawServer(async (peer) => {
+      await using raw = await rawServer(async (peer) => {
         await answerRaw(peer, "Sec-WebSocket-Extensions: permessage-deflate\r\n");
         peer.write(fromPeer("client", Opcode.BINARY, payload, true, [true, false, false]));
         assert.deepEqual(closePayload(await peer.readUntilClose()), expected);
         peer.socket.end();
       });
-      try {
-        const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-        await assert.rejects(ws.recv(), ConnectionClosedError);
-        await ws.closed;
-        assert.equal(ws.protocol.closeSent?.code, expected[0]);
-      } finally {
-        await raw.close();
-      }
+      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+      await assert.rejects(ws.recv(), ConnectionClosedError);
+      await ws.closed;
+      assert.equal(ws.protocol.closeSent?.code, expected[0]);
     });
   }
 });
@@ -628,27 +612,23 @@ describe("a hostile 101 response", () => {
   for (const [name, fields, type, options] of cases) {
     it(`fails connect() ${name}, and drops the TCP connection`, async () => {
       const dropped = deferred();
-      const raw = await rawServer(async (peer) => {
+      await using raw = await rawServer(async (peer) => {
         const head = await peer.readHead();
         const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
         peer.write(`HTTP/1.1 101 Switching Protocols\r\n${fields(acceptKey(key))}\r\n`);
         await peer.closed;
         dropped.resolve();
       });
-      try {
-        await assert.rejects(
-          connect(`ws://127.0.0.1:${raw.port}`, { logger: null, ...options }),
-          type,
-        );
-        await dropped.promise;
-      } finally {
-        await raw.close();
-      }
+      await assert.rejects(
+        connect(`ws://127.0.0.1:${raw.port}`, { logger: null, ...options }),
+        type,
+      );
+      await dropped.promise;
     });
   }
 
   it("delivers the frames that came in the same TCP segment as the 101", async () => {
-    const raw = await rawServer(async (peer) => {
+    await using raw = await rawServer(async (peer) => {
       await answerRaw(
         peer,
         "",
@@ -663,13 +643,9 @@ describe("a hostile 101 response", () => {
       await peer.readUntilClose();
       peer.socket.end();
     });
-    try {
-      await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-      assert.equal(await ws.recv(), "first");
-      assert.deepEqual(await ws.recv(), Buffer.from("second"));
-    } finally {
-      await raw.close();
-    }
+    await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    assert.equal(await ws.recv(), "first");
+    assert.deepEqual(await ws.recv(), Buffer.from("second"));
   });
 });
 
@@ -704,20 +680,16 @@ describe("close frames and lengths that break the rules", () => {
 
   it("fails the client's connection on a close frame with code 1006 or a bad reason", async () => {
     for (const [name, payload, expected] of [closeCases[4]!, closeCases.at(-1)!]) {
-      const raw = await rawServer(async (peer) => {
+      await using raw = await rawServer(async (peer) => {
         await acceptRaw(peer);
         peer.write(fromPeer("client", Opcode.CLOSE, payload));
         assert.deepEqual(closePayload(await peer.readUntilClose()), expected, name);
         peer.socket.end();
       });
-      try {
-        const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-        await assert.rejects(ws.recv(), ConnectionClosedError);
-        await ws.closed;
-        assert.equal(ws.closeCode, 1006);
-      } finally {
-        await raw.close();
-      }
+      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+      await assert.rejects(ws.recv(), ConnectionClosedError);
+      await ws.closed;
+      assert.equal(ws.closeCode, 1006);
     }
   });
 
@@ -749,19 +721,15 @@ describe("close frames and lengths that break the rules", () => {
   }
 
   it("fails the client's connection on a 64-bit length of 2^63 - 1", async () => {
-    const raw = await rawServer(async (peer) => {
+    await using raw = await rawServer(async (peer) => {
       await acceptRaw(peer);
       peer.write(concat([Uint8Array.of(0x82, 0x7f), huge]));
       assert.deepEqual(closePayload(await peer.readUntilClose()), lengthCases[0]![3]);
       peer.socket.end();
     });
-    try {
-      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-      await assert.rejects(ws.recv(), ConnectionClosedError);
-      assert.equal(ws.protocol.closeSent?.code, 1009);
-    } finally {
-      await raw.close();
-    }
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    await assert.rejects(ws.recv(), ConnectionClosedError);
+    assert.equal(ws.protocol.closeSent?.code, 1009);
   });
 });
 
@@ -784,20 +752,16 @@ describe("a closing handshake the peer does not complete", () => {
   });
 
   it("ends the client's connection after closeTimeout when the server never closes TCP", async () => {
-    const raw = await rawServer(async (peer) => {
+    await using raw = await rawServer(async (peer) => {
       await acceptRaw(peer);
       peer.write(fromPeer("client", Opcode.CLOSE, closePayloadBytes(1001, "bye")));
       // The client answers, then waits for the server to close TCP (RFC 6455 §7.1.1), in vain.
       assert.deepEqual(closePayload(await peer.readFrame()), [1001, "bye"]);
     });
-    try {
-      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null, closeTimeout: 200 });
-      await assert.rejects(ws.recv(), ConnectionClosedOK);
-      await ws.closed;
-      assert.equal(ws.closeCode, 1001);
-    } finally {
-      await raw.close();
-    }
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null, closeTimeout: 200 });
+    await assert.rejects(ws.recv(), ConnectionClosedOK);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1001);
   });
 
   it("reports the server's closure as normal when the peer resets right after its close frame", async () => {
@@ -814,19 +778,15 @@ describe("a closing handshake the peer does not complete", () => {
   });
 
   it("reports the client's closure as normal when the server resets right after its close frame", async () => {
-    const raw = await rawServer(async (peer) => {
+    await using raw = await rawServer(async (peer) => {
       await acceptRaw(peer);
       peer.write(fromPeer("client", Opcode.CLOSE, closePayloadBytes(1000, "gone")));
       peer.socket.resetAndDestroy();
     });
-    try {
-      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
-      await assert.rejects(ws.recv(), ConnectionClosedOK);
-      await ws.closed;
-      assert.equal(ws.closeCode, 1000);
-    } finally {
-      await raw.close();
-    }
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    await assert.rejects(ws.recv(), ConnectionClosedOK);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1000);
   });
 });
 
