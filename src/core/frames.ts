@@ -195,6 +195,9 @@ export class FrameParser {
   // The limit below, -1 for none: a small integer, which V8 stores in the
   // object itself, where `Infinity` would take a number box per parser.
   private limit = -1;
+  // The limit the application set, quoted in errors: `limit` may be larger,
+  // allowing for what extensions add to messages on the wire; -1 for `limit`.
+  private statedLimit = -1;
   /** Bytes already received of the fragmented message in progress, 0 between messages. */
   messageSize = 0;
 
@@ -233,6 +236,17 @@ export class FrameParser {
 
   set maxMessageSize(size: number) {
     this.limit = size === Number.POSITIVE_INFINITY ? -1 : size;
+  }
+
+  /**
+   * Sets {@link maxMessageSize} to `allowance`, what a message may take on the
+   * wire, while errors quote `stated`, the limit on messages as decoded: a
+   * compressed frame over the allowance can't decode within the limit, and
+   * the application only knows the limit it set.
+   */
+  limitEncodedSize(allowance: number, stated: number): void {
+    this.maxMessageSize = allowance;
+    this.statedLimit = allowance === stated || stated === Number.POSITIVE_INFINITY ? -1 : stated;
   }
 
   /**
@@ -423,7 +437,8 @@ export class FrameParser {
       if ((first & 0x80) === 0) throw new ProtocolError("fragmented control frame");
     } else if (this.limit >= 0 && this.messageSize + length > this.limit) {
       const what = this.messageSize > 0 ? "fragmented message" : "message";
-      throw new PayloadTooBig(`${what} exceeds limit of ${this.limit} bytes`);
+      const stated = this.statedLimit < 0 ? this.limit : this.statedLimit;
+      throw new PayloadTooBig(`${what} exceeds limit of ${stated} bytes`);
     }
 
     this.first = first;

@@ -352,7 +352,7 @@ export abstract class Protocol {
   private parseFrames(): void {
     const reader = this.reader;
     const parser = this.frameParser;
-    parser.maxMessageSize = this.maxEncodedSize();
+    parser.limitEncodedSize(this.maxEncodedSize(), this.maxMessageSize);
     const eventsBefore = this.events.length;
     try {
       while (this.mode === "frames" && this.decodedMessageBudget !== 0) {

@@ -703,8 +703,9 @@ describe("close frames and lengths that break the rules", () => {
       "2^63 - 1 with compression",
       huge,
       "Sec-WebSocket-Extensions: permessage-deflate\r\n",
-      // The limit on compressed frames: maxMessageSize plus DEFLATE's worst-case expansion.
-      [1009, "message exceeds limit of 1196042 bytes"],
+      // Checked against the allowance for compressed frames (maxMessageSize plus DEFLATE's
+      // worst-case expansion), reported as the limit the application set.
+      [1009, "message exceeds limit of 1048576 bytes"],
     ],
     ["the top bit set", topBit, "", [1002, "invalid payload length"]],
   ];

@@ -914,6 +914,29 @@ for (const mode of STREAM_MODES) {
             fragmented.receiveData(wire(peer, Opcode.CONT, new Uint8Array(51)));
             assert.equal(failedWith(fragmented), CloseCode.MESSAGE_TOO_BIG);
           });
+
+          it("quotes the limit the application set when a frame header is over the allowance", () => {
+            // The frame parser checks headers against the allowance for compressed
+            // frames (above 1000 here); the reason names the 1000 bytes configured.
+            const protocol = deflating(role, {}, {}, 1000);
+            protocol.receiveData(
+              wire(peer, Opcode.BINARY, new Uint8Array(100_000), { rsv1: true }).subarray(0, 14),
+            );
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+            assert.equal(
+              String(protocol.parserExc),
+              "PayloadTooBig: message exceeds limit of 1000 bytes",
+            );
+            const fragmented = deflating(role, {}, {}, 1000);
+            fragmented.receiveData(wire(peer, Opcode.BINARY, new Uint8Array(10), { fin: false }));
+            fragmented.receiveData(
+              wire(peer, Opcode.CONT, new Uint8Array(100_000)).subarray(0, 14),
+            );
+            assert.match(
+              String(fragmented.parserExc),
+              /fragmented message exceeds limit of 1000 bytes$/,
+            );
+          });
         });
       });
     }
