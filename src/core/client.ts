@@ -20,6 +20,7 @@ import {
   buildExtensionList,
   buildSubprotocolList,
   Headers,
+  parseEach,
   parseExtensionList,
   parseSubprotocolList,
 } from "./headers.js";
@@ -157,7 +158,7 @@ export class ClientProtocol extends Protocol {
       throw new NegotiationError("server selected an extension, but none was offered");
     }
     const accepted: Extension[] = [];
-    for (const [name, params] of values.flatMap((value) => parseExtensionList(value))) {
+    for (const [name, params] of parseEach(values, parseExtensionList)) {
       let extension: Extension | null = null;
       let refusal: NegotiationError | undefined;
       for (const factory of this.availableExtensions) {
@@ -190,7 +191,7 @@ export class ClientProtocol extends Protocol {
       }
       return null;
     }
-    const selected = values.flatMap((value) => parseSubprotocolList(value));
+    const selected = parseEach(values, parseSubprotocolList);
     // RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Protocol|
     // header field and this header field indicates the use of a subprotocol
     // that was not present in the client's handshake ... the client MUST

@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import * as crypto from "node:crypto";
 import { InvalidUpgrade } from "./errors.js";
-import { type Headers, parseConnection, parseUpgrade } from "./headers.js";
+import { type Headers, parseConnection, parseEach, parseUpgrade } from "./headers.js";
 
 /** RFC 6455 §1.3: the GUID appended to the key before hashing. */
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -68,14 +68,14 @@ export function checkUpgradeHeaders(headers: Headers): void {
   // Nearly every handshake sends exactly these values, which the lists' grammar
   // accepts as they are: no need to parse them.
   if (!isOnly(connectionValues, "upgrade")) {
-    const connection = connectionValues.flatMap((value) => parseConnection(value));
+    const connection = parseEach(connectionValues, parseConnection);
     if (!connection.some((token) => token.toLowerCase() === "upgrade")) {
       throw new InvalidUpgrade("Connection", connection.length ? connection.join(", ") : null);
     }
   }
   const upgradeValues = headers.getAll("Upgrade");
   if (!isOnly(upgradeValues, "websocket")) {
-    const upgrade = upgradeValues.flatMap((value) => parseUpgrade(value));
+    const upgrade = parseEach(upgradeValues, parseUpgrade);
     if (!upgrade.some((protocol) => protocol.toLowerCase() === "websocket")) {
       throw new InvalidUpgrade("Upgrade", upgrade.length ? upgrade.join(", ") : null);
     }

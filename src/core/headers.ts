@@ -453,6 +453,23 @@ function parseList<T>(
 }
 
 /**
+ * Parses each value of a header that may be repeated with `parse`, into one
+ * list. RFC 9110 §5.3: a recipient may combine repeated field lines "into one
+ * field line ... with each of its field line values ... separated by a comma",
+ * so the lists follow each other. A loop rather than `flatMap`, whose generic
+ * path took tens of milliseconds on a request head of 1 MiB of list items.
+ */
+export function parseEach<T>(values: readonly string[], parse: (value: string) => T[]): T[] {
+  if (values.length === 1) return parse(values[0]!);
+  const all: T[] = [];
+  for (const value of values) {
+    const items = parse(value);
+    for (let i = 0; i < items.length; i++) all.push(items[i]!);
+  }
+  return all;
+}
+
+/**
  * Parses a `Connection` header: RFC 9110 §7.6.1 `Connection = #connection-option`,
  * `connection-option = token`, with at least one option (RFC 6455 §4.1 needs
  * "Upgrade" among them). Options keep their case.

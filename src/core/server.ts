@@ -22,6 +22,7 @@ import {
   appendParsedField,
   buildExtensionList,
   Headers,
+  parseEach,
   parseExtensionList,
   parseSubprotocolList,
 } from "./headers.js";
@@ -297,9 +298,10 @@ export class ServerProtocol extends Protocol {
     let tries = 0;
     // RFC 6455 §9.1: the client lists extensions in order of preference; the
     // server accepts at most one offer of each, declining those it cannot honour.
-    for (const [name, params] of headers
-      .getAll("Sec-WebSocket-Extensions")
-      .flatMap((value) => parseExtensionList(value))) {
+    for (const [name, params] of parseEach(
+      headers.getAll("Sec-WebSocket-Extensions"),
+      parseExtensionList,
+    )) {
       if (answered.some(([acceptedName]) => acceptedName === name)) continue;
       for (const factory of available) {
         if (factory.name !== name) continue;
@@ -318,9 +320,10 @@ export class ServerProtocol extends Protocol {
   }
 
   private selectSubprotocol(request: Request): string | null {
-    const offered = request.headers
-      .getAll("Sec-WebSocket-Protocol")
-      .flatMap((value) => parseSubprotocolList(value));
+    const offered = parseEach(
+      request.headers.getAll("Sec-WebSocket-Protocol"),
+      parseSubprotocolList,
+    );
     const selector = this.options.selectSubprotocol;
     if (selector) {
       const selected = selector(offered, request);

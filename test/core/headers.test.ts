@@ -16,6 +16,7 @@ import {
   packHeaders,
   parseBasicAuthorization,
   parseConnection,
+  parseEach,
   parseExtensionList,
   parseSubprotocolList,
   parseUpgrade,
@@ -204,6 +205,18 @@ describe("isToken and isFieldValueChar", () => {
     assert.ok(isFieldValueChar(0x7e));
     assert.ok(isFieldValueChar(0xff));
     for (const c of [0x00, 0x0a, 0x0d, 0x1f, 0x7f, 0x100]) assert.equal(isFieldValueChar(c), false);
+  });
+});
+
+describe("parseEach", () => {
+  it("joins the lists of repeated header lines in order (RFC 9110 §5.3)", () => {
+    assert.deepEqual(parseEach(["a, b", "c", " , d"], parseConnection), ["a", "b", "c", "d"]);
+    assert.deepEqual(parseEach(["a, b"], parseConnection), ["a", "b"]);
+    assert.deepEqual(parseEach([], parseConnection), []);
+  });
+
+  it("throws for a malformed line among them", () => {
+    assert.throws(() => parseEach(["a", "b c"], parseConnection), /expected comma/);
   });
 });
 
