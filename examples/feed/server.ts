@@ -10,12 +10,16 @@
 //   or:   npx websockets-ts ws://127.0.0.1:8002   and type {"type":"subscribe"}
 //
 // Settings, from the environment: PORT (default 8002; 0 picks a free port),
-// TICK_MS (default 1000), SYMBOLS (comma-separated; default four made-up names).
+// TICK_MS (default 1000), SYMBOLS (comma-separated; default four made-up names),
+// MAX_UNSENT (bytes a subscriber may leave unread before it misses ticks; default 65536).
 import { broadcast, type ServerConnection, serve } from "websockets-ts";
 
 const tickMs = Number(process.env.TICK_MS ?? 1000);
 const symbols = (process.env.SYMBOLS ?? "ACME,GLOBEX,INITECH,UMBRELLA").split(",");
+const maxUnsent = Number(process.env.MAX_UNSENT ?? 64 * 1024);
 if (!(tickMs > 0)) throw new RangeError(`TICK_MS must be a positive number, not ${tickMs}`);
+if (!(maxUnsent >= 0))
+  throw new RangeError(`MAX_UNSENT must be a number of bytes, not ${maxUnsent}`);
 
 const UNKNOWN_COMMAND = 'unknown command: send {"type":"subscribe"} or {"type":"unsubscribe"}';
 
@@ -60,7 +64,12 @@ const server = await serve(
       subscribers.delete(ws);
     }
   },
-  { host: "127.0.0.1", port: Number(process.env.PORT ?? 8002) },
+  {
+    host: "127.0.0.1",
+    port: Number(process.env.PORT ?? 8002),
+    // What broadcast() lets pile up for a subscriber before skipping it.
+    writeHighWaterMark: maxUnsent,
+  },
 );
 
 // Prices take a small random step each tick, in cents, and never reach zero.
@@ -75,8 +84,7 @@ const ticker = setInterval(() => {
   // Serialized once, whatever the number of subscribers. broadcast() does not
   // wait for anyone: when a subscriber reads too slowly (a frozen browser tab,
   // a congested mobile link), its unsent bytes fill the kernel's socket
-  // buffers, then pile up here only to writeHighWaterMark (64 KiB by
-  // default): past that, broadcast() skips it and it misses ticks until it
+  // buffers, then pile up here only to writeHighWaterMark (MAX_UNSENT): past that, broadcast() skips it and it misses ticks until it
   // catches up. For prices that is the right trade: a stale tick is worthless
   // once a newer one exists, and buffering every tick for a client that never
   // reads would grow without bound. The other subscribers are not held up. A
