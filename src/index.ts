@@ -51,7 +51,7 @@ export { Request, Response } from "./core/http11.js";
 export { State } from "./core/protocol.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";
-export { ClientConnection, type ConnectOptions, connect } from "./node/client.js";
+export { ClientConnection, type ConnectOptions, connect, type TcpOptions } from "./node/client.js";
 export {
   type CompressionOptions,
   DEFLATE_DEFAULTS,

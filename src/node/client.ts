@@ -76,10 +76,41 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
   proxyTls?: tls.ConnectionOptions;
   /**
    * Redirects (301, 302, 303, 307, 308) to follow; `0` makes a redirect
-   * fail with `InvalidStatus`. Default: 10.
+   * fail with `InvalidStatus`. Default: 10, and 0 with {@link socket}.
    */
   maxRedirects?: number;
+  /**
+   * Options for the TCP connection to the server, or to the proxy when there
+   * is one: `family` (4 or 6), `lookup` (a DNS lookup function, e.g. a cache
+   * or a fixed address), `localAddress` and `localPort`, `autoSelectFamily`,
+   * `keepAlive`… as `net.connect()` takes them.
+   */
+  tcp?: TcpOptions;
+  /**
+   * A socket to speak WebSocket over instead of opening a connection, as
+   * Python's `sock=`: connected or connecting (what `net.connect()` returns),
+   * or any `net.Socket` a custom transport made. The URI still gives the
+   * `Host` header, the resource and, for `wss://`, the TLS server name (TLS
+   * runs over this socket). A redirect can't be followed on it: it fails with
+   * `InvalidStatus`. Not with {@link path} or {@link proxy}. The connection
+   * owns the socket from then on, and destroys it when it closes.
+   */
+  socket?: net.Socket;
 }
+
+/** The options of `net.connect()` that {@link ConnectOptions.tcp} passes on. */
+export type TcpOptions = Pick<
+  net.TcpSocketConnectOpts,
+  | "family"
+  | "hints"
+  | "lookup"
+  | "localAddress"
+  | "localPort"
+  | "autoSelectFamily"
+  | "autoSelectFamilyAttemptTimeout"
+  | "keepAlive"
+  | "keepAliveInitialDelay"
+>;
 
 /** A WebSocket connection opened by {@link connect}. */
 export class ClientConnection extends Connection {
@@ -218,9 +249,14 @@ export async function connect(
 ): Promise<ClientConnection> {
   let target = parseUri(String(uri));
   options.signal?.throwIfAborted();
+  if (options.socket !== undefined && (options.path !== undefined || options.proxy)) {
+    throw new TypeError("connect() takes a socket, or a path or proxy to open one, not both");
+  }
   const logger = resolveLogger(options.logger);
   const resolved = resolveConnectionOptions(options, logger);
-  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  // A socket given is connected to one server: a redirect can't move it.
+  const maxRedirects =
+    options.socket !== undefined ? 0 : (options.maxRedirects ?? DEFAULT_MAX_REDIRECTS);
   const deadline = new OpeningDeadline(options.signal, resolved.openTimeout);
   let headers = new Headers(options.additionalHeaders);
   let viaPath = options.path !== undefined;
@@ -305,6 +341,13 @@ async function openSocket(
   signal: AbortSignal,
   logger: Logger,
 ): Promise<net.Socket> {
+  const given = options.socket;
+  if (given !== undefined) {
+    // The closing handshake has each side half-close on its own (RFC 6455
+    // §7.1.1), as the sockets this module opens are set up to.
+    given.allowHalfOpen = true;
+    return uri.secure ? tls.connect(clientTlsOptions(uri, { socket: given }, options.tls)) : given;
+  }
   if (viaPath) {
     const path = options.path!;
     return uri.secure
@@ -314,11 +357,16 @@ async function openSocket(
   const proxy = resolveProxy(uri, options.proxy);
   if (proxy === null) {
     return uri.secure
-      ? tls.connect(clientTlsOptions(uri, { port: uri.port }, options.tls))
-      : net.connect({ host: uri.host, port: uri.port, allowHalfOpen: true });
+      ? tls.connect(clientTlsOptions(uri, { ...options.tcp, port: uri.port }, options.tls))
+      : net.connect({ ...options.tcp, host: uri.host, port: uri.port, allowHalfOpen: true });
   }
   logger.debug(`connecting to ${formatUri(uri)} through ${redactProxy(proxy)}`);
-  const tunnel = await openTunnel(proxy, uri, { signal, tls: options.proxyTls, userAgent });
+  const tunnel = await openTunnel(proxy, uri, {
+    signal,
+    tls: options.proxyTls,
+    tcp: options.tcp,
+    userAgent,
+  });
   if (!uri.secure) return tunnel;
   if (tunnel.readableLength > 0) {
     // The TLS layer reads the connection from the start of the tunnel: bytes

@@ -15,6 +15,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { InvalidUri, ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
+import type { TcpOptions } from "./client.js";
 import { httpConnect } from "./proxy-http.js";
 import { socks5Connect } from "./proxy-socks.js";
 import { redactProxy } from "./proxy-url.js";
@@ -154,6 +155,8 @@ export interface TunnelOptions {
   signal: AbortSignal;
   /** `tls.connect()` options for an `https://` proxy. */
   tls?: tls.ConnectionOptions | undefined;
+  /** `net.connect()` options for the TCP connection to the proxy. */
+  tcp?: TcpOptions | undefined;
   /** `User-Agent` of the CONNECT request, or `null` for none. */
   userAgent: string | null;
 }
@@ -176,6 +179,7 @@ export async function openTunnel(
   const port = proxy.port === "" ? PROXY_PORTS[scheme] : Number(proxy.port);
   // The tunnel may carry the WebSocket connection itself, which half-closes.
   const tlsOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+    ...options.tcp,
     host,
     port,
     ...(net.isIP(host) ? {} : { servername: host }),
@@ -185,7 +189,7 @@ export async function openTunnel(
   const socket =
     scheme === "https:"
       ? tls.connect(tlsOptions)
-      : net.connect({ host, port, allowHalfOpen: true });
+      : net.connect({ ...options.tcp, host, port, allowHalfOpen: true });
   try {
     await connected(socket, scheme === "https:" ? "secureConnect" : "connect", options.signal);
     if (scheme === "http:" || scheme === "https:") {

@@ -182,3 +182,99 @@ describe("connect()", () => {
     }
   });
 });
+
+describe("connect() with tcp options", () => {
+  it("resolves the host name with tcp.lookup", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const asked: string[] = [];
+    // Node calls lookup with { all: true } when it may try several addresses.
+    const lookup: net.LookupFunction = (hostname, options, callback) => {
+      asked.push(hostname);
+      if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+      else callback(null, "127.0.0.1", 4);
+    };
+    await using ws = await connect(`ws://feed.example.invalid:${port}/`, { tcp: { lookup } });
+    assert.deepEqual(asked, ["feed.example.invalid"]);
+    assert.equal(ws.request.headers.get("Host"), `feed.example.invalid:${port}`);
+    await ws.send("resolved");
+    assert.equal(await ws.recv(), "resolved");
+  });
+
+  it("binds the local end to tcp.localAddress", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await echo(ws);
+    });
+    await using _server = server;
+    // All of 127.0.0.0/8 is loopback on Linux; elsewhere only 127.0.0.1 may be.
+    const local = process.platform === "linux" ? "127.0.0.2" : "127.0.0.1";
+    await using ws = await connect(`ws://127.0.0.1:${port}`, { tcp: { localAddress: local } });
+    assert.equal(ws.localAddress?.address, local);
+    assert.equal((await seen.promise).remoteAddress?.address, local);
+  });
+
+  it("passes tcp options to the connection to a proxy", async () => {
+    const asked: string[] = [];
+    const lookup: net.LookupFunction = (hostname, options, callback) => {
+      asked.push(hostname);
+      if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+      else callback(null, "127.0.0.1", 4);
+    };
+    // A proxy that refuses every tunnel: reaching it is what the test needs.
+    await using proxy = await rawServer(async (peer) => {
+      await peer.readHead();
+      peer.write("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    });
+    await assert.rejects(
+      connect("ws://example.invalid/", {
+        proxy: `http://proxy.example.invalid:${proxy.port}`,
+        tcp: { lookup },
+      }),
+      /403/,
+    );
+    assert.deepEqual(asked, ["proxy.example.invalid"]);
+  });
+});
+
+describe("connect() over a socket given", () => {
+  it("speaks WebSocket over it, with the URI's host and resource", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await echo(ws);
+    });
+    await using _server = server;
+    const socket = net.connect({ host: "127.0.0.1", port });
+    await using ws = await connect("ws://chat.example/room/1", { socket });
+    await ws.send("over my socket");
+    assert.equal(await ws.recv(), "over my socket");
+    const request = (await seen.promise).request!;
+    assert.equal(request.path, "/room/1");
+    assert.equal(request.headers.get("Host"), "chat.example");
+    await ws.close();
+    assert.equal(ws.closeCode, 1000);
+    // The connection owned the socket and closed it.
+    assert.equal(socket.destroyed, true);
+  });
+
+  it("fails a redirect with InvalidStatus rather than follow it", async () => {
+    await using redirecting = await rawServer(async (peer) => {
+      await peer.readHead();
+      peer.write("HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n");
+    });
+    const socket = net.connect({ host: "127.0.0.1", port: redirecting.port });
+    await assert.rejects(connect("ws://127.0.0.1/", { socket }), InvalidStatus);
+    assert.equal(socket.destroyed, true);
+  });
+
+  it("refuses a socket with a path or a proxy", async () => {
+    const socket = new net.Socket();
+    await assert.rejects(connect("ws://127.0.0.1/", { socket, path: "/tmp/x.sock" }), TypeError);
+    await assert.rejects(
+      connect("ws://127.0.0.1/", { socket, proxy: "http://127.0.0.1:1" }),
+      TypeError,
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import type * as net from "node:net";
+import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
 import { SecurityError } from "../../src/core/errors.js";
@@ -49,6 +49,15 @@ describe("TLS", () => {
     await using byAddress = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } });
     await byAddress.send("by address");
     assert.equal(await byAddress.recv(), "by address");
+  });
+
+  it("runs TLS over a socket given to connect()", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const socket = net.connect({ host: "127.0.0.1", port });
+    await using ws = await connect("wss://localhost/", { socket, tls: { ca } });
+    await ws.send("TLS over my socket");
+    assert.equal(await ws.recv(), "TLS over my socket");
   });
 
   it("negotiates http/1.1 by ALPN", async () => {
