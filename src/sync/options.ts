@@ -14,13 +14,14 @@ import type { Logger } from "../node/logger.js";
 
 /**
  * Options of the blocking {@link connect}: the async client's, except those
- * that cannot leave the caller's thread (`signal`, `extensions`). Values must
- * be cloneable: strings, numbers, booleans, arrays, plain objects, buffers;
- * no callbacks (`tls.checkServerIdentity`) and no `tls.secureContext`. All
+ * that cannot leave the caller's thread (`signal`, `extensions`, `socket`).
+ * Values must be cloneable: strings, numbers, booleans, arrays, plain
+ * objects, buffers; no callbacks (`tls.checkServerIdentity`, `tcp.lookup`)
+ * and no `tls.secureContext`. All
  * durations are in milliseconds.
  */
 export interface ConnectOptions
-  extends Omit<AsyncConnectOptions, "signal" | "extensions" | "logger"> {
+  extends Omit<AsyncConnectOptions, "signal" | "extensions" | "logger" | "socket"> {
   /**
    * Where to log; `null` for nowhere. Default: errors and warnings to
    * `console`. Records logged on the worker thread are delivered on the
@@ -43,6 +44,7 @@ export interface WorkerConnectOptions
 const REFUSED_OPTIONS = {
   signal: "an AbortSignal cannot fire while the caller's thread is blocked; use openTimeout",
   extensions: "extension factories are objects with methods, which cannot cross threads",
+  socket: "a socket belongs to the event loop of the thread that opened it",
 } as const;
 
 /**

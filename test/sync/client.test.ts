@@ -50,6 +50,15 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       await peer[Symbol.asyncDispose]();
     });
 
+    it("passes tcp options to the connection it opens on its thread", () => {
+      // All of 127.0.0.0/8 is loopback on Linux; elsewhere only 127.0.0.1 may be.
+      const local = process.platform === "linux" ? "127.0.0.2" : "127.0.0.1";
+      using client = connect(peer.uri(uniquePath()), { tcp: { localAddress: local, family: 4 } });
+      assert.equal(client.localAddress?.address, local);
+      client.send("from a chosen address");
+      assert.equal(client.recv(), "from a chosen address");
+    });
+
     it("exchanges text and binary messages", () => {
       using client = connect(peer.uri(uniquePath()));
       assert.ok(client instanceof ClientConnection);

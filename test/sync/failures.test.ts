@@ -60,6 +60,14 @@ describe("sync connect() failures", () => {
       message: /signal option/,
     });
     assert.throws(() => connect("ws://127.0.0.1:1/", { extensions: [] } as never), TypeError);
+    assert.throws(() => connect("ws://127.0.0.1:1/", { socket: new net.Socket() } as never), {
+      name: "TypeError",
+      message: /socket option: a socket belongs to the event loop/,
+    });
+    assert.throws(() => connect("ws://127.0.0.1:1/", { tcp: { lookup: () => undefined } }), {
+      name: "TypeError",
+      message: /cannot be sent to the worker thread/,
+    });
     assert.throws(
       () => connect("ws://127.0.0.1:1/", { tls: { checkServerIdentity: () => undefined } }),
       { name: "TypeError", message: /cannot be sent to the worker thread/ },
