@@ -185,6 +185,15 @@ export interface FrameParserOptions {
   readonly mask: boolean;
 }
 
+/** {@link FrameParser} bit: received frames must be masked (a server's parser). */
+const EXPECT_MASK = 1;
+/**
+ * {@link FrameParser} bit: the data message in progress is text with no RSV
+ * bit on its first frame. The protocol checks such frames' UTF-8 as they
+ * arrive, through peekPayload(), which assembles them (see isCheckedAsItArrives()).
+ */
+const PLAIN_TEXT = 2;
+
 /**
  * Parses frames one at a time from a {@link StreamReader}. Keeps the header of a
  * frame whose payload has not fully arrived, so each byte is examined once,
@@ -201,7 +210,8 @@ export class FrameParser {
   /** Bytes already received of the fragmented message in progress, 0 between messages. */
   messageSize = 0;
 
-  private readonly expectMask: boolean;
+  // EXPECT_MASK and PLAIN_TEXT: two booleans in one field, a field less per connection.
+  private bits: number;
   // Header of the frame whose payload is awaited; `length < 0` means none.
   private first = 0;
   private length = -1;
@@ -214,15 +224,11 @@ export class FrameParser {
   // startAssembly()), and how many of its bytes arrived; `null` otherwise.
   private assembly: Uint8Array | null = null;
   private assembled = 0;
-  // Whether the data message in progress is text with no RSV bit on its first
-  // frame: the protocol checks such frames' UTF-8 as they arrive, through
-  // peekPayload(), which assembles them (see isCheckedAsItArrives()).
-  private plainText = false;
   /** How many payload bytes of the frame last returned by {@link parse} went through {@link peekPayload} first. */
   peekedLength = 0;
 
   constructor(options: FrameParserOptions) {
-    this.expectMask = options.mask;
+    this.bits = options.mask ? EXPECT_MASK : 0;
   }
 
   /**
@@ -360,7 +366,8 @@ export class FrameParser {
     const first = this.first;
     const opcode = first & 0x0f;
     return (
-      (first & 0x70) === 0 && (opcode === Opcode.TEXT || (opcode === Opcode.CONT && this.plainText))
+      (first & 0x70) === 0 &&
+      (opcode === Opcode.TEXT || (opcode === Opcode.CONT && (this.bits & PLAIN_TEXT) !== 0))
     );
   }
 
@@ -408,7 +415,7 @@ export class FrameParser {
     // RFC 6455 §5.1: "The server MUST close the connection upon receiving a
     // frame that is not masked" and "A client MUST close a connection if it
     // detects a masked frame."
-    if (masked !== this.expectMask) {
+    if (masked !== ((this.bits & EXPECT_MASK) !== 0)) {
       throw new ProtocolError(masked ? "unexpected masked frame" : "incorrect masking");
     }
 
@@ -428,7 +435,10 @@ export class FrameParser {
     reader.discard(headerLength);
 
     if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
-      this.plainText = opcode === Opcode.TEXT && (first & 0x70) === 0;
+      this.bits =
+        opcode === Opcode.TEXT && (first & 0x70) === 0
+          ? this.bits | PLAIN_TEXT
+          : this.bits & ~PLAIN_TEXT;
     }
     if (isControlOpcode(opcode)) {
       // RFC 6455 §5.5: "All control frames MUST have a payload length of 125
