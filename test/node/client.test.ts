@@ -183,17 +183,22 @@ describe("connect()", () => {
   });
 });
 
+/** A DNS lookup that answers 127.0.0.1 for every name, and notes the names in `asked`. */
+function loopbackLookup(asked: string[]): net.LookupFunction {
+  return (hostname, options, callback) => {
+    asked.push(hostname);
+    // Node asks for all addresses when it may try several (autoSelectFamily).
+    if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+    else callback(null, "127.0.0.1", 4);
+  };
+}
+
 describe("connect() with tcp options", () => {
   it("resolves the host name with tcp.lookup", async () => {
     const { server, port } = await startServer(echo);
     await using _server = server;
     const asked: string[] = [];
-    // Node calls lookup with { all: true } when it may try several addresses.
-    const lookup: net.LookupFunction = (hostname, options, callback) => {
-      asked.push(hostname);
-      if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
-      else callback(null, "127.0.0.1", 4);
-    };
+    const lookup = loopbackLookup(asked);
     await using ws = await connect(`ws://feed.example.invalid:${port}/`, { tcp: { lookup } });
     assert.deepEqual(asked, ["feed.example.invalid"]);
     assert.equal(ws.request.headers.get("Host"), `feed.example.invalid:${port}`);
@@ -217,11 +222,7 @@ describe("connect() with tcp options", () => {
 
   it("passes tcp options to the connection to a proxy", async () => {
     const asked: string[] = [];
-    const lookup: net.LookupFunction = (hostname, options, callback) => {
-      asked.push(hostname);
-      if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
-      else callback(null, "127.0.0.1", 4);
-    };
+    const lookup = loopbackLookup(asked);
     // A proxy that refuses every tunnel: reaching it is what the test needs.
     await using proxy = await rawServer(async (peer) => {
       await peer.readHead();

@@ -14,7 +14,12 @@ import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
-import { ConnectionClosedError, InvalidStatus, TimeoutError } from "../../src/core/errors.js";
+import {
+  ConnectionClosedError,
+  ConnectionClosedOK,
+  InvalidStatus,
+  TimeoutError,
+} from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/frames.js";
 import { connect } from "../../src/node/client.js";
 import type { Server, ServerConnection } from "../../src/node/server.js";
@@ -178,32 +183,21 @@ describe("connections leave nothing behind", { timeout: 120_000 }, () => {
     });
   });
 
-  it("when the server's handler closes", async () => {
-    await assertNothingOutlives(async () => {
-      const ws = await connect(`${uri}/close`);
-      watch(ws);
-      await assert.rejects(ws.recv(), { name: "ConnectionClosedOK" });
-      assert.equal(ws.closeCode, 1000);
+  const serverEndings: [string, string, number][] = [
+    ["the server's handler closes", "/close", 1000],
+    ["the server's handler throws", "/throw", 1011],
+    ["the server terminates the connection", "/terminate", 1006],
+  ];
+  for (const [when, path, code] of serverEndings) {
+    it(`when ${when}`, async () => {
+      await assertNothingOutlives(async () => {
+        const ws = await connect(`${uri}${path}`);
+        watch(ws);
+        await assert.rejects(ws.recv(), code === 1000 ? ConnectionClosedOK : ConnectionClosedError);
+        assert.equal(ws.closeCode, code);
+      });
     });
-  });
-
-  it("when the server's handler throws", async () => {
-    await assertNothingOutlives(async () => {
-      const ws = await connect(`${uri}/throw`);
-      watch(ws);
-      await assert.rejects(ws.recv(), ConnectionClosedError);
-      assert.equal(ws.closeCode, 1011);
-    });
-  });
-
-  it("when the server terminates the connection", async () => {
-    await assertNothingOutlives(async () => {
-      const ws = await connect(`${uri}/terminate`);
-      watch(ws);
-      await assert.rejects(ws.recv(), ConnectionClosedError);
-      assert.equal(ws.closeCode, 1006);
-    });
-  });
+  }
 
   it("when the server refuses the handshake", async () => {
     await assertNothingOutlives(async () => {
