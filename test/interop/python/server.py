@@ -36,7 +36,7 @@ import json
 import sys
 
 import websockets
-from websockets.auth import basic_auth_protocol_factory
+from websockets.auth import BasicAuthWebSocketServerProtocol, basic_auth_protocol_factory
 from websockets.exceptions import ConnectionClosed
 from websockets.server import WebSocketServerProtocol
 
@@ -52,6 +52,10 @@ from peer import (
 
 
 class Protocol(Recording, WebSocketServerProtocol):
+    pass
+
+
+class BasicAuthProtocol(Recording, BasicAuthWebSocketServerProtocol):
     pass
 
 
@@ -121,7 +125,7 @@ async def main(scenario):
         create_protocol = basic_auth_protocol_factory(
             realm=scenario["basic_auth"]["realm"],
             credentials=tuple(scenario["basic_auth"]["credentials"]),
-            create_protocol=Protocol,
+            create_protocol=BasicAuthProtocol,
         )
     options = {
         "create_protocol": create_protocol,
