@@ -1,18 +1,22 @@
 /**
  * Interop with a real browser: headless Chromium (Debian's /usr/bin/chromium,
  * driven by playwright-core) loads a page from 127.0.0.1 that connects to our
- * server, negotiates permessage-deflate and echoes text and binary messages up
- * to 1 MiB. Skipped when Chromium is not installed.
+ * server, the only role a browser has: it negotiates permessage-deflate and
+ * echoes text and binary messages up to 1 MiB; selects a subprotocol; closes
+ * with codes and reasons both ways; sees a rejected handshake, answers pings,
+ * and sees the server shut down. One browser serves the whole file. Skipped
+ * when Chromium is not installed.
  */
 
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import * as net from "node:net";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import type { Browser, Page } from "playwright-core";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
-import { startServer, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -85,6 +89,33 @@ async function echo(url, sizes) {
   ws.close(1000, "done");
   return { extensions, results, close: await closed };
 }
+// session(url, protocols, actions) opens new WebSocket(url, protocols), logs
+// every event it fires, runs the actions in order, and returns the log once
+// the socket is closed. Actions: {send: text}; {close: [code, reason]};
+// {await: event}, which waits until the socket has fired that event.
+async function session(url, protocols, actions) {
+  const log = [];
+  let wake = () => {};
+  const push = (entry) => (log.push(entry), wake());
+  const until = (event) =>
+    new Promise(function check(resolve) {
+      if (log.some((entry) => entry.event === event)) resolve();
+      else wake = () => check(resolve);
+    });
+  const ws = new WebSocket(url, protocols);
+  ws.onopen = () => push({ event: "open", protocol: ws.protocol, extensions: ws.extensions });
+  ws.onmessage = (event) => push({ event: "message", data: event.data });
+  ws.onerror = () => push({ event: "error" });
+  ws.onclose = (event) =>
+    push({ event: "close", code: event.code, reason: event.reason, wasClean: event.wasClean });
+  for (const action of actions) {
+    if ("send" in action) ws.send(action.send);
+    if ("close" in action) ws.close(...action.close);
+    if ("await" in action) await until(action.await);
+  }
+  await until("close");
+  return log;
+}
 </script>`;
 
 /** A TCP relay that counts the bytes going each way, to see compression on the wire. */
@@ -119,6 +150,12 @@ async function countingRelay(targetPort: number) {
   };
 }
 
+/** An action of the page's session(). */
+type Action = { send: string } | { close: [number, string] } | { await: string };
+
+/** An event session() logged. */
+type Entry = Record<string, unknown> & { event: string };
+
 /** A node:http server on 127.0.0.1 that serves the page. */
 async function pageServer() {
   const server = createServer((_request, response) => {
@@ -137,6 +174,42 @@ async function pageServer() {
 }
 
 describe("headless Chromium against our server", { skip }, () => {
+  let browser: Browser;
+  let page: Awaited<ReturnType<typeof pageServer>>;
+  before(async () => {
+    browser = await launchChromium();
+    page = await pageServer();
+  });
+  after(async () => {
+    await browser?.close();
+    await page?.[Symbol.asyncDispose]();
+  });
+
+  /** A new tab on the page. */
+  async function newTab(): Promise<Page> {
+    const tab = await browser.newPage();
+    await tab.goto(page.url);
+    return tab;
+  }
+
+  /** Runs the page's session() in a new tab, closed afterwards. */
+  async function session(url: string, protocols: string[], actions: Action[]): Promise<Entry[]> {
+    const tab = await newTab();
+    try {
+      return await tab.evaluate(
+        ([url, protocols, actions]) =>
+          (
+            globalThis as unknown as {
+              session(url: string, protocols: string[], actions: Action[]): Promise<Entry[]>;
+            }
+          ).session(url, protocols, actions),
+        [url, protocols, actions] as const,
+      );
+    } finally {
+      await tab.close();
+    }
+  }
+
   it("negotiates permessage-deflate and echoes text and binary messages up to 1 MiB", async () => {
     const offers: (string | null)[] = [];
     const negotiated: unknown[] = [];
@@ -147,12 +220,8 @@ describe("headless Chromium against our server", { skip }, () => {
     });
     await using _server = server;
     await using relay = await countingRelay(port);
-    await using page = await pageServer();
-
-    const browser = await launchChromium();
+    const tab = await newTab();
     try {
-      const tab = await browser.newPage();
-      await tab.goto(page.url);
       const sizes = [0, 5, 125, 126, 4096, 65535, 65536, 300_000, ONE_MIB];
       const report = await tab.evaluate(
         ([url, sizes]) =>
@@ -193,7 +262,131 @@ describe("headless Chromium against our server", { skip }, () => {
         assert.ok(bytes < random + 400_000, `${direction}: ${bytes} bytes for ${random * 3}`);
       }
     } finally {
-      await browser.close();
+      await tab.close();
     }
+  });
+
+  it("selects the subprotocol from new WebSocket(url, protocols)", async () => {
+    const seen: ServerConnection[] = [];
+    const { server, uri } = await startServer(
+      async (ws) => {
+        seen.push(ws);
+        await echo(ws);
+      },
+      { subprotocols: ["b", "a"] },
+    );
+    await using _server = server;
+    const log = await session(
+      `${uri}/`,
+      ["a", "b"],
+      [{ await: "open" }, { close: [1000, "done"] }],
+    );
+    assert.deepEqual(log, [
+      {
+        event: "open",
+        protocol: "b",
+        extensions: "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+      },
+      { event: "close", code: 1000, reason: "done", wasClean: true },
+    ]);
+    assert.equal(seen[0]?.request?.headers.get("Sec-WebSocket-Protocol"), "a, b");
+    assert.equal(seen[0]?.subprotocol, "b");
+    assert.deepEqual([seen[0]?.closeCode, seen[0]?.closeReason], [1000, "done"]);
+  });
+
+  it("reports close codes and reasons both ways", async () => {
+    const closed: [number | null, string | null][] = [];
+    const { server, uri } = await startServer(async (ws) => {
+      try {
+        for await (const message of ws) {
+          if (message === "close please") await ws.close(4001, "bye from the server");
+        }
+      } catch {
+        // A code other than 1000 or 1001 ends the loop with ConnectionClosedError.
+      }
+      await ws.closed;
+      closed.push([ws.closeCode, ws.closeReason]);
+    });
+    await using _server = server;
+    const fromBrowser = await session(
+      `${uri}/`,
+      [],
+      [{ await: "open" }, { close: [4000, "bye from the browser"] }],
+    );
+    assert.deepEqual(fromBrowser.slice(1), [
+      { event: "close", code: 4000, reason: "bye from the browser", wasClean: true },
+    ]);
+    const fromServer = await session(`${uri}/`, [], [{ await: "open" }, { send: "close please" }]);
+    assert.deepEqual(fromServer.slice(1), [
+      { event: "close", code: 4001, reason: "bye from the server", wasClean: true },
+    ]);
+    // Each side reports the close frame it received, which the other echoed.
+    assert.deepEqual(closed, [
+      [4000, "bye from the browser"],
+      [4001, "bye from the server"],
+    ]);
+  });
+
+  it("fires error then close (1006) when processRequest refuses the handshake", async () => {
+    const paths: string[] = [];
+    let handled = 0;
+    const { server, uri } = await startServer(
+      async () => {
+        handled++;
+      },
+      {
+        processRequest: (_connection, request) => {
+          paths.push(request.path);
+          return { status: 403, body: "Forbidden.\n" };
+        },
+      },
+    );
+    await using _server = server;
+    const log = await session(`${uri}/private?token=x`, [], []);
+    assert.deepEqual(log, [
+      { event: "error" },
+      { event: "close", code: 1006, reason: "", wasClean: false },
+    ]);
+    assert.deepEqual(paths, ["/private?token=x"]);
+    assert.equal(handled, 0);
+  });
+
+  it("answers the server's pings", async () => {
+    const latencies: number[] = [];
+    const closed = deferred<[number | null, string | null]>();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        for (let i = 0; i < 3; i++) latencies.push(await ws.ping());
+        await ws.send("pinged");
+        await ws.closed;
+        closed.resolve([ws.closeCode, ws.closeReason]);
+      },
+      { pingInterval: 20, pingTimeout: 5000 },
+    );
+    await using _server = server;
+    const log = await session(`${uri}/`, [], [{ await: "message" }, { close: [1000, "done"] }]);
+    assert.deepEqual(log.slice(1), [
+      { event: "message", data: "pinged" },
+      { event: "close", code: 1000, reason: "done", wasClean: true },
+    ]);
+    assert.equal(latencies.length, 3);
+    assert.ok(latencies.every((latency) => latency > 0));
+    // Not 1011: the keepalive pings, every 20 ms, were answered too.
+    assert.deepEqual(await closed.promise, [1000, "done"]);
+  });
+
+  it("sees 1001 when the server shuts down", async () => {
+    const ready = deferred();
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.recv();
+      ready.resolve();
+      await echo(ws);
+    });
+    await using _server = server;
+    const running = session(`${uri}/`, [], [{ await: "open" }, { send: "ready" }]);
+    await ready.promise;
+    await server.close();
+    const log = await running;
+    assert.deepEqual(log.slice(1), [{ event: "close", code: 1001, reason: "", wasClean: true }]);
   });
 });
