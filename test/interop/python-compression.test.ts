@@ -219,6 +219,36 @@ describe(`our client against a Python websockets ${version ?? ""} server: compre
       checkWire(agreement?.fromPython ?? null, frames("out"), "from Python");
     });
   }
+  it("exchanges fragmented compressed messages, context taken over from one to the next", async () => {
+    await using peer = await startPythonServer();
+    const ws = await connect(peer.uri);
+    const fragments = [repeated, half, "x".repeat(500)];
+    for (let i = 0; i < 3; i++) {
+      await ws.send(fragments);
+      assert.equal(await ws.recv(), fragments.join(""));
+    }
+    await ws.close();
+    const seen = await peer.nextConnection();
+    // Python read each message in fragments, and the second and third
+    // refer to the first: a few bytes per fragment.
+    const fragmentsIn = seen.frames.filter(([dir, op]) => dir === "in" && op !== "CLOSE");
+    assert.deepEqual(
+      fragmentsIn.slice(0, 3).map(([, op, , payload]) => [op, payload]),
+      [
+        ["TEXT", 400],
+        ["CONT", 1000],
+        ["CONT", 500],
+      ],
+    );
+    const later = fragmentsIn
+      .slice(fragmentsIn.length / 3)
+      .filter(([, , , payload]) => payload > 0);
+    assert.equal(later.length, 6);
+    assert.ok(
+      later.every(([, , wire]) => wire < 40),
+      JSON.stringify(later),
+    );
+  });
 });
 
 describe(`a Python websockets ${version ?? ""} client against our server: compression`, {
@@ -328,4 +358,36 @@ describe(`a Python websockets ${version ?? ""} client against our server: compre
       checkWire(agreement?.fromPython ?? null, frames("out"), "from Python");
     });
   }
+  it("exchanges fragmented compressed messages, context taken over from one to the next", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const fragments = [repeated, half, "x".repeat(500)];
+    const report = opened(
+      await runPythonClient({
+        uri,
+        steps: [0, 1, 2].flatMap(() => [{ send: { fragments } }, { recv: true }]),
+      }),
+    );
+    assert.deepEqual(
+      report.steps,
+      [0, 1, 2].flatMap(() => [null, fragments.join("")]),
+    );
+    const fragmentsOut = report.frames.filter(([dir, op]) => dir === "out" && op !== "CLOSE");
+    assert.deepEqual(
+      fragmentsOut.slice(0, 3).map(([, op, , payload]) => [op, payload]),
+      [
+        ["TEXT", 400],
+        ["CONT", 1000],
+        ["CONT", 500],
+      ],
+    );
+    const later = fragmentsOut
+      .slice(fragmentsOut.length / 3)
+      .filter(([, , , payload]) => payload > 0);
+    assert.equal(later.length, 6);
+    assert.ok(
+      later.every(([, , wire]) => wire < 40),
+      JSON.stringify(later),
+    );
+  });
 });
