@@ -134,19 +134,29 @@ describe(`our client against a Python websockets ${version ?? ""} server: transp
     });
   });
 
-  it("connects over a Unix socket", async () => {
-    const path = join(directory, "python-server.sock");
-    await using peer = await startPythonServer({ unix: path });
-    await using ws = await connect("ws://localhost/over-unix?x=1", { path });
-    await ws.send("over a Unix socket");
-    assert.equal(await ws.recv(), "over a Unix socket");
-    assert.equal(ws.remoteAddress, null);
-    await ws.close();
-    const seen = await peer.nextConnection();
-    assert.equal(seen.path, "/over-unix?x=1");
-    assert.equal(seen.request_headers.Host, "localhost");
-    assert.deepEqual(seen.close_rcvd, [1000, ""]);
-  });
+  for (const secure of [false, true]) {
+    it(`connects over a Unix socket${secure ? ", with TLS" : ""}`, async () => {
+      const path = join(directory, `python-server-${secure}.sock`);
+      await using peer = await startPythonServer({
+        unix: path,
+        ...(secure ? { tls: TLS_SERVER } : {}),
+      });
+      // The URI gives the Host header and the name the certificate must match.
+      await using ws = await connect(`${secure ? "wss" : "ws"}://localhost/over-unix?x=1`, {
+        path,
+        ...(secure ? { tls: { ca } } : {}),
+      });
+      await ws.send("over a Unix socket");
+      assert.equal(await ws.recv(), "over a Unix socket");
+      assert.equal(ws.remoteAddress, null);
+      await ws.close(4000, "fin – ünïcode");
+      const seen = await peer.nextConnection();
+      assert.equal(seen.path, "/over-unix?x=1");
+      assert.equal(seen.request_headers.Host, "localhost");
+      assert.equal(seen.tls !== null, secure);
+      assert.deepEqual(seen.close_rcvd, [4000, "fin – ünïcode"]);
+    });
+  }
 });
 
 describe(`our client against a Python websockets ${version ?? ""} server: limits and lifecycle`, {
@@ -288,30 +298,37 @@ describe(`a Python websockets ${version ?? ""} client against our server: transp
     assert.equal(serverSide.closeCode, 1000);
   });
 
-  it("connects over a Unix socket", async () => {
-    const path = join(directory, "our-server.sock");
-    const seen = deferred<ServerConnection>();
-    await using _server = await serve(
-      async (ws) => {
-        seen.resolve(ws);
-        await echo(ws);
-      },
-      { path, logger: null },
-    );
-    const report = opened(
-      await runPythonClient({
-        unix: path,
-        uri: "ws://localhost/over-unix",
-        steps: [{ exchange: "over a Unix socket" }],
-      }),
-    );
-    assert.deepEqual(report.steps, [{ same: true }]);
-    assert.deepEqual(report.close_rcvd, [1000, ""]);
-    const serverSide = await seen.promise;
-    assert.equal(serverSide.request?.path, "/over-unix");
-    assert.equal(serverSide.request?.headers.get("Host"), "localhost");
-    assert.equal(serverSide.remoteAddress, null);
-  });
+  for (const secure of [false, true]) {
+    it(`connects over a Unix socket${secure ? ", with TLS" : ""}`, async () => {
+      const path = join(directory, `our-server-${secure}.sock`);
+      const seen = deferred<ServerConnection>();
+      const tls = { key: readFileSync(TLS_SERVER.key), cert: readFileSync(TLS_SERVER.cert) };
+      await using _server = await serve(
+        async (ws) => {
+          seen.resolve(ws);
+          await echo(ws);
+        },
+        { path, logger: null, ...(secure ? { tls } : {}) },
+      );
+      const report = opened(
+        await runPythonClient({
+          unix: path,
+          uri: `${secure ? "wss" : "ws"}://localhost/over-unix`,
+          ...(secure ? { tls: { ca: `${FIXTURES}ca.pem` } } : {}),
+          steps: [{ exchange: "over a Unix socket" }, { close: [4000, "fin – ünïcode"] }],
+        }),
+      );
+      assert.deepEqual(report.steps, [{ same: true }, null]);
+      assert.equal(report.tls !== null, secure);
+      assert.deepEqual(report.close_rcvd, [4000, "fin – ünïcode"]);
+      const serverSide = await seen.promise;
+      assert.equal(serverSide.request?.path, "/over-unix");
+      assert.equal(serverSide.request?.headers.get("Host"), "localhost");
+      assert.equal(serverSide.remoteAddress, null);
+      await serverSide.closed;
+      assert.deepEqual([serverSide.closeCode, serverSide.closeReason], [4000, "fin – ünïcode"]);
+    });
+  }
 });
 
 describe(`a Python websockets ${version ?? ""} client against our server: limits and lifecycle`, {

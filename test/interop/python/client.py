@@ -26,6 +26,7 @@ Scenario keys:
 import asyncio
 import json
 import sys
+import urllib.parse
 
 import websockets
 from websockets.client import WebSocketClientProtocol
@@ -89,6 +90,9 @@ async def main(scenario):
     }
     try:
         if "unix" in scenario:
+            if options["ssl"] is not None:
+                # asyncio can't tell the name to check from a Unix socket's path.
+                options["server_hostname"] = urllib.parse.urlparse(scenario["uri"]).hostname
             websocket = await websockets.unix_connect(scenario["unix"], scenario["uri"], **options)
         else:
             websocket = await websockets.connect(scenario["uri"], **options)
