@@ -138,6 +138,22 @@ describe(`our client against a Python websockets ${version ?? ""} server: handsh
       assert.deepEqual(seen.close_rcvd, [1000, ""]);
     });
   }
+  it("follows Python's 307 redirect to a relative location on the same server", async () => {
+    await using peer = await startPythonServer({
+      redirect: 307,
+      redirect_location: "/target?from=start",
+    });
+    await using ws = await connect(`${peer.uri}/start`);
+    assert.equal(ws.request.path, "/target?from=start");
+    assert.equal(ws.request.headers.get("Host"), new URL(peer.uri).host);
+    await ws.close();
+    assert.deepEqual(await peer.nextRejection(), {
+      event: "rejected",
+      path: "/start",
+      status: 307,
+    });
+    assert.equal((await peer.nextConnection()).path, "/target?from=start");
+  });
 });
 
 describe(`a Python websockets ${version ?? ""} client against our server: handshake`, {

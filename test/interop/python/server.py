@@ -19,7 +19,8 @@ Scenario keys, all optional:
   reject: [status, body]: process_request answers every request with it
   redirect: status: a second server starts, and the first one answers every
     request with this status and a Location on the second ("redirect_port" in
-    the "listening" event); redirect_location overrides the Location
+    the "listening" event), except requests for /target…, which it serves;
+    redirect_location overrides the Location
   basic_auth: {"realm": …, "credentials": [user, password]}
 
 The handler echoes messages, except text messages starting with "cmd:":
@@ -112,6 +113,8 @@ def process_request(scenario, redirect_port):
         location = scenario.get("redirect_location", f"ws://127.0.0.1:{redirect_port}/target")
 
         async def redirect(path, headers):
+            if path.startswith("/target"):
+                return None
             emit({"event": "rejected", "path": path, "status": scenario["redirect"]})
             return http.HTTPStatus(scenario["redirect"]), [("Location", location)], b""
 
