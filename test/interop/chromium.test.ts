@@ -299,7 +299,7 @@ describe("headless Chromium against our server", { skip }, () => {
     const { server, uri } = await startServer(async (ws) => {
       try {
         for await (const message of ws) {
-          if (message === "close please") await ws.close(4001, "bye from the server");
+          if (message === "close please") await ws.close(4001, "bye from the server, ünïcode");
         }
       } catch {
         // A code other than 1000 or 1001 ends the loop with ConnectionClosedError.
@@ -311,19 +311,19 @@ describe("headless Chromium against our server", { skip }, () => {
     const fromBrowser = await session(
       `${uri}/`,
       [],
-      [{ await: "open" }, { close: [4000, "bye from the browser"] }],
+      [{ await: "open" }, { close: [4000, "bye from the browser 🙂"] }],
     );
     assert.deepEqual(fromBrowser.slice(1), [
-      { event: "close", code: 4000, reason: "bye from the browser", wasClean: true },
+      { event: "close", code: 4000, reason: "bye from the browser 🙂", wasClean: true },
     ]);
     const fromServer = await session(`${uri}/`, [], [{ await: "open" }, { send: "close please" }]);
     assert.deepEqual(fromServer.slice(1), [
-      { event: "close", code: 4001, reason: "bye from the server", wasClean: true },
+      { event: "close", code: 4001, reason: "bye from the server, ünïcode", wasClean: true },
     ]);
     // Each side reports the close frame it received, which the other echoed.
     assert.deepEqual(closed, [
-      [4000, "bye from the browser"],
-      [4001, "bye from the server"],
+      [4000, "bye from the browser 🙂"],
+      [4001, "bye from the server, ünïcode"],
     ]);
   });
 
