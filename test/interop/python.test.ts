@@ -267,6 +267,24 @@ describe(`a Python websockets ${version ?? ""} client against our server`, { ski
     assert.deepEqual(report.close_rcvd, [4000, "from python"]);
     assert.deepEqual(await closedOnServer.promise, [4000, "from python"]);
   });
+  it("reports the close code and reason our server sends", async () => {
+    const closed = deferred<[number | null, string | null]>();
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.recv();
+      await ws.close(4002, "from us, ünïcode");
+      closed.resolve([ws.closeCode, ws.closeReason]);
+    });
+    await using _server = server;
+    const report = opened(
+      await runPythonClient({
+        uri,
+        steps: [{ send: "close, please" }, { recv_until_closed: true }],
+      }),
+    );
+    assert.deepEqual(report.steps, [null, { received: [], error: "ConnectionClosedError" }]);
+    assert.deepEqual(report.close_rcvd, [4002, "from us, ünïcode"]);
+    assert.deepEqual(await closed.promise, [4002, "from us, ünïcode"]);
+  });
 });
 
 describe(`a Python websockets ${version ?? ""} client against our server: transports`, {

@@ -1,8 +1,9 @@
 /**
  * Interop with the `ws` package beyond messages and close codes (ws.test.ts)
  * and compression (ws-compression.test.ts), both roles: TLS, Unix sockets,
- * subprotocols, size limits, keepalive pings, server shutdown, and
- * `handleUpgrade()` on a `node:http` server of the application's.
+ * subprotocols, rejected handshakes, Basic authentication, redirects, size
+ * limits, keepalive pings, server shutdown, and `handleUpgrade()` on a
+ * `node:http` server of the application's.
  */
 
 import assert from "node:assert/strict";
@@ -19,8 +20,11 @@ import WebSocket, { WebSocketServer } from "ws";
 import {
   ConnectionClosedError,
   ConnectionClosedOK,
+  InvalidStatus,
   NegotiationError,
 } from "../../src/core/errors.js";
+import { Response } from "../../src/core/http11.js";
+import { basicAuth } from "../../src/node/auth.js";
 import { connect } from "../../src/node/client.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
@@ -172,6 +176,34 @@ describe("our client against a ws server: features", () => {
     assert.deepEqual(offered, [["superchat", "chat"], ["other"], ["other"]]);
   });
 
+  it("reports the status and headers of ws's verifyClient rejection, and sends user info", async () => {
+    const authorizations: (string | undefined)[] = [];
+    await using peer = await wsServer({
+      verifyClient: (info, callback) => {
+        const authorization = info.req.headers.authorization;
+        authorizations.push(authorization);
+        const expected = `Basic ${Buffer.from("alice:p@ss w:rd").toString("base64")}`;
+        if (authorization === expected) callback(true);
+        else callback(false, 401, "Unauthorized", { "WWW-Authenticate": 'Basic realm="ws"' });
+      },
+    });
+    const ws = await connect(`ws://alice:p%40ss%20w%3Ard@127.0.0.1:${peer.port}/`);
+    await ws.send("authenticated?");
+    assert.equal(await ws.recv(), "authenticated?");
+    await ws.close();
+
+    const error = await connect(`ws://alice:wrong@127.0.0.1:${peer.port}/`).catch((e) => e);
+    assert.ok(error instanceof InvalidStatus);
+    assert.ok(error.response instanceof Response);
+    assert.equal(error.response.status, 401);
+    assert.equal(error.response.headers.get("WWW-Authenticate"), 'Basic realm="ws"');
+    assert.deepEqual(authorizations, [
+      `Basic ${Buffer.from("alice:p@ss w:rd").toString("base64")}`,
+      `Basic ${Buffer.from("alice:wrong").toString("base64")}`,
+    ]);
+    assert.equal(peer.accepted.length, 1);
+  });
+
   it("fails with 1009 both ways when a message exceeds the receiver's limit", async () => {
     await using peer = await wsServer({ maxPayload: 1024 });
     const uri = `ws://127.0.0.1:${peer.port}`;
@@ -294,6 +326,69 @@ describe("a ws client against our server: features", () => {
     refused.on("error", () => {});
     refused.terminate();
     assert.deepEqual(selected, ["chat.v2"], "the handler did not run");
+  });
+
+  it("refuses a ws client with processRequest's status; authenticates one with basicAuth()", async () => {
+    const seen: ServerConnection[] = [];
+    const auth = basicAuth({ credentials: { alice: "s3cret" } });
+    const { server, port } = await startServer(
+      async (ws) => {
+        seen.push(ws);
+        await echo(ws);
+      },
+      {
+        processRequest: (connection, request) =>
+          request.path === "/forbidden"
+            ? { status: 403, body: "No.\n" }
+            : auth(connection, request),
+      },
+    );
+    await using _server = server;
+    for (const [address, status] of [
+      [`ws://alice:s3cret@127.0.0.1:${port}/forbidden`, 403],
+      [`ws://alice:wrong@127.0.0.1:${port}/`, 401],
+    ] as const) {
+      const refused = new WebSocket(address);
+      refused.on("error", () => {});
+      const [, response] = (await once(refused, "unexpected-response")) as [
+        unknown,
+        http.IncomingMessage,
+      ];
+      assert.equal(response.statusCode, status);
+      if (status === 401) {
+        assert.equal(
+          response.headers["www-authenticate"],
+          'Basic realm="websockets", charset="UTF-8"',
+        );
+      }
+      refused.terminate();
+    }
+    const { client, closed } = await wsClient(`ws://alice:s3cret@127.0.0.1:${port}/`);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.username, "alice");
+    client.close();
+    await closed;
+  });
+
+  it("redirects a ws client that follows redirects", async () => {
+    const target = deferred<ServerConnection>();
+    const { server: targetServer, port: targetPort } = await startServer(async (ws) => {
+      target.resolve(ws);
+      await echo(ws);
+    });
+    await using _target = targetServer;
+    const { server, uri } = await startServer(echo, {
+      processRequest: () => ({
+        status: 302,
+        headers: { Location: `ws://127.0.0.1:${targetPort}/target` },
+      }),
+    });
+    await using _server = server;
+    const { client, closed } = await wsClient(`${uri}/start`, [], { followRedirects: true });
+    assert.equal(client.url, `ws://127.0.0.1:${targetPort}/target`);
+    assert.equal((await target.promise).request?.path, "/target");
+    client.close();
+    await closed;
   });
 
   it("fails with 1009 when our message exceeds ws's maxPayload", async () => {
