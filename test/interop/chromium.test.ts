@@ -1,18 +1,22 @@
 /**
  * Interop with a real browser: headless Chromium (Debian's /usr/bin/chromium,
  * driven by playwright-core) loads a page from 127.0.0.1 that connects to our
- * server, the only role a browser has: it negotiates permessage-deflate and
- * echoes text and binary messages up to 1 MiB; selects a subprotocol; closes
- * with codes and reasons both ways; sees a rejected handshake, answers pings,
- * and sees the server shut down. One browser serves the whole file. Skipped
- * when Chromium is not installed.
+ * server, the only role a browser has: it negotiates permessage-deflate (or
+ * does without) and echoes text and binary messages up to 1 MiB; connects
+ * over TLS; selects a subprotocol; closes with codes and reasons both ways;
+ * sees a rejected handshake, a message over our limit, and the server shut
+ * down; answers pings. One browser serves the whole file. Skipped when
+ * Chromium is not installed.
  */
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { fileURLToPath } from "node:url";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { ConnectionClosedError } from "../../src/core/errors.js";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
@@ -25,6 +29,8 @@ after(() => {
 const skip = skipWithoutChromium("the browser interop test");
 
 const ONE_MIB = 1024 * 1024;
+
+const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/tls/", import.meta.url));
 
 /**
  * The page: `echo(url, sizes)` connects, sends a text then a binary message of
@@ -185,16 +191,21 @@ describe("headless Chromium against our server", { skip }, () => {
     await page?.[Symbol.asyncDispose]();
   });
 
-  /** A new tab on the page. */
-  async function newTab(): Promise<Page> {
-    const tab = await browser.newPage();
+  /** A new tab on the page, in the browser's default context or `context`. */
+  async function newTab(context: Browser | BrowserContext = browser): Promise<Page> {
+    const tab = await context.newPage();
     await tab.goto(page.url);
     return tab;
   }
 
   /** Runs the page's session() in a new tab, closed afterwards. */
-  async function session(url: string, protocols: string[], actions: Action[]): Promise<Entry[]> {
-    const tab = await newTab();
+  async function session(
+    url: string,
+    protocols: string[],
+    actions: Action[],
+    context?: BrowserContext,
+  ): Promise<Entry[]> {
+    const tab = await newTab(context);
     try {
       return await tab.evaluate(
         ([url, protocols, actions]) =>
@@ -388,5 +399,87 @@ describe("headless Chromium against our server", { skip }, () => {
     await server.close();
     const log = await running;
     assert.deepEqual(log.slice(1), [{ event: "close", code: 1001, reason: "", wasClean: true }]);
+  });
+  it("does without compression when our server has it off", async () => {
+    const offers: (string | undefined)[] = [];
+    const { server, uri } = await startServer(
+      async (ws) => {
+        offers.push(ws.request?.headers.get("Sec-WebSocket-Extensions"));
+        await echo(ws);
+      },
+      { compression: null },
+    );
+    await using _server = server;
+    const log = await session(
+      `${uri}/`,
+      [],
+      [
+        { await: "open" },
+        { send: "uncompressed" },
+        { await: "message" },
+        { close: [1000, "done"] },
+      ],
+    );
+    assert.deepEqual(log, [
+      { event: "open", protocol: "", extensions: "" },
+      { event: "message", data: "uncompressed" },
+      { event: "close", code: 1000, reason: "done", wasClean: true },
+    ]);
+    assert.deepEqual(offers, ["permessage-deflate; client_max_window_bits"]);
+  });
+
+  it("connects over TLS (wss://)", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(
+      async (ws) => {
+        seen.resolve(ws);
+        await echo(ws);
+      },
+      {
+        tls: {
+          key: readFileSync(`${FIXTURES}localhost-key.pem`),
+          cert: readFileSync(`${FIXTURES}localhost.pem`),
+        },
+      },
+    );
+    await using _server = server;
+    // A fresh profile can't be told to trust the test CA: this context
+    // skips certificate checks, so the test is about TLS, not trust.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const log = await session(
+        `wss://127.0.0.1:${port}/secure`,
+        [],
+        [{ await: "open" }, { send: "over TLS" }, { await: "message" }, { close: [1000, "done"] }],
+        context,
+      );
+      assert.deepEqual(log.slice(1), [
+        { event: "message", data: "over TLS" },
+        { event: "close", code: 1000, reason: "done", wasClean: true },
+      ]);
+    } finally {
+      await context.close();
+    }
+    const serverSide = await seen.promise;
+    assert.equal(serverSide.request?.path, "/secure");
+    assert.equal(serverSide.closeCode, 1000);
+  });
+
+  it("gets 1009 when it sends more than our maxMessageSize", async () => {
+    const failed = deferred<unknown>();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        failed.resolve(await ws.recv().catch((error: unknown) => error));
+      },
+      { maxMessageSize: 1024 },
+    );
+    await using _server = server;
+    const log = await session(`${uri}/`, [], [{ await: "open" }, { send: "a".repeat(2000) }]);
+    const error = await failed.promise;
+    assert.ok(error instanceof ConnectionClosedError);
+    assert.equal(error.sent?.code, 1009);
+    assert.deepEqual(log.slice(1), [
+      { event: "close", code: 1009, reason: error.sent?.reason, wasClean: true },
+    ]);
   });
 });
