@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import * as net from "node:net";
@@ -18,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ConnectionClosedError } from "../../src/core/errors.js";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
-import type { ServerConnection } from "../../src/node/server.js";
+import { type ServerConnection, serve } from "../../src/node/server.js";
 import { launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
@@ -182,32 +183,45 @@ async function pageServer() {
 describe("headless Chromium against our server", { skip }, () => {
   let browser: Browser;
   let page: Awaited<ReturnType<typeof pageServer>>;
+  /** A tab on the page, for the sessions that need no other. */
+  let tab: Page;
   before(async () => {
     browser = await launchChromium();
     page = await pageServer();
+    tab = await newTab();
   });
   after(async () => {
     await browser?.close();
     await page?.[Symbol.asyncDispose]();
   });
 
-  /** A new tab on the page, in the browser's default context or `context`. */
-  async function newTab(context: Browser | BrowserContext = browser): Promise<Page> {
-    const tab = await context.newPage();
-    await tab.goto(page.url);
+  /** Where session() opens its tab: a browser context, the page's URL. */
+  interface TabOptions {
+    context?: BrowserContext;
+    pageUrl?: string;
+  }
+
+  /** A new tab on the page, in the browser's default context unless told otherwise. */
+  async function newTab({ context, pageUrl }: TabOptions = {}): Promise<Page> {
+    const tab = await (context ?? browser).newPage();
+    await tab.goto(pageUrl ?? page.url);
     return tab;
   }
 
-  /** Runs the page's session() in a new tab, closed afterwards. */
+  /**
+   * Runs the page's session() in the shared tab (session() returns once its
+   * socket is closed, so none is left for the next), or with `options` in a
+   * new tab, closed afterwards.
+   */
   async function session(
     url: string,
     protocols: string[],
     actions: Action[],
-    context?: BrowserContext,
+    options?: TabOptions,
   ): Promise<Entry[]> {
-    const tab = await newTab(context);
+    const used = options === undefined ? tab : await newTab(options);
     try {
-      return await tab.evaluate(
+      return await used.evaluate(
         ([url, protocols, actions]) =>
           (
             globalThis as unknown as {
@@ -217,7 +231,7 @@ describe("headless Chromium against our server", { skip }, () => {
         [url, protocols, actions] as const,
       );
     } finally {
-      await tab.close();
+      if (used !== tab) await used.close();
     }
   }
 
@@ -231,49 +245,45 @@ describe("headless Chromium against our server", { skip }, () => {
     });
     await using _server = server;
     await using relay = await countingRelay(port);
-    const tab = await newTab();
-    try {
-      const sizes = [0, 5, 125, 126, 4096, 65535, 65536, 300_000, ONE_MIB];
-      const report = await tab.evaluate(
-        ([url, sizes]) =>
-          (
-            globalThis as unknown as {
-              echo(
-                url: string,
-                sizes: number[],
-              ): Promise<{
-                extensions: string;
-                results: [string, number, boolean][];
-                close: [number, string];
-              }>;
-            }
-          ).echo(url, sizes),
-        [`ws://127.0.0.1:${relay.port}/`, sizes] as const,
-      );
+    // In the shared tab: echo() returns once its socket is closed.
+    const sizes = [0, 5, 125, 126, 4096, 65535, 65536, 300_000, ONE_MIB];
+    const report = await tab.evaluate(
+      ([url, sizes]) =>
+        (
+          globalThis as unknown as {
+            echo(
+              url: string,
+              sizes: number[],
+            ): Promise<{
+              extensions: string;
+              results: [string, number, boolean][];
+              close: [number, string];
+            }>;
+          }
+        ).echo(url, sizes),
+      [`ws://127.0.0.1:${relay.port}/`, sizes] as const,
+    );
 
-      // Chromium offers what RFC 7692 §7.1.2.2 lets a client offer by default.
-      assert.equal(offers[0], "permessage-deflate; client_max_window_bits");
-      assert.equal(
-        report.extensions,
-        "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
-      );
-      assert.ok(negotiated[0] instanceof PerMessageDeflate);
-      assert.deepEqual(
-        report.results.filter(([, , ok]) => !ok),
-        [],
-        "every message came back unchanged",
-      );
-      assert.equal(report.results.length, sizes.length * 3);
-      assert.deepEqual(report.close, [1000, "done"]);
+    // Chromium offers what RFC 7692 §7.1.2.2 lets a client offer by default.
+    assert.equal(offers[0], "permessage-deflate; client_max_window_bits");
+    assert.equal(
+      report.extensions,
+      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+    );
+    assert.ok(negotiated[0] instanceof PerMessageDeflate);
+    assert.deepEqual(
+      report.results.filter(([, , ok]) => !ok),
+      [],
+      "every message came back unchanged",
+    );
+    assert.equal(report.results.length, sizes.length * 3);
+    assert.deepEqual(report.close, [1000, "done"]);
 
-      // Text and patterned binary compress; random binary does not. Each way
-      // carried about 2.8 MiB of compressible data and 1.4 MiB of random bytes.
-      const random = sizes.reduce((total, size) => total + size, 0);
-      for (const [direction, bytes] of Object.entries(relay.counts)) {
-        assert.ok(bytes < random + 400_000, `${direction}: ${bytes} bytes for ${random * 3}`);
-      }
-    } finally {
-      await tab.close();
+    // Text and patterned binary compress; random binary does not. Each way
+    // carried about 2.8 MiB of compressible data and 1.4 MiB of random bytes.
+    const random = sizes.reduce((total, size) => total + size, 0);
+    for (const [direction, bytes] of Object.entries(relay.counts)) {
+      assert.ok(bytes < random + 400_000, `${direction}: ${bytes} bytes for ${random * 3}`);
     }
   });
 
@@ -451,7 +461,7 @@ describe("headless Chromium against our server", { skip }, () => {
         `wss://127.0.0.1:${port}/secure`,
         [],
         [{ await: "open" }, { send: "over TLS" }, { await: "message" }, { close: [1000, "done"] }],
-        context,
+        { context },
       );
       assert.deepEqual(log.slice(1), [
         { event: "message", data: "over TLS" },
@@ -481,5 +491,46 @@ describe("headless Chromium against our server", { skip }, () => {
     assert.deepEqual(log.slice(1), [
       { event: "close", code: 1009, reason: error.sent?.reason, wasClean: true },
     ]);
+  });
+  it("connects through handleUpgrade() on the HTTP server of its page", async () => {
+    const seen = deferred<ServerConnection>();
+    await using ours = await serve(
+      async (ws) => {
+        seen.resolve(ws);
+        await echo(ws);
+      },
+      { listen: false, logger: null },
+    );
+    const httpServer = createServer((_request, response) => {
+      response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+      response.end(PAGE);
+    });
+    httpServer.on("upgrade", (request, socket, head) => ours.handleUpgrade(request, socket, head));
+    httpServer.listen(0, "127.0.0.1");
+    await once(httpServer, "listening");
+    try {
+      const origin = `127.0.0.1:${(httpServer.address() as net.AddressInfo).port}`;
+      const log = await session(
+        `ws://${origin}/ws`,
+        [],
+        [
+          { await: "open" },
+          { send: "same origin" },
+          { await: "message" },
+          { close: [1000, "done"] },
+        ],
+        { pageUrl: `http://${origin}/` },
+      );
+      assert.deepEqual(log.slice(1), [
+        { event: "message", data: "same origin" },
+        { event: "close", code: 1000, reason: "done", wasClean: true },
+      ]);
+      const serverSide = await seen.promise;
+      assert.equal(serverSide.request?.headers.get("Origin"), `http://${origin}`);
+      assert.equal(serverSide.closeCode, 1000);
+    } finally {
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+    }
   });
 });

@@ -13,7 +13,8 @@
  *   2^11 bytes or more reaches back to the first half, one of 2^10 doesn't
  *   (zlib matches at most 2^N - 262 bytes back).
  *
- * Skipped without Debian's `python3-websockets`, as python.test.ts is.
+ * Fragmented messages, compressed, too. Skipped without Debian's
+ * `python3-websockets`, as python.test.ts is.
  */
 
 import assert from "node:assert/strict";

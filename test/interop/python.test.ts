@@ -1,14 +1,17 @@
 /**
  * Interop with Python's `websockets`, the library whose design we follow: our
  * client against its server, its client against our server, over TCP, TLS
- * and Unix sockets; messages, close codes, size limits, keepalive pings and
- * shutdown. Needs Debian's `python3-websockets` (installed by .ci/run);
+ * and Unix sockets, and through `handleUpgrade()`; messages, close codes,
+ * size limits, keepalive pings and shutdown. Needs Debian's `python3-websockets` (installed by .ci/run);
  * skipped with a note without it. python-handshake.test.ts and
  * python-compression.test.ts cover the opening handshake and compression.
  */
 
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -347,6 +350,42 @@ describe(`a Python websockets ${version ?? ""} client against our server: transp
       assert.deepEqual([serverSide.closeCode, serverSide.closeReason], [4000, "fin – ünïcode"]);
     });
   }
+  it("connects through handleUpgrade() on a node:http server", async () => {
+    const seen = deferred<ServerConnection>();
+    await using ours = await serve(
+      async (ws) => {
+        seen.resolve(ws);
+        await echo(ws);
+      },
+      { listen: false, logger: null },
+    );
+    const httpServer = http.createServer((_request, response) => response.end("plain HTTP\n"));
+    httpServer.on("upgrade", (request, socket, head) => ours.handleUpgrade(request, socket, head));
+    httpServer.listen(0, "127.0.0.1");
+    await once(httpServer, "listening");
+    try {
+      const { port } = httpServer.address() as AddressInfo;
+      const report = opened(
+        await runPythonClient({
+          uri: `ws://127.0.0.1:${port}/upgraded`,
+          steps: [{ exchange: "through handleUpgrade()" }],
+        }),
+      );
+      assert.deepEqual(report.steps, [{ same: true }]);
+      assert.match(
+        report.response_headers["Sec-WebSocket-Extensions"] ?? "",
+        /^permessage-deflate/,
+      );
+      assert.deepEqual(report.close_rcvd, [1000, ""]);
+      const serverSide = await seen.promise;
+      assert.equal(serverSide.request?.path, "/upgraded");
+      await serverSide.closed;
+      assert.equal(serverSide.closeCode, 1000);
+    } finally {
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+    }
+  });
 });
 
 describe(`a Python websockets ${version ?? ""} client against our server: limits and lifecycle`, {
