@@ -410,6 +410,7 @@ describe("headless Chromium against our server", { skip }, () => {
     const log = await running;
     assert.deepEqual(log.slice(1), [{ event: "close", code: 1001, reason: "", wasClean: true }]);
   });
+
   it("does without compression when our server has it off", async () => {
     const offers: (string | undefined)[] = [];
     const { server, uri } = await startServer(
@@ -492,6 +493,7 @@ describe("headless Chromium against our server", { skip }, () => {
       { event: "close", code: 1009, reason: error.sent?.reason, wasClean: true },
     ]);
   });
+
   it("connects through handleUpgrade() on the HTTP server of its page", async () => {
     const seen = deferred<ServerConnection>();
     await using ours = await serve(

@@ -220,6 +220,7 @@ describe(`our client against a Python websockets ${version ?? ""} server: compre
       checkWire(agreement?.fromPython ?? null, frames("out"), "from Python");
     });
   }
+
   it("exchanges fragmented compressed messages, context taken over from one to the next", async () => {
     await using peer = await startPythonServer();
     const ws = await connect(peer.uri);
@@ -359,6 +360,7 @@ describe(`a Python websockets ${version ?? ""} client against our server: compre
       checkWire(agreement?.fromPython ?? null, frames("out"), "from Python");
     });
   }
+
   it("exchanges fragmented compressed messages, context taken over from one to the next", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;

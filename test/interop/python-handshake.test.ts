@@ -138,6 +138,7 @@ describe(`our client against a Python websockets ${version ?? ""} server: handsh
       assert.deepEqual(seen.close_rcvd, [1000, ""]);
     });
   }
+
   it("follows Python's 307 redirect to a relative location on the same server", async () => {
     await using peer = await startPythonServer({
       redirect: 307,
