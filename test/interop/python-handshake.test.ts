@@ -155,6 +155,31 @@ describe(`our client against a Python websockets ${version ?? ""} server: handsh
     });
     assert.equal((await peer.nextConnection()).path, "/target?from=start");
   });
+  it("keeps the URI's user info through a redirect to the same origin, not to another", async () => {
+    const scenario = { basic_auth: { realm: "interop", credentials: ["alice", "s3cret"] } };
+    await using same = await startPythonServer({
+      ...scenario,
+      redirect: 307,
+      redirect_location: "/target",
+    });
+    const port = new URL(same.uri).port;
+    const ws = await connect(`ws://alice:s3cret@127.0.0.1:${port}/start`);
+    assert.equal(ws.request.path, "/target");
+    await ws.close();
+    assert.equal((await same.nextConnection()).username, "alice");
+
+    // The other server asks for the same credentials, which the client dropped.
+    await using other = await startPythonServer({ ...scenario, redirect: 307 });
+    const otherPort = new URL(other.uri).port;
+    const response = await refused(connect(`ws://alice:s3cret@127.0.0.1:${otherPort}/start`));
+    assert.equal(response.status, 401);
+    assert.equal(response.text, "Missing credentials\n");
+    assert.deepEqual(await other.nextRejection(), {
+      event: "rejected",
+      path: "/start",
+      status: 307,
+    });
+  });
 });
 
 describe(`a Python websockets ${version ?? ""} client against our server: handshake`, {
