@@ -35,6 +35,9 @@ export function skipWithoutPythonWebsockets(version: string | null): string | fa
 
 const SCRIPTS = fileURLToPath(new URL("../../../test/interop/python/", import.meta.url));
 
+/** `-B`: the scripts import peer.py, and Python would write its bytecode next to it. */
+const PYTHON_FLAGS = ["-B"];
+
 /** A frame as the Python side recorded it: direction, opcode, bytes on the wire, payload bytes. */
 export type PythonFrame = [direction: "in" | "out", opcode: string, wire: number, payload: number];
 
@@ -123,7 +126,8 @@ function line(index: number): RegExp {
  * listens. `await using` stops it, killing it if it doesn't exit by itself.
  */
 export async function startPythonServer(scenario: object = {}): Promise<PythonServer> {
-  const running = await startProcess(PYTHON, [`${SCRIPTS}server.py`, JSON.stringify(scenario)], {
+  const args = [...PYTHON_FLAGS, `${SCRIPTS}server.py`, JSON.stringify(scenario)];
+  const running = await startProcess(PYTHON, args, {
     ready: line(0),
     holdStdin: true,
   });
@@ -177,6 +181,7 @@ async function stop(running: RunningNode): Promise<void> {
 /** Runs `test/interop/python/client.py` with `scenario` and resolves with its report. */
 export async function runPythonClient(scenario: object): Promise<PythonClientReport> {
   const { code, stdout, stderr } = await runProcess(PYTHON, [
+    ...PYTHON_FLAGS,
     `${SCRIPTS}client.py`,
     JSON.stringify(scenario),
   ]);
