@@ -17,7 +17,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_COMPRESSION_MESSAGES } from "./cases/index.js";
-import { isStrict, markdown, type Report, textSummary, writeJsonReport } from "./report.js";
+import {
+  isStrict,
+  markdown,
+  type Report,
+  textSummary,
+  withHandwritten,
+  writeJsonReport,
+} from "./report.js";
 import { runSuite } from "./suite.js";
 import { TESTEES, websocketsTs } from "./testees.js";
 
@@ -33,7 +40,7 @@ const USAGE = `usage: npm run compliance -- [options]
   --compression-messages N
                      messages per case in sections 12 and 13 (default: 10)
   --report-dir DIR   where report.json goes (default: .build/compliance-report)
-  --write-docs       regenerate docs/topics/conformance.md (full runs only)
+  --write-docs       regenerate docs/topics/conformance.md, keeping its hand-written part (full runs only)
   --from-report FILE summarize (and --write-docs) a saved report.json instead of running
   --verbose          print every case as it is graded`;
 
@@ -121,7 +128,8 @@ async function main(): Promise<number> {
   }
   if (values["write-docs"]) {
     const docs = join(ROOT, "docs", "topics", "conformance.md");
-    await writeFile(docs, markdown(report));
+    const existing = await readFile(docs, "utf8").catch(() => null);
+    await writeFile(docs, withHandwritten(markdown(report), existing));
     console.log(`docs: ${docs}`);
   }
   const ours = report.runs.filter((run) => run.agent === websocketsTs.name);

@@ -3,6 +3,8 @@
  * and collects what it printed: for tests of the examples and the published
  * entry points. {@link runNode} waits for a script that ends by itself;
  * {@link startNode} starts one that runs until stopped, such as a server.
+ * {@link runProcess} and {@link startProcess} do the same for another
+ * program, such as an interop peer in Python.
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -22,6 +24,13 @@ export interface RunNodeOptions {
   readonly input?: string;
   /** Variables added to this process's environment for the child (e.g. `PORT`). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Keeps the child's standard input open, as a pipe the test ends with
+   * `child.stdin.end()`, instead of giving it none: a child that reads it to
+   * the end stops when the test says so, or when this process dies. Ignored
+   * with `input`.
+   */
+  readonly holdStdin?: boolean;
 }
 
 /** The child's environment: this process's, with `env` on top. */
@@ -35,12 +44,18 @@ function childEnv(
 const CHILD_TIMEOUT_MS = 30_000;
 
 /** Runs `node <args>` and resolves once the child has exited. */
-export async function runNode(
+export function runNode(args: readonly string[], options: RunNodeOptions = {}): Promise<ChildRun> {
+  return runProcess(process.execPath, args, options);
+}
+
+/** Runs `command <args>` and resolves once the child has exited. */
+export async function runProcess(
+  command: string,
   args: readonly string[],
   options: RunNodeOptions = {},
 ): Promise<ChildRun> {
   // Ready at once: the empty pattern matches before anything is printed.
-  const running = await startNode(args, { ...options, ready: /^/ });
+  const running = await startProcess(command, args, { ...options, ready: /^/ });
   const watchdog = setTimeout(() => running.child.kill(), CHILD_TIMEOUT_MS);
   try {
     const { code, stdout, stderr } = await running.exited;
@@ -96,14 +111,24 @@ const CHILD_LIFETIME_MS = 90_000;
  * {@link runNode}'s. Rejects, with what the child printed, if the child exits
  * or times out first; the child is then killed.
  */
-export async function startNode(
+export function startNode(
   args: readonly string[],
   options: StartNodeOptions,
 ): Promise<RunningNode> {
-  const child = spawn(process.execPath, args, {
+  return startProcess(process.execPath, args, options);
+}
+
+/** {@link startNode} for `command <args>`. */
+export async function startProcess(
+  command: string,
+  args: readonly string[],
+  options: StartNodeOptions,
+): Promise<RunningNode> {
+  const stdin = options.input !== undefined || options.holdStdin === true ? "pipe" : "ignore";
+  const child = spawn(command, args, {
     cwd: options.cwd,
     env: childEnv(options.env),
-    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    stdio: [stdin, "pipe", "pipe"],
   });
   let stdout = "";
   let stderr = "";

@@ -151,6 +151,20 @@ describe("our client against a ws server with perMessageDeflate", () => {
     await ws.send(chat(10));
     same(await ws.recv(), chat(10));
   });
+
+  it("offers nothing to a ws server with perMessageDeflate when compression is off", async () => {
+    await using peer = await wsServer({ threshold: 0 });
+    await using ws = await connect(peer.uri, { compression: null });
+    assert.equal(ws.request.headers.has("Sec-WebSocket-Extensions"), false);
+    assert.equal(ws.response?.headers.has("Sec-WebSocket-Extensions"), false);
+    assert.deepEqual(peer.accepted, [""]);
+    await ws.send(chat(100));
+    same(await ws.recv(), chat(100));
+    // Uncompressed both ways: the message, its frame header and the handshake.
+    const [socket] = peer.sockets;
+    assert.ok(socket!.bytesRead > chat(100).length);
+    assert.ok(socket!.bytesWritten > chat(100).length);
+  });
 });
 
 describe("a ws client against our server", () => {
@@ -231,6 +245,26 @@ describe("a ws client against our server", () => {
       }
     });
   }
+
+  it("does without compression with a ws client that doesn't offer it", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const { client, socket } = await wsClient(uri, false);
+    try {
+      assert.equal(client.extensions, "");
+      const [connection] = [...server.connections];
+      assert.equal(connection!.request?.headers.has("Sec-WebSocket-Extensions"), false);
+      assert.equal(connection!.response?.headers.has("Sec-WebSocket-Extensions"), false);
+      assert.deepEqual(connection!.protocol.extensions, []);
+      const [echoed] = await exchange(client, chat(100));
+      same(echoed.toString(), chat(100));
+      assert.ok(socket.bytesRead > chat(100).length);
+      assert.ok(socket.bytesWritten > chat(100).length);
+    } finally {
+      client.close();
+      await once(client, "close");
+    }
+  });
 
   it("fails a ws client's decompression bomb with 1009", async () => {
     const { server, uri } = await startServer(echo, { maxMessageSize: 64 * 1024 });
