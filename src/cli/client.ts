@@ -116,6 +116,20 @@ function describeSubprotocol(ws: ClientConnection, options: ConnectOptions): str
 }
 
 /**
+ * How the connection closed: the close frame received, as `1000 (OK)`; or,
+ * when this side failed the connection (a message over `maxMessageSize`, a
+ * protocol error, …) and closed without waiting for the server's answer, the
+ * frame sent, which says why better than 1006 would.
+ */
+export function describeClosing(ws: ClientConnection): string {
+  const { closeRcvd, closeSent } = ws.protocol;
+  if (closeRcvd === null && closeSent !== null) {
+    return `sent ${new Close(closeSent.code, escapeControl(closeSent.reason))}; no close frame received`;
+  }
+  return String(new Close(ws.closeCode ?? 1006, escapeControl(ws.closeReason ?? "")));
+}
+
+/**
  * Connects to `uri` and relays stdin to the server and the server to stdout
  * until either side closes. Resolves with the exit code: 0 when the
  * connection closed normally (1000 or 1001 both ways), 1 when connecting
@@ -200,8 +214,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
   }
   await ws.closed;
   options.signal?.removeEventListener("abort", stop);
-  const close = new Close(ws.closeCode ?? 1006, escapeControl(ws.closeReason ?? ""));
-  print(`Connection closed: ${close}.`, false);
+  print(`Connection closed: ${describeClosing(ws)}.`, false);
   lines.close();
   // Stop reading stdin, so that the process can exit.
   stdin.pause();
