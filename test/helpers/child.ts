@@ -62,6 +62,12 @@ export interface StartNodeOptions extends RunNodeOptions {
    * this, e.g. the line where a server prints its address.
    */
   readonly ready: RegExp;
+  /**
+   * Leaves the child's standard input open, as `child.stdin`, after writing
+   * `input` if any: for a program that runs until its input ends, such as an
+   * interactive client. Default: closed after `input`, or none at all.
+   */
+  readonly keepStdinOpen?: boolean;
 }
 
 /**
@@ -103,7 +109,11 @@ export async function startNode(
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: childEnv(options.env),
-    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    stdio: [
+      options.input === undefined && !options.keepStdinOpen ? "ignore" : "pipe",
+      "pipe",
+      "pipe",
+    ],
   });
   let stdout = "";
   let stderr = "";
@@ -120,7 +130,11 @@ export async function startNode(
   child.stderr!.setEncoding("utf8").on("data", (text: string) => {
     stderr += text;
   });
-  if (options.input !== undefined) child.stdin!.end(options.input);
+  if (options.keepStdinOpen) {
+    // The child may exit before reading it all: that's its business, not an error here.
+    child.stdin!.on("error", () => {});
+    if (options.input !== undefined) child.stdin!.write(options.input);
+  } else if (options.input !== undefined) child.stdin!.end(options.input);
 
   // A test process that exits (or crashes) does not take its children with
   // it: kill them on the way out, and bound their life in any case.
