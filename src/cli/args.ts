@@ -19,9 +19,11 @@ export const DEFAULT_PORT = 8001;
 /** Printed by `--help`, and after a usage error. */
 export const USAGE = `usage: websockets-ts <uri>
            [-H "NAME: VALUE"]... [-s NAME]... [-o ORIGIN] [--ca FILE]... [-k]
-           [--proxy URL | --unix-socket PATH] [--no-compression] [--max-size BYTES]
+           [--proxy URL | --unix-socket PATH] [--no-compression]
+           [--max-size BYTES]
        websockets-ts serve [--host HOST] [--port PORT | --path PATH]
-           [--tls-cert FILE --tls-key FILE] [--no-compression] [--max-size BYTES]
+           [--tls-cert FILE --tls-key FILE] [--no-compression]
+           [--max-size BYTES]
        websockets-ts --help | --version
 
   <uri>                 connect to a ws:// or wss:// URI; send each line read

@@ -415,6 +415,10 @@ describe("command line errors", () => {
     ]) {
       assert.ok(run.stdout.includes(`\n  ${option}`), option);
     }
+    // The reference page shows the same synopsis.
+    const synopsis = run.stdout.slice(0, run.stdout.indexOf("\n\n") + 1);
+    const page = readFileSync(new URL("../../../docs/reference/cli.md", import.meta.url), "utf8");
+    assert.ok(page.includes(`\n\`\`\`\n${synopsis}\`\`\`\n`), synopsis);
   });
 });
 
