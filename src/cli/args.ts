@@ -184,7 +184,7 @@ export function parseCommand(argv: readonly string[]): Command {
     const misplaced = CLIENT_ONLY.find(given);
     if (misplaced !== undefined) throw new UsageError(`--${misplaced} doesn't apply to serve`);
     if (given("path") && (given("host") || given("port"))) {
-      throw new UsageError(`--path replaces --host and --port`);
+      throw new UsageError("--path replaces --host and --port");
     }
     const cert = values["tls-cert"];
     const key = values["tls-key"];
