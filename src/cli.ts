@@ -8,15 +8,38 @@
  * @module
  */
 
-import { parseCommand, USAGE, UsageError } from "./cli/args.js";
-import { runClient } from "./cli/client.js";
-import { runServer } from "./cli/server.js";
+import { type Command, parseCommand, USAGE, UsageError } from "./cli/args.js";
+import { type ClientCommandOptions, clientConnectOptions, runClient } from "./cli/client.js";
+import { runServer, type ServeCommandOptions, serveCommandOptions } from "./cli/server.js";
 import { VERSION } from "./index.js";
 
+/** What to run, once the command line is parsed and the files it names are read. */
+type Run =
+  | { readonly kind: "help" | "version" }
+  | {
+      readonly kind: "client";
+      readonly uri: string;
+      readonly connect: ClientCommandOptions["connect"];
+    }
+  | { readonly kind: "serve"; readonly options: Omit<ServeCommandOptions, "streams" | "signal"> };
+
+/** @throws UsageError for an invalid command line or a file it names that can't be read. */
+function prepare(argv: readonly string[]): Run {
+  const command: Command = parseCommand(argv);
+  switch (command.kind) {
+    case "client":
+      return { kind: "client", uri: command.uri, connect: clientConnectOptions(command) };
+    case "serve":
+      return { kind: "serve", options: serveCommandOptions(command) };
+    default:
+      return command;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
-  let command: ReturnType<typeof parseCommand>;
+  let command: Run;
   try {
-    command = parseCommand(argv);
+    command = prepare(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`websockets-ts: ${error.message}\n${USAGE}`);
@@ -44,8 +67,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
   try {
     return command.kind === "client"
-      ? await runClient(command.uri, { signal: stop.signal })
-      : await runServer({ host: command.host, port: command.port, signal: stop.signal });
+      ? await runClient(command.uri, { connect: command.connect, signal: stop.signal })
+      : await runServer({ ...command.options, signal: stop.signal });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -1,11 +1,15 @@
 /**
  * The command line of `websockets-ts`: which command to run, with which
- * options.
+ * options. Only syntax is checked here; files named by options are read by
+ * the commands.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { isFieldValueChar, isToken } from "../core/headers.js";
+import { parseProxy } from "../node/proxy.js";
+import { escapeControl } from "./escape.js";
 
 /** Host of `websockets-ts serve` without `--host`. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -14,77 +18,277 @@ export const DEFAULT_PORT = 8001;
 
 /** Printed by `--help`, and after a usage error. */
 export const USAGE = `usage: websockets-ts <uri>
-       websockets-ts serve [--host HOST] [--port PORT]
+           [-H "NAME: VALUE"]... [-s NAME]... [-o ORIGIN] [--ca FILE]... [-k]
+           [--proxy URL | --unix-socket PATH] [--no-compression]
+           [--max-size BYTES]
+       websockets-ts serve [--host HOST] [--port PORT | --path PATH]
+           [--tls-cert FILE --tls-key FILE] [--no-compression]
+           [--max-size BYTES]
        websockets-ts --help | --version
 
-  <uri>          connect to a ws:// or wss:// URI; send each line read from
-                 stdin as a text message and print each message received
-  serve          run an echo server on HOST (default ${DEFAULT_HOST}) and
-                 PORT (default ${DEFAULT_PORT}; 0 picks a free port)
-  -h, --help     show this help
-  --version      show the version
+  <uri>                 connect to a ws:// or wss:// URI; send each line read
+                        from stdin as a text message and print each message
+                        received
+  -H, --header "NAME: VALUE"
+                        add a header to the handshake request (repeatable)
+  -s, --subprotocol NAME
+                        offer a subprotocol (repeatable, in order of preference)
+  -o, --origin ORIGIN   send this Origin header
+  --ca FILE             trust the CA certificates of this PEM file for wss://
+                        (repeatable) instead of the system's
+  -k, --insecure        don't check the server's TLS certificate
+  --proxy URL           connect through an http://, https://, socks5:// or
+                        socks5h:// proxy; "env" reads HTTPS_PROXY, HTTP_PROXY,
+                        ALL_PROXY and NO_PROXY, which are ignored otherwise
+  --unix-socket PATH    connect to this Unix socket; the URI still gives the
+                        Host header and the path
+
+  serve                 run an echo server
+  --host HOST           interface to listen on (default ${DEFAULT_HOST})
+  --port PORT           port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
+  --path PATH           listen on this Unix socket instead of HOST and PORT
+  --tls-cert FILE, --tls-key FILE
+                        serve wss:// with this certificate and private key (PEM)
+
+  --no-compression      don't negotiate permessage-deflate
+  --max-size BYTES      largest message accepted, e.g. 65536, 64K or 16M
+                        (default 1M; 0 or "none": no limit)
+  -h, --help            show this help
+  --version             show the version
+
+examples:
+  websockets-ts ws://127.0.0.1:8001/
+  websockets-ts -H "Authorization: Bearer $TOKEN" -s chat.v2 -s chat.v1 \\
+      wss://example.com/chat
+  websockets-ts --ca ca.pem wss://localhost:8443/
+  websockets-ts --unix-socket /run/app.sock ws://localhost/
+  websockets-ts serve --port 8443 --tls-cert cert.pem --tls-key key.pem
 `;
+
+/** What `websockets-ts <uri>` is asked to do. */
+export interface ClientCommand {
+  readonly kind: "client";
+  readonly uri: string;
+  /** `-H`: request headers, in order, repeated names included. */
+  readonly headers: readonly (readonly [name: string, value: string])[];
+  /** `-s`: subprotocols to offer, in order of preference. */
+  readonly subprotocols: readonly string[];
+  /** `-o`: value of the `Origin` header. */
+  readonly origin: string | undefined;
+  /** `--ca`: PEM files of CA certificates, to read. */
+  readonly ca: readonly string[];
+  /** `-k`: don't check the server's certificate. */
+  readonly insecure: boolean;
+  /** `--proxy`: a proxy URL, or `true` for the environment's (`--proxy env`). */
+  readonly proxy: string | true | undefined;
+  /** `--unix-socket`: path of a Unix socket to connect to. */
+  readonly unixSocket: string | undefined;
+  /** `false` with `--no-compression`. */
+  readonly compression: boolean;
+  /** `--max-size`: bytes, `null` for no limit, `undefined` for the default. */
+  readonly maxSize: number | null | undefined;
+}
+
+/** What `websockets-ts serve` is asked to do. */
+export interface ServeCommand {
+  readonly kind: "serve";
+  /** Interface and port to listen on, unless there is a {@link path}. */
+  readonly host: string;
+  readonly port: number;
+  /** `--path`: Unix socket to listen on instead of host and port. */
+  readonly path: string | undefined;
+  /** `--tls-cert` and `--tls-key`: PEM files to read; both or neither. */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /** `false` with `--no-compression`. */
+  readonly compression: boolean;
+  /** `--max-size`: bytes, `null` for no limit, `undefined` for the default. */
+  readonly maxSize: number | null | undefined;
+}
 
 /** What the command line asks for. */
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
-  | { readonly kind: "client"; readonly uri: string }
-  | { readonly kind: "serve"; readonly host: string; readonly port: number };
+  | ClientCommand
+  | ServeCommand;
 
 /** The command line is not valid: the CLI prints this and the usage, and exits with 2. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+const OPTIONS = {
+  header: { type: "string", short: "H", multiple: true },
+  subprotocol: { type: "string", short: "s", multiple: true },
+  origin: { type: "string", short: "o" },
+  ca: { type: "string", multiple: true },
+  insecure: { type: "boolean", short: "k" },
+  proxy: { type: "string" },
+  "unix-socket": { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  path: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "no-compression": { type: "boolean" },
+  "max-size": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+/** Options that only one of the commands takes; the others take both. */
+const CLIENT_ONLY: readonly OptionName[] = [
+  "header",
+  "subprotocol",
+  "origin",
+  "ca",
+  "insecure",
+  "proxy",
+  "unix-socket",
+];
+const SERVE_ONLY: readonly OptionName[] = ["host", "port", "path", "tls-cert", "tls-key"];
+
+/** Options whose value names a file: an empty one is a mistake, not a file. */
+const FILE_OPTIONS: readonly OptionName[] = ["ca", "unix-socket", "path", "tls-cert", "tls-key"];
+
 /**
  * Parses the arguments that follow the program name.
  *
  * @throws UsageError for an unknown option, a missing or extra argument, an
- *   option that does not belong to the command, or a port outside 0–65535.
+ *   option that does not belong to the command or contradicts another one,
+ *   or an invalid value: a port outside 0–65535, a header that isn't
+ *   `Name: value`, a subprotocol that isn't a token, a malformed proxy URL
+ *   or size.
  */
 export function parseCommand(argv: readonly string[]): Command {
-  let values: { host?: string; port?: string; help?: boolean; version?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (error) {
-    // parseArgs' messages are sentences that end with advice for scripts;
-    // the first sentence is the one that helps on a command line.
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(message.split(/\.\s|\n/)[0]!.replace(/\.$/, ""));
-  }
+  const { values, positionals } = parseOptions(argv);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 
   const [first, ...rest] = positionals;
   if (first === undefined) throw new UsageError("missing a URI or a command");
   if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0]}`);
+  const given = (name: OptionName): boolean => values[name] !== undefined;
+  for (const name of FILE_OPTIONS) {
+    const value = values[name];
+    if (value === "" || (Array.isArray(value) && value.includes(""))) {
+      throw new UsageError(`--${name} needs a file name`);
+    }
+  }
+  const compression = values["no-compression"] !== true;
+  const maxSize = values["max-size"] === undefined ? undefined : parseSize(values["max-size"]);
+
   if (first === "serve") {
+    const misplaced = CLIENT_ONLY.find(given);
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} doesn't apply to serve`);
+    if (given("path") && (given("host") || given("port"))) {
+      throw new UsageError("--path replaces --host and --port");
+    }
+    const cert = values["tls-cert"];
+    const key = values["tls-key"];
+    if ((cert === undefined) !== (key === undefined)) {
+      throw new UsageError(
+        cert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key",
+      );
+    }
     return {
       kind: "serve",
       host: values.host ?? DEFAULT_HOST,
       port: values.port === undefined ? DEFAULT_PORT : parsePort(values.port),
+      path: values.path,
+      tls: cert === undefined || key === undefined ? undefined : { cert, key },
+      compression,
+      maxSize,
     };
   }
-  if (values.host !== undefined || values.port !== undefined) {
-    throw new UsageError(`--${values.host !== undefined ? "host" : "port"} only applies to serve`);
+  const misplaced = SERVE_ONLY.find(given);
+  if (misplaced !== undefined) throw new UsageError(`--${misplaced} only applies to serve`);
+  if (given("proxy") && given("unix-socket")) {
+    throw new UsageError("--proxy and --unix-socket don't go together");
   }
-  return { kind: "client", uri: first };
+  return {
+    kind: "client",
+    uri: first,
+    headers: (values.header ?? []).map(parseHeader),
+    subprotocols: (values.subprotocol ?? []).map(parseSubprotocol),
+    origin: values.origin,
+    ca: values.ca ?? [],
+    insecure: values.insecure === true,
+    proxy: values.proxy === undefined ? undefined : parseProxyOption(values.proxy),
+    unixSocket: values["unix-socket"],
+    compression,
+    maxSize,
+  };
+}
+
+function parseOptions(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
+  } catch (error) {
+    // parseArgs' messages are sentences that end with advice for scripts;
+    // the first sentence is the one that helps on a command line.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message.split(/\.\s|\n/)[0]!.replace(/\.$/, ""));
+  }
 }
 
 function parsePort(text: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!(port <= 65535)) throw new UsageError(`invalid port: ${text}`);
   return port;
+}
+
+/** Multipliers of the suffixes of `--max-size`: binary, as memory is counted. */
+const SIZE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * A `--max-size`: a number of bytes, optionally followed by `K`, `M` or `G`
+ * (KiB, MiB, GiB); `0` and `none` mean no limit, which is `null` for
+ * `maxMessageSize`.
+ */
+export function parseSize(text: string): number | null {
+  if (text.toLowerCase() === "none") return null;
+  const match = /^(\d{1,15})([kmg]?)$/i.exec(text);
+  if (match === null) throw new UsageError(`invalid size: ${escapeControl(text)}`);
+  const size = Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!;
+  if (!Number.isSafeInteger(size)) throw new UsageError(`invalid size: ${text}`);
+  return size === 0 ? null : size;
+}
+
+/**
+ * A `-H "Name: value"`: a token, a colon, and a value without control
+ * characters; whitespace around the value is dropped, as HTTP does.
+ */
+export function parseHeader(text: string): [name: string, value: string] {
+  const colon = text.indexOf(":");
+  const name = text.slice(0, Math.max(colon, 0));
+  if (!isToken(name)) {
+    throw new UsageError(`invalid header: ${escapeControl(text)} (expected "Name: value")`);
+  }
+  const value = text.slice(colon + 1).replace(/^[\t ]+|[\t ]+$/g, "");
+  for (let i = 0; i < value.length; i++) {
+    if (!isFieldValueChar(value.charCodeAt(i))) {
+      throw new UsageError(`invalid character in the value of header ${name}`);
+    }
+  }
+  return [name, value];
+}
+
+/** A `-s NAME`: a subprotocol is a token (RFC 6455 §4.1). */
+function parseSubprotocol(text: string): string {
+  if (!isToken(text)) throw new UsageError(`invalid subprotocol: ${escapeControl(text)}`);
+  return text;
+}
+
+/** A `--proxy`: `env` for the environment's, else a proxy URL, checked now rather than at connect. */
+function parseProxyOption(text: string): string | true {
+  if (text === "env") return true;
+  try {
+    parseProxy(text);
+  } catch (error) {
+    throw new UsageError(`invalid --proxy: ${error instanceof Error ? error.message : error}`);
+  }
+  return text;
 }

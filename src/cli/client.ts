@@ -7,8 +7,10 @@
  */
 
 import { Buffer } from "node:buffer";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { type ClientConnection, Close, connect, type Data } from "../index.js";
+import { type ClientConnection, Close, type ConnectOptions, connect, type Data } from "../index.js";
+import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
 
 /** The streams a CLI command talks through; `process.stdin` etc. in the real thing. */
@@ -31,6 +33,57 @@ export interface ClientCommandOptions {
   readonly streams?: CliStreams;
   /** Aborting it closes the connection with 1000, like the end of stdin. */
   readonly signal?: AbortSignal;
+  /**
+   * Options for `connect()`, e.g. from {@link clientConnectOptions}; `signal`
+   * is the one above. With `tls.rejectUnauthorized` `false`, a warning is
+   * printed on stderr before connecting.
+   */
+  readonly connect?: Omit<ConnectOptions, "signal">;
+}
+
+/**
+ * Reads the file an option names.
+ *
+ * @throws UsageError when it can't be read, naming the option.
+ */
+export function readOptionFile(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`${option} ${file}: ${describeError(error)}`);
+  }
+}
+
+/**
+ * The `connect()` options that the command line asks for. Reads the `--ca`
+ * files.
+ *
+ * @throws UsageError when a `--ca` file can't be read or holds no PEM
+ *   certificate (a DER file, a key, …), which would fail later with a less
+ *   helpful message, or not at all with `--insecure`.
+ */
+export function clientConnectOptions(command: ClientCommand): ConnectOptions {
+  const options: ConnectOptions = {};
+  if (command.headers.length > 0) options.additionalHeaders = command.headers;
+  if (command.subprotocols.length > 0) options.subprotocols = command.subprotocols;
+  if (command.origin !== undefined) options.origin = command.origin;
+  const tls: NonNullable<ConnectOptions["tls"]> = {};
+  if (command.ca.length > 0) {
+    tls.ca = command.ca.map((file) => {
+      const pem = readOptionFile("--ca", file);
+      if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+        throw new UsageError(`--ca ${file}: no PEM certificate in the file`);
+      }
+      return pem;
+    });
+  }
+  if (command.insecure) tls.rejectUnauthorized = false;
+  if (Object.keys(tls).length > 0) options.tls = tls;
+  if (command.proxy !== undefined) options.proxy = command.proxy;
+  if (command.unixSocket !== undefined) options.path = command.unixSocket;
+  if (!command.compression) options.compression = null;
+  if (command.maxSize !== undefined) options.maxMessageSize = command.maxSize;
+  return options;
 }
 
 /** Lines read ahead of sending before reading pauses; piped input can be large. */
@@ -53,6 +106,30 @@ export function describeError(error: unknown): string {
 }
 
 /**
+ * What the `Connected to` line says of the subprotocol, once some were
+ * offered: the one the server chose, or that it chose none, which RFC 6455
+ * allows but the user likely wants to know.
+ */
+function describeSubprotocol(ws: ClientConnection, options: ConnectOptions): string {
+  if (ws.subprotocol !== null) return ` (subprotocol ${escapeControl(ws.subprotocol)})`;
+  return (options.subprotocols?.length ?? 0) > 0 ? " (no subprotocol)" : "";
+}
+
+/**
+ * How the connection closed: the close frame received, as `1000 (OK)`; or,
+ * when this side failed the connection (a message over `maxMessageSize`, a
+ * protocol error, …) and closed without waiting for the server's answer, the
+ * frame sent, which says why better than 1006 would.
+ */
+export function describeClosing(ws: ClientConnection): string {
+  const { closeRcvd, closeSent } = ws.protocol;
+  if (closeRcvd === null && closeSent !== null) {
+    return `sent ${new Close(closeSent.code, escapeControl(closeSent.reason))}; no close frame received`;
+  }
+  return String(new Close(ws.closeCode ?? 1006, escapeControl(ws.closeReason ?? "")));
+}
+
+/**
  * Connects to `uri` and relays stdin to the server and the server to stdout
  * until either side closes. Resolves with the exit code: 0 when the
  * connection closed normally (1000 or 1001 both ways), 1 when connecting
@@ -63,9 +140,17 @@ export function describeError(error: unknown): string {
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
+  const connectOptions: ConnectOptions = { ...options.connect };
+  if (options.signal) connectOptions.signal = options.signal;
+  if (connectOptions.tls?.rejectUnauthorized === false) {
+    stderr.write(
+      "Warning: the server's TLS certificate is not checked (--insecure): " +
+        "anyone on the way can pose as the server.\n",
+    );
+  }
   let ws: ClientConnection;
   try {
-    ws = await connect(uri, options.signal ? { signal: options.signal } : {});
+    ws = await connect(uri, connectOptions);
   } catch (error) {
     // Server-controlled text (a header value, …) can end up in the message.
     stderr.write(
@@ -73,7 +158,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     );
     return 1;
   }
-  stdout.write(`Connected to ${escapeControl(uri)}.\n`);
+  stdout.write(`Connected to ${escapeControl(uri)}${describeSubprotocol(ws, connectOptions)}.\n`);
 
   const interactive = stdin.isTTY === true;
   // Redrawing the prompt takes cursor control, hence a terminal at both ends.
@@ -129,8 +214,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
   }
   await ws.closed;
   options.signal?.removeEventListener("abort", stop);
-  const close = new Close(ws.closeCode ?? 1006, escapeControl(ws.closeReason ?? ""));
-  print(`Connection closed: ${close}.`, false);
+  print(`Connection closed: ${describeClosing(ws)}.`, false);
   lines.close();
   // Stop reading stdin, so that the process can exit.
   stdin.pause();

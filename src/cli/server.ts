@@ -5,16 +5,25 @@
  * @module
  */
 
-import type { AddressInfo } from "node:net";
-import { type Handler, serve } from "../index.js";
-import { type CliStreams, describeError, processStreams } from "./client.js";
+import type { TlsOptions } from "node:tls";
+import { type Handler, type ServeOptions, serve } from "../index.js";
+import type { ServeCommand } from "./args.js";
+import { type CliStreams, describeError, processStreams, readOptionFile } from "./client.js";
 
 /** Options of {@link runServer}. */
 export interface ServeCommandOptions {
-  /** Interface to listen on. */
+  /** Interface to listen on, unless there is a {@link path}. */
   readonly host: string;
-  /** Port to listen on; 0 picks a free one. */
+  /** Port to listen on, unless there is a {@link path}; 0 picks a free one. */
   readonly port: number;
+  /** Unix socket to listen on instead of host and port. */
+  readonly path?: string | undefined;
+  /** Serves `wss://` with these options of `tls.createServer()`: `key` and `cert` at least. */
+  readonly tls?: TlsOptions | undefined;
+  /** `null` disables permessage-deflate. Default: `"deflate"`. */
+  readonly compression?: "deflate" | null;
+  /** Largest message accepted; `null` for no limit. Default: `serve()`'s, 1 MiB. */
+  readonly maxMessageSize?: number | null | undefined;
   /** Where to print. Default: the process's streams. */
   readonly streams?: CliStreams;
   /** Aborting it shuts the server down: open connections are closed with 1001. */
@@ -26,31 +35,73 @@ export const echo: Handler = async (ws) => {
   for await (const message of ws) await ws.send(message);
 };
 
-/** `ws://host:port`, with brackets around an IPv6 address. */
-export function serverUri(host: string, port: number): string {
-  return `ws://${host.includes(":") ? `[${host}]` : host}:${port}`;
+/** `ws://host:port` or `wss://host:port`, with brackets around an IPv6 address. */
+export function serverUri(host: string, port: number, secure = false): string {
+  return `${secure ? "wss" : "ws"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** Where a server listens, for its `Listening on` and `Failed to listen on` lines. */
+function describeAddress(options: ServeCommandOptions, port: number): string {
+  const secure = options.tls !== undefined;
+  if (options.path === undefined) return serverUri(options.host, port, secure);
+  return `Unix socket ${options.path} (${secure ? "wss" : "ws"}://)`;
+}
+
+/**
+ * The options of {@link runServer} that the command line asks for. Reads the
+ * `--tls-cert` and `--tls-key` files.
+ *
+ * @throws UsageError when one of them can't be read.
+ */
+export function serveCommandOptions(
+  command: ServeCommand,
+): Omit<ServeCommandOptions, "streams" | "signal"> {
+  return {
+    host: command.host,
+    port: command.port,
+    path: command.path,
+    tls:
+      command.tls === undefined
+        ? undefined
+        : {
+            cert: readOptionFile("--tls-cert", command.tls.cert),
+            key: readOptionFile("--tls-key", command.tls.key),
+          },
+    compression: command.compression ? "deflate" : null,
+    maxMessageSize: command.maxSize,
+  };
 }
 
 /**
  * Runs the echo server until `signal` aborts, printing `Listening on ws://…`
- * with the actual port once it listens. Resolves with the exit code: 0 after
- * a clean shutdown, 1 if the server could not listen (port in use, …).
+ * (`wss://…` with TLS) with the actual port once it listens, or
+ * `Listening on Unix socket <path> (ws://)`. Resolves with the exit code: 0
+ * after a clean shutdown, 1 if the server could not listen (port in use, a
+ * key that doesn't match the certificate, …).
  */
 export async function runServer(options: ServeCommandOptions): Promise<number> {
   const { stdout, stderr } = options.streams ?? processStreams;
   const signal = options.signal;
   if (signal?.aborted) return 0;
+  const serveOptions: ServeOptions =
+    options.path === undefined
+      ? { host: options.host, port: options.port }
+      : { path: options.path };
+  if (options.tls !== undefined) serveOptions.tls = options.tls;
+  if (options.compression !== undefined) serveOptions.compression = options.compression;
+  if (options.maxMessageSize !== undefined) serveOptions.maxMessageSize = options.maxMessageSize;
   let server: Awaited<ReturnType<typeof serve>>;
   try {
-    server = await serve(echo, { host: options.host, port: options.port });
+    server = await serve(echo, serveOptions);
   } catch (error) {
     stderr.write(
-      `Failed to listen on ${serverUri(options.host, options.port)}: ${describeError(error)}.\n`,
+      `Failed to listen on ${describeAddress(options, options.port)}: ${describeError(error)}.\n`,
     );
     return 1;
   }
-  const { port } = server.address() as AddressInfo;
-  stdout.write(`Listening on ${serverUri(options.host, port)}\n`);
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  stdout.write(`Listening on ${describeAddress(options, port)}\n`);
   const shutDown = (): void => void server.close();
   if (signal?.aborted) shutDown();
   else signal?.addEventListener("abort", shutDown, { once: true });

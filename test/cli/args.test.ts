@@ -1,33 +1,137 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_HOST, DEFAULT_PORT, parseCommand, UsageError } from "../../src/cli/args.js";
+import {
+  type ClientCommand,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  parseCommand,
+  parseHeader,
+  parseSize,
+  type ServeCommand,
+  UsageError,
+} from "../../src/cli/args.js";
+
+/** The client command for `uri` with no options, and `options` on top. */
+function client(uri: string, options: Partial<ClientCommand> = {}): ClientCommand {
+  return {
+    kind: "client",
+    uri,
+    headers: [],
+    subprotocols: [],
+    origin: undefined,
+    ca: [],
+    insecure: false,
+    proxy: undefined,
+    unixSocket: undefined,
+    compression: true,
+    maxSize: undefined,
+    ...options,
+  };
+}
+
+/** The serve command with no options, and `options` on top. */
+function server(options: Partial<ServeCommand> = {}): ServeCommand {
+  return {
+    kind: "serve",
+    host: DEFAULT_HOST,
+    port: DEFAULT_PORT,
+    path: undefined,
+    tls: undefined,
+    compression: true,
+    maxSize: undefined,
+    ...options,
+  };
+}
 
 describe("parseCommand", () => {
   it("parses a URI as the client command", () => {
-    assert.deepEqual(parseCommand(["ws://127.0.0.1:8001/path"]), {
-      kind: "client",
-      uri: "ws://127.0.0.1:8001/path",
-    });
+    assert.deepEqual(
+      parseCommand(["ws://127.0.0.1:8001/path"]),
+      client("ws://127.0.0.1:8001/path"),
+    );
   });
 
   it("parses serve with defaults and options", () => {
-    assert.deepEqual(parseCommand(["serve"]), {
-      kind: "serve",
-      host: DEFAULT_HOST,
-      port: DEFAULT_PORT,
-    });
+    assert.deepEqual(parseCommand(["serve"]), server());
     assert.deepEqual(DEFAULT_HOST, "127.0.0.1");
     assert.deepEqual(DEFAULT_PORT, 8001);
-    assert.deepEqual(parseCommand(["serve", "--host", "::1", "--port=0"]), {
-      kind: "serve",
-      host: "::1",
-      port: 0,
-    });
-    assert.deepEqual(parseCommand(["--port", "65535", "serve"]), {
-      kind: "serve",
-      host: DEFAULT_HOST,
-      port: 65535,
-    });
+    assert.deepEqual(
+      parseCommand(["serve", "--host", "::1", "--port=0"]),
+      server({ host: "::1", port: 0 }),
+    );
+    assert.deepEqual(parseCommand(["--port", "65535", "serve"]), server({ port: 65535 }));
+  });
+
+  it("parses the client's options, long and short, before or after the URI", () => {
+    const uri = "wss://example.com/chat";
+    assert.deepEqual(
+      parseCommand([
+        "-H",
+        "Authorization: Bearer t0k3n",
+        "--header=X-Empty:",
+        "-H",
+        "x-repeated:  a\t",
+        "--header",
+        "X-Repeated:b",
+        "-s",
+        "chat.v2",
+        "--subprotocol",
+        "chat.v1",
+        "-o",
+        "https://example.com",
+        "--ca",
+        "one.pem",
+        "--ca=two.pem",
+        "-k",
+        uri,
+        "--proxy",
+        "http://user:pass@proxy.example:3128",
+        "--no-compression",
+        "--max-size",
+        "64K",
+      ]),
+      client(uri, {
+        headers: [
+          ["Authorization", "Bearer t0k3n"],
+          ["X-Empty", ""],
+          ["x-repeated", "a"],
+          ["X-Repeated", "b"],
+        ],
+        subprotocols: ["chat.v2", "chat.v1"],
+        origin: "https://example.com",
+        ca: ["one.pem", "two.pem"],
+        insecure: true,
+        proxy: "http://user:pass@proxy.example:3128",
+        compression: false,
+        maxSize: 65536,
+      }),
+    );
+    assert.deepEqual(
+      parseCommand(["--insecure", "--origin=null", "--unix-socket", "/tmp/s.sock", uri]),
+      client(uri, { insecure: true, origin: "null", unixSocket: "/tmp/s.sock" }),
+    );
+  });
+
+  it("reads `--proxy env` as the environment's proxy", () => {
+    assert.deepEqual(
+      parseCommand(["--proxy", "env", "ws://a/"]),
+      client("ws://a/", { proxy: true }),
+    );
+    assert.deepEqual(
+      parseCommand(["--proxy", "socks5h://127.0.0.1:1080", "ws://a/"]),
+      client("ws://a/", { proxy: "socks5h://127.0.0.1:1080" }),
+    );
+  });
+
+  it("parses the server's options", () => {
+    assert.deepEqual(
+      parseCommand(["serve", "--path", "/tmp/echo.sock", "--no-compression", "--max-size=none"]),
+      server({ path: "/tmp/echo.sock", compression: false, maxSize: null }),
+    );
+    assert.deepEqual(
+      parseCommand(["serve", "--port", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem"]),
+      server({ port: 0, tls: { cert: "c.pem", key: "k.pem" } }),
+    );
   });
 
   it("parses --help, -h and --version, which win over the rest", () => {
@@ -52,6 +156,35 @@ describe("parseCommand", () => {
       [["ws://a", "ws://b"], /^unexpected argument: ws:\/\/b$/],
       [["ws://a", "--port", "1"], /^--port only applies to serve$/],
       [["ws://a", "--host", "h"], /^--host only applies to serve$/],
+      [["ws://a", "--path", "p"], /^--path only applies to serve$/],
+      [["ws://a", "--tls-cert", "c"], /^--tls-cert only applies to serve$/],
+      [["serve", "-H", "A: b"], /^--header doesn't apply to serve$/],
+      [["serve", "-k"], /^--insecure doesn't apply to serve$/],
+      [["serve", "--unix-socket", "p"], /^--unix-socket doesn't apply to serve$/],
+      [["serve", "--path", "p", "--port", "1"], /^--path replaces --host and --port$/],
+      [["serve", "--host", "h", "--path", "p"], /^--path replaces --host and --port$/],
+      [["serve", "--tls-cert", "c"], /^--tls-cert needs --tls-key$/],
+      [["serve", "--tls-key", "k"], /^--tls-key needs --tls-cert$/],
+      [["serve", "--path", ""], /^--path needs a file name$/],
+      [["ws://a", "--ca", "a.pem", "--ca", ""], /^--ca needs a file name$/],
+      [["ws://a", "-H"], /argument missing/],
+      [["ws://a", "-H", "NoColon"], /^invalid header: NoColon \(expected "Name: value"\)$/],
+      [["ws://a", "-H", ": value"], /^invalid header: : value/],
+      [["ws://a", "-H", "Bad Name: value"], /^invalid header: Bad Name: value/],
+      [["ws://a", "-H", "X-A: a\rb"], /^invalid character in the value of header X-A$/],
+      [["ws://a", "-H", "X-A: caf\u00e9 \u2615"], /^invalid character in the value of header X-A$/],
+      [["ws://a", "-s", "chat v1"], /^invalid subprotocol: chat v1$/],
+      [["ws://a", "-s", ""], /^invalid subprotocol: $/],
+      [
+        ["ws://a", "--proxy", "ftp://p:2121"],
+        /^invalid --proxy: ftp:\/\/p:2121 isn't a valid URI: unsupported/,
+      ],
+      [["ws://a", "--proxy", "http://"], /^invalid --proxy: .*malformed proxy URL$/],
+      [["ws://a", "--proxy", "http://p", "--unix-socket", "s"], /^--proxy and --unix-socket/],
+      [["ws://a", "--max-size", "-1"], /^Option '--max-size' argument is ambiguous$/],
+      [["ws://a", "--max-size=-1"], /^invalid size: -1$/],
+      [["serve", "--max-size", "1.5M"], /^invalid size: 1\.5M$/],
+      [["ws://a", "--no-compression=yes"], /^Option '--no-compression' does not take an argument$/],
     ];
     for (const [argv, message] of cases) {
       assert.throws(
@@ -59,6 +192,36 @@ describe("parseCommand", () => {
         (error: unknown) => error instanceof UsageError && message.test(error.message),
         JSON.stringify(argv),
       );
+    }
+  });
+});
+
+describe("parseHeader", () => {
+  it("splits at the first colon and trims whitespace around the value", () => {
+    assert.deepEqual(parseHeader("Cookie: a=1; b=2"), ["Cookie", "a=1; b=2"]);
+    assert.deepEqual(parseHeader("X-Time:12:30:00"), ["X-Time", "12:30:00"]);
+    assert.deepEqual(parseHeader("X-Spaces: \t in  side \t"), ["X-Spaces", "in  side"]);
+    assert.deepEqual(parseHeader("X-Latin1: caf\u00e9"), ["X-Latin1", "caf\u00e9"]);
+  });
+});
+
+describe("parseSize", () => {
+  it("takes bytes, K, M and G suffixes in either case, and 0 or none for no limit", () => {
+    assert.equal(parseSize("1"), 1);
+    assert.equal(parseSize("65536"), 65536);
+    assert.equal(parseSize("64k"), 65536);
+    assert.equal(parseSize("64K"), 65536);
+    assert.equal(parseSize("16M"), 16 * 1024 * 1024);
+    assert.equal(parseSize("2g"), 2 * 1024 ** 3);
+    assert.equal(parseSize("0"), null);
+    assert.equal(parseSize("0K"), null);
+    assert.equal(parseSize("none"), null);
+    assert.equal(parseSize("NONE"), null);
+  });
+
+  it("rejects anything else", () => {
+    for (const text of ["", "K", "1KB", "1 K", "0x10", "1e3", "999999999999999G", "-1", "1T"]) {
+      assert.throws(() => parseSize(text), UsageError, text);
     }
   });
 });

@@ -18,10 +18,11 @@ function streams() {
 }
 
 describe("serverUri", () => {
-  it("puts brackets around IPv6 addresses", () => {
+  it("puts brackets around IPv6 addresses, and says wss:// for TLS", () => {
     assert.equal(serverUri("127.0.0.1", 8001), "ws://127.0.0.1:8001");
     assert.equal(serverUri("localhost", 80), "ws://localhost:80");
     assert.equal(serverUri("::1", 8001), "ws://[::1]:8001");
+    assert.equal(serverUri("::1", 8443, true), "wss://[::1]:8443");
   });
 });
 

@@ -26,9 +26,10 @@ export interface RunNodeOptions {
   readonly env?: Readonly<Record<string, string>>;
   /**
    * Keeps the child's standard input open, as a pipe the test ends with
-   * `child.stdin.end()`, instead of giving it none: a child that reads it to
-   * the end stops when the test says so, or when this process dies. Ignored
-   * with `input`.
+   * `child.stdin.end()`, after writing `input` if any: a child that reads it
+   * to the end (a server told to stop, an interactive client) runs until the
+   * test says so, or until this process dies. Default: closed after `input`,
+   * or none at all.
    */
   readonly holdStdin?: boolean;
 }
@@ -145,7 +146,11 @@ export async function startProcess(
   child.stderr!.setEncoding("utf8").on("data", (text: string) => {
     stderr += text;
   });
-  if (options.input !== undefined) child.stdin!.end(options.input);
+  if (options.holdStdin) {
+    // The child may exit before reading it all: that's its business, not an error here.
+    child.stdin!.on("error", () => {});
+    if (options.input !== undefined) child.stdin!.write(options.input);
+  } else if (options.input !== undefined) child.stdin!.end(options.input);
 
   // A test process that exits (or crashes) does not take its children with
   // it: kill them on the way out, and bound their life in any case.
