@@ -44,7 +44,13 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
   requireSubprotocol?: boolean;
   /** Extensions to offer, in order of preference. */
   extensions?: readonly ClientExtensionFactory[];
-  /** Extra headers for the handshake request, e.g. cookies or tokens. */
+  /**
+   * Extra headers for the handshake request, e.g. cookies or tokens. A `Host`
+   * or `Origin` here replaces the one the URI or {@link origin} gives (a
+   * virtual host reached by its address); the fields the handshake itself
+   * sets (`Upgrade`, `Connection`, `Sec-WebSocket-*`) are refused with a
+   * `TypeError`: use {@link subprotocols} and {@link extensions}.
+   */
   additionalHeaders?: HeadersInit;
   /** `User-Agent` header; `null` omits it. Default: `websockets-ts/<version>`. */
   userAgent?: string | null;
@@ -97,6 +103,19 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
    */
   socket?: net.Socket;
 }
+
+/** Fields of the handshake request that only the handshake sets (RFC 6455 §4.1), lowercase. */
+const HANDSHAKE_FIELDS = new Set([
+  "upgrade",
+  "connection",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-extensions",
+  "sec-websocket-protocol",
+]);
+
+/** Fields of which a request has one, which additional headers replace, lowercase. */
+const REPLACING_FIELDS = new Set(["host", "origin"]);
 
 /** The options of `net.connect()` that {@link ConnectOptions.tcp} passes on. */
 export type TcpOptions = Pick<
@@ -252,13 +271,20 @@ export async function connect(
   if (options.socket !== undefined && (options.path !== undefined || options.proxy)) {
     throw new TypeError("connect() takes a socket, or a path or proxy to open one, not both");
   }
+  let headers = new Headers(options.additionalHeaders);
+  for (const [name] of headers) {
+    if (HANDSHAKE_FIELDS.has(name.toLowerCase())) {
+      throw new TypeError(
+        `additionalHeaders can't set ${name}: the handshake sets it (see the subprotocols and extensions options)`,
+      );
+    }
+  }
   const logger = resolveLogger(options.logger);
   const resolved = resolveConnectionOptions(options, logger);
   // A socket given is connected to one server: a redirect can't move it.
   const maxRedirects =
     options.socket !== undefined ? 0 : (options.maxRedirects ?? DEFAULT_MAX_REDIRECTS);
   const deadline = new OpeningDeadline(options.signal, resolved.openTimeout);
-  let headers = new Headers(options.additionalHeaders);
   let viaPath = options.path !== undefined;
   try {
     for (let redirects = 0; ; redirects++) {
@@ -301,7 +327,12 @@ async function open(
     httpLimits: options.httpLimits ?? {},
   });
   const request = protocol.connect();
-  for (const [name, value] of headers) request.headers.append(name, value);
+  for (const [name, value] of headers) {
+    // RFC 9110 §7.2: a request has one Host (and RFC 6454 §7.3, one Origin):
+    // one given replaces the URI's rather than join it.
+    if (REPLACING_FIELDS.has(name.toLowerCase())) request.headers.set(name, value);
+    else request.headers.append(name, value);
+  }
   const userAgent = options.userAgent === undefined ? USER_AGENT : options.userAgent;
   if (userAgent !== null && !request.headers.has("User-Agent"))
     request.headers.set("User-Agent", userAgent);

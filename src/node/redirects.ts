@@ -21,8 +21,11 @@ export const DEFAULT_MAX_REDIRECTS = 10;
  */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** Headers that are credentials for the origin they were meant for. */
-const CREDENTIAL_HEADERS = ["Authorization", "Cookie", "Proxy-Authorization"] as const;
+/**
+ * Headers meant for the origin they were given for: credentials, and a
+ * `Host` that named the first server (a virtual host behind an address).
+ */
+const ORIGIN_BOUND_HEADERS = ["Authorization", "Cookie", "Proxy-Authorization", "Host"] as const;
 
 /** The `Location` of a redirect the handshake failed with, or `null` if it is not one. */
 export function redirectLocation(error: unknown): string | null {
@@ -36,7 +39,7 @@ export function redirectLocation(error: unknown): string | null {
 export interface RedirectTarget {
   /** The URI to connect to, with the user info carried over when the origin is the same. */
   readonly uri: WebSocketUri;
-  /** The additional headers to send, without credentials when the origin changed. */
+  /** The additional headers to send, without credentials or `Host` when the origin changed. */
   readonly headers: Headers;
   /** Whether the new URI has the same scheme, host and port as the old one. */
   readonly sameOrigin: boolean;
@@ -72,9 +75,9 @@ export function followRedirect(
   const sameOrigin = from.secure === uri.secure && from.host === uri.host && from.port === uri.port;
   if (!sameOrigin) {
     // Credentials were given for the first server only; the new one, maybe
-    // someone else's, must not receive them.
+    // someone else's, must not receive them, and its Host comes from its URI.
     const kept = new Headers(headers);
-    for (const name of CREDENTIAL_HEADERS) kept.delete(name);
+    for (const name of ORIGIN_BOUND_HEADERS) kept.delete(name);
     return { uri, headers: kept, sameOrigin };
   }
   if (uri.username === null && from.username !== null) {

@@ -193,6 +193,40 @@ function loopbackLookup(asked: string[]): net.LookupFunction {
   };
 }
 
+describe("connect() with additionalHeaders", () => {
+  it("replaces the URI's Host and the origin option's Origin with those given", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await echo(ws);
+    });
+    await using _server = server;
+    await using _ws = await connect(`ws://127.0.0.1:${port}/`, {
+      origin: "https://option.example",
+      additionalHeaders: [
+        ["host", "virtual.example"],
+        ["Origin", "https://header.example"],
+        ["Cookie", "a=1"],
+        ["Cookie", "b=2"],
+      ],
+    });
+    const headers = (await seen.promise).request!.headers;
+    assert.deepEqual(headers.getAll("Host"), ["virtual.example"]);
+    assert.deepEqual(headers.getAll("Origin"), ["https://header.example"]);
+    // Other fields may repeat, as given.
+    assert.deepEqual(headers.getAll("Cookie"), ["a=1", "b=2"]);
+  });
+
+  it("refuses the fields the handshake sets, before connecting", async () => {
+    for (const name of ["Upgrade", "connection", "Sec-WebSocket-Key", "Sec-WebSocket-Protocol"]) {
+      await assert.rejects(connect("ws://127.0.0.1:1/", { additionalHeaders: { [name]: "x" } }), {
+        name: "TypeError",
+        message: new RegExp(`can't set ${name}: the handshake sets it`),
+      });
+    }
+  });
+});
+
 describe("connect() with tcp options", () => {
   it("resolves the host name with tcp.lookup", async () => {
     const { server, port } = await startServer(echo);

@@ -69,17 +69,23 @@ describe("redirects", () => {
     assert.equal(second?.headers.get("Cookie"), "session=1");
   });
 
-  it("drops Authorization and Cookie on a redirect to another origin", async () => {
+  it("drops Authorization, Cookie and a Host given on a redirect to another origin", async () => {
     const end = await target();
     await using _end = end.server;
     const start = await redirector(() => `${end.uri}/`);
     await using _start = start.server;
     await using _ws = await connect(`ws://user:pass@127.0.0.1:${start.port}/`, {
-      additionalHeaders: { Cookie: "session=1", Authorization: "Bearer t", "X-Trace": "abc" },
+      additionalHeaders: {
+        Cookie: "session=1",
+        Authorization: "Bearer t",
+        "X-Trace": "abc",
+        Host: "first.example",
+      },
     });
     const headers = end.requests[0]!.headers;
     assert.equal(headers.has("Authorization"), false);
     assert.equal(headers.has("Cookie"), false);
+    assert.deepEqual(headers.getAll("Host"), [`127.0.0.1:${end.port}`]);
     assert.equal(headers.get("X-Trace"), "abc");
     assert.equal(headers.get("Host"), `127.0.0.1:${end.port}`);
   });
