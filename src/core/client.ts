@@ -115,6 +115,7 @@ export class ClientProtocol extends Protocol {
 
   /** Queues the handshake request for sending. */
   sendRequest(request: Request): void {
+    this.traceHead(">", `${request.method} ${request.path} ${request.version}`, request.headers);
     this.output().push(request.serialize());
   }
 
@@ -224,6 +225,7 @@ export class ClientProtocol extends Protocol {
     }
     if (response === null) return false;
     this.responseParser = null;
+    this.traceHead("<", `HTTP/1.1 ${response.status} ${response.reason}`, response.headers);
     try {
       this.processResponse(response);
     } catch (error) {

@@ -14,10 +14,12 @@
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import type { Extension, MessageOptions } from "./extensions/base.js";
 import { Close, CloseCode, Frame, FrameParser, isControlOpcode, Opcode } from "./frames.js";
+import type { Headers } from "./headers.js";
 import type { Request, Response } from "./http11.js";
 import { randomMaskKey } from "./mask.js";
 import { OutgoingBytes } from "./outgoing.js";
 import { StreamReader } from "./streams.js";
+import { describeFrame, describeHead } from "./trace.js";
 import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
 /** RFC 6455 §4 and §7 connection states. */
@@ -98,6 +100,8 @@ class RareState {
   utf8: Utf8Validator | null = null;
   /** The options of the fragmented message being sent, for its continuation frames. */
   sendingOptions: MessageOptions | undefined = undefined;
+  /** See {@link Protocol.trace}. */
+  trace: ((line: string) => void) | null = null;
 }
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
@@ -149,6 +153,28 @@ export abstract class Protocol {
     this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
     this.frameParser = new FrameParser({ mask: side === "server" });
     this.frameParser.maxMessageSize = this.maxMessageSize;
+  }
+
+  /**
+   * Called with a line for each handshake message, frame and end of stream,
+   * `> ` for sent and `< ` for received, e.g. `< TEXT "hello" [5 bytes]`:
+   * for debugging. Frames are described as the application sees them, before
+   * an extension encodes them or after one decoded them, and credentials in
+   * headers are redacted. `null`, the default, describes nothing.
+   */
+  get trace(): ((line: string) => void) | null {
+    return this.rareState?.trace ?? null;
+  }
+
+  set trace(trace: ((line: string) => void) | null) {
+    if (trace !== null || this.rareState !== null) this.rare().trace = trace;
+  }
+
+  /** Traces the lines of an HTTP head sent (`>`) or received (`<`), if tracing. */
+  protected traceHead(direction: "<" | ">", startLine: string, headers: Headers): void {
+    const trace = this.rareState?.trace;
+    if (!trace) return;
+    for (const line of describeHead(startLine, headers)) trace(`${direction} ${line}`);
   }
 
   /** The close frame received, once there is one. */
@@ -254,6 +280,7 @@ export abstract class Protocol {
   /** Records that the peer half-closed the connection. Calling it twice has no effect. */
   receiveEof(): void {
     if (this.reader.atEof) return;
+    this.rareState?.trace?.("< EOF");
     this.reader.feedEof();
     if (this.rareState?.pendingError) this.failPending();
     else this.step();
@@ -451,6 +478,8 @@ export abstract class Protocol {
         throw new PayloadTooBig(`message exceeds limit of ${this.maxMessageSize} bytes`);
       }
     }
+    const trace = this.rareState?.trace;
+    if (trace) trace(`< ${describeFrame(frame)}`);
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that
     // defines meanings for non-zero values".
     if (frame.rsv1 || frame.rsv2 || frame.rsv3) throw new ProtocolError("reserved bits must be 0");
@@ -655,12 +684,15 @@ export abstract class Protocol {
 
   /** Queues a half-close of the connection. */
   protected sendEof(): void {
+    this.rareState?.trace?.("> EOF");
     this.eofSent = true;
     this.output().push(EMPTY);
   }
 
   /** Runs a frame through the negotiated extensions, then serializes and queues it. */
   protected sendFrame(frame: Frame, options?: MessageOptions): void {
+    const trace = this.rareState?.trace;
+    if (trace) trace(`> ${describeFrame(frame)}`);
     const extensions = this.extensions;
     for (let i = 0; i < extensions.length; i++) frame = extensions[i]!.encode(frame, options);
     // Small frames extend the last pending chunk: one write for many frames.

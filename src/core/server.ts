@@ -156,6 +156,7 @@ export class ServerProtocol extends Protocol {
    */
   sendResponse(response: Response): void {
     if (this.mode !== "handshake") throw new InvalidState("handshake response already sent");
+    this.traceHead(">", `HTTP/1.1 ${response.status} ${response.reason}`, response.headers);
     this.output().push(response.serialize());
     if (response.status === 101) {
       this.state = State.OPEN;
@@ -183,7 +184,11 @@ export class ServerProtocol extends Protocol {
       this.handshakeExc = exc;
       this.requestParser = null;
       // A client that is gone cannot read an answer; one still there learns why.
-      if (!this.reader.atEof) this.output().push(this.rejectFor(exc).serialize());
+      if (!this.reader.atEof) {
+        const response = this.rejectFor(exc);
+        this.traceHead(">", `HTTP/1.1 ${response.status} ${response.reason}`, response.headers);
+        this.output().push(response.serialize());
+      }
       this.sendEof();
       this.mode = "discard";
       return false;
@@ -191,6 +196,7 @@ export class ServerProtocol extends Protocol {
     if (request === null) return false;
     this.requestParser = null;
     this.request = request;
+    this.traceHead("<", `${request.method} ${request.path} ${request.version}`, request.headers);
     this.pushEvent(request);
     return false;
   }

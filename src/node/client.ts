@@ -27,6 +27,7 @@ import { openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
 import { redactProxy } from "./proxy-url.js";
 import { DEFAULT_MAX_REDIRECTS, followRedirect, redirectLocation } from "./redirects.js";
 import { certificateError, clientTlsOptions } from "./tls.js";
+import { connectionTracer } from "./trace.js";
 import { USER_AGENT } from "./version.js";
 
 /** Options of {@link connect}. */
@@ -326,6 +327,7 @@ async function open(
     maxMessageSize: resolved.maxMessageSize,
     httpLimits: options.httpLimits ?? {},
   });
+  protocol.trace = connectionTracer(() => formatUri(uri));
   const request = protocol.connect();
   for (const [name, value] of headers) {
     // RFC 9110 §7.2: a request has one Host (and RFC 6454 §7.3, one Origin):

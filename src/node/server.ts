@@ -38,6 +38,7 @@ import {
 import { type Logger, resolveLogger } from "./logger.js";
 import { matchRoute } from "./routing.js";
 import { serverTlsOptions } from "./tls.js";
+import { connectionTracer } from "./trace.js";
 import { upgradeRequestBytes } from "./upgrade.js";
 import { USER_AGENT } from "./version.js";
 
@@ -606,6 +607,7 @@ export class Server implements AsyncDisposable {
       return null;
     }
     const protocol = new ServerProtocol(this.protocolOptions);
+    protocol.trace = connectionTracer(() => peerLabel(socket));
     const connection = new ServerConnection(socket, this, this.resolved, protocol);
     const openTimeout = this.resolved.openTimeout;
     if (openTimeout === null) {
@@ -729,6 +731,13 @@ function isBackedUp(connection: Connection): boolean {
   // reader, for this check only.
   // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
   return connection.bufferedAmount > connection["options"].writeHighWaterMark;
+}
+
+/** How traces name the client on `socket`: its address and port, or the Unix socket. */
+function peerLabel(socket: net.Socket): string {
+  const { remoteAddress: address, remotePort: port } = socket;
+  if (address === undefined) return "unix";
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /**

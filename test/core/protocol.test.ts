@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { ClientProtocol } from "../../src/core/client.js";
 import { InvalidState, ProtocolError } from "../../src/core/errors.js";
 import type { Extension } from "../../src/core/extensions/base.js";
 import { Close, Frame, Opcode } from "../../src/core/frames.js";
+import type { Request } from "../../src/core/http11.js";
 import { type Protocol, State, stateName } from "../../src/core/protocol.js";
+import { ServerProtocol } from "../../src/core/server.js";
 import { concat, hex, toHex, utf8 } from "../helpers/bytes.js";
-import { fromPeer, fromSelf, openProtocol, type Role } from "../helpers/protocol.js";
+import { fromPeer, fromSelf, MASK, openProtocol, type Role } from "../helpers/protocol.js";
 
 const EOF = "";
 
@@ -946,5 +949,67 @@ describe("extensions in the protocol", () => {
       frames(server).map((frame) => decode(frame.data)),
       ["Hel", "lo"],
     );
+  });
+});
+
+describe("Protocol.trace", () => {
+  for (const role of ["client", "server"] as Role[]) {
+    it(`traces what a ${role} receives and sends, the replies it makes included`, () => {
+      const protocol = openProtocol(role);
+      const lines: string[] = [];
+      protocol.trace = (line) => lines.push(line);
+      protocol.receiveData(fromPeer(role, Opcode.TEXT, "hi"));
+      protocol.receiveData(fromPeer(role, Opcode.PING, "p"));
+      protocol.sendBinary(hex("01 02"));
+      protocol.receiveData(fromPeer(role, Opcode.CLOSE, new Close(1000, "bye").serialize()));
+      protocol.receiveEof();
+      assert.deepEqual(lines, [
+        '< TEXT "hi" [2 bytes]',
+        '< PING "p" [1 byte]',
+        '> PONG "p" [1 byte]',
+        "> BINARY 01 02 [2 bytes]",
+        "< CLOSE 1000 (OK) bye [5 bytes]",
+        "> CLOSE 1000 (OK) bye [5 bytes]",
+        // RFC 6455 §7.1.1: the server closes the TCP connection first, the client after it.
+        ...(role === "server" ? ["> EOF", "< EOF"] : ["< EOF", "> EOF"]),
+      ]);
+      // Off again: nothing more.
+      const quiet = openProtocol(role);
+      quiet.trace = (line) => lines.push(line);
+      quiet.trace = null;
+      assert.equal(quiet.trace, null);
+      quiet.receiveData(fromPeer(role, Opcode.TEXT, "unseen"));
+      quiet.sendText("unseen");
+      assert.equal(lines.length, 8);
+    });
+  }
+
+  it("traces both sides of a handshake, and a request refused", () => {
+    const client = new ClientProtocol("ws://example.com/chat", { maskKeyGenerator: () => MASK });
+    const server = new ServerProtocol();
+    const lines: string[] = [];
+    client.trace = (line) => lines.push(`client ${line}`);
+    server.trace = (line) => lines.push(`server ${line}`);
+    const request = client.connect();
+    request.headers.set("Authorization", "Bearer secret");
+    client.sendRequest(request);
+    for (const chunk of client.dataToSend()) server.receiveData(chunk);
+    server.sendResponse(server.accept(server.eventsReceived()[0] as Request));
+    for (const chunk of server.dataToSend()) client.receiveData(chunk);
+    assert.equal(client.state, State.OPEN);
+    assert.equal(lines[0], "client > GET /chat HTTP/1.1");
+    assert.ok(lines.includes("client > Authorization: [redacted]"));
+    assert.ok(lines.includes("server < GET /chat HTTP/1.1"));
+    assert.ok(lines.includes("server < Authorization: [redacted]"));
+    assert.ok(lines.includes("server > HTTP/1.1 101 Switching Protocols"));
+    assert.ok(lines.includes("client < HTTP/1.1 101 Switching Protocols"));
+    assert.ok(!lines.some((line) => line.includes("secret")));
+
+    const refusing = new ServerProtocol();
+    const refused: string[] = [];
+    refusing.trace = (line) => refused.push(line);
+    refusing.receiveData(utf8("NOT HTTP\r\n\r\n"));
+    assert.equal(refused[0], "> HTTP/1.1 400 Bad Request");
+    assert.equal(refused.at(-1), "> EOF");
   });
 });

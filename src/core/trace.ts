@@ -1,0 +1,94 @@
+/**
+ * One-line descriptions of what a connection sends and receives, for
+ * {@link Protocol.trace}: handshake messages, frames and ends of stream,
+ * as a person debugging a connection reads them.
+ *
+ * @module
+ */
+
+import { Close, type Frame, Opcode } from "./frames.js";
+import type { Headers } from "./headers.js";
+
+/** Payload bytes previewed in a description: enough to recognize a message. */
+const PREVIEW_BYTES = 48;
+
+/** Header fields whose values are credentials: traces say they were there, not what they held. */
+const CREDENTIAL_FIELDS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const lossyUtf8 = new TextDecoder("utf-8");
+
+const NAMES: Record<number, string> = {
+  [Opcode.CONT]: "CONT",
+  [Opcode.TEXT]: "TEXT",
+  [Opcode.BINARY]: "BINARY",
+  [Opcode.CLOSE]: "CLOSE",
+  [Opcode.PING]: "PING",
+  [Opcode.PONG]: "PONG",
+};
+
+/**
+ * Describes a frame as the application sent or received it (before an
+ * extension encodes it, after one decoded it): its opcode, a preview of its
+ * payload, text quoted and bytes in hexadecimal, and its length, e.g.
+ * `TEXT "hello" [5 bytes]`, `BINARY 00 ff [2 bytes, continued]`,
+ * `CLOSE 1000 (OK) bye [5 bytes]`.
+ */
+export function describeFrame(frame: Frame): string {
+  const data = frame.data;
+  let preview: string;
+  if (frame.opcode === Opcode.CLOSE) {
+    try {
+      preview = String(Close.parse(data));
+    } catch {
+      preview = hexPreview(data);
+    }
+  } else if (frame.opcode === Opcode.TEXT) {
+    // A fragment may end inside a character: show what decodes.
+    preview = quote(lossyUtf8.decode(data.subarray(0, PREVIEW_BYTES)), data.length > PREVIEW_BYTES);
+  } else if (frame.opcode === Opcode.BINARY) {
+    preview = hexPreview(data);
+  } else {
+    // Continuations and control frames carry either: text when it decodes.
+    preview = textPreview(data) ?? hexPreview(data);
+  }
+  const size = `${data.length} byte${data.length === 1 ? "" : "s"}`;
+  const name = NAMES[frame.opcode] ?? `OPCODE ${frame.opcode}`;
+  return `${name} ${preview} [${frame.fin ? size : `${size}, continued`}]`;
+}
+
+/**
+ * The lines of an HTTP head (request or status line, then each field) for a
+ * trace, with the values of credential fields (`Authorization`, `Cookie`,
+ * …) replaced by `[redacted]`: traces end up in logs and bug reports.
+ */
+export function describeHead(startLine: string, headers: Headers): string[] {
+  const lines = [startLine];
+  for (const [name, value] of headers) {
+    lines.push(`${name}: ${CREDENTIAL_FIELDS.has(name.toLowerCase()) ? "[redacted]" : value}`);
+  }
+  return lines;
+}
+
+function textPreview(data: Uint8Array): string | null {
+  const head = data.subarray(0, PREVIEW_BYTES);
+  try {
+    return quote(strictUtf8.decode(head), data.length > PREVIEW_BYTES);
+  } catch {
+    // Not text, or cut inside a character: the caller shows bytes.
+    return null;
+  }
+}
+
+/** JSON-style quotes and escapes: control characters can't reach a terminal. */
+function quote(text: string, truncated: boolean): string {
+  return `${JSON.stringify(text)}${truncated ? "…" : ""}`;
+}
+
+function hexPreview(data: Uint8Array): string {
+  if (data.length === 0) return "(empty)";
+  const shown = Array.from(data.subarray(0, PREVIEW_BYTES / 2), (byte) =>
+    byte.toString(16).padStart(2, "0"),
+  );
+  return `${shown.join(" ")}${data.length > PREVIEW_BYTES / 2 ? " …" : ""}`;
+}

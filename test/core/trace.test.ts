@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Close, Frame, Opcode } from "../../src/core/frames.js";
+import { Headers } from "../../src/core/headers.js";
+import { describeFrame, describeHead } from "../../src/core/trace.js";
+import { hex, utf8 } from "../helpers/bytes.js";
+
+describe("describeFrame", () => {
+  it("quotes text and escapes what a terminal would act on", () => {
+    assert.equal(describeFrame(new Frame(Opcode.TEXT, utf8("café"))), 'TEXT "café" [5 bytes]');
+    assert.equal(
+      describeFrame(new Frame(Opcode.TEXT, utf8("\x1b[2J\n"))),
+      'TEXT "\\u001b[2J\\n" [5 bytes]',
+    );
+    assert.equal(describeFrame(new Frame(Opcode.TEXT, utf8("a"))), 'TEXT "a" [1 byte]');
+  });
+
+  it("shows bytes in hexadecimal, and an empty payload as such", () => {
+    assert.equal(
+      describeFrame(new Frame(Opcode.BINARY, hex("00 01 ff"))),
+      "BINARY 00 01 ff [3 bytes]",
+    );
+    assert.equal(
+      describeFrame(new Frame(Opcode.BINARY, new Uint8Array(0))),
+      "BINARY (empty) [0 bytes]",
+    );
+  });
+
+  it("previews long payloads and still gives their whole length", () => {
+    const text = describeFrame(new Frame(Opcode.TEXT, utf8("x".repeat(100))));
+    assert.equal(text, `TEXT "${"x".repeat(48)}"… [100 bytes]`);
+    const bytes = describeFrame(new Frame(Opcode.BINARY, new Uint8Array(100).fill(0xab)));
+    assert.equal(bytes, `BINARY ${Array(24).fill("ab").join(" ")} … [100 bytes]`);
+  });
+
+  it("marks fragments that more follow", () => {
+    assert.equal(
+      describeFrame(new Frame(Opcode.TEXT, utf8("frag"), false)),
+      'TEXT "frag" [4 bytes, continued]',
+    );
+    assert.equal(describeFrame(new Frame(Opcode.CONT, utf8("ment"))), 'CONT "ment" [4 bytes]');
+  });
+
+  it("shows continuation and control payloads as text when they decode, else as bytes", () => {
+    assert.equal(
+      describeFrame(new Frame(Opcode.CONT, hex("ff fe"), false)),
+      "CONT ff fe [2 bytes, continued]",
+    );
+    assert.equal(describeFrame(new Frame(Opcode.PING, utf8("probe"))), 'PING "probe" [5 bytes]');
+    assert.equal(describeFrame(new Frame(Opcode.PONG, hex("c3"))), "PONG c3 [1 byte]");
+    // A text fragment that ends inside a character still shows what decodes.
+    assert.match(describeFrame(new Frame(Opcode.TEXT, hex("63 61 66 c3"), false)), /^TEXT "caf/);
+  });
+
+  it("reads close frames: code, explanation, reason", () => {
+    const close = new Close(1001, "restarting").serialize();
+    assert.equal(
+      describeFrame(new Frame(Opcode.CLOSE, close)),
+      "CLOSE 1001 (going away) restarting [12 bytes]",
+    );
+    assert.equal(
+      describeFrame(new Frame(Opcode.CLOSE, new Uint8Array(0))),
+      "CLOSE 1005 (no status received [internal]) [0 bytes]",
+    );
+    // A malformed close payload (1 byte) is shown as bytes.
+    assert.equal(describeFrame(new Frame(Opcode.CLOSE, hex("03"))), "CLOSE 03 [1 byte]");
+  });
+
+  it("names an opcode it doesn't know by its number", () => {
+    assert.equal(describeFrame(new Frame(0x3 as Opcode, hex("ff"))), "OPCODE 3 ff [1 byte]");
+  });
+});
+
+describe("describeHead", () => {
+  it("gives the start line, then each field, credentials redacted", () => {
+    const headers = new Headers([
+      ["Host", "example.com"],
+      ["Authorization", "Bearer secret"],
+      ["cookie", "session=secret"],
+      ["Proxy-Authorization", "Basic c2VjcmV0"],
+      ["Set-Cookie", "a=secret"],
+      ["X-Trace", "abc"],
+    ]);
+    assert.deepEqual(describeHead("GET /chat HTTP/1.1", headers), [
+      "GET /chat HTTP/1.1",
+      "Host: example.com",
+      "Authorization: [redacted]",
+      "cookie: [redacted]",
+      "Proxy-Authorization: [redacted]",
+      "Set-Cookie: [redacted]",
+      "X-Trace: abc",
+    ]);
+  });
+});
