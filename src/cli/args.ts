@@ -22,7 +22,7 @@ export const USAGE = `usage: websockets-ts <uri>
            [--proxy URL | --unix-socket PATH] [--no-compression]
            [--max-size BYTES]
        websockets-ts serve [--host HOST] [--port PORT | --path PATH]
-           [--tls-cert FILE --tls-key FILE] [--no-compression]
+           [--tls-cert FILE --tls-key FILE] [-s NAME]... [--no-compression]
            [--max-size BYTES]
        websockets-ts --help | --version
 
@@ -32,7 +32,8 @@ export const USAGE = `usage: websockets-ts <uri>
   -H, --header "NAME: VALUE"
                         add a header to the handshake request (repeatable)
   -s, --subprotocol NAME
-                        offer a subprotocol (repeatable, in order of preference)
+                        offer a subprotocol (repeatable, in order of
+                        preference); with serve, one it accepts
   -o, --origin ORIGIN   send this Origin header
   --ca FILE             trust the CA certificates of this PEM file for wss://
                         (repeatable) instead of the system's
@@ -99,6 +100,8 @@ export interface ServeCommand {
   readonly path: string | undefined;
   /** `--tls-cert` and `--tls-key`: PEM files to read; both or neither. */
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  /** `-s`: subprotocols accepted, in order of preference; a client must offer one of them. */
+  readonly subprotocols: readonly string[];
   /** `false` with `--no-compression`. */
   readonly compression: boolean;
   /** `--max-size`: bytes, `null` for no limit, `undefined` for the default. */
@@ -141,7 +144,6 @@ type OptionName = keyof typeof OPTIONS;
 /** Options that only one of the commands takes; the others take both. */
 const CLIENT_ONLY: readonly OptionName[] = [
   "header",
-  "subprotocol",
   "origin",
   "ca",
   "insecure",
@@ -199,6 +201,7 @@ export function parseCommand(argv: readonly string[]): Command {
       port: values.port === undefined ? DEFAULT_PORT : parsePort(values.port),
       path: values.path,
       tls: cert === undefined || key === undefined ? undefined : { cert, key },
+      subprotocols: (values.subprotocol ?? []).map(parseSubprotocol),
       compression,
       maxSize,
     };

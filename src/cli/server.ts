@@ -20,6 +20,8 @@ export interface ServeCommandOptions {
   readonly path?: string | undefined;
   /** Serves `wss://` with these options of `tls.createServer()`: `key` and `cert` at least. */
   readonly tls?: TlsOptions | undefined;
+  /** Subprotocols accepted, in order of preference; clients must offer one. Default: none. */
+  readonly subprotocols?: readonly string[] | undefined;
   /** `null` disables permessage-deflate. Default: `"deflate"`. */
   readonly compression?: "deflate" | null;
   /** Largest message accepted; `null` for no limit. Default: `serve()`'s, 1 MiB. */
@@ -67,6 +69,7 @@ export function serveCommandOptions(
             cert: readOptionFile("--tls-cert", command.tls.cert),
             key: readOptionFile("--tls-key", command.tls.key),
           },
+    subprotocols: command.subprotocols,
     compression: command.compression ? "deflate" : null,
     maxMessageSize: command.maxSize,
   };
@@ -88,6 +91,7 @@ export async function runServer(options: ServeCommandOptions): Promise<number> {
       ? { host: options.host, port: options.port }
       : { path: options.path };
   if (options.tls !== undefined) serveOptions.tls = options.tls;
+  if (options.subprotocols?.length) serveOptions.subprotocols = options.subprotocols;
   if (options.compression !== undefined) serveOptions.compression = options.compression;
   if (options.maxMessageSize !== undefined) serveOptions.maxMessageSize = options.maxMessageSize;
   let server: Awaited<ReturnType<typeof serve>>;

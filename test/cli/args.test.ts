@@ -37,6 +37,7 @@ function server(options: Partial<ServeCommand> = {}): ServeCommand {
     port: DEFAULT_PORT,
     path: undefined,
     tls: undefined,
+    subprotocols: [],
     compression: true,
     maxSize: undefined,
     ...options,
@@ -132,6 +133,10 @@ describe("parseCommand", () => {
       parseCommand(["serve", "--port", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem"]),
       server({ port: 0, tls: { cert: "c.pem", key: "k.pem" } }),
     );
+    assert.deepEqual(
+      parseCommand(["serve", "-s", "chat.v2", "--subprotocol=chat.v1"]),
+      server({ subprotocols: ["chat.v2", "chat.v1"] }),
+    );
   });
 
   it("parses --help, -h and --version, which win over the rest", () => {
@@ -160,6 +165,7 @@ describe("parseCommand", () => {
       [["ws://a", "--tls-cert", "c"], /^--tls-cert only applies to serve$/],
       [["serve", "-H", "A: b"], /^--header doesn't apply to serve$/],
       [["serve", "-k"], /^--insecure doesn't apply to serve$/],
+      [["serve", "-s", "a b"], /^invalid subprotocol: a b$/],
       [["serve", "--unix-socket", "p"], /^--unix-socket doesn't apply to serve$/],
       [["serve", "--path", "p", "--port", "1"], /^--path replaces --host and --port$/],
       [["serve", "--host", "h", "--path", "p"], /^--path replaces --host and --port$/],

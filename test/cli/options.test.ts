@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { connect, type Handler, type Request, type ServeOptions, serve } from "../../src/index.js";
-import { type ChildExit, startNode } from "../helpers/child.js";
+import { type ChildExit, type ChildRun, runNode, startNode } from "../helpers/child.js";
 import { deferred, startServer, unhandledRejections } from "../helpers/server.js";
 
 // The compiled test is .build/test/cli/options.test.js; the CLI is built to dist/cli.js.
@@ -67,7 +67,7 @@ async function startRecordingServer(options: ServeOptions = {}) {
 }
 
 /** Asserts a clean run: exit 0, connected to `uri`, closed by the server with 1000. */
-function assertConnected(run: ChildExit, uri: string, suffix = ""): void {
+function assertConnected(run: ChildRun, uri: string, suffix = ""): void {
   assert.equal(run.code, 0, run.stderr);
   assert.equal(
     run.stdout,
@@ -345,6 +345,28 @@ describe("websockets-ts serve options", () => {
       assert.match(ws.response?.headers.get("Sec-WebSocket-Extensions") ?? "", extensions);
     }
   });
+
+  it(
+    "-s accepts the subprotocols given, and refuses a client that offers none of them",
+    TIMEOUT,
+    async () => {
+      await using cli = await startNode(
+        [CLI, "serve", "--port", "0", "-s", "chat.v2", "--subprotocol", "chat.v1"],
+        { ready: /^Listening on (ws:\/\/127\.0\.0\.1:\d+)\n/ },
+      );
+      const uri = cli.ready[1]!;
+      await using ws = await connect(uri, { logger: null, subprotocols: ["chat.v1", "chat.v2"] });
+      // The server's order of preference decides.
+      assert.equal(ws.subprotocol, "chat.v2");
+      await assert.rejects(connect(uri, { logger: null, subprotocols: ["other"] }), {
+        name: "InvalidStatus",
+        message: /HTTP 400/,
+      });
+      // The command-line client shows the negotiation, then closes at the end of its input.
+      const run = await runNode([CLI, "-s", "chat.v1", uri], { input: "" });
+      assertConnected(run, uri, " (subprotocol chat.v1)");
+    },
+  );
 
   it("--max-size closes with 1009 on a larger message", TIMEOUT, async () => {
     await using cli = await startNode([CLI, "serve", "--port", "0", "--max-size", "1k"], {
