@@ -1,7 +1,15 @@
 /** Starts servers for tests and tracks unhandled rejections. */
 
+import { once } from "node:events";
+import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Handler, type ServeOptions, type Server, serve } from "../../src/node/server.js";
+import {
+  type Handler,
+  type ServeOptions,
+  type Server,
+  type ServerConnection,
+  serve,
+} from "../../src/node/server.js";
 
 /** A server on 127.0.0.1, a free port, silent logs unless the test asks otherwise. */
 export async function startServer(
@@ -41,4 +49,47 @@ process.on("unhandledRejection", (reason) => {
 /** Rejections nobody handled since the process started: tests assert there are none. */
 export function unhandledRejections(): readonly unknown[] {
   return unhandled;
+}
+
+/** A `node:http` server whose upgrades go to an echo {@link serve} by `handleUpgrade()`. */
+export interface UpgradeServer extends AsyncDisposable {
+  readonly port: number;
+  /** The first WebSocket connection. */
+  readonly seen: Promise<ServerConnection>;
+}
+
+/**
+ * Starts a `node:http` server on 127.0.0.1 that answers plain requests with
+ * `answer` and hands upgrade requests (those for `path` only, when given; it
+ * drops the others) to an echo server made with `serve({ listen: false })`.
+ * `await using` closes both.
+ */
+export async function startUpgradeServer(
+  answer: http.RequestListener = (_request, response) => response.end("plain HTTP\n"),
+  path?: string,
+): Promise<UpgradeServer> {
+  const seen = deferred<ServerConnection>();
+  const ours = await serve(
+    async (ws) => {
+      seen.resolve(ws);
+      await echo(ws);
+    },
+    { listen: false, logger: null },
+  );
+  const httpServer = http.createServer(answer);
+  httpServer.on("upgrade", (request, socket, head) => {
+    if (path === undefined || request.url === path) ours.handleUpgrade(request, socket, head);
+    else socket.destroy();
+  });
+  httpServer.listen(0, "127.0.0.1");
+  await once(httpServer, "listening");
+  return {
+    port: (httpServer.address() as AddressInfo).port,
+    seen: seen.promise,
+    async [Symbol.asyncDispose]() {
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+      await ours.close();
+    },
+  };
 }

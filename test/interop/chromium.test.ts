@@ -10,7 +10,6 @@
  */
 
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import * as net from "node:net";
@@ -19,9 +18,15 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ConnectionClosedError } from "../../src/core/errors.js";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
-import { type ServerConnection, serve } from "../../src/node/server.js";
+import type { ServerConnection } from "../../src/node/server.js";
 import { launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import {
+  deferred,
+  echo,
+  startServer,
+  startUpgradeServer,
+  unhandledRejections,
+} from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -495,44 +500,23 @@ describe("headless Chromium against our server", { skip }, () => {
   });
 
   it("connects through handleUpgrade() on the HTTP server of its page", async () => {
-    const seen = deferred<ServerConnection>();
-    await using ours = await serve(
-      async (ws) => {
-        seen.resolve(ws);
-        await echo(ws);
-      },
-      { listen: false, logger: null },
-    );
-    const httpServer = createServer((_request, response) => {
+    await using upgrading = await startUpgradeServer((_request, response) => {
       response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
       response.end(PAGE);
     });
-    httpServer.on("upgrade", (request, socket, head) => ours.handleUpgrade(request, socket, head));
-    httpServer.listen(0, "127.0.0.1");
-    await once(httpServer, "listening");
-    try {
-      const origin = `127.0.0.1:${(httpServer.address() as net.AddressInfo).port}`;
-      const log = await session(
-        `ws://${origin}/ws`,
-        [],
-        [
-          { await: "open" },
-          { send: "same origin" },
-          { await: "message" },
-          { close: [1000, "done"] },
-        ],
-        { pageUrl: `http://${origin}/` },
-      );
-      assert.deepEqual(log.slice(1), [
-        { event: "message", data: "same origin" },
-        { event: "close", code: 1000, reason: "done", wasClean: true },
-      ]);
-      const serverSide = await seen.promise;
-      assert.equal(serverSide.request?.headers.get("Origin"), `http://${origin}`);
-      assert.equal(serverSide.closeCode, 1000);
-    } finally {
-      httpServer.closeAllConnections();
-      await new Promise((resolve) => httpServer.close(resolve));
-    }
+    const origin = `127.0.0.1:${upgrading.port}`;
+    const log = await session(
+      `ws://${origin}/ws`,
+      [],
+      [{ await: "open" }, { send: "same origin" }, { await: "message" }, { close: [1000, "done"] }],
+      { pageUrl: `http://${origin}/` },
+    );
+    assert.deepEqual(log.slice(1), [
+      { event: "message", data: "same origin" },
+      { event: "close", code: 1000, reason: "done", wasClean: true },
+    ]);
+    const serverSide = await upgrading.seen;
+    assert.equal(serverSide.request?.headers.get("Origin"), `http://${origin}`);
+    assert.equal(serverSide.closeCode, 1000);
   });
 });

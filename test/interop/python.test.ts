@@ -9,10 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -28,7 +25,13 @@ import {
   skipWithoutPythonWebsockets,
   startPythonServer,
 } from "../helpers/python.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import {
+  deferred,
+  echo,
+  startServer,
+  startUpgradeServer,
+  unhandledRejections,
+} from "../helpers/server.js";
 
 const directory = mkdtempSync(join(tmpdir(), "websockets-ts-python-"));
 
@@ -356,40 +359,20 @@ describe(`a Python websockets ${version ?? ""} client against our server: transp
   }
 
   it("connects through handleUpgrade() on a node:http server", async () => {
-    const seen = deferred<ServerConnection>();
-    await using ours = await serve(
-      async (ws) => {
-        seen.resolve(ws);
-        await echo(ws);
-      },
-      { listen: false, logger: null },
+    await using upgrading = await startUpgradeServer();
+    const report = opened(
+      await runPythonClient({
+        uri: `ws://127.0.0.1:${upgrading.port}/upgraded`,
+        steps: [{ exchange: "through handleUpgrade()" }],
+      }),
     );
-    const httpServer = http.createServer((_request, response) => response.end("plain HTTP\n"));
-    httpServer.on("upgrade", (request, socket, head) => ours.handleUpgrade(request, socket, head));
-    httpServer.listen(0, "127.0.0.1");
-    await once(httpServer, "listening");
-    try {
-      const { port } = httpServer.address() as AddressInfo;
-      const report = opened(
-        await runPythonClient({
-          uri: `ws://127.0.0.1:${port}/upgraded`,
-          steps: [{ exchange: "through handleUpgrade()" }],
-        }),
-      );
-      assert.deepEqual(report.steps, [{ same: true }]);
-      assert.match(
-        report.response_headers["Sec-WebSocket-Extensions"] ?? "",
-        /^permessage-deflate/,
-      );
-      assert.deepEqual(report.close_rcvd, [1000, ""]);
-      const serverSide = await seen.promise;
-      assert.equal(serverSide.request?.path, "/upgraded");
-      await serverSide.closed;
-      assert.equal(serverSide.closeCode, 1000);
-    } finally {
-      httpServer.closeAllConnections();
-      await new Promise((resolve) => httpServer.close(resolve));
-    }
+    assert.deepEqual(report.steps, [{ same: true }]);
+    assert.match(report.response_headers["Sec-WebSocket-Extensions"] ?? "", /^permessage-deflate/);
+    assert.deepEqual(report.close_rcvd, [1000, ""]);
+    const serverSide = await upgrading.seen;
+    assert.equal(serverSide.request?.path, "/upgraded");
+    await serverSide.closed;
+    assert.equal(serverSide.closeCode, 1000);
   });
 });
 

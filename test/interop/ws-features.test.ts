@@ -27,7 +27,13 @@ import { Response } from "../../src/core/http11.js";
 import { basicAuth } from "../../src/node/auth.js";
 import { connect } from "../../src/node/client.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import {
+  deferred,
+  echo,
+  startServer,
+  startUpgradeServer,
+  unhandledRejections,
+} from "../helpers/server.js";
 
 const directory = mkdtempSync(join(tmpdir(), "websockets-ts-ws-"));
 
@@ -471,39 +477,21 @@ describe("a ws client against our server: features", () => {
   });
 
   it("takes ws clients from a node:http server's upgrade events with handleUpgrade()", async () => {
-    const seen = deferred<ServerConnection>();
-    await using ours = await serve(
-      async (ws) => {
-        seen.resolve(ws);
-        await echo(ws);
-      },
-      { listen: false, logger: null },
-    );
-    const httpServer = http.createServer((_request, response) => response.end("plain HTTP\n"));
-    httpServer.on("upgrade", (request, socket, head) => {
-      if (request.url === "/ws") ours.handleUpgrade(request, socket, head);
-      else socket.destroy();
-    });
-    httpServer.listen(0, "127.0.0.1");
-    await once(httpServer, "listening");
-    try {
-      const { port } = httpServer.address() as AddressInfo;
-      const { client, closed } = await wsClient(`ws://127.0.0.1:${port}/ws`);
-      const echoed = nextMessage(client);
-      client.send("through handleUpgrade()");
-      assert.equal(await echoed, "through handleUpgrade()");
-      assert.equal((await seen.promise).request?.path, "/ws");
-      assert.equal(client.extensions, "permessage-deflate");
-      // The HTTP server still answers plain requests.
-      const response = await fetch(`http://127.0.0.1:${port}/`);
-      assert.equal(await response.text(), "plain HTTP\n");
-      client.close(4000, "bye");
-      assert.deepEqual(await closed, [4000, "bye"]);
-      await (await seen.promise).closed;
-      assert.equal((await seen.promise).closeCode, 4000);
-    } finally {
-      httpServer.closeAllConnections();
-      await new Promise((resolve) => httpServer.close(resolve));
-    }
+    await using upgrading = await startUpgradeServer(undefined, "/ws");
+    const { port } = upgrading;
+    const { client, closed } = await wsClient(`ws://127.0.0.1:${port}/ws`);
+    const echoed = nextMessage(client);
+    client.send("through handleUpgrade()");
+    assert.equal(await echoed, "through handleUpgrade()");
+    const serverSide = await upgrading.seen;
+    assert.equal(serverSide.request?.path, "/ws");
+    assert.equal(client.extensions, "permessage-deflate");
+    // The HTTP server still answers plain requests.
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(await response.text(), "plain HTTP\n");
+    client.close(4000, "bye");
+    assert.deepEqual(await closed, [4000, "bye"]);
+    await serverSide.closed;
+    assert.equal(serverSide.closeCode, 4000);
   });
 });
