@@ -44,24 +44,30 @@ export const LIVENESS = { beat: 1_000, slice: 2_000, limit: 30_000 };
  * hear a worker's `exit` event, learns of it even when the worker script
  * itself cannot be loaded; it starts the heartbeat; then it loads the worker
  * script.
+ *
+ * Valid as a CommonJS script and as a module alike: workers inherit the
+ * parent's `execArgv`, and under `node --input-type=module -e …` their eval
+ * code is a module, where `require` is not defined. Dynamic `import()` is
+ * in both.
  */
 const BOOTSTRAP = `"use strict";
-const { workerData } = require("node:worker_threads");
-const words = new Int32Array(workerData.memory, 0, ${WORDS});
-const wake = () => {
-  Atomics.add(words, ${Word.WAKE}, 1);
-  Atomics.notify(words, ${Word.WAKE});
-};
-process.on("exit", () => {
-  Atomics.store(words, ${Word.EXITED}, 1);
-  wake();
-});
-setInterval(() => Atomics.add(words, ${Word.HEARTBEAT}, 1), workerData.heartbeat).unref();
-import(workerData.script).catch((error) => {
-  const message = "cannot load the worker script: " + (error && error.message);
-  workerData.port.postMessage({ type: "crashed", error: { name: "Error", message, fields: {} } });
-  wake();
-  process.exit(1);
+import("node:worker_threads").then(({ workerData }) => {
+  const words = new Int32Array(workerData.memory, 0, ${WORDS});
+  const wake = () => {
+    Atomics.add(words, ${Word.WAKE}, 1);
+    Atomics.notify(words, ${Word.WAKE});
+  };
+  process.on("exit", () => {
+    Atomics.store(words, ${Word.EXITED}, 1);
+    wake();
+  });
+  setInterval(() => Atomics.add(words, ${Word.HEARTBEAT}, 1), workerData.heartbeat).unref();
+  return import(workerData.script).catch((error) => {
+    const message = "cannot load the worker script: " + (error && error.message);
+    workerData.port.postMessage({ type: "crashed", error: { name: "Error", message, fields: {} } });
+    wake();
+    process.exit(1);
+  });
 });
 `;
 

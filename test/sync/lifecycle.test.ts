@@ -15,6 +15,7 @@ import type { Worker } from "node:worker_threads";
 import { ConnectionClosedError, InvalidStatus } from "../../src/core/errors.js";
 import { connect } from "../../src/sync/index.js";
 import { LIVENESS } from "../../src/sync/link.js";
+import { runNode } from "../helpers/child.js";
 import { unhandledRejections } from "../helpers/server.js";
 import { Peer } from "./peer.js";
 
@@ -116,6 +117,30 @@ describe("processes using the sync client", () => {
     assert.equal(stdout, "hello\ndone\n");
     // The thread died with the process: the server saw the TCP connection drop.
     assert.equal((await peer.next("closed", "/left-open")).code, 1006);
+  });
+
+  it("work from a module given with node --input-type=module -e, and trace with NODE_DEBUG", async () => {
+    // Workers inherit the parent's execArgv, which makes their eval code a module here.
+    await using peer = await Peer.start("ours");
+    const library = new URL("../../src/sync/index.js", import.meta.url).href;
+    const script = `
+      import { connect } from ${JSON.stringify(library)};
+      const ws = connect(${JSON.stringify(peer.uri("/from-eval"))});
+      ws.send("from eval");
+      console.log(ws.recv());
+      ws.close();
+    `;
+    const run = await runNode(["--input-type=module", "-e", script], {
+      env: { NODE_DEBUG: "websockets-ts" },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "from eval\n");
+    // The worker thread traces the connection it runs.
+    assert.match(
+      run.stderr,
+      /^WEBSOCKETS-TS \d+: ws:\/\/[^ ]+\/from-eval > GET \/from-eval HTTP\/1\.1$/m,
+    );
+    assert.match(run.stderr, / < TEXT "from eval" \[9 bytes\]$/m);
   });
 
   it("close a connection dropped without closing once it is garbage-collected", async () => {
