@@ -21,6 +21,21 @@ export async function startServer(
   return { server, uri: `ws://127.0.0.1:${port}`, port };
 }
 
+/**
+ * A server whose handler reads one message and hands over what `recv()`
+ * gave: the message, or the error it threw (a `ConnectionClosed` after a
+ * limit was exceeded, …).
+ */
+export async function startReceivingServer(
+  options: ServeOptions = {},
+): Promise<{ server: Server; uri: string; port: number; received: Promise<unknown> }> {
+  const received = deferred<unknown>();
+  const started = await startServer(async (ws) => {
+    received.resolve(await ws.recv().catch((error: unknown) => error));
+  }, options);
+  return { ...started, received: received.promise };
+}
+
 /** An echo handler. */
 export const echo: Handler = async (ws) => {
   for await (const message of ws) await ws.send(message);

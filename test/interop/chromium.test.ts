@@ -23,6 +23,7 @@ import { launchChromium, skipWithoutChromium } from "../helpers/chromium.js";
 import {
   deferred,
   echo,
+  startReceivingServer,
   startServer,
   startUpgradeServer,
   unhandledRejections,
@@ -482,16 +483,10 @@ describe("headless Chromium against our server", { skip }, () => {
   });
 
   it("gets 1009 when it sends more than our maxMessageSize", async () => {
-    const failed = deferred<unknown>();
-    const { server, uri } = await startServer(
-      async (ws) => {
-        failed.resolve(await ws.recv().catch((error: unknown) => error));
-      },
-      { maxMessageSize: 1024 },
-    );
+    const { server, uri, received: failed } = await startReceivingServer({ maxMessageSize: 1024 });
     await using _server = server;
     const log = await session(`${uri}/`, [], [{ await: "open" }, { send: "a".repeat(2000) }]);
-    const error = await failed.promise;
+    const error = await failed;
     assert.ok(error instanceof ConnectionClosedError);
     assert.equal(error.sent?.code, 1009);
     assert.deepEqual(log.slice(1), [

@@ -28,6 +28,7 @@ import {
 import {
   deferred,
   echo,
+  startReceivingServer,
   startServer,
   startUpgradeServer,
   unhandledRejections,
@@ -380,18 +381,12 @@ describe(`a Python websockets ${version ?? ""} client against our server: limits
   skip,
 }, () => {
   it("fails with 1009 when Python's message exceeds our limit", async () => {
-    const closed = deferred<unknown>();
-    const { server, uri } = await startServer(
-      async (ws) => {
-        closed.resolve(await ws.recv().catch((error: unknown) => error));
-      },
-      { maxMessageSize: 1024 },
-    );
+    const { server, uri, received: closed } = await startReceivingServer({ maxMessageSize: 1024 });
     await using _server = server;
     const report = opened(
       await runPythonClient({ uri, steps: [{ send: { size: 2000 } }, { recv: true }] }),
     );
-    const error = await closed.promise;
+    const error = await closed;
     assert.ok(error instanceof ConnectionClosedError);
     assert.equal(error.sent?.code, 1009);
     assert.deepEqual(report.close_rcvd, [1009, error.sent?.reason]);

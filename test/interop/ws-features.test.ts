@@ -30,6 +30,7 @@ import { type ServerConnection, serve } from "../../src/node/server.js";
 import {
   deferred,
   echo,
+  startReceivingServer,
   startServer,
   startUpgradeServer,
   unhandledRejections,
@@ -417,18 +418,12 @@ describe("a ws client against our server: features", () => {
   });
 
   it("fails with 1009 when ws's message exceeds our limit", async () => {
-    const ended = deferred<unknown>();
-    const { server, uri } = await startServer(
-      async (ws) => {
-        ended.resolve(await ws.recv().catch((error: unknown) => error));
-      },
-      { maxMessageSize: 1024 },
-    );
+    const { server, uri, received: ended } = await startReceivingServer({ maxMessageSize: 1024 });
     await using _server = server;
     const { client, closed } = await wsClient(uri);
     client.send("a".repeat(2000));
     const [code, reason] = await closed;
-    const error = await ended.promise;
+    const error = await ended;
     assert.ok(error instanceof ConnectionClosedError);
     assert.equal(error.sent?.code, 1009);
     assert.deepEqual([code, reason], [1009, error.sent?.reason]);
