@@ -157,6 +157,10 @@ describe("Connection", () => {
     await assert.rejects(ws.send([42] as never), /fragments must be strings or bytes/);
     await assert.rejects(ws.close(1006), InvalidState);
     await assert.rejects(ws.close(1005, "a reason needs a code"), InvalidState);
+    // A close code is an integer: 3000.5 is refused, not sent as 3000.
+    await assert.rejects(ws.close(3000.5), /invalid close code: 3000\.5/);
+    await ws.send("still open");
+    assert.equal(await ws.recv(), "still open");
   });
 
   it("sends a close frame without a code for close(1005)", async () => {

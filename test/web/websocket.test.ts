@@ -434,6 +434,18 @@ describe("WebSocket: closing", () => {
     assert.deepEqual(tracked.log, ["open", "close"]);
   });
 
+  it("close() rounds a fractional code as WebIDL [Clamp] does, where the Node layer refuses it", async () => {
+    const { server, uri, closedWith } = await recordingServer();
+    await using _server = server;
+    const ws = new WebSocket(uri);
+    const tracked = track(ws);
+    await tracked.opened;
+    // The core now refuses 3000.7; the conversion comes first, so 3001 goes out.
+    ws.close(3000.7, "rounded");
+    assert.deepEqual(await closedWith, [3001, "rounded"]);
+    assert.equal((await tracked.closed).code, 3001);
+  });
+
   it("close() with a reason and no code sends 1000", async () => {
     const { server, uri, closedWith } = await recordingServer();
     await using _server = server;
