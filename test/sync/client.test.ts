@@ -155,6 +155,21 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.throws(() => client.recv({ timeout: -1 }), RangeError);
     });
 
+    it("refuses a timeout that is not a number instead of not waiting at all", () => {
+      using client = connect(peer.uri(uniquePath()));
+      client.send("hold later");
+      // "5000" used to make a deadline in the past: an immediate TimeoutError.
+      assert.throws(() => client.recv({ timeout: "5000" as never }), {
+        name: "TypeError",
+        message: "timeout must be a number, got string",
+      });
+      assert.throws(() => client.recv({ timeout: 10n as never }), /got bigint/);
+      assert.throws(() => client.send("x", { timeout: "5000" as never }), TypeError);
+      assert.throws(() => client.ping("x", { timeout: "5000" as never }), TypeError);
+      client.send("release");
+      assert.equal(client.recv({ timeout: 10_000 }), "later");
+    });
+
     it("receives many messages in order through a small window", () => {
       using client = connect(peer.uri(uniquePath()), { maxQueue: 2 });
       client.send("stream 200");
@@ -167,6 +182,25 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.ok(latency >= 0);
       assert.equal(client.latency, latency);
       assert.ok(client.ping("custom", { timeout: 10_000 }) >= 0);
+    });
+
+    it("refuses ping data that is not a string or bytes, or over 125 bytes", () => {
+      using client = connect(peer.uri(uniquePath()));
+      // A number used to send that many zero bytes, 5e8 of them included.
+      for (const data of [5, 5e8, {}, null, [1, 2]]) {
+        assert.throws(() => client.ping(data as never), {
+          name: "TypeError",
+          message: "ping() takes a string or bytes",
+        });
+      }
+      assert.throws(() => client.ping("é".repeat(63)), /control frame payload exceeds 125 bytes/);
+      assert.throws(() => client.ping(new Uint8Array(126)), InvalidState);
+      assert.throws(() => client.ping(new ArrayBuffer(126)), InvalidState);
+      assert.ok(client.ping("é".repeat(62)) >= 0);
+      assert.ok(client.ping(new Uint8Array(125)) >= 0);
+      assert.ok(client.ping(Uint8Array.of(1, 2, 3).buffer) >= 0);
+      client.send("still open");
+      assert.equal(client.recv(), "still open");
     });
 
     it("closes with the client's code and reason", async () => {
