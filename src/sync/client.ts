@@ -326,8 +326,13 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * the TCP connection is closed, at most `closeTimeout` ms for the peer;
    * then the worker thread ends. Closing a closed connection does nothing.
    *
-   * @throws InvalidState for a code that may not be sent (1005, 1006, 1015,
-   *   outside 1000–4999) or a reason longer than 123 bytes in UTF-8.
+   * Only 1000–1003, 1007–1014 and 3000–4999 may be sent, as integers.
+   * `close(1005)` sends a close frame without a code, which the peer reports
+   * as 1005 ("no status received"); it takes no reason.
+   *
+   * @throws InvalidState for a code that may not be sent (1006, 1015, a
+   *   fraction, outside 1000–4999), a reason with 1005, or a reason longer
+   *   than 123 bytes in UTF-8; the connection stays open.
    */
   close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): void {
     const link = this.link;

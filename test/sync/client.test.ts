@@ -222,6 +222,20 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       );
     });
 
+    it("sends a close frame without a code for close(1005)", async () => {
+      const path = uniquePath();
+      const client = connect(peer.uri(path));
+      client.close(1005);
+      assert.equal(client.state, State.CLOSED);
+      // RFC 6455 §7.1.5: an empty close frame is reported as 1005, both ways.
+      assert.equal(client.closeCode, 1005);
+      assert.throws(() => client.recv(), ConnectionClosedOK);
+      assert.deepEqual(
+        { ...(await peer.next("closed", path)) },
+        { type: "closed", path, code: 1005, reason: "" },
+      );
+    });
+
     it("reports the server's close code and reason", async () => {
       const path = uniquePath();
       using client = connect(peer.uri(path));
@@ -287,6 +301,10 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
     it("rejects an invalid close code and stays open", () => {
       using client = connect(peer.uri(uniquePath()));
       assert.throws(() => client.close(1006), InvalidState);
+      // 3000.7 used to go out as 3000.
+      assert.throws(() => client.close(3000.7), /invalid close code: 3000\.7/);
+      assert.throws(() => client.close(1000.5), InvalidState);
+      assert.throws(() => client.close(1005, "a reason needs a code"), InvalidState);
       assert.equal(client.state, State.OPEN);
       client.send("still open");
       assert.equal(client.recv(), "still open");
