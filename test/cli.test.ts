@@ -284,7 +284,15 @@ describe("command line", () => {
     assert.equal(cli.stdout, `websockets-ts ${VERSION}\n`);
   });
 
-  for (const args of [[], ["--bogus"], ["serve", "--port", "http"], ["a", "b"]]) {
+  for (const args of [
+    [],
+    ["--bogus"],
+    ["serve", "--port", "http"],
+    ["a", "b"],
+    ["serve", "--host", ""],
+    // Checked when connecting, this exited with 1 and a message split at the LF.
+    ["-o", "http://x\r\nInjected: 1", "ws://127.0.0.1:1/"],
+  ]) {
     it(`exits with 2 and the usage on stderr for ${JSON.stringify(args)}`, TIMEOUT, async () => {
       const cli = new Cli(args);
       assert.equal(await cli.exited, 2);
