@@ -135,8 +135,9 @@ export function describeClosing(ws: ClientConnection): string {
  * connection closed normally (1000 or 1001 both ways), 1 when connecting
  * failed or the connection closed with an error.
  *
- * When stdin is a terminal, a `> ` prompt is shown and messages are printed
- * above the line being typed.
+ * When stdin and stdout are terminals, a `> ` prompt is shown and messages
+ * are printed above the line being typed. Otherwise stdout gets the
+ * messages only: the prompt is no part of the data.
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
@@ -160,12 +161,13 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
   }
   stdout.write(`Connected to ${escapeControl(uri)}${describeSubprotocol(ws, connectOptions)}.\n`);
 
-  const interactive = stdin.isTTY === true;
-  // Redrawing the prompt takes cursor control, hence a terminal at both ends.
-  const redraw = interactive && stdout.isTTY === true;
+  // The prompt is for someone typing who sees stdout, and redrawing it takes
+  // cursor control: a terminal at both ends. With stdout redirected to a
+  // file, a prompt there would run into the messages (`> > < hello`).
+  const redraw = stdin.isTTY === true && stdout.isTTY === true;
   const lines = createInterface({
     input: stdin,
-    ...(interactive ? { output: stdout } : {}),
+    ...(redraw ? { output: stdout } : {}),
     terminal: redraw,
     prompt: "> ",
   });
@@ -192,7 +194,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
       .finally(() => {
         if (--pending <= MAX_PENDING_LINES / 4 && !linesClosed) lines.resume();
       });
-    if (interactive && !linesClosed) lines.prompt();
+    if (redraw && !linesClosed) lines.prompt();
   });
   // End of stdin (Ctrl-D), Ctrl-C on a terminal, or the signal: finish
   // sending what was typed, then close.
@@ -204,7 +206,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
   const stop = (): void => lines.close();
   if (options.signal?.aborted) stop();
   else options.signal?.addEventListener("abort", stop, { once: true });
-  if (interactive) lines.prompt();
+  if (redraw) lines.prompt();
 
   let ok = true;
   try {
