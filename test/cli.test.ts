@@ -5,6 +5,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { connect, type Handler, type Server, serve, VERSION } from "../src/index.js";
+import { deferred } from "./helpers/server.js";
 
 // The compiled test is .build/test/cli.test.js; the CLI is built to dist/cli.js.
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -182,6 +183,30 @@ describe("websockets-ts <uri>", () => {
     assert.match(cli.stdout, /\nConnection closed: 1001 \(going away\)\.\n$/);
     assert.equal(await closeCodes, 1001);
   });
+
+  it(
+    "closes with 1000 and exits with 0 when stdout is closed early (| head)",
+    TIMEOUT,
+    async () => {
+      const stdoutClosed = deferred();
+      const { server, uri, closeCodes } = await startServer(async (ws) => {
+        await ws.send("m0");
+        await stdoutClosed.promise;
+        // Printing this one fails with EPIPE, which used to crash the CLI.
+        await ws.send("m1");
+        await echo(ws);
+      });
+      await using _server = server;
+      const cli = new Cli([uri]);
+      await cli.waitFor(/^< m0$/m);
+      // The reading end of the pipe goes away, as when `head` has its lines.
+      cli.child.stdout.destroy();
+      stdoutClosed.resolve();
+      assert.equal(await cli.exited, 0);
+      assert.equal(cli.stderr, "");
+      assert.equal(await closeCodes, 1000);
+    },
+  );
 
   it("closes with 1000 on SIGTERM", TIMEOUT, async () => {
     const { server, uri, closeCodes } = await startServer(echo);
