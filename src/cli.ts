@@ -62,7 +62,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const { signal } = stopper;
   if (command.kind === "serve") return await runServer({ ...command.options, signal });
-  return await runClient(command.uri, { connect: command.connect, signal });
+  // On a terminal, readline reads Ctrl-C as a key instead of the terminal
+  // raising SIGINT; handed over here, it counts as the first signal.
+  return await runClient(command.uri, {
+    connect: command.connect,
+    signal,
+    onInterrupt: stopper.stop,
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

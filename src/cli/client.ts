@@ -34,6 +34,14 @@ export interface ClientCommandOptions {
   /** Aborting it closes the connection with 1000, like the end of stdin. */
   readonly signal?: AbortSignal;
   /**
+   * Called on Ctrl-C when stdin and stdout are terminals. readline then reads
+   * the terminal in raw mode, where Ctrl-C is a key rather than SIGINT; once
+   * it is closed, the terminal raises SIGINT again. The CLI passes what it
+   * does on the first SIGINT, so that Ctrl-C counts as that one and a second
+   * Ctrl-C kills the process. Default: closes like {@link signal}.
+   */
+  readonly onInterrupt?: () => void;
+  /**
    * Options for `connect()`, e.g. from {@link clientConnectOptions}; `signal`
    * is the one above. With `tls.rejectUnauthorized` `false`, a warning is
    * printed on stderr before connecting.
@@ -202,8 +210,9 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     linesClosed = true;
     void sending.then(() => ws.close(1000));
   });
-  lines.on("SIGINT", () => lines.close());
   const stop = (): void => lines.close();
+  // Emitted only when readline reads the terminal in raw mode (redraw).
+  lines.on("SIGINT", options.onInterrupt ?? stop);
   if (options.signal?.aborted) stop();
   else options.signal?.addEventListener("abort", stop, { once: true });
   if (redraw) lines.prompt();

@@ -47,6 +47,9 @@ function streams(tty: boolean, ttyOut = false) {
   };
 }
 
+/** The ETX byte a terminal in raw mode sends for Ctrl-C. */
+const CTRL_C = "\x03";
+
 async function withServer(handler: Handler, run: (uri: string) => Promise<void>): Promise<void> {
   await using server = await serve(handler, { host: "127.0.0.1", port: 0, logger: null });
   await run(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -125,6 +128,54 @@ describe("runClient", () => {
       });
     },
   );
+
+  it(
+    "hands Ctrl-C read from a terminal to onInterrupt, to count as the first SIGINT",
+    TIMEOUT,
+    async () => {
+      let serverCloseCode!: Promise<number | null>;
+      await withServer(
+        async (ws) => {
+          serverCloseCode = ws.closed.then(() => ws.closeCode);
+          await echo(ws);
+        },
+        async (uri) => {
+          const cli = streams(true, true);
+          const stop = new AbortController();
+          let interrupts = 0;
+          const onInterrupt = (): void => {
+            interrupts++;
+            stop.abort();
+          };
+          const running = runClient(uri, { streams: cli.io, signal: stop.signal, onInterrupt });
+          await cli.waitFor("> ");
+          // readline reads the terminal in raw mode: Ctrl-C arrives as a byte, not as SIGINT.
+          cli.stdin.write(CTRL_C);
+          assert.equal(await running, 0);
+          assert.equal(interrupts, 1);
+          assert.equal(await serverCloseCode, 1000);
+        },
+      );
+    },
+  );
+
+  it("closes with 1000 on Ctrl-C read from a terminal without onInterrupt", TIMEOUT, async () => {
+    let serverCloseCode!: Promise<number | null>;
+    await withServer(
+      async (ws) => {
+        serverCloseCode = ws.closed.then(() => ws.closeCode);
+        await echo(ws);
+      },
+      async (uri) => {
+        const cli = streams(true, true);
+        const running = runClient(uri, { streams: cli.io });
+        await cli.waitFor("> ");
+        cli.stdin.write(CTRL_C);
+        assert.equal(await running, 0);
+        assert.equal(await serverCloseCode, 1000);
+      },
+    );
+  });
 
   it("shows no prompt when stdin is not a terminal", TIMEOUT, async () => {
     await withServer(echo, async (uri) => {
