@@ -13,6 +13,7 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
+import { inspect } from "node:util";
 import { ConnectionClosed } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
@@ -56,7 +57,9 @@ export interface HttpResponseInit {
  * Called with each handshake request before it is validated. Returning a
  * response (a {@link Response} or `{ status, headers?, body? }`) sends it
  * instead of completing the handshake: health checks, authentication,
- * redirects. Returning nothing proceeds with the handshake.
+ * redirects. Returning nothing (`null` or `undefined`) proceeds with the
+ * handshake. Throwing, or returning anything else (`false`, a string, …),
+ * answers 500 and logs the error.
  */
 export type ProcessRequest = (
   connection: ServerConnection,
@@ -68,12 +71,22 @@ export type ProcessRequest = (
   | undefined
   | Promise<Response | HttpResponseInit | null | undefined>;
 
-/** Called with the 101 response about to be sent; may modify it or return a replacement. */
+/**
+ * Called with the 101 response about to be sent; may modify it, or return a
+ * replacement (a {@link Response} or `{ status, headers?, body? }`). Returning
+ * nothing (`null` or `undefined`) sends the 101. Throwing, or returning
+ * anything else, answers 500 and logs the error.
+ */
 export type ProcessResponse = (
   connection: ServerConnection,
   request: Request,
   response: Response,
-) => Response | null | undefined | Promise<Response | null | undefined>;
+) =>
+  | Response
+  | HttpResponseInit
+  | null
+  | undefined
+  | Promise<Response | HttpResponseInit | null | undefined>;
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends ConnectionOptions, CompressionOptions {
@@ -267,7 +280,7 @@ export class ServerConnection extends Connection {
       response = this.route(request);
       if (response === null && options.processRequest) {
         const answer = await options.processRequest(this, request);
-        if (answer) response = toResponse(answer);
+        response = hookResponse(answer, "processRequest");
       }
       if (response === null) {
         response = this.protocol.accept(request);
@@ -275,14 +288,22 @@ export class ServerConnection extends Connection {
       }
       if (response.status === 101 && options.processResponse) {
         plain = false;
-        response = (await options.processResponse(this, request, response)) ?? response;
+        const answer = await options.processResponse(this, request, response);
+        response = hookResponse(answer, "processResponse") ?? response;
       }
     } catch (error) {
       this.logger.error("opening handshake failed", error);
       plain = false;
       response = this.protocol.reject(500, INTERNAL_ERROR_TEXT);
     }
-    this.finishHandshake(request, response, plain);
+    // Nobody awaits this method (see handleHandshakeEvent()): whatever goes
+    // wrong from here on must not become an unhandled rejection.
+    try {
+      this.finishHandshake(request, response, plain);
+    } catch (error) {
+      this.logger.error("opening handshake failed", error);
+      this.socket.destroy();
+    }
   }
 
   /**
@@ -363,6 +384,31 @@ function httpDate(): string {
     dateText = new Date(now).toUTCString();
   }
   return dateText;
+}
+
+/**
+ * The response a hook returned, or `null` when it returned nothing.
+ *
+ * @throws TypeError when it returned neither a {@link Response} nor an
+ *   {@link HttpResponseInit}: a bug in the hook, which the client gets 500 for.
+ */
+function hookResponse(answer: unknown, hook: string): Response | null {
+  if (answer === null || answer === undefined) return null;
+  if (answer instanceof Response || isResponseInit(answer)) return toResponse(answer);
+  throw new TypeError(
+    `${hook} returned ${inspect(answer, { depth: 1, breakLength: Number.POSITIVE_INFINITY })}, ` +
+      "not a Response, { status, headers?, body? }, null or undefined",
+  );
+}
+
+/** Whether `value` has the shape of an {@link HttpResponseInit}; its values are checked later. */
+function isResponseInit(value: unknown): value is HttpResponseInit {
+  if (typeof value !== "object" || value === null) return false;
+  const { status, body } = value as Partial<Record<keyof HttpResponseInit, unknown>>;
+  return (
+    typeof status === "number" &&
+    (body === undefined || typeof body === "string" || body instanceof Uint8Array)
+  );
 }
 
 function toResponse(answer: Response | HttpResponseInit): Response {
