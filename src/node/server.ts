@@ -629,7 +629,13 @@ export class Server implements AsyncDisposable {
       return () => netServer.off("upgrade", onUpgrade);
     }
     if (netServer instanceof tls.Server) {
-      const onTlsError = (error: Error) => this.logger.debug("TLS handshake failed", error);
+      const onTlsError = (error: Error, socket: tls.TLSSocket) => {
+        this.logger.debug("TLS handshake failed", error);
+        // Node destroys the socket after most TLS errors, but not after
+        // ERR_TLS_HANDSHAKE_TIMEOUT: a client that stalls its handshake would
+        // hold the socket for good, and close() would wait for it.
+        socket.destroy();
+      };
       netServer.on("secureConnection", this.acceptSecure);
       netServer.on("tlsClientError", onTlsError);
       return () => {
@@ -687,7 +693,11 @@ export class Server implements AsyncDisposable {
   }
 
   private async shutDown(code: number, reason: string): Promise<void> {
-    this.detach();
+    // A server serve() owns keeps its listeners until it is closed: a TLS
+    // handshake in progress completes after netServer.close(), and accept()
+    // then drops its socket, as well as the handshake timeout; detached, the
+    // socket would belong to nobody, and netServer.close() would wait for it.
+    if (!this.ownsNetServer) this.detach();
     const netServer = this.ownsNetServer ? this.netServer : null;
     const stopped =
       netServer === null
@@ -704,6 +714,7 @@ export class Server implements AsyncDisposable {
     }
     await Promise.all([...this.handshaking.keys()].map((connection) => connection.closed));
     await stopped;
+    if (this.ownsNetServer) this.detach();
     this.resolveClosed();
   }
 }
