@@ -394,7 +394,18 @@ function httpDate(): string {
  */
 function hookResponse(answer: unknown, hook: string): Response | null {
   if (answer === null || answer === undefined) return null;
-  if (answer instanceof Response || isResponseInit(answer)) return toResponse(answer);
+  if (answer instanceof Response) return answer;
+  if (isResponseInit(answer)) {
+    // Built from plain data, a 101 has neither Upgrade nor Sec-WebSocket-Accept
+    // (RFC 6455 §4.2.2), and it would skip the request's validation: the
+    // connection would open on a handshake no client can accept.
+    if (answer.status === 101) {
+      throw new TypeError(
+        `${hook} returned { status: 101 }; return nothing to complete the handshake`,
+      );
+    }
+    return toResponse(answer);
+  }
   throw new TypeError(
     `${hook} returned ${inspect(answer, { depth: 1, breakLength: Number.POSITIVE_INFINITY })}, ` +
       "not a Response, { status, headers?, body? }, null or undefined",

@@ -302,6 +302,9 @@ describe("serve()", () => {
       [],
       { status: "403" },
       { status: 200, body: 1 },
+      { status: 600 },
+      // Not a handshake response: the request would skip validation.
+      { status: 101 },
     ];
     for (const [hook, answer] of answers.flatMap((answer) => [
       ["processRequest", answer] as const,
