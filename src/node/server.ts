@@ -549,12 +549,25 @@ export class Server implements AsyncDisposable {
    * });
    * ```
    *
+   * A socket that is closed already, or that the client half-closed, is
+   * destroyed: the client reset the connection, or gave up, while the
+   * application awaited something before calling this.
+   *
    * @param head the bytes Node read past the request: the first frames, if the client was quick.
    * @throws TypeError when `socket` is not a `net.Socket` (or `tls.TLSSocket`).
    */
   handleUpgrade(request: http.IncomingMessage, socket: Duplex, head?: Uint8Array): void {
     if (!(socket instanceof net.Socket)) {
       throw new TypeError("handleUpgrade() takes the net.Socket of an upgrade event");
+    }
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      // No answer reaches a client that is gone, and one that half-closed
+      // can send nothing more, not even a close frame: the handler never
+      // runs. Node emitted 'end' or 'close' before anyone listened, so a
+      // connection waiting for them would wait for good.
+      this.logger.debug("connection closed before handleUpgrade()");
+      socket.destroy();
+      return;
     }
     if (this.closing !== null) {
       const response = toResponse({ status: 503, body: "Server is shutting down.\n" });
