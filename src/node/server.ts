@@ -551,7 +551,8 @@ export class Server implements AsyncDisposable {
    *
    * A socket that is closed already, or that the client half-closed, is
    * destroyed: the client reset the connection, or gave up, while the
-   * application awaited something before calling this.
+   * application awaited something before calling this. After {@link close},
+   * the client gets 503.
    *
    * @param head the bytes Node read past the request: the first frames, if the client was quick.
    * @throws TypeError when `socket` is not a `net.Socket` (or `tls.TLSSocket`).
@@ -572,7 +573,7 @@ export class Server implements AsyncDisposable {
     if (this.closing !== null) {
       const response = toResponse({ status: 503, body: "Server is shutting down.\n" });
       stampHeaders(response, this.serverHeader, httpDate());
-      socket.end(response.serialize());
+      refuse(socket, response, this.resolved.closeTimeout);
       return;
     }
     // Node's HTTP server may have set an idle timeout on the socket; from now
@@ -741,6 +742,27 @@ export class Server implements AsyncDisposable {
     if (this.ownsNetServer) this.detach();
     this.resolveClosed();
   }
+}
+
+/**
+ * Answers `socket`, which no connection took over, with `response`, and
+ * closes it once the client closes its side, or after `closeTimeout`.
+ */
+function refuse(socket: net.Socket, response: Response, closeTimeout: number | null): void {
+  // Node stops listening for errors on a socket it emits as 'upgrade': without
+  // a listener, a client's reset (ECONNRESET) would crash the process. The
+  // socket is destroyed by the error; there is nothing more to do.
+  socket.on("error", () => {});
+  // Discards what the client sends, so that its FIN arrives and closes the
+  // socket: bytes left unread would hold it open.
+  socket.resume();
+  socket.end(response.serialize());
+  if (closeTimeout === null) return;
+  // Bounded like the closing handshake of a connection: a client that never
+  // closes its side doesn't hold the socket.
+  const timer = setTimeout(() => socket.destroy(), closeTimeout);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
 }
 
 /** Options that only make sense when `serve()` listens itself. */

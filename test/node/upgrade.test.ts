@@ -42,6 +42,25 @@ function closeOf(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => socket.once("close", () => resolve()));
 }
 
+/**
+ * Sends a handshake request for `path` from a socket that never closes its
+ * side by itself, and reads the answer until the server closes its side.
+ */
+async function refusedClient(
+  port: number,
+  path: string,
+): Promise<{ socket: net.Socket; answer: string }> {
+  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  socket.on("error", () => {});
+  let answer = "";
+  socket.on("data", (chunk: Buffer) => {
+    answer += chunk.toString("latin1");
+  });
+  socket.write(REQUEST.replace("GET / ", `GET ${path} `));
+  await once(socket, "end");
+  return { socket, answer };
+}
+
 /** GETs a URL and resolves with the body. */
 async function get(url: string, options: https.RequestOptions = {}): Promise<string> {
   const client = url.startsWith("https:") ? https : http;
@@ -322,6 +341,62 @@ describe("Server.handleUpgrade()", () => {
       assert.equal(chat.connections.size, 0);
       await chat.close();
       assert.equal(handled, 0);
+    } finally {
+      await closeHttpServer(httpServer);
+    }
+  });
+
+  it("answers 503 once closing, and survives a client that resets then", {
+    timeout: 20_000,
+  }, async () => {
+    const { httpServer, port } = await startHttpServer();
+    try {
+      const chat = await serve(echo, { listen: false, logger: null });
+      await chat.close();
+      let closed: Promise<void> | null = null;
+      httpServer.on("upgrade", (request, socket: net.Socket, head) => {
+        closed = closeOf(socket);
+        // Synchronously, as in the docs: the socket has no 'error' listener.
+        chat.handleUpgrade(request, socket, head);
+      });
+      const { socket, answer } = await refusedClient(port, "/");
+      assert.match(answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      // An unhandled ECONNRESET on the server's socket would crash the process.
+      socket.resetAndDestroy();
+      await closed;
+    } finally {
+      await closeHttpServer(httpServer);
+    }
+  });
+
+  it("once closing, closes the socket when the client does, or after closeTimeout", {
+    timeout: 20_000,
+  }, async () => {
+    const { httpServer, port } = await startHttpServer();
+    try {
+      const servers = await Promise.all(
+        [null, 100].map((closeTimeout) =>
+          serve(echo, { listen: false, logger: null, closeTimeout }),
+        ),
+      );
+      for (const server of servers) await server.close();
+      const closed = new Map<string, Promise<void>>();
+      httpServer.on("upgrade", (request: http.IncomingMessage, socket: net.Socket, head) => {
+        closed.set(request.url!, closeOf(socket));
+        servers[Number(request.url === "/bounded")]!.handleUpgrade(request, socket, head);
+      });
+      // Sends more, then closes its side: the server reads the bytes, then the FIN.
+      const polite = await refusedClient(port, "/");
+      assert.match(polite.answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      polite.socket.end("more bytes");
+      await closed.get("/");
+      polite.socket.destroy();
+      // Never closes its side: dropped after closeTimeout.
+      const stubborn = await refusedClient(port, "/bounded");
+      assert.match(stubborn.answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      stubborn.socket.write("more bytes");
+      await closed.get("/bounded");
+      stubborn.socket.destroy();
     } finally {
       await closeHttpServer(httpServer);
     }
