@@ -289,8 +289,20 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
-    socket.on("close", onSocketClose);
     socket.on("drain", onSocketDrain);
+    // A socket handed over late (from an application's 'upgrade' listener
+    // that awaited something, or one emitted as 'connection' by hand) may
+    // have ended or closed already, with nobody listening: its events won't
+    // come again. The connection learns of them a tick later, once the
+    // subclass is built and its owner holds it.
+    if (socket.destroyed) {
+      // Lost now: no handshake completes and no handler runs on it.
+      this.flags |= LOST;
+      process.nextTick(() => this.onClose());
+      return;
+    }
+    socket.on("close", onSocketClose);
+    if (socket.readableEnded) process.nextTick(() => this.onEnd());
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */

@@ -274,6 +274,74 @@ describe("serve()", () => {
     assert.ok(logger.lines.includes("opening handshake failed"));
   });
 
+  it("lets processResponse answer { status, headers?, body? } like processRequest", async () => {
+    const { server, port } = await startServer(echo, {
+      processResponse: (_connection, request) =>
+        request.path === "/closed"
+          ? { status: 403, headers: { "X-Why": "closed" }, body: "Closed.\n" }
+          : undefined,
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    const head = await peer.handshake("/closed");
+    assert.match(head, /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.match(head, /\r\nX-Why: closed\r\n/);
+    assert.match(head, /\r\nContent-Length: 8\r\n/);
+    assert.equal(await peer.readToEnd(), "Closed.\n");
+    await using ws = await connect(`ws://127.0.0.1:${port}/open`);
+    await ws.send("open");
+    assert.equal(await ws.recv(), "open");
+  });
+
+  it("answers 500 and logs when a hook returns something that is not a response", async () => {
+    const answers: unknown[] = [
+      "nope",
+      false,
+      0,
+      42,
+      [],
+      { status: "403" },
+      { status: 200, body: 1 },
+      { status: 600 },
+      // Not a handshake response: the request would skip validation.
+      { status: 101 },
+    ];
+    for (const [hook, answer] of answers.flatMap((answer) => [
+      ["processRequest", answer] as const,
+      ["processResponse", answer] as const,
+    ])) {
+      const logger = recordingLogger();
+      let handlerRan = false;
+      const { server, port } = await startServer(
+        () => {
+          handlerRan = true;
+        },
+        { logger, [hook]: () => answer },
+      );
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      const label = `${hook} returning ${JSON.stringify(answer)}`;
+      assert.match(await peer.handshake(), /^HTTP\/1\.1 500 Internal Server Error\r\n/, label);
+      assert.ok(logger.lines.includes("opening handshake failed"), label);
+      assert.equal(handlerRan, false, label);
+    }
+  });
+
+  it("drops the connection, logging why, when a hook's response can't be sent", async () => {
+    const logger = recordingLogger();
+    const { server, port } = await startServer(echo, {
+      logger,
+      // Passes for a Response, but has no headers to send.
+      processResponse: () => Object.create(Response.prototype) as Response,
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    assert.equal(await peer.handshake(), "");
+    await peer.closed;
+    assert.ok(logger.lines.includes("opening handshake failed"));
+    assert.equal(server.connections.size, 0);
+  });
+
   it("exposes the request, subprotocol and origin checks", async () => {
     const seen = deferred<ServerConnection>();
     const { server, uri } = await startServer(
