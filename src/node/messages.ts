@@ -279,15 +279,15 @@ export class MessageAssembler {
   }
 
   private deliver(message: Data): void {
+    const flags = this.flags;
+    // Before the waiting reader: once a message was dropped, a later one
+    // handed to a reader who emptied the queue would follow it with a gap.
+    if ((flags & DRAINING_FOR_CLOSE) !== 0 && this.dropsWhileClosing()) return;
     const settle = this.settleWaiter;
     if (settle !== null) {
       this.settleWaiter = null;
-      settle((this.flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
+      settle((flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
       return;
-    }
-    if ((this.flags & DRAINING_FOR_CLOSE) !== 0) {
-      if ((this.flags & DROPPING) === 0 && this.size >= this.highWater) this.flags |= DROPPING;
-      if ((this.flags & DROPPING) !== 0) return;
     }
     this.queue ??= [];
     this.queue.push(message);
@@ -298,6 +298,15 @@ export class MessageAssembler {
       this.flags |= PAUSED_FOR_QUEUE;
       this.flow.pause();
     }
+  }
+
+  /**
+   * While closing, whether a message is dropped: the first one that finds
+   * the queue full is, and every one after it, whether a reader waits or not.
+   */
+  private dropsWhileClosing(): boolean {
+    if ((this.flags & DROPPING) === 0 && this.size >= this.highWater) this.flags |= DROPPING;
+    return (this.flags & DROPPING) !== 0;
   }
 
   private shift(): Data {
