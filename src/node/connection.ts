@@ -98,8 +98,11 @@ export function resolveConnectionOptions(
 
 /** Options of one `recv()` call. */
 export interface RecvOptions {
-  /** Aborts the wait; the next message stays queued for a later call. */
-  signal?: AbortSignal;
+  /**
+   * Aborts the wait; the next message stays queued for a later call. `null`
+   * is no signal, as in `fetch()`'s `RequestInit`.
+   */
+  signal?: AbortSignal | null;
 }
 
 /** A message, or the fragments of one message, for `send()`. */
@@ -372,19 +375,19 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *   message was read; ConnectionClosedError when it closed otherwise.
    * @throws ConcurrencyError if another `recv()` is already waiting.
    */
-  recv(options: RecvOptions = {}): Promise<Data> {
-    return this.messages.get(options.signal);
+  recv(options?: RecvOptions | null): Promise<Data> {
+    return this.messages.get(options?.signal);
   }
 
   /** Like {@link recv}, but always a string: binary messages are decoded as UTF-8. */
-  async recvText(options: RecvOptions = {}): Promise<string> {
-    const message = await this.messages.get(options.signal);
+  async recvText(options?: RecvOptions | null): Promise<string> {
+    const message = await this.messages.get(options?.signal);
     return typeof message === "string" ? message : asBuffer(message).toString("utf8");
   }
 
   /** Like {@link recv}, but always bytes: text messages are encoded as UTF-8. */
-  async recvBinary(options: RecvOptions = {}): Promise<Uint8Array> {
-    const message = await this.messages.get(options.signal);
+  async recvBinary(options?: RecvOptions | null): Promise<Uint8Array> {
+    const message = await this.messages.get(options?.signal);
     return typeof message === "string" ? Buffer.from(message, "utf8") : message;
   }
 

@@ -190,11 +190,11 @@ export class MessageAssembler {
    *
    * @throws ConcurrencyError when another call is already waiting.
    */
-  get(signal?: AbortSignal): Promise<Data> {
+  get(signal?: AbortSignal | null): Promise<Data> {
     if (this.size > 0) return Promise.resolve(this.shift());
     if ((this.flags & CLOSED) !== 0) return Promise.reject(this.closeError());
     if (this.settleWaiter !== null) return this.rejectConcurrent();
-    if (signal === undefined) return this.wait(false) as Promise<Data>;
+    if (signal == null) return this.wait(false) as Promise<Data>;
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<Data>((resolve, reject) => {
       const onAbort = () => {

@@ -239,6 +239,27 @@ describe("Connection", () => {
     assert.equal(await ws.recv({ signal: withSignal.signal }), "kept");
   });
 
+  it("takes null options or a null signal as no signal, and never throws synchronously", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    // As in fetch()'s RequestInit, a signal may be null: `{ signal: options.signal ?? null }`.
+    const receivers = [
+      () => ws.recv(null),
+      () => ws.recv({ signal: null }),
+      () => ws.recvText(null),
+      () => ws.recvText({ signal: null }),
+      () => ws.recvBinary(null),
+      () => ws.recvBinary({ signal: null }),
+    ];
+    for (const [i, receive] of receivers.entries()) {
+      const received = receive();
+      await ws.send(`message ${i}`);
+      const message = await received;
+      assert.equal(Buffer.from(message).toString(), `message ${i}`);
+    }
+  });
+
   it("refuses two concurrent recv() calls", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
