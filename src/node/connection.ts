@@ -188,6 +188,24 @@ function copyOf(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk);
 }
 
+/** How an error message names a value that was not accepted: "a Uint16Array", "a number". */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return `a ${typeof value}`;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
+}
+
+/** The payload of a ping or a pong: a string as UTF-8, or bytes. */
+function controlPayload(method: "ping" | "pong", data: Data | ArrayBuffer): Uint8Array {
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new TypeError(
+    `${method}() takes a string or bytes (a Uint8Array or an ArrayBuffer); got ${kindOf(data)}`,
+  );
+}
+
 function isIterable(value: unknown): value is Iterable<Data> | AsyncIterable<Data> {
   return (
     typeof value === "object" &&
@@ -431,10 +449,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     } else if (message instanceof Uint8Array || message instanceof ArrayBuffer) {
       bytes = toBytes(message);
       isText = false;
-    } else if (isIterable(message)) {
+    } else if (isIterable(message) && !ArrayBuffer.isView(message)) {
+      // A Uint16Array, … is an iterable too, of numbers: refused here with
+      // its name rather than as a fragment that is not bytes.
       return this.sendFragmented(message, options);
     } else {
-      return Promise.reject(new TypeError("send() takes a string, bytes, or an iterable of them"));
+      return Promise.reject(
+        new TypeError(
+          `send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got ${kindOf(message)}`,
+        ),
+      );
     }
     if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
     // No async frame, no await: a send that needs no drain settles with a
@@ -520,18 +544,18 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /**
    * Sends a ping and resolves with the round-trip time in milliseconds once
-   * the matching pong arrives. Without `data`, 4 random bytes identify it.
+   * the matching pong arrives. `data` is a string (sent as UTF-8) or bytes
+   * (`Uint8Array`, `ArrayBuffer`); without it, 4 random bytes identify the ping.
    *
    * @throws ConcurrencyError if a ping with the same data is awaiting its pong.
    * @throws ConnectionClosed when the connection is closing or closed.
+   * @throws TypeError for `data` that is neither a string nor bytes.
    */
-  async ping(data?: Data): Promise<number> {
+  async ping(data?: Data | ArrayBuffer): Promise<number> {
     const payload =
       data === undefined
         ? globalThis.crypto.getRandomValues(new Uint8Array(4))
-        : typeof data === "string"
-          ? Buffer.from(data, "utf8")
-          : data;
+        : controlPayload("ping", data);
     const key = asBuffer(payload).toString("latin1");
     if (this.rareState?.pings?.has(key)) {
       throw new ConcurrencyError("already waiting for a pong with the same data");
@@ -550,10 +574,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     });
   }
 
-  /** Sends an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat). */
-  async pong(data: Data = new Uint8Array(0)): Promise<void> {
+  /**
+   * Sends an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat)
+   * carrying `data`, a string or bytes as for {@link ping}.
+   */
+  async pong(data: Data | ArrayBuffer = new Uint8Array(0)): Promise<void> {
+    const payload = controlPayload("pong", data);
     if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
-    this.protocol.sendPong(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+    this.protocol.sendPong(payload);
     this.scheduleFlush();
   }
 

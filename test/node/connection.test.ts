@@ -155,6 +155,18 @@ describe("Connection", () => {
     await using ws = await connect(uri);
     await assert.rejects(ws.send(42 as never), TypeError);
     await assert.rejects(ws.send([42] as never), /fragments must be strings or bytes/);
+    // Typed arrays other than Uint8Array are iterables of numbers, not of fragments.
+    await assert.rejects(ws.send(new Uint16Array([1, 2]) as never), {
+      name: "TypeError",
+      message: /^send\(\) takes .*a Uint8Array or an ArrayBuffer.*; got a Uint16Array$/,
+    });
+    await assert.rejects(ws.send(new DataView(new ArrayBuffer(2)) as never), /got a DataView$/);
+    await assert.rejects(ws.ping(new Uint16Array([1]) as never), {
+      name: "TypeError",
+      message: /^ping\(\) takes a string or bytes .*; got a Uint16Array$/,
+    });
+    await assert.rejects(ws.pong(42 as never), /^TypeError: pong\(\) takes .*; got a number$/);
+    assert.equal(ws.state, State.OPEN, "nothing was sent");
     await assert.rejects(ws.close(1006), InvalidState);
     await assert.rejects(ws.close(1005, "a reason needs a code"), InvalidState);
   });
@@ -201,12 +213,17 @@ describe("Connection", () => {
     const latency = await ws.ping();
     assert.ok(latency >= 0);
     assert.equal(ws.latency, latency);
-    const [a, b] = await Promise.all([ws.ping("a"), ws.ping(Buffer.from("b"))]);
-    assert.ok(a >= 0 && b >= 0);
+    const [a, b, c] = await Promise.all([
+      ws.ping("a"),
+      ws.ping(Buffer.from("b")),
+      ws.ping(new Uint8Array([99]).buffer),
+    ]);
+    assert.ok(a >= 0 && b >= 0 && c >= 0);
     const pending = ws.ping("same");
     await assert.rejects(ws.ping("same"), ConcurrencyError);
     await pending;
     await ws.pong("unsolicited");
+    await ws.pong(new ArrayBuffer(1));
   });
 
   it("rejects pending pings when the connection closes", async () => {
