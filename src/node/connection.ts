@@ -206,6 +206,13 @@ function controlPayload(method: "ping" | "pong", data: Data | ArrayBuffer): Uint
   );
 }
 
+/** The bytes `message` will take, as far as is known before it is sent: 0 for an iterable. */
+function byteSize(message: Sendable): number {
+  if (typeof message === "string") return Buffer.byteLength(message, "utf8");
+  if (message instanceof Uint8Array || message instanceof ArrayBuffer) return message.byteLength;
+  return 0;
+}
+
 function isIterable(value: unknown): value is Iterable<Data> | AsyncIterable<Data> {
   return (
     typeof value === "object" &&
@@ -222,6 +229,25 @@ function addressOf(
 ): AddressInfo | null {
   if (address === undefined) return null;
   return { address, family: family ?? "", port: port ?? 0 };
+}
+
+/**
+ * A fragmented message being sent, which other sends wait for: RFC 6455
+ * §5.4, "the fragments of one message MUST NOT be interleaved between the
+ * fragments of another message".
+ */
+class FragmentedSend {
+  /** Resolves once the message is complete, or once the connection closed before. */
+  readonly done: Promise<void>;
+  release!: () => void;
+  /** Bytes of the messages waiting for it: bytes waiting to be written, see `bufferedAmount`. */
+  queuedBytes = 0;
+
+  constructor() {
+    this.done = new Promise((resolve) => {
+      this.release = resolve;
+    });
+  }
 }
 
 /**
@@ -242,7 +268,7 @@ class RareState {
   drainWaiter: Promise<void> | null = null;
   resolveDrain: (() => void) | null = null;
   /** Set while a fragmented message is being sent; other sends wait for it. */
-  fragmentedSend: Promise<void> | null = null;
+  fragmentedSend: FragmentedSend | null = null;
   /** The local address, copied on first use or before the socket closes; `undefined` until then. */
   local: AddressInfo | null | undefined = undefined;
   /** The remote address, copied on first use; `undefined` until then. */
@@ -374,13 +400,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /**
    * Bytes waiting to be written: messages sent during this turn of the event
-   * loop, counted by their payloads, plus what the socket still buffers, as
-   * frames. Above `writeHighWaterMark`, `await send()` waits; an application
-   * that would rather skip a message for a slow peer (a newer one is coming,
-   * as in a live feed) can look here first, as `broadcast()` does.
+   * loop and messages waiting for a fragmented message being sent, counted
+   * by their payloads, plus what the socket still buffers, as frames. Above
+   * `writeHighWaterMark`, `await send()` waits; an application that would
+   * rather skip a message for a slow peer (a newer one is coming, as in a
+   * live feed) can look here first, as `broadcast()` does.
    */
   get bufferedAmount(): number {
-    return this.isLost ? 0 : this.pendingBytes + this.socket.writableLength;
+    if (this.isLost) return 0;
+    const queuedBytes = this.rareState?.fragmentedSend?.queuedBytes ?? 0;
+    return this.pendingBytes + this.socket.writableLength + queuedBytes;
   }
 
   // --- Receiving ---------------------------------------------------------
@@ -474,9 +503,25 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     return this.waitForDrain();
   }
 
-  /** Sends `message` once the fragmented message being sent is complete. */
+  /**
+   * Sends `message` once no fragmented message is being sent, counting its
+   * bytes in {@link bufferedAmount} meanwhile, so that `broadcast()` stops
+   * queueing behind a fragmented message at `writeHighWaterMark`. A
+   * fragmented message whose source stalls may never complete: the wait
+   * ends when the connection closes too, and the send then rejects.
+   */
   private async sendAfterFragmented(message: Sendable, options?: SendOptions): Promise<void> {
-    while (this.rareState?.fragmentedSend) await this.rareState.fragmentedSend;
+    const rare = this.rareState!;
+    const size = byteSize(message);
+    // Another fragmented message may have started by the time this one is
+    // done (a send queued before this one): wait for that too.
+    for (let fragmented = rare.fragmentedSend; fragmented !== null; ) {
+      if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
+      fragmented.queuedBytes += size;
+      await fragmented.done;
+      fragmented.queuedBytes -= size;
+      fragmented = rare.fragmentedSend;
+    }
     return this.send(message, options);
   }
 
@@ -494,11 +539,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     fragments: Iterable<Data> | AsyncIterable<Data>,
     options: SendOptions | undefined,
   ): Promise<void> {
-    let release!: () => void;
     const rare = this.rare();
-    rare.fragmentedSend = new Promise((resolve) => {
-      release = resolve;
-    });
+    const fragmented = new FragmentedSend();
+    rare.fragmentedSend = fragmented;
     let kind: "text" | "binary" | null = null;
     try {
       for await (const fragment of fragments) {
@@ -537,7 +580,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       throw error;
     } finally {
       rare.fragmentedSend = null;
-      release();
+      fragmented.release();
     }
     return this.waitForDrain();
   }
@@ -978,6 +1021,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       pings.clear();
     }
     this.releaseDrainWaiters();
+    // Sends waiting for a fragmented message whose source stalled would wait forever.
+    rare?.fragmentedSend?.release();
     this.onConnectionLost();
     if (rare?.resolveClosed) {
       rare.resolveClosed();

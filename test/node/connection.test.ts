@@ -206,6 +206,48 @@ describe("Connection", () => {
     assert.equal(await ws.recv(), "after");
   });
 
+  it("rejects sends behind a stalled fragmented message once the connection closes", async () => {
+    // The source of a fragmented message stalls (a slow upstream, a stream
+    // cut off with the network): the message never completes.
+    for (const [ending, ErrorClass] of [
+      ["lost", ConnectionClosedError],
+      ["closed", ConnectionClosedOK],
+    ] as const) {
+      const opened = deferred<ServerConnection>();
+      const { server, uri } = await startServer(async (ws) => {
+        opened.resolve(ws);
+        await ws.closed;
+      });
+      await using _server = server;
+      const ws = await connect(uri);
+      const serverSide = await opened.promise;
+      const resume = deferred();
+      async function* stalling() {
+        yield "first fragment";
+        await resume.promise;
+        yield "after the connection closed";
+      }
+      const fragmented = ws.send(stalling());
+      const queued = ws.send("queued behind it");
+      let closing: Promise<void> | null = null;
+      if (ending === "lost") {
+        serverSide.terminate();
+      } else {
+        // RFC 6455 §5.4: a close frame may come between the fragments of a message.
+        closing = ws.close();
+        await assert.rejects(ws.send("sent while closing"), ErrorClass, ending);
+      }
+      await ws.closed;
+      await closing;
+      await assert.rejects(queued, ErrorClass, ending);
+      await assert.rejects(ws.send("sent once closed"), ErrorClass, ending);
+      await assert.rejects(ws.send(["fragmented, sent once closed"]), ErrorClass, ending);
+      // The stalled message fails as soon as its source goes on.
+      resume.resolve();
+      await assert.rejects(fragmented, ErrorClass, ending);
+    }
+  });
+
   it("measures latency with ping()", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
