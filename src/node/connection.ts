@@ -22,7 +22,7 @@ import { isPooled, recyclerOf } from "../core/outgoing.js";
 import { type Event, type Protocol, State } from "../core/protocol.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
-import { asBuffer, type Data, MessageAssembler } from "./messages.js";
+import { asBuffer, type Data, MessageAssembler, Rejection } from "./messages.js";
 
 export type { Data } from "./messages.js";
 
@@ -266,7 +266,8 @@ class RareState {
   /** Pings awaiting their pong, oldest first. */
   pings: Map<string, PendingPing> | null = null;
   drainWaiter: Promise<void> | null = null;
-  resolveDrain: (() => void) | null = null;
+  /** Settles {@link drainWaiter}: resolves it, or rejects it with a {@link Rejection}. */
+  settleDrain: ((outcome: undefined | Rejection) => void) | null = null;
   /** Set while a fragmented message is being sent; other sends wait for it. */
   fragmentedSend: FragmentedSend | null = null;
   /** The local address, copied on first use or before the socket closes; `undefined` until then. */
@@ -897,7 +898,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.flags |= PROBING_DRAIN;
     socket.write(EMPTY, () => {
       this.flags &= ~PROBING_DRAIN;
-      this.onDrain();
+      // A destroyed socket calls back the writes it discarded: not a drain.
+      if (!socket.destroyed) this.onDrain();
     });
   }
 
@@ -946,20 +948,27 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     const rare = this.rare();
     if (rare.drainWaiter === null) {
       rare.drainWaiter = new Promise((resolve) => {
-        rare.resolveDrain = resolve;
+        rare.settleDrain = resolve;
       });
       this.expectDrain();
     }
     return rare.drainWaiter;
   }
 
+  /**
+   * Settles the sends waiting for 'drain': they resolve once the socket
+   * drained, or closed after writing everything (a socket that is ending
+   * emits 'finish', not 'drain'). A socket that closed before writing
+   * everything discarded the rest: they reject with the close error.
+   */
   private releaseDrainWaiters(): void {
     const rare = this.rareState;
-    if (rare === null) return;
-    const resolve = rare.resolveDrain;
+    if (rare === null || rare.settleDrain === null) return;
+    const settle = rare.settleDrain;
     rare.drainWaiter = null;
-    rare.resolveDrain = null;
-    resolve?.();
+    rare.settleDrain = null;
+    const discarded = this.isLost && !this.socket.writableFinished;
+    settle(discarded ? new Rejection(this.closeError()) : undefined);
   }
 
   private onData(chunk: Buffer): void {

@@ -22,12 +22,13 @@ export interface FlowControl {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
- * What the waiting reader's promise is resolved with to reject it: a
- * thenable that rejects, so that only the resolving function need be kept.
- * Unlike a rejected promise, it is never reported as an unhandled rejection
- * in the moment before the reader's promise adopts it.
+ * What a waiting reader's promise is resolved with to reject it: a thenable
+ * that rejects, so that only the resolving function need be kept. Unlike a
+ * rejected promise, it is never reported as an unhandled rejection in the
+ * moment before the reader's promise adopts it. Connection settles the
+ * sends waiting for 'drain' the same way.
  */
-class Rejection implements PromiseLike<never> {
+export class Rejection implements PromiseLike<never> {
   constructor(private readonly error: unknown) {}
 
   // biome-ignore lint/suspicious/noThenProperty: a thenable is the point: the reader's promise adopts it.

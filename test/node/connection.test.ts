@@ -379,6 +379,75 @@ describe("Connection", () => {
     assert.ok(sent < 256, `sent ${sent} MiB before waiting`);
   });
 
+  it("rejects a send() waiting for drain when the connection is lost, as its bytes were discarded", async () => {
+    const mark = 1024;
+    for (const fill of ["one large message", "a message per turn"] as const) {
+      const opened = deferred<ServerConnection>();
+      const { server, port } = await startServer(
+        async (ws) => {
+          opened.resolve(ws);
+          await ws.closed;
+        },
+        { writeHighWaterMark: mark, compression: null },
+      );
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      await peer.handshake();
+      peer.socket.pause();
+      const ws = await opened.promise;
+      const socket = socketOf(ws);
+      const payload = new Uint8Array(8000);
+      if (fill === "one large message") {
+        // More than the kernel's buffers hold: the socket's own buffer
+        // passes its mark, and the connection waits for its 'drain'.
+        void ws.send(new Uint8Array(32 * 1024 * 1024)).catch(() => {});
+        assert.equal(socket.writableNeedDrain, true, fill);
+      } else {
+        // Until the kernel takes no more, then a little: the socket stays
+        // under its own mark, and the callback of an empty write stands in
+        // for 'drain'; a destroyed socket calls it back too.
+        while (socket.writableLength <= mark) {
+          void ws.send(payload).catch(() => {});
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        assert.equal(socket.writableNeedDrain, false, fill);
+      }
+      const sends = [ws.send(payload), ws.send("after it")];
+      assert.ok(ws.bufferedAmount > mark, fill);
+      peer.socket.destroy();
+      for (const sending of sends) await assert.rejects(sending, ConnectionClosedError, fill);
+      assert.equal(ws.closeCode, 1006);
+    }
+  });
+
+  it("resolves a send() waiting for drain once the peer read everything, then closes normally", async () => {
+    const opened = deferred<ServerConnection>();
+    const { server, port } = await startServer(
+      async (ws) => {
+        opened.resolve(ws);
+        await ws.closed;
+      },
+      { writeHighWaterMark: 1024, compression: null },
+    );
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    peer.socket.pause();
+    const ws = await opened.promise;
+    const big = new Uint8Array(16 * 1024 * 1024);
+    const sending = ws.send(big);
+    assert.ok(ws.bufferedAmount > 1024);
+    const closing = ws.close();
+    peer.socket.resume();
+    const frame = await peer.readFrame();
+    assert.equal(frame?.data.length, big.length);
+    assert.equal((await peer.readFrame())?.opcode, Opcode.CLOSE);
+    peer.writeFrame(Opcode.CLOSE, new Uint8Array([0x03, 0xe8]));
+    await sending;
+    await closing;
+    assert.equal(ws.closeCode, 1000);
+  });
+
   it("terminate() drops the connection without a closing handshake, on either side", async () => {
     const serverSaw = deferred<unknown>();
     const { server, uri } = await startServer(async (ws) => {
