@@ -8,7 +8,7 @@ import {
   ConnectionClosedOK,
   InvalidState,
 } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
+import { CloseCode, Opcode } from "../../src/core/frames.js";
 import { isPooled } from "../../src/core/outgoing.js";
 import { State } from "../../src/core/protocol.js";
 import { connect } from "../../src/node/client.js";
@@ -420,32 +420,46 @@ describe("Connection", () => {
     }
   });
 
-  it("resolves a send() waiting for drain once the peer read everything, then closes normally", async () => {
-    const opened = deferred<ServerConnection>();
-    const { server, port } = await startServer(
-      async (ws) => {
-        opened.resolve(ws);
-        await ws.closed;
-      },
-      { writeHighWaterMark: 1024, compression: null },
-    );
-    await using _server = server;
-    const peer = await RawPeer.connect(port);
-    await peer.handshake();
-    peer.socket.pause();
-    const ws = await opened.promise;
-    const big = new Uint8Array(16 * 1024 * 1024);
-    const sending = ws.send(big);
-    assert.ok(ws.bufferedAmount > 1024);
-    const closing = ws.close();
-    peer.socket.resume();
-    const frame = await peer.readFrame();
-    assert.equal(frame?.data.length, big.length);
-    assert.equal((await peer.readFrame())?.opcode, Opcode.CLOSE);
-    peer.writeFrame(Opcode.CLOSE, new Uint8Array([0x03, 0xe8]));
-    await sending;
-    await closing;
-    assert.equal(ws.closeCode, 1000);
+  it("resolves a send() waiting for drain once the socket wrote everything, closing or not", async () => {
+    for (const ending of ["normal close", "failure"] as const) {
+      const opened = deferred<ServerConnection>();
+      const { server, port } = await startServer(
+        async (ws) => {
+          opened.resolve(ws);
+          await ws.closed;
+        },
+        // After a failure, reading stays held for the bytes the socket
+        // wrote: the peer's close frame waits for the close timeout.
+        { writeHighWaterMark: 1024, compression: null, closeTimeout: 500 },
+      );
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      await peer.handshake();
+      peer.socket.pause();
+      const ws = await opened.promise;
+      const big = new Uint8Array(16 * 1024 * 1024);
+      const sending = ws.send(big);
+      assert.ok(ws.bufferedAmount > 1024, ending);
+      let closing: Promise<void> | null = null;
+      if (ending === "normal close") {
+        closing = ws.close();
+      } else {
+        // RFC 6455 §7.1.7: a server that fails the connection closes TCP
+        // at once; an ending socket emits 'finish' once written, not 'drain'.
+        ws.protocol.fail(CloseCode.INTERNAL_ERROR, "");
+        // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+        ws["afterProtocolStep"]();
+      }
+      peer.socket.resume();
+      assert.equal((await peer.readFrame())?.data.length, big.length, ending);
+      const close = await peer.readFrame();
+      assert.equal(close?.opcode, Opcode.CLOSE, ending);
+      peer.writeFrame(Opcode.CLOSE, close!.data);
+      await sending;
+      await closing;
+      await ws.closed;
+      if (ending === "normal close") assert.equal(ws.closeCode, 1000);
+    }
   });
 
   it("terminate() drops the connection without a closing handshake, on either side", async () => {
