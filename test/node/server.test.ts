@@ -122,6 +122,44 @@ describe("serve()", () => {
     stalled.socket.destroy();
   });
 
+  it("broadcast() stops at the mark for a connection sending a fragmented message", async () => {
+    const mark = 16 * 1024;
+    const opened = deferred<ServerConnection>();
+    const resume = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        // Streamed from a slow source: the messages broadcast meanwhile wait for it.
+        async function* slowly() {
+          yield "streamed ";
+          await resume.promise;
+          yield "message";
+        }
+        const streaming = ws.send(slowly());
+        opened.resolve(ws);
+        await streaming;
+        await ws.send("end");
+        await ws.closed;
+      },
+      { writeHighWaterMark: mark, compression: null },
+    );
+    await using _server = server;
+    await using client = await connect(uri, { compression: null });
+    const ws = await opened.promise;
+    const message = "é".repeat(500); // 1,000 bytes of UTF-8
+    const before = ws.bufferedAmount;
+    for (let i = 0; i < 100; i++) broadcast(server.connections, message);
+    const buffered = ws.bufferedAmount;
+    const queued = (buffered - before) / 1000;
+    // Before the assertions: a failing one must not leave the handler waiting.
+    resume.resolve();
+    assert.ok(buffered > mark && buffered <= mark + 1000, `${buffered} bytes buffered`);
+    assert.ok(queued > 0 && queued < 100, `${queued} messages queued`);
+    assert.equal(await client.recv(), "streamed message");
+    for (let i = 0; i < queued; i++) assert.equal(await client.recv(), message);
+    assert.equal(await client.recv(), "end", "the other broadcasts were skipped");
+    assert.equal(ws.bufferedAmount, 0);
+  });
+
   it("applies origin patterns with the g or y flag the same way every time", async () => {
     const global = /^https:\/\/good\.example$/g;
     const sticky = /https:\/\/other\.example/y;
