@@ -163,6 +163,11 @@ class KeepaliveHooks implements KeepaliveTarget {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Resolves in the next turn of the event loop, after its I/O and timers. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** One settled promise shared by every `send()` that had no reason to wait. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -956,7 +961,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     // Over the mark: hand the pending bytes to the socket now, so that what we wait
     // for is the socket's buffer alone, and 'drain' reports it.
     this.flush();
-    if (this.socket.writableLength <= highWaterMark) return RESOLVED;
+    // The socket took it all: no 'drain' to wait for, but not a settled
+    // promise either. A loop of `await send()` resumes through microtasks
+    // alone, and while the kernel keeps taking its bytes (a fast peer, or
+    // compressible messages) it would never let the event loop run timers,
+    // I/O or other connections. Waiting for the next turn once per
+    // writeHighWaterMark bytes keeps the loop fair, at no cost below it.
+    if (this.socket.writableLength <= highWaterMark) return nextTurn();
     const rare = this.rare();
     if (rare.drainWaiter === null) {
       rare.drainWaiter = new Promise((resolve) => {

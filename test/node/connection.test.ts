@@ -749,6 +749,30 @@ describe("Connection, writes batched per event-loop turn", () => {
     for (let i = 0; i < 3; i++) assert.equal((await ws.recvBinary()).length, 1500);
   });
 
+  it("lets the event loop run during a loop of await send() the socket keeps up with", async () => {
+    // Compressible messages: 100 kB each, a few hundred bytes on the wire, so
+    // the kernel takes every write and send() never waits for 'drain'.
+    const { server, uri } = await startServer(async (ws) => {
+      for await (const _ of ws);
+    });
+    await using _server = server;
+    await using ws = await connect(uri);
+    const message = "x".repeat(100_000);
+    let timerFired = false;
+    setTimeout(() => {
+      timerFired = true;
+    }, 0);
+    let sends = 0;
+    // Without a turn of the event loop per writeHighWaterMark bytes, the loop
+    // would run all its sends on microtasks alone, before the timer.
+    while (!timerFired && sends < 2_000) {
+      await ws.send(message);
+      sends++;
+    }
+    assert.equal(timerFired, true);
+    assert.ok(sends < 100, `${sends} sends before the timer fired`);
+  });
+
   it("answers pings and echoes in the order the frames arrived", async () => {
     const { server, port } = await startServer(echo);
     await using _server = server;
