@@ -1,5 +1,5 @@
 /**
- * The package as npm builds it, in a scratch copy of the project
+ * The package as npm builds and packs it, in a scratch copy of the project
  * (package.json, the tsconfigs and src/), so that building there leaves this
  * checkout's dist/, which other test files read meanwhile, alone.
  */
@@ -51,5 +51,18 @@ describe("the package", () => {
     // refused to run the command ("Permission denied").
     const { mode } = statSync(join(scratch, "dist/cli.js"));
     assert.equal(mode & 0o111, 0o111, `mode ${(mode & 0o777).toString(8)}`);
+  });
+
+  it("npm pack ships dist/ without source maps or the compiler's build info", async () => {
+    // --ignore-scripts: prepack would build again; the build above is the one packed.
+    const stdout = await runNpm(scratch, ["pack", "--dry-run", "--json", "--ignore-scripts"]);
+    const [{ files }] = JSON.parse(stdout) as [{ files: { path: string }[] }];
+    const paths = files.map(({ path }) => path);
+    assert.ok(paths.includes("dist/cli.js"), "the command is packed");
+    assert.ok(paths.includes("dist/index.d.ts"), "the declarations are packed");
+    assert.deepEqual(
+      paths.filter((path) => path.endsWith(".map") || path.endsWith(".tsbuildinfo")),
+      [],
+    );
   });
 });
