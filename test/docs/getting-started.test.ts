@@ -1,0 +1,116 @@
+/**
+ * docs/intro/getting-started.md, followed as a newcomer does: a project of
+ * its own set up as the page says ("type": "module", the page's
+ * tsconfig.json, the package installed from this checkout as
+ * `npm install <path>` does it, by a link in node_modules/), the page's
+ * server.ts and client.ts compiled there with TypeScript and run with this
+ * Node. A setup that compiles but leaves syntax Node 20 can't parse, or
+ * doesn't compile at all, fails here.
+ */
+
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { runNode, startNode } from "../helpers/child.js";
+import { codeBlocks, ROOT, readMarkdown } from "./markdown.js";
+
+const root = fileURLToPath(ROOT);
+const PAGE = "docs/intro/getting-started.md";
+const blocks = codeBlocks(readMarkdown(root, PAGE));
+
+/** The page's block of language `lang` whose text matches `pattern`. */
+function block(lang: string, pattern: RegExp): string {
+  const found = blocks.filter((b) => b.lang === lang && pattern.test(b.code));
+  assert.equal(found.length, 1, `${PAGE} has one \`\`\`${lang} block matching ${pattern}`);
+  return found[0]!.code;
+}
+
+/** A port nobody listens on now, for the page's programs, which say 8001. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe(`${PAGE}, followed in a project of one's own`, () => {
+  let project: string;
+  let port: number;
+
+  before(async () => {
+    project = mkdtempSync(join(tmpdir(), "websockets-ts-getting-started-"));
+    port = await freePort();
+  });
+
+  after(() => {
+    if (project !== undefined) rmSync(project, { recursive: true, force: true });
+  });
+
+  it("says to make the project an ES module and install the types it compiles with", () => {
+    const setup = block("console", /npm init/);
+    assert.match(setup, /npm pkg set type=module/);
+    assert.match(setup, /npm install --save-dev typescript @types\/node/);
+  });
+
+  it("compiles server.ts and client.ts with its tsconfig.json, for Node 20", () => {
+    writeFileSync(join(project, "package.json"), JSON.stringify({ type: "module" }));
+    const tsconfig = block("json", /"compilerOptions"/);
+    writeFileSync(join(project, "tsconfig.json"), tsconfig);
+    mkdirSync(join(project, "node_modules"));
+    // What `npm install <path>` and `npm install --save-dev @types/node` leave.
+    symlinkSync(root, join(project, "node_modules/websockets-ts"), "junction");
+    symlinkSync(
+      join(root, "node_modules/@types"),
+      join(project, "node_modules/@types"),
+      "junction",
+    );
+    for (const name of ["server", "client"]) {
+      const code = block("ts", new RegExp(`^// ${name}\\.ts:`));
+      writeFileSync(join(project, `${name}.ts`), code.replaceAll("8001", String(port)));
+    }
+
+    const { config } = ts.readConfigFile(join(project, "tsconfig.json"), ts.sys.readFile);
+    const parsed = ts.parseJsonConfigFileContent(config, ts.sys, project);
+    assert.deepEqual(parsed.errors, []);
+    const program = ts.createProgram(parsed.fileNames, parsed.options);
+    const { diagnostics } = program.emit();
+    assert.deepEqual(
+      [...ts.getPreEmitDiagnostics(program), ...diagnostics].map((d) =>
+        ts.formatDiagnostic(d, {
+          getCanonicalFileName: (f) => f,
+          getCurrentDirectory: () => project,
+          getNewLine: () => "\n",
+        }),
+      ),
+      [],
+    );
+    for (const name of ["server", "client"]) {
+      const js = readFileSync(join(project, `${name}.js`), "utf8");
+      // Node 20 can't parse `await using`: the target must make tsc rewrite it.
+      assert.doesNotMatch(js, /\bawait using\b/, `${name}.js`);
+    }
+  });
+
+  it("runs them: the client prints the echo, and Ctrl-C stops the server", async () => {
+    await using server = await startNode(["server.js"], {
+      cwd: project,
+      ready: /Listening on ws:\/\/127\.0\.0\.1:\d+\n/,
+    });
+    const client = await runNode(["client.js"], { cwd: project });
+    assert.equal(client.stderr, "");
+    assert.equal(client.stdout, "<<< Hello!\nConnection closed.\n");
+    assert.equal(client.code, 0);
+
+    server.child.kill("SIGINT");
+    const { code, signal, stdout, stderr } = await server.exited;
+    assert.equal(stderr, "");
+    assert.deepEqual([code, signal], [0, null], "SIGINT closes the server, which then exits");
+    assert.equal(stdout, `Listening on ws://127.0.0.1:${port}\n<<< Hello!\n>>> Hello!\n`);
+  });
+});
