@@ -55,7 +55,7 @@ describe(`${PAGE}, followed in a project of one's own`, () => {
   it("says to make the project an ES module and install the types it compiles with", () => {
     const setup = block("console", /npm init/);
     assert.match(setup, /npm pkg set type=module/);
-    assert.match(setup, /npm install --save-dev typescript @types\/node/);
+    assert.match(setup, /npm install --save-dev typescript@5 @types\/node@20/);
   });
 
   it("compiles server.ts and client.ts with its tsconfig.json, for Node 20", () => {
