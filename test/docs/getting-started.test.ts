@@ -1,23 +1,21 @@
 /**
  * docs/intro/getting-started.md, followed as a newcomer does: a project of
- * its own set up as the page says ("type": "module", the page's
- * tsconfig.json, the package installed from this checkout as
- * `npm install <path>` does it, by a link in node_modules/), the page's
- * server.ts and client.ts compiled there with TypeScript and run with this
- * Node. A setup that compiles but leaves syntax Node 20 can't parse, or
+ * their own set up as the page says ("type": "module", the package and
+ * Node's types installed, the page's tsconfig.json), the page's server.ts
+ * and client.ts compiled there with TypeScript and run with this Node. A setup that compiles but leaves syntax Node 20 can't parse, or
  * doesn't compile at all, fails here.
  */
 
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { runNode, startNode } from "../helpers/child.js";
 import { codeBlocks, ROOT, readMarkdown } from "./markdown.js";
+import { type Project, scratchProject } from "./project.js";
 
 const root = fileURLToPath(ROOT);
 const PAGE = "docs/intro/getting-started.md";
@@ -40,17 +38,17 @@ async function freePort(): Promise<number> {
 }
 
 describe(`${PAGE}, followed in a project of one's own`, () => {
+  let scratch: Project;
   let project: string;
   let port: number;
 
   before(async () => {
-    project = mkdtempSync(join(tmpdir(), "websockets-ts-getting-started-"));
+    scratch = scratchProject();
+    project = scratch.dir;
     port = await freePort();
   });
 
-  after(() => {
-    if (project !== undefined) rmSync(project, { recursive: true, force: true });
-  });
+  after(() => scratch?.[Symbol.dispose]());
 
   it("says to make the project an ES module and install the types it compiles with", () => {
     const setup = block("console", /npm init/);
@@ -59,12 +57,9 @@ describe(`${PAGE}, followed in a project of one's own`, () => {
   });
 
   it("compiles server.ts and client.ts with its tsconfig.json, for Node 20", () => {
-    writeFileSync(join(project, "package.json"), JSON.stringify({ type: "module" }));
     const tsconfig = block("json", /"compilerOptions"/);
     writeFileSync(join(project, "tsconfig.json"), tsconfig);
-    mkdirSync(join(project, "node_modules"));
-    // What `npm install <path>` and `npm install --save-dev @types/node` leave.
-    symlinkSync(root, join(project, "node_modules/websockets-ts"), "junction");
+    // What `npm install --save-dev @types/node` leaves.
     symlinkSync(
       join(root, "node_modules/@types"),
       join(project, "node_modules/@types"),
