@@ -2,17 +2,20 @@
  * docs/intro/getting-started.md, followed as a newcomer does: a project of
  * their own set up as the page says ("type": "module", the package and
  * Node's types installed, the page's tsconfig.json), the page's server.ts
- * and client.ts compiled there with TypeScript and run with this Node. A setup that compiles but leaves syntax Node 20 can't parse, or
- * doesn't compile at all, fails here.
+ * and client.ts compiled there with TypeScript and run with this Node. A
+ * setup that compiles but leaves syntax Node 20 can't parse, or doesn't
+ * compile at all, fails here. And the handshake the page shows is the one
+ * the client sends.
  */
 
 import assert from "node:assert/strict";
 import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { connect } from "../../src/node/client.js";
 import { runNode, startNode } from "../helpers/child.js";
 import { codeBlocks, ROOT, readMarkdown } from "./markdown.js";
 import { type Project, scratchProject } from "./project.js";
@@ -107,5 +110,38 @@ describe(`${PAGE}, followed in a project of one's own`, () => {
     assert.equal(stderr, "");
     assert.deepEqual([code, signal], [0, null], "SIGINT closes the server, which then exits");
     assert.equal(stdout, `Listening on ws://127.0.0.1:${port}\n<<< Hello!\n>>> Hello!\n`);
+  });
+
+  it("shows the opening handshake request the client sends", async () => {
+    const request = new Promise<string>((resolve) => {
+      const server = createServer((socket: Socket) => {
+        let head = "";
+        socket.setEncoding("latin1").on("data", (text: string) => {
+          head += text;
+          if (!head.includes("\r\n\r\n")) return;
+          resolve(head);
+          socket.destroy();
+          server.close();
+        });
+      }).listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as { port: number };
+        // It fails: the server hangs up instead of answering.
+        connect(`ws://127.0.0.1:${port}`).catch(() => {});
+      });
+    });
+    const shown = block("http", /^GET /);
+    const key = /^Sec-WebSocket-Key: (.*)$/m.exec(shown)![1]!;
+    // What changes from one run to the next: the port, the random key, the version.
+    const normalize = (head: string) =>
+      head
+        .trim()
+        .split(/\r?\n/)
+        .map((line) =>
+          line
+            .replace(/^(Host: 127\.0\.0\.1):\d+$/, "$1:PORT")
+            .replace(/^(Sec-WebSocket-Key:) .*$/, `$1 ${key}`)
+            .replace(/^(User-Agent: websockets-ts)\/.*$/, "$1/VERSION"),
+        );
+    assert.deepEqual(normalize(shown), normalize(await request));
   });
 });
