@@ -6,12 +6,21 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import ts from "typescript";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -62,6 +71,37 @@ describe("the package", () => {
     assert.ok(paths.includes("dist/index.d.ts"), "the declarations are packed");
     assert.deepEqual(
       paths.filter((path) => path.endsWith(".map") || path.endsWith(".tsbuildinfo")),
+      [],
+    );
+  });
+
+  it("npm run build leaves @internal members out of the declarations, which still compile", () => {
+    const dist = join(scratch, "dist");
+    const declarations = readdirSync(dist, { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".d.ts"))
+      .map((file) => join(dist, file));
+    assert.ok(declarations.length > 0);
+    assert.deepEqual(
+      declarations.filter((file) => readFileSync(file, "utf8").includes("@internal")),
+      [],
+      "stripInternal: the server's and the connections' plumbing is no API",
+    );
+    // A declaration that used what was left out would break a user's
+    // build: checked as a user's compiler does with skipLibCheck off.
+    const program = ts.createProgram(declarations, {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: false,
+      noEmit: true,
+      types: ["node"],
+      typeRoots: [join(root, "node_modules/@types")],
+    });
+    assert.deepEqual(
+      ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
       [],
     );
   });
