@@ -9,7 +9,14 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { type ClientConnection, Close, type ConnectOptions, connect, type Data } from "../index.js";
+import {
+  type ClientConnection,
+  Close,
+  type ConnectOptions,
+  connect,
+  type Data,
+  SecurityError,
+} from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
 
@@ -109,9 +116,15 @@ export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return error.errors.map(describeError).join("; ");
   }
+  if (error instanceof SecurityError) return error.message.replace(TLS_CA_HINT, CLI_CA_HINT);
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
+
+/** How the library's untrusted-certificate hint names the CA option: connect()'s. */
+const TLS_CA_HINT = "in the tls.ca option";
+/** The same option on the command line. */
+const CLI_CA_HINT = "with --ca FILE";
 
 /**
  * What the `Connected to` line says of the subprotocol, once some were

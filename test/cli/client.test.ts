@@ -4,7 +4,9 @@ import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { type CliStreams, describeError, formatMessage, runClient } from "../../src/cli/client.js";
+import { parseUri } from "../../src/core/uri.js";
 import { type Handler, serve } from "../../src/index.js";
+import { certificateError } from "../../src/node/tls.js";
 
 const TIMEOUT = { timeout: 20_000 };
 
@@ -77,6 +79,18 @@ describe("describeError", () => {
   it("lists the errors of an AggregateError, e.g. one per address tried", () => {
     const error = new AggregateError([new Error("connect A"), new Error("connect B")], "");
     assert.equal(describeError(error), "connect A; connect B");
+  });
+
+  it("names --ca, not connect()'s tls.ca option, for a certificate signed by an unknown CA", () => {
+    const refused = Object.assign(new Error("unable to verify the first certificate"), {
+      code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    });
+    const error = certificateError(refused, parseUri("wss://localhost:8443/"));
+    assert.ok(error !== null);
+    assert.match(error.message, /tls\.ca/);
+    const described = describeError(error);
+    assert.match(described, /pass the certificate of the CA that signed it with --ca FILE$/);
+    assert.doesNotMatch(described, /tls\.ca/);
   });
 
   it("falls back on the error's name, or its string", () => {
