@@ -45,6 +45,24 @@ export async function httpConnect(
   if (userAgent !== null) head += `User-Agent: ${userAgent}\r\n`;
   socket.write(Buffer.from(`${head}\r\n`, "latin1"));
 
+  let status: number;
+  do {
+    status = await readStatus(reader, proxy);
+    // RFC 9110 §15.2: "A client MUST be able to parse one or more 1xx
+    // responses received prior to a final response, even if the client does
+    // not expect one. A user agent MAY ignore unexpected 1xx responses."
+  } while (status >= 100 && status <= 199 && status !== 101);
+  // RFC 9110 §9.3.6: "Any 2xx (Successful) response indicates that the sender
+  // (and all inbound proxies) will switch to tunnel mode immediately after the
+  // response header section".
+  if (status < 200 || status > 299) {
+    throw new ProxyError(`proxy ${redactProxy(proxy)} refused the tunnel: HTTP ${status}`, status);
+  }
+  return reader.release();
+}
+
+/** Reads the head of one response from the proxy and returns its status code. */
+async function readStatus(reader: SocketReader, proxy: URL): Promise<number> {
   let lines: string[];
   try {
     lines = await reader.readHead(MAX_HEAD_SIZE);
@@ -60,12 +78,5 @@ export async function httpConnect(
   if (match === null) {
     throw new ProxyError(`invalid response from proxy ${redactProxy(proxy)}: ${lines[0]}`);
   }
-  const status = Number(match[1]);
-  // RFC 9110 §9.3.6: "Any 2xx (Successful) response indicates that the sender
-  // (and all inbound proxies) will switch to tunnel mode immediately after the
-  // response header section".
-  if (status < 200 || status > 299) {
-    throw new ProxyError(`proxy ${redactProxy(proxy)} refused the tunnel: HTTP ${status}`, status);
-  }
-  return reader.release();
+  return Number(match[1]);
 }

@@ -167,6 +167,25 @@ describe("connect()", () => {
     }
   });
 
+  it("skips interim 1xx responses before the 101", async () => {
+    const raw = await rawServer(async (peer) => {
+      // RFC 9110 §15.2: 103 Early Hints, as CDNs send, and 100 Continue.
+      await acceptRaw(
+        peer,
+        "",
+        "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n",
+      );
+      peer.writeFrame(Opcode.TEXT, "hinted");
+    });
+    try {
+      await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: 100 });
+      assert.equal(ws.response?.status, 101);
+      assert.equal(await ws.recv(), "hinted");
+    } finally {
+      await raw.close();
+    }
+  });
+
   it("gives up on a peer that never answers the close frame after closeTimeout", async () => {
     let serverPeer: RawPeer | null = null;
     const raw = await rawServer(async (peer) => {

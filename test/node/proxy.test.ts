@@ -118,6 +118,8 @@ async function startConnectProxy(
     silent?: boolean;
     /** Bytes sent right after the 200 response, as a broken proxy might. */
     early?: string;
+    /** Interim 1xx responses sent before the final one. */
+    interim?: string;
   } = {},
 ): Promise<TestProxy> {
   const requests: string[] = [];
@@ -140,13 +142,15 @@ async function startConnectProxy(
       return;
     }
     if (options.status !== undefined) {
-      client.end(`HTTP/1.1 ${options.status} No\r\nContent-Length: 3\r\n\r\nno\n`);
+      client.end(
+        `${options.interim ?? ""}HTTP/1.1 ${options.status} No\r\nContent-Length: 3\r\n\r\nno\n`,
+      );
       return;
     }
     const colon = authority.lastIndexOf(":");
     const host = authority.slice(0, colon).replace(/^\[|\]$/g, "");
     const port = Number(authority.slice(colon + 1));
-    const ready = `HTTP/1.1 200 Connection established\r\n\r\n${options.early ?? ""}`;
+    const ready = `${options.interim ?? ""}HTTP/1.1 200 Connection established\r\n\r\n${options.early ?? ""}`;
     relay(client, reader, host, port, Buffer.from(ready));
   };
   const server = options.secure
@@ -305,6 +309,28 @@ describe("HTTP CONNECT proxies", () => {
       assert.match(proxy.requests[0]!, /^CONNECT example\.invalid:80 /);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it("skips interim 1xx responses before the proxy's answer", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    // RFC 9110 §15.2: a client parses 1xx responses before the final one.
+    const interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n";
+    const proxy = await startConnectProxy({ interim });
+    const refusing = await startConnectProxy({ interim, status: 407 });
+    try {
+      await using ws = await connect(uri, { proxy: `http://127.0.0.1:${proxy.port}` });
+      await ws.send("after 100 and 103");
+      assert.equal(await ws.recv(), "after 100 and 103");
+      const error = await connect(uri, { proxy: `http://127.0.0.1:${refusing.port}` }).catch(
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ProxyError);
+      assert.equal(error.status, 407);
+    } finally {
+      await proxy.close();
+      await refusing.close();
     }
   });
 
