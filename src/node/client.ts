@@ -254,6 +254,8 @@ class OpeningDeadline {
  * are dropped when a redirect leads to another origin (scheme, host or port).
  *
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`.
+ * @throws RangeError for a duration option over 2147483647 ms, negative or
+ *   NaN (`Infinity` means no limit, as `null` does).
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
  *   when the server refuses or answers wrongly; ProxyError when the proxy does.
  * @throws SecurityError when the server's TLS certificate isn't trusted (the

@@ -51,6 +51,36 @@ describe("TLS", () => {
     assert.equal(await byAddress.recv(), "by address");
   });
 
+  it("gives the TLS handshake no limit when openTimeout is Infinity", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      // Node's handshakeTimeout of Infinity would time out after 1 ms.
+      await using server = await serve(echo, {
+        host: "127.0.0.1",
+        port: 0,
+        tls: { key, cert },
+        openTimeout: Number.POSITIVE_INFINITY,
+        logger: null,
+      });
+      const port = (server.address() as net.AddressInfo).port;
+      await using ws = await connect(`wss://localhost:${port}/`, { tls: { ca } });
+      await ws.send("no limit");
+      assert.equal(await ws.recv(), "no limit");
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(
+      warnings.filter((warning) => warning.name === "TimeoutOverflowWarning"),
+      [],
+    );
+    await assert.rejects(
+      serve(echo, { host: "127.0.0.1", port: 0, tls: { key, cert }, openTimeout: 2 ** 31 }),
+      { name: "RangeError", message: /^openTimeout must be/ },
+    );
+  });
+
   it("runs TLS over a socket given to connect()", async () => {
     const { server, port } = await startTlsServer();
     await using _server = server;
