@@ -141,6 +141,8 @@ export class ClientConnection extends Connection {
   response: Response | null = null;
 
   private handshakeSettled = false;
+  /** Set while the TLS handshake under the WebSocket one is under way; see {@link watchTlsHandshake}. */
+  private tlsHandshaking = false;
   private resolveHandshake!: () => void;
   private rejectHandshake!: (error: unknown) => void;
   /** @internal Settles when the opening handshake succeeds or fails. */
@@ -175,6 +177,17 @@ export class ClientConnection extends Connection {
     this.socket.destroy();
   }
 
+  /**
+   * @internal Notes that `socket` is a TLS socket whose handshake has yet to
+   * complete, so that a connection lost before then is reported as such.
+   */
+  watchTlsHandshake(socket: tls.TLSSocket): void {
+    this.tlsHandshaking = true;
+    socket.once("secureConnect", () => {
+      this.tlsHandshaking = false;
+    });
+  }
+
   protected handleHandshakeEvent(event: Event): void {
     this.response = event as Response;
     const error = this.protocol.handshakeExc;
@@ -187,6 +200,15 @@ export class ClientConnection extends Connection {
   }
 
   protected override onConnectionLost(): void {
+    if (this.tlsHandshaking) {
+      // No HTTP was exchanged: the protocol's "connection closed while
+      // reading HTTP response" would point at the wrong layer. Node's error
+      // says "… before secure TLS connection was established".
+      this.settleHandshake(
+        this.socketError ?? new InvalidMessage("connection closed during the TLS handshake"),
+      );
+      return;
+    }
     this.settleHandshake(
       this.protocol.handshakeExc ??
         this.socketError ??
@@ -355,6 +377,7 @@ async function open(
           options,
         );
   const connection = new ClientConnection(socket, protocol, resolved, request);
+  if (uri.secure) connection.watchTlsHandshake(socket as tls.TLSSocket);
   // A tunnel arrives paused; reading starts now that the connection listens.
   socket.resume();
   protocol.sendRequest(request);

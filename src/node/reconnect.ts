@@ -40,7 +40,8 @@ const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
 
 /**
  * The default retry policy: network errors (`ECONNREFUSED`, `ECONNRESET`,
- * `ENOTFOUND`, … any error from a system call), timeouts, a server that
+ * `ENOTFOUND`, … any error from a system call, and a connection reset during
+ * the TLS handshake), timeouts, a server that
  * closed or garbled its handshake response, and the HTTP statuses 500, 502,
  * 503 and 504 from the server or an HTTP proxy. Everything else, such as 401,
  * 403, an untrusted certificate or an invalid URI, won't get better by retrying.
@@ -50,7 +51,12 @@ export function isTransientError(error: unknown): boolean {
   if (error instanceof InvalidStatus) return TRANSIENT_STATUSES.has(error.response.status);
   if (error instanceof ProxyError)
     return error.status !== null && TRANSIENT_STATUSES.has(error.status);
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string";
+  if (!(error instanceof Error)) return false;
+  const { syscall, code } = error as NodeJS.ErrnoException;
+  // Node reports a peer that hung up during the TLS handshake ("Client network
+  // socket disconnected before secure TLS connection was established") as
+  // ECONNRESET without a system call.
+  return typeof syscall === "string" || code === "ECONNRESET";
 }
 
 /**

@@ -7,6 +7,7 @@ import * as tls from "node:tls";
 import { SecurityError } from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
+import { isTransientError } from "../../src/node/reconnect.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { deferred, echo, unhandledRejections } from "../helpers/server.js";
 
@@ -137,6 +138,26 @@ describe("TLS", () => {
     });
     await ws.send("unverified");
     assert.equal(await ws.recv(), "unverified");
+  });
+
+  it("says the TLS handshake did not complete when the server hangs up during it", async () => {
+    // A server that reads the ClientHello and closes, as a load balancer without backends does.
+    const hangUp = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end());
+    });
+    hangUp.listen(0, "127.0.0.1");
+    await once(hangUp, "listening");
+    const port = (hangUp.address() as net.AddressInfo).port;
+    const error = await connect(`wss://localhost:${port}`, { tls: { ca } }).catch(
+      (e: unknown) => e,
+    );
+    hangUp.close();
+    assert.ok(error instanceof Error);
+    assert.match(error.message, /before secure TLS connection was established/);
+    assert.equal((error as NodeJS.ErrnoException).code, "ECONNRESET");
+    // As with a connection refused, trying again later may succeed.
+    assert.equal(isTransientError(error), true);
   });
 
   it("keeps serving after a client that doesn't speak TLS", async () => {
