@@ -28,7 +28,7 @@ export async function httpConnect(
   userAgent: string | null,
   signal: AbortSignal,
 ): Promise<net.Socket> {
-  const reader = new SocketReader(socket, signal);
+  const reader = new SocketReader(socket, signal, `proxy ${redactProxy(proxy)}`);
   // RFC 9110 §9.3.6: "the request-target consists of only the host name and
   // port number of the tunnel destination, separated by a colon".
   const host = uri.host.includes(":") ? `[${uri.host}]` : uri.host;

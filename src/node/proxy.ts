@@ -191,7 +191,12 @@ export async function openTunnel(
       ? tls.connect(tlsOptions)
       : net.connect({ ...options.tcp, host, port, allowHalfOpen: true });
   try {
-    await connected(socket, scheme === "https:" ? "secureConnect" : "connect", options.signal);
+    await connected(
+      socket,
+      scheme === "https:" ? "secureConnect" : "connect",
+      proxy,
+      options.signal,
+    );
     if (scheme === "http:" || scheme === "https:") {
       return await httpConnect(socket, uri, proxy, options.userAgent, options.signal);
     }
@@ -203,7 +208,12 @@ export async function openTunnel(
 }
 
 /** Resolves once `socket` emits `event`; rejects on error, close or abort. */
-function connected(socket: net.Socket, event: string, signal: AbortSignal): Promise<void> {
+function connected(
+  socket: net.Socket,
+  event: string,
+  proxy: URL,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const settle = (error: unknown): void => {
       socket.off(event, onReady);
@@ -214,7 +224,12 @@ function connected(socket: net.Socket, event: string, signal: AbortSignal): Prom
       else reject(error);
     };
     const onReady = () => settle(null);
-    const onClose = () => settle(new ProxyError("connection to the proxy closed while opening"));
+    const onClose = () =>
+      settle(
+        new ProxyError(`connection to proxy ${redactProxy(proxy)} closed while opening`, null, {
+          transient: true,
+        }),
+      );
     const onAbort = () => settle(signal.reason);
     if (signal.aborted) {
       onAbort();

@@ -41,16 +41,18 @@ const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
 /**
  * The default retry policy: network errors (`ECONNREFUSED`, `ECONNRESET`,
  * `ENOTFOUND`, … any error from a system call, and a connection reset during
- * the TLS handshake), timeouts, a server that
- * closed or garbled its handshake response, and the HTTP statuses 500, 502,
- * 503 and 504 from the server or an HTTP proxy. Everything else, such as 401,
- * 403, an untrusted certificate or an invalid URI, won't get better by retrying.
+ * the TLS handshake), timeouts, a server that closed or garbled its handshake
+ * response, the HTTP statuses 500, 502, 503 and 504 from the server or an
+ * HTTP proxy, and a proxy that couldn't reach the server or hung up (a
+ * {@link ProxyError} that is `transient`). Everything else, such as 401, 403,
+ * an untrusted certificate or an invalid URI, won't get better by retrying.
  */
 export function isTransientError(error: unknown): boolean {
   if (error instanceof TimeoutError || error instanceof InvalidMessage) return true;
   if (error instanceof InvalidStatus) return TRANSIENT_STATUSES.has(error.response.status);
-  if (error instanceof ProxyError)
-    return error.status !== null && TRANSIENT_STATUSES.has(error.status);
+  if (error instanceof ProxyError) {
+    return error.transient || (error.status !== null && TRANSIENT_STATUSES.has(error.status));
+  }
   if (!(error instanceof Error)) return false;
   const { syscall, code } = error as NodeJS.ErrnoException;
   // Node reports a peer that hung up during the TLS handshake ("Client network

@@ -10,8 +10,9 @@ import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
 import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
 import { ipv6Bytes } from "../../src/node/proxy-socks.js";
-import { isTransientError } from "../../src/node/reconnect.js";
-import { serve } from "../../src/node/server.js";
+import { isTransientError, reconnect } from "../../src/node/reconnect.js";
+import { type Server, serve } from "../../src/node/server.js";
+import { rawServer } from "../helpers/raw.js";
 import { echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -71,15 +72,30 @@ class ByteReader {
   };
 }
 
-/** Connects `client` to host:port and relays bytes both ways. */
-function relay(client: net.Socket, reader: ByteReader, host: string, port: number, ready: Buffer) {
+/**
+ * Connects `client` to host:port and relays bytes both ways; when that
+ * connection fails, ends `client` with `refused`, if given, or drops it.
+ */
+function relay(
+  client: net.Socket,
+  reader: ByteReader,
+  host: string,
+  port: number,
+  ready: Buffer,
+  refused?: Buffer,
+) {
+  let opened = false;
   const upstream = net.connect({ host, port }, () => {
+    opened = true;
     client.write(ready);
     upstream.write(reader.detach());
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  upstream.on("error", () => client.destroy());
+  upstream.on("error", () => {
+    if (!opened && refused !== undefined) client.end(refused);
+    else client.destroy();
+  });
   client.on("error", () => upstream.destroy());
   client.on("close", () => upstream.destroy());
   upstream.on("close", () => client.destroy());
@@ -197,11 +213,15 @@ async function startSocksProxy(options: { username?: string; password?: string }
       const portBytes = await reader.read(2);
       const port = (portBytes[0]! << 8) | portBytes[1]!;
       requests.push(`${type} ${host} ${port}`);
-      if (host === "unreachable.invalid") {
-        client.end(Buffer.from([5, 4, 0, 1, 0, 0, 0, 0, 0, 0]));
+      // reply-N.invalid gets REP N; unreachable.invalid gets 4, host unreachable.
+      const reply = host === "unreachable.invalid" ? 4 : /^reply-(\d)\.invalid$/.exec(host)?.[1];
+      if (reply !== undefined) {
+        client.end(Buffer.from([5, Number(reply), 0, 1, 0, 0, 0, 0, 0, 0]));
         return;
       }
-      relay(client, reader, host, port, Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
+      // RFC 1928 §6: X'05' connection refused, as a SOCKS server reports a server that is down.
+      const refused = Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
+      relay(client, reader, host, port, Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]), refused);
     } catch {
       client.destroy();
     }
@@ -310,6 +330,24 @@ describe("HTTP CONNECT proxies", () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it("names the proxy that hung up during CONNECT, and retries it", async () => {
+    await using proxy = await rawServer(async (peer) => {
+      await peer.readHead();
+      peer.socket.end();
+    });
+    const error = await connect("ws://example.invalid/", {
+      proxy: `http://user:secret@127.0.0.1:${proxy.port}`,
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof ProxyError, String(error));
+    assert.equal(
+      error.message,
+      `proxy http://127.0.0.1:${proxy.port} closed the connection before the tunnel was open`,
+    );
+    assert.equal(error.status, null);
+    assert.equal(error.transient, true);
+    assert.equal(isTransientError(error), true);
   });
 
   it("skips interim 1xx responses before the proxy's answer", async () => {
@@ -464,6 +502,77 @@ describe("SOCKS5 proxies", () => {
       );
     } finally {
       await proxy.close();
+    }
+  });
+
+  it("tells which failures the server being out of reach may explain", async () => {
+    const proxy = await startSocksProxy();
+    try {
+      // RFC 1928 §6: 1 general failure, 3 network unreachable, 4 host
+      // unreachable, 5 connection refused, 6 TTL expired may pass; 2 not
+      // allowed by ruleset, 7 command and 8 address type not supported won't.
+      for (let reply = 1; reply <= 8; reply++) {
+        const error = await connect(`ws://reply-${reply}.invalid/`, {
+          proxy: `socks5h://127.0.0.1:${proxy.port}`,
+        }).catch((e: unknown) => e);
+        assert.ok(error instanceof ProxyError, String(error));
+        const transient = [1, 3, 4, 5, 6].includes(reply);
+        assert.equal(error.transient, transient, error.message);
+        assert.equal(isTransientError(error), transient, error.message);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("names the proxy that hung up, and retries it", async () => {
+    // It reads the greeting, and closes without answering.
+    await using proxy = await rawServer((peer) =>
+      peer.socket.once("data", () => peer.socket.end()),
+    );
+    const error = await connect("ws://example.invalid/", {
+      proxy: `socks5h://user:secret@127.0.0.1:${proxy.port}`,
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof ProxyError, String(error));
+    assert.equal(
+      error.message,
+      `SOCKS5 proxy socks5h://127.0.0.1:${proxy.port} closed the connection before the tunnel was open`,
+    );
+    assert.equal(error.transient, true);
+    assert.equal(isTransientError(error), true);
+  });
+
+  it("lets reconnect() wait for a server the proxy can't reach yet", async () => {
+    // A port with nothing listening, until the test starts the server there.
+    const { server: placeholder, port } = await startServer(echo);
+    await placeholder.close();
+    const proxy = await startSocksProxy();
+    const failures: unknown[] = [];
+    const started: Promise<Server>[] = [];
+    try {
+      for await (const ws of reconnect(`ws://127.0.0.1:${port}/`, {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        initialDelay: 5,
+        maxDelay: 20,
+        logger: null,
+        shouldRetry: (error, attempt) => {
+          failures.push(error);
+          if (attempt === 2) started.push(serve(echo, { host: "127.0.0.1", port, logger: null }));
+          return isTransientError(error) && attempt < 10;
+        },
+      })) {
+        await ws.send("through at last");
+        assert.equal(await ws.recv(), "through at last");
+        break;
+      }
+    } finally {
+      await proxy.close();
+      for (const server of started) await (await server).close();
+    }
+    assert.ok(failures.length >= 2);
+    for (const error of failures) {
+      assert.ok(error instanceof ProxyError);
+      assert.match(error.message, /connection refused$/);
     }
   });
 

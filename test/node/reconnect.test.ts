@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type * as net from "node:net";
 import { after, describe, it } from "node:test";
-import { InvalidStatus, SecurityError, TimeoutError } from "../../src/core/errors.js";
+import { InvalidStatus, ProxyError, SecurityError, TimeoutError } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
 import { Response } from "../../src/core/http11.js";
 import type { ClientConnection } from "../../src/node/client.js";
@@ -188,6 +188,15 @@ describe("isTransientError()", () => {
     for (const code of [400, 401, 403, 404, 501])
       assert.equal(isTransientError(status(code)), false);
     assert.equal(isTransientError(new SecurityError("untrusted")), false);
+    // A reset Node reports without a system call, as during a TLS handshake.
+    const reset = Object.assign(new Error("Client network socket disconnected"), {
+      code: "ECONNRESET",
+    });
+    assert.equal(isTransientError(reset), true);
+    assert.equal(isTransientError(new ProxyError("proxy refused", 502)), true);
+    assert.equal(isTransientError(new ProxyError("proxy refused", 407)), false);
+    assert.equal(isTransientError(new ProxyError("server down", null, { transient: true })), true);
+    assert.equal(isTransientError(new ProxyError("not allowed by ruleset")), false);
     assert.equal(isTransientError(new TypeError("bug")), false);
     assert.equal(isTransientError("not an error"), false);
   });
