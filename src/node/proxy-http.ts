@@ -34,7 +34,8 @@ export async function httpConnect(
   const host = uri.host.includes(":") ? `[${uri.host}]` : uri.host;
   const authority = `${host}:${uri.port}`;
   let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
-  if (proxy.username !== "") {
+  // A password alone (http://:token@proxy) is sent too, as for SOCKS5.
+  if (proxy.username !== "" || proxy.password !== "") {
     const credentials = buildBasicAuthorization(
       decodeURIComponent(proxy.username),
       decodeURIComponent(proxy.password),

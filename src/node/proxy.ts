@@ -40,8 +40,8 @@ function isProxyScheme(protocol: string): protocol is ProxyScheme {
  * Parses a proxy URL. A value without a scheme, like `proxy.example:3128`,
  * is an HTTP proxy, as curl reads it.
  *
- * @throws InvalidUri for a malformed URL or a scheme other than http, https,
- *   socks5 and socks5h.
+ * @throws InvalidUri for a malformed URL, a scheme other than http, https,
+ *   socks5 and socks5h, or user info with invalid percent-encoding.
  */
 export function parseProxy(value: string | URL): URL {
   let url: URL;
@@ -58,6 +58,14 @@ export function parseProxy(value: string | URL): URL {
       redactProxy(url),
       "unsupported proxy URL; expected http, https, socks5 or socks5h",
     );
+  }
+  // The credentials are percent-decoded when used: a stray "%" would throw
+  // a bare URIError then, naming neither the proxy nor the option.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new InvalidUri(redactProxy(url), "invalid percent-encoding in user info");
   }
   return url;
 }

@@ -317,6 +317,20 @@ describe("HTTP CONNECT proxies", () => {
     }
   });
 
+  it("sends a password without a username, as a token", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startConnectProxy({ credentials: ":tok3n" });
+    try {
+      await using ws = await connect(uri, { proxy: `http://:tok3n@127.0.0.1:${proxy.port}` });
+      await ws.send("token only");
+      assert.equal(await ws.recv(), "token only");
+      assert.match(proxy.requests[0]!, /\r\nProxy-Authorization: Basic OnRvazNu\r\n/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("reports a refusal with its status", async () => {
     const proxy = await startConnectProxy({ status: 502 });
     try {
@@ -653,6 +667,23 @@ describe("proxy settings", () => {
       },
     );
     assert.throws(() => parseProxy("http://"), InvalidUri);
+  });
+
+  it("rejects user info with invalid percent-encoding, naming the proxy but not the credentials", async () => {
+    for (const proxy of ["http://100%:secret@127.0.0.1:1", "socks5://user:50%@127.0.0.1:1"]) {
+      const check = (error: unknown) => {
+        assert.ok(error instanceof InvalidUri, String(error));
+        assert.equal(
+          error.message,
+          `${proxy.slice(0, proxy.indexOf("//") + 2)}127.0.0.1:1 isn't a valid URI: invalid percent-encoding in user info`,
+        );
+        assert.doesNotMatch(error.message, /secret|50%/);
+        return true;
+      };
+      assert.throws(() => parseProxy(proxy), check);
+      // Before any I/O: nothing listens on port 1.
+      await assert.rejects(connect("ws://example.invalid/", { proxy }), check);
+    }
   });
 
   it("connects through the proxy the environment names", async () => {
