@@ -43,11 +43,11 @@ const REPLIES = [
 ] as const;
 
 /**
- * REP values that say the server is down or out of reach for now, as
- * ECONNREFUSED or EHOSTUNREACH do on a direct connection: general failure,
- * network unreachable, host unreachable, connection refused, TTL expired.
- * The others (not allowed by ruleset, command or address type not
- * supported) won't change by trying again.
+ * RFC 1928 §6: the REP values that say the server is down or out of reach
+ * for now, as ECONNREFUSED or EHOSTUNREACH do on a direct connection:
+ * general failure, network unreachable, host unreachable, connection
+ * refused, TTL expired. The others (not allowed by ruleset, command or
+ * address type not supported) won't change by trying again.
  */
 const TRANSIENT_REPLIES = new Set([0x01, 0x03, 0x04, 0x05, 0x06]);
 

@@ -18,8 +18,9 @@ import { resolveLogger } from "./logger.js";
 /** Options of {@link reconnect}: those of `connect()`, and the retry policy. */
 export interface ReconnectOptions extends ConnectOptions {
   /**
-   * Largest delay before the first retry, in milliseconds; also how long a
-   * connection must last not to count as a setback. Default: 1000.
+   * Largest delay after a first setback, in milliseconds; a connection must
+   * also last that long (longer after setbacks in a row) not to count as one.
+   * Default: 1000.
    */
   initialDelay?: number;
   /** Largest delay between two attempts, in milliseconds. Default: 60000. */
@@ -159,7 +160,8 @@ export async function* reconnect(
     }
     failures = 0;
     const openedAt = performance.now();
-    let leftOpen = true;
+    /** Whether the loop body, rather than the server or the network, ended the connection. */
+    let leftOpen = false;
     try {
       yield connection;
       leftOpen = connection.state === State.OPEN;
@@ -167,8 +169,8 @@ export async function* reconnect(
       await connection.close();
     }
     const lifetime = performance.now() - openedAt;
-    // A connection that outlived the wait before it, had it been a setback,
-    // shows that the server is back for good.
+    // A connection that lasted as long as the next setback would wait shows
+    // that the server is back: the backoff starts over.
     const lasted = lifetime >= backoffCeiling(Math.max(setbacks, 1), options);
     if (lasted) setbacks = 0;
     const code = connection.closeCode ?? CloseCode.ABNORMAL_CLOSURE;

@@ -92,13 +92,8 @@ export class SocketReader {
       if (this.reader.atEof) {
         // Often a proxy that couldn't reach the server, or is restarting:
         // trying again later may succeed.
-        throw new ProxyError(
-          `${this.peer} closed the connection before the tunnel was open`,
-          null,
-          {
-            transient: true,
-          },
-        );
+        const why = `${this.peer} closed the connection before the tunnel was open`;
+        throw new ProxyError(why, null, { transient: true });
       }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
