@@ -2,8 +2,8 @@
 /**
  * The `websockets-ts` command: an interactive client (`websockets-ts <uri>`)
  * and an echo server (`websockets-ts serve`). The commands live in `cli/`;
- * this entry point parses the command line, turns SIGINT and SIGTERM into a
- * clean close, and sets the exit code.
+ * this entry point parses the command line, turns SIGINT and SIGTERM (and an
+ * output closed by its reader) into a clean close, and sets the exit code.
  *
  * @module
  */
@@ -11,6 +11,7 @@
 import { type Command, parseCommand, USAGE, UsageError } from "./cli/args.js";
 import { type ClientCommandOptions, clientConnectOptions, runClient } from "./cli/client.js";
 import { runServer, type ServeCommandOptions, serveCommandOptions } from "./cli/server.js";
+import { stopOnSignals } from "./cli/stop.js";
 import { VERSION } from "./index.js";
 
 /** What to run, once the command line is parsed and the files it names are read. */
@@ -37,6 +38,10 @@ function prepare(argv: readonly string[]): Run {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  // The first SIGINT or SIGTERM closes cleanly; a second one, with no
+  // listener left, kills the process as usual. Installed before anything is
+  // written: `websockets-ts --help | head -1` may close stdout early too.
+  using stopper = stopOnSignals();
   let command: Run;
   try {
     command = prepare(argv);
@@ -55,24 +60,15 @@ async function main(argv: readonly string[]): Promise<number> {
     default:
       break;
   }
-  // The first SIGINT or SIGTERM closes cleanly; a second one, with no
-  // listener left, kills the process as usual.
-  const stop = new AbortController();
-  const onSignal = (): void => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    stop.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    return command.kind === "client"
-      ? await runClient(command.uri, { connect: command.connect, signal: stop.signal })
-      : await runServer({ ...command.options, signal: stop.signal });
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  const { signal } = stopper;
+  if (command.kind === "serve") return await runServer({ ...command.options, signal });
+  // On a terminal, readline reads Ctrl-C as a key instead of the terminal
+  // raising SIGINT; handed over here, it counts as the first signal.
+  return await runClient(command.uri, {
+    connect: command.connect,
+    signal,
+    onInterrupt: stopper.stop,
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -48,7 +48,7 @@ export {
 } from "./core/extensions/permessage-deflate.js";
 export { Close, CloseCode, closeCodeExplanation, Frame, Opcode } from "./core/frames.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
-export { Request, Response } from "./core/http11.js";
+export { type HttpLimits, Request, Response } from "./core/http11.js";
 export { State } from "./core/protocol.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";

@@ -5,6 +5,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { connect, type Handler, type Server, serve, VERSION } from "../src/index.js";
+import { deferred } from "./helpers/server.js";
 
 // The compiled test is .build/test/cli.test.js; the CLI is built to dist/cli.js.
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -183,6 +184,30 @@ describe("websockets-ts <uri>", () => {
     assert.equal(await closeCodes, 1001);
   });
 
+  it(
+    "closes with 1000 and exits with 0 when stdout is closed early (| head)",
+    TIMEOUT,
+    async () => {
+      const stdoutClosed = deferred();
+      const { server, uri, closeCodes } = await startServer(async (ws) => {
+        await ws.send("m0");
+        await stdoutClosed.promise;
+        // Printing this one fails with EPIPE, which used to crash the CLI.
+        await ws.send("m1");
+        await echo(ws);
+      });
+      await using _server = server;
+      const cli = new Cli([uri]);
+      await cli.waitFor(/^< m0$/m);
+      // The reading end of the pipe goes away, as when `head` has its lines.
+      cli.child.stdout.destroy();
+      stdoutClosed.resolve();
+      assert.equal(await cli.exited, 0);
+      assert.equal(cli.stderr, "");
+      assert.equal(await closeCodes, 1000);
+    },
+  );
+
   it("closes with 1000 on SIGTERM", TIMEOUT, async () => {
     const { server, uri, closeCodes } = await startServer(echo);
     await using _server = server;
@@ -284,7 +309,15 @@ describe("command line", () => {
     assert.equal(cli.stdout, `websockets-ts ${VERSION}\n`);
   });
 
-  for (const args of [[], ["--bogus"], ["serve", "--port", "http"], ["a", "b"]]) {
+  for (const args of [
+    [],
+    ["--bogus"],
+    ["serve", "--port", "http"],
+    ["a", "b"],
+    ["serve", "--host", ""],
+    // Checked when connecting, this exited with 1 and a message split at the LF.
+    ["-o", "http://x\r\nInjected: 1", "ws://127.0.0.1:1/"],
+  ]) {
     it(`exits with 2 and the usage on stderr for ${JSON.stringify(args)}`, TIMEOUT, async () => {
       const cli = new Cli(args);
       assert.equal(await cli.exited, 2);

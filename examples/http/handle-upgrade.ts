@@ -25,9 +25,14 @@ httpServer.on("upgrade", (request: http.IncomingMessage, socket, head) => {
   const { pathname } = new URL(request.url ?? "/", "http://localhost");
   if (pathname === "/echo") {
     echo.handleUpgrade(request, socket, head);
-  } else {
-    socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    return;
   }
+  // Node no longer listens for this socket's errors: without a listener, a
+  // client that resets the connection would crash the process.
+  socket.on("error", () => socket.destroy());
+  socket.resume(); // discard what the client sends, so that its FIN gets through
+  socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  setTimeout(() => socket.destroy(), 10_000).unref(); // for a client that never closes its side
 });
 
 httpServer.listen(Number(process.env.PORT ?? 8000), "127.0.0.1");

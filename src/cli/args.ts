@@ -160,9 +160,10 @@ const FILE_OPTIONS: readonly OptionName[] = ["ca", "unix-socket", "path", "tls-c
  *
  * @throws UsageError for an unknown option, a missing or extra argument, an
  *   option that does not belong to the command or contradicts another one,
- *   or an invalid value: a port outside 0–65535, a header that isn't
- *   `Name: value`, a subprotocol that isn't a token, a malformed proxy URL
- *   or size.
+ *   or an invalid value: an empty host, a port outside 0–65535, a header
+ *   that isn't `Name: value`, an empty origin or one with control
+ *   characters, a subprotocol that isn't a token, a malformed proxy URL or
+ *   size.
  */
 export function parseCommand(argv: readonly string[]): Command {
   const { values, positionals } = parseOptions(argv);
@@ -195,6 +196,9 @@ export function parseCommand(argv: readonly string[]): Command {
         cert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key",
       );
     }
+    // An empty host listens on every interface: `--host "$HOST"` with HOST
+    // unset would expose the server that defaults to loopback.
+    if (values.host === "") throw new UsageError("--host needs a host name or address");
     return {
       kind: "serve",
       host: values.host ?? DEFAULT_HOST,
@@ -216,7 +220,7 @@ export function parseCommand(argv: readonly string[]): Command {
     uri: first,
     headers: (values.header ?? []).map(parseHeader),
     subprotocols: (values.subprotocol ?? []).map(parseSubprotocol),
-    origin: values.origin,
+    origin: values.origin === undefined ? undefined : parseOrigin(values.origin),
     ca: values.ca ?? [],
     insecure: values.insecure === true,
     proxy: values.proxy === undefined ? undefined : parseProxyOption(values.proxy),
@@ -271,12 +275,34 @@ export function parseHeader(text: string): [name: string, value: string] {
     throw new UsageError(`invalid header: ${escapeControl(text)} (expected "Name: value")`);
   }
   const value = text.slice(colon + 1).replace(/^[\t ]+|[\t ]+$/g, "");
-  for (let i = 0; i < value.length; i++) {
-    if (!isFieldValueChar(value.charCodeAt(i))) {
-      throw new UsageError(`invalid character in the value of header ${name}`);
-    }
+  if (!isFieldValue(value)) {
+    throw new UsageError(`invalid character in the value of header ${name}`);
   }
   return [name, value];
+}
+
+/**
+ * Whether `value` can be sent as a header's value: no control characters
+ * (CR and LF would start another header) and nothing above U+00FF, as the
+ * client checks when it connects.
+ */
+function isFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    if (!isFieldValueChar(value.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/**
+ * A `-o ORIGIN`, checked as a `-H` value is, rather than by `connect()`,
+ * which would exit with 1. Its form isn't checked: a server's origin check
+ * may be tried with any value. An empty one is most likely `-o "$ORIGIN"`
+ * with ORIGIN unset.
+ */
+function parseOrigin(text: string): string {
+  if (text === "") throw new UsageError("--origin needs an origin, e.g. https://example.com");
+  if (!isFieldValue(text)) throw new UsageError("invalid character in the value of --origin");
+  return text;
 }
 
 /** A `-s NAME`: a subprotocol is a token (RFC 6455 §4.1). */

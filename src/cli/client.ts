@@ -34,6 +34,14 @@ export interface ClientCommandOptions {
   /** Aborting it closes the connection with 1000, like the end of stdin. */
   readonly signal?: AbortSignal;
   /**
+   * Called on Ctrl-C when stdin and stdout are terminals. readline then reads
+   * the terminal in raw mode, where Ctrl-C is a key rather than SIGINT; once
+   * it is closed, the terminal raises SIGINT again. The CLI passes what it
+   * does on the first SIGINT, so that Ctrl-C counts as that one and a second
+   * Ctrl-C kills the process. Default: closes like {@link signal}.
+   */
+  readonly onInterrupt?: () => void;
+  /**
    * Options for `connect()`, e.g. from {@link clientConnectOptions}; `signal`
    * is the one above. With `tls.rejectUnauthorized` `false`, a warning is
    * printed on stderr before connecting.
@@ -135,8 +143,9 @@ export function describeClosing(ws: ClientConnection): string {
  * connection closed normally (1000 or 1001 both ways), 1 when connecting
  * failed or the connection closed with an error.
  *
- * When stdin is a terminal, a `> ` prompt is shown and messages are printed
- * above the line being typed.
+ * When stdin and stdout are terminals, a `> ` prompt is shown and messages
+ * are printed above the line being typed. Otherwise stdout gets the
+ * messages only: the prompt is no part of the data.
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
@@ -160,12 +169,13 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
   }
   stdout.write(`Connected to ${escapeControl(uri)}${describeSubprotocol(ws, connectOptions)}.\n`);
 
-  const interactive = stdin.isTTY === true;
-  // Redrawing the prompt takes cursor control, hence a terminal at both ends.
-  const redraw = interactive && stdout.isTTY === true;
+  // The prompt is for someone typing who sees stdout, and redrawing it takes
+  // cursor control: a terminal at both ends. With stdout redirected to a
+  // file, a prompt there would run into the messages (`> > < hello`).
+  const redraw = stdin.isTTY === true && stdout.isTTY === true;
   const lines = createInterface({
     input: stdin,
-    ...(interactive ? { output: stdout } : {}),
+    ...(redraw ? { output: stdout } : {}),
     terminal: redraw,
     prompt: "> ",
   });
@@ -192,7 +202,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
       .finally(() => {
         if (--pending <= MAX_PENDING_LINES / 4 && !linesClosed) lines.resume();
       });
-    if (interactive && !linesClosed) lines.prompt();
+    if (redraw && !linesClosed) lines.prompt();
   });
   // End of stdin (Ctrl-D), Ctrl-C on a terminal, or the signal: finish
   // sending what was typed, then close.
@@ -200,11 +210,12 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     linesClosed = true;
     void sending.then(() => ws.close(1000));
   });
-  lines.on("SIGINT", () => lines.close());
   const stop = (): void => lines.close();
+  // Emitted only when readline reads the terminal in raw mode (redraw).
+  lines.on("SIGINT", options.onInterrupt ?? stop);
   if (options.signal?.aborted) stop();
   else options.signal?.addEventListener("abort", stop, { once: true });
-  if (interactive) lines.prompt();
+  if (redraw) lines.prompt();
 
   let ok = true;
   try {

@@ -93,10 +93,13 @@ export function closeCodeExplanation(code: number): string {
  * applications.
  */
 export function isValidCloseCode(code: number): boolean {
+  // RFC 6455 §5.5.1: the code is "a 2-byte unsigned integer": 1000.5 is a
+  // caller's mistake, which serialize() would otherwise truncate to 1000.
   return (
-    (code >= 1000 && code <= 1003) ||
-    (code >= 1007 && code <= 1014) ||
-    (code >= 3000 && code < 5000)
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1003) ||
+      (code >= 1007 && code <= 1014) ||
+      (code >= 3000 && code < 5000))
   );
 }
 

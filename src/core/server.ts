@@ -213,7 +213,14 @@ export class ServerProtocol extends Protocol {
       );
     }
     const text = `Failed to open a WebSocket connection: ${exc.message}.\n`;
-    if (exc instanceof InvalidMessage) return this.reject(exc.status, text);
+    if (exc instanceof InvalidMessage) {
+      const response = this.reject(exc.status, text);
+      // RFC 9110 §15.5.6: "The origin server MUST generate an Allow header
+      // field in a 405 response containing a list of the target resource's
+      // currently supported methods." RFC 6455 §4.2.1: the handshake is a GET.
+      if (exc.status === 405) response.headers.set("Allow", "GET");
+      return response;
+    }
     if (exc instanceof InvalidOrigin) return this.reject(403, text);
     if (exc instanceof InvalidUpgrade) {
       // RFC 9110 §15.5.22: "The server MUST send an Upgrade header field in a

@@ -22,7 +22,7 @@ import { isPooled, recyclerOf } from "../core/outgoing.js";
 import { type Event, type Protocol, State } from "../core/protocol.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
-import { asBuffer, type Data, MessageAssembler } from "./messages.js";
+import { asBuffer, type Data, MessageAssembler, Rejection } from "./messages.js";
 
 export type { Data } from "./messages.js";
 
@@ -140,8 +140,11 @@ export function resolveConnectionOptions(
 
 /** Options of one `recv()` call. */
 export interface RecvOptions {
-  /** Aborts the wait; the next message stays queued for a later call. */
-  signal?: AbortSignal;
+  /**
+   * Aborts the wait; the next message stays queued for a later call. `null`
+   * is no signal, as in `fetch()`'s `RequestInit`.
+   */
+  signal?: AbortSignal | null;
 }
 
 /** A message, or the fragments of one message, for `send()`. */
@@ -202,6 +205,11 @@ class KeepaliveHooks implements KeepaliveTarget {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Resolves in the next turn of the event loop, after its I/O and timers. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** One settled promise shared by every `send()` that had no reason to wait. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -227,6 +235,31 @@ function copyOf(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk);
 }
 
+/** How an error message names a value that was not accepted: "a Uint16Array", "a number". */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return `a ${typeof value}`;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
+}
+
+/** The payload of a ping or a pong: a string as UTF-8, or bytes. */
+function controlPayload(method: "ping" | "pong", data: Data | ArrayBuffer): Uint8Array {
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new TypeError(
+    `${method}() takes a string or bytes (a Uint8Array or an ArrayBuffer); got ${kindOf(data)}`,
+  );
+}
+
+/** The bytes `message` will take, as far as is known before it is sent: 0 for an iterable. */
+function byteSize(message: Sendable): number {
+  if (typeof message === "string") return Buffer.byteLength(message, "utf8");
+  if (message instanceof Uint8Array || message instanceof ArrayBuffer) return message.byteLength;
+  return 0;
+}
+
 function isIterable(value: unknown): value is Iterable<Data> | AsyncIterable<Data> {
   return (
     typeof value === "object" &&
@@ -246,6 +279,25 @@ function addressOf(
 }
 
 /**
+ * A fragmented message being sent, which other sends wait for: RFC 6455
+ * §5.4, "the fragments of one message MUST NOT be interleaved between the
+ * fragments of another message".
+ */
+class FragmentedSend {
+  /** Resolves once the message is complete, or once the connection closed before. */
+  readonly done: Promise<void>;
+  release!: () => void;
+  /** Bytes of the messages waiting for it: bytes waiting to be written, see `bufferedAmount`. */
+  queuedBytes = 0;
+
+  constructor() {
+    this.done = new Promise((resolve) => {
+      this.release = resolve;
+    });
+  }
+}
+
+/**
  * The state of a connection that an idle one never needs: created on first
  * use (a close, a ping or keepalive, a wait for drain, a fragmented send, a
  * question about the addresses), so that one field stands for a dozen until then.
@@ -261,9 +313,10 @@ class RareState {
   /** Pings awaiting their pong, oldest first. */
   pings: Map<string, PendingPing> | null = null;
   drainWaiter: Promise<void> | null = null;
-  resolveDrain: (() => void) | null = null;
+  /** Settles {@link drainWaiter}: resolves it, or rejects it with a {@link Rejection}. */
+  settleDrain: ((outcome: undefined | Rejection) => void) | null = null;
   /** Set while a fragmented message is being sent; other sends wait for it. */
-  fragmentedSend: Promise<void> | null = null;
+  fragmentedSend: FragmentedSend | null = null;
   /** The local address, copied on first use or before the socket closes; `undefined` until then. */
   local: AddressInfo | null | undefined = undefined;
   /** The remote address, copied on first use; `undefined` until then. */
@@ -331,8 +384,20 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
-    socket.on("close", onSocketClose);
     socket.on("drain", onSocketDrain);
+    // A socket handed over late (from an application's 'upgrade' listener
+    // that awaited something, or one emitted as 'connection' by hand) may
+    // have ended or closed already, with nobody listening: its events won't
+    // come again. The connection learns of them a tick later, once the
+    // subclass is built and its owner holds it.
+    if (socket.destroyed) {
+      // Lost now: no handshake completes and no handler runs on it.
+      this.flags |= LOST;
+      process.nextTick(() => this.onClose());
+      return;
+    }
+    socket.on("close", onSocketClose);
+    if (socket.readableEnded) process.nextTick(() => this.onEnd());
   }
 
   /** Resolves once the TCP connection is closed. Never rejects. */
@@ -395,13 +460,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /**
    * Bytes waiting to be written: messages sent during this turn of the event
-   * loop, counted by their payloads, plus what the socket still buffers, as
-   * frames. Above `writeHighWaterMark`, `await send()` waits; an application
-   * that would rather skip a message for a slow peer (a newer one is coming,
-   * as in a live feed) can look here first, as `broadcast()` does.
+   * loop and messages waiting for a fragmented message being sent, counted
+   * by their payloads, plus what the socket still buffers, as frames. Above
+   * `writeHighWaterMark`, `await send()` waits; an application that would
+   * rather skip a message for a slow peer (a newer one is coming, as in a
+   * live feed) can look here first, as `broadcast()` does.
    */
   get bufferedAmount(): number {
-    return this.isLost ? 0 : this.pendingBytes + this.socket.writableLength;
+    if (this.isLost) return 0;
+    const queuedBytes = this.rareState?.fragmentedSend?.queuedBytes ?? 0;
+    return this.pendingBytes + this.socket.writableLength + queuedBytes;
   }
 
   // --- Receiving ---------------------------------------------------------
@@ -414,19 +482,19 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *   message was read; ConnectionClosedError when it closed otherwise.
    * @throws ConcurrencyError if another `recv()` is already waiting.
    */
-  recv(options: RecvOptions = {}): Promise<Data> {
-    return this.messages.get(options.signal);
+  recv(options?: RecvOptions | null): Promise<Data> {
+    return this.messages.get(options?.signal);
   }
 
   /** Like {@link recv}, but always a string: binary messages are decoded as UTF-8. */
-  async recvText(options: RecvOptions = {}): Promise<string> {
-    const message = await this.messages.get(options.signal);
+  async recvText(options?: RecvOptions | null): Promise<string> {
+    const message = await this.messages.get(options?.signal);
     return typeof message === "string" ? message : asBuffer(message).toString("utf8");
   }
 
   /** Like {@link recv}, but always bytes: text messages are encoded as UTF-8. */
-  async recvBinary(options: RecvOptions = {}): Promise<Uint8Array> {
-    const message = await this.messages.get(options.signal);
+  async recvBinary(options?: RecvOptions | null): Promise<Uint8Array> {
+    const message = await this.messages.get(options?.signal);
     return typeof message === "string" ? Buffer.from(message, "utf8") : message;
   }
 
@@ -470,10 +538,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     } else if (message instanceof Uint8Array || message instanceof ArrayBuffer) {
       bytes = toBytes(message);
       isText = false;
-    } else if (isIterable(message)) {
+    } else if (isIterable(message) && !ArrayBuffer.isView(message)) {
+      // A Uint16Array, … is an iterable too, of numbers: refused here with
+      // its name rather than as a fragment that is not bytes.
       return this.sendFragmented(message, options);
     } else {
-      return Promise.reject(new TypeError("send() takes a string, bytes, or an iterable of them"));
+      return Promise.reject(
+        new TypeError(
+          `send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got ${kindOf(message)}`,
+        ),
+      );
     }
     if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
     // No async frame, no await: a send that needs no drain settles with a
@@ -489,9 +563,25 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     return this.waitForDrain();
   }
 
-  /** Sends `message` once the fragmented message being sent is complete. */
+  /**
+   * Sends `message` once no fragmented message is being sent, counting its
+   * bytes in {@link bufferedAmount} meanwhile, so that `broadcast()` stops
+   * queueing behind a fragmented message at `writeHighWaterMark`. A
+   * fragmented message whose source stalls may never complete: the wait
+   * ends when the connection closes too, and the send then rejects.
+   */
   private async sendAfterFragmented(message: Sendable, options?: SendOptions): Promise<void> {
-    while (this.rareState?.fragmentedSend) await this.rareState.fragmentedSend;
+    const rare = this.rareState!;
+    const size = byteSize(message);
+    // Another fragmented message may have started by the time this one is
+    // done (a send queued before this one): wait for that too.
+    for (let fragmented = rare.fragmentedSend; fragmented !== null; ) {
+      if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
+      fragmented.queuedBytes += size;
+      await fragmented.done;
+      fragmented.queuedBytes -= size;
+      fragmented = rare.fragmentedSend;
+    }
     return this.send(message, options);
   }
 
@@ -509,11 +599,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     fragments: Iterable<Data> | AsyncIterable<Data>,
     options: SendOptions | undefined,
   ): Promise<void> {
-    let release!: () => void;
     const rare = this.rare();
-    rare.fragmentedSend = new Promise((resolve) => {
-      release = resolve;
-    });
+    const fragmented = new FragmentedSend();
+    rare.fragmentedSend = fragmented;
     let kind: "text" | "binary" | null = null;
     try {
       for await (const fragment of fragments) {
@@ -552,25 +640,25 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       throw error;
     } finally {
       rare.fragmentedSend = null;
-      release();
+      fragmented.release();
     }
     return this.waitForDrain();
   }
 
   /**
    * Sends a ping and resolves with the round-trip time in milliseconds once
-   * the matching pong arrives. Without `data`, 4 random bytes identify it.
+   * the matching pong arrives. `data` is a string (sent as UTF-8) or bytes
+   * (`Uint8Array`, `ArrayBuffer`); without it, 4 random bytes identify the ping.
    *
    * @throws ConcurrencyError if a ping with the same data is awaiting its pong.
    * @throws ConnectionClosed when the connection is closing or closed.
+   * @throws TypeError for `data` that is neither a string nor bytes.
    */
-  async ping(data?: Data): Promise<number> {
+  async ping(data?: Data | ArrayBuffer): Promise<number> {
     const payload =
       data === undefined
         ? globalThis.crypto.getRandomValues(new Uint8Array(4))
-        : typeof data === "string"
-          ? Buffer.from(data, "utf8")
-          : data;
+        : controlPayload("ping", data);
     const key = asBuffer(payload).toString("latin1");
     if (this.rareState?.pings?.has(key)) {
       throw new ConcurrencyError("already waiting for a pong with the same data");
@@ -589,10 +677,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     });
   }
 
-  /** Sends an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat). */
-  async pong(data: Data = new Uint8Array(0)): Promise<void> {
+  /**
+   * Sends an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat)
+   * carrying `data`, a string or bytes as for {@link ping}.
+   */
+  async pong(data: Data | ArrayBuffer = new Uint8Array(0)): Promise<void> {
+    const payload = controlPayload("pong", data);
     if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
-    this.protocol.sendPong(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+    this.protocol.sendPong(payload);
     this.scheduleFlush();
   }
 
@@ -865,7 +957,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.flags |= PROBING_DRAIN;
     socket.write(EMPTY, () => {
       this.flags &= ~PROBING_DRAIN;
-      this.onDrain();
+      // A destroyed socket calls back the writes it discarded: not a drain.
+      if (!socket.destroyed) this.onDrain();
     });
   }
 
@@ -910,24 +1003,37 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     // Over the mark: hand the pending bytes to the socket now, so that what we wait
     // for is the socket's buffer alone, and 'drain' reports it.
     this.flush();
-    if (this.socket.writableLength <= highWaterMark) return RESOLVED;
+    // The socket took it all: no 'drain' to wait for, but not a settled
+    // promise either. A loop of `await send()` resumes through microtasks
+    // alone, and while the kernel keeps taking its bytes (a fast peer, or
+    // compressible messages) it would never let the event loop run timers,
+    // I/O or other connections. Waiting for the next turn once per
+    // writeHighWaterMark bytes keeps the loop fair, at no cost below it.
+    if (this.socket.writableLength <= highWaterMark) return nextTurn();
     const rare = this.rare();
     if (rare.drainWaiter === null) {
       rare.drainWaiter = new Promise((resolve) => {
-        rare.resolveDrain = resolve;
+        rare.settleDrain = resolve;
       });
       this.expectDrain();
     }
     return rare.drainWaiter;
   }
 
+  /**
+   * Settles the sends waiting for 'drain': they resolve once the socket
+   * drained, or closed after writing everything (a socket that is ending
+   * emits 'finish', not 'drain'). A socket that closed before writing
+   * everything discarded the rest: they reject with the close error.
+   */
   private releaseDrainWaiters(): void {
     const rare = this.rareState;
-    if (rare === null) return;
-    const resolve = rare.resolveDrain;
+    if (rare === null || rare.settleDrain === null) return;
+    const settle = rare.settleDrain;
     rare.drainWaiter = null;
-    rare.resolveDrain = null;
-    resolve?.();
+    rare.settleDrain = null;
+    const discarded = this.isLost && !this.socket.writableFinished;
+    settle(discarded ? new Rejection(this.closeError()) : undefined);
   }
 
   private onData(chunk: Buffer): void {
@@ -989,6 +1095,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       pings.clear();
     }
     this.releaseDrainWaiters();
+    // Sends waiting for a fragmented message whose source stalled would wait forever.
+    rare?.fragmentedSend?.release();
     this.onConnectionLost();
     if (rare?.resolveClosed) {
       rare.resolveClosed();

@@ -22,12 +22,13 @@ export interface FlowControl {
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
- * What the waiting reader's promise is resolved with to reject it: a
- * thenable that rejects, so that only the resolving function need be kept.
- * Unlike a rejected promise, it is never reported as an unhandled rejection
- * in the moment before the reader's promise adopts it.
+ * What a waiting reader's promise is resolved with to reject it: a thenable
+ * that rejects, so that only the resolving function need be kept. Unlike a
+ * rejected promise, it is never reported as an unhandled rejection in the
+ * moment before the reader's promise adopts it. Connection settles the
+ * sends waiting for 'drain' the same way.
  */
-class Rejection implements PromiseLike<never> {
+export class Rejection implements PromiseLike<never> {
   constructor(private readonly error: unknown) {}
 
   // biome-ignore lint/suspicious/noThenProperty: a thenable is the point: the reader's promise adopts it.
@@ -190,11 +191,11 @@ export class MessageAssembler {
    *
    * @throws ConcurrencyError when another call is already waiting.
    */
-  get(signal?: AbortSignal): Promise<Data> {
+  get(signal?: AbortSignal | null): Promise<Data> {
     if (this.size > 0) return Promise.resolve(this.shift());
     if ((this.flags & CLOSED) !== 0) return Promise.reject(this.closeError());
     if (this.settleWaiter !== null) return this.rejectConcurrent();
-    if (signal === undefined) return this.wait(false) as Promise<Data>;
+    if (signal == null) return this.wait(false) as Promise<Data>;
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<Data>((resolve, reject) => {
       const onAbort = () => {
@@ -279,15 +280,15 @@ export class MessageAssembler {
   }
 
   private deliver(message: Data): void {
+    const flags = this.flags;
+    // Before the waiting reader: once a message was dropped, a later one
+    // handed to a reader who emptied the queue would follow it with a gap.
+    if ((flags & DRAINING_FOR_CLOSE) !== 0 && this.dropsWhileClosing()) return;
     const settle = this.settleWaiter;
     if (settle !== null) {
       this.settleWaiter = null;
-      settle((this.flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
+      settle((flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
       return;
-    }
-    if ((this.flags & DRAINING_FOR_CLOSE) !== 0) {
-      if ((this.flags & DROPPING) === 0 && this.size >= this.highWater) this.flags |= DROPPING;
-      if ((this.flags & DROPPING) !== 0) return;
     }
     this.queue ??= [];
     this.queue.push(message);
@@ -298,6 +299,15 @@ export class MessageAssembler {
       this.flags |= PAUSED_FOR_QUEUE;
       this.flow.pause();
     }
+  }
+
+  /**
+   * While closing, whether a message is dropped: the first one that finds
+   * the queue full is, and every one after it, whether a reader waits or not.
+   */
+  private dropsWhileClosing(): boolean {
+    if ((this.flags & DROPPING) === 0 && this.size >= this.highWater) this.flags |= DROPPING;
+    return (this.flags & DROPPING) !== 0;
   }
 
   private shift(): Data {

@@ -30,6 +30,13 @@ interface CompiledRoute {
   readonly segments: readonly Segment[];
 }
 
+/**
+ * The scheme and authority of an absolute-form request target (RFC 9112
+ * §3.2.2), up to its path or query: RFC 3986 §3.2 ends the authority at the
+ * next "/", "?" or "#"; schemes are case-insensitive (§3.1).
+ */
+const ABSOLUTE_FORM_ORIGIN = /^https?:\/\/[^/?#]*/i;
+
 /** The route tables of the handlers {@link route} created. */
 const tables = new WeakMap<Handler, RouteTable>();
 
@@ -54,6 +61,15 @@ class RouteTable {
   }
 
   match(target: string): RouteMatch | null {
+    const origin = ABSOLUTE_FORM_ORIGIN.exec(target);
+    if (origin !== null) {
+      // RFC 6455 §4.2.1 item 1: the Request-URI may "be an absolute http/https
+      // URI that, when parsed, has a /resource name/" (RFC 9112 §3.2.2: "A
+      // server MUST accept the absolute-form"): route on its path, as sent.
+      // RFC 9112 §3.2.1: an empty path stands for "/".
+      target = target.slice(origin[0].length);
+      if (!target.startsWith("/")) target = `/${target}`;
+    }
     // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ]; routes see the path.
     const query = target.indexOf("?");
     const path = query === -1 ? target : target.slice(0, query);
@@ -118,7 +134,8 @@ function matchSegments(
  * A pattern is a path; a segment `:name` matches any one non-empty segment and
  * its value is in `connection.params.name`. Paths are compared without the
  * query string, percent-decoded, segment by segment; patterns without
- * parameters win over those with, which are tried in order. Given to
+ * parameters win over those with, which are tried in order. A target in
+ * absolute form (`http://host/chat`) is routed on its path. Given to
  * `serve()`, a request whose path matches nothing gets 404 during the
  * handshake, before `processRequest` runs.
  *

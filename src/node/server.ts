@@ -13,6 +13,7 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
+import { inspect } from "node:util";
 import { ConnectionClosed } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
@@ -56,7 +57,9 @@ export interface HttpResponseInit {
  * Called with each handshake request before it is validated. Returning a
  * response (a {@link Response} or `{ status, headers?, body? }`) sends it
  * instead of completing the handshake: health checks, authentication,
- * redirects. Returning nothing proceeds with the handshake.
+ * redirects. Returning nothing (`null` or `undefined`) proceeds with the
+ * handshake. Throwing, or returning anything else (`false`, a string, …),
+ * answers 500 and logs the error.
  */
 export type ProcessRequest = (
   connection: ServerConnection,
@@ -68,12 +71,22 @@ export type ProcessRequest = (
   | undefined
   | Promise<Response | HttpResponseInit | null | undefined>;
 
-/** Called with the 101 response about to be sent; may modify it or return a replacement. */
+/**
+ * Called with the 101 response about to be sent; may modify it, or return a
+ * replacement (a {@link Response} or `{ status, headers?, body? }`). Returning
+ * nothing (`null` or `undefined`) sends the 101. Throwing, or returning
+ * anything else, answers 500 and logs the error.
+ */
 export type ProcessResponse = (
   connection: ServerConnection,
   request: Request,
   response: Response,
-) => Response | null | undefined | Promise<Response | null | undefined>;
+) =>
+  | Response
+  | HttpResponseInit
+  | null
+  | undefined
+  | Promise<Response | HttpResponseInit | null | undefined>;
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends ConnectionOptions, CompressionOptions {
@@ -267,7 +280,7 @@ export class ServerConnection extends Connection {
       response = this.route(request);
       if (response === null && options.processRequest) {
         const answer = await options.processRequest(this, request);
-        if (answer) response = toResponse(answer);
+        response = hookResponse(answer, "processRequest");
       }
       if (response === null) {
         response = this.protocol.accept(request);
@@ -275,14 +288,22 @@ export class ServerConnection extends Connection {
       }
       if (response.status === 101 && options.processResponse) {
         plain = false;
-        response = (await options.processResponse(this, request, response)) ?? response;
+        const answer = await options.processResponse(this, request, response);
+        response = hookResponse(answer, "processResponse") ?? response;
       }
     } catch (error) {
       this.logger.error("opening handshake failed", error);
       plain = false;
       response = this.protocol.reject(500, INTERNAL_ERROR_TEXT);
     }
-    this.finishHandshake(request, response, plain);
+    // Nobody awaits this method (see handleHandshakeEvent()): whatever goes
+    // wrong from here on must not become an unhandled rejection.
+    try {
+      this.finishHandshake(request, response, plain);
+    } catch (error) {
+      this.logger.error("opening handshake failed", error);
+      this.socket.destroy();
+    }
   }
 
   /**
@@ -363,6 +384,42 @@ function httpDate(): string {
     dateText = new Date(now).toUTCString();
   }
   return dateText;
+}
+
+/**
+ * The response a hook returned, or `null` when it returned nothing.
+ *
+ * @throws TypeError when it returned neither a {@link Response} nor an
+ *   {@link HttpResponseInit}: a bug in the hook, which the client gets 500 for.
+ */
+function hookResponse(answer: unknown, hook: string): Response | null {
+  if (answer === null || answer === undefined) return null;
+  if (answer instanceof Response) return answer;
+  if (isResponseInit(answer)) {
+    // Built from plain data, a 101 has neither Upgrade nor Sec-WebSocket-Accept
+    // (RFC 6455 §4.2.2), and it would skip the request's validation: the
+    // connection would open on a handshake no client can accept.
+    if (answer.status === 101) {
+      throw new TypeError(
+        `${hook} returned { status: 101 }; return nothing to complete the handshake`,
+      );
+    }
+    return toResponse(answer);
+  }
+  throw new TypeError(
+    `${hook} returned ${inspect(answer, { depth: 1, breakLength: Number.POSITIVE_INFINITY })}, ` +
+      "not a Response, { status, headers?, body? }, null or undefined",
+  );
+}
+
+/** Whether `value` has the shape of an {@link HttpResponseInit}; its values are checked later. */
+function isResponseInit(value: unknown): value is HttpResponseInit {
+  if (typeof value !== "object" || value === null) return false;
+  const { status, body } = value as Partial<Record<keyof HttpResponseInit, unknown>>;
+  return (
+    typeof status === "number" &&
+    (body === undefined || typeof body === "string" || body instanceof Uint8Array)
+  );
 }
 
 function toResponse(answer: Response | HttpResponseInit): Response {
@@ -492,6 +549,11 @@ export class Server implements AsyncDisposable {
    * });
    * ```
    *
+   * A socket that is closed already, or that the client half-closed, is
+   * destroyed: the client reset the connection, or gave up, while the
+   * application awaited something before calling this. After {@link close},
+   * the client gets 503.
+   *
    * @param head the bytes Node read past the request: the first frames, if the client was quick.
    * @throws TypeError when `socket` is not a `net.Socket` (or `tls.TLSSocket`).
    */
@@ -499,10 +561,19 @@ export class Server implements AsyncDisposable {
     if (!(socket instanceof net.Socket)) {
       throw new TypeError("handleUpgrade() takes the net.Socket of an upgrade event");
     }
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      // No answer reaches a client that is gone, and one that half-closed
+      // can send nothing more, not even a close frame: the handler never
+      // runs. Node emitted 'end' or 'close' before anyone listened, so a
+      // connection waiting for them would wait for good.
+      this.logger.debug("connection closed before handleUpgrade()");
+      socket.destroy();
+      return;
+    }
     if (this.closing !== null) {
       const response = toResponse({ status: 503, body: "Server is shutting down.\n" });
       stampHeaders(response, this.serverHeader, httpDate());
-      socket.end(response.serialize());
+      refuse(socket, response, this.resolved.closeTimeout);
       return;
     }
     // Node's HTTP server may have set an idle timeout on the socket; from now
@@ -583,7 +654,13 @@ export class Server implements AsyncDisposable {
       return () => netServer.off("upgrade", onUpgrade);
     }
     if (netServer instanceof tls.Server) {
-      const onTlsError = (error: Error) => this.logger.debug("TLS handshake failed", error);
+      const onTlsError = (error: Error, socket: tls.TLSSocket) => {
+        this.logger.debug("TLS handshake failed", error);
+        // Node destroys the socket after most TLS errors, but not after
+        // ERR_TLS_HANDSHAKE_TIMEOUT: a client that stalls its handshake would
+        // hold the socket for good, and close() would wait for it.
+        socket.destroy();
+      };
       netServer.on("secureConnection", this.acceptSecure);
       netServer.on("tlsClientError", onTlsError);
       return () => {
@@ -641,7 +718,11 @@ export class Server implements AsyncDisposable {
   }
 
   private async shutDown(code: number, reason: string): Promise<void> {
-    this.detach();
+    // A server serve() owns keeps its listeners until it is closed: a TLS
+    // handshake in progress completes after netServer.close(), and accept()
+    // then drops its socket, as well as the handshake timeout; detached, the
+    // socket would belong to nobody, and netServer.close() would wait for it.
+    if (!this.ownsNetServer) this.detach();
     const netServer = this.ownsNetServer ? this.netServer : null;
     const stopped =
       netServer === null
@@ -658,8 +739,30 @@ export class Server implements AsyncDisposable {
     }
     await Promise.all([...this.handshaking.keys()].map((connection) => connection.closed));
     await stopped;
+    if (this.ownsNetServer) this.detach();
     this.resolveClosed();
   }
+}
+
+/**
+ * Answers `socket`, which no connection took over, with `response`, and
+ * closes it once the client closes its side, or after `closeTimeout`.
+ */
+function refuse(socket: net.Socket, response: Response, closeTimeout: number | null): void {
+  // Node stops listening for errors on a socket it emits as 'upgrade': without
+  // a listener, a client's reset (ECONNRESET) would crash the process. The
+  // socket is destroyed by the error; there is nothing more to do.
+  socket.on("error", () => {});
+  // Discards what the client sends, so that its FIN arrives and closes the
+  // socket: bytes left unread would hold it open.
+  socket.resume();
+  socket.end(response.serialize());
+  if (closeTimeout === null) return;
+  // Bounded like the closing handshake of a connection: a client that never
+  // closes its side doesn't hold the socket.
+  const timer = setTimeout(() => socket.destroy(), closeTimeout);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
 }
 
 /** Options that only make sense when `serve()` listens itself. */

@@ -106,7 +106,8 @@ export function serverTlsOptions(
   return {
     ALPNProtocols: ["http/1.1"],
     // Bounds the TLS handshake like the WebSocket one: a client that stalls
-    // mid-handshake does not hold a socket for Node's default 120 s.
+    // mid-handshake does not hold a socket for Node's default 120 s. Node only
+    // reports the timeout (tlsClientError); the server's listener drops the socket.
     ...(handshakeTimeout === null ? {} : { handshakeTimeout }),
     ...options,
   };

@@ -12,7 +12,7 @@
 
 import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
-import { ConnectionClosedOK, TimeoutError } from "../core/errors.js";
+import { ConnectionClosedOK, InvalidState, TimeoutError } from "../core/errors.js";
 import { CloseCode } from "../core/frames.js";
 import { Headers } from "../core/headers.js";
 import { Request, Response } from "../core/http11.js";
@@ -284,17 +284,32 @@ export class ClientConnection implements Iterable<Data>, Disposable {
   /**
    * Sends a ping and blocks until the matching pong arrives; returns the
    * round-trip time in milliseconds, as measured by the worker on the wire.
-   * Without `data`, 4 random bytes identify the ping.
+   * Without `data`, 4 random bytes identify the ping; `data` may be a string
+   * (sent as UTF-8) or bytes, at most 125 bytes.
    *
+   * @throws TypeError for `data` that is neither a string nor bytes.
+   * @throws InvalidState for `data` over 125 bytes.
    * @throws TimeoutError after `timeout` ms without a pong.
    * @throws ConcurrencyError if a ping with the same data is awaiting its pong.
    * @throws ConnectionClosed when the connection is closed.
    */
-  ping(data?: Data, options: PingOptions = {}): number {
+  ping(data?: Data | ArrayBuffer, options: PingOptions = {}): number {
     const deadline = deadlineAfter(options.timeout);
+    // TypeError, as from the async client; unchecked, wireOne() would turn a
+    // number into that many zero bytes (5e8 of them for ping(5e8)).
+    if (
+      data !== undefined &&
+      !(typeof data === "string" || data instanceof Uint8Array || data instanceof ArrayBuffer)
+    ) {
+      throw new TypeError("ping() takes a string or bytes");
+    }
     const link = this.link;
     link.poll();
     if (link.closed !== null) throw reviveError(link.closed.error, this.ping);
+    const size = typeof data === "string" ? Buffer.byteLength(data) : (data?.byteLength ?? 0);
+    // RFC 6455 §5.5: "All control frames MUST have a payload length of 125
+    // bytes or less"; the worker's protocol would say so too, after the copy.
+    if (size > 125) throw new InvalidState("control frame payload exceeds 125 bytes");
     const transfer: ArrayBuffer[] = [];
     const wire = data === undefined ? null : wireOne(data, transfer)[0];
     const outcome = link.call((id) => ({ type: "ping", id, data: wire }), deadline);
@@ -311,8 +326,13 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * the TCP connection is closed, at most `closeTimeout` ms for the peer;
    * then the worker thread ends. Closing a closed connection does nothing.
    *
-   * @throws InvalidState for a code that may not be sent (1005, 1006, 1015,
-   *   outside 1000–4999) or a reason longer than 123 bytes in UTF-8.
+   * Only 1000–1003, 1007–1014 and 3000–4999 may be sent, as integers.
+   * `close(1005)` sends a close frame without a code, which the peer reports
+   * as 1005 ("no status received"); it takes no reason.
+   *
+   * @throws InvalidState for a code that may not be sent (1006, 1015, a
+   *   fraction, outside 1000–4999), a reason with 1005, or a reason longer
+   *   than 123 bytes in UTF-8; the connection stays open.
    */
   close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): void {
     const link = this.link;

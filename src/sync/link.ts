@@ -89,10 +89,16 @@ export type Deadline = number;
 /**
  * The deadline `timeout` milliseconds from now.
  *
+ * @throws TypeError for a timeout that is not a number, e.g. a string.
  * @throws RangeError for a negative or NaN timeout.
  */
 export function deadlineAfter(timeout: number | null | undefined): Deadline {
   if (timeout === undefined || timeout === null) return Number.POSITIVE_INFINITY;
+  // "5000" from an environment variable would pass the range check, then
+  // concatenate below into a deadline already past; a bigint can't be added.
+  if (typeof timeout !== "number") {
+    throw new TypeError(`timeout must be a number, got ${typeof timeout}`);
+  }
   if (!(timeout >= 0)) throw new RangeError(`timeout must be a number ≥ 0, got ${timeout}`);
   return performance.now() + timeout;
 }

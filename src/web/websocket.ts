@@ -62,6 +62,31 @@ interface Payload {
 }
 
 /**
+ * WebIDL "get a copy of the bytes held by the buffer source": "If
+ * IsDetachedBuffer(jsArrayBuffer) is true, then return the empty byte
+ * sequence." A buffer transferred away (to a worker, say) sends an empty
+ * binary message, as in browsers, rather than throwing.
+ */
+function emptyPayload(): Payload {
+  return { data: new Uint8Array(0), size: 0 };
+}
+
+/**
+ * Whether `buffer` was detached (transferred). Node 20 has no
+ * `ArrayBuffer.prototype.detached`; a detached buffer is the only one whose
+ * view can't be made, and its length reads 0.
+ */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * WebIDL `(BufferSource or Blob or USVString)`: buffers are copied, since the
  * caller may reuse them once `send()` returns; anything else becomes a string.
  */
@@ -69,6 +94,7 @@ function toPayload(data: unknown): Payload {
   if (data instanceof Blob) return { data, size: data.size };
   if (isAnyArrayBuffer(data)) {
     if (isSharedArrayBuffer(data)) throw new TypeError("send() does not take a SharedArrayBuffer");
+    if (isDetached(data)) return emptyPayload();
     const bytes = new Uint8Array(data).slice();
     return { data: bytes, size: bytes.length };
   }
@@ -76,6 +102,7 @@ function toPayload(data: unknown): Payload {
     if (isSharedArrayBuffer(data.buffer)) {
       throw new TypeError("send() does not take a view of a SharedArrayBuffer");
     }
+    if (isDetached(data.buffer)) return emptyPayload();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
     return { data: bytes, size: bytes.length };
   }
@@ -339,6 +366,10 @@ export class WebSocket extends EventTarget {
     let connection: ClientConnection;
     try {
       connection = await connect(this.#url.href, {
+        // WHATWG WebSockets, "establish a WebSocket connection": the request's
+        // redirect mode is "error", so a 3xx fails the connection, as in
+        // browsers; `url` and `origin` could not name the server it moved to.
+        maxRedirects: 0,
         ...options,
         subprotocols,
         // "If protocols is not the empty list and extracting header list

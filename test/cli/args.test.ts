@@ -111,6 +111,11 @@ describe("parseCommand", () => {
       parseCommand(["--insecure", "--origin=null", "--unix-socket", "/tmp/s.sock", uri]),
       client(uri, { insecure: true, origin: "null", unixSocket: "/tmp/s.sock" }),
     );
+    // The origin's form is the user's business, e.g. to try a server's check.
+    assert.deepEqual(
+      parseCommand(["-o", "http://caf\u00e9.example\tx", uri]),
+      client(uri, { origin: "http://caf\u00e9.example\tx" }),
+    );
   });
 
   it("reads `--proxy env` as the environment's proxy", () => {
@@ -172,6 +177,9 @@ describe("parseCommand", () => {
       [["serve", "--tls-cert", "c"], /^--tls-cert needs --tls-key$/],
       [["serve", "--tls-key", "k"], /^--tls-key needs --tls-cert$/],
       [["serve", "--path", ""], /^--path needs a file name$/],
+      // Not every interface, which is what an empty host listens on.
+      [["serve", "--host", ""], /^--host needs a host name or address$/],
+      [["serve", "--host="], /^--host needs a host name or address$/],
       [["ws://a", "--ca", "a.pem", "--ca", ""], /^--ca needs a file name$/],
       [["ws://a", "-H"], /argument missing/],
       [["ws://a", "-H", "NoColon"], /^invalid header: NoColon \(expected "Name: value"\)$/],
@@ -179,6 +187,13 @@ describe("parseCommand", () => {
       [["ws://a", "-H", "Bad Name: value"], /^invalid header: Bad Name: value/],
       [["ws://a", "-H", "X-A: a\rb"], /^invalid character in the value of header X-A$/],
       [["ws://a", "-H", "X-A: caf\u00e9 \u2615"], /^invalid character in the value of header X-A$/],
+      [["ws://a", "-o", ""], /^--origin needs an origin, e\.g\. https:\/\/example\.com$/],
+      // One line, not split at the LF, and exit 2 rather than a failed connect().
+      [["ws://a", "-o", "http://x\r\nInjected: 1"], /^invalid character in the value of --origin$/],
+      [
+        ["ws://a", "--origin", "http://caf\u00e9.\u2615"],
+        /^invalid character in the value of --origin$/,
+      ],
       [["ws://a", "-s", "chat v1"], /^invalid subprotocol: chat v1$/],
       [["ws://a", "-s", ""], /^invalid subprotocol: $/],
       [

@@ -8,10 +8,13 @@ import { type Handler, serve } from "../../src/index.js";
 
 const TIMEOUT = { timeout: 20_000 };
 
-/** In-memory streams for a command; `stdin` claims to be a terminal when `tty` is set. */
-function streams(tty: boolean) {
+/**
+ * In-memory streams for a command; `stdin` claims to be a terminal when `tty`
+ * is set, and `stdout` when `ttyOut` is.
+ */
+function streams(tty: boolean, ttyOut = false) {
   const stdin = Object.assign(new PassThrough({ encoding: "utf8" }), { isTTY: tty });
-  const stdout = new PassThrough({ encoding: "utf8" });
+  const stdout = Object.assign(new PassThrough({ encoding: "utf8" }), { isTTY: ttyOut });
   const stderr = new PassThrough({ encoding: "utf8" });
   let out = "";
   const waiters = new Set<() => void>();
@@ -43,6 +46,9 @@ function streams(tty: boolean) {
     },
   };
 }
+
+/** The ETX byte a terminal in raw mode sends for Ctrl-C. */
+const CTRL_C = "\x03";
 
 async function withServer(handler: Handler, run: (uri: string) => Promise<void>): Promise<void> {
   await using server = await serve(handler, { host: "127.0.0.1", port: 0, logger: null });
@@ -81,17 +87,94 @@ describe("describeError", () => {
 });
 
 describe("runClient", () => {
-  it("shows a `> ` prompt when stdin is a terminal", TIMEOUT, async () => {
-    await withServer(echo, async (uri) => {
-      const cli = streams(true);
-      const running = runClient(uri, { streams: cli.io });
-      await cli.waitFor(`Connected to ${uri}.\n> `);
-      cli.stdin.write("hi\n");
-      await cli.waitFor("< hi\n");
-      cli.stdin.end();
-      assert.equal(await running, 0);
-      assert.equal(cli.stdout(), `Connected to ${uri}.\n> > < hi\nConnection closed: 1000 (OK).\n`);
-    });
+  it(
+    "shows a `> ` prompt when stdin and stdout are terminals, redrawn below messages",
+    TIMEOUT,
+    async () => {
+      await withServer(echo, async (uri) => {
+        const cli = streams(true, true);
+        const running = runClient(uri, { streams: cli.io });
+        // readline moves the cursor around the prompt: \x1b[1G\x1b[0J> \x1b[3G.
+        await cli.waitFor(`Connected to ${uri}.\n`);
+        await cli.waitFor("> ");
+        cli.stdin.write("hi\n");
+        // The line being typed is cleared, the message printed, the prompt redrawn.
+        await cli.waitFor("\r\x1b[K< hi\n");
+        cli.stdin.end();
+        assert.equal(await running, 0);
+        assert.match(
+          cli.stdout(),
+          /\r\x1b\[K< hi\n(\x1b\[\d*[GJ])*> (\x1b\[\d*G)?\r\x1b\[KConnection closed: 1000 \(OK\)\.\n$/,
+        );
+      });
+    },
+  );
+
+  it(
+    "writes no prompt into stdout that is not a terminal, even when stdin is",
+    TIMEOUT,
+    async () => {
+      await withServer(echo, async (uri) => {
+        // `websockets-ts ws://… > file`, typed at a terminal.
+        const cli = streams(true, false);
+        const running = runClient(uri, { streams: cli.io });
+        await cli.waitFor(`Connected to ${uri}.\n`);
+        cli.stdin.write("hi\n");
+        await cli.waitFor("< hi\n");
+        cli.stdin.end();
+        assert.equal(await running, 0);
+        // It used to be `> > < hi`.
+        assert.equal(cli.stdout(), `Connected to ${uri}.\n< hi\nConnection closed: 1000 (OK).\n`);
+      });
+    },
+  );
+
+  it(
+    "hands Ctrl-C read from a terminal to onInterrupt, to count as the first SIGINT",
+    TIMEOUT,
+    async () => {
+      let serverCloseCode!: Promise<number | null>;
+      await withServer(
+        async (ws) => {
+          serverCloseCode = ws.closed.then(() => ws.closeCode);
+          await echo(ws);
+        },
+        async (uri) => {
+          const cli = streams(true, true);
+          const stop = new AbortController();
+          let interrupts = 0;
+          const onInterrupt = (): void => {
+            interrupts++;
+            stop.abort();
+          };
+          const running = runClient(uri, { streams: cli.io, signal: stop.signal, onInterrupt });
+          await cli.waitFor("> ");
+          // readline reads the terminal in raw mode: Ctrl-C arrives as a byte, not as SIGINT.
+          cli.stdin.write(CTRL_C);
+          assert.equal(await running, 0);
+          assert.equal(interrupts, 1);
+          assert.equal(await serverCloseCode, 1000);
+        },
+      );
+    },
+  );
+
+  it("closes with 1000 on Ctrl-C read from a terminal without onInterrupt", TIMEOUT, async () => {
+    let serverCloseCode!: Promise<number | null>;
+    await withServer(
+      async (ws) => {
+        serverCloseCode = ws.closed.then(() => ws.closeCode);
+        await echo(ws);
+      },
+      async (uri) => {
+        const cli = streams(true, true);
+        const running = runClient(uri, { streams: cli.io });
+        await cli.waitFor("> ");
+        cli.stdin.write(CTRL_C);
+        assert.equal(await running, 0);
+        assert.equal(await serverCloseCode, 1000);
+      },
+    );
   });
 
   it("shows no prompt when stdin is not a terminal", TIMEOUT, async () => {

@@ -287,6 +287,13 @@ describe("opcodes and close codes", () => {
     for (const code of invalid) assert.equal(isValidCloseCode(code), false, `${code}`);
   });
 
+  it("allows only integers: a close code is a 2-byte unsigned integer", () => {
+    const invalid = [1000.5, 1001.000001, 3000.7, 4999.9, Number.NaN, Number.POSITIVE_INFINITY];
+    for (const code of invalid) assert.equal(isValidCloseCode(code), false, `${code}`);
+    assert.equal(isValidCloseCode("1000" as never), false);
+    assert.equal(isValidCloseCode(3000.0), true);
+  });
+
   it("describes frames", () => {
     assert.equal(new Frame(Opcode.TEXT, utf8("Hello")).toString(), "TEXT FIN [5 bytes]");
     assert.equal(new Frame(Opcode.CONT, utf8("x"), false, true).toString(), "CONT RSV1 [1 bytes]");
@@ -330,6 +337,8 @@ describe("Close", () => {
 
   it("refuses to serialize codes that may not be sent and reasons over 123 bytes", () => {
     assert.throws(() => new Close(1005, "").serialize(), InvalidState);
+    // Not truncated to 3000 (0b b8) on the wire.
+    assert.throws(() => new Close(3000.7, "").serialize(), /invalid close code: 3000\.7/);
     assert.throws(() => new Close(1000, "x".repeat(124)).serialize(), /123 bytes/);
     assert.equal(new Close(1000, "x".repeat(123)).serialize().length, 125);
   });

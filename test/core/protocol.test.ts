@@ -274,6 +274,17 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.throws(() => openProtocol(role).sendClose(1005), /invalid close code/);
         assert.throws(() => openProtocol(role).sendClose(1000, "x".repeat(124)), /123 bytes/);
       });
+
+      it("refuses a close code that isn't an integer, writes nothing and stays open", () => {
+        const protocol = openProtocol(role);
+        assert.throws(() => protocol.sendClose(1000.5), /invalid close code: 1000\.5/);
+        assert.deepEqual(written(protocol), []);
+        assert.equal(protocol.state, State.OPEN);
+        assert.equal(protocol.closeSent, null);
+        // Still open: 1000 goes out as 03 e8, where 1000.5 went out as 03 e8 too.
+        protocol.sendClose(1000);
+        assert.deepEqual(written(protocol), [toHex(fromSelf(role, Opcode.CLOSE, hex("03 e8")))]);
+      });
     });
 
     describe("closing handshake started by the peer", () => {

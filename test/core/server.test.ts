@@ -338,7 +338,7 @@ describe("ServerProtocol", () => {
       assert.deepEqual(written(server), []);
     }
 
-    it("rejects POST with 405", () => {
+    it("rejects POST with 405 and Allow: GET", () => {
       const [server, response] = answer(requestBytes(RFC_HEADERS, "POST /chat HTTP/1.1"));
       assertRejected(
         server,
@@ -347,8 +347,30 @@ describe("ServerProtocol", () => {
         "Method Not Allowed",
         "unsupported HTTP method: POST",
         InvalidMessage,
+        [["Allow", "GET"]],
       );
       assert.equal((failure(server) as InvalidMessage).status, 405);
+    });
+
+    it("writes the exact bytes of a 405", () => {
+      // RFC 9110 §15.5.6: a 405 response MUST carry Allow.
+      const [server, response] = answer(requestBytes(RFC_HEADERS, "get /chat HTTP/1.1"));
+      server.sendResponse(response);
+      assert.deepEqual(written(server), [
+        toHex(
+          concat([
+            head(
+              "HTTP/1.1 405 Method Not Allowed",
+              "Connection: close",
+              "Content-Length: 69",
+              "Content-Type: text/plain; charset=utf-8",
+              "Allow: GET",
+            ),
+            utf8("Failed to open a WebSocket connection: unsupported HTTP method: get.\n"),
+          ]),
+        ),
+        EOF,
+      ]);
     });
 
     it("rejects HTTP/1.0 with 505", () => {

@@ -20,9 +20,9 @@ function walk(root: string, dir: string): string[] {
 /** The repository root, from `.build/test/docs/`. */
 export const ROOT = new URL("../../../", import.meta.url);
 
-/** README.md and every `.md` under docs/, relative to the root with `/`, sorted. */
+/** README.md, examples/README.md and every `.md` under docs/, relative to the root with `/`. */
 export function markdownFiles(root: string): string[] {
-  return ["README.md", ...walk(root, "docs").sort()];
+  return ["README.md", "examples/README.md", ...walk(root, "docs").sort()];
 }
 
 /** A file's text, by its path relative to the root. */

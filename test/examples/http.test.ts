@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { InvalidStatus } from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
 import { startNode } from "../helpers/child.js";
+import { RawPeer } from "../helpers/raw.js";
 import { unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -90,6 +91,11 @@ describe("examples/http/handle-upgrade", () => {
     assert.equal(await response.text(), "Plain HTTP here; WebSocket at /echo.\n");
 
     await assertRefused(`ws://127.0.0.1:${port}/`, 404);
+    await assertRefused(`ws://127.0.0.1:${port}/chat`, 404);
+    // A client that resets the connection once refused doesn't crash the server.
+    const peer = await RawPeer.connect(port);
+    assert.match(await peer.handshake("/chat"), /^HTTP\/1\.1 404 Not Found\r\n/);
+    peer.socket.resetAndDestroy();
     await assertRefused(`ws://127.0.0.1:${port}/chat`, 404);
 
     // Each client gets its own echo, not the other's messages.

@@ -8,7 +8,7 @@ import {
   ConnectionClosedOK,
   InvalidState,
 } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
+import { CloseCode, Opcode } from "../../src/core/frames.js";
 import { isPooled } from "../../src/core/outgoing.js";
 import { State } from "../../src/core/protocol.js";
 import { connect } from "../../src/node/client.js";
@@ -156,8 +156,24 @@ describe("Connection", () => {
     await using ws = await connect(uri);
     await assert.rejects(ws.send(42 as never), TypeError);
     await assert.rejects(ws.send([42] as never), /fragments must be strings or bytes/);
+    // Typed arrays other than Uint8Array are iterables of numbers, not of fragments.
+    await assert.rejects(ws.send(new Uint16Array([1, 2]) as never), {
+      name: "TypeError",
+      message: /^send\(\) takes .*a Uint8Array or an ArrayBuffer.*; got a Uint16Array$/,
+    });
+    await assert.rejects(ws.send(new DataView(new ArrayBuffer(2)) as never), /got a DataView$/);
+    await assert.rejects(ws.ping(new Uint16Array([1]) as never), {
+      name: "TypeError",
+      message: /^ping\(\) takes a string or bytes .*; got a Uint16Array$/,
+    });
+    await assert.rejects(ws.pong(42 as never), /^TypeError: pong\(\) takes .*; got a number$/);
+    assert.equal(ws.state, State.OPEN, "nothing was sent");
     await assert.rejects(ws.close(1006), InvalidState);
     await assert.rejects(ws.close(1005, "a reason needs a code"), InvalidState);
+    // A close code is an integer: 3000.5 is refused, not sent as 3000.
+    await assert.rejects(ws.close(3000.5), /invalid close code: 3000\.5/);
+    await ws.send("still open");
+    assert.equal(await ws.recv(), "still open");
   });
 
   it("sends a close frame without a code for close(1005)", async () => {
@@ -195,6 +211,48 @@ describe("Connection", () => {
     assert.equal(await ws.recv(), "after");
   });
 
+  it("rejects sends behind a stalled fragmented message once the connection closes", async () => {
+    // The source of a fragmented message stalls (a slow upstream, a stream
+    // cut off with the network): the message never completes.
+    for (const [ending, ErrorClass] of [
+      ["lost", ConnectionClosedError],
+      ["closed", ConnectionClosedOK],
+    ] as const) {
+      const opened = deferred<ServerConnection>();
+      const { server, uri } = await startServer(async (ws) => {
+        opened.resolve(ws);
+        await ws.closed;
+      });
+      await using _server = server;
+      const ws = await connect(uri);
+      const serverSide = await opened.promise;
+      const resume = deferred();
+      async function* stalling() {
+        yield "first fragment";
+        await resume.promise;
+        yield "after the connection closed";
+      }
+      const fragmented = ws.send(stalling());
+      const queued = ws.send("queued behind it");
+      let closing: Promise<void> | null = null;
+      if (ending === "lost") {
+        serverSide.terminate();
+      } else {
+        // RFC 6455 §5.4: a close frame may come between the fragments of a message.
+        closing = ws.close();
+        await assert.rejects(ws.send("sent while closing"), ErrorClass, ending);
+      }
+      await ws.closed;
+      await closing;
+      await assert.rejects(queued, ErrorClass, ending);
+      await assert.rejects(ws.send("sent once closed"), ErrorClass, ending);
+      await assert.rejects(ws.send(["fragmented, sent once closed"]), ErrorClass, ending);
+      // The stalled message fails as soon as its source goes on.
+      resume.resolve();
+      await assert.rejects(fragmented, ErrorClass, ending);
+    }
+  });
+
   it("measures latency with ping()", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
@@ -202,12 +260,17 @@ describe("Connection", () => {
     const latency = await ws.ping();
     assert.ok(latency >= 0);
     assert.equal(ws.latency, latency);
-    const [a, b] = await Promise.all([ws.ping("a"), ws.ping(Buffer.from("b"))]);
-    assert.ok(a >= 0 && b >= 0);
+    const [a, b, c] = await Promise.all([
+      ws.ping("a"),
+      ws.ping(Buffer.from("b")),
+      ws.ping(new Uint8Array([99]).buffer),
+    ]);
+    assert.ok(a >= 0 && b >= 0 && c >= 0);
     const pending = ws.ping("same");
     await assert.rejects(ws.ping("same"), ConcurrencyError);
     await pending;
     await ws.pong("unsolicited");
+    await ws.pong(new ArrayBuffer(1));
   });
 
   it("rejects pending pings when the connection closes", async () => {
@@ -238,6 +301,27 @@ describe("Connection", () => {
     release.resolve();
     const withSignal = new AbortController();
     assert.equal(await ws.recv({ signal: withSignal.signal }), "kept");
+  });
+
+  it("takes null options or a null signal as no signal, and never throws synchronously", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    // As in fetch()'s RequestInit, a signal may be null: `{ signal: options.signal ?? null }`.
+    const receivers = [
+      () => ws.recv(null),
+      () => ws.recv({ signal: null }),
+      () => ws.recvText(null),
+      () => ws.recvText({ signal: null }),
+      () => ws.recvBinary(null),
+      () => ws.recvBinary({ signal: null }),
+    ];
+    for (const [i, receive] of receivers.entries()) {
+      const received = receive();
+      await ws.send(`message ${i}`);
+      const message = await received;
+      assert.equal(Buffer.from(message).toString(), `message ${i}`);
+    }
   });
 
   it("refuses two concurrent recv() calls", async () => {
@@ -298,6 +382,89 @@ describe("Connection", () => {
     }
     assert.ok(stalled, "send() waited for the peer");
     assert.ok(sent < 256, `sent ${sent} MiB before waiting`);
+  });
+
+  it("rejects a send() waiting for drain when the connection is lost, as its bytes were discarded", async () => {
+    const mark = 1024;
+    for (const fill of ["one large message", "a message per turn"] as const) {
+      const opened = deferred<ServerConnection>();
+      const { server, port } = await startServer(
+        async (ws) => {
+          opened.resolve(ws);
+          await ws.closed;
+        },
+        { writeHighWaterMark: mark, compression: null },
+      );
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      await peer.handshake();
+      peer.socket.pause();
+      const ws = await opened.promise;
+      const socket = socketOf(ws);
+      const payload = new Uint8Array(8000);
+      if (fill === "one large message") {
+        // More than the kernel's buffers hold: the socket's own buffer
+        // passes its mark, and the connection waits for its 'drain'.
+        void ws.send(new Uint8Array(32 * 1024 * 1024)).catch(() => {});
+        assert.equal(socket.writableNeedDrain, true, fill);
+      } else {
+        // Until the kernel takes no more, then a little: the socket stays
+        // under its own mark, and the callback of an empty write stands in
+        // for 'drain'; a destroyed socket calls it back too.
+        while (socket.writableLength <= mark) {
+          void ws.send(payload).catch(() => {});
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        assert.equal(socket.writableNeedDrain, false, fill);
+      }
+      const sends = [ws.send(payload), ws.send("after it")];
+      assert.ok(ws.bufferedAmount > mark, fill);
+      peer.socket.destroy();
+      for (const sending of sends) await assert.rejects(sending, ConnectionClosedError, fill);
+      assert.equal(ws.closeCode, 1006);
+    }
+  });
+
+  it("resolves a send() waiting for drain once the socket wrote everything, closing or not", async () => {
+    for (const ending of ["normal close", "failure"] as const) {
+      const opened = deferred<ServerConnection>();
+      const { server, port } = await startServer(
+        async (ws) => {
+          opened.resolve(ws);
+          await ws.closed;
+        },
+        // After a failure, reading stays held for the bytes the socket
+        // wrote: the peer's close frame waits for the close timeout.
+        { writeHighWaterMark: 1024, compression: null, closeTimeout: 500 },
+      );
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      await peer.handshake();
+      peer.socket.pause();
+      const ws = await opened.promise;
+      const big = new Uint8Array(16 * 1024 * 1024);
+      const sending = ws.send(big);
+      assert.ok(ws.bufferedAmount > 1024, ending);
+      let closing: Promise<void> | null = null;
+      if (ending === "normal close") {
+        closing = ws.close();
+      } else {
+        // RFC 6455 §7.1.7: a server that fails the connection closes TCP
+        // at once; an ending socket emits 'finish' once written, not 'drain'.
+        ws.protocol.fail(CloseCode.INTERNAL_ERROR, "");
+        // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+        ws["afterProtocolStep"]();
+      }
+      peer.socket.resume();
+      assert.equal((await peer.readFrame())?.data.length, big.length, ending);
+      const close = await peer.readFrame();
+      assert.equal(close?.opcode, Opcode.CLOSE, ending);
+      peer.writeFrame(Opcode.CLOSE, close!.data);
+      await sending;
+      await closing;
+      await ws.closed;
+      if (ending === "normal close") assert.equal(ws.closeCode, 1000);
+    }
   });
 
   it("terminate() drops the connection without a closing handshake, on either side", async () => {
@@ -581,6 +748,30 @@ describe("Connection, writes batched per event-loop turn", () => {
     socket.uncork();
     await third;
     for (let i = 0; i < 3; i++) assert.equal((await ws.recvBinary()).length, 1500);
+  });
+
+  it("lets the event loop run during a loop of await send() the socket keeps up with", async () => {
+    // Compressible messages: 100 kB each, a few hundred bytes on the wire, so
+    // the kernel takes every write and send() never waits for 'drain'.
+    const { server, uri } = await startServer(async (ws) => {
+      for await (const _ of ws);
+    });
+    await using _server = server;
+    await using ws = await connect(uri);
+    const message = "x".repeat(100_000);
+    let timerFired = false;
+    setTimeout(() => {
+      timerFired = true;
+    }, 0);
+    let sends = 0;
+    // Without a turn of the event loop per writeHighWaterMark bytes, the loop
+    // would run all its sends on microtasks alone, before the timer.
+    while (!timerFired && sends < 2_000) {
+      await ws.send(message);
+      sends++;
+    }
+    assert.equal(timerFired, true);
+    assert.ok(sends < 100, `${sends} sends before the timer fired`);
   });
 
   it("answers pings and echoes in the order the frames arrived", async () => {

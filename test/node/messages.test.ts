@@ -102,6 +102,42 @@ describe("MessageAssembler", () => {
     assert.equal(queue.size, 0);
   });
 
+  it("hands no message to a reader waiting once one was dropped, so what is read has no gaps", async () => {
+    for (const reader of ["recv", "iterator"] as const) {
+      const { queue } = assembler(2);
+      queue.put(text("1"));
+      queue.put(text("2"));
+      queue.drainForClose();
+      queue.put(text("3 is dropped"));
+      const iterator = queue.iterator();
+      const read = async () =>
+        reader === "recv" ? await queue.get() : (await iterator.next()).value;
+      assert.equal(await read(), "1");
+      assert.equal(await read(), "2");
+      // The queue is empty and a reader waits: later messages, whole or in
+      // fragments, would follow the dropped one with a gap.
+      const waiting = read();
+      queue.put(text("4 follows a dropped one"));
+      queue.put(text("5 in ", false));
+      queue.put(text("fragments", true, Opcode.CONT));
+      queue.close(new Error("closed"));
+      await assert.rejects(waiting, /closed/, reader);
+    }
+  });
+
+  it("still hands messages to a waiting reader when closing before any was dropped", async () => {
+    const { queue } = assembler(2);
+    queue.drainForClose();
+    const waiting = queue.get();
+    queue.put(text("a"));
+    assert.equal(await waiting, "a");
+    queue.put(text("b"));
+    queue.put(text("c"));
+    queue.put(text("dropped"));
+    assert.equal(await queue.get(), "b");
+    assert.equal(await queue.get(), "c");
+  });
+
   it("queues what fits when closing, without pausing", async () => {
     const { queue, calls } = assembler(2);
     queue.drainForClose();

@@ -18,13 +18,15 @@ function reply(name: string) {
   };
 }
 
+const ROUTES = {
+  "/chat": reply("chat"),
+  "/rooms/:room/users/:user": reply("user"),
+  "/rooms/:room": reply("room"),
+  "/rooms/lobby": reply("lobby"),
+};
+
 describe("route()", () => {
-  const routes = route({
-    "/chat": reply("chat"),
-    "/rooms/:room/users/:user": reply("user"),
-    "/rooms/:room": reply("room"),
-    "/rooms/lobby": reply("lobby"),
-  });
+  const routes = route(ROUTES);
 
   it("dispatches by path, ignoring the query string, with parameters", async () => {
     const { server, uri } = await startServer(routes);
@@ -61,6 +63,32 @@ describe("route()", () => {
     await using ws = await connect(`${uri}/chat`);
     assert.equal(await ws.recv(), '["chat",{}]');
     assert.equal(processed, 1);
+  });
+
+  it("routes an absolute-form request target on its path", async () => {
+    // RFC 6455 §4.2.1 item 1: the Request-URI may be an absolute http/https URI.
+    const { server, port } = await startServer(route({ "/": reply("root"), ...ROUTES }));
+    await using _server = server;
+    const answer = async (target: string) => {
+      const peer = await RawPeer.connect(port);
+      const head = await peer.handshake(target);
+      const frame = head.startsWith("HTTP/1.1 101 ") ? await peer.readFrame() : null;
+      peer.socket.destroy();
+      return frame === null
+        ? head.split("\r\n")[0]
+        : JSON.parse(new TextDecoder().decode(frame.data));
+    };
+    assert.deepEqual(await answer(`http://127.0.0.1:${port}/chat`), ["chat", {}]);
+    assert.deepEqual(await answer("HTTPS://user@127.0.0.1/rooms/caf%C3%A9?x=1"), [
+      "room",
+      { room: "café" },
+    ]);
+    // RFC 9112 §3.2.1: an empty path is "/".
+    assert.deepEqual(await answer("http://127.0.0.1?x=1"), ["root", {}]);
+    assert.deepEqual(await answer("http://127.0.0.1"), ["root", {}]);
+    assert.equal(await answer("http://127.0.0.1/nowhere"), "HTTP/1.1 404 Not Found");
+    // Only http and https URIs are absolute-form targets of a handshake.
+    assert.equal(await answer("ftp://127.0.0.1/chat"), "HTTP/1.1 404 Not Found");
   });
 
   it("rejects invalid patterns", () => {

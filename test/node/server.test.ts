@@ -122,6 +122,44 @@ describe("serve()", () => {
     stalled.socket.destroy();
   });
 
+  it("broadcast() stops at the mark for a connection sending a fragmented message", async () => {
+    const mark = 16 * 1024;
+    const opened = deferred<ServerConnection>();
+    const resume = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        // Streamed from a slow source: the messages broadcast meanwhile wait for it.
+        async function* slowly() {
+          yield "streamed ";
+          await resume.promise;
+          yield "message";
+        }
+        const streaming = ws.send(slowly());
+        opened.resolve(ws);
+        await streaming;
+        await ws.send("end");
+        await ws.closed;
+      },
+      { writeHighWaterMark: mark, compression: null },
+    );
+    await using _server = server;
+    await using client = await connect(uri, { compression: null });
+    const ws = await opened.promise;
+    const message = "é".repeat(500); // 1,000 bytes of UTF-8
+    const before = ws.bufferedAmount;
+    for (let i = 0; i < 100; i++) broadcast(server.connections, message);
+    const buffered = ws.bufferedAmount;
+    const queued = (buffered - before) / 1000;
+    // Before the assertions: a failing one must not leave the handler waiting.
+    resume.resolve();
+    assert.ok(buffered > mark && buffered <= mark + 1000, `${buffered} bytes buffered`);
+    assert.ok(queued > 0 && queued < 100, `${queued} messages queued`);
+    assert.equal(await client.recv(), "streamed message");
+    for (let i = 0; i < queued; i++) assert.equal(await client.recv(), message);
+    assert.equal(await client.recv(), "end", "the other broadcasts were skipped");
+    assert.equal(ws.bufferedAmount, 0);
+  });
+
   it("applies origin patterns with the g or y flag the same way every time", async () => {
     const global = /^https:\/\/good\.example$/g;
     const sticky = /https:\/\/other\.example/y;
@@ -272,6 +310,74 @@ describe("serve()", () => {
     assert.ok(error instanceof InvalidStatus);
     assert.equal(error.response.status, 500);
     assert.ok(logger.lines.includes("opening handshake failed"));
+  });
+
+  it("lets processResponse answer { status, headers?, body? } like processRequest", async () => {
+    const { server, port } = await startServer(echo, {
+      processResponse: (_connection, request) =>
+        request.path === "/closed"
+          ? { status: 403, headers: { "X-Why": "closed" }, body: "Closed.\n" }
+          : undefined,
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    const head = await peer.handshake("/closed");
+    assert.match(head, /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.match(head, /\r\nX-Why: closed\r\n/);
+    assert.match(head, /\r\nContent-Length: 8\r\n/);
+    assert.equal(await peer.readToEnd(), "Closed.\n");
+    await using ws = await connect(`ws://127.0.0.1:${port}/open`);
+    await ws.send("open");
+    assert.equal(await ws.recv(), "open");
+  });
+
+  it("answers 500 and logs when a hook returns something that is not a response", async () => {
+    const answers: unknown[] = [
+      "nope",
+      false,
+      0,
+      42,
+      [],
+      { status: "403" },
+      { status: 200, body: 1 },
+      { status: 600 },
+      // Not a handshake response: the request would skip validation.
+      { status: 101 },
+    ];
+    for (const [hook, answer] of answers.flatMap((answer) => [
+      ["processRequest", answer] as const,
+      ["processResponse", answer] as const,
+    ])) {
+      const logger = recordingLogger();
+      let handlerRan = false;
+      const { server, port } = await startServer(
+        () => {
+          handlerRan = true;
+        },
+        { logger, [hook]: () => answer },
+      );
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      const label = `${hook} returning ${JSON.stringify(answer)}`;
+      assert.match(await peer.handshake(), /^HTTP\/1\.1 500 Internal Server Error\r\n/, label);
+      assert.ok(logger.lines.includes("opening handshake failed"), label);
+      assert.equal(handlerRan, false, label);
+    }
+  });
+
+  it("drops the connection, logging why, when a hook's response can't be sent", async () => {
+    const logger = recordingLogger();
+    const { server, port } = await startServer(echo, {
+      logger,
+      // Passes for a Response, but has no headers to send.
+      processResponse: () => Object.create(Response.prototype) as Response,
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    assert.equal(await peer.handshake(), "");
+    await peer.closed;
+    assert.ok(logger.lines.includes("opening handshake failed"));
+    assert.equal(server.connections.size, 0);
   });
 
   it("exposes the request, subprotocol and origin checks", async () => {

@@ -202,6 +202,61 @@ describe("TLS", () => {
     );
   });
 
+  it("drops a client that stalls its TLS handshake at openTimeout", {
+    timeout: 20_000,
+  }, async () => {
+    const lines: string[] = [];
+    const record = (message: string, error?: unknown) => {
+      lines.push(`${message} (${(error as NodeJS.ErrnoException | undefined)?.code})`);
+    };
+    const logger = { error: record, warn: record, info: record, debug: record };
+    const server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      tls: { key, cert },
+      logger,
+      openTimeout: 200,
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    // One client says nothing; the other sends the first bytes of a ClientHello.
+    const clients = await Promise.all(
+      [null, Buffer.from("160301020001", "hex")].map(async (first) => {
+        const socket = net.connect(port, "127.0.0.1");
+        socket.on("error", () => {});
+        const closed = new Promise((resolve) => socket.once("close", resolve));
+        await once(socket, "connect");
+        if (first !== null) socket.write(first);
+        return closed;
+      }),
+    );
+    // Node only reports ERR_TLS_HANDSHAKE_TIMEOUT; the server must close the sockets itself.
+    await Promise.all(clients);
+    assert.deepEqual(lines, [
+      "TLS handshake failed (ERR_TLS_HANDSHAKE_TIMEOUT)",
+      "TLS handshake failed (ERR_TLS_HANDSHAKE_TIMEOUT)",
+    ]);
+    await server.close();
+  });
+
+  it("drops a client whose TLS handshake completes once close() began", {
+    timeout: 20_000,
+  }, async () => {
+    const { server, port } = await startTlsServer();
+    // The server's own tls.Server: close() as soon as the TCP connection arrives.
+    const { netServer } = server as unknown as { netServer: tls.Server };
+    let closing: Promise<void> | null = null;
+    netServer.once("connection", () => {
+      closing = server.close();
+    });
+    const socket = tls.connect({ host: "127.0.0.1", port, ca, servername: "localhost" });
+    socket.on("error", () => {});
+    // The server closes the socket once its handshake is done (the client may
+    // see it complete, or not): it must not hang on, with nobody to take it.
+    await new Promise((resolve) => socket.once("close", resolve));
+    assert.notEqual(closing, null);
+    await closing;
+  });
+
   it("closes the TLS server and its connections", async () => {
     const { server, port } = await startTlsServer();
     const ws = await connect(`wss://localhost:${port}`, { tls: { ca } });

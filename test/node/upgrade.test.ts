@@ -32,6 +32,35 @@ async function closeHttpServer(httpServer: http.Server | https.Server): Promise<
   await new Promise((resolve) => httpServer.close(resolve));
 }
 
+/** A valid handshake request, for a raw client to send. */
+const REQUEST =
+  "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/** Resolves when `socket` emits 'close', whatever error came first (not once(), which rejects). */
+function closeOf(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+/**
+ * Sends a handshake request for `path` from a socket that never closes its
+ * side by itself, and reads the answer until the server closes its side.
+ */
+async function refusedClient(
+  port: number,
+  path: string,
+): Promise<{ socket: net.Socket; answer: string }> {
+  const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  socket.on("error", () => {});
+  let answer = "";
+  socket.on("data", (chunk: Buffer) => {
+    answer += chunk.toString("latin1");
+  });
+  socket.write(REQUEST.replace("GET / ", `GET ${path} `));
+  await once(socket, "end");
+  return { socket, answer };
+}
+
 /** GETs a URL and resolves with the body. */
 async function get(url: string, options: https.RequestOptions = {}): Promise<string> {
   const client = url.startsWith("https:") ? https : http;
@@ -107,6 +136,58 @@ describe("serve({ server })", () => {
     }
   });
 
+  it("lets go of a socket emitted as 'connection' after it closed or its client half-closed", {
+    timeout: 20_000,
+  }, async () => {
+    // Sockets come from a listening server of the test, and are handed to
+    // serve() late, by hand, as an application may do.
+    const sockets: net.Socket[] = [];
+    const accepted: ((socket: net.Socket) => void)[] = [];
+    const listening = net.createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.push(socket);
+      accepted.shift()?.(socket);
+    });
+    listening.listen(0, "127.0.0.1");
+    await once(listening, "listening");
+    const port = (listening.address() as net.AddressInfo).port;
+    const accept = () => new Promise<net.Socket>((resolve) => accepted.push(resolve));
+    try {
+      let handled = 0;
+      const netServer = net.createServer();
+      // No openTimeout to come to the rescue.
+      const server = await serve(() => void handled++, {
+        server: netServer,
+        logger: null,
+        openTimeout: null,
+      });
+      // Reset by the client: destroyed before serve() gets it.
+      const resetting = accept();
+      const reset = await RawPeer.connect(port);
+      const gone = await resetting;
+      gone.on("error", () => {});
+      const goneClosed = closeOf(gone);
+      reset.socket.resetAndDestroy();
+      await goneClosed;
+      netServer.emit("connection", gone);
+      // Half-closed by the client, which sent nothing: 'end' came and went.
+      const ending = accept();
+      const halfClosed = await RawPeer.connect(port);
+      const ended = await ending;
+      ended.resume();
+      halfClosed.socket.end();
+      await once(ended, "end");
+      netServer.emit("connection", ended);
+      // The server sees the end of the stream and closes its side.
+      await halfClosed.closed;
+      // Neither connection is left for close() to wait for.
+      await server.close();
+      assert.equal(handled, 0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => listening.close(resolve));
+    }
+  });
+
   it("stops taking upgrades after close() while the HTTP server goes on", async () => {
     const { httpServer, port } = await startHttpServer();
     try {
@@ -138,8 +219,12 @@ describe("Server.handleUpgrade()", () => {
       await using _chat = chat;
       assert.equal(chat.address(), null);
       httpServer.on("upgrade", (request: http.IncomingMessage, socket, head) => {
-        if (request.url === "/chat") chat.handleUpgrade(request, socket, head);
-        else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        if (request.url === "/chat") {
+          chat.handleUpgrade(request, socket, head);
+        } else {
+          socket.on("error", () => socket.destroy());
+          socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        }
       });
       await using ws = await connect(`ws://127.0.0.1:${port}/chat`);
       await ws.send("routed");
@@ -199,6 +284,119 @@ describe("Server.handleUpgrade()", () => {
       const answer = await peer.readToEnd();
       assert.match(answer, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
       assert.match(answer, /\r\nSec-WebSocket-Version: 13\r\n/);
+    } finally {
+      await closeHttpServer(httpServer);
+    }
+  });
+
+  it("drops a socket that the client reset before handleUpgrade() got it", {
+    timeout: 20_000,
+  }, async () => {
+    const { httpServer, port } = await startHttpServer();
+    try {
+      let handled = 0;
+      const chat = await serve(() => void handled++, { listen: false, logger: null });
+      const upgrading = deferred();
+      const handedOver = deferred<net.Socket>();
+      httpServer.on("upgrade", async (request, socket: net.Socket, head) => {
+        socket.on("error", () => {});
+        const closed = closeOf(socket);
+        upgrading.resolve();
+        // Async work (an authentication lookup, …) during which the client leaves.
+        await closed;
+        chat.handleUpgrade(request, socket, head);
+        handedOver.resolve(socket);
+      });
+      const peer = await RawPeer.connect(port);
+      peer.write(REQUEST);
+      await upgrading.promise;
+      peer.socket.resetAndDestroy();
+      assert.equal((await handedOver.promise).destroyed, true);
+      assert.equal(chat.connections.size, 0);
+      // Nothing is left to wait for.
+      await chat.close();
+      assert.equal(handled, 0);
+    } finally {
+      await closeHttpServer(httpServer);
+    }
+  });
+
+  it("drops a socket that the client half-closed before handleUpgrade() got it", {
+    timeout: 20_000,
+  }, async () => {
+    const { httpServer, port } = await startHttpServer();
+    try {
+      let handled = 0;
+      const chat = await serve(() => void handled++, { listen: false, logger: null });
+      httpServer.on("upgrade", async (request, socket: net.Socket, head) => {
+        // Node emits 'end' to nobody: the socket is half-open, and stays so.
+        await new Promise((resolve) => socket.once("end", resolve));
+        chat.handleUpgrade(request, socket, head);
+      });
+      const peer = await RawPeer.connect(port);
+      peer.socket.end(REQUEST);
+      // No answer, no handler: the server closes the socket.
+      assert.equal(await peer.readToEnd(), "");
+      await peer.closed;
+      assert.equal(chat.connections.size, 0);
+      await chat.close();
+      assert.equal(handled, 0);
+    } finally {
+      await closeHttpServer(httpServer);
+    }
+  });
+
+  it("answers 503 once closing, and survives a client that resets then", {
+    timeout: 20_000,
+  }, async () => {
+    const { httpServer, port } = await startHttpServer();
+    try {
+      const chat = await serve(echo, { listen: false, logger: null });
+      await chat.close();
+      let closed: Promise<void> | null = null;
+      httpServer.on("upgrade", (request, socket: net.Socket, head) => {
+        closed = closeOf(socket);
+        // Synchronously, as in the docs: the socket has no 'error' listener.
+        chat.handleUpgrade(request, socket, head);
+      });
+      const { socket, answer } = await refusedClient(port, "/");
+      assert.match(answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      // An unhandled ECONNRESET on the server's socket would crash the process.
+      socket.resetAndDestroy();
+      await closed;
+    } finally {
+      await closeHttpServer(httpServer);
+    }
+  });
+
+  it("once closing, closes the socket when the client does, or after closeTimeout", {
+    timeout: 20_000,
+  }, async () => {
+    const { httpServer, port } = await startHttpServer();
+    try {
+      const servers = await Promise.all(
+        [null, 100].map((closeTimeout) =>
+          serve(echo, { listen: false, logger: null, closeTimeout }),
+        ),
+      );
+      for (const server of servers) await server.close();
+      const closed = new Map<string, Promise<void>>();
+      httpServer.on("upgrade", (request: http.IncomingMessage, socket: net.Socket, head) => {
+        closed.set(request.url!, closeOf(socket));
+        servers[Number(request.url === "/bounded")]!.handleUpgrade(request, socket, head);
+      });
+      // Sends more, then closes its side: the server reads the bytes, then the FIN.
+      const polite = await refusedClient(port, "/");
+      assert.match(polite.answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      polite.socket.end("more bytes");
+      await closed.get("/");
+      polite.socket.destroy();
+      // Never closes its side: dropped after closeTimeout.
+      const stubborn = await refusedClient(port, "/bounded");
+      assert.match(stubborn.answer, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      stubborn.socket.write("more bytes");
+      await closed.get("/bounded");
+      stubborn.socket.destroy();
     } finally {
       await closeHttpServer(httpServer);
     }

@@ -155,6 +155,21 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.throws(() => client.recv({ timeout: -1 }), RangeError);
     });
 
+    it("refuses a timeout that is not a number instead of not waiting at all", () => {
+      using client = connect(peer.uri(uniquePath()));
+      client.send("hold later");
+      // "5000" used to make a deadline in the past: an immediate TimeoutError.
+      assert.throws(() => client.recv({ timeout: "5000" as never }), {
+        name: "TypeError",
+        message: "timeout must be a number, got string",
+      });
+      assert.throws(() => client.recv({ timeout: 10n as never }), /got bigint/);
+      assert.throws(() => client.send("x", { timeout: "5000" as never }), TypeError);
+      assert.throws(() => client.ping("x", { timeout: "5000" as never }), TypeError);
+      client.send("release");
+      assert.equal(client.recv({ timeout: 10_000 }), "later");
+    });
+
     it("receives many messages in order through a small window", () => {
       using client = connect(peer.uri(uniquePath()), { maxQueue: 2 });
       client.send("stream 200");
@@ -167,6 +182,25 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.ok(latency >= 0);
       assert.equal(client.latency, latency);
       assert.ok(client.ping("custom", { timeout: 10_000 }) >= 0);
+    });
+
+    it("refuses ping data that is not a string or bytes, or over 125 bytes", () => {
+      using client = connect(peer.uri(uniquePath()));
+      // A number used to send that many zero bytes, 5e8 of them included.
+      for (const data of [5, 5e8, {}, null, [1, 2]]) {
+        assert.throws(() => client.ping(data as never), {
+          name: "TypeError",
+          message: "ping() takes a string or bytes",
+        });
+      }
+      assert.throws(() => client.ping("é".repeat(63)), /control frame payload exceeds 125 bytes/);
+      assert.throws(() => client.ping(new Uint8Array(126)), InvalidState);
+      assert.throws(() => client.ping(new ArrayBuffer(126)), InvalidState);
+      assert.ok(client.ping("é".repeat(62)) >= 0);
+      assert.ok(client.ping(new Uint8Array(125)) >= 0);
+      assert.ok(client.ping(Uint8Array.of(1, 2, 3).buffer) >= 0);
+      client.send("still open");
+      assert.equal(client.recv(), "still open");
     });
 
     it("closes with the client's code and reason", async () => {
@@ -185,6 +219,20 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.deepEqual(
         { ...(await peer.next("closed", path)) },
         { type: "closed", path, code: 4000, reason: "bye" },
+      );
+    });
+
+    it("sends a close frame without a code for close(1005)", async () => {
+      const path = uniquePath();
+      const client = connect(peer.uri(path));
+      client.close(1005);
+      assert.equal(client.state, State.CLOSED);
+      // RFC 6455 §7.1.5: an empty close frame is reported as 1005, both ways.
+      assert.equal(client.closeCode, 1005);
+      assert.throws(() => client.recv(), ConnectionClosedOK);
+      assert.deepEqual(
+        { ...(await peer.next("closed", path)) },
+        { type: "closed", path, code: 1005, reason: "" },
       );
     });
 
@@ -253,6 +301,10 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
     it("rejects an invalid close code and stays open", () => {
       using client = connect(peer.uri(uniquePath()));
       assert.throws(() => client.close(1006), InvalidState);
+      // 3000.7 used to go out as 3000.
+      assert.throws(() => client.close(3000.7), /invalid close code: 3000\.7/);
+      assert.throws(() => client.close(1000.5), InvalidState);
+      assert.throws(() => client.close(1005, "a reason needs a code"), InvalidState);
       assert.equal(client.state, State.OPEN);
       client.send("still open");
       assert.equal(client.recv(), "still open");

@@ -101,6 +101,27 @@ describe("WebSocket: failing to connect", () => {
     }
   });
 
+  it("fails on a redirect, as browsers do, unless maxRedirects allows it", async () => {
+    // WHATWG WebSockets: the handshake request's redirect mode is "error".
+    const { server: target, uri: targetUri } = await startServer(echo);
+    await using _target = target;
+    const { server, uri } = await startServer(echo, {
+      processRequest: () => ({ status: 302, headers: { Location: targetUri } }),
+    });
+    await using _server = server;
+    const ws = new WebSocket(uri);
+    const tracked = track(ws);
+    const error = await assertFailed(ws, tracked, ["error", "close"]);
+    assert.match(error.message, /302/);
+    assert.equal(target.connections.size, 0);
+
+    const followed = new WebSocket(uri, [], { maxRedirects: 1 });
+    const trackedFollowed = track(followed);
+    await trackedFollowed.opened;
+    followed.close();
+    await trackedFollowed.closed;
+  });
+
   it("reports openTimeout, given as an option", async () => {
     const raw = await rawServer((peer: RawPeer) => {
       void peer.readHead();

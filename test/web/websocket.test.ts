@@ -312,6 +312,31 @@ describe("WebSocket: sending", () => {
     await tracked.closed;
   });
 
+  it("sends an empty binary message for a detached buffer or a view of one", async () => {
+    const { server, uri, received, closedWith } = await recordingServer();
+    await using _server = server;
+    const ws = new WebSocket(uri);
+    const tracked = track(ws);
+    await tracked.opened;
+    const transferred = new Uint8Array([1, 2, 3]);
+    const view = new Uint16Array(transferred.buffer, 0, 1);
+    // structuredClone with a transfer list detaches the original, as postMessage() does.
+    structuredClone(transferred.buffer, { transfer: [transferred.buffer] });
+    assert.equal(transferred.buffer.byteLength, 0);
+    ws.send(transferred.buffer);
+    ws.send(view);
+    assert.equal(ws.bufferedAmount, 0);
+    ws.send(new ArrayBuffer(0));
+    ws.send("after");
+    ws.close();
+    await closedWith;
+    assert.deepEqual(
+      received.map((message) => (typeof message === "string" ? message : [...message])),
+      [[], [], [], "after"],
+    );
+    await tracked.closed;
+  });
+
   it("copies buffers: changing one after send() changes nothing", async () => {
     const { server, uri, received, closedWith } = await recordingServer();
     await using _server = server;
@@ -407,6 +432,18 @@ describe("WebSocket: closing", () => {
     assert.equal(ws.readyState, WebSocket.CLOSED);
     assert.deepEqual(await closedWith, [4000, "bye é"]);
     assert.deepEqual(tracked.log, ["open", "close"]);
+  });
+
+  it("close() rounds a fractional code as WebIDL [Clamp] does, where the Node layer refuses it", async () => {
+    const { server, uri, closedWith } = await recordingServer();
+    await using _server = server;
+    const ws = new WebSocket(uri);
+    const tracked = track(ws);
+    await tracked.opened;
+    // The core now refuses 3000.7; the conversion comes first, so 3001 goes out.
+    ws.close(3000.7, "rounded");
+    assert.deepEqual(await closedWith, [3001, "rounded"]);
+    assert.equal((await tracked.closed).code, 3001);
   });
 
   it("close() with a reason and no code sends 1000", async () => {
