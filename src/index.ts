@@ -26,6 +26,7 @@ export {
   PayloadTooBig,
   ProtocolError,
   ProxyError,
+  type ProxyErrorOptions,
   SecurityError,
   TimeoutError,
   WebSocketError,

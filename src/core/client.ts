@@ -214,18 +214,24 @@ export class ClientProtocol extends Protocol {
     // Only called in "handshake" mode, which ends when the parser is released.
     const parser = this.responseParser!;
     let response: Response | null;
-    try {
-      response = parser.parse(this.reader);
-    } catch (error) {
-      this.responseParser = null;
-      this.failHandshake(
-        new InvalidMessage("did not receive a valid HTTP response", 400, { cause: error }),
-      );
-      return false;
-    }
-    if (response === null) return false;
+    do {
+      try {
+        response = parser.parse(this.reader);
+      } catch (error) {
+        this.responseParser = null;
+        this.failHandshake(
+          new InvalidMessage("did not receive a valid HTTP response", 400, { cause: error }),
+        );
+        return false;
+      }
+      if (response === null) return false;
+      this.traceHead("<", `HTTP/1.1 ${response.status} ${response.reason}`, response.headers);
+      // RFC 9110 §15.2: "A client MUST be able to parse one or more 1xx
+      // responses received prior to a final response, even if the client does
+      // not expect one. A user agent MAY ignore unexpected 1xx responses."
+      // 101 is the final response that switches to WebSocket.
+    } while (isInterim(response.status));
     this.responseParser = null;
-    this.traceHead("<", `HTTP/1.1 ${response.status} ${response.reason}`, response.headers);
     try {
       this.processResponse(response);
     } catch (error) {
@@ -251,4 +257,9 @@ export class ClientProtocol extends Protocol {
   protected override maskKey(): Uint8Array {
     return this.maskKeyGenerator ? this.maskKeyGenerator() : super.maskKey();
   }
+}
+
+/** Whether `status` is an interim response (1xx) other than 101 Switching Protocols. */
+function isInterim(status: number): boolean {
+  return status < 200 && status !== 101;
 }

@@ -282,16 +282,30 @@ export class TimeoutError extends WebSocketError {
   override readonly code: string = "ERR_TIMEOUT";
 }
 
+/** Options of a {@link ProxyError}. */
+export interface ProxyErrorOptions extends ErrorOptions {
+  /** See {@link ProxyError.transient}. Default: `false`. */
+  transient?: boolean;
+}
+
 /** A proxy refused to open the tunnel or answered something unexpected. */
 export class ProxyError extends InvalidHandshake {
   override readonly code: string = "ERR_PROXY";
+  /**
+   * Whether the proxy reported a condition that may go away by itself: it
+   * couldn't reach the server (a SOCKS5 reply such as "connection refused"
+   * or "host unreachable"), or it closed the connection before answering.
+   * An HTTP proxy's 5xx tells as much through {@link status}.
+   */
+  readonly transient: boolean;
 
   constructor(
     message: string,
     /** The HTTP status of an HTTP proxy's refusal, e.g. 407; `null` otherwise. */
     readonly status: number | null = null,
-    options?: ErrorOptions,
+    options?: ProxyErrorOptions,
   ) {
     super(message, options);
+    this.transient = options?.transient ?? false;
   }
 }

@@ -141,6 +141,8 @@ export class ClientConnection extends Connection {
   response: Response | null = null;
 
   private handshakeSettled = false;
+  /** Set while the TLS handshake under the WebSocket one is under way; see {@link watchTlsHandshake}. */
+  private tlsHandshaking = false;
   private resolveHandshake!: () => void;
   private rejectHandshake!: (error: unknown) => void;
   /** @internal Settles when the opening handshake succeeds or fails. */
@@ -175,6 +177,17 @@ export class ClientConnection extends Connection {
     this.socket.destroy();
   }
 
+  /**
+   * @internal Notes that `socket` is a TLS socket whose handshake has yet to
+   * complete, so that a connection lost before then is reported as such.
+   */
+  watchTlsHandshake(socket: tls.TLSSocket): void {
+    this.tlsHandshaking = true;
+    socket.once("secureConnect", () => {
+      this.tlsHandshaking = false;
+    });
+  }
+
   protected handleHandshakeEvent(event: Event): void {
     this.response = event as Response;
     const error = this.protocol.handshakeExc;
@@ -187,6 +200,15 @@ export class ClientConnection extends Connection {
   }
 
   protected override onConnectionLost(): void {
+    if (this.tlsHandshaking) {
+      // No HTTP was exchanged: the protocol's "connection closed while
+      // reading HTTP response" would point at the wrong layer. Node's error
+      // says "… before secure TLS connection was established".
+      this.settleHandshake(
+        this.socketError ?? new InvalidMessage("connection closed during the TLS handshake"),
+      );
+      return;
+    }
     this.settleHandshake(
       this.protocol.handshakeExc ??
         this.socketError ??
@@ -254,6 +276,8 @@ class OpeningDeadline {
  * are dropped when a redirect leads to another origin (scheme, host or port).
  *
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`.
+ * @throws RangeError for a duration option over 2147483647 ms, negative or
+ *   NaN (`Infinity` means no limit, as `null` does).
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
  *   when the server refuses or answers wrongly; ProxyError when the proxy does.
  * @throws SecurityError when the server's TLS certificate isn't trusted (the
@@ -339,8 +363,21 @@ async function open(
   if (userAgent !== null && !request.headers.has("User-Agent"))
     request.headers.set("User-Agent", userAgent);
 
-  const socket = await openSocket(uri, viaPath, options, userAgent, signal, resolved.logger);
+  const proxy = viaPath || options.socket !== undefined ? null : resolveProxy(uri, options.proxy);
+  // A socket reports a failure to bind or to look up the host (EADDRINUSE, a
+  // lookup that calls back at once) from process.nextTick, before any promise
+  // continuation: the connection must listen for 'error' in the turn the
+  // socket is created, so no await comes between them.
+  const socket =
+    proxy === null
+      ? directSocket(uri, viaPath, options)
+      : overTunnel(
+          uri,
+          await tunnelSocket(uri, proxy, options, userAgent, signal, resolved.logger),
+          options,
+        );
   const connection = new ClientConnection(socket, protocol, resolved, request);
+  if (uri.secure) connection.watchTlsHandshake(socket as tls.TLSSocket);
   // A tunnel arrives paused; reading starts now that the connection listens.
   socket.resume();
   protocol.sendRequest(request);
@@ -362,18 +399,12 @@ async function open(
 }
 
 /**
- * The socket to the server of `uri`: over a Unix socket, through a proxy, or
- * directly; wrapped in TLS for `wss://`. A direct socket is returned while it
- * connects: its errors reach the connection, which reports them.
+ * The socket to the server of `uri` when no proxy is involved: the socket
+ * given, one to the Unix socket `path`, or a TCP connection; wrapped in TLS
+ * for `wss://`. Returned while it connects: its errors reach the connection,
+ * which reports them.
  */
-async function openSocket(
-  uri: WebSocketUri,
-  viaPath: boolean,
-  options: ConnectOptions,
-  userAgent: string | null,
-  signal: AbortSignal,
-  logger: Logger,
-): Promise<net.Socket> {
+function directSocket(uri: WebSocketUri, viaPath: boolean, options: ConnectOptions): net.Socket {
   const given = options.socket;
   if (given !== undefined) {
     // The closing handshake has each side half-close on its own (RFC 6455
@@ -387,12 +418,20 @@ async function openSocket(
       ? tls.connect(clientTlsOptions(uri, { path }, options.tls))
       : net.connect({ path, allowHalfOpen: true });
   }
-  const proxy = resolveProxy(uri, options.proxy);
-  if (proxy === null) {
-    return uri.secure
-      ? tls.connect(clientTlsOptions(uri, { ...options.tcp, port: uri.port }, options.tls))
-      : net.connect({ ...options.tcp, host: uri.host, port: uri.port, allowHalfOpen: true });
-  }
+  return uri.secure
+    ? tls.connect(clientTlsOptions(uri, { ...options.tcp, port: uri.port }, options.tls))
+    : net.connect({ ...options.tcp, host: uri.host, port: uri.port, allowHalfOpen: true });
+}
+
+/** A tunnel through `proxy` to the server of `uri`, open and paused. */
+async function tunnelSocket(
+  uri: WebSocketUri,
+  proxy: URL,
+  options: ConnectOptions,
+  userAgent: string | null,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<net.Socket> {
   logger.debug(`connecting to ${formatUri(uri)} through ${redactProxy(proxy)}`);
   const tunnel = await openTunnel(proxy, uri, {
     signal,
@@ -400,13 +439,18 @@ async function openSocket(
     tcp: options.tcp,
     userAgent,
   });
-  if (!uri.secure) return tunnel;
-  if (tunnel.readableLength > 0) {
+  if (uri.secure && tunnel.readableLength > 0) {
     // The TLS layer reads the connection from the start of the tunnel: bytes
     // the proxy sent early would be lost, and nothing may come before TLS.
     tunnel.destroy();
     throw new ProxyError(`proxy ${redactProxy(proxy)} sent data before the TLS handshake`);
   }
+  return tunnel;
+}
+
+/** The tunnel itself for `ws://`; for `wss://`, a TLS socket over it, returned while it connects. */
+function overTunnel(uri: WebSocketUri, tunnel: net.Socket, options: ConnectOptions): net.Socket {
+  if (!uri.secure) return tunnel;
   const socket = tls.connect(clientTlsOptions(uri, { socket: tunnel }, options.tls));
   // The TLS socket reports what happens to the tunnel under it.
   tunnel.on("error", (error) => socket.destroy(error));

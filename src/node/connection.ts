@@ -43,13 +43,20 @@ export interface ConnectionOptions {
    * drain, and reading pauses until it does. Default: 64 KiB.
    */
   writeHighWaterMark?: number;
-  /** Time allowed for the opening handshake; `null` for none. Default: 10 s. */
+  /**
+   * Time allowed for the opening handshake; `null` or `Infinity` for none.
+   * Default: 10 s. At most 2147483647 ms (about 24.8 days), as for every
+   * duration here: a larger one throws a `RangeError`.
+   */
   openTimeout?: number | null;
-  /** Time allowed for the closing handshake and TCP close; `null` for none. Default: 10 s. */
+  /** Time allowed for the closing handshake and TCP close; `null` or `Infinity` for none. Default: 10 s. */
   closeTimeout?: number | null;
-  /** Interval between keepalive pings; `null` disables them. Default: 20 s. */
+  /** Interval between keepalive pings; `null` or `Infinity` disables them. Default: 20 s. */
   pingInterval?: number | null;
-  /** Time to wait for a keepalive pong before failing with 1011; `null` for no limit. Default: 20 s. */
+  /**
+   * Time to wait for a keepalive pong before failing with 1011; `null` or
+   * `Infinity` for no limit. Default: 20 s.
+   */
   pingTimeout?: number | null;
   /** Where to log; `null` for nowhere. Default: errors and warnings to `console`. */
   logger?: Logger | null;
@@ -78,7 +85,42 @@ export const DEFAULTS = {
   pingTimeout: 20_000,
 } as const;
 
-/** Applies defaults: `undefined` takes the default, `null` keeps "none". */
+/**
+ * The longest delay Node's timers take, in ms: `setTimeout()` fires a larger
+ * one (`Infinity` included) after 1 ms instead, with a TimeoutOverflowWarning.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** The durations of {@link ConnectionOptions}: `null` or `Infinity` for no limit. */
+export type DurationOption = "openTimeout" | "closeTimeout" | "pingInterval" | "pingTimeout";
+
+/**
+ * A duration option with its default applied: `undefined` takes the default;
+ * `null` and `Infinity` mean none.
+ *
+ * @throws RangeError for a negative or NaN value, or a finite one larger than
+ *   {@link MAX_TIMER_DELAY}, which a timer can't wait for.
+ */
+export function resolveDuration(
+  name: DurationOption,
+  value: number | null | undefined,
+): number | null {
+  if (value === undefined) return DEFAULTS[name];
+  if (value === null || value === Number.POSITIVE_INFINITY) return null;
+  if (!(value >= 0 && value <= MAX_TIMER_DELAY)) {
+    throw new RangeError(
+      `${name} must be from 0 to ${MAX_TIMER_DELAY} ms, or Infinity or null for no limit; got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Applies defaults: `undefined` takes the default, `null` keeps "none"
+ * (`Infinity` too, for durations).
+ *
+ * @throws RangeError for a duration a timer can't wait for; see {@link resolveDuration}.
+ */
 export function resolveConnectionOptions(
   options: ConnectionOptions,
   logger: Logger,
@@ -88,10 +130,10 @@ export function resolveConnectionOptions(
       options.maxMessageSize === undefined ? DEFAULTS.maxMessageSize : options.maxMessageSize,
     maxQueue: options.maxQueue ?? DEFAULTS.maxQueue,
     writeHighWaterMark: options.writeHighWaterMark ?? DEFAULTS.writeHighWaterMark,
-    openTimeout: options.openTimeout === undefined ? DEFAULTS.openTimeout : options.openTimeout,
-    closeTimeout: options.closeTimeout === undefined ? DEFAULTS.closeTimeout : options.closeTimeout,
-    pingInterval: options.pingInterval === undefined ? DEFAULTS.pingInterval : options.pingInterval,
-    pingTimeout: options.pingTimeout === undefined ? DEFAULTS.pingTimeout : options.pingTimeout,
+    openTimeout: resolveDuration("openTimeout", options.openTimeout),
+    closeTimeout: resolveDuration("closeTimeout", options.closeTimeout),
+    pingInterval: resolveDuration("pingInterval", options.pingInterval),
+    pingTimeout: resolveDuration("pingTimeout", options.pingTimeout),
     logger,
   };
 }

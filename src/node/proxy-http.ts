@@ -28,13 +28,14 @@ export async function httpConnect(
   userAgent: string | null,
   signal: AbortSignal,
 ): Promise<net.Socket> {
-  const reader = new SocketReader(socket, signal);
+  const reader = new SocketReader(socket, signal, `proxy ${redactProxy(proxy)}`);
   // RFC 9110 §9.3.6: "the request-target consists of only the host name and
   // port number of the tunnel destination, separated by a colon".
   const host = uri.host.includes(":") ? `[${uri.host}]` : uri.host;
   const authority = `${host}:${uri.port}`;
   let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
-  if (proxy.username !== "") {
+  // A password alone (http://:token@proxy) is sent too, as for SOCKS5.
+  if (proxy.username !== "" || proxy.password !== "") {
     const credentials = buildBasicAuthorization(
       decodeURIComponent(proxy.username),
       decodeURIComponent(proxy.password),
@@ -45,6 +46,24 @@ export async function httpConnect(
   if (userAgent !== null) head += `User-Agent: ${userAgent}\r\n`;
   socket.write(Buffer.from(`${head}\r\n`, "latin1"));
 
+  let status: number;
+  do {
+    status = await readStatus(reader, proxy);
+    // RFC 9110 §15.2: "A client MUST be able to parse one or more 1xx
+    // responses received prior to a final response, even if the client does
+    // not expect one. A user agent MAY ignore unexpected 1xx responses."
+  } while (status >= 100 && status <= 199 && status !== 101);
+  // RFC 9110 §9.3.6: "Any 2xx (Successful) response indicates that the sender
+  // (and all inbound proxies) will switch to tunnel mode immediately after the
+  // response header section".
+  if (status < 200 || status > 299) {
+    throw new ProxyError(`proxy ${redactProxy(proxy)} refused the tunnel: HTTP ${status}`, status);
+  }
+  return reader.release();
+}
+
+/** Reads the head of one response from the proxy and returns its status code. */
+async function readStatus(reader: SocketReader, proxy: URL): Promise<number> {
   let lines: string[];
   try {
     lines = await reader.readHead(MAX_HEAD_SIZE);
@@ -60,12 +79,5 @@ export async function httpConnect(
   if (match === null) {
     throw new ProxyError(`invalid response from proxy ${redactProxy(proxy)}: ${lines[0]}`);
   }
-  const status = Number(match[1]);
-  // RFC 9110 §9.3.6: "Any 2xx (Successful) response indicates that the sender
-  // (and all inbound proxies) will switch to tunnel mode immediately after the
-  // response header section".
-  if (status < 200 || status > 299) {
-    throw new ProxyError(`proxy ${redactProxy(proxy)} refused the tunnel: HTTP ${status}`, status);
-  }
-  return reader.release();
+  return Number(match[1]);
 }

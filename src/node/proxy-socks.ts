@@ -42,6 +42,15 @@ const REPLIES = [
   "address type not supported",
 ] as const;
 
+/**
+ * RFC 1928 §6: the REP values that say the server is down or out of reach
+ * for now, as ECONNREFUSED or EHOSTUNREACH do on a direct connection:
+ * general failure, network unreachable, host unreachable, connection
+ * refused, TTL expired. The others (not allowed by ruleset, command or
+ * address type not supported) won't change by trying again.
+ */
+const TRANSIENT_REPLIES = new Set([0x01, 0x03, 0x04, 0x05, 0x06]);
+
 const textEncoder = new TextEncoder();
 
 /**
@@ -50,7 +59,8 @@ const textEncoder = new TextEncoder();
  * With `socks5h://` the proxy resolves the host name; with `socks5://` the
  * client does.
  *
- * @throws ProxyError when the proxy refuses or answers wrongly.
+ * @throws ProxyError when the proxy refuses or answers wrongly; a transient
+ *   one when it could not reach the server (see {@link TRANSIENT_REPLIES}).
  */
 export async function socks5Connect(
   socket: net.Socket,
@@ -58,9 +68,10 @@ export async function socks5Connect(
   proxy: URL,
   signal: AbortSignal,
 ): Promise<net.Socket> {
-  const reader = new SocketReader(socket, signal);
-  const name = redactProxy(proxy);
-  const fail = (why: string) => new ProxyError(`SOCKS5 proxy ${name} ${why}`);
+  const name = `SOCKS5 proxy ${redactProxy(proxy)}`;
+  const reader = new SocketReader(socket, signal, name);
+  const fail = (why: string, transient = false) =>
+    new ProxyError(`${name} ${why}`, null, { transient });
   const authenticate = proxy.username !== "" || proxy.password !== "";
 
   // RFC 1928 §3: VER | NMETHODS | METHODS
@@ -99,6 +110,7 @@ export async function socks5Connect(
   if (reply !== 0x00) {
     throw fail(
       `failed to connect to ${uri.host}:${uri.port}: ${REPLIES[reply] ?? `error ${reply}`}`,
+      TRANSIENT_REPLIES.has(reply!),
     );
   }
   let boundAddressLength: number;

@@ -40,8 +40,8 @@ function isProxyScheme(protocol: string): protocol is ProxyScheme {
  * Parses a proxy URL. A value without a scheme, like `proxy.example:3128`,
  * is an HTTP proxy, as curl reads it.
  *
- * @throws InvalidUri for a malformed URL or a scheme other than http, https,
- *   socks5 and socks5h.
+ * @throws InvalidUri for a malformed URL, a scheme other than http, https,
+ *   socks5 and socks5h, or user info with invalid percent-encoding.
  */
 export function parseProxy(value: string | URL): URL {
   let url: URL;
@@ -58,6 +58,14 @@ export function parseProxy(value: string | URL): URL {
       redactProxy(url),
       "unsupported proxy URL; expected http, https, socks5 or socks5h",
     );
+  }
+  // The credentials are percent-decoded when used: a stray "%" would throw
+  // a bare URIError then, naming neither the proxy nor the option.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new InvalidUri(redactProxy(url), "invalid percent-encoding in user info");
   }
   return url;
 }
@@ -191,7 +199,12 @@ export async function openTunnel(
       ? tls.connect(tlsOptions)
       : net.connect({ ...options.tcp, host, port, allowHalfOpen: true });
   try {
-    await connected(socket, scheme === "https:" ? "secureConnect" : "connect", options.signal);
+    await connected(
+      socket,
+      scheme === "https:" ? "secureConnect" : "connect",
+      proxy,
+      options.signal,
+    );
     if (scheme === "http:" || scheme === "https:") {
       return await httpConnect(socket, uri, proxy, options.userAgent, options.signal);
     }
@@ -203,7 +216,12 @@ export async function openTunnel(
 }
 
 /** Resolves once `socket` emits `event`; rejects on error, close or abort. */
-function connected(socket: net.Socket, event: string, signal: AbortSignal): Promise<void> {
+function connected(
+  socket: net.Socket,
+  event: string,
+  proxy: URL,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const settle = (error: unknown): void => {
       socket.off(event, onReady);
@@ -214,7 +232,12 @@ function connected(socket: net.Socket, event: string, signal: AbortSignal): Prom
       else reject(error);
     };
     const onReady = () => settle(null);
-    const onClose = () => settle(new ProxyError("connection to the proxy closed while opening"));
+    const onClose = () =>
+      settle(
+        new ProxyError(`connection to proxy ${redactProxy(proxy)} closed while opening`, null, {
+          transient: true,
+        }),
+      );
     const onAbort = () => settle(signal.reason);
     if (signal.aborted) {
       onAbort();

@@ -1,24 +1,31 @@
 /**
  * Automatic reconnection: `for await (const ws of reconnect(uri))` connects,
  * runs the loop body with the connection, and when the body is done with it,
- * typically because it closed, connects again. Failed attempts are retried
- * after a jittered exponential backoff, as long as a policy deems the error
- * transient.
+ * typically because it closed, connects again. Failed attempts, as long as a
+ * policy deems the error transient, and connections that closed abnormally
+ * or didn't last are followed by a jittered exponential backoff.
  *
  * @module
  */
 
+import { performance } from "node:perf_hooks";
 import { InvalidMessage, InvalidStatus, ProxyError, TimeoutError } from "../core/errors.js";
+import { CloseCode } from "../core/frames.js";
+import { State } from "../core/protocol.js";
 import { type ClientConnection, type ConnectOptions, connect } from "./client.js";
 import { resolveLogger } from "./logger.js";
 
 /** Options of {@link reconnect}: those of `connect()`, and the retry policy. */
 export interface ReconnectOptions extends ConnectOptions {
-  /** Largest delay before the first retry, in milliseconds. Default: 1000. */
+  /**
+   * Largest delay after a first setback, in milliseconds; a connection must
+   * also last that long (longer after setbacks in a row) not to count as one.
+   * Default: 1000.
+   */
   initialDelay?: number;
   /** Largest delay between two attempts, in milliseconds. Default: 60000. */
   maxDelay?: number;
-  /** How much the delay grows after each failed attempt. Default: 2. */
+  /** How much the delay grows after each setback in a row. Default: 2. */
   backoffFactor?: number;
   /**
    * Decides whether to retry after a failed attempt: `true` retries,
@@ -35,49 +42,81 @@ export const RECONNECT_DEFAULTS = {
   backoffFactor: 2,
 } as const;
 
+/**
+ * Close codes after which reconnecting waits, as after a failed attempt:
+ * 1006 (no close frame: the connection was lost), 1011 (internal error),
+ * 1012 (service restart) and 1013 (try again later).
+ */
+const ABNORMAL_CLOSE_CODES = new Set<number>([
+  CloseCode.ABNORMAL_CLOSURE,
+  CloseCode.INTERNAL_ERROR,
+  CloseCode.SERVICE_RESTART,
+  CloseCode.TRY_AGAIN_LATER,
+]);
+
 /** Statuses that mean the server, or the proxy's upstream, is unavailable for now. */
 const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
 
 /**
  * The default retry policy: network errors (`ECONNREFUSED`, `ECONNRESET`,
- * `ENOTFOUND`, … any error from a system call), timeouts, a server that
- * closed or garbled its handshake response, and the HTTP statuses 500, 502,
- * 503 and 504 from the server or an HTTP proxy. Everything else, such as 401,
- * 403, an untrusted certificate or an invalid URI, won't get better by retrying.
+ * `ENOTFOUND`, … any error from a system call, and a connection reset during
+ * the TLS handshake), timeouts, a server that closed or garbled its handshake
+ * response, the HTTP statuses 500, 502, 503 and 504 from the server or an
+ * HTTP proxy, and a proxy that couldn't reach the server or hung up (a
+ * {@link ProxyError} that is `transient`). Everything else, such as 401, 403,
+ * an untrusted certificate or an invalid URI, won't get better by retrying.
  */
 export function isTransientError(error: unknown): boolean {
   if (error instanceof TimeoutError || error instanceof InvalidMessage) return true;
   if (error instanceof InvalidStatus) return TRANSIENT_STATUSES.has(error.response.status);
-  if (error instanceof ProxyError)
-    return error.status !== null && TRANSIENT_STATUSES.has(error.status);
-  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string";
+  if (error instanceof ProxyError) {
+    return error.transient || (error.status !== null && TRANSIENT_STATUSES.has(error.status));
+  }
+  if (!(error instanceof Error)) return false;
+  const { syscall, code } = error as NodeJS.ErrnoException;
+  // Node reports a peer that hung up during the TLS handshake ("Client network
+  // socket disconnected before secure TLS connection was established") as
+  // ECONNRESET without a system call.
+  return typeof syscall === "string" || code === "ECONNRESET";
 }
 
+type BackoffOptions = Pick<ReconnectOptions, "initialDelay" | "maxDelay" | "backoffFactor">;
+
 /**
- * The delay before retrying after `attempt` failures in a row: it grows by
+ * The delay before connecting again after `attempt` setbacks in a row (failed
+ * attempts, connections that ended badly; see {@link reconnect}): it grows by
  * `backoffFactor` from `initialDelay` up to `maxDelay`, and a random part,
  * from half of it to all of it, spreads out clients that lost their
  * connection at the same moment so they don't all come back at once.
  */
 export function backoffDelay(
   attempt: number,
-  options: Pick<ReconnectOptions, "initialDelay" | "maxDelay" | "backoffFactor"> = {},
+  options: BackoffOptions = {},
   random: () => number = Math.random,
 ): number {
+  return backoffCeiling(attempt, options) * (0.5 + random() / 2);
+}
+
+/** The largest {@link backoffDelay} after `attempt` setbacks in a row. */
+function backoffCeiling(attempt: number, options: BackoffOptions): number {
   const initialDelay = options.initialDelay ?? RECONNECT_DEFAULTS.initialDelay;
   const maxDelay = options.maxDelay ?? RECONNECT_DEFAULTS.maxDelay;
   const factor = options.backoffFactor ?? RECONNECT_DEFAULTS.backoffFactor;
-  const ceiling = Math.min(maxDelay, initialDelay * factor ** (attempt - 1));
-  return ceiling * (0.5 + random() / 2);
+  return Math.min(maxDelay, initialDelay * factor ** (attempt - 1));
 }
 
 /**
  * Connects to `uri` again and again. Each iteration gets an open connection;
  * when the loop body finishes with it (it is closed then, if it wasn't
- * already), the next iteration connects again at once. An attempt that fails
- * is retried after {@link backoffDelay} when `shouldRetry` says so; otherwise
- * the loop throws its error. Leaving the loop (`break`, `return`, an
- * exception) closes the current connection.
+ * already), the next iteration connects again: at once after a normal
+ * closure, after {@link backoffDelay} after a setback. Setbacks are a failed
+ * attempt, which is retried only when `shouldRetry` says so (otherwise the
+ * loop throws its error), a connection that closed abnormally (1006, 1011,
+ * 1012 or 1013), and one that the server or the network ended sooner than
+ * the delay the next setback would wait (`initialDelay` at first). The delay
+ * grows with the setbacks in a row; a connection that lasted longer resets
+ * it. Leaving the loop (`break`, `return`, an exception) closes the current
+ * connection.
  *
  * ```ts
  * for await (const ws of reconnect("wss://example.com/feed")) {
@@ -90,7 +129,7 @@ export function backoffDelay(
  * ```
  *
  * Abort `options.signal` to stop: the loop throws the signal's reason while
- * connecting or waiting to retry.
+ * connecting or waiting to reconnect.
  */
 export async function* reconnect(
   uri: string | URL,
@@ -98,7 +137,10 @@ export async function* reconnect(
 ): AsyncGenerator<ClientConnection, void, undefined> {
   const logger = resolveLogger(options.logger);
   const shouldRetry = options.shouldRetry ?? isTransientError;
+  /** Attempts that failed in a row, for `shouldRetry`. */
   let failures = 0;
+  /** Failed attempts and connections that ended badly, in a row, for the backoff. */
+  let setbacks = 0;
   for (;;) {
     let connection: ClientConnection;
     try {
@@ -107,7 +149,8 @@ export async function* reconnect(
       options.signal?.throwIfAborted();
       failures++;
       if (!shouldRetry(error, failures)) throw error;
-      const delay = backoffDelay(failures, options);
+      setbacks++;
+      const delay = backoffDelay(setbacks, options);
       logger.info(
         `connection attempt failed (${error instanceof Error ? error.message : String(error)}); ` +
           `retrying in ${Math.round(delay)} ms`,
@@ -116,11 +159,36 @@ export async function* reconnect(
       continue;
     }
     failures = 0;
+    const openedAt = performance.now();
+    /** Whether the loop body, rather than the server or the network, ended the connection. */
+    let leftOpen = false;
     try {
       yield connection;
+      leftOpen = connection.state === State.OPEN;
     } finally {
       await connection.close();
     }
+    const lifetime = performance.now() - openedAt;
+    // A connection that lasted as long as the next setback would wait shows
+    // that the server is back: the backoff starts over.
+    const lasted = lifetime >= backoffCeiling(Math.max(setbacks, 1), options);
+    if (lasted) setbacks = 0;
+    const code = connection.closeCode ?? CloseCode.ABNORMAL_CLOSURE;
+    // RFC 6455 §7.2.3: "clients SHOULD use some form of backoff when trying
+    // to reconnect after abnormal closures ... The first reconnect attempt
+    // SHOULD be delayed by a random amount of time ... Should the first
+    // reconnect attempt fail, subsequent reconnect attempts SHOULD be delayed
+    // by increasingly longer amounts of time". A server that accepts and
+    // closes at once gets the same treatment; an application that ends its
+    // connections early by leaving the loop body doesn't.
+    if (!ABNORMAL_CLOSE_CODES.has(code) && (lasted || leftOpen)) continue;
+    setbacks++;
+    const delay = backoffDelay(setbacks, options);
+    logger.info(
+      `connection closed with ${code} after ${Math.round(lifetime)} ms; ` +
+        `reconnecting in ${Math.round(delay)} ms`,
+    );
+    await sleep(delay, options.signal);
   }
 }
 

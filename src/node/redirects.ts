@@ -66,6 +66,10 @@ export function followRedirect(
   }
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
+  // RFC 9110 §10.2.2 lets a Location carry a fragment, but RFC 6455 §3:
+  // "Fragment identifiers are meaningless in the context of WebSocket URIs
+  // and MUST NOT be used on these URIs." Dropped, rather than fail.
+  url.hash = "";
   let uri = parseUri(url.href);
   if (from.secure && !uri.secure) {
     throw new SecurityError(

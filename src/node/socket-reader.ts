@@ -16,9 +16,13 @@ export class SocketReader {
   private wake: (() => void) | null = null;
   private failure: unknown = null;
 
+  /**
+   * @param peer names the proxy in messages, e.g. `proxy http://proxy.example:3128`.
+   */
   constructor(
     private readonly socket: Socket,
     private readonly signal: AbortSignal,
+    private readonly peer: string,
   ) {
     socket.on("data", this.onData);
     socket.on("end", this.onEnd);
@@ -31,8 +35,8 @@ export class SocketReader {
   /**
    * Resolves with exactly `n` bytes.
    *
-   * @throws the socket's error, the signal's reason, or a ProxyError when the
-   *   peer closes before sending them.
+   * @throws the socket's error, the signal's reason, or a transient
+   *   ProxyError when the peer closes before sending them.
    */
   readExact(n: number): Promise<Uint8Array> {
     return this.until(() => this.reader.readExact(n));
@@ -85,7 +89,12 @@ export class SocketReader {
       if (this.failure !== null) throw this.failure;
       const result = read();
       if (result !== null) return result;
-      if (this.reader.atEof) throw new ProxyError("connection closed by the proxy");
+      if (this.reader.atEof) {
+        // Often a proxy that couldn't reach the server, or is restarting:
+        // trying again later may succeed.
+        const why = `${this.peer} closed the connection before the tunnel was open`;
+        throw new ProxyError(why, null, { transient: true });
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });

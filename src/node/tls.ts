@@ -9,6 +9,7 @@ import * as net from "node:net";
 import type * as tls from "node:tls";
 import { SecurityError } from "../core/errors.js";
 import { formatUri, type WebSocketUri } from "../core/uri.js";
+import { resolveDuration } from "./connection.js";
 
 /**
  * Codes of the certificate checks that fail a TLS connection: OpenSSL's
@@ -91,17 +92,23 @@ export function clientTlsOptions(
   return { ...defaults, ...options };
 }
 
-/** `tls.createServer()` options: the caller's, over defaults suited to WebSocket. */
+/**
+ * `tls.createServer()` options: the caller's, over defaults suited to WebSocket.
+ *
+ * @throws RangeError for an `openTimeout` a timer can't wait for.
+ */
 export function serverTlsOptions(
   options: tls.TlsOptions,
   openTimeout: number | null,
 ): tls.TlsOptions {
+  // Infinity means no limit, as null does: Node would time out after 1 ms.
+  const handshakeTimeout = resolveDuration("openTimeout", openTimeout);
   return {
     ALPNProtocols: ["http/1.1"],
     // Bounds the TLS handshake like the WebSocket one: a client that stalls
     // mid-handshake does not hold a socket for Node's default 120 s. Node only
     // reports the timeout (tlsClientError); the server's listener drops the socket.
-    ...(openTimeout === null ? {} : { handshakeTimeout: openTimeout }),
+    ...(handshakeTimeout === null ? {} : { handshakeTimeout }),
     ...options,
   };
 }

@@ -340,6 +340,36 @@ describe("ClientProtocol", () => {
       }
     });
 
+    // RFC 9110 §15.2: 1xx responses before the final one are parsed and ignored.
+    const EARLY_HINTS = head("HTTP/1.1 103 Early Hints", "Link: </app.css>; rel=preload");
+    const CONTINUE = head("HTTP/1.1 100 Continue");
+
+    it("skips interim 1xx responses before the 101, however they are split", () => {
+      for (const chunks of splits(concat([EARLY_HINTS, CONTINUE, switching(), HELLO]))) {
+        const protocol = client();
+        for (const chunk of chunks) protocol.receiveData(chunk);
+        assert.equal(protocol.state, State.OPEN, `${chunks.length} chunks`);
+        assert.equal(protocol.handshakeExc, null);
+        const [response, frame, ...rest] = protocol.eventsReceived();
+        assert.ok(response instanceof Response);
+        assert.equal(response.status, 101);
+        assert.ok(frame instanceof Frame);
+        assert.equal(toHex(frame.data), toHex(utf8("Hello")));
+        assert.deepEqual(rest, []);
+        assert.deepEqual(written(protocol), []);
+      }
+    });
+
+    it("stays CONNECTING after an interim response, until the final one", () => {
+      const protocol = client();
+      protocol.receiveData(concat([EARLY_HINTS, hex("48 54 54 50")]));
+      assert.equal(protocol.state, State.CONNECTING);
+      assert.deepEqual(protocol.eventsReceived(), []);
+      assert.equal(protocol.handshakeExc, null);
+      protocol.receiveData(switching().subarray(4));
+      assert.equal(protocol.state, State.OPEN);
+    });
+
     it("sends masked frames once open", () => {
       const protocol = client();
       protocol.receiveData(switching());
@@ -427,6 +457,24 @@ describe("ClientProtocol", () => {
       assert.equal(response.text, "Try later");
       assert.deepEqual(written(protocol), [EOF]);
       assert.equal(protocol.state, State.CLOSED);
+    });
+
+    it("rejects a final status other than 101 after an interim response", () => {
+      const { error, events } = fail(
+        concat([
+          head("HTTP/1.1 103 Early Hints", "Link: </app.css>; rel=preload"),
+          head("HTTP/1.1 403 Forbidden", "Content-Length: 0"),
+        ]),
+      );
+      assertError(error, InvalidStatus, "server rejected WebSocket connection: HTTP 403");
+      assert.equal(events.length, 1);
+      assert.equal(events[0], error.response);
+    });
+
+    it("rejects a malformed response after an interim response with InvalidMessage", () => {
+      const { error, events } = fail(concat([head("HTTP/1.1 100 Continue"), utf8("garbage\r\n")]));
+      assertError(error, InvalidMessage, "did not receive a valid HTTP response");
+      assert.deepEqual(events, []);
     });
 
     it("rejects a 200 response", () => {
@@ -527,6 +575,7 @@ describe("ClientProtocol", () => {
       ["before any byte", new Uint8Array(0)],
       ["in the status line", utf8("HTTP/1.1 101 Switch")],
       ["in the headers", switching().slice(0, -2)],
+      ["after an interim response", head("HTTP/1.1 100 Continue")],
     ] as const) {
       it(`fails when the connection ends ${name}`, () => {
         const protocol = client();

@@ -167,6 +167,11 @@ describe("InvalidHandshake subclasses", () => {
   it("ProxyError carries the proxy's HTTP status when there is one", () => {
     assert.equal(new ProxyError("tunnel refused").status, null);
     assert.equal(new ProxyError("proxy authentication required", 407).status, 407);
+    assert.equal(new ProxyError("tunnel refused").transient, false);
+    const cause = new Error("down");
+    const transient = new ProxyError("host unreachable", null, { transient: true, cause });
+    assert.equal(transient.transient, true);
+    assert.equal(transient.cause, cause);
   });
 
   it("InvalidStatus names the status and keeps the response", () => {

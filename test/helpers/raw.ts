@@ -143,14 +143,15 @@ export async function rawServer(
 
 /**
  * Answers a raw peer's opening handshake with a valid 101 response, with
- * `extraHeaders` (CRLF-terminated lines) added; returns the request head.
+ * `extraHeaders` (CRLF-terminated lines) added, after `interim` (1xx
+ * responses, if any); returns the request head.
  */
-export async function acceptRaw(peer: RawPeer, extraHeaders = ""): Promise<string> {
+export async function acceptRaw(peer: RawPeer, extraHeaders = "", interim = ""): Promise<string> {
   const head = await peer.readHead();
   const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
   const { acceptKey } = await import("../../src/core/handshake.js");
   peer.write(
-    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n${extraHeaders}\r\n`,
+    `${interim}HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n${extraHeaders}\r\n`,
   );
   return head;
 }

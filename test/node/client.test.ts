@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import {
@@ -9,7 +10,7 @@ import {
   TimeoutError,
 } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/frames.js";
-import { ClientConnection, connect } from "../../src/node/client.js";
+import { ClientConnection, type ConnectOptions, connect } from "../../src/node/client.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { VERSION } from "../../src/node/version.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
@@ -166,6 +167,25 @@ describe("connect()", () => {
     }
   });
 
+  it("skips interim 1xx responses before the 101", async () => {
+    const raw = await rawServer(async (peer) => {
+      // RFC 9110 §15.2: 103 Early Hints, as CDNs send, and 100 Continue.
+      await acceptRaw(
+        peer,
+        "",
+        "HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n",
+      );
+      peer.writeFrame(Opcode.TEXT, "hinted");
+    });
+    try {
+      await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: 100 });
+      assert.equal(ws.response?.status, 101);
+      assert.equal(await ws.recv(), "hinted");
+    } finally {
+      await raw.close();
+    }
+  });
+
   it("gives up on a peer that never answers the close frame after closeTimeout", async () => {
     let serverPeer: RawPeer | null = null;
     const raw = await rawServer(async (peer) => {
@@ -252,6 +272,58 @@ describe("connect() with tcp options", () => {
     await using ws = await connect(`ws://127.0.0.1:${port}`, { tcp: { localAddress: local } });
     assert.equal(ws.localAddress?.address, local);
     assert.equal((await seen.promise).remoteAddress?.address, local);
+  });
+
+  /**
+   * Calls connect() from a timer callback, a macrotask: Node then reports a
+   * failure to bind or to look up from process.nextTick, before any promise
+   * continuation runs. The promise is wrapped so that awaiting it here doesn't adopt it.
+   */
+  function connectFromTimer(
+    uri: string,
+    options: ConnectOptions,
+  ): Promise<{ attempt: Promise<ClientConnection> }> {
+    return new Promise((resolve) => {
+      setTimeout(() => resolve({ attempt: connect(uri, { logger: null, ...options }) }), 0);
+    });
+  }
+
+  it("rejects with the socket's error when tcp.localPort is in use", async () => {
+    const busy = net.createServer().listen(0, "127.0.0.1");
+    await once(busy, "listening");
+    try {
+      const localPort = (busy.address() as net.AddressInfo).port;
+      const { attempt } = await connectFromTimer("ws://127.0.0.1:9/", {
+        tcp: { localAddress: "127.0.0.1", localPort },
+      });
+      await assert.rejects(attempt, { code: "EADDRINUSE", syscall: "bind" });
+    } finally {
+      busy.close();
+    }
+  });
+
+  it("rejects with the error of a tcp.lookup that fails at once", async () => {
+    const failure = Object.assign(new Error("getaddrinfo ENOTFOUND feed.example.invalid"), {
+      code: "ENOTFOUND",
+    });
+    const { attempt } = await connectFromTimer("ws://feed.example.invalid/", {
+      tcp: { lookup: (_hostname, _options, callback) => callback(failure, "", 0) },
+    });
+    await assert.rejects(attempt, (error) => error === failure);
+  });
+
+  it("rejects with the socket's error when a wss:// connection can't bind", async () => {
+    const busy = net.createServer().listen(0, "127.0.0.1");
+    await once(busy, "listening");
+    try {
+      const localPort = (busy.address() as net.AddressInfo).port;
+      const { attempt } = await connectFromTimer("wss://127.0.0.1:9/", {
+        tcp: { localAddress: "127.0.0.1", localPort },
+      });
+      await assert.rejects(attempt, { code: "EADDRINUSE", syscall: "bind" });
+    } finally {
+      busy.close();
+    }
   });
 
   it("passes tcp options to the connection to a proxy", async () => {

@@ -12,11 +12,12 @@ import { CloseCode, Opcode } from "../../src/core/frames.js";
 import { isPooled } from "../../src/core/outgoing.js";
 import { State } from "../../src/core/protocol.js";
 import { connect } from "../../src/node/client.js";
-import type { Connection } from "../../src/node/connection.js";
-import type { ServerConnection } from "../../src/node/server.js";
+import { type Connection, DEFAULTS, resolveConnectionOptions } from "../../src/node/connection.js";
+import { silentLogger } from "../../src/node/logger.js";
+import { type ServerConnection, serve } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
 import { fromPeer } from "../helpers/protocol.js";
-import { RawPeer } from "../helpers/raw.js";
+import { acceptRaw, RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -859,5 +860,85 @@ describe("Connection, state created on demand", () => {
       if (rest.length === 2) break;
     }
     assert.deepEqual(rest, ["two", "three"]);
+  });
+});
+
+describe("durations", () => {
+  const NAMES = ["openTimeout", "closeTimeout", "pingInterval", "pingTimeout"] as const;
+
+  /** Collects Node's TimeoutOverflowWarnings: a timer given more than 2^31−1 ms fires after 1 ms. */
+  function overflowWarnings(): { warnings: Error[]; [Symbol.dispose](): void } {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === "TimeoutOverflowWarning") warnings.push(warning);
+    };
+    process.on("warning", onWarning);
+    return { warnings, [Symbol.dispose]: () => process.off("warning", onWarning) };
+  }
+
+  it("reads Infinity as no limit, like null", () => {
+    const options = Object.fromEntries(NAMES.map((name) => [name, Number.POSITIVE_INFINITY]));
+    const resolved = resolveConnectionOptions(options, silentLogger);
+    for (const name of NAMES) assert.equal(resolved[name], null, name);
+    assert.equal(resolveConnectionOptions({}, silentLogger).openTimeout, DEFAULTS.openTimeout);
+    assert.equal(resolveConnectionOptions({ pingTimeout: null }, silentLogger).pingTimeout, null);
+  });
+
+  it("refuses a duration a timer can't wait for with a RangeError naming it", () => {
+    for (const name of NAMES) {
+      for (const value of [2 ** 31, 30 * 24 * 3600 * 1000, -1, Number.NaN]) {
+        assert.throws(
+          () => resolveConnectionOptions({ [name]: value }, silentLogger),
+          (error: unknown) =>
+            error instanceof RangeError &&
+            error.message.startsWith(`${name} must be from 0 to 2147483647 ms`) &&
+            error.message.endsWith(`got ${value}`),
+        );
+      }
+      assert.equal(
+        resolveConnectionOptions({ [name]: 2 ** 31 - 1 }, silentLogger)[name],
+        2 ** 31 - 1,
+      );
+    }
+  });
+
+  it("waits without limit with Infinity, on both sides", async () => {
+    using overflows = overflowWarnings();
+    const unlimited = {
+      openTimeout: Number.POSITIVE_INFINITY,
+      closeTimeout: Number.POSITIVE_INFINITY,
+      pingInterval: Number.POSITIVE_INFINITY,
+      pingTimeout: Number.POSITIVE_INFINITY,
+    };
+    const { server, uri } = await startServer(echo, unlimited);
+    await using _server = server;
+    // A peer slow to answer the close frame: a timer that fired at once would drop it first.
+    const slow = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      await peer.readFrame();
+      setTimeout(() => peer.socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe8])), 20);
+    });
+    try {
+      const ws = await connect(`ws://127.0.0.1:${slow.port}`, unlimited);
+      await ws.close();
+      assert.equal(ws.closeCode, 1000);
+      await using echoing = await connect(uri, unlimited);
+      await echoing.send("no limit");
+      assert.equal(await echoing.recv(), "no limit");
+    } finally {
+      await slow.close();
+    }
+    assert.deepEqual(overflows.warnings, []);
+  });
+
+  it("makes connect() and serve() reject a duration too long, before any I/O", async () => {
+    await assert.rejects(connect("ws://127.0.0.1:1/", { closeTimeout: 2 ** 31 }), {
+      name: "RangeError",
+      message: /^closeTimeout must be/,
+    });
+    await assert.rejects(serve(echo, { host: "127.0.0.1", port: 0, pingInterval: 2 ** 31 }), {
+      name: "RangeError",
+      message: /^pingInterval must be/,
+    });
   });
 });

@@ -10,8 +10,9 @@ import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
 import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
 import { ipv6Bytes } from "../../src/node/proxy-socks.js";
-import { isTransientError } from "../../src/node/reconnect.js";
-import { serve } from "../../src/node/server.js";
+import { isTransientError, reconnect } from "../../src/node/reconnect.js";
+import { type Server, serve } from "../../src/node/server.js";
+import { rawServer } from "../helpers/raw.js";
 import { echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -71,15 +72,30 @@ class ByteReader {
   };
 }
 
-/** Connects `client` to host:port and relays bytes both ways. */
-function relay(client: net.Socket, reader: ByteReader, host: string, port: number, ready: Buffer) {
+/**
+ * Connects `client` to host:port and relays bytes both ways; when that
+ * connection fails, ends `client` with `refused`, if given, or drops it.
+ */
+function relay(
+  client: net.Socket,
+  reader: ByteReader,
+  host: string,
+  port: number,
+  ready: Buffer,
+  refused?: Buffer,
+) {
+  let opened = false;
   const upstream = net.connect({ host, port }, () => {
+    opened = true;
     client.write(ready);
     upstream.write(reader.detach());
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  upstream.on("error", () => client.destroy());
+  upstream.on("error", () => {
+    if (!opened && refused !== undefined) client.end(refused);
+    else client.destroy();
+  });
   client.on("error", () => upstream.destroy());
   client.on("close", () => upstream.destroy());
   upstream.on("close", () => client.destroy());
@@ -118,6 +134,8 @@ async function startConnectProxy(
     silent?: boolean;
     /** Bytes sent right after the 200 response, as a broken proxy might. */
     early?: string;
+    /** Interim 1xx responses sent before the final one. */
+    interim?: string;
   } = {},
 ): Promise<TestProxy> {
   const requests: string[] = [];
@@ -140,13 +158,15 @@ async function startConnectProxy(
       return;
     }
     if (options.status !== undefined) {
-      client.end(`HTTP/1.1 ${options.status} No\r\nContent-Length: 3\r\n\r\nno\n`);
+      client.end(
+        `${options.interim ?? ""}HTTP/1.1 ${options.status} No\r\nContent-Length: 3\r\n\r\nno\n`,
+      );
       return;
     }
     const colon = authority.lastIndexOf(":");
     const host = authority.slice(0, colon).replace(/^\[|\]$/g, "");
     const port = Number(authority.slice(colon + 1));
-    const ready = `HTTP/1.1 200 Connection established\r\n\r\n${options.early ?? ""}`;
+    const ready = `${options.interim ?? ""}HTTP/1.1 200 Connection established\r\n\r\n${options.early ?? ""}`;
     relay(client, reader, host, port, Buffer.from(ready));
   };
   const server = options.secure
@@ -193,11 +213,15 @@ async function startSocksProxy(options: { username?: string; password?: string }
       const portBytes = await reader.read(2);
       const port = (portBytes[0]! << 8) | portBytes[1]!;
       requests.push(`${type} ${host} ${port}`);
-      if (host === "unreachable.invalid") {
-        client.end(Buffer.from([5, 4, 0, 1, 0, 0, 0, 0, 0, 0]));
+      // reply-N.invalid gets REP N; unreachable.invalid gets 4, host unreachable.
+      const reply = host === "unreachable.invalid" ? 4 : /^reply-(\d)\.invalid$/.exec(host)?.[1];
+      if (reply !== undefined) {
+        client.end(Buffer.from([5, Number(reply), 0, 1, 0, 0, 0, 0, 0, 0]));
         return;
       }
-      relay(client, reader, host, port, Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]));
+      // RFC 1928 §6: X'05' connection refused, as a SOCKS server reports a server that is down.
+      const refused = Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]);
+      relay(client, reader, host, port, Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]), refused);
     } catch {
       client.destroy();
     }
@@ -293,6 +317,20 @@ describe("HTTP CONNECT proxies", () => {
     }
   });
 
+  it("sends a password without a username, as a token", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startConnectProxy({ credentials: ":tok3n" });
+    try {
+      await using ws = await connect(uri, { proxy: `http://:tok3n@127.0.0.1:${proxy.port}` });
+      await ws.send("token only");
+      assert.equal(await ws.recv(), "token only");
+      assert.match(proxy.requests[0]!, /\r\nProxy-Authorization: Basic OnRvazNu\r\n/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("reports a refusal with its status", async () => {
     const proxy = await startConnectProxy({ status: 502 });
     try {
@@ -305,6 +343,46 @@ describe("HTTP CONNECT proxies", () => {
       assert.match(proxy.requests[0]!, /^CONNECT example\.invalid:80 /);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it("names the proxy that hung up during CONNECT, and retries it", async () => {
+    await using proxy = await rawServer(async (peer) => {
+      await peer.readHead();
+      peer.socket.end();
+    });
+    const error = await connect("ws://example.invalid/", {
+      proxy: `http://user:secret@127.0.0.1:${proxy.port}`,
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof ProxyError, String(error));
+    assert.equal(
+      error.message,
+      `proxy http://127.0.0.1:${proxy.port} closed the connection before the tunnel was open`,
+    );
+    assert.equal(error.status, null);
+    assert.equal(error.transient, true);
+    assert.equal(isTransientError(error), true);
+  });
+
+  it("skips interim 1xx responses before the proxy's answer", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    // RFC 9110 §15.2: a client parses 1xx responses before the final one.
+    const interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n";
+    const proxy = await startConnectProxy({ interim });
+    const refusing = await startConnectProxy({ interim, status: 407 });
+    try {
+      await using ws = await connect(uri, { proxy: `http://127.0.0.1:${proxy.port}` });
+      await ws.send("after 100 and 103");
+      assert.equal(await ws.recv(), "after 100 and 103");
+      const error = await connect(uri, { proxy: `http://127.0.0.1:${refusing.port}` }).catch(
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof ProxyError);
+      assert.equal(error.status, 407);
+    } finally {
+      await proxy.close();
+      await refusing.close();
     }
   });
 
@@ -441,6 +519,77 @@ describe("SOCKS5 proxies", () => {
     }
   });
 
+  it("tells which failures the server being out of reach may explain", async () => {
+    const proxy = await startSocksProxy();
+    try {
+      // RFC 1928 §6: 1 general failure, 3 network unreachable, 4 host
+      // unreachable, 5 connection refused, 6 TTL expired may pass; 2 not
+      // allowed by ruleset, 7 command and 8 address type not supported won't.
+      for (let reply = 1; reply <= 8; reply++) {
+        const error = await connect(`ws://reply-${reply}.invalid/`, {
+          proxy: `socks5h://127.0.0.1:${proxy.port}`,
+        }).catch((e: unknown) => e);
+        assert.ok(error instanceof ProxyError, String(error));
+        const transient = [1, 3, 4, 5, 6].includes(reply);
+        assert.equal(error.transient, transient, error.message);
+        assert.equal(isTransientError(error), transient, error.message);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("names the proxy that hung up, and retries it", async () => {
+    // It reads the greeting, and closes without answering.
+    await using proxy = await rawServer((peer) =>
+      peer.socket.once("data", () => peer.socket.end()),
+    );
+    const error = await connect("ws://example.invalid/", {
+      proxy: `socks5h://user:secret@127.0.0.1:${proxy.port}`,
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof ProxyError, String(error));
+    assert.equal(
+      error.message,
+      `SOCKS5 proxy socks5h://127.0.0.1:${proxy.port} closed the connection before the tunnel was open`,
+    );
+    assert.equal(error.transient, true);
+    assert.equal(isTransientError(error), true);
+  });
+
+  it("lets reconnect() wait for a server the proxy can't reach yet", async () => {
+    // A port with nothing listening, until the test starts the server there.
+    const { server: placeholder, port } = await startServer(echo);
+    await placeholder.close();
+    const proxy = await startSocksProxy();
+    const failures: unknown[] = [];
+    const started: Promise<Server>[] = [];
+    try {
+      for await (const ws of reconnect(`ws://127.0.0.1:${port}/`, {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        initialDelay: 5,
+        maxDelay: 20,
+        logger: null,
+        shouldRetry: (error, attempt) => {
+          failures.push(error);
+          if (attempt === 2) started.push(serve(echo, { host: "127.0.0.1", port, logger: null }));
+          return isTransientError(error) && attempt < 10;
+        },
+      })) {
+        await ws.send("through at last");
+        assert.equal(await ws.recv(), "through at last");
+        break;
+      }
+    } finally {
+      await proxy.close();
+      for (const server of started) await (await server).close();
+    }
+    assert.ok(failures.length >= 2);
+    for (const error of failures) {
+      assert.ok(error instanceof ProxyError);
+      assert.match(error.message, /connection refused$/);
+    }
+  });
+
   it("encodes IPv6 addresses", () => {
     const hex = (address: string) => Buffer.from(ipv6Bytes(address)).toString("hex");
     assert.equal(hex("::1"), "00000000000000000000000000000001");
@@ -518,6 +667,23 @@ describe("proxy settings", () => {
       },
     );
     assert.throws(() => parseProxy("http://"), InvalidUri);
+  });
+
+  it("rejects user info with invalid percent-encoding, naming the proxy but not the credentials", async () => {
+    for (const proxy of ["http://100%:secret@127.0.0.1:1", "socks5://user:50%@127.0.0.1:1"]) {
+      const check = (error: unknown) => {
+        assert.ok(error instanceof InvalidUri, String(error));
+        assert.equal(
+          error.message,
+          `${proxy.slice(0, proxy.indexOf("//") + 2)}127.0.0.1:1 isn't a valid URI: invalid percent-encoding in user info`,
+        );
+        assert.doesNotMatch(error.message, /secret|50%/);
+        return true;
+      };
+      assert.throws(() => parseProxy(proxy), check);
+      // Before any I/O: nothing listens on port 1.
+      await assert.rejects(connect("ws://example.invalid/", { proxy }), check);
+    }
   });
 
   it("connects through the proxy the environment names", async () => {

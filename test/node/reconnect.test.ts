@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import type * as net from "node:net";
-import { after, describe, it } from "node:test";
-import { InvalidStatus, SecurityError, TimeoutError } from "../../src/core/errors.js";
+import { performance } from "node:perf_hooks";
+import { after, describe, it, type TestContext } from "node:test";
+import { InvalidStatus, ProxyError, SecurityError, TimeoutError } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
 import { Response } from "../../src/core/http11.js";
 import type { ClientConnection } from "../../src/node/client.js";
+import { silentLogger } from "../../src/node/logger.js";
 import {
   backoffDelay,
   isTransientError,
@@ -133,6 +135,128 @@ describe("reconnect()", () => {
   });
 });
 
+describe("reconnect() after a connection ends", () => {
+  /**
+   * The delays the loop announces, in order, for connections that each end as
+   * `end` makes them, from a server whose handler is `handler`. Lifetimes are
+   * 0 ms unless `end` advances the clock, and the random part of the delay is
+   * at its largest: the delays are exact.
+   */
+  async function delaysAfter(
+    t: TestContext,
+    handler: Handler,
+    end: (ws: ClientConnection, clock: { now: number }, iteration: number) => Promise<void>,
+    connections = 4,
+  ): Promise<number[]> {
+    const clock = { now: 0 };
+    t.mock.method(performance, "now", () => clock.now);
+    t.mock.method(Math, "random", () => 1);
+    const lines: string[] = [];
+    const record = (message: string) => {
+      lines.push(message);
+    };
+    const logger = { error: record, warn: record, info: record, debug: record };
+    const { server, uri } = await startServer(handler);
+    await using _server = server;
+    let iteration = 0;
+    for await (const ws of reconnect(uri, { initialDelay: 5, maxDelay: 40, logger })) {
+      await end(ws, clock, iteration);
+      if (++iteration === connections) break;
+    }
+    return lines.map((line) => {
+      const delay = /reconnecting in (\d+) ms$/.exec(line)?.[1];
+      assert.ok(delay !== undefined, line);
+      return Number(delay);
+    });
+  }
+
+  /** Waits for the connection to end, as an application reading until then does. */
+  async function untilClosed(ws: ClientConnection): Promise<void> {
+    await ws.closed;
+  }
+
+  it("waits a random, growing delay after abnormal closures (RFC 6455 §7.2.3)", async (t) => {
+    // The server drops the TCP connection: 1006, no close frame.
+    const dropping: Handler = async (ws) => {
+      ws.terminate();
+    };
+    assert.deepEqual(await delaysAfter(t, dropping, untilClosed), [5, 10, 20]);
+    for (const code of [1011, 1012, 1013]) {
+      const closing: Handler = async (ws) => {
+        await ws.close(code);
+      };
+      assert.deepEqual(
+        await delaysAfter(t, closing, untilClosed, 6),
+        [5, 10, 20, 40, 40],
+        `${code}`,
+      );
+    }
+  });
+
+  it("waits after a server that accepts and closes at once, even normally", async (t) => {
+    const closing: Handler = async () => {};
+    assert.deepEqual(await delaysAfter(t, closing, untilClosed), [5, 10, 20]);
+  });
+
+  it("resets the delay once a connection lasted", async (t) => {
+    const delays = await delaysAfter(
+      t,
+      async (ws) => {
+        ws.terminate();
+      },
+      async (ws, clock, iteration) => {
+        // The third connection lives 10 ms, as long as the delay before it.
+        if (iteration === 2) clock.now += 10;
+        await ws.closed;
+      },
+      5,
+    );
+    assert.deepEqual(delays, [5, 10, 5, 10]);
+  });
+
+  it("connects again at once after a normal closure of a connection that lasted", async (t) => {
+    const closing: Handler = async (ws) => {
+      await ws.recv().catch(() => {});
+    };
+    const delays = await delaysAfter(t, closing, async (ws, clock) => {
+      clock.now += 5;
+      await ws.send("bye");
+      await ws.closed;
+    });
+    assert.deepEqual(delays, []);
+  });
+
+  it("connects again at once when the loop body ends the connection itself", async (t) => {
+    const delays = await delaysAfter(t, echo, async (ws) => {
+      await ws.send("one message");
+      assert.equal(await ws.recv(), "one message");
+    });
+    assert.deepEqual(delays, []);
+  });
+
+  it("stops waiting after a closure when the signal is aborted", async () => {
+    const controller = new AbortController();
+    const { server, uri } = await startServer(async (ws) => {
+      ws.terminate();
+    });
+    await using _server = server;
+    const error = await (async () => {
+      for await (const ws of reconnect(uri, {
+        initialDelay: 60_000,
+        signal: controller.signal,
+        logger: {
+          ...silentLogger,
+          // Called as the loop starts waiting: abort then.
+          info: () => setImmediate(() => controller.abort(new Error("stop"))),
+        },
+      })) {
+        await ws.closed;
+      }
+    })().catch((e: unknown) => e);
+    assert.equal((error as Error).message, "stop");
+  });
+});
+
 describe("backoffDelay()", () => {
   it("grows exponentially up to the maximum, with jitter between half and all", () => {
     const options = { initialDelay: 100, maxDelay: 1000, backoffFactor: 3 };
@@ -188,6 +312,15 @@ describe("isTransientError()", () => {
     for (const code of [400, 401, 403, 404, 501])
       assert.equal(isTransientError(status(code)), false);
     assert.equal(isTransientError(new SecurityError("untrusted")), false);
+    // A reset Node reports without a system call, as during a TLS handshake.
+    const reset = Object.assign(new Error("Client network socket disconnected"), {
+      code: "ECONNRESET",
+    });
+    assert.equal(isTransientError(reset), true);
+    assert.equal(isTransientError(new ProxyError("proxy refused", 502)), true);
+    assert.equal(isTransientError(new ProxyError("proxy refused", 407)), false);
+    assert.equal(isTransientError(new ProxyError("server down", null, { transient: true })), true);
+    assert.equal(isTransientError(new ProxyError("not allowed by ruleset")), false);
     assert.equal(isTransientError(new TypeError("bug")), false);
     assert.equal(isTransientError("not an error"), false);
   });

@@ -69,6 +69,23 @@ describe("redirects", () => {
     assert.equal(second?.headers.get("Cookie"), "session=1");
   });
 
+  it("drops a fragment from the Location", async () => {
+    const end = await target();
+    await using _end = end.server;
+    for (const location of [`${end.uri}/next#top`, `${end.uri}/next?q=1#`]) {
+      const start = await redirector(() => location);
+      await using _start = start.server;
+      await using ws = await connect(`${start.uri}/start`);
+      assert.equal(ws.request.path, location.includes("?") ? "/next?q=1" : "/next");
+      await ws.send("no fragment");
+      assert.equal(await ws.recv(), "no fragment");
+    }
+    assert.deepEqual(
+      end.requests.map((request) => request.path),
+      ["/next", "/next?q=1"],
+    );
+  });
+
   it("drops Authorization, Cookie and a Host given on a redirect to another origin", async () => {
     const end = await target();
     await using _end = end.server;

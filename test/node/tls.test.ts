@@ -7,6 +7,7 @@ import * as tls from "node:tls";
 import { SecurityError } from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
+import { isTransientError } from "../../src/node/reconnect.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { deferred, echo, unhandledRejections } from "../helpers/server.js";
 
@@ -49,6 +50,36 @@ describe("TLS", () => {
     await using byAddress = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } });
     await byAddress.send("by address");
     assert.equal(await byAddress.recv(), "by address");
+  });
+
+  it("gives the TLS handshake no limit when openTimeout is Infinity", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      // Node's handshakeTimeout of Infinity would time out after 1 ms.
+      await using server = await serve(echo, {
+        host: "127.0.0.1",
+        port: 0,
+        tls: { key, cert },
+        openTimeout: Number.POSITIVE_INFINITY,
+        logger: null,
+      });
+      const port = (server.address() as net.AddressInfo).port;
+      await using ws = await connect(`wss://localhost:${port}/`, { tls: { ca } });
+      await ws.send("no limit");
+      assert.equal(await ws.recv(), "no limit");
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(
+      warnings.filter((warning) => warning.name === "TimeoutOverflowWarning"),
+      [],
+    );
+    await assert.rejects(
+      serve(echo, { host: "127.0.0.1", port: 0, tls: { key, cert }, openTimeout: 2 ** 31 }),
+      { name: "RangeError", message: /^openTimeout must be/ },
+    );
   });
 
   it("runs TLS over a socket given to connect()", async () => {
@@ -107,6 +138,26 @@ describe("TLS", () => {
     });
     await ws.send("unverified");
     assert.equal(await ws.recv(), "unverified");
+  });
+
+  it("says the TLS handshake did not complete when the server hangs up during it", async () => {
+    // A server that reads the ClientHello and closes, as a load balancer without backends does.
+    const hangUp = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end());
+    });
+    hangUp.listen(0, "127.0.0.1");
+    await once(hangUp, "listening");
+    const port = (hangUp.address() as net.AddressInfo).port;
+    const error = await connect(`wss://localhost:${port}`, { tls: { ca } }).catch(
+      (e: unknown) => e,
+    );
+    hangUp.close();
+    assert.ok(error instanceof Error);
+    assert.match(error.message, /before secure TLS connection was established/);
+    assert.equal((error as NodeJS.ErrnoException).code, "ECONNRESET");
+    // As with a connection refused, trying again later may succeed.
+    assert.equal(isTransientError(error), true);
   });
 
   it("keeps serving after a client that doesn't speak TLS", async () => {
