@@ -27,6 +27,27 @@ const EMPTY = new Uint8Array(0);
 const NO_CHUNKS: Uint8Array[] = [EMPTY];
 NO_CHUNKS.pop();
 
+/**
+ * Reads shorter than this that arrive while bytes are already buffered are
+ * copied into a block of the reader's own instead of queued as they are. A
+ * peer that sends a frame a byte per TCP segment would otherwise leave one
+ * chunk per byte: about 150 bytes of memory each, and a queue whose length
+ * grows with the frame, which every read of the frame walks (a 64 KiB frame
+ * sent that way held the event loop for seconds). Copied, the queue holds
+ * few chunks, and memory follows the bytes. Reads as large as this are kept
+ * as they are, without copying: there are few of them per byte.
+ */
+const COALESCE_BELOW = 4096;
+/** First size of the block small reads are copied into; each next one doubles, up to the most. */
+const FIRST_BLOCK_SIZE = 1024;
+const LARGEST_BLOCK_SIZE = 64 * 1024;
+/**
+ * The memory of the blocks made for small reads: a reader may append to its
+ * last chunk only when the chunk is a view of one of these (never of a
+ * caller's buffer, or of Node's shared pool) and the bytes past it are unused.
+ */
+const OWN_BLOCKS = new WeakSet<ArrayBufferLike>();
+
 /** Smallest read assembled in memory that is not zero-filled first. */
 const UNINITIALIZED_THRESHOLD = 4096;
 
@@ -66,8 +87,33 @@ export class StreamReader {
     // A read usually consumes what arrived before the next chunk does: a
     // one-element array for it costs less than a queue grown by push().
     if (this.chunks === NO_CHUNKS) this.chunks = [data];
+    else if (data.length < COALESCE_BELOW) this.appendSmall(data);
     else this.chunks.push(data);
     this.total += data.length;
+  }
+
+  /** Copies a small read after the buffered bytes; see {@link COALESCE_BELOW}. */
+  private appendSmall(data: Uint8Array): void {
+    const chunks = this.chunks;
+    const lastIndex = chunks.length - 1;
+    const last = chunks[lastIndex]!;
+    const own = OWN_BLOCKS.has(last.buffer);
+    if (own && last.byteOffset + last.length + data.length <= last.buffer.byteLength) {
+      // Bytes past the last chunk were never handed out: views read before stay as they were.
+      const extended = new Uint8Array(last.buffer, last.byteOffset, last.length + data.length);
+      extended.set(data, last.length);
+      chunks[lastIndex] = extended;
+      return;
+    }
+    const size = Math.max(
+      data.length,
+      own ? Math.min(2 * last.buffer.byteLength, LARGEST_BLOCK_SIZE) : FIRST_BLOCK_SIZE,
+    );
+    // Memory of its own, never Node's shared pool, which other buffers use past our bytes.
+    const block = Buffer.allocUnsafeSlow(size);
+    OWN_BLOCKS.add(block.buffer);
+    block.set(data);
+    chunks.push(new Uint8Array(block.buffer, block.byteOffset, data.length));
   }
 
   /** Records that the peer will send no more bytes. */

@@ -174,7 +174,8 @@ describe("FrameParser.peekPayload", () => {
     reader.feedData(bytes.slice(7, 9));
     reader.feedData(bytes.slice(9, 10));
     assert.equal(parser.parse(reader), null);
-    assert.deepEqual(parser.peekPayload(reader).map(toHex), ["656c", "6c"]);
+    // The two small reads that arrived behind buffered bytes were copied into one block.
+    assert.deepEqual(parser.peekPayload(reader).map(toHex), ["656c6c"]);
     reader.feedData(bytes.slice(10));
     const frame = parser.parse(reader)!;
     assert.equal(toHex(frame.data), toHex(utf8("Hello")));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import { PayloadTooBig } from "../../src/core/errors.js";
 import { StreamReader } from "../../src/core/streams.js";
@@ -122,6 +123,58 @@ describe("StreamReader", () => {
       assert.equal(read.buffer, chunk.buffer);
       assert.equal(toHex(chunk), "0000213d37fa");
     });
+  });
+
+  it("copies small reads that arrive behind buffered bytes into a few blocks of its own", () => {
+    // A frame sent a byte per TCP segment: one chunk per byte would cost
+    // memory per byte and a queue as long as the frame.
+    const reader = new StreamReader();
+    const first = hex("00");
+    reader.feedData(first);
+    for (let i = 1; i < 10_000; i++) reader.feedData(Uint8Array.of(i & 0xff));
+    assert.equal(reader.length, 10_000);
+    const chunks = reader.views(0, reader.length);
+    // The first read as it came, then blocks of 1, 2, 4 and 8 KiB (each one full but the last).
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.length),
+      [1, 1024, 2048, 4096, 10_000 - 1 - 1024 - 2048 - 4096],
+    );
+    assert.equal(chunks[0]!.buffer, first.buffer);
+    const all = reader.readAll();
+    assert.deepEqual(
+      [...all],
+      Array.from({ length: 10_000 }, (_, i) => i & 0xff),
+    );
+  });
+
+  it("never changes bytes it already handed out when it appends to a block", () => {
+    const reader = new StreamReader();
+    reader.feedData(hex("01"));
+    reader.feedData(hex("02 03"));
+    reader.feedData(hex("04"));
+    const read = reader.readExact(3)!;
+    assert.equal(toHex(read), "010203");
+    reader.feedData(hex("05 06"));
+    reader.feedData(hex("07"));
+    assert.equal(toHex(read), "010203");
+    assert.equal(toHex(reader.readAll()), "04050607");
+  });
+
+  it("keeps reads of 4 KiB and more as they came, and never writes into a caller's buffer", () => {
+    const reader = new StreamReader();
+    // Small buffers from Node's shared pool sit next to other buffers in one ArrayBuffer.
+    const pooled = Buffer.from([1, 2, 3]);
+    const neighbour = Buffer.from([9, 9, 9]);
+    reader.feedData(pooled);
+    reader.feedData(hex("04"));
+    const large = new Uint8Array(4096).fill(5);
+    reader.feedData(large);
+    assert.deepEqual([...neighbour], [9, 9, 9]);
+    const chunks = reader.views(0, reader.length);
+    assert.equal(chunks.length, 3);
+    assert.equal(chunks[2]!.buffer, large.buffer);
+    assert.equal(toHex(reader.readExact(4)!), "01020304");
+    assert.equal(reader.readExact(4096)!.buffer, large.buffer);
   });
 
   it("shows the unread part of the first chunk without consuming it", () => {
