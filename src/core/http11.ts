@@ -101,17 +101,6 @@ function latin1Encode(s: string): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /** A handshake request. The path is the request-target, e.g. `/chat?room=1`. */
 export class Request {
   /**
@@ -170,21 +159,77 @@ export class Response {
   serialize(): Uint8Array {
     const head = latin1Encode(`HTTP/1.1 ${this.status} ${this.reason}\r\n${this.headers}`);
     if (this.body.length === 0) return head;
-    return concat([head, this.body], head.length + this.body.length);
+    const bytes = new Uint8Array(head.length + this.body.length);
+    bytes.set(head);
+    bytes.set(this.body, head.length);
+    return bytes;
+  }
+}
+
+/**
+ * Bytes moved out of a {@link StreamReader} into one buffer of their own that
+ * doubles as it fills, up to a cap. What it holds then costs its bytes, not
+ * one view (and the chunk behind it) per read: a peer sending one byte per
+ * TCP segment can't make a parser keep a million objects for a 1 MiB limit.
+ */
+class ByteBuffer {
+  #bytes: Uint8Array = EMPTY;
+  #size = 0;
+
+  /** Number of bytes held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Moves `n` buffered bytes out of `reader`; the caller keeps `size + n` within `cap`. */
+  readFrom(reader: StreamReader, n: number, cap: number): void {
+    const end = this.#reserve(n, cap);
+    reader.readInto(this.#bytes, this.#size, end);
+    this.#size = end;
+  }
+
+  /** Appends `bytes`; the caller keeps `size + bytes.length` within `cap`. */
+  append(bytes: Uint8Array, cap: number): void {
+    const end = this.#reserve(bytes.length, cap);
+    this.#bytes.set(bytes, this.#size);
+    this.#size = end;
+  }
+
+  /** Removes and returns the bytes held, in an array of their exact length. */
+  takeAll(): Uint8Array {
+    const bytes = this.#bytes;
+    const size = this.#size;
+    this.#bytes = EMPTY;
+    this.#size = 0;
+    // A doubled buffer can be up to twice as large as its bytes: a response
+    // body may be kept by the caller, so it gets an array of its own size.
+    return bytes.length === size ? bytes : bytes.slice(0, size);
+  }
+
+  /** Makes room for `n` more bytes and returns the size after them. */
+  #reserve(n: number, cap: number): number {
+    const end = this.#size + n;
+    if (end > this.#bytes.length) {
+      // Doubling keeps appends amortized O(1); the cap bounds the memory.
+      const grown = new Uint8Array(Math.min(cap, Math.max(end, this.#bytes.length * 2, 256)));
+      grown.set(this.#bytes.subarray(0, this.#size));
+      this.#bytes = grown;
+    }
+    return end;
   }
 }
 
 /**
  * Reads CRLF-terminated lines. The bytes of an incomplete line are moved out of
- * the stream reader, so each byte is scanned once however it is split.
+ * the stream reader, so each byte is scanned once however it is split, and
+ * copied into one buffer, so they cost their number, not the number of reads.
  */
 class LineBuffer {
-  #parts: Uint8Array[] = [];
-  #size = 0;
+  readonly #partial = new ByteBuffer();
 
   /** Whether no bytes of an incomplete line are held. */
   get isEmpty(): boolean {
-    return this.#size === 0;
+    return this.#partial.size === 0;
   }
 
   /**
@@ -194,26 +239,22 @@ class LineBuffer {
    *   `maxLength`, or when it ends with a bare LF.
    */
   read(reader: StreamReader, maxLength: number, tooLong: () => InvalidMessage): Uint8Array | null {
+    const partial = this.#partial;
     let line: Uint8Array | null;
     try {
-      line = reader.readLine(maxLength - this.#size);
+      line = reader.readLine(maxLength - partial.size);
     } catch (error) {
       if (error instanceof PayloadTooBig) throw tooLong();
       throw error;
     }
     if (line === null) {
       // readLine() would have thrown if these bytes made the line too long.
-      if (reader.length > 0) {
-        this.#size += reader.length;
-        this.#parts.push(reader.readAll());
-      }
+      if (reader.length > 0) partial.readFrom(reader, reader.length, maxLength);
       return null;
     }
-    if (this.#size > 0) {
-      this.#parts.push(line);
-      line = concat(this.#parts, this.#size + line.length);
-      this.#parts = [];
-      this.#size = 0;
+    if (partial.size > 0) {
+      partial.append(line, maxLength);
+      line = partial.takeAll();
     }
     // RFC 9112 §2.2: "the line terminator for the start-line and fields is the
     // sequence CRLF". A bare LF is rejected rather than guessed at.
@@ -702,8 +743,8 @@ export class ResponseParser {
   #reason = "";
   #headers = new Headers();
   #trailers = new Headers();
-  #body: Uint8Array[] = [];
-  #bodySize = 0;
+  /** The body received so far, after chunked decoding; never more than `maxBodySize` bytes. */
+  readonly #body = new ByteBuffer();
   #remaining = 0;
   #error: unknown = null;
 
@@ -786,9 +827,10 @@ export class ResponseParser {
           }
           return this.#complete();
         case ResponseState.BodyToEof:
-          this.#remaining = limits.maxBodySize - this.#bodySize + 1;
+          this.#remaining = limits.maxBodySize - this.#body.size;
           this.#take(reader);
-          if (this.#bodySize > limits.maxBodySize) throw this.#tooBig();
+          // A byte left over would be one past the limit.
+          if (reader.length > 0) throw this.#tooBig();
           if (!reader.atEof) return null;
           return this.#complete();
       }
@@ -834,7 +876,7 @@ export class ResponseParser {
       if (digit === -1) break;
       size = size * 16 + digit;
       // Checked per digit, so that a long run of digits can't overflow.
-      if (this.#bodySize + size > this.#limits.maxBodySize) throw this.#tooBig();
+      if (this.#body.size + size > this.#limits.maxBodySize) throw this.#tooBig();
     }
     if (pos === 0) throw new InvalidMessage(`invalid chunk size: ${JSON.stringify(line)}`);
     // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ):
@@ -850,8 +892,8 @@ export class ResponseParser {
   #take(reader: StreamReader): void {
     const n = Math.min(reader.length, this.#remaining);
     if (n === 0) return;
-    this.#body.push(reader.readExact(n)!);
-    this.#bodySize += n;
+    // Copied, not kept as views: a body of 1-byte chunks costs its bytes.
+    this.#body.readFrom(reader, n, this.#limits.maxBodySize);
     this.#remaining -= n;
   }
 
@@ -866,17 +908,10 @@ export class ResponseParser {
 
   /** Builds the response and resets the parser for the next one. */
   #complete(): Response {
-    const response = new Response(
-      this.#status,
-      this.#reason,
-      this.#headers,
-      this.#bodySize === 0 ? EMPTY : concat(this.#body, this.#bodySize),
-    );
+    const response = new Response(this.#status, this.#reason, this.#headers, this.#body.takeAll());
     this.#state = ResponseState.StatusLine;
     this.#headers = new Headers();
     this.#trailers = new Headers();
-    this.#body = [];
-    this.#bodySize = 0;
     return response;
   }
 }

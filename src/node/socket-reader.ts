@@ -10,9 +10,20 @@ import type { Socket } from "node:net";
 import { PayloadTooBig, ProxyError } from "../core/errors.js";
 import { StreamReader } from "../core/streams.js";
 
+const EMPTY = new Uint8Array(0);
+
 /** Buffered, awaitable reads on a socket, until {@link SocketReader.release}. */
 export class SocketReader {
   private readonly reader = new StreamReader();
+  /**
+   * The bytes of an incomplete line of a head, moved out of `reader` so that
+   * each byte is scanned once however the line is split (`readLine()` scans
+   * every chunk it holds from the first), and copied into one buffer that
+   * doubles up to the head's limit, so that they cost their number, not one
+   * chunk per read. Empty whenever {@link readHead} isn't pending.
+   */
+  private partial = EMPTY;
+  private partialSize = 0;
   private wake: (() => void) | null = null;
   private failure: unknown = null;
 
@@ -52,7 +63,7 @@ export class SocketReader {
     const lines: string[] = [];
     let size = 0;
     for (;;) {
-      const line = await this.until(() => this.reader.readLine(maxSize - size));
+      const line = await this.until(() => this.readLine(maxSize - size));
       size += line.length;
       const text = Buffer.from(line.buffer, line.byteOffset, line.length)
         .toString("latin1")
@@ -61,6 +72,44 @@ export class SocketReader {
       lines.push(text);
       if (size >= maxSize) throw new PayloadTooBig(`head longer than ${maxSize} bytes`);
     }
+  }
+
+  /**
+   * The next line, LF included, or `null` until it is complete.
+   *
+   * @throws PayloadTooBig when more than `maxLength` bytes precede its end.
+   */
+  private readLine(maxLength: number): Uint8Array | null {
+    const line = this.reader.readLine(maxLength - this.partialSize);
+    if (line === null) {
+      // readLine() would have thrown if these bytes made the line too long.
+      const n = this.reader.length;
+      if (n > 0) {
+        const end = this.reserve(n, maxLength);
+        this.reader.readInto(this.partial, this.partialSize, end);
+        this.partialSize = end;
+      }
+      return null;
+    }
+    if (this.partialSize === 0) return line;
+    const end = this.reserve(line.length, maxLength);
+    this.partial.set(line, this.partialSize);
+    const whole = this.partial.subarray(0, end);
+    this.partial = EMPTY;
+    this.partialSize = 0;
+    return whole;
+  }
+
+  /** Makes room in `partial` for `n` more bytes, at most `cap` in all, and returns its size after them. */
+  private reserve(n: number, cap: number): number {
+    const end = this.partialSize + n;
+    if (end > this.partial.length) {
+      // Doubling keeps the copies linear overall; the head's limit caps the memory.
+      const grown = new Uint8Array(Math.min(cap, Math.max(end, this.partial.length * 2, 256)));
+      grown.set(this.partial.subarray(0, this.partialSize));
+      this.partial = grown;
+    }
+    return end;
   }
 
   /**

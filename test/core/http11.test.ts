@@ -86,6 +86,30 @@ function assertInvalid(fn: () => unknown, status: number, text: string): void {
   });
 }
 
+/**
+ * Feeds `data` to `parse` one byte per read, each in an array of its own as
+ * Node delivers separate socket reads, and returns the results of the calls.
+ * Once the reader no longer holds a read's byte, the byte is overwritten:
+ * a parser that kept a view of it instead of a copy would see the change.
+ */
+function feedBytewise<T>(
+  reader: StreamReader,
+  parse: (reader: StreamReader) => T,
+  data: Uint8Array,
+): T[] {
+  const results: T[] = [];
+  const held: Uint8Array[] = [];
+  for (const byte of data) {
+    const read = new Uint8Array([byte]);
+    reader.feedData(read);
+    held.push(read);
+    results.push(parse(reader));
+    // What the reader still holds are the last reads, one byte each.
+    while (held.length > reader.length) held.shift()!.fill(0x7e);
+  }
+  return results;
+}
+
 function assertRfcRequest(request: Request | null): void {
   assert.ok(request);
   assert.equal(request.method, "GET");
@@ -302,6 +326,30 @@ describe("RequestParser", () => {
         431,
         "too many headers",
       );
+    });
+
+    it("copies the bytes of an incomplete line rather than keeping a view per read", () => {
+      const data = bytes(
+        `GET /${"p".repeat(300)} HTTP/1.1\r\nHost: h\r\nX: ${"v".repeat(600)}\r\n\r\n`,
+      );
+      const reader = new StreamReader();
+      const parser = new RequestParser();
+      const results = feedBytewise(reader, (r) => parser.parse(r), data);
+      assert.ok(results.slice(0, -1).every((result) => result === null));
+      const request = results.at(-1);
+      assert.equal(request?.path, `/${"p".repeat(300)}`);
+      assert.equal(request.headers.get("X"), "v".repeat(600));
+    });
+
+    it("rejects a request line one byte longer than maxLineLength, received one byte per read", () => {
+      const data = bytes(`GET /${"p".repeat(100)} HTTP/1.1\r\n`);
+      const reader = new StreamReader();
+      const parser = new RequestParser({ maxLineLength: data.length - 1 });
+      // Only the LF makes the line too long: until then it could still end at maxLineLength.
+      const results = feedBytewise(reader, (r) => parser.parse(r), data.subarray(0, -1));
+      assert.ok(results.every((result) => result === null));
+      reader.feedData(data.subarray(-1));
+      assertInvalid(() => parser.parse(reader), 414, "request line too long");
     });
 
     it("parses a slowloris head, one byte per chunk, in linear time", () => {
@@ -822,6 +870,66 @@ describe("ResponseParser", () => {
       }
       reader.feedData(data.subarray(data.length - 1));
       assert.equal(parser.parse(reader)?.text, "Hello World, chunked!");
+    });
+
+    it("decodes a chunked body of 1-byte chunks fed one byte per read, copying the bytes", () => {
+      const limits = { maxBodySize: 3000 };
+      const payload = Uint8Array.from({ length: 3000 }, (_, i) => 0x21 + (i % 90));
+      const chunks = [...payload].map((byte) => `1\r\n${String.fromCharCode(byte)}\r\n`);
+      const data = bytes(
+        `HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n${chunks.join("")}0\r\n\r\n`,
+      );
+      const reader = new StreamReader();
+      const parser = new ResponseParser(limits);
+      const results = feedBytewise(reader, (r) => parser.parse(r), data);
+      assert.ok(results.slice(0, -1).every((result) => result === null));
+      const response = results.at(-1);
+      assert.equal(response?.status, 400);
+      assert.deepEqual(response.body, payload);
+      // The body owns an array of its exact size, not a larger buffer it grew in.
+      assert.equal(response.body.buffer.byteLength, payload.length);
+      assert.equal(reader.length, 0);
+    });
+
+    it("rejects a chunked body of 1-byte chunks at the chunk size line that passes maxBodySize", () => {
+      const limits = { maxBodySize: 3000 };
+      const head = "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n";
+      const data = bytes(`${head}${"1\r\na\r\n".repeat(3000)}1\r`);
+      const reader = new StreamReader();
+      const parser = new ResponseParser(limits);
+      const results = feedBytewise(reader, (r) => parser.parse(r), data);
+      assert.ok(results.every((result) => result === null));
+      // The LF completes the size line of byte 3001.
+      reader.feedData(bytes("\n"));
+      assertInvalid(() => parser.parse(reader), 413, "body longer than 3000 bytes");
+    });
+
+    it("reads Content-Length and until-EOF bodies fed one byte per read, copying the bytes", () => {
+      const payload = "Forbidden: ".repeat(100);
+      for (const head of [
+        `HTTP/1.1 403 Forbidden\r\nContent-Length: ${payload.length}\r\n\r\n`,
+        "HTTP/1.0 403 Forbidden\r\n\r\n",
+      ]) {
+        const reader = new StreamReader();
+        const parser = new ResponseParser({ maxBodySize: payload.length });
+        const results = feedBytewise(reader, (r) => parser.parse(r), bytes(head + payload));
+        let response = results.at(-1);
+        if (response === null) {
+          reader.feedEof();
+          response = parser.parse(reader);
+        }
+        assert.equal(response?.text, payload);
+      }
+    });
+
+    it("rejects a body until EOF at the byte past maxBodySize, fed one byte per read", () => {
+      const reader = new StreamReader();
+      const parser = new ResponseParser({ maxBodySize: 1000 });
+      const data = bytes(`HTTP/1.0 200 OK\r\n\r\n${"x".repeat(1000)}`);
+      const results = feedBytewise(reader, (r) => parser.parse(r), data);
+      assert.ok(results.every((result) => result === null));
+      reader.feedData(bytes("x"));
+      assertInvalid(() => parser.parse(reader), 413, "body longer than 1000 bytes");
     });
 
     it("accepts the chunked coding in any case and an empty chunked body", () => {
