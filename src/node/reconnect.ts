@@ -45,13 +45,15 @@ export const RECONNECT_DEFAULTS = {
 /**
  * Close codes after which reconnecting waits, as after a failed attempt:
  * 1006 (no close frame: the connection was lost), 1011 (internal error),
- * 1012 (service restart) and 1013 (try again later).
+ * 1012 (service restart), 1013 (try again later) and 1014 (bad gateway: the
+ * server's upstream failed, which waiting may fix).
  */
 const ABNORMAL_CLOSE_CODES = new Set<number>([
   CloseCode.ABNORMAL_CLOSURE,
   CloseCode.INTERNAL_ERROR,
   CloseCode.SERVICE_RESTART,
   CloseCode.TRY_AGAIN_LATER,
+  CloseCode.BAD_GATEWAY,
 ]);
 
 /** Statuses that mean the server, or the proxy's upstream, is unavailable for now. */
@@ -112,7 +114,7 @@ function backoffCeiling(attempt: number, options: BackoffOptions): number {
  * closure, after {@link backoffDelay} after a setback. Setbacks are a failed
  * attempt, which is retried only when `shouldRetry` says so (otherwise the
  * loop throws its error), a connection that closed abnormally (1006, 1011,
- * 1012 or 1013), and one that the server or the network ended sooner than
+ * 1012, 1013 or 1014), and one that the server or the network ended sooner than
  * the delay the next setback would wait (`initialDelay` at first). The delay
  * grows with the setbacks in a row; a connection that lasted longer resets
  * it. Leaving the loop (`break`, `return`, an exception) closes the current

@@ -181,7 +181,7 @@ describe("reconnect() after a connection ends", () => {
       ws.terminate();
     };
     assert.deepEqual(await delaysAfter(t, dropping, untilClosed), [5, 10, 20]);
-    for (const code of [1011, 1012, 1013]) {
+    for (const code of [1011, 1012, 1013, 1014]) {
       const closing: Handler = async (ws) => {
         await ws.close(code);
       };
