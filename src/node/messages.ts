@@ -140,6 +140,14 @@ export class MessageAssembler {
   }
 
   /**
+   * Resumes reading that the caller paused for a moment of its own, unless
+   * the queue or {@link holdReading} holds it.
+   */
+  resumeReading(): void {
+    if ((this.flags & (PAUSED_FOR_QUEUE | HELD)) === 0) this.flow.resume();
+  }
+
+  /**
    * For the closing handshake: reading resumes if the queue had paused it,
    * and never pauses for the queue again. The peer's close frame, or its TCP
    * close, may be waiting behind messages that the application, which is

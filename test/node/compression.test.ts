@@ -192,6 +192,38 @@ describe("compression between our client and our server", () => {
   });
 });
 
+describe("compression and the event loop", () => {
+  it("inflates a read full of tiny compressed messages over several turns of the event loop", async () => {
+    // Each message costs a synchronous zlib call: thousands in one read,
+    // inflated in one turn, would hold every other connection meanwhile.
+    const count = 10_000;
+    let turns = 0;
+    let reading = true;
+    const received = deferred<number>();
+    const { server, uri } = await startServer(async (ws) => {
+      const countTurns = () => {
+        turns++;
+        if (reading) setImmediate(countTurns);
+      };
+      setImmediate(countTurns);
+      let messages = 0;
+      for await (const _ of ws) {
+        if (++messages === count) break;
+      }
+      reading = false;
+      received.resolve(turns);
+    });
+    await using _server = server;
+    await using ws = await connect(uri, { deflate: { threshold: 0 } });
+    // Sent in one turn: written with one write, read at once by the server.
+    for (let i = 0; i < count; i++) void ws.send("a");
+    const turnsWhileReading = await received.promise;
+    // About 13 messages per batch (the queue resumes at a quarter full), 16
+    // batches per turn: some 48 turns. All at once, it took 2 or 3 (a read each).
+    assert.ok(turnsWhileReading >= 10, `${turnsWhileReading} turns`);
+  });
+});
+
 describe("compression on the wire", () => {
   it("answers a bare offer and compresses with a 4 KiB window", async () => {
     await using raw = await rawClient({});
