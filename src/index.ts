@@ -81,6 +81,7 @@ export { type RouteMatch, type Routes, route } from "./node/routing.js";
 export {
   broadcast,
   type Handler,
+  type HookAnswer,
   type HttpResponseInit,
   type ProcessRequest,
   type ProcessResponse,

@@ -53,6 +53,9 @@ export interface HttpResponseInit {
   body?: string | Uint8Array;
 }
 
+/** What {@link ProcessRequest} and {@link ProcessResponse} answer: a response, or nothing. */
+export type HookAnswer = Response | HttpResponseInit | null | undefined;
+
 /**
  * Called with each handshake request before it is validated. Returning a
  * response (a {@link Response} or `{ status, headers?, body? }`) sends it
@@ -64,12 +67,7 @@ export interface HttpResponseInit {
 export type ProcessRequest = (
   connection: ServerConnection,
   request: Request,
-) =>
-  | Response
-  | HttpResponseInit
-  | null
-  | undefined
-  | Promise<Response | HttpResponseInit | null | undefined>;
+) => HookAnswer | Promise<HookAnswer>;
 
 /**
  * Called with the 101 response about to be sent; may modify it, or return a
@@ -81,12 +79,7 @@ export type ProcessResponse = (
   connection: ServerConnection,
   request: Request,
   response: Response,
-) =>
-  | Response
-  | HttpResponseInit
-  | null
-  | undefined
-  | Promise<Response | HttpResponseInit | null | undefined>;
+) => HookAnswer | Promise<HookAnswer>;
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends ConnectionOptions, CompressionOptions {
