@@ -206,9 +206,19 @@ export class ServerConnection extends Connection {
     }
   }
 
-  /** @internal Answers a handshake still in progress with 503, as the server shuts down. */
+  /**
+   * @internal As the server shuts down: answers a handshake in progress with
+   * 503, and drops a connection whose client has sent nothing yet.
+   */
   rejectHandshake(): void {
     if (this.protocol.state !== State.CONNECTING || this.lost || this.sent !== null) return;
+    if (this.request === null && this.socket.bytesRead === 0) {
+      // No request started: closed like an idle HTTP connection, without a
+      // response, which would then wait up to closeTimeout for a client that
+      // may never close its side.
+      this.socket.destroy();
+      return;
+    }
     try {
       this.sendHandshakeResponse(this.protocol.reject(503, "Server is shutting down.\n"), false);
     } catch {

@@ -3,6 +3,7 @@
  * send what no well-behaved library would and read exactly what came back.
  */
 
+import { Buffer } from "node:buffer";
 import { once } from "node:events";
 import * as net from "node:net";
 import { Frame, FrameParser, Opcode, serializeFrame } from "../../src/core/frames.js";
@@ -195,4 +196,19 @@ export function closePayload(frame: Frame | null): [number, string] | null {
   if (frame === null) return null;
   if (frame.data.length < 2) return [1005, ""];
   return [(frame.data[0]! << 8) | frame.data[1]!, new TextDecoder().decode(frame.data.subarray(2))];
+}
+
+/**
+ * Collects what `socket` receives, until the peer closes its side ('end') or
+ * the socket closes, whichever comes first; resolves with it then.
+ */
+export function receiveUntilEnd(socket: net.Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  socket.on("error", () => {});
+  return new Promise((resolve) => {
+    const done = () => resolve(Buffer.concat(chunks));
+    socket.once("end", done);
+    socket.once("close", done);
+  });
 }

@@ -3,6 +3,7 @@ import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import * as net from "node:net";
+import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
 import { ConnectionClosedOK, InvalidStatus } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/frames.js";
@@ -12,7 +13,7 @@ import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
 import { broadcast, type ServerConnection, serve } from "../../src/node/server.js";
 import { fromPeer } from "../helpers/protocol.js";
-import { closePayload, RawPeer, writeUntilStalled } from "../helpers/raw.js";
+import { closePayload, RawPeer, receiveUntilEnd, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -249,15 +250,52 @@ describe("serve()", () => {
     netServer.listen(0, "127.0.0.1");
     await once(netServer, "listening");
     const server = await serve(echo, { server: netServer, logger: null });
-    const accepted = once(netServer, "connection");
+    const accepted = once(netServer, "connection") as Promise<[net.Socket]>;
     const peer = await RawPeer.connect((netServer.address() as net.AddressInfo).port);
-    await accepted;
+    const [serverSide] = await accepted;
+    // Closing before the server read anything would drop the socket instead.
+    const requestRead = once(serverSide, "data");
     peer.write("GET / HTTP/1.1\r\nHost: x\r\n");
+    await requestRead;
     const closing = server.close();
     assert.match(await peer.readToEnd(), /^HTTP\/1\.1 503 /);
     await closing;
     netServer.close();
     await once(netServer, "close");
+  });
+
+  it("close() drops a client that sent nothing, and answers half a request with 503", {
+    // Less than closeTimeout: a close() that waits for the silent client fails here.
+    timeout: 15_000,
+  }, async () => {
+    const { server, port } = await startServer(echo, {
+      openTimeout: 30_000,
+      closeTimeout: 30_000,
+    });
+    // The server's own net.Server: its listeners come after the WebSocket server's.
+    const { netServer } = server as unknown as { netServer: net.Server };
+    /** A client, and its socket on the server. */
+    const connectClient = async () => {
+      const accepted = once(netServer, "connection") as Promise<[net.Socket]>;
+      // Half-open: it doesn't close its side when the server closes its own.
+      const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+      const ended = receiveUntilEnd(socket);
+      const [serverSide] = await accepted;
+      return { socket, serverSide, ended };
+    };
+    const silent = await connectClient();
+    const half = await connectClient();
+    const requestRead = once(half.serverSide, "data");
+    half.socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    await requestRead;
+    // The half request is answered: close() waits for that client to close its side.
+    void half.ended.then(() => half.socket.end());
+    const started = performance.now();
+    await server.close();
+    assert.equal((await silent.ended).toString(), "");
+    assert.match((await half.ended).toString(), /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.ok(performance.now() - started < 5_000);
+    silent.socket.destroy();
   });
 
   it("lets processRequest answer plain HTTP, e.g. a health check", async () => {
