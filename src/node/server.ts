@@ -38,7 +38,7 @@ import {
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
 import { matchRoute } from "./routing.js";
-import { serverTlsOptions } from "./tls.js";
+import { serverTlsOptions, tcpSocketOf } from "./tls.js";
 import { connectionTracer } from "./trace.js";
 import { upgradeRequestBytes } from "./upgrade.js";
 import { USER_AGENT } from "./version.js";
@@ -477,6 +477,12 @@ export class Server implements AsyncDisposable {
    * a timer per connection would be set and cleared on every handshake.
    */
   private readonly handshaking = new Map<ServerConnection, number>();
+  /**
+   * TCP sockets that a `tls.Server` accepted and whose TLS handshake is in
+   * progress: no connection yet, and Node lists them nowhere else. {@link close}
+   * drops them, as they would otherwise hold it until `openTimeout`.
+   */
+  private readonly tlsHandshakes = new Set<net.Socket>();
   /** Armed for the first deadline in {@link handshaking} while there is one. */
   private openTimer: NodeJS.Timeout | null = null;
   /**
@@ -657,6 +663,27 @@ export class Server implements AsyncDisposable {
       return () => netServer.off("upgrade", onUpgrade);
     }
     if (netServer instanceof tls.Server) {
+      const tlsHandshakes = this.tlsHandshakes;
+      // One listener for every socket (`this`), rather than a closure for each.
+      const forgetTlsHandshake = function (this: net.Socket): void {
+        tlsHandshakes.delete(this);
+      };
+      // After Node's own listener, which started the TLS handshake on the socket.
+      const onConnection = (socket: net.Socket) => {
+        if (this.closing !== null) {
+          socket.destroy();
+          return;
+        }
+        tlsHandshakes.add(socket);
+        socket.on("close", forgetTlsHandshake);
+      };
+      const onSecureConnection = (socket: tls.TLSSocket) => {
+        const tcpSocket = tcpSocketOf(socket);
+        if (tcpSocket !== null && tlsHandshakes.delete(tcpSocket)) {
+          tcpSocket.off("close", forgetTlsHandshake);
+        }
+        this.acceptSecure(socket);
+      };
       const onTlsError = (error: Error, socket: tls.TLSSocket) => {
         this.logger.debug("TLS handshake failed", error);
         // Node destroys the socket after most TLS errors, but not after
@@ -664,10 +691,12 @@ export class Server implements AsyncDisposable {
         // hold the socket for good, and close() would wait for it.
         socket.destroy();
       };
-      netServer.on("secureConnection", this.acceptSecure);
+      netServer.on("connection", onConnection);
+      netServer.on("secureConnection", onSecureConnection);
       netServer.on("tlsClientError", onTlsError);
       return () => {
-        netServer.off("secureConnection", this.acceptSecure);
+        netServer.off("connection", onConnection);
+        netServer.off("secureConnection", onSecureConnection);
         netServer.off("tlsClientError", onTlsError);
       };
     }
@@ -675,11 +704,11 @@ export class Server implements AsyncDisposable {
     return () => netServer.off("connection", this.accept);
   }
 
-  private readonly acceptSecure = (socket: tls.TLSSocket): void => {
+  private acceptSecure(socket: tls.TLSSocket): void {
     // See serve(): half-open sockets only once the TLS handshake succeeded.
     socket.allowHalfOpen = true;
     this.accept(socket);
-  };
+  }
 
   private readonly accept = (socket: net.Socket): ServerConnection | null => {
     if (this.closing !== null) {
@@ -721,9 +750,8 @@ export class Server implements AsyncDisposable {
   }
 
   private async shutDown(code: number, reason: string): Promise<void> {
-    // A server serve() owns keeps its listeners until it is closed: a TLS
-    // handshake in progress completes after netServer.close(), and accept()
-    // then drops its socket, as well as the handshake timeout; detached, the
+    // A server serve() owns keeps its listeners until it is closed: they drop
+    // what it still emits (a socket accepted as close() began); detached, the
     // socket would belong to nobody, and netServer.close() would wait for it.
     if (!this.ownsNetServer) this.detach();
     const netServer = this.ownsNetServer ? this.netServer : null;
@@ -731,6 +759,8 @@ export class Server implements AsyncDisposable {
       netServer === null
         ? Promise.resolve()
         : new Promise<void>((resolve) => netServer.close(() => resolve()));
+    // Not connections yet: no request to answer. netServer.close() waits for them.
+    for (const socket of this.tlsHandshakes) socket.destroy();
     for (const connection of this.handshaking.keys()) connection.rejectHandshake();
     await Promise.all(
       [...this.connections].map((connection) => connection.close(code, reason).catch(() => {})),

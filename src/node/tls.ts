@@ -112,3 +112,13 @@ export function serverTlsOptions(
     ...options,
   };
 }
+
+/**
+ * The TCP socket under a `TLSSocket` of a `tls.Server`: the one the server
+ * emitted as `connection`. Node keeps it as `_parent` and offers no public
+ * way to it; `null` if that ever changes.
+ */
+export function tcpSocketOf(socket: tls.TLSSocket): net.Socket | null {
+  const parent = (socket as { _parent?: unknown })._parent;
+  return parent instanceof net.Socket ? parent : null;
+}

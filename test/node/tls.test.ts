@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
+import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
 import { SecurityError } from "../../src/core/errors.js";
@@ -9,6 +11,7 @@ import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
 import { isTransientError } from "../../src/node/reconnect.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
+import { receiveUntilEnd } from "../helpers/raw.js";
 import { deferred, echo, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -238,7 +241,7 @@ describe("TLS", () => {
     await server.close();
   });
 
-  it("drops a client whose TLS handshake completes once close() began", {
+  it("drops a client whose TLS handshake began just before close()", {
     timeout: 20_000,
   }, async () => {
     const { server, port } = await startTlsServer();
@@ -250,9 +253,122 @@ describe("TLS", () => {
     });
     const socket = tls.connect({ host: "127.0.0.1", port, ca, servername: "localhost" });
     socket.on("error", () => {});
-    // The server closes the socket once its handshake is done (the client may
-    // see it complete, or not): it must not hang on, with nobody to take it.
+    // The server drops the socket, whose handshake it may have answered or
+    // not: it must not hang on, with nobody to take it.
     await new Promise((resolve) => socket.once("close", resolve));
+    assert.notEqual(closing, null);
+    await closing;
+  });
+
+  it("close() drops clients still in their TLS handshake at once", {
+    // Less than openTimeout: a close() that waits for the handshakes to time out fails here.
+    timeout: 15_000,
+  }, async () => {
+    const server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      tls: { key, cert },
+      logger: null,
+      openTimeout: 30_000,
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    // The server's own tls.Server, whose listeners come after the WebSocket server's.
+    const { netServer } = server as unknown as { netServer: tls.Server };
+    // One client says nothing; the other sends the first bytes of a ClientHello.
+    const clients = [];
+    for (const first of [null, Buffer.from("160301020001", "hex")]) {
+      const accepted = once(netServer, "connection");
+      const socket = net.connect({ host: "127.0.0.1", port });
+      const received = receiveUntilEnd(socket);
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      if (first !== null) socket.write(first);
+      await accepted;
+      clients.push(closed.then(() => received));
+    }
+    const started = performance.now();
+    await server.close();
+    // Dropped, without a TLS alert or anything else.
+    assert.deepEqual(await Promise.all(clients), [Buffer.alloc(0), Buffer.alloc(0)]);
+    assert.ok(performance.now() - started < 5_000);
+  });
+
+  it("forgets the TCP socket of a connection once its TLS handshake is done", async () => {
+    const { server, port } = await startTlsServer();
+    await using _server = server;
+    const internals = server as unknown as { netServer: tls.Server; tlsHandshakes: Set<unknown> };
+    // After the WebSocket server's listener, which tracks the handshake.
+    const accepted = deferred<{ socket: net.Socket; closeListeners: number }>();
+    internals.netServer.once("connection", (socket: net.Socket) => {
+      accepted.resolve({ socket, closeListeners: socket.listenerCount("close") });
+    });
+    await using ws = await connect(`wss://localhost:${port}`, { tls: { ca } });
+    const { socket, closeListeners } = await accepted.promise;
+    // Nothing kept for an open connection, which close() then closes with 1001.
+    assert.equal(internals.tlsHandshakes.size, 0);
+    assert.equal(socket.listenerCount("close"), closeListeners - 1);
+    await ws.send("still open");
+    assert.equal(await ws.recv(), "still open");
+  });
+
+  it("close() drops a TLS client that sent no request, and answers half a request with 503", {
+    timeout: 15_000,
+  }, async () => {
+    const server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      tls: { key, cert },
+      logger: null,
+      openTimeout: 30_000,
+      closeTimeout: 30_000,
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const { netServer } = server as unknown as { netServer: tls.Server };
+    /** A client whose TLS handshake is complete, and its socket on the server. */
+    const connectClient = async () => {
+      const secured = once(netServer, "secureConnection") as Promise<[tls.TLSSocket]>;
+      // Half-open: it doesn't close its side when the server closes its own.
+      // tls.connect() takes allowHalfOpen, though its type doesn't say so.
+      const options = { host: "127.0.0.1", port, ca, allowHalfOpen: true };
+      const socket = tls.connect(options);
+      const ended = receiveUntilEnd(socket);
+      const [serverSide] = await secured;
+      return { socket, serverSide, ended };
+    };
+    const silent = await connectClient();
+    const half = await connectClient();
+    const requestRead = once(half.serverSide, "data");
+    half.socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n");
+    await requestRead;
+    // The half request is answered: close() waits for that client to close its side.
+    void half.ended.then(() => half.socket.end());
+    const started = performance.now();
+    await server.close();
+    assert.equal((await silent.ended).toString(), "");
+    assert.match((await half.ended).toString(), /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.ok(performance.now() - started < 5_000);
+    silent.socket.destroy();
+  });
+
+  it("close() drops a TCP connection accepted once it began", { timeout: 15_000 }, async () => {
+    const server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      tls: { key, cert },
+      logger: null,
+      openTimeout: 30_000,
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const { netServer } = server as unknown as { netServer: tls.Server };
+    // close() before any listener of the server sees the socket: it arrives
+    // while the server is closing, and must not be left in its TLS handshake.
+    let closing: Promise<void> | null = null;
+    netServer.prependOnceListener("connection", () => {
+      closing = server.close();
+    });
+    const socket = net.connect({ host: "127.0.0.1", port });
+    const received = receiveUntilEnd(socket);
+    await new Promise((resolve) => socket.once("close", resolve));
+    assert.equal((await received).length, 0);
     assert.notEqual(closing, null);
     await closing;
   });
