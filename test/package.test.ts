@@ -14,6 +14,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,6 +104,83 @@ describe("the package", () => {
         .getPreEmitDiagnostics(program)
         .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
       [],
+    );
+  });
+
+  it("a user's code can't construct the connections or the server, whose public members type-check", () => {
+    // Their constructors take the library's plumbing, and stripInternal left
+    // them out of the declarations: a user's editor then offered the base
+    // class's constructor (the connections) or one without parameters (the
+    // servers, the blocking client), and `new` compiled. Each `new` here must
+    // fail as constructing a private class does, and nothing else may fail.
+    const consumer = `import type * as net from "node:net";
+import { ClientConnection, connect, Server, ServerConnection, serve } from "websockets-ts";
+import * as sync from "websockets-ts/sync";
+
+declare const socket: net.Socket;
+
+export async function main(): Promise<void> {
+  const server = await serve(
+    async (connection: ServerConnection) => {
+      const user: string | null = connection.username ?? connection.request?.path ?? null;
+      const id: string | undefined = connection.params["id"];
+      const status: number | undefined = connection.response?.status;
+      await connection.sendText([user, id, status, connection.subprotocol].join(" "));
+      for await (const message of connection) await connection.send(message);
+    },
+    { port: 0 },
+  );
+  const connections: Set<ServerConnection> = server.connections;
+  server.address();
+  const client: ClientConnection = await connect("ws://127.0.0.1:8001");
+  const status: number | undefined = client.response?.status;
+  await client.send([client.request.path, status, connections.size].join(" "));
+  await client.close();
+  using blocking: sync.ClientConnection = sync.connect("ws://127.0.0.1:8001");
+  blocking.sendText(blocking.recvText({ timeout: 1_000 }));
+  await server.close();
+
+  new ServerConnection(socket);
+  new ClientConnection(socket);
+  new Server(() => {});
+  new sync.ClientConnection();
+}
+
+export class MyConnection extends ServerConnection {}
+`;
+    const lines = consumer.split("\n");
+    const file = join(scratch, "consumer.ts");
+    writeFileSync(file, consumer);
+    const program = ts.createProgram([file], {
+      target: ts.ScriptTarget.ES2022,
+      lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: true,
+      noEmit: true,
+      types: ["node"],
+      typeRoots: [join(root, "node_modules/@types")],
+    });
+    // By code: the messages name the class by its declaration file's path.
+    const failures = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+      const { line } = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start!);
+      const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, " ");
+      return { line: lines[line]!.trim(), code: diagnostic.code, message };
+    });
+    const PRIVATE_CONSTRUCTOR = 2673; // Constructor of class 'X' is private and only accessible …
+    const PRIVATE_BASE = 2675; // Cannot extend a class 'X'. Class constructor is marked as private.
+    assert.deepEqual(
+      failures.map(({ line, code }) => ({ line, code })),
+      [
+        { line: "new ServerConnection(socket);", code: PRIVATE_CONSTRUCTOR },
+        { line: "new ClientConnection(socket);", code: PRIVATE_CONSTRUCTOR },
+        { line: "new Server(() => {});", code: PRIVATE_CONSTRUCTOR },
+        { line: "new sync.ClientConnection();", code: PRIVATE_CONSTRUCTOR },
+        { line: "export class MyConnection extends ServerConnection {}", code: PRIVATE_BASE },
+      ],
+      failures.map(({ line, message }) => `${line} ${message}`).join("\n"),
     );
   });
 });

@@ -1,5 +1,7 @@
 // The seed's chapter 2 echo client: connect, send a line typed by the user,
-// print the echo, close. Start the echo server first (`npm start`).
+// print the echo, close. From the repository root, after `npm ci`, start the
+// echo server (`npm start`), then run this in another terminal with
+// `npm run client`, which builds it first.
 import { createInterface } from "node:readline/promises";
 import { connect } from "websockets-ts";
 

@@ -1,5 +1,6 @@
 // The seed's chapter 1 echo server: every message received is sent back.
-// Run it with `npm start`, then `npm run client` in another terminal.
+// From the repository root, after `npm ci`, `npm start` builds the package and
+// the examples, then runs it; `npm run client` in another terminal talks to it.
 import { serve } from "websockets-ts";
 
 await using server = await serve(

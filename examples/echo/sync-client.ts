@@ -1,6 +1,8 @@
 // The seed's chapter 2 echo client, blocking as written there: connect, read
 // a line typed by the user, send it, wait for the echo, close. No await: each
-// call returns when its work is done. Start the echo server first (`npm start`).
+// call returns when its work is done. From the repository root, after
+// `npm ci`, start the echo server (`npm start`), then run this in another
+// terminal with `npm run client:sync`, which builds it first.
 import { readSync } from "node:fs";
 import { connect } from "websockets-ts/sync";
 

@@ -1,6 +1,9 @@
 // The echo client written against the browser's WebSocket API, from
-// `websockets-ts/web`: the same code runs in a browser. Start the echo server
-// first (`npm start`), then `node .build/examples/echo/web-client.js [uri] [message]`.
+// `websockets-ts/web`: the same code runs in a browser. From the repository
+// root, after `npm ci`, start the echo server (`npm start`, which builds the
+// package and the examples), then, in another terminal:
+//
+//   node .build/examples/echo/web-client.js [uri] [message]
 import { WebSocket } from "websockets-ts/web";
 
 const uri = process.argv[2] ?? "ws://127.0.0.1:8001";

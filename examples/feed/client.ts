@@ -1,6 +1,8 @@
 // A subscriber of the price feed (examples/feed/server.ts): subscribes,
-// prints `count` ticks, then closes. Start the server first.
+// prints `count` ticks, then closes. From the repository root, after `npm ci`,
+// with the server started:
 //
+//   npm run build && npm run build:test    # dist/, then .build/examples/
 //   node .build/examples/feed/client.js [count] [uri]
 import { connect } from "websockets-ts";
 

@@ -5,7 +5,10 @@
 //   {"type":"unsubscribe"}  answered {"type":"unsubscribed"}, no tick after it
 // A tick: {"type":"tick","seq":42,"time":"2025-01-01T12:00:00.000Z","prices":{"ACME":101.25,...}}
 //
-//   npm run build:test && node .build/examples/feed/server.js
+// From the repository root, after `npm ci`:
+//
+//   npm run build && npm run build:test    # dist/, then .build/examples/
+//   node .build/examples/feed/server.js
 //   then: node .build/examples/feed/client.js 5
 //   or:   npx websockets-ts ws://127.0.0.1:8002   and type {"type":"subscribe"}
 //

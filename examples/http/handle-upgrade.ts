@@ -2,7 +2,10 @@
 // Next.js): the node:http server's "upgrade" listener decides which requests
 // go to the WebSocket server; the others are refused with plain HTTP.
 //
-//   npm run build:test && node .build/examples/http/handle-upgrade.js
+// From the repository root, after `npm ci`:
+//
+//   npm run build && npm run build:test    # dist/, then .build/examples/
+//   node .build/examples/http/handle-upgrade.js
 //   then: npx websockets-ts ws://127.0.0.1:8000/echo
 import { once } from "node:events";
 import * as http from "node:http";

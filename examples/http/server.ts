@@ -2,7 +2,10 @@
 // GET / serves a page whose script joins the chat at /chat; every message a
 // browser sends goes to every browser connected.
 //
-//   npm run build:test && node .build/examples/http/server.js
+// From the repository root, after `npm ci`:
+//
+//   npm run build && npm run build:test    # dist/, then .build/examples/
+//   node .build/examples/http/server.js
 //   then open http://127.0.0.1:8000/ in two tabs.
 import { once } from "node:events";
 import * as http from "node:http";

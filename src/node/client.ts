@@ -132,6 +132,16 @@ export type TcpOptions = Pick<
   | "keepAliveInitialDelay"
 >;
 
+// The constructor of ClientConnection is private, so that the published
+// typings offer applications no `new` (they get connections from connect());
+// its static block, which may call it, sets this for connect().
+let constructClientConnection: (
+  socket: net.Socket,
+  protocol: ClientProtocol,
+  options: ResolvedConnectionOptions,
+  request: Request,
+) => ClientConnection;
+
 /** A WebSocket connection opened by {@link connect}. */
 export class ClientConnection extends Connection {
   declare readonly protocol: ClientProtocol;
@@ -148,8 +158,8 @@ export class ClientConnection extends Connection {
   /** @internal Settles when the opening handshake succeeds or fails. */
   readonly handshake: Promise<void>;
 
-  /** @internal Use {@link connect}. */
-  constructor(
+  /** Not for applications: use {@link connect}. */
+  private constructor(
     socket: net.Socket,
     protocol: ClientProtocol,
     options: ResolvedConnectionOptions,
@@ -221,6 +231,11 @@ export class ClientConnection extends Connection {
     this.handshakeSettled = true;
     if (error === null) this.resolveHandshake();
     else this.rejectHandshake(error);
+  }
+
+  static {
+    constructClientConnection = (socket, protocol, options, request) =>
+      new ClientConnection(socket, protocol, options, request);
   }
 }
 
@@ -376,7 +391,7 @@ async function open(
           await tunnelSocket(uri, proxy, options, userAgent, signal, resolved.logger),
           options,
         );
-  const connection = new ClientConnection(socket, protocol, resolved, request);
+  const connection = constructClientConnection(socket, protocol, resolved, request);
   if (uri.secure) connection.watchTlsHandshake(socket as tls.TLSSocket);
   // A tunnel arrives paused; reading starts now that the connection listens.
   socket.resume();

@@ -393,7 +393,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   /** See {@link RareState}; `null` until first needed. */
   private rareState: RareState | null = null;
 
-  constructor(socket: Socket, protocol: Protocol, options: ResolvedConnectionOptions) {
+  /** For the subclasses, which `connect()` and `serve()` create. */
+  protected constructor(socket: Socket, protocol: Protocol, options: ResolvedConnectionOptions) {
     this.socket = socket;
     this.protocol = protocol;
     this.options = options;

@@ -143,6 +143,21 @@ let handlerReturned: (this: ServerConnection) => Promise<void>;
 let handlerThrew: (this: ServerConnection, error: unknown) => Promise<void>;
 /** Times out the handshakes whose `openTimeout` ran out; set by the static block of Server. */
 let sweepHandshakes: (server: Server) => void;
+// The constructors of ServerConnection and Server are private, so that the
+// published typings offer applications no `new` (they get both from serve());
+// the static blocks, which may call them, set these for the rest of the module.
+let constructServerConnection: (
+  socket: net.Socket,
+  server: Server,
+  options: ResolvedConnectionOptions,
+  protocol: ServerProtocol,
+) => ServerConnection;
+let constructServer: (
+  handler: Handler,
+  options: ServeOptions,
+  netServer: net.Server | null,
+  ownsNetServer: boolean,
+) => Server;
 
 /** A connection accepted by {@link serve}. */
 export class ServerConnection extends Connection {
@@ -163,8 +178,8 @@ export class ServerConnection extends Connection {
    */
   private sent: Response | string | null = null;
 
-  /** @internal Created by the server. */
-  constructor(
+  /** Not for applications: {@link serve} gives them their connections. */
+  private constructor(
     socket: net.Socket,
     server: Server,
     options: ResolvedConnectionOptions,
@@ -359,6 +374,8 @@ export class ServerConnection extends Connection {
   }
 
   static {
+    constructServerConnection = (socket, server, options, protocol) =>
+      new ServerConnection(socket, server, options, protocol);
     handlerReturned = function (this: ServerConnection): Promise<void> {
       return this.server.afterHandler(this, 1000);
     };
@@ -495,8 +512,8 @@ export class Server implements AsyncDisposable {
   private closing: Promise<void> | null = null;
   private resolveClosed!: () => void;
 
-  /** @internal Use {@link serve}. */
-  constructor(
+  /** Not for applications: use {@link serve}. */
+  private constructor(
     handler: Handler,
     options: ServeOptions,
     netServer: net.Server | null,
@@ -717,7 +734,7 @@ export class Server implements AsyncDisposable {
     }
     const protocol = new ServerProtocol(this.protocolOptions);
     protocol.trace = connectionTracer(() => peerLabel(socket));
-    const connection = new ServerConnection(socket, this, this.resolved, protocol);
+    const connection = constructServerConnection(socket, this, this.resolved, protocol);
     const openTimeout = this.resolved.openTimeout;
     if (openTimeout === null) {
       // No timer is armed: the deadline is never read.
@@ -736,6 +753,8 @@ export class Server implements AsyncDisposable {
   }
 
   static {
+    constructServer = (handler, options, netServer, ownsNetServer) =>
+      new Server(handler, options, netServer, ownsNetServer);
     sweepHandshakes = (server) => {
       server.openTimer = null;
       const now = performance.now();
@@ -828,7 +847,7 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
         throw new TypeError(`serve() doesn't listen ${why}: the ${name} option doesn't apply`);
       }
     }
-    return new Server(handler, options, options.server ?? null, false);
+    return constructServer(handler, options, options.server ?? null, false);
   }
   if (options.path !== undefined && (options.host !== undefined || options.port !== undefined)) {
     throw new TypeError("serve() listens on a Unix socket path or on a host and port, not both");
@@ -842,7 +861,7 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
       : // A half-open socket whose TLS handshake fails is never closed by
         // Node: TLS sockets become half-open only once they are secure.
         tls.createServer({ allowHalfOpen: false, ...serverTlsOptions(options.tls, openTimeout) });
-  const server = new Server(handler, options, netServer, true);
+  const server = constructServer(handler, options, netServer, true);
   const address =
     options.path !== undefined
       ? { path: options.path, backlog: options.backlog }

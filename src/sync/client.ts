@@ -112,6 +112,11 @@ function toOutgoing(message: Sendable): Outgoing {
  */
 const abandoned = new FinalizationRegistry<Link>((link) => link.abandon());
 
+// The constructor of ClientConnection is private, so that the published
+// typings offer applications no `new` (they get connections from connect());
+// its static block, which may call it, sets this for connect().
+let constructClientConnection: (link: Link, highWaterMark: number) => ClientConnection;
+
 /**
  * A WebSocket connection whose calls block the calling thread. Open one with
  * {@link connect}; `using` closes it at the end of the block.
@@ -134,8 +139,8 @@ export class ClientConnection implements Iterable<Data>, Disposable {
   private readonly highWaterMark: number;
   private closing = false;
 
-  /** @internal Use {@link connect}. */
-  constructor(link: Link, highWaterMark: number) {
+  /** Not for applications: use {@link connect}. */
+  private constructor(link: Link, highWaterMark: number) {
     this.link = link;
     this.highWaterMark = highWaterMark;
     const opened = link.opened!;
@@ -360,6 +365,10 @@ export class ClientConnection implements Iterable<Data>, Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+
+  static {
+    constructClientConnection = (link, highWaterMark) => new ClientConnection(link, highWaterMark);
+  }
 }
 
 /**
@@ -389,5 +398,5 @@ export function connect(uri: string | URL, options: ConnectOptions = {}): Client
     link.shutdown();
     throw reviveError(link.failure!, connect);
   }
-  return new ClientConnection(link, writeHighWaterMark(options));
+  return constructClientConnection(link, writeHighWaterMark(options));
 }
