@@ -112,7 +112,8 @@ describe("the package", () => {
     // them out of the declarations: a user's editor then offered the base
     // class's constructor (the connections) or one without parameters (the
     // servers, the blocking client), and `new` compiled. Each `new` here must
-    // fail as constructing a private class does, and nothing else may fail.
+    // fail as constructing a private class does, and so must changing the
+    // server's own set of connections; nothing else may fail.
     const consumer = `import type * as net from "node:net";
 import { ClientConnection, connect, Server, ServerConnection, serve } from "websockets-ts";
 import * as sync from "websockets-ts/sync";
@@ -130,7 +131,7 @@ export async function main(): Promise<void> {
     },
     { port: 0 },
   );
-  const connections: Set<ServerConnection> = server.connections;
+  const connections: ReadonlySet<ServerConnection> = server.connections;
   server.address();
   const client: ClientConnection = await connect("ws://127.0.0.1:8001");
   const status: number | undefined = client.response?.status;
@@ -144,6 +145,7 @@ export async function main(): Promise<void> {
   new ClientConnection(socket);
   new Server(() => {});
   new sync.ClientConnection();
+  server.connections.clear();
 }
 
 export class MyConnection extends ServerConnection {}
@@ -171,6 +173,7 @@ export class MyConnection extends ServerConnection {}
     });
     const PRIVATE_CONSTRUCTOR = 2673; // Constructor of class 'X' is private and only accessible …
     const PRIVATE_BASE = 2675; // Cannot extend a class 'X'. Class constructor is marked as private.
+    const NO_SUCH_PROPERTY = 2339; // Property 'clear' does not exist on type 'ReadonlySet<…>'.
     assert.deepEqual(
       failures.map(({ line, code }) => ({ line, code })),
       [
@@ -178,6 +181,7 @@ export class MyConnection extends ServerConnection {}
         { line: "new ClientConnection(socket);", code: PRIVATE_CONSTRUCTOR },
         { line: "new Server(() => {});", code: PRIVATE_CONSTRUCTOR },
         { line: "new sync.ClientConnection();", code: PRIVATE_CONSTRUCTOR },
+        { line: "server.connections.clear();", code: NO_SUCH_PROPERTY },
         { line: "export class MyConnection extends ServerConnection {}", code: PRIVATE_BASE },
       ],
       failures.map(({ line, message }) => `${line} ${message}`).join("\n"),

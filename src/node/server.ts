@@ -466,8 +466,14 @@ export interface ServerCloseOptions {
 
 /** A WebSocket server, returned by {@link serve}. */
 export class Server implements AsyncDisposable {
-  /** Connections whose handshake completed and that are not closed yet. */
-  readonly connections = new Set<ServerConnection>();
+  /**
+   * Connections whose handshake completed and that are not closed yet. Read
+   * only: the server adds and removes them itself.
+   */
+  get connections(): ReadonlySet<ServerConnection> {
+    return this.openConnections;
+  }
+  private readonly openConnections = new Set<ServerConnection>();
   /** Resolves once the server closed and every handler returned. */
   readonly closed: Promise<void>;
   /** @internal */
@@ -629,7 +635,7 @@ export class Server implements AsyncDisposable {
   /** @internal Runs the handler on a connection that just opened. */
   run(connection: ServerConnection): void {
     this.handshaking.delete(connection);
-    this.connections.add(connection);
+    this.openConnections.add(connection);
     let returned: void | Promise<void>;
     try {
       returned = this.handler(connection);
@@ -668,7 +674,7 @@ export class Server implements AsyncDisposable {
   /** @internal Drops a closed connection. */
   forget(connection: ServerConnection): void {
     this.handshaking.delete(connection);
-    this.connections.delete(connection);
+    this.openConnections.delete(connection);
   }
 
   /** Listens to the events of `netServer` that bring connections; returns how to stop. */
