@@ -18,7 +18,7 @@ import {
 } from "../core/errors.js";
 import type { MessageOptions } from "../core/extensions/base.js";
 import { CloseCode, type Frame, Opcode } from "../core/frames.js";
-import { isPooled, recyclerOf } from "../core/outgoing.js";
+import { isPooled, recyclerOf, releaseChunk } from "../core/outgoing.js";
 import { type Event, type Protocol, State } from "../core/protocol.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
@@ -993,7 +993,12 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     });
   }
 
-  /** Writes `chunks[from..to)` with one system call. */
+  /**
+   * Writes `chunks[from..to)` with one system call, and gives back to the
+   * protocol's shared slab the chunks that nothing holds afterwards (see
+   * `releaseChunk()`): those that were copied, and all of them when the
+   * socket took every byte at once. Each chunk is given back once, here.
+   */
   private write(chunks: Uint8Array[], from: number, to: number): void {
     const socket = this.socket;
     const count = to - from;
@@ -1005,7 +1010,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     const backedUp = socket.writableLength > 0;
     if (count === 1) {
       const chunk = chunks[from]!;
-      socket.write(backedUp && isPooled(chunk) ? copyOf(chunk) : chunk, recyclerOf(chunk));
+      const copied = backedUp && isPooled(chunk);
+      socket.write(copied ? copyOf(chunk) : chunk, recyclerOf(chunk));
+      // Written at once (the bytes are in the kernel) or copied: nothing holds it.
+      if (copied || socket.writableLength === 0) releaseChunk(chunk);
       return;
     }
     let bytes = 0;
@@ -1015,14 +1023,20 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       socket.write(
         Buffer.concat(from === 0 && to === chunks.length ? chunks : chunks.slice(from, to)),
       );
-    } else {
-      // Corked writes leave in one writev(), without copying large payloads.
-      socket.cork();
-      for (let i = from; i < to; i++) {
-        const chunk = chunks[i]!;
-        socket.write(backedUp && isPooled(chunk) ? copyOf(chunk) : chunk, recyclerOf(chunk));
-      }
-      socket.uncork();
+      for (let i = from; i < to; i++) releaseChunk(chunks[i]!);
+      return;
+    }
+    // Corked writes leave in one writev(), without copying large payloads.
+    socket.cork();
+    for (let i = from; i < to; i++) {
+      const chunk = chunks[i]!;
+      const copied = backedUp && isPooled(chunk);
+      socket.write(copied ? copyOf(chunk) : chunk, recyclerOf(chunk));
+      if (copied) releaseChunk(chunk);
+    }
+    socket.uncork();
+    if (!backedUp && socket.writableLength === 0) {
+      for (let i = from; i < to; i++) releaseChunk(chunks[i]!);
     }
   }
 

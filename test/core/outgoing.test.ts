@@ -5,6 +5,7 @@ import {
   isPooled,
   OutgoingBytes,
   recyclerOf,
+  releaseChunk,
   SPARE_FRAME_MAX,
   SPARE_FRAME_MIN,
   spareFrameBytes,
@@ -107,6 +108,72 @@ describe("OutgoingBytes", () => {
     // 70000 have buffers of their own; 3 starts a new run.
     assert.ok(chunks.length >= 4 && chunks.length < frames.length, `${chunks.length} chunks`);
     assert.equal(toHex(concat(chunks)), serialized(frames, MASK));
+  });
+});
+
+/**
+ * Fills the shared slab until a new one starts, and returns the one run out
+ * of it: with that run given back, the new slab has nothing out.
+ */
+function runOfFreshSlab(): Uint8Array {
+  const before = queued([frame(1000)], null)[0]!.buffer;
+  for (;;) {
+    const [run] = queued([frame(1000)], null);
+    if (run!.buffer !== before) return run!;
+  }
+}
+
+describe("OutgoingBytes: giving the shared slab's runs back", () => {
+  it("reuses the slab from its start once every run handed out came back", () => {
+    releaseChunk(runOfFreshSlab());
+    const [a] = queued([frame(10)], null);
+    const [b] = queued([frame(20, Opcode.TEXT)], null);
+    assert.equal(a!.byteOffset, 0, "the slab was rewound");
+    releaseChunk(a!);
+    const [c] = queued([frame(5)], null);
+    assert.equal(c!.byteOffset, b!.byteOffset + b!.length, "b is still out: no rewind");
+    assert.equal(toHex(b!), serialized([frame(20, Opcode.TEXT)], null));
+    releaseChunk(b!);
+    releaseChunk(c!);
+    const [d] = queued([frame(7)], null);
+    assert.equal(d!.buffer, a!.buffer);
+    assert.equal(d!.byteOffset, 0);
+    assert.equal(toHex(d!), serialized([frame(7)], null));
+  });
+
+  it("never rewinds over a run that a queue has not handed out yet", () => {
+    releaseChunk(runOfFreshSlab());
+    const open = new OutgoingBytes();
+    open.appendFrame(frame(10), null);
+    const [given] = queued([frame(3)], null);
+    releaseChunk(given!);
+    const [after] = queued([frame(3)], null);
+    assert.ok(after!.byteOffset > 0, "the open run keeps the slab from rewinding");
+    open.appendFrame(frame(4), null);
+    assert.equal(toHex(concat(open.take())), serialized([frame(10), frame(4)], null));
+  });
+
+  it("ignores chunks that are not runs of the current slab, and extra releases", () => {
+    const old = runOfFreshSlab();
+    const fresh = runOfFreshSlab();
+    releaseChunk(fresh);
+    const [a] = queued([frame(3)], null);
+    releaseChunk(old);
+    releaseChunk(new Uint8Array(10));
+    releaseChunk(new Frame(Opcode.BINARY, new Uint8Array(70000)).data);
+    const [b] = queued([frame(3)], null);
+    assert.equal(b!.byteOffset, a!.byteOffset + a!.length, "a is still out");
+    releaseChunk(a!);
+    releaseChunk(b!);
+    // A second release of a chunk already given back does not count for another run.
+    releaseChunk(b!);
+    const [c] = queued([frame(3)], null);
+    const [d] = queued([frame(3)], null);
+    releaseChunk(c!);
+    const [e] = queued([frame(3)], null);
+    assert.equal(c!.byteOffset, 0);
+    assert.equal(e!.byteOffset, d!.byteOffset + d!.length, "d is still out");
+    assert.equal(toHex(d!), serialized([frame(3)], null));
   });
 });
 

@@ -774,6 +774,41 @@ describe("Connection, writes batched per event-loop turn", () => {
     assert.ok(sends < 100, `${sends} sends before the timer fired`);
   });
 
+  it("reuses the shared slab only for bytes no socket still holds", async () => {
+    // One connection's socket is corked, so the echoes written to it stay in
+    // the socket (the first one as a view of the shared slab); two others
+    // echo enough small messages meanwhile to reuse the slab many times
+    // over. Bytes reused too early would show in the held echoes.
+    const uncork = deferred();
+    const { server, uri } = await startServer(async (ws) => {
+      for await (const message of ws) {
+        if (message === "cork") socketOf(ws).cork();
+        else if (message === "uncork") await uncork.promise.then(() => socketOf(ws).uncork());
+        else await ws.send(message);
+      }
+    });
+    await using _server = server;
+    const tag = (who: string, i: number) =>
+      `${who} ${i} `.padEnd(900, String.fromCharCode(65 + (i % 26)));
+    await using held = await connect(uri, { compression: null });
+    await held.send("cork");
+    for (let i = 0; i < 10; i++) await held.send(tag("held", i));
+    await held.send("uncork");
+    await Promise.all(
+      ["a", "b"].map(async (who) => {
+        await using ws = await connect(uri, { compression: null });
+        for (let round = 0; round < 20; round++) {
+          const sends = [];
+          for (let i = 0; i < 64; i++) sends.push(ws.send(tag(who, round * 64 + i)));
+          await Promise.all(sends);
+          for (let i = 0; i < 64; i++) assert.equal(await ws.recv(), tag(who, round * 64 + i));
+        }
+      }),
+    );
+    uncork.resolve();
+    for (let i = 0; i < 10; i++) assert.equal(await held.recv(), tag("held", i));
+  });
+
   it("answers pings and echoes in the order the frames arrived", async () => {
     const { server, port } = await startServer(echo);
     await using _server = server;
