@@ -859,6 +859,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   protected afterProtocolStep(): void {
     this.flush();
+    const messages = this.messages;
+    // Reading was held so that the peer's input could not grow the write
+    // buffer; a protocol that discards its input (a close frame received,
+    // the connection failed) writes nothing in answer, and the peer's end
+    // of the stream waits behind that input. A failing server also ended
+    // its socket, which then emits no 'drain' to release the hold: without
+    // this, the closure would wait for closeTimeout.
+    if (messages.readingHeld && this.protocol.discardingInput) messages.releaseReading();
     if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
   }
 
@@ -965,9 +973,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     }
     this.write(chunks, start, count);
     const messages = this.messages;
-    if (!messages.readingHeld && socket.writableLength > this.options.writeHighWaterMark) {
+    if (
+      !messages.readingHeld &&
+      socket.writableLength > this.options.writeHighWaterMark &&
+      !this.protocol.discardingInput
+    ) {
       // The peer is not reading what we write (our pongs, echoes, …): stop
       // reading from it until it does, so its input cannot grow our buffers.
+      // Not once the protocol discards its input: see afterProtocolStep().
       messages.holdReading();
       this.expectDrain();
     }

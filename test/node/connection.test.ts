@@ -17,8 +17,8 @@ import { silentLogger } from "../../src/node/logger.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
 import { fromPeer } from "../helpers/protocol.js";
-import { acceptRaw, RawPeer, rawServer } from "../helpers/raw.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -433,9 +433,7 @@ describe("Connection", () => {
           opened.resolve(ws);
           await ws.closed;
         },
-        // After a failure, reading stays held for the bytes the socket
-        // wrote: the peer's close frame waits for the close timeout.
-        { writeHighWaterMark: 1024, compression: null, closeTimeout: 500 },
+        { writeHighWaterMark: 1024, compression: null },
       );
       await using _server = server;
       const peer = await RawPeer.connect(port);
@@ -669,6 +667,77 @@ describe("Connection, closing with a full receive queue", () => {
       messages,
       messages.map((_, i) => `m${i}`),
     );
+  });
+});
+
+describe("Connection, reading held while the peer does not read", () => {
+  // Reading pauses while more than writeHighWaterMark bytes wait to be
+  // written. A closure begun meanwhile must complete once the peer reads
+  // again, without waiting for closeTimeout (20 s; the tests allow 10).
+  const options = { writeHighWaterMark: 1024, compression: null, closeTimeout: 20_000 };
+  const big = 16 * 1024 * 1024;
+
+  it("completes a closure begun while held once the peer reads, without waiting for closeTimeout", async () => {
+    for (const failure of ["handler throws", "keepalive fails"] as const) {
+      for (const peerEnds of ["after reading", "by half-closing before reading"] as const) {
+        const label = `${failure}, peer ends ${peerEnds}`;
+        const opened = deferred<ServerConnection>();
+        const fail = deferred();
+        // Both are logged just before the connection starts closing.
+        const closing = deferred();
+        const logger = {
+          ...silentLogger,
+          warn: () => closing.resolve(),
+          error: () => closing.resolve(),
+        };
+        const { server, port } = await startServer(
+          async (ws) => {
+            opened.resolve(ws);
+            void ws.send(new Uint8Array(big)).catch(() => {});
+            if (failure === "handler throws") {
+              await fail.promise;
+              throw new Error("the handler failed");
+            }
+            await ws.closed;
+          },
+          failure === "keepalive fails"
+            ? { ...options, logger, pingInterval: 100, pingTimeout: 100 }
+            : { ...options, logger },
+        );
+        await using _server = server;
+        const peer = await RawPeer.connect(port);
+        await peer.handshake();
+        peer.socket.pause();
+        const ws = await opened.promise;
+        try {
+          assert.ok(ws.bufferedAmount > 1024, label);
+          // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+          assert.equal(ws["messages"].readingHeld, true, label);
+          // The keepalive's ping waits behind the message: its pong never comes.
+          fail.resolve();
+          await closing.promise;
+          assert.equal(ws.state, State.CLOSING, label);
+          if (peerEnds === "by half-closing before reading") peer.socket.end();
+          peer.socket.resume();
+          assert.equal((await peer.readFrame())?.data.length, big, label);
+          // RFC 6455 §7.1.7: the server sends a close frame, then closes TCP.
+          const close = await peer.readUntilClose();
+          const reason = failure === "keepalive fails" ? "keepalive ping timeout" : "";
+          assert.deepEqual(closePayload(close), [1011, reason], label);
+          if (!peer.socket.writableEnded) peer.writeFrame(Opcode.CLOSE, close!.data);
+          await within(ws.closed, 10_000, `${label}: the server's connection closed`);
+          assert.equal(await peer.readFrame(), null, `${label}: the server closed TCP`);
+          assert.equal(ws.protocol.closeSent?.code, 1011, label);
+          // §7.1.7: a connection that failed processes no close frame from the
+          // peer, and none came before a half-close: §7.1.5 makes either 1006.
+          const answered = failure === "handler throws" && peerEnds === "after reading";
+          assert.equal(ws.closeCode, answered ? 1011 : 1006, label);
+        } finally {
+          ws.terminate();
+          peer.socket.destroy();
+        }
+      }
+    }
   });
 });
 
