@@ -141,6 +141,34 @@ describe("Connection", () => {
     assert.equal(last, "last");
   });
 
+  it("awaits the promises a sync iterable yields, as for await does", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const items = [Promise.resolve("Hel"), "lo"] as unknown as Iterable<string>;
+    await ws.send(items);
+    assert.equal(await ws.recv(), "Hello");
+  });
+
+  it("stops the source of a fragmented message it refuses, without waiting for it", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const ws = await connect(uri);
+    let stopped = false;
+    function* mixed() {
+      try {
+        yield "text";
+        yield Buffer.from("bytes");
+      } finally {
+        stopped = true;
+      }
+    }
+    await assert.rejects(ws.send(mixed()), TypeError);
+    assert.equal(stopped, true);
+    await ws.closed;
+    assert.equal(ws.protocol.closeSent?.code, 1011);
+  });
+
   it("refuses a fragmented message that mixes text and bytes, and fails the connection", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
@@ -232,8 +260,9 @@ describe("Connection", () => {
         await resume.promise;
         yield "after the connection closed";
       }
-      const fragmented = ws.send(stalling());
-      const queued = ws.send("queued behind it");
+      // Handled from the start: they reject while the test awaits other things.
+      const fragmented = assert.rejects(ws.send(stalling()), ErrorClass, ending);
+      const queued = assert.rejects(ws.send("queued behind it"), ErrorClass, ending);
       let closing: Promise<void> | null = null;
       if (ending === "lost") {
         serverSide.terminate();
@@ -244,13 +273,115 @@ describe("Connection", () => {
       }
       await ws.closed;
       await closing;
-      await assert.rejects(queued, ErrorClass, ending);
+      await queued;
       await assert.rejects(ws.send("sent once closed"), ErrorClass, ending);
       await assert.rejects(ws.send(["fragmented, sent once closed"]), ErrorClass, ending);
-      // The stalled message fails as soon as its source goes on.
+      // The stalled message fails without waiting for its source to go on.
+      await fragmented;
       resume.resolve();
-      await assert.rejects(fragmented, ErrorClass, ending);
     }
+  });
+
+  it("rejects a fragmented send() whose source stalls once the connection closes, and stops the source", async () => {
+    for (const [ending, ErrorClass] of [
+      ["the peer closes", ConnectionClosedOK],
+      ["close() is called", ConnectionClosedOK],
+      ["the connection is lost", ConnectionClosedError],
+    ] as const) {
+      const opened = deferred<ServerConnection>();
+      // What each send() settled with: null, or its error.
+      const sent = deferred<[Promise<unknown>, Promise<unknown>]>();
+      // Never resolved while the connection lives: the source awaits it forever.
+      const stall = deferred();
+      const finalized = deferred();
+      let pulled = 0;
+      async function* stalling() {
+        try {
+          pulled++;
+          yield "first fragment";
+          pulled++;
+          await stall.promise;
+          yield "after the connection closed";
+        } finally {
+          finalized.resolve();
+        }
+      }
+      const { server, port } = await startServer(async (ws) => {
+        opened.resolve(ws);
+        sent.resolve([outcome(ws.send(stalling())), outcome(ws.send("queued behind it"))]);
+        await ws.closed;
+      });
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      await peer.handshake();
+      const ws = await opened.promise;
+      const [fragmented, queued] = await sent.promise;
+      const first = await peer.readFrame();
+      assert.deepEqual([first?.opcode, first?.fin], [Opcode.TEXT, false], ending);
+      if (ending === "the peer closes") {
+        // RFC 6455 §5.4: a close frame may come between the fragments of a message.
+        peer.writeFrame(Opcode.CLOSE, new Uint8Array([0x03, 0xe8])); // 1000
+      } else if (ending === "close() is called") {
+        void ws.close();
+        const close = await peer.readUntilClose();
+        peer.writeFrame(Opcode.CLOSE, close!.data);
+      } else {
+        peer.socket.destroy();
+      }
+      // Without waiting for the source to yield again (it never will).
+      const error = await within(fragmented, 10_000, `${ending}: the fragmented send() settled`);
+      assert.ok(error instanceof ErrorClass, `${ending}: ${error}`);
+      const queuedError = await queued;
+      assert.ok(queuedError instanceof ErrorClass, `${ending}: ${queuedError}`);
+      await ws.closed;
+      assert.equal(pulled, 2, `${ending}: nothing more was asked of the source`);
+      // return() reaches a generator suspended at an await only once it
+      // yields again: its finally block runs then, and the value it yields is dropped.
+      stall.resolve();
+      await within(finalized.promise, 10_000, `${ending}: the source's finally block ran`);
+      peer.socket.destroy();
+    }
+  });
+
+  it("neither waits for the source's return() nor reports its rejection when giving up on it", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    // Cleanup that never settles, then cleanup that fails.
+    for (const cleanup of [
+      () => new Promise<never>(() => {}),
+      () => Promise.reject(new Error("cleanup")),
+    ]) {
+      let returned = 0;
+      let pulled = 0;
+      // A source that stalls after its first item, and whose return() is the cleanup.
+      const source: AsyncIterableIterator<string> = {
+        next: () =>
+          ++pulled === 1
+            ? Promise.resolve({ value: "first fragment", done: false })
+            : new Promise<never>(() => {}),
+        return: () => {
+          returned++;
+          return cleanup();
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+      const ws = await connect(uri);
+      const fragmented = ws.send(source);
+      await ws.ping(); // the pong follows the first fragment
+      ws.terminate();
+      await within(
+        assert.rejects(fragmented, ConnectionClosedError),
+        10_000,
+        "the fragmented send() rejected",
+      );
+      assert.deepEqual([pulled, returned], [2, 1]);
+    }
+    // A turn for a rejection nobody handled to be reported: after() checks there is none.
+    await new Promise((resolve) => setImmediate(resolve));
   });
 
   it("measures latency with ping()", async () => {
@@ -584,6 +715,14 @@ describe("Connection", () => {
     assert.ok(read >= 4, `read ${read} queued messages`);
   });
 });
+
+/** What a promise settles with: `null` once fulfilled, its reason once rejected; never rejects. */
+function outcome(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+}
 
 /** A server whose handlers read nothing until `release` is resolved, with a queue of one message. */
 async function startStallingServer() {
