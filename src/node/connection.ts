@@ -967,11 +967,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.flush();
     const messages = this.messages;
     // Reading was held so that the peer's input could not grow the write
-    // buffer; a protocol that discards its input (a close frame received,
-    // the connection failed) writes nothing in answer, and the peer's end
-    // of the stream waits behind that input. A failing server also ended
-    // its socket, which then emits no 'drain' to release the hold: without
-    // this, the closure would wait for closeTimeout.
+    // buffer. A protocol that discards its input writes nothing in answer to
+    // it: after a close frame received, RFC 6455 §1.4 "a peer discards any
+    // further data received"; after a failure, §7.1.7 "MUST NOT continue to
+    // attempt to process data". The peer's end of the stream waits behind
+    // that input, and a failing server also ended its socket, which then
+    // emits no 'drain' to release the hold: without this, the closure would
+    // wait for closeTimeout.
     if (messages.readingHeld && this.protocol.discardingInput) messages.releaseReading();
     if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
   }
