@@ -818,7 +818,10 @@ describe("Connection, reading held while the peer does not read", () => {
 
   it("completes a closure begun while held once the peer reads, without waiting for closeTimeout", async () => {
     for (const failure of ["handler throws", "keepalive fails"] as const) {
-      for (const peerEnds of ["after reading", "by half-closing before reading"] as const) {
+      for (const peerEnds of [
+        "after reading",
+        "with a message and a half-close, before reading",
+      ] as const) {
         const label = `${failure}, peer ends ${peerEnds}`;
         const opened = deferred<ServerConnection>();
         const fail = deferred();
@@ -856,7 +859,11 @@ describe("Connection, reading held while the peer does not read", () => {
           fail.resolve();
           await closing.promise;
           assert.equal(ws.state, State.CLOSING, label);
-          if (peerEnds === "by half-closing before reading") peer.socket.end();
+          if (peerEnds !== "after reading") {
+            // Behind bytes the server has not read, its end of the stream is not seen either.
+            peer.writeFrame(Opcode.TEXT, "last words");
+            peer.socket.end();
+          }
           peer.socket.resume();
           assert.equal((await peer.readFrame())?.data.length, big, label);
           // RFC 6455 §7.1.7: the server sends a close frame, then closes TCP.
