@@ -400,6 +400,11 @@ class RareState {
   /** Pings awaiting their pong, oldest first. */
   pings: Map<string, PendingPing> | null = null;
   drainWaiter: Promise<void> | null = null;
+  /**
+   * Once closing, the fewest bytes seen waiting to be written; -1 until
+   * then. See `readingMustWait()`.
+   */
+  closingWriteFloor = -1;
   /** Settles {@link drainWaiter}: resolves it, or rejects it with a {@link Rejection}. */
   settleDrain: ((outcome: undefined | Rejection) => void) | null = null;
   /** Set while a fragmented message is being sent; other sends wait for it. */
@@ -965,17 +970,42 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   protected afterProtocolStep(): void {
     this.flush();
-    const messages = this.messages;
-    // Reading was held so that the peer's input could not grow the write
-    // buffer. A protocol that discards its input writes nothing in answer to
-    // it: after a close frame received, RFC 6455 §1.4 "a peer discards any
-    // further data received"; after a failure, §7.1.7 "MUST NOT continue to
-    // attempt to process data". The peer's end of the stream waits behind
-    // that input, and a failing server also ended its socket, which then
-    // emits no 'drain' to release the hold: without this, the closure would
-    // wait for closeTimeout.
-    if (messages.readingHeld && this.protocol.discardingInput) messages.releaseReading();
     if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
+    // Once closing, or failed, reading may no longer need to wait for the
+    // bytes waiting to be written; see readingMustWait(). A failing server
+    // also ended its socket, which then emits no 'drain' to release the hold.
+    const messages = this.messages;
+    if (messages.readingHeld && !this.readingMustWait()) messages.releaseReading();
+  }
+
+  /**
+   * Whether reading must wait while more than `writeHighWaterMark` bytes
+   * wait to be written: whether what is read could still add to them.
+   *
+   * While open, it could (pongs, echoes): reading waits for them to drain.
+   * Once the protocol discards what it reads, it can't (RFC 6455 §1.4,
+   * after a close frame received: "a peer discards any further data
+   * received"; §7.1.7, after a failure: "MUST NOT continue to attempt to
+   * process data"). While closing, only control frames can (§5.5.1: no data
+   * frame after the close frame): the pongs answering the peer's pings. Then
+   * reading waits only once they grew the bytes waiting by more than
+   * `writeHighWaterMark` over the fewest seen since closing started. So the
+   * peer's close frame, or its end of the stream, does not wait behind its
+   * data for a backlog it may not read until it can write (a peer that
+   * stops reading while its own writes back up, as this library does, would
+   * never read this side's close frame), and a peer flooding pings while
+   * closing still gets at most that many bytes of pongs.
+   */
+  private readingMustWait(): boolean {
+    const protocol = this.protocol;
+    if (protocol.discardingInput) return false;
+    if (protocol.state !== State.CLOSING) return true;
+    const rare = this.rare();
+    const waiting = this.socket.writableLength;
+    if (rare.closingWriteFloor < 0 || waiting < rare.closingWriteFloor) {
+      rare.closingWriteFloor = waiting;
+    }
+    return waiting > rare.closingWriteFloor + this.options.writeHighWaterMark;
   }
 
   /**
@@ -1087,11 +1117,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     if (
       !messages.readingHeld &&
       socket.writableLength > this.options.writeHighWaterMark &&
-      !this.protocol.discardingInput
+      this.readingMustWait()
     ) {
       // The peer is not reading what we write (our pongs, echoes, …): stop
       // reading from it until it does, so its input cannot grow our buffers.
-      // Not once the protocol discards its input: see afterProtocolStep().
       messages.holdReading();
       this.expectDrain();
     }

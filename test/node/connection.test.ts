@@ -17,7 +17,7 @@ import { silentLogger } from "../../src/node/logger.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
 import { fromPeer } from "../helpers/protocol.js";
-import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
+import { acceptRaw, closePayload, RawPeer, rawServer, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
@@ -883,6 +883,87 @@ describe("Connection, reading held while the peer does not read", () => {
           peer.socket.destroy();
         }
       }
+    }
+  });
+
+  it("completes a close begun while both sides hold reading for each other's writes", async () => {
+    // Each side stops reading while its own writes back up. When both send
+    // more than the kernels' buffers hold at once, neither reads what the
+    // other writes, and a close frame queued behind that must still get through.
+    const opened = deferred<ServerConnection>();
+    const fail = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        void ws.send(new Uint8Array(big)).catch(() => {});
+        opened.resolve(ws);
+        await fail.promise;
+        throw new Error("the handler failed");
+      },
+      { ...options, maxMessageSize: null },
+    );
+    await using _server = server;
+    const ws = await connect(uri, { ...options, maxMessageSize: null });
+    const received: number[] = [];
+    const reading = (async (): Promise<unknown> => {
+      try {
+        for await (const message of ws) received.push(message.length);
+        return null;
+      } catch (error) {
+        return error;
+      }
+    })();
+    void ws.send(new Uint8Array(big)).catch(() => {});
+    const serverSide = await opened.promise;
+    try {
+      // RFC 6455 §7.1.7 via the handler's failure: the server closes with 1011.
+      fail.resolve();
+      const error = await within(reading, 10_000, "the client's connection closed");
+      assert.ok(error instanceof ConnectionClosedError, `${error}`);
+      assert.deepEqual(received, [big], "the server's message came whole, before its close frame");
+      await within(serverSide.closed, 10_000, "the server's connection closed");
+      assert.deepEqual([ws.closeCode, serverSide.closeCode], [1011, 1011]);
+    } finally {
+      ws.terminate();
+    }
+  });
+
+  it("holds reading again while closing once the peer's pings add a mark's worth of pongs", async () => {
+    const opened = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      void ws.send(new Uint8Array(big)).catch(() => {});
+      opened.resolve(ws);
+      await ws.close();
+    }, options);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    peer.socket.pause();
+    const ws = await opened.promise;
+    try {
+      assert.equal(ws.state, State.CLOSING);
+      // Closing: reading goes on, for the peer's close frame.
+      // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+      assert.equal(ws["messages"].readingHeld, false);
+      const backlog = ws.bufferedAmount;
+      // Pings whose pongs the peer does not read, as a flood while closing.
+      const ping = fromPeer("server", Opcode.PING, new Uint8Array(125));
+      const batch = Buffer.concat(Array.from({ length: 512 }, () => ping));
+      const { written, stalled } = await writeUntilStalled(peer.socket, batch, 256 * 1024 * 1024);
+      assert.ok(stalled, `the server read all ${written} bytes of pings`);
+      // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+      assert.equal(ws["messages"].readingHeld, true);
+      // The mark, plus the pongs of the read that passed it (64 KiB at most).
+      const pongs = ws.bufferedAmount - backlog;
+      assert.ok(pongs <= 1024 + 64 * 1024, `${pongs} bytes of pongs waiting`);
+      // Once the peer reads, the closing handshake completes.
+      peer.socket.resume();
+      const close = await peer.readUntilClose();
+      peer.writeFrame(Opcode.CLOSE, close!.data);
+      await within(ws.closed, 10_000, "the server's connection closed");
+      assert.equal(ws.closeCode, 1000);
+    } finally {
+      ws.terminate();
+      peer.socket.destroy();
     }
   });
 });
