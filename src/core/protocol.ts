@@ -232,6 +232,19 @@ export abstract class Protocol {
     else this.flags &= ~EOF_SENT;
   }
 
+  /**
+   * Whether bytes received are dropped unparsed: once a close frame was
+   * received (RFC 6455 §1.4: "a peer discards any further data received")
+   * or the connection failed (§7.1.7: "MUST NOT continue to attempt to
+   * process data"), and after the end of the stream. Nothing received then
+   * produces output (no pong, no close frame), so an I/O layer that stops
+   * reading while its writes back up need not, and must not: the peer's
+   * end of the stream waits behind those bytes.
+   */
+  get discardingInput(): boolean {
+    return this.mode === "discard" || this.mode === "done";
+  }
+
   /** The connection's state. */
   get state(): State {
     return this.currentState;

@@ -308,6 +308,41 @@ function addressOf(
   return { address, family: family ?? "", port: port ?? 0 };
 }
 
+/** The iterator of a fragmented message's source, sync or async, as `send()` drives it. */
+interface FragmentSource {
+  next(): IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>>;
+  return?(): unknown;
+}
+
+/** What the wait for a source's next item resolves with once the connection stopped waiting. */
+const STOPPED: unique symbol = Symbol("stopped");
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+function ignore(): void {}
+
+/**
+ * Tells the source of a message given up on to stop: calls its iterator's
+ * `return()`, as a `for await` loop would, but does not wait for it (an
+ * async generator suspended at an `await` handles it only once it yields
+ * again, which may be never) and drops its failure, which nobody could
+ * handle: the message is given up on all the same.
+ */
+function stopSource(source: FragmentSource): void {
+  try {
+    const returned = source.return?.();
+    if (isThenable(returned)) returned.then(undefined, ignore);
+  } catch {
+    // See above: a return() that throws changes nothing.
+  }
+}
+
 /**
  * A fragmented message being sent, which other sends wait for: RFC 6455
  * §5.4, "the fragments of one message MUST NOT be interleaved between the
@@ -319,11 +354,33 @@ class FragmentedSend {
   release!: () => void;
   /** Bytes of the messages waiting for it: bytes waiting to be written, see `bufferedAmount`. */
   queuedBytes = 0;
+  /** Settles the current {@link wait}; `null` before the first. */
+  private settleWait: ((stopped: typeof STOPPED) => void) | null = null;
 
   constructor() {
     this.done = new Promise((resolve) => {
       this.release = resolve;
     });
+  }
+
+  /**
+   * Waits for `pending` (the source's next item), unless {@link stop} is
+   * called first: then resolves with {@link STOPPED}. A source that stalls
+   * would otherwise hold the send until it yields again, whenever that is.
+   */
+  wait<T>(pending: PromiseLike<T>): Promise<T | typeof STOPPED> {
+    return new Promise((resolve, reject) => {
+      this.settleWait = resolve;
+      // Settling later, after stop(), does nothing, and a rejection then is handled here.
+      pending.then(resolve, reject);
+    });
+  }
+
+  /** The message can no longer be completed (the connection is closing): ends the wait, if any. */
+  stop(): void {
+    const settle = this.settleWait;
+    this.settleWait = null;
+    settle?.(STOPPED);
   }
 }
 
@@ -343,6 +400,11 @@ class RareState {
   /** Pings awaiting their pong, oldest first. */
   pings: Map<string, PendingPing> | null = null;
   drainWaiter: Promise<void> | null = null;
+  /**
+   * Once closing, the fewest bytes seen waiting to be written; -1 until
+   * then. See `readingMustWait()`.
+   */
+  closingWriteFloor = -1;
   /** Settles {@link drainWaiter}: resolves it, or rejects it with a {@link Rejection}. */
   settleDrain: ((outcome: undefined | Rejection) => void) | null = null;
   /** Set while a fragmented message is being sent; other sends wait for it. */
@@ -557,7 +619,24 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * `send()` must not be modified afterwards, since it may still be waiting
    * to be written when the promise resolves.
    *
+   * A fragmented message holds back the messages sent after it until it is
+   * complete. If the connection starts closing first (the peer closes,
+   * `close()` is called, the connection fails or is lost), the message can't
+   * be completed: the send stops waiting for its source, even one that
+   * stalls, and rejects once the connection is closed, as do the sends held
+   * back. The source is told to stop: its iterator's `return()` is called,
+   * and neither awaited nor reported if it fails. When it takes effect is up
+   * to the source: an async generator suspended at an `await` handles it
+   * only once it yields again (the value it yields is dropped), so its
+   * `finally` blocks run then, or never if it never does. A source that
+   * should stop at once must watch for the closure itself, e.g. through
+   * {@link closed}.
+   *
    * @throws ConnectionClosed when the connection is closing or closed.
+   * @throws TypeError for a message that is neither a string, bytes nor an
+   *   iterable of them, or a fragmented message whose items are not all
+   *   strings or all bytes; the connection fails with 1011 if a fragment
+   *   went out before.
    */
   send(message: Sendable, options?: SendOptions): Promise<void> {
     if (this.rareState?.fragmentedSend) return this.sendAfterFragmented(message, options);
@@ -633,9 +712,34 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     const rare = this.rare();
     const fragmented = new FragmentedSend();
     rare.fragmentedSend = fragmented;
+    const isAsync = Symbol.asyncIterator in fragments;
+    // The source's iterator while `return()` is owed to it should the message
+    // be given up on; not while its next() runs, as one that throws is done.
+    let owed: FragmentSource | null = null;
     let kind: "text" | "binary" | null = null;
     try {
-      for await (const fragment of fragments) {
+      const source: FragmentSource = isAsync
+        ? (fragments as AsyncIterable<Data>)[Symbol.asyncIterator]()
+        : (fragments as Iterable<Data>)[Symbol.iterator]();
+      for (;;) {
+        owed = source;
+        // Closing: nothing more is asked of the source.
+        if (this.protocol.state !== State.OPEN) break;
+        owed = null;
+        const next = source.next();
+        const step = isThenable(next) ? await fragmented.wait(next) : next;
+        owed = source;
+        if (step === STOPPED) break;
+        if (step.done) {
+          owed = null;
+          break;
+        }
+        // As with `for await`, the items of a sync iterable may be promises.
+        const item =
+          !isAsync && isThenable(step.value) ? await fragmented.wait(step.value) : step.value;
+        if (item === STOPPED) break;
+        // Typed by send()'s signature, checked below for callers without types.
+        const fragment = item as Data;
         const isText = typeof fragment === "string";
         if (kind !== null && (kind === "text") !== isText) {
           throw new TypeError("a fragmented message mixes strings and bytes");
@@ -644,7 +748,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
           throw new TypeError("fragments must be strings or bytes");
         }
         const bytes = isText ? Buffer.from(fragment, "utf8") : fragment;
-        if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
+        if (this.protocol.state !== State.OPEN) break;
         if (kind === null) {
           kind = isText ? "text" : "binary";
           if (isText) this.protocol.sendText(bytes, false, options);
@@ -656,12 +760,19 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         this.scheduleFlush();
         await this.waitForDrain();
       }
+      if (owed !== null || this.protocol.state !== State.OPEN) {
+        // The connection is closing, the message can't be completed: the
+        // source is told to stop at once, the error waits for the closure.
+        if (owed !== null) stopSource(owed);
+        owed = null;
+        await this.throwNotOpen();
+      }
       if (kind !== null) {
-        if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
         this.protocol.sendContinuation(new Uint8Array(0), true);
         this.scheduleFlush();
       }
     } catch (error) {
+      if (owed !== null) stopSource(owed);
       // A message cut short cannot be finished: RFC 6455 §5.4 leaves no way
       // to abandon it but closing the connection.
       if (kind !== null && this.protocol.state === State.OPEN) {
@@ -861,6 +972,41 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   protected afterProtocolStep(): void {
     this.flush();
     if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
+    // Once closing, or failed, reading may no longer need to wait for the
+    // bytes waiting to be written; see readingMustWait(). A failing server
+    // also ended its socket, which then emits no 'drain' to release the hold.
+    const messages = this.messages;
+    if (messages.readingHeld && !this.readingMustWait()) messages.releaseReading();
+  }
+
+  /**
+   * Whether reading must wait while more than `writeHighWaterMark` bytes
+   * wait to be written: whether what is read could still add to them.
+   *
+   * While open, it could (pongs, echoes): reading waits for them to drain.
+   * Once the protocol discards what it reads, it can't (RFC 6455 §1.4,
+   * after a close frame received: "a peer discards any further data
+   * received"; §7.1.7, after a failure: "MUST NOT continue to attempt to
+   * process data"). While closing, only control frames can (§5.5.1: no data
+   * frame after the close frame): the pongs answering the peer's pings. Then
+   * reading waits only once they grew the bytes waiting by more than
+   * `writeHighWaterMark` over the fewest seen since closing started. So the
+   * peer's close frame, or its end of the stream, does not wait behind its
+   * data for a backlog it may not read until it can write (a peer that
+   * stops reading while its own writes back up, as this library does, would
+   * never read this side's close frame), and a peer flooding pings while
+   * closing still gets at most that many bytes of pongs.
+   */
+  private readingMustWait(): boolean {
+    const protocol = this.protocol;
+    if (protocol.discardingInput) return false;
+    if (protocol.state !== State.CLOSING) return true;
+    const rare = this.rare();
+    const waiting = this.socket.writableLength;
+    if (rare.closingWriteFloor < 0 || waiting < rare.closingWriteFloor) {
+      rare.closingWriteFloor = waiting;
+    }
+    return waiting > rare.closingWriteFloor + this.options.writeHighWaterMark;
   }
 
   /**
@@ -872,6 +1018,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   private startClosing(): void {
     this.messages.drainForClose();
+    // A fragmented message can't be completed any more: its send() stops
+    // waiting for a source that may never yield again.
+    this.rareState?.fragmentedSend?.stop();
     const protocol = this.protocol;
     // Bytes held back unparsed while the queue was full may hold the close frame.
     const held = protocol.decodedMessageBudget === 0;
@@ -966,7 +1115,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     }
     this.write(chunks, start, count);
     const messages = this.messages;
-    if (!messages.readingHeld && socket.writableLength > this.options.writeHighWaterMark) {
+    if (
+      !messages.readingHeld &&
+      socket.writableLength > this.options.writeHighWaterMark &&
+      this.readingMustWait()
+    ) {
       // The peer is not reading what we write (our pongs, echoes, …): stop
       // reading from it until it does, so its input cannot grow our buffers.
       messages.holdReading();
@@ -1166,8 +1319,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       pings.clear();
     }
     this.releaseDrainWaiters();
-    // Sends waiting for a fragmented message whose source stalled would wait forever.
-    rare?.fragmentedSend?.release();
+    // A fragmented message whose source stalled: it stops waiting for the
+    // source, and the sends waiting for it stop waiting for it.
+    const fragmented = rare?.fragmentedSend;
+    if (fragmented) {
+      fragmented.stop();
+      fragmented.release();
+    }
     this.onConnectionLost();
     if (rare?.resolveClosed) {
       rare.resolveClosed();

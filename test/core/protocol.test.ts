@@ -780,6 +780,31 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.equal(protocol.closeReason, "");
       });
 
+      it("discards its input once a close frame was received, once failed, and after the end", () => {
+        const closing = openProtocol(role);
+        assert.equal(closing.discardingInput, false);
+        // Closing from this side: the peer's close frame is still to be read.
+        closing.sendClose(1000);
+        assert.equal(closing.discardingInput, false);
+        closing.receiveData(fromPeer(role, Opcode.CLOSE, closeFrame(1000)));
+        assert.equal(closing.discardingInput, true);
+        closing.receiveEof();
+        assert.equal(closing.discardingInput, true);
+        const failed = openProtocol(role);
+        failed.fail(1011);
+        assert.equal(failed.discardingInput, true);
+        const ended = openProtocol(role);
+        ended.receiveEof();
+        assert.equal(ended.discardingInput, true);
+        // An error found behind a complete message waits for it to be delivered.
+        const paused = openProtocol(role);
+        paused.receiveData(
+          concat([fromPeer(role, Opcode.TEXT, "before"), fromPeer(role, Opcode.CONT, "bad")]),
+        );
+        assert.equal(paused.failurePending, true);
+        assert.equal(paused.discardingInput, false);
+      });
+
       it("names states", () => {
         assert.deepEqual(
           [State.CONNECTING, State.OPEN, State.CLOSING, State.CLOSED].map(stateName),

@@ -1,5 +1,6 @@
 /** Starts servers for tests and tracks unhandled rejections. */
 
+import assert from "node:assert/strict";
 import { once } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -54,6 +55,26 @@ export function deferred<T = void>(): {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/**
+ * Settles as `promise` does, or rejects with an `AssertionError` naming
+ * `what` if it has not settled after `ms`: for a test that must not wait
+ * for a long timeout of the code under test (keep `ms` generous).
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new assert.AssertionError({ message: `${what}: not within ${ms} ms` })),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const unhandled: unknown[] = [];

@@ -17,8 +17,8 @@ import { silentLogger } from "../../src/node/logger.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
 import { fromPeer } from "../helpers/protocol.js";
-import { acceptRaw, RawPeer, rawServer } from "../helpers/raw.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { acceptRaw, closePayload, RawPeer, rawServer, writeUntilStalled } from "../helpers/raw.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -141,6 +141,34 @@ describe("Connection", () => {
     assert.equal(last, "last");
   });
 
+  it("awaits the promises a sync iterable yields, as for await does", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const items = [Promise.resolve("Hel"), "lo"] as unknown as Iterable<string>;
+    await ws.send(items);
+    assert.equal(await ws.recv(), "Hello");
+  });
+
+  it("stops the source of a fragmented message it refuses, without waiting for it", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const ws = await connect(uri);
+    let stopped = false;
+    function* mixed() {
+      try {
+        yield "text";
+        yield Buffer.from("bytes");
+      } finally {
+        stopped = true;
+      }
+    }
+    await assert.rejects(ws.send(mixed()), TypeError);
+    assert.equal(stopped, true);
+    await ws.closed;
+    assert.equal(ws.protocol.closeSent?.code, 1011);
+  });
+
   it("refuses a fragmented message that mixes text and bytes, and fails the connection", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
@@ -232,8 +260,9 @@ describe("Connection", () => {
         await resume.promise;
         yield "after the connection closed";
       }
-      const fragmented = ws.send(stalling());
-      const queued = ws.send("queued behind it");
+      // Handled from the start: they reject while the test awaits other things.
+      const fragmented = assert.rejects(ws.send(stalling()), ErrorClass, ending);
+      const queued = assert.rejects(ws.send("queued behind it"), ErrorClass, ending);
       let closing: Promise<void> | null = null;
       if (ending === "lost") {
         serverSide.terminate();
@@ -244,13 +273,115 @@ describe("Connection", () => {
       }
       await ws.closed;
       await closing;
-      await assert.rejects(queued, ErrorClass, ending);
+      await queued;
       await assert.rejects(ws.send("sent once closed"), ErrorClass, ending);
       await assert.rejects(ws.send(["fragmented, sent once closed"]), ErrorClass, ending);
-      // The stalled message fails as soon as its source goes on.
+      // The stalled message fails without waiting for its source to go on.
+      await fragmented;
       resume.resolve();
-      await assert.rejects(fragmented, ErrorClass, ending);
     }
+  });
+
+  it("rejects a fragmented send() whose source stalls once the connection closes, and stops the source", async () => {
+    for (const [ending, ErrorClass] of [
+      ["the peer closes", ConnectionClosedOK],
+      ["close() is called", ConnectionClosedOK],
+      ["the connection is lost", ConnectionClosedError],
+    ] as const) {
+      const opened = deferred<ServerConnection>();
+      // What each send() settled with: null, or its error.
+      const sent = deferred<[Promise<unknown>, Promise<unknown>]>();
+      // Never resolved while the connection lives: the source awaits it forever.
+      const stall = deferred();
+      const finalized = deferred();
+      let pulled = 0;
+      async function* stalling() {
+        try {
+          pulled++;
+          yield "first fragment";
+          pulled++;
+          await stall.promise;
+          yield "after the connection closed";
+        } finally {
+          finalized.resolve();
+        }
+      }
+      const { server, port } = await startServer(async (ws) => {
+        opened.resolve(ws);
+        sent.resolve([outcome(ws.send(stalling())), outcome(ws.send("queued behind it"))]);
+        await ws.closed;
+      });
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      await peer.handshake();
+      const ws = await opened.promise;
+      const [fragmented, queued] = await sent.promise;
+      const first = await peer.readFrame();
+      assert.deepEqual([first?.opcode, first?.fin], [Opcode.TEXT, false], ending);
+      if (ending === "the peer closes") {
+        // RFC 6455 §5.4: a close frame may come between the fragments of a message.
+        peer.writeFrame(Opcode.CLOSE, new Uint8Array([0x03, 0xe8])); // 1000
+      } else if (ending === "close() is called") {
+        void ws.close();
+        const close = await peer.readUntilClose();
+        peer.writeFrame(Opcode.CLOSE, close!.data);
+      } else {
+        peer.socket.destroy();
+      }
+      // Without waiting for the source to yield again (it never will).
+      const error = await within(fragmented, 10_000, `${ending}: the fragmented send() settled`);
+      assert.ok(error instanceof ErrorClass, `${ending}: ${error}`);
+      const queuedError = await queued;
+      assert.ok(queuedError instanceof ErrorClass, `${ending}: ${queuedError}`);
+      await ws.closed;
+      assert.equal(pulled, 2, `${ending}: nothing more was asked of the source`);
+      // return() reaches a generator suspended at an await only once it
+      // yields again: its finally block runs then, and the value it yields is dropped.
+      stall.resolve();
+      await within(finalized.promise, 10_000, `${ending}: the source's finally block ran`);
+      peer.socket.destroy();
+    }
+  });
+
+  it("neither waits for the source's return() nor reports its rejection when giving up on it", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    // Cleanup that never settles, then cleanup that fails.
+    for (const cleanup of [
+      () => new Promise<never>(() => {}),
+      () => Promise.reject(new Error("cleanup")),
+    ]) {
+      let returned = 0;
+      let pulled = 0;
+      // A source that stalls after its first item, and whose return() is the cleanup.
+      const source: AsyncIterableIterator<string> = {
+        next: () =>
+          ++pulled === 1
+            ? Promise.resolve({ value: "first fragment", done: false })
+            : new Promise<never>(() => {}),
+        return: () => {
+          returned++;
+          return cleanup();
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+      const ws = await connect(uri);
+      const fragmented = ws.send(source);
+      await ws.ping(); // the pong follows the first fragment
+      ws.terminate();
+      await within(
+        assert.rejects(fragmented, ConnectionClosedError),
+        10_000,
+        "the fragmented send() rejected",
+      );
+      assert.deepEqual([pulled, returned], [2, 1]);
+    }
+    // A turn for a rejection nobody handled to be reported: after() checks there is none.
+    await new Promise((resolve) => setImmediate(resolve));
   });
 
   it("measures latency with ping()", async () => {
@@ -433,9 +564,7 @@ describe("Connection", () => {
           opened.resolve(ws);
           await ws.closed;
         },
-        // After a failure, reading stays held for the bytes the socket
-        // wrote: the peer's close frame waits for the close timeout.
-        { writeHighWaterMark: 1024, compression: null, closeTimeout: 500 },
+        { writeHighWaterMark: 1024, compression: null },
       );
       await using _server = server;
       const peer = await RawPeer.connect(port);
@@ -587,6 +716,14 @@ describe("Connection", () => {
   });
 });
 
+/** What a promise settles with: `null` once fulfilled, its reason once rejected; never rejects. */
+function outcome(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => null,
+    (reason: unknown) => reason,
+  );
+}
+
 /** A server whose handlers read nothing until `release` is resolved, with a queue of one message. */
 async function startStallingServer() {
   const release = deferred();
@@ -669,6 +806,165 @@ describe("Connection, closing with a full receive queue", () => {
       messages,
       messages.map((_, i) => `m${i}`),
     );
+  });
+});
+
+describe("Connection, reading held while the peer does not read", () => {
+  // Reading pauses while more than writeHighWaterMark bytes wait to be
+  // written. A closure begun meanwhile must complete once the peer reads
+  // again, without waiting for closeTimeout (20 s; the tests allow 10).
+  const options = { writeHighWaterMark: 1024, compression: null, closeTimeout: 20_000 };
+  const big = 16 * 1024 * 1024;
+
+  it("completes a closure begun while held once the peer reads, without waiting for closeTimeout", async () => {
+    for (const failure of ["handler throws", "keepalive fails"] as const) {
+      for (const peerEnds of [
+        "after reading",
+        "with a message and a half-close, before reading",
+      ] as const) {
+        const label = `${failure}, peer ends ${peerEnds}`;
+        const opened = deferred<ServerConnection>();
+        const fail = deferred();
+        // Both are logged just before the connection starts closing.
+        const closing = deferred();
+        const logger = {
+          ...silentLogger,
+          warn: () => closing.resolve(),
+          error: () => closing.resolve(),
+        };
+        const { server, port } = await startServer(
+          async (ws) => {
+            opened.resolve(ws);
+            void ws.send(new Uint8Array(big)).catch(() => {});
+            if (failure === "handler throws") {
+              await fail.promise;
+              throw new Error("the handler failed");
+            }
+            await ws.closed;
+          },
+          failure === "keepalive fails"
+            ? { ...options, logger, pingInterval: 100, pingTimeout: 100 }
+            : { ...options, logger },
+        );
+        await using _server = server;
+        const peer = await RawPeer.connect(port);
+        await peer.handshake();
+        peer.socket.pause();
+        const ws = await opened.promise;
+        try {
+          assert.ok(ws.bufferedAmount > 1024, label);
+          // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+          assert.equal(ws["messages"].readingHeld, true, label);
+          // The keepalive's ping waits behind the message: its pong never comes.
+          fail.resolve();
+          await closing.promise;
+          assert.equal(ws.state, State.CLOSING, label);
+          if (peerEnds !== "after reading") {
+            // Behind bytes the server has not read, its end of the stream is not seen either.
+            peer.writeFrame(Opcode.TEXT, "last words");
+            peer.socket.end();
+          }
+          peer.socket.resume();
+          assert.equal((await peer.readFrame())?.data.length, big, label);
+          // RFC 6455 §7.1.7: the server sends a close frame, then closes TCP.
+          const close = await peer.readUntilClose();
+          const reason = failure === "keepalive fails" ? "keepalive ping timeout" : "";
+          assert.deepEqual(closePayload(close), [1011, reason], label);
+          if (!peer.socket.writableEnded) peer.writeFrame(Opcode.CLOSE, close!.data);
+          await within(ws.closed, 10_000, `${label}: the server's connection closed`);
+          assert.equal(await peer.readFrame(), null, `${label}: the server closed TCP`);
+          assert.equal(ws.protocol.closeSent?.code, 1011, label);
+          // §7.1.7: a connection that failed processes no close frame from the
+          // peer, and none came before a half-close: §7.1.5 makes either 1006.
+          const answered = failure === "handler throws" && peerEnds === "after reading";
+          assert.equal(ws.closeCode, answered ? 1011 : 1006, label);
+        } finally {
+          ws.terminate();
+          peer.socket.destroy();
+        }
+      }
+    }
+  });
+
+  it("completes a close begun while both sides hold reading for each other's writes", async () => {
+    // Each side stops reading while its own writes back up. When both send
+    // more than the kernels' buffers hold at once, neither reads what the
+    // other writes, and a close frame queued behind that must still get through.
+    const opened = deferred<ServerConnection>();
+    const fail = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        void ws.send(new Uint8Array(big)).catch(() => {});
+        opened.resolve(ws);
+        await fail.promise;
+        throw new Error("the handler failed");
+      },
+      { ...options, maxMessageSize: null },
+    );
+    await using _server = server;
+    const ws = await connect(uri, { ...options, maxMessageSize: null });
+    const received: number[] = [];
+    const reading = (async (): Promise<unknown> => {
+      try {
+        for await (const message of ws) received.push(message.length);
+        return null;
+      } catch (error) {
+        return error;
+      }
+    })();
+    void ws.send(new Uint8Array(big)).catch(() => {});
+    const serverSide = await opened.promise;
+    try {
+      // RFC 6455 §7.1.7 via the handler's failure: the server closes with 1011.
+      fail.resolve();
+      const error = await within(reading, 10_000, "the client's connection closed");
+      assert.ok(error instanceof ConnectionClosedError, `${error}`);
+      assert.deepEqual(received, [big], "the server's message came whole, before its close frame");
+      await within(serverSide.closed, 10_000, "the server's connection closed");
+      assert.deepEqual([ws.closeCode, serverSide.closeCode], [1011, 1011]);
+    } finally {
+      ws.terminate();
+    }
+  });
+
+  it("holds reading again while closing once the peer's pings add a mark's worth of pongs", async () => {
+    const opened = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      void ws.send(new Uint8Array(big)).catch(() => {});
+      opened.resolve(ws);
+      await ws.close();
+    }, options);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    peer.socket.pause();
+    const ws = await opened.promise;
+    try {
+      assert.equal(ws.state, State.CLOSING);
+      // Closing: reading goes on, for the peer's close frame.
+      // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+      assert.equal(ws["messages"].readingHeld, false);
+      const backlog = ws.bufferedAmount;
+      // Pings whose pongs the peer does not read, as a flood while closing.
+      const ping = fromPeer("server", Opcode.PING, new Uint8Array(125));
+      const batch = Buffer.concat(Array.from({ length: 512 }, () => ping));
+      const { written, stalled } = await writeUntilStalled(peer.socket, batch, 256 * 1024 * 1024);
+      assert.ok(stalled, `the server read all ${written} bytes of pings`);
+      // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+      assert.equal(ws["messages"].readingHeld, true);
+      // The mark, plus the pongs of the read that passed it (64 KiB at most).
+      const pongs = ws.bufferedAmount - backlog;
+      assert.ok(pongs <= 1024 + 64 * 1024, `${pongs} bytes of pongs waiting`);
+      // Once the peer reads, the closing handshake completes.
+      peer.socket.resume();
+      const close = await peer.readUntilClose();
+      peer.writeFrame(Opcode.CLOSE, close!.data);
+      await within(ws.closed, 10_000, "the server's connection closed");
+      assert.equal(ws.closeCode, 1000);
+    } finally {
+      ws.terminate();
+      peer.socket.destroy();
+    }
   });
 });
 
