@@ -82,6 +82,8 @@ const TEXT_PEEKED = 4;
 const SENDING_FRAGMENTED = 8;
 /** This side has half-closed the connection. */
 const EOF_SENT = 16;
+/** Pings are answered later, the latest only; see {@link Protocol.pongsDeferred}. */
+const PONGS_DEFERRED = 32;
 
 /**
  * The state of a protocol that an open connection exchanging whole messages
@@ -102,6 +104,8 @@ class RareState {
   sendingOptions: MessageOptions | undefined = undefined;
   /** See {@link Protocol.trace}. */
   trace: ((line: string) => void) | null = null;
+  /** The payload of the latest ping received while pongs wait; see {@link Protocol.pongsDeferred}. */
+  deferredPong: Uint8Array | null = null;
 }
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
@@ -128,7 +132,7 @@ export abstract class Protocol {
   private readonly frameParser: FrameParser;
   /** Size so far of the fragmented message being received, or `null` between messages. */
   private currentSize: number | null = null;
-  /** RECEIVING_TEXT, RECEIVING_ENCODED, TEXT_PEEKED, SENDING_FRAGMENTED and EOF_SENT bits. */
+  /** RECEIVING_TEXT, RECEIVING_ENCODED, TEXT_PEEKED, SENDING_FRAGMENTED, EOF_SENT and PONGS_DEFERRED bits. */
   private flags = 0;
   /**
    * How many more messages decoded by an extension (permessage-deflate) may
@@ -237,12 +241,44 @@ export abstract class Protocol {
    * received (RFC 6455 §1.4: "a peer discards any further data received")
    * or the connection failed (§7.1.7: "MUST NOT continue to attempt to
    * process data"), and after the end of the stream. Nothing received then
-   * produces output (no pong, no close frame), so an I/O layer that stops
-   * reading while its writes back up need not, and must not: the peer's
-   * end of the stream waits behind those bytes.
+   * produces output: no pong, not even a deferred one (see {@link pongsDeferred}),
+   * and no close frame.
    */
   get discardingInput(): boolean {
     return this.mode === "discard" || this.mode === "done";
+  }
+
+  /**
+   * Whether pings wait for their pong. An I/O layer whose writes back up,
+   * because the peer does not read them, sets it: each ping received
+   * meanwhile replaces the one before it instead of adding a pong to the
+   * backlog, as RFC 6455 §5.5.3 allows ("If an endpoint receives a Ping
+   * frame and has not yet sent Pong frame(s) in response to previous Ping
+   * frame(s), the endpoint MAY elect to send a Pong frame for only the most
+   * recently processed Ping frame"). A peer that floods pings and reads
+   * nothing then costs one pong, and reading need not stop for it; reading
+   * that stopped for the backlog would leave two such peers, each waiting
+   * for the other to read, stuck for good.
+   *
+   * Clearing it sends the pong of the latest ping received meanwhile (§5.5.2:
+   * "as soon as is practical"), unless the input is discarded by then: no
+   * pong follows a close frame received (§5.5.2) or a failure (§7.1.7).
+   */
+  get pongsDeferred(): boolean {
+    return (this.flags & PONGS_DEFERRED) !== 0;
+  }
+
+  set pongsDeferred(deferred: boolean) {
+    if (deferred) {
+      this.flags |= PONGS_DEFERRED;
+      return;
+    }
+    this.flags &= ~PONGS_DEFERRED;
+    const rare = this.rareState;
+    const data = rare?.deferredPong ?? null;
+    if (data === null) return;
+    rare!.deferredPong = null;
+    if (!this.discardingInput) this.sendFrame(new Frame(Opcode.PONG, data));
   }
 
   /** The connection's state. */
@@ -528,7 +564,9 @@ export abstract class Protocol {
       // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send
       // a Pong frame in response ... The Pong frame MUST have identical
       // 'Application data' as found in the message body of the Ping frame".
-      this.sendFrame(new Frame(Opcode.PONG, frame.data));
+      if ((this.flags & PONGS_DEFERRED) === 0) this.sendFrame(new Frame(Opcode.PONG, frame.data));
+      // A copy: the payload may be a view of a whole read, which the pong would keep alive.
+      else this.rare().deferredPong = new Uint8Array(frame.data);
     } else if (opcode === Opcode.CLOSE) {
       this.receiveClose(frame);
       return;

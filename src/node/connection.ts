@@ -40,7 +40,8 @@ export interface ConnectionOptions {
   maxQueue?: number;
   /**
    * Bytes buffered for writing above which `send()` waits for the socket to
-   * drain, and reading pauses until it does. Default: 64 KiB.
+   * drain; meanwhile the peer's pings get one pong, for the latest, once it
+   * does (RFC 6455 §5.5.3). Default: 64 KiB.
    */
   writeHighWaterMark?: number;
   /**
@@ -400,11 +401,6 @@ class RareState {
   /** Pings awaiting their pong, oldest first. */
   pings: Map<string, PendingPing> | null = null;
   drainWaiter: Promise<void> | null = null;
-  /**
-   * Once closing, the fewest bytes seen waiting to be written; -1 until
-   * then. See `readingMustWait()`.
-   */
-  closingWriteFloor = -1;
   /** Settles {@link drainWaiter}: resolves it, or rejects it with a {@link Rejection}. */
   settleDrain: ((outcome: undefined | Rejection) => void) | null = null;
   /** Set while a fragmented message is being sent; other sends wait for it. */
@@ -440,8 +436,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   protected readonly options: ResolvedConnectionOptions;
   /**
    * Received messages, waiting for the application. Reading from the socket
-   * pauses while they pile up (the application reads too slowly) or while
-   * written bytes do (the peer does), and resumes when neither does.
+   * pauses while they pile up (the application reads too slowly), and
+   * resumes when they no longer do. It never waits for written bytes to
+   * drain: two peers that both did, each sending more than the other reads
+   * at once, would wait for each other for good.
    */
   protected readonly messages: MessageAssembler;
   /**
@@ -972,41 +970,6 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   protected afterProtocolStep(): void {
     this.flush();
     if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
-    // Once closing, or failed, reading may no longer need to wait for the
-    // bytes waiting to be written; see readingMustWait(). A failing server
-    // also ended its socket, which then emits no 'drain' to release the hold.
-    const messages = this.messages;
-    if (messages.readingHeld && !this.readingMustWait()) messages.releaseReading();
-  }
-
-  /**
-   * Whether reading must wait while more than `writeHighWaterMark` bytes
-   * wait to be written: whether what is read could still add to them.
-   *
-   * While open, it could (pongs, echoes): reading waits for them to drain.
-   * Once the protocol discards what it reads, it can't (RFC 6455 §1.4,
-   * after a close frame received: "a peer discards any further data
-   * received"; §7.1.7, after a failure: "MUST NOT continue to attempt to
-   * process data"). While closing, only control frames can (§5.5.1: no data
-   * frame after the close frame): the pongs answering the peer's pings. Then
-   * reading waits only once they grew the bytes waiting by more than
-   * `writeHighWaterMark` over the fewest seen since closing started. So the
-   * peer's close frame, or its end of the stream, does not wait behind its
-   * data for a backlog it may not read until it can write (a peer that
-   * stops reading while its own writes back up, as this library does, would
-   * never read this side's close frame), and a peer flooding pings while
-   * closing still gets at most that many bytes of pongs.
-   */
-  private readingMustWait(): boolean {
-    const protocol = this.protocol;
-    if (protocol.discardingInput) return false;
-    if (protocol.state !== State.CLOSING) return true;
-    const rare = this.rare();
-    const waiting = this.socket.writableLength;
-    if (rare.closingWriteFloor < 0 || waiting < rare.closingWriteFloor) {
-      rare.closingWriteFloor = waiting;
-    }
-    return waiting > rare.closingWriteFloor + this.options.writeHighWaterMark;
   }
 
   /**
@@ -1114,15 +1077,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       start = i + 1;
     }
     this.write(chunks, start, count);
-    const messages = this.messages;
-    if (
-      !messages.readingHeld &&
-      socket.writableLength > this.options.writeHighWaterMark &&
-      this.readingMustWait()
-    ) {
-      // The peer is not reading what we write (our pongs, echoes, …): stop
-      // reading from it until it does, so its input cannot grow our buffers.
-      messages.holdReading();
+    const protocol = this.protocol;
+    if (!protocol.pongsDeferred && socket.writableLength > this.options.writeHighWaterMark) {
+      // The peer is not reading what we write. Its pings must not add a pong
+      // each to the backlog: until it drains, only the latest gets one. The
+      // application's own sends wait in `await send()`, and what is read
+      // waits in the queue, bounded by maxQueue, so reading goes on: a peer
+      // that reads only once its own writes drained gets to read ours.
+      protocol.pongsDeferred = true;
       this.expectDrain();
     }
   }
@@ -1294,7 +1256,12 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   private onDrain(): void {
-    if (this.messages.readingHeld) this.messages.releaseReading();
+    const protocol = this.protocol;
+    if (protocol.pongsDeferred) {
+      // RFC 6455 §5.5.2: the pong of the latest ping received meanwhile, if any.
+      protocol.pongsDeferred = false;
+      this.flush();
+    }
     this.releaseDrainWaiters();
   }
 

@@ -51,7 +51,6 @@ const WAITER_ITERATES = 1;
 const CLOSED = 2;
 const ENDS_QUIETLY = 4;
 const PAUSED_FOR_QUEUE = 8;
-const HELD = 16;
 const FRAGMENTS_ARE_TEXT = 32;
 /** The close error was built: `closeErrorSource` holds it rather than its maker. */
 const CLOSE_ERROR_BUILT = 64;
@@ -118,33 +117,12 @@ export class MessageAssembler {
     return Math.max(0, this.highWater - this.size + (this.settleWaiter === null ? 0 : 1));
   }
 
-  /** Whether reading is held by {@link holdReading}. */
-  get readingHeld(): boolean {
-    return (this.flags & HELD) !== 0;
-  }
-
-  /**
-   * Pauses reading for a reason of the caller's (the peer not reading what is
-   * written to it), whatever the queue: reading resumes once
-   * {@link releaseReading} was called and the queue is short enough.
-   */
-  holdReading(): void {
-    this.flags |= HELD;
-    this.flow.pause();
-  }
-
-  /** Ends a {@link holdReading}; resumes reading unless the queue is full. */
-  releaseReading(): void {
-    this.flags &= ~HELD;
-    if ((this.flags & PAUSED_FOR_QUEUE) === 0) this.flow.resume();
-  }
-
   /**
    * Resumes reading that the caller paused for a moment of its own, unless
-   * the queue or {@link holdReading} holds it.
+   * the queue holds it.
    */
   resumeReading(): void {
-    if ((this.flags & (PAUSED_FOR_QUEUE | HELD)) === 0) this.flow.resume();
+    if ((this.flags & PAUSED_FOR_QUEUE) === 0) this.flow.resume();
   }
 
   /**
@@ -156,15 +134,14 @@ export class MessageAssembler {
    *
    * Memory stays bounded: messages that find `maxQueue` messages waiting are
    * dropped, and so is every message after them, so what can still be read is
-   * the messages received up to that point, in order and without gaps. A
-   * hold for writes ({@link holdReading}) still applies.
+   * the messages received up to that point, in order and without gaps.
    */
   drainForClose(): void {
     if ((this.flags & DRAINING_FOR_CLOSE) !== 0) return;
     this.flags |= DRAINING_FOR_CLOSE;
     if ((this.flags & PAUSED_FOR_QUEUE) !== 0) {
       this.flags &= ~PAUSED_FOR_QUEUE;
-      if ((this.flags & HELD) === 0) this.flow.resume();
+      this.flow.resume();
     }
   }
 
@@ -331,7 +308,7 @@ export class MessageAssembler {
     }
     if ((this.flags & PAUSED_FOR_QUEUE) !== 0 && this.size <= Math.floor(this.highWater / 4)) {
       this.flags &= ~PAUSED_FOR_QUEUE;
-      if ((this.flags & HELD) === 0) this.flow.resume();
+      this.flow.resume();
     }
     return message;
   }

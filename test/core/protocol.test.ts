@@ -805,6 +805,67 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.equal(paused.discardingInput, false);
       });
 
+      it("answers only the latest ping while pongs are deferred, once they no longer are", () => {
+        const protocol = openProtocol(role);
+        protocol.pongsDeferred = true;
+        assert.equal(protocol.pongsDeferred, true);
+        const read = new Uint8Array(
+          concat([
+            fromPeer(role, Opcode.PING, "first"),
+            fromPeer(role, Opcode.PING, "second"),
+            fromPeer(role, Opcode.TEXT, "hello"),
+            fromPeer(role, Opcode.PING, "latest"),
+          ]),
+        );
+        protocol.receiveData(read);
+        // RFC 6455 §5.5.3: one pong may answer the pings not yet answered.
+        assert.deepEqual(protocol.dataToSend(), []);
+        assert.deepEqual(
+          protocol.eventsReceived().map((event) => (event as Frame).opcode),
+          [Opcode.PING, Opcode.PING, Opcode.TEXT, Opcode.PING],
+        );
+        // The pong's payload is a copy, not a view of the read (which it would keep alive).
+        read.fill(0);
+        protocol.pongsDeferred = false;
+        assert.equal(protocol.pongsDeferred, false);
+        assert.equal(
+          toHex(concat(protocol.dataToSend())),
+          toHex(fromSelf(role, Opcode.PONG, "latest")),
+        );
+        // Nothing more to answer; pings are answered at once again.
+        protocol.pongsDeferred = true;
+        protocol.pongsDeferred = false;
+        assert.deepEqual(protocol.dataToSend(), []);
+        protocol.receiveData(fromPeer(role, Opcode.PING, "now"));
+        assert.equal(
+          toHex(concat(protocol.dataToSend())),
+          toHex(fromSelf(role, Opcode.PONG, "now")),
+        );
+      });
+
+      it("answers a deferred ping while closing, and none after the close frame or a failure", () => {
+        const closing = openProtocol(role);
+        closing.sendClose(1000);
+        closing.dataToSend();
+        closing.pongsDeferred = true;
+        closing.receiveData(fromPeer(role, Opcode.PING, "p"));
+        closing.pongsDeferred = false;
+        // RFC 6455 §5.5: control frames may follow this side's close frame.
+        assert.equal(toHex(concat(closing.dataToSend())), toHex(fromSelf(role, Opcode.PONG, "p")));
+        for (const end of ["close frame", "failure"] as const) {
+          const protocol = openProtocol(role);
+          protocol.pongsDeferred = true;
+          protocol.receiveData(fromPeer(role, Opcode.PING, "p"));
+          if (end === "close frame")
+            protocol.receiveData(fromPeer(role, Opcode.CLOSE, closeFrame(1000)));
+          else protocol.fail(1011);
+          const before = toHex(concat(protocol.dataToSend()));
+          // §5.5.2: no pong once a close frame was received; §7.1.7: none after a failure.
+          protocol.pongsDeferred = false;
+          assert.deepEqual(protocol.dataToSend(), [], `${end}, after ${before}`);
+        }
+      });
+
       it("names states", () => {
         assert.deepEqual(
           [State.CONNECTING, State.OPEN, State.CLOSING, State.CLOSED].map(stateName),

@@ -809,14 +809,14 @@ describe("Connection, closing with a full receive queue", () => {
   });
 });
 
-describe("Connection, reading held while the peer does not read", () => {
-  // Reading pauses while more than writeHighWaterMark bytes wait to be
-  // written. A closure begun meanwhile must complete once the peer reads
-  // again, without waiting for closeTimeout (20 s; the tests allow 10).
+describe("Connection, while the peer does not read", () => {
+  // More than writeHighWaterMark bytes wait to be written: pongs are deferred,
+  // reading goes on. A closure begun meanwhile must complete once the peer
+  // reads again, without waiting for closeTimeout (20 s; the tests allow 10).
   const options = { writeHighWaterMark: 1024, compression: null, closeTimeout: 20_000 };
   const big = 16 * 1024 * 1024;
 
-  it("completes a closure begun while held once the peer reads, without waiting for closeTimeout", async () => {
+  it("completes a closure begun while writes back up once the peer reads, without waiting for closeTimeout", async () => {
     for (const failure of ["handler throws", "keepalive fails"] as const) {
       for (const peerEnds of [
         "after reading",
@@ -853,8 +853,7 @@ describe("Connection, reading held while the peer does not read", () => {
         const ws = await opened.promise;
         try {
           assert.ok(ws.bufferedAmount > 1024, label);
-          // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
-          assert.equal(ws["messages"].readingHeld, true, label);
+          assert.equal(ws.protocol.pongsDeferred, true, label);
           // The keepalive's ping waits behind the message: its pong never comes.
           fail.resolve();
           await closing.promise;
@@ -886,10 +885,38 @@ describe("Connection, reading held while the peer does not read", () => {
     }
   });
 
-  it("completes a close begun while both sides hold reading for each other's writes", async () => {
-    // Each side stops reading while its own writes back up. When both send
-    // more than the kernels' buffers hold at once, neither reads what the
-    // other writes, and a close frame queued behind that must still get through.
+  it("exchanges large messages both ways at once, each side reading while its writes back up", async () => {
+    // Both sides send more than the kernels' buffers hold while reading what
+    // the other sends. A side that stopped reading while its own writes backed
+    // up would wait for the other to read, which would wait for it: for good.
+    const { server, uri } = await startServer(
+      async (ws) => {
+        const reading = (async () => {
+          let count = 0;
+          for await (const message of ws) if (++count === 4) return message.length;
+          return count;
+        })();
+        for (let i = 0; i < 4; i++) await ws.send(new Uint8Array(big));
+        await ws.send(String(await reading));
+      },
+      { ...options, maxMessageSize: null },
+    );
+    await using _server = server;
+    await using ws = await connect(uri, { ...options, maxMessageSize: null });
+    const reading = (async () => {
+      const lengths: number[] = [];
+      for (let i = 0; i < 4; i++) lengths.push((await ws.recvBinary()).length);
+      return lengths;
+    })();
+    for (let i = 0; i < 4; i++) await ws.send(new Uint8Array(big));
+    const lengths = await within(reading, 10_000, "the client received the server's messages");
+    assert.deepEqual(lengths, [big, big, big, big]);
+    assert.equal(await within(ws.recvText(), 10_000, "the server's count"), String(big));
+  });
+
+  it("completes a close begun while both sides' writes back up", async () => {
+    // When both send more than the kernels' buffers hold at once, a close
+    // frame queued behind that must still get through.
     const opened = deferred<ServerConnection>();
     const fail = deferred();
     const { server, uri } = await startServer(
@@ -927,43 +954,70 @@ describe("Connection, reading held while the peer does not read", () => {
     }
   });
 
-  it("holds reading again while closing once the peer's pings add a mark's worth of pongs", async () => {
-    const opened = deferred<ServerConnection>();
-    const { server, port } = await startServer(async (ws) => {
-      void ws.send(new Uint8Array(big)).catch(() => {});
-      opened.resolve(ws);
-      await ws.close();
-    }, options);
-    await using _server = server;
-    const peer = await RawPeer.connect(port);
-    await peer.handshake();
-    peer.socket.pause();
-    const ws = await opened.promise;
-    try {
-      assert.equal(ws.state, State.CLOSING);
-      // Closing: reading goes on, for the peer's close frame.
-      // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
-      assert.equal(ws["messages"].readingHeld, false);
-      const backlog = ws.bufferedAmount;
-      // Pings whose pongs the peer does not read, as a flood while closing.
-      const ping = fromPeer("server", Opcode.PING, new Uint8Array(125));
-      const batch = Buffer.concat(Array.from({ length: 512 }, () => ping));
-      const { written, stalled } = await writeUntilStalled(peer.socket, batch, 256 * 1024 * 1024);
-      assert.ok(stalled, `the server read all ${written} bytes of pings`);
-      // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
-      assert.equal(ws["messages"].readingHeld, true);
-      // The mark, plus the pongs of the read that passed it (64 KiB at most).
-      const pongs = ws.bufferedAmount - backlog;
-      assert.ok(pongs <= 1024 + 64 * 1024, `${pongs} bytes of pongs waiting`);
-      // Once the peer reads, the closing handshake completes.
-      peer.socket.resume();
-      const close = await peer.readUntilClose();
-      peer.writeFrame(Opcode.CLOSE, close!.data);
-      await within(ws.closed, 10_000, "the server's connection closed");
-      assert.equal(ws.closeCode, 1000);
-    } finally {
-      ws.terminate();
-      peer.socket.destroy();
+  it("answers the pings it reads meanwhile with one pong, for the latest, once the peer reads", async () => {
+    for (const closing of [false, true]) {
+      const label = closing ? "closing" : "open";
+      const opened = deferred<ServerConnection>();
+      const marker = deferred<unknown>();
+      const { server, port } = await startServer(async (ws) => {
+        void ws.send(new Uint8Array(big)).catch(() => {});
+        opened.resolve(ws);
+        const reading = ws.recv().then(marker.resolve, marker.resolve);
+        if (closing) await ws.close();
+        await reading;
+        await ws.closed;
+      }, options);
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      await peer.handshake();
+      peer.socket.pause();
+      const ws = await opened.promise;
+      try {
+        assert.equal(ws.state, closing ? State.CLOSING : State.OPEN, label);
+        const backlog = ws.bufferedAmount;
+        // 8 MiB of pings whose pongs the peer does not read, then one more to
+        // tell which ping the pong answers: the server reads them all.
+        const ping = fromPeer("server", Opcode.PING, new Uint8Array(125));
+        const batch = Buffer.concat(Array.from({ length: 512 }, () => ping));
+        const { written, stalled } = await writeUntilStalled(peer.socket, batch, 8 * 1024 * 1024);
+        assert.equal(stalled, false, `${label}: the server stopped reading after ${written} bytes`);
+        peer.writeFrame(Opcode.PING, "latest");
+        // A message after the pings: once the handler has it, the server read them all.
+        peer.writeFrame(Opcode.TEXT, "after the pings");
+        const message = await within(marker.promise, 10_000, `${label}: the server read the pings`);
+        assert.equal(message, "after the pings", label);
+        assert.equal(ws.protocol.pongsDeferred, true, label);
+        // RFC 6455 §5.5.3: no pong was added to the backlog meanwhile.
+        assert.ok(
+          ws.bufferedAmount - backlog <= 0,
+          `${label}: ${ws.bufferedAmount - backlog} bytes of pongs`,
+        );
+        peer.socket.resume();
+        assert.equal((await peer.readFrame())?.data.length, big, label);
+        if (closing) {
+          const close = await peer.readFrame();
+          assert.equal(close?.opcode, Opcode.CLOSE, label);
+          const pong = await peer.readFrame();
+          assert.deepEqual(
+            [pong?.opcode, Buffer.from(pong!.data).toString()],
+            [Opcode.PONG, "latest"],
+            label,
+          );
+          peer.writeFrame(Opcode.CLOSE, close!.data);
+          await within(ws.closed, 10_000, `${label}: the server's connection closed`);
+          assert.equal(ws.closeCode, 1000, label);
+        } else {
+          const pong = await peer.readFrame();
+          assert.deepEqual(
+            [pong?.opcode, Buffer.from(pong!.data).toString()],
+            [Opcode.PONG, "latest"],
+            label,
+          );
+        }
+      } finally {
+        ws.terminate();
+        peer.socket.destroy();
+      }
     }
   });
 });

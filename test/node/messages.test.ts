@@ -64,25 +64,6 @@ describe("MessageAssembler", () => {
     assert.deepEqual(calls, ["pause", "resume"]);
   });
 
-  it("resumes reading only once neither a full queue nor a hold for writes applies", async () => {
-    const { queue, calls } = assembler(4);
-    queue.holdReading();
-    assert.equal(queue.readingHeld, true);
-    for (const word of ["a", "b", "c", "d"]) queue.put(text(word));
-    assert.deepEqual(calls, ["pause", "pause"]);
-    for (const expected of ["a", "b", "c"]) assert.equal(await queue.get(), expected);
-    // The queue is short again, but the hold stays.
-    assert.deepEqual(calls, ["pause", "pause"]);
-    queue.releaseReading();
-    assert.equal(queue.readingHeld, false);
-    assert.deepEqual(calls, ["pause", "pause", "resume"]);
-    // A hold released while the queue is full leaves reading paused.
-    for (const word of ["e", "f", "g", "h"]) queue.put(text(word));
-    queue.holdReading();
-    queue.releaseReading();
-    assert.deepEqual(calls, ["pause", "pause", "resume", "pause", "pause"]);
-  });
-
   it("reads on past a full queue once closing, dropping the messages that do not fit", async () => {
     const { queue, calls } = assembler(2);
     queue.put(text("a"));
@@ -147,17 +128,6 @@ describe("MessageAssembler", () => {
     queue.put(text("dropped"));
     assert.deepEqual(calls, []);
     for (const expected of ["a", "b"]) assert.equal(await queue.get(), expected);
-  });
-
-  it("keeps a hold for writes when closing, and resumes once it is released", async () => {
-    const { queue, calls } = assembler(2);
-    queue.holdReading();
-    queue.put(text("a"));
-    queue.put(text("b"));
-    queue.drainForClose();
-    assert.deepEqual(calls, ["pause", "pause"]);
-    queue.releaseReading();
-    assert.deepEqual(calls, ["pause", "pause", "resume"]);
   });
 
   it("counts the room left for messages, a waiting reader included", async () => {
