@@ -71,6 +71,7 @@ export {
 export type { Logger } from "./node/logger.js";
 export type { ProxySetting } from "./node/proxy.js";
 export {
+  type BackoffOptions,
   backoffDelay,
   isTransientError,
   RECONNECT_DEFAULTS,

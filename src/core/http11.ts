@@ -155,10 +155,12 @@ export class Response {
   /**
    * The response as bytes: status line, header fields as given, empty line,
    * body. No header is added: set `Content-Length` yourself when there is a body.
+   * Without `withBody`, the body is left out and the header fields stay as
+   * they are: the answer to a HEAD request (RFC 9110 §9.3.2).
    */
-  serialize(): Uint8Array {
+  serialize(withBody = true): Uint8Array {
     const head = latin1Encode(`HTTP/1.1 ${this.status} ${this.reason}\r\n${this.headers}`);
-    if (this.body.length === 0) return head;
+    if (!withBody || this.body.length === 0) return head;
     const bytes = new Uint8Array(head.length + this.body.length);
     bytes.set(head);
     bytes.set(this.body, head.length);

@@ -157,7 +157,11 @@ export class ServerProtocol extends Protocol {
   sendResponse(response: Response): void {
     if (this.mode !== "handshake") throw new InvalidState("handshake response already sent");
     this.traceHead(">", `HTTP/1.1 ${response.status} ${response.reason}`, response.headers);
-    this.output().push(response.serialize());
+    // RFC 9110 §9.3.2: "The server MUST NOT send content in the response" to
+    // a HEAD request; its header fields are those a GET would get. A health
+    // check may ask for one (processRequest answers it; the handshake's own
+    // answer is a 405).
+    this.output().push(response.serialize(this.request?.method !== "HEAD"));
     if (response.status === 101) {
       this.state = State.OPEN;
       this.mode = "frames";

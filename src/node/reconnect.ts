@@ -82,7 +82,8 @@ export function isTransientError(error: unknown): boolean {
   return typeof syscall === "string" || code === "ECONNRESET";
 }
 
-type BackoffOptions = Pick<ReconnectOptions, "initialDelay" | "maxDelay" | "backoffFactor">;
+/** The options of {@link ReconnectOptions} that {@link backoffDelay} reads. */
+export type BackoffOptions = Pick<ReconnectOptions, "initialDelay" | "maxDelay" | "backoffFactor">;
 
 /**
  * The delay before connecting again after `attempt` setbacks in a row (failed

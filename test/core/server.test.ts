@@ -373,6 +373,29 @@ describe("ServerProtocol", () => {
       ]);
     });
 
+    it("answers a HEAD request with the header fields of its response and no body", () => {
+      // RFC 9110 §9.3.2: "The server MUST NOT send content in the response."
+      const server = new ServerProtocol();
+      receiveRequest(server, requestBytes([["Host", "example.com"]], "HEAD /healthz HTTP/1.1"));
+      server.sendResponse(server.reject(200, "OK\n"));
+      assert.deepEqual(written(server), [
+        toHex(
+          head(
+            "HTTP/1.1 200 OK",
+            "Connection: close",
+            "Content-Length: 3",
+            "Content-Type: text/plain; charset=utf-8",
+          ),
+        ),
+        EOF,
+      ]);
+      // The handshake's own answer to HEAD: a 405 without its text.
+      const [refused, response] = answer(requestBytes(RFC_HEADERS, "HEAD /chat HTTP/1.1"));
+      refused.sendResponse(response);
+      const [bytes] = written(refused);
+      assert.ok(Buffer.from(bytes!, "hex").toString("latin1").endsWith("Allow: GET\r\n\r\n"));
+    });
+
     it("rejects HTTP/1.0 with 505", () => {
       const [server, response] = answer(requestBytes(RFC_HEADERS, "GET /chat HTTP/1.0"));
       assertRejected(
