@@ -489,20 +489,32 @@ export function headerLength(length: number, masked: boolean): number {
   return 2 + (length < 126 ? 0 : length < 0x10000 ? 2 : 8) + (masked ? 4 : 0);
 }
 
-/** Writes the RFC 6455 §5.2 header of `frame` at `offset`; returns where the payload goes. */
-export function writeHeader(
-  buffer: Uint8Array,
-  offset: number,
-  frame: Frame,
-  maskKey: Uint8Array | null,
-): number {
-  const length = frame.data.length;
-  buffer[offset] =
+/**
+ * The first header byte of `frame` (RFC 6455 §5.2): FIN, RSV1-3 and the opcode.
+ */
+export function firstByteOf(frame: Frame): number {
+  return (
     (frame.fin ? 0x80 : 0) |
     (frame.rsv1 ? 0x40 : 0) |
     (frame.rsv2 ? 0x20 : 0) |
     (frame.rsv3 ? 0x10 : 0) |
-    frame.opcode;
+    frame.opcode
+  );
+}
+
+/**
+ * Writes the RFC 6455 §5.2 header of a frame at `offset`: `firstByte` (see
+ * {@link firstByteOf}), the payload `length` and the masking key; returns
+ * where the payload goes.
+ */
+export function writeHeader(
+  buffer: Uint8Array,
+  offset: number,
+  firstByte: number,
+  length: number,
+  maskKey: Uint8Array | null,
+): number {
+  buffer[offset] = firstByte;
   const maskBit = maskKey === null ? 0 : 0x80;
   let end = offset + 2;
   if (length < 126) {
@@ -558,7 +570,7 @@ export function serializeFrame(frame: Frame, maskKey: Uint8Array | null): Uint8A
   const inline = maskKey !== null || length <= COALESCE_LIMIT;
   const headerSize = headerLength(length, maskKey !== null);
   const buffer = new Uint8Array(inline ? headerSize + length : headerSize);
-  writeHeader(buffer, 0, frame, maskKey);
+  writeHeader(buffer, 0, firstByteOf(frame), length, maskKey);
   if (!inline) return [buffer, data];
   writePayload(buffer, headerSize, data, maskKey);
   return [buffer];

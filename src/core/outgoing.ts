@@ -7,7 +7,14 @@
  */
 
 import { Buffer } from "node:buffer";
-import { COALESCE_LIMIT, type Frame, headerLength, writeHeader, writePayload } from "./frames.js";
+import {
+  COALESCE_LIMIT,
+  type Frame,
+  firstByteOf,
+  headerLength,
+  writeHeader,
+  writePayload,
+} from "./frames.js";
 import { allocateFilled } from "./streams.js";
 
 /** Size of the shared buffers that small frames are serialized into. */
@@ -175,14 +182,22 @@ export class OutgoingBytes {
    * by a client (RFC 6455 §5.3), as it is by a server.
    */
   appendFrame(frame: Frame, maskKey: Uint8Array | null): void {
-    const data = frame.data;
+    this.append(firstByteOf(frame), frame.data, maskKey);
+  }
+
+  /**
+   * Like {@link appendFrame}, for the frame whose first header byte is
+   * `firstByte` and whose payload is `data`: the sender of a data message
+   * needs no `Frame` when no extension transforms it.
+   */
+  append(firstByte: number, data: Uint8Array, maskKey: Uint8Array | null): void {
     const length = data.length;
     const headerSize = headerLength(length, maskKey !== null);
     if (length > COALESCE_LIMIT && maskKey !== null) {
       // A client's large frame: masked straight into a buffer of its own,
       // reused from a frame already written when the connection says so.
       const buffer = frameBuffer(headerSize + length);
-      writePayload(buffer, writeHeader(buffer, 0, frame, maskKey), data, maskKey);
+      writePayload(buffer, writeHeader(buffer, 0, firstByte, length, maskKey), data, maskKey);
       this.push(buffer);
       return;
     }
@@ -194,7 +209,7 @@ export class OutgoingBytes {
       slabRunsOut = 0;
     }
     const start = slabUsed;
-    const payloadStart = writeHeader(slab, start, frame, maskKey);
+    const payloadStart = writeHeader(slab, start, firstByte, length, maskKey);
     if (inline) writePayload(slab, payloadStart, data, maskKey);
     slabUsed = start + size;
     if (this.runSlab === slab && this.runEnd === start) {

@@ -768,7 +768,17 @@ export abstract class Protocol {
     if (!fin) this.flags |= SENDING_FRAGMENTED;
     if (!fin && options !== undefined) this.rare().sendingOptions = options;
     else if (this.rareState !== null) this.rareState.sendingOptions = undefined;
-    this.sendFrame(new Frame(opcode, data, fin), options);
+    if (this.extensions.length > 0 || this.rareState?.trace) {
+      this.sendFrame(new Frame(opcode, data, fin), options);
+      return;
+    }
+    // No extension to transform it and no trace to describe it: the message
+    // goes out as it is, without a Frame (RFC 6455 §5.2: FIN, then the opcode).
+    this.output().append(
+      fin ? 0x80 | opcode : opcode,
+      data,
+      this.side === "client" ? this.maskKey() : null,
+    );
   }
 
   private sendControl(opcode: Opcode, data: Uint8Array | string): void {

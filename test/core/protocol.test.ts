@@ -1081,6 +1081,29 @@ describe("Protocol.trace", () => {
     });
   }
 
+  for (const role of ["client", "server"] as Role[]) {
+    it(`writes a ${role}'s data frames byte for byte the same, traced or not`, () => {
+      // Untraced, a data frame goes out without a Frame object; traced, through
+      // sendFrame(): RFC 6455 §5.2 bytes must not depend on which.
+      const send = (protocol: Protocol): string[] => {
+        protocol.sendText("héllo");
+        protocol.sendBinary(new Uint8Array(200).fill(7), false);
+        protocol.sendContinuation(hex("01 02"), true);
+        protocol.sendText(new Uint8Array(70000).fill(0x61), true);
+        return written(protocol);
+      };
+      const traced = openProtocol(role);
+      traced.trace = () => {};
+      const plain = send(openProtocol(role));
+      assert.deepEqual(plain, send(traced));
+      // FIN and opcode: text with FIN, binary without, its continuation with FIN, text with FIN.
+      assert.deepEqual(
+        plain.map((frame) => frame.slice(0, 2)),
+        ["81", "02", "80", "81"],
+      );
+    });
+  }
+
   it("traces both sides of a handshake, and a request refused", () => {
     const client = new ClientProtocol("ws://example.com/chat", { maskKeyGenerator: () => MASK });
     const server = new ServerProtocol();
