@@ -298,6 +298,20 @@ export class FrameParser {
   }
 
   /**
+   * Whether the next frame in `reader`, whose header was not parsed yet, has
+   * a payload of 64 KiB or more: one that {@link parse} unmasks and copies
+   * as it arrives. False while its length is not buffered yet.
+   */
+  nextFrameIsLarge(reader: StreamReader): boolean {
+    // RFC 6455 §5.2: only 127 in the second byte announces a length past
+    // 65535, in the 8 bytes after it.
+    if (this.length >= 0 || reader.length < 10 || (reader.peekByte(1) & 0x7f) !== 127) {
+      return false;
+    }
+    return peekUint32(reader, 2) > 0 || peekUint32(reader, 6) >= ASSEMBLY_THRESHOLD;
+  }
+
+  /**
    * The first header byte (FIN, RSV1-3, opcode) of the frame whose payload is
    * awaited, or -1 when no header is pending.
    */

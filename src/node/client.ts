@@ -365,6 +365,8 @@ async function open(
     extensions: clientExtensions(options),
     maxMessageSize: resolved.maxMessageSize,
     httpLimits: options.httpLimits ?? {},
+    // Answers leave before a large frame behind the message is unmasked; see Connection.
+    yieldBeforeLargeFrames: true,
   });
   protocol.trace = connectionTracer(() => formatUri(uri));
   const request = protocol.connect();

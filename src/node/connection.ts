@@ -415,7 +415,7 @@ class RareState {
   keepalive: Keepalive | null = null;
 }
 
-/** Bits of {@link Connection}'s `flags`: one field for five booleans. */
+/** Bits of {@link Connection}'s `flags`: one field for several booleans. */
 const LOST = 1;
 const FLUSH_SCHEDULED = 2;
 const FAILURE_SCHEDULED = 4;
@@ -423,6 +423,8 @@ const FAILURE_SCHEDULED = 4;
 const PROBING_DRAIN = 8;
 /** Bytes held back by the protocol wait for the socket's 'resume'; see `processEvents()`. */
 const RESUME_AWAITED = 16;
+/** Parsing yielded before a large frame and resumes in a microtask; see `resumeAfterReplies()`. */
+const PARSING_RESUMES = 32;
 
 /**
  * The part of client and server connections that does not depend on the side.
@@ -1004,6 +1006,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       else this.handleHandshakeEvent(event);
     }
     this.afterProtocolStep();
+    if (this.protocol.parsingYielded) this.resumeAfterReplies();
     if (this.protocol.decodedMessageBudget === 0 && (this.flags & RESUME_AWAITED) === 0) {
       // The queue is full, so the socket is paused: once it resumes, the
       // bytes held back are parsed before anything read after them. Listened
@@ -1207,6 +1210,30 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       return;
     }
     this.processEvents();
+  }
+
+  /**
+   * Parsing stopped after a message, before a large frame (see
+   * `yieldBeforeLargeFrames`): it resumes in a microtask queued after the
+   * application's, which were queued as the message was delivered. What the
+   * application sent by then is written first, so that its answer to a
+   * message leaves before the large frame behind it is unmasked and copied.
+   */
+  private resumeAfterReplies(): void {
+    if ((this.flags & PARSING_RESUMES) !== 0) return;
+    this.flags |= PARSING_RESUMES;
+    queueMicrotask(() => {
+      this.flags &= ~PARSING_RESUMES;
+      if (this.isLost) return;
+      if ((this.flags & FLUSH_SCHEDULED) !== 0) {
+        this.flags &= ~FLUSH_SCHEDULED;
+        this.flush();
+      }
+      const protocol = this.protocol;
+      protocol.decodedMessageBudget = this.messages.room;
+      protocol.resumeParsing();
+      this.processEvents();
+    });
   }
 
   private onEnd(): void {

@@ -538,6 +538,8 @@ export class Server implements AsyncDisposable {
       extensions: serverExtensions(options),
       maxMessageSize: this.resolved.maxMessageSize,
       httpLimits: options.httpLimits ?? {},
+      // Answers leave before a large frame behind the message is unmasked; see Connection.
+      yieldBeforeLargeFrames: true,
     };
     this.serverHeader = options.serverHeader === undefined ? USER_AGENT : options.serverHeader;
     // Checked once here, rather than as each response gets it.

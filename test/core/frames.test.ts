@@ -344,3 +344,39 @@ describe("Close", () => {
     assert.equal(new Close(1000, "x".repeat(123)).serialize().length, 125);
   });
 });
+
+describe("FrameParser.nextFrameIsLarge", () => {
+  const reader = (bytes: Uint8Array): StreamReader => {
+    const r = new StreamReader();
+    r.feedData(bytes);
+    return r;
+  };
+  it("reads the 64-bit length of the next header without consuming it", () => {
+    const parser = new FrameParser({ mask: false });
+    // RFC 6455 §5.2: 127, then 8 bytes of length; 65536 is the smallest large one.
+    const large = hex("82 7f 00 00 00 00 00 01 00 00");
+    const r = reader(large);
+    assert.equal(parser.nextFrameIsLarge(r), true);
+    assert.equal(r.length, 10);
+    // A length over 4 GiB sets the high word.
+    assert.equal(parser.nextFrameIsLarge(reader(hex("82 7f 00 00 00 01 00 00 00 00"))), true);
+  });
+
+  it("is false below 64 KiB, for 16- and 7-bit lengths, and before the length arrived", () => {
+    const parser = new FrameParser({ mask: false });
+    // A 64-bit length that is not minimal, 65535: not large.
+    assert.equal(parser.nextFrameIsLarge(reader(hex("82 7f 00 00 00 00 00 00 ff ff"))), false);
+    assert.equal(parser.nextFrameIsLarge(reader(hex("82 7e ff ff"))), false);
+    assert.equal(parser.nextFrameIsLarge(reader(hex("82 05"))), false);
+    assert.equal(parser.nextFrameIsLarge(reader(hex("82 7f 00 00 00 00 00 01 00"))), false);
+    assert.equal(parser.nextFrameIsLarge(reader(new Uint8Array(0))), false);
+  });
+
+  it("is false while the payload of a parsed header is awaited", () => {
+    const parser = new FrameParser({ mask: false });
+    const r = reader(hex("82 7f 00 00 00 00 00 01 00 00"));
+    assert.equal(parser.parse(r), null);
+    r.feedData(hex("82 7f 00 00 00 00 00 01 00 00"));
+    assert.equal(parser.nextFrameIsLarge(r), false);
+  });
+});

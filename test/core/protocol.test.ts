@@ -1133,3 +1133,75 @@ describe("Protocol.trace", () => {
     assert.equal(refused.at(-1), "> EOF");
   });
 });
+
+describe("Protocol, yielding before large frames", () => {
+  const LARGE = 65536;
+  for (const role of ["client", "server"] as Role[]) {
+    it(`stops a ${role} after a message that a large frame follows, until resumeParsing()`, () => {
+      const protocol = openProtocol(role, { yieldBeforeLargeFrames: true });
+      const large = new Uint8Array(LARGE).fill(0x2a);
+      const largeFrame = fromPeer(role, Opcode.BINARY, large);
+      const half = largeFrame.length >> 1;
+      protocol.receiveData(
+        concat([fromPeer(role, Opcode.TEXT, "first"), largeFrame.subarray(0, half)]),
+      );
+      assert.deepEqual(
+        frames(protocol).map((frame) => decode(frame.data)),
+        ["first"],
+      );
+      assert.equal(protocol.parsingYielded, true);
+      // Resumed, the large frame's first half is parsed: no event until the rest.
+      protocol.resumeParsing();
+      assert.equal(protocol.parsingYielded, false);
+      assert.deepEqual(frames(protocol), []);
+      protocol.receiveData(
+        concat([largeFrame.subarray(half), fromPeer(role, Opcode.TEXT, "last")]),
+      );
+      const received = frames(protocol);
+      assert.deepEqual(received[0]!.data, large);
+      assert.equal(decode(received[1]!.data), "last");
+      assert.equal(protocol.parsingYielded, false);
+    });
+  }
+
+  it("yields after a whole message only: not after a control frame or a first fragment", () => {
+    const role: Role = "server";
+    const largeFrame = fromPeer(role, Opcode.BINARY, new Uint8Array(LARGE));
+    for (const before of [
+      fromPeer(role, Opcode.PING, "p"),
+      fromPeer(role, Opcode.TEXT, "a", false),
+    ]) {
+      const protocol = openProtocol(role, { yieldBeforeLargeFrames: true });
+      protocol.receiveData(concat([before, largeFrame.subarray(0, 100)]));
+      assert.equal(protocol.parsingYielded, false);
+    }
+    // The last fragment completes the message: then it yields.
+    const protocol = openProtocol(role, { yieldBeforeLargeFrames: true });
+    protocol.receiveData(
+      concat([
+        fromPeer(role, Opcode.TEXT, "a", false),
+        fromPeer(role, Opcode.CONT, "b"),
+        largeFrame.subarray(0, 100),
+      ]),
+    );
+    assert.equal(protocol.parsingYielded, true);
+    assert.deepEqual(
+      frames(protocol).map((frame) => decode(frame.data)),
+      ["a", "b"],
+    );
+  });
+
+  it("parses everything at once by default, and before frames under 64 KiB", () => {
+    const role: Role = "server";
+    const small = fromPeer(role, Opcode.BINARY, new Uint8Array(LARGE - 1));
+    const yielding = openProtocol(role, { yieldBeforeLargeFrames: true });
+    yielding.receiveData(concat([fromPeer(role, Opcode.TEXT, "a"), small, small]));
+    assert.equal(yielding.parsingYielded, false);
+    assert.equal(frames(yielding).length, 3);
+    const plain = openProtocol(role);
+    const large = fromPeer(role, Opcode.BINARY, new Uint8Array(LARGE));
+    plain.receiveData(concat([fromPeer(role, Opcode.TEXT, "a"), large]));
+    assert.equal(plain.parsingYielded, false);
+    assert.equal(frames(plain).length, 2);
+  });
+});

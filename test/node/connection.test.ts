@@ -1327,3 +1327,50 @@ describe("durations", () => {
     });
   });
 });
+
+describe("Connection, a message followed by a large frame in one read", () => {
+  const LARGE = 200 * 1024;
+  const large = new Uint8Array(LARGE).map((_, i) => i & 0xff);
+
+  it("a server answers the message, then assembles the large frame and the rest", async () => {
+    const { server, port } = await startServer(echo, { maxMessageSize: null });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    try {
+      await peer.handshake();
+      const largeFrame = fromPeer("server", Opcode.BINARY, large);
+      const half = largeFrame.length >> 1;
+      // One write: the message, then half of the large frame.
+      peer.write(concat([fromPeer("server", Opcode.TEXT, "first"), largeFrame.subarray(0, half)]));
+      const first = await within(peer.readFrame(), 5000, "an echo");
+      assert.equal(new TextDecoder().decode(first!.data), "first");
+      peer.write(concat([largeFrame.subarray(half), fromPeer("server", Opcode.TEXT, "last")]));
+      const echoed = await within(peer.readFrame(), 5000, "an echo");
+      assert.equal(echoed!.opcode, Opcode.BINARY);
+      assert.deepEqual(echoed!.data, large);
+      const last = await within(peer.readFrame(), 5000, "an echo");
+      assert.equal(new TextDecoder().decode(last!.data), "last");
+    } finally {
+      peer.socket.destroy();
+    }
+  });
+
+  it("a client receives the message, the large frame and the one after, in order", async () => {
+    const frames = concat([
+      fromPeer("client", Opcode.TEXT, "first"),
+      fromPeer("client", Opcode.BINARY, large),
+      fromPeer("client", Opcode.TEXT, "last"),
+    ]);
+    await using raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      peer.write(frames);
+    });
+    await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { maxMessageSize: null });
+    assert.equal(await within(ws.recv(), 5000, "a message"), "first");
+    assert.deepEqual(
+      new Uint8Array(await within(ws.recvBinary(), 5000, "the large message")),
+      large,
+    );
+    assert.equal(await within(ws.recv(), 5000, "a message"), "last");
+  });
+});
