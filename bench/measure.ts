@@ -131,6 +131,8 @@ export interface Measurement {
   errors: number;
   /** Why there is no number, when there is none. */
   skipped: string | null;
+  /** The windows the medians were taken over, for {@link combineMeasurements}. */
+  samples?: Sample[];
 }
 
 export function skipped(reason: string): Measurement {
@@ -150,7 +152,7 @@ export function skipped(reason: string): Measurement {
   };
 }
 
-interface Sample {
+export interface Sample {
   window: Window;
   /** Server CPU during the window, microseconds, and the wall time between the readings. */
   serverCpu: number;
@@ -211,7 +213,23 @@ function summarize(samples: Sample[], errors: number): Measurement {
     ),
     errors: errors + samples.reduce((sum, { window }) => sum + window.errors, 0),
     skipped: null,
+    samples,
   };
+}
+
+/**
+ * One measurement from several of the same workload on the same server,
+ * taken at different times: medians over all their windows. The first
+ * skipped one, if any, stands for all.
+ */
+export function combineMeasurements(measurements: Measurement[]): Measurement {
+  const failed = measurements.find((measurement) => measurement.skipped !== null);
+  if (failed !== undefined) return failed;
+  const samples = measurements.flatMap((measurement) => measurement.samples ?? []);
+  const windowErrors = samples.reduce((sum, { window }) => sum + window.errors, 0);
+  const errors = measurements.reduce((sum, measurement) => sum + measurement.errors, 0);
+  // summarize() adds the windows' errors to the connection errors it is given.
+  return summarize(samples, errors - windowErrors);
 }
 
 type Generator = Child<GeneratorCommand, GeneratorReply>;

@@ -6,7 +6,13 @@
  */
 
 import { SERVER_LABELS, type ServerKind } from "../kinds.js";
-import { measureEcho, RunningServer, skipped } from "../measure.js";
+import {
+  combineMeasurements,
+  type Measurement,
+  measureEcho,
+  RunningServer,
+  skipped,
+} from "../measure.js";
 import { formatValue, limitOf, type Row, type Table } from "../report.js";
 import { type EchoWorkload, largeEchoWorkloads, smallEchoWorkloads } from "../workloads.js";
 import {
@@ -46,11 +52,10 @@ export async function echoRows(
     const cpu = emptyRow(workload.id, workload.title);
     const p50 = emptyRow(`${workload.id}-p50`, `${workload.title}, p50`);
     const p99 = emptyRow(`${workload.id}-p99`, `${workload.title}, p99`);
+    const measured = await interleaved(started, workload, context);
     for (const [kind, server] of started) {
       const measurement =
-        server instanceof RunningServer
-          ? await measureEcho(server, workload.job, context.timing)
-          : skipped(server.unavailable);
+        server instanceof RunningServer ? measured.get(kind)! : skipped(server.unavailable);
       const value = unit === "msg/s" ? measurement.rate : measurement.throughput;
       row.measurements![kind] = measurement;
       row.values[kind] = value;
@@ -72,6 +77,41 @@ export async function echoRows(
     if (workload.job.mode === "pingpong") result.latency.push(p50, p99);
   }
   return result;
+}
+
+/**
+ * Measures `workload` on every running server in rounds of one window each,
+ * the servers taking turns (in a different order each round), rather than
+ * all the windows of one server before the next: the machine's speed drifts
+ * over minutes on shared hosts, and a server measured in a fast minute
+ * against another in a slow one made ratios that flipped between runs.
+ * Later rounds warm up for half as long; the first one also warms V8 up.
+ */
+async function interleaved(
+  started: Started,
+  workload: EchoWorkload,
+  context: RunContext,
+): Promise<Map<ServerKind, Measurement>> {
+  const running = [...started].filter(
+    (entry): entry is [ServerKind, RunningServer] => entry[1] instanceof RunningServer,
+  );
+  const rounds = new Map<ServerKind, Measurement[]>(running.map(([kind]) => [kind, []]));
+  const { timing } = context;
+  for (let round = 0; round < timing.repeats; round++) {
+    const warmupMs = round === 0 ? timing.warmupMs : Math.round(timing.warmupMs / 2);
+    for (let turn = 0; turn < running.length; turn++) {
+      const [kind, server] = running[(round + turn) % running.length]!;
+      const measurement = await measureEcho(server, workload.job, {
+        ...timing,
+        warmupMs,
+        repeats: 1,
+      });
+      rounds.get(kind)!.push(measurement);
+    }
+  }
+  return new Map(
+    [...rounds].map(([kind, measurements]) => [kind, combineMeasurements(measurements)]),
+  );
 }
 
 /** 16 B and 1 KiB messages, pipelined and ping-pong. */
