@@ -355,7 +355,7 @@ export abstract class Protocol {
    * {@link resumeParsing}; until it does, the buffered bytes wait.
    */
   get parsingYielded(): boolean {
-    return (this.flags & PARSING_YIELDED) !== 0;
+    return (this.flags & PARSING_YIELDED) !== 0 && this.mode === "frames";
   }
 
   /** Records that the peer half-closed the connection. Calling it twice has no effect. */
@@ -462,6 +462,8 @@ export abstract class Protocol {
     const parser = this.frameParser;
     parser.limitEncodedSize(this.maxEncodedSize(), this.maxMessageSize);
     const eventsBefore = this.events.length;
+    // Resuming after a yield: the message before it may still await its answer.
+    const resumed = (this.flags & PARSING_YIELDED) !== 0;
     this.flags &= ~PARSING_YIELDED;
     try {
       while (this.mode === "frames" && this.decodedMessageBudget !== 0) {
@@ -492,7 +494,7 @@ export abstract class Protocol {
         }
       }
     } catch (error) {
-      if (this.currentState === State.OPEN && this.completedSince(eventsBefore)) {
+      if (this.currentState === State.OPEN && (resumed || this.completedSince(eventsBefore))) {
         // Deliver what arrived before the error first; see failurePending.
         this.rare().pendingError = error as Error;
         this.mode = "paused";

@@ -1191,6 +1191,40 @@ describe("Protocol, yielding before large frames", () => {
     );
   });
 
+  it("lets the message before a yield be answered when the large frame breaks the protocol", () => {
+    const role: Role = "server";
+    const protocol = openProtocol(role, { yieldBeforeLargeFrames: true, maxMessageSize: LARGE });
+    // RFC 6455 §5.2: a 64-bit length of 2 MiB, over maxMessageSize.
+    const tooBig = hex("82 ff 00 00 00 00 00 20 00 00 37 fa 21 3d");
+    protocol.receiveData(concat([fromPeer(role, Opcode.TEXT, "first"), tooBig]));
+    assert.equal(protocol.parsingYielded, true);
+    assert.equal(decode(frames(protocol)[0]!.data), "first");
+    // Resumed: the error waits, as it would have in the parse of "first", until
+    // the application answered; the connection is still open for that.
+    protocol.resumeParsing();
+    assert.equal(protocol.failurePending, true);
+    assert.equal(protocol.state, State.OPEN);
+    protocol.sendText("echo:first");
+    protocol.failPending();
+    const out = written(protocol);
+    assert.equal(out[0]!.slice(0, 4), "810a");
+    // A close frame with 1009, message too big (RFC 6455 §7.4.1), after the answer.
+    assert.equal(out[1]!.slice(0, 2), "88");
+    assert.equal(out[1]!.slice(4, 8), "03f1");
+  });
+
+  it("no longer reports a yield once the connection failed", () => {
+    const role: Role = "server";
+    const protocol = openProtocol(role, { yieldBeforeLargeFrames: true });
+    const largeFrame = fromPeer(role, Opcode.BINARY, new Uint8Array(LARGE));
+    protocol.receiveData(concat([fromPeer(role, Opcode.TEXT, "a"), largeFrame.subarray(0, 100)]));
+    assert.equal(protocol.parsingYielded, true);
+    protocol.fail(1011);
+    assert.equal(protocol.parsingYielded, false);
+    protocol.resumeParsing();
+    assert.equal(protocol.parsingYielded, false);
+  });
+
   it("parses everything at once by default, and before frames under 64 KiB", () => {
     const role: Role = "server";
     const small = fromPeer(role, Opcode.BINARY, new Uint8Array(LARGE - 1));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { once } from "node:events";
 import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
@@ -1350,6 +1351,31 @@ describe("Connection, a message followed by a large frame in one read", () => {
       assert.deepEqual(echoed!.data, large);
       const last = await within(peer.readFrame(), 5000, "an echo");
       assert.equal(new TextDecoder().decode(last!.data), "last");
+    } finally {
+      peer.socket.destroy();
+    }
+  });
+
+  it("answers the message before failing for a large frame over maxMessageSize behind it", async () => {
+    // The handler answers after an extra microtask hop: the error in the
+    // frame behind the message must wait for it, as any protocol error does.
+    const { server, port } = await startServer(async (ws) => {
+      for await (const message of ws) {
+        await Promise.resolve();
+        await ws.send(`echo:${message}`);
+      }
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    try {
+      await peer.handshake();
+      // RFC 6455 §5.2: the header of a masked binary frame of 2 MiB, over the 1 MiB default.
+      const tooBig = Buffer.from("82ff0000000000200000" + "37fa213d", "hex");
+      peer.write(concat([fromPeer("server", Opcode.TEXT, "first"), tooBig]));
+      const answer = await within(peer.readFrame(), 5000, "the answer");
+      assert.equal(new TextDecoder().decode(answer!.data), "echo:first");
+      const close = await within(peer.readFrame(), 5000, "the close frame");
+      assert.equal(closePayload(close)?.[0], CloseCode.MESSAGE_TOO_BIG);
     } finally {
       peer.socket.destroy();
     }
