@@ -70,6 +70,10 @@ export class ClientProtocol extends Protocol {
   private responseParser: ResponseParser | null;
   private readonly maskKeyGenerator: (() => Uint8Array) | undefined;
 
+  /**
+   * @param uri the `ws://` or `wss://` URI to connect to, parsed if a string.
+   * @throws InvalidUri when `uri` is a string that isn't a valid WebSocket URI.
+   */
   constructor(uri: WebSocketUri | string, options: ClientProtocolOptions = {}) {
     super("client", options);
     this.uri = typeof uri === "string" ? parseUri(uri) : uri;
@@ -210,6 +214,11 @@ export class ClientProtocol extends Protocol {
     return subprotocol;
   }
 
+  /**
+   * Parses the server's response, skipping interim 1xx ones, and checks it
+   * with {@link processResponse}. On failure, sets {@link handshakeExc},
+   * half-closes the connection and discards what follows.
+   */
   protected parseHandshake(): boolean {
     // Only called in "handshake" mode, which ends when the parser is released.
     const parser = this.responseParser!;
@@ -254,6 +263,7 @@ export class ClientProtocol extends Protocol {
     this.mode = "discard";
   }
 
+  /** A key from {@link ClientProtocolOptions.maskKeyGenerator} if given, else a random one. */
   protected override maskKey(): Uint8Array {
     return this.maskKeyGenerator ? this.maskKeyGenerator() : super.maskKey();
   }

@@ -39,6 +39,10 @@ export class WebSocketError extends Error {
   /** A stable identifier, e.g. `"ERR_CONNECTION_CLOSED_OK"`. */
   readonly code: string = "ERR_WEBSOCKET";
 
+  /**
+   * @param message what went wrong, lowercase, e.g. `"invalid close code: 999"`.
+   * @param options `cause`: the error behind this one, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -51,11 +55,19 @@ export class WebSocketError extends Error {
  * both exist.
  */
 export class ConnectionClosed extends WebSocketError {
+  /** This class's code: `"ERR_CONNECTION_CLOSED"`. */
   override readonly code: string = "ERR_CONNECTION_CLOSED";
 
+  /** The message describes the close frames, e.g. `"received 1000 (OK); then sent 1000 (OK)"`. */
   constructor(
+    /** The close frame received, or `null` when none was. */
     readonly rcvd: Close | null,
+    /** The close frame sent, or `null` when none was. */
     readonly sent: Close | null,
+    /**
+     * With both close frames, whether the received one came first (this side
+     * answered the peer's close); `null` when there was at most one.
+     */
     readonly rcvdThenSent: boolean | null = null,
     options?: ErrorOptions,
   ) {
@@ -91,21 +103,25 @@ function describeClose(
 
 /** The connection closed normally: 1000 or 1001 were exchanged. */
 export class ConnectionClosedOK extends ConnectionClosed {
+  /** This class's code: `"ERR_CONNECTION_CLOSED_OK"`. */
   override readonly code: string = "ERR_CONNECTION_CLOSED_OK";
 }
 
 /** The connection closed abnormally: an error code, or no close frame at all. */
 export class ConnectionClosedError extends ConnectionClosed {
+  /** This class's code: `"ERR_CONNECTION_CLOSED_ERROR"`. */
   override readonly code: string = "ERR_CONNECTION_CLOSED_ERROR";
 }
 
 /** The opening handshake failed. */
 export class InvalidHandshake extends WebSocketError {
+  /** This class's code: `"ERR_INVALID_HANDSHAKE"`. */
   override readonly code: string = "ERR_INVALID_HANDSHAKE";
 }
 
 /** A security rule or limit stopped the handshake (too many redirects, a downgrade, …). */
 export class SecurityError extends InvalidHandshake {
+  /** This class's code: `"ERR_SECURITY"`. */
   override readonly code: string = "ERR_SECURITY";
 }
 
@@ -114,10 +130,17 @@ export class SecurityError extends InvalidHandshake {
  * status a server answers with (400, 413, 414, 431).
  */
 export class InvalidMessage extends InvalidHandshake {
+  /** This class's code: `"ERR_INVALID_MESSAGE"`. */
   override readonly code: string = "ERR_INVALID_MESSAGE";
 
+  /** @param message what is wrong, e.g. `"invalid status code: 999"`. */
   constructor(
     message: string,
+    /**
+     * The HTTP status a server answers with: 400 (the default) for a malformed
+     * message; 413, 414 or 431 for a body, request line or header section over
+     * its limit; 505 for an unsupported HTTP version.
+     */
     readonly status = 400,
     options?: ErrorOptions,
   ) {
@@ -127,15 +150,20 @@ export class InvalidMessage extends InvalidHandshake {
 
 /** Minimal view of a handshake response, to avoid a cycle with `http11.ts`. */
 export interface StatusResponse {
+  /** The HTTP status code, e.g. 403. */
   readonly status: number;
+  /** The reason phrase, e.g. `"Forbidden"`. */
   readonly reason: string;
 }
 
 /** The server answered the handshake with a status other than 101. */
 export class InvalidStatus extends InvalidHandshake {
+  /** This class's code: `"ERR_INVALID_STATUS"`. */
   override readonly code: string = "ERR_INVALID_STATUS";
 
+  /** The message is `"server rejected WebSocket connection: HTTP <status>"`. */
   constructor(
+    /** The response: the handshake's `Response`, with its headers and body. */
     readonly response: StatusResponse,
     options?: ErrorOptions,
   ) {
@@ -145,10 +173,20 @@ export class InvalidStatus extends InvalidHandshake {
 
 /** A handshake header is missing, repeated, or wrong. */
 export class InvalidHeader extends InvalidHandshake {
+  /** This class's code: `"ERR_INVALID_HEADER"`. */
   override readonly code: string = "ERR_INVALID_HEADER";
 
+  /**
+   * The message names the header and what is wrong with it, e.g.
+   * `"missing Origin header"` or `"invalid Upgrade header: h2c"`.
+   */
   constructor(
+    /** The header's name, e.g. `"Sec-WebSocket-Accept"`. */
     readonly header: string,
+    /**
+     * The offending value, or a description such as `"multiple values"`;
+     * `null` when the header is missing.
+     */
     readonly value: string | null = null,
     options?: ErrorOptions,
   ) {
@@ -164,12 +202,17 @@ export class InvalidHeader extends InvalidHandshake {
 
 /** A header value does not follow its grammar; `position` is where parsing stopped. */
 export class InvalidHeaderFormat extends InvalidHeader {
+  /** This class's code: `"ERR_INVALID_HEADER_FORMAT"`. */
   override readonly code: string = "ERR_INVALID_HEADER_FORMAT";
 
+  /** {@link value} becomes `"<error> at <position> in <headerValue>"`. */
   constructor(
     header: string,
+    /** What the parser expected or found, e.g. `"expected token"`. */
     readonly error: string,
+    /** The header value (or the part of it) being parsed. */
     readonly headerValue: string,
+    /** The index in {@link headerValue} where parsing stopped. */
     readonly position: number,
   ) {
     super(header, `${error} at ${position} in ${headerValue}`);
@@ -178,13 +221,16 @@ export class InvalidHeaderFormat extends InvalidHeader {
 
 /** A header value is well-formed but not acceptable. */
 export class InvalidHeaderValue extends InvalidHeader {
+  /** This class's code: `"ERR_INVALID_HEADER_VALUE"`. */
   override readonly code: string = "ERR_INVALID_HEADER_VALUE";
 }
 
 /** The Origin header is missing or not allowed. */
 export class InvalidOrigin extends InvalidHeader {
+  /** This class's code: `"ERR_INVALID_ORIGIN"`. */
   override readonly code: string = "ERR_INVALID_ORIGIN";
 
+  /** @param origin the `Origin` header's value, or `null` when it is missing. */
   constructor(origin: string | null) {
     super("Origin", origin);
   }
@@ -192,38 +238,54 @@ export class InvalidOrigin extends InvalidHeader {
 
 /** The Upgrade or Connection header does not ask for a WebSocket upgrade. */
 export class InvalidUpgrade extends InvalidHeader {
+  /** This class's code: `"ERR_INVALID_UPGRADE"`. */
   override readonly code: string = "ERR_INVALID_UPGRADE";
 }
 
 /** Extension or subprotocol negotiation failed. */
 export class NegotiationError extends InvalidHandshake {
+  /** This class's code: `"ERR_NEGOTIATION"`. */
   override readonly code: string = "ERR_NEGOTIATION";
 }
 
 /** An extension parameter appears twice. */
 export class DuplicateParameter extends NegotiationError {
+  /** This class's code: `"ERR_DUPLICATE_PARAMETER"`. */
   override readonly code: string = "ERR_DUPLICATE_PARAMETER";
 
-  constructor(readonly parameter: string) {
+  /** The message is `"duplicate parameter: <parameter>"`. */
+  constructor(
+    /** The name of the repeated parameter. */
+    readonly parameter: string,
+  ) {
     super(`duplicate parameter: ${parameter}`);
   }
 }
 
 /** An extension parameter is not known. */
 export class InvalidParameterName extends NegotiationError {
+  /** This class's code: `"ERR_INVALID_PARAMETER_NAME"`. */
   override readonly code: string = "ERR_INVALID_PARAMETER_NAME";
 
-  constructor(readonly parameter: string) {
+  /** The message is `"invalid parameter name: <parameter>"`. */
+  constructor(
+    /** The unknown parameter's name. */
+    readonly parameter: string,
+  ) {
     super(`invalid parameter name: ${parameter}`);
   }
 }
 
 /** An extension parameter has a value it cannot take. */
 export class InvalidParameterValue extends NegotiationError {
+  /** This class's code: `"ERR_INVALID_PARAMETER_VALUE"`. */
   override readonly code: string = "ERR_INVALID_PARAMETER_VALUE";
 
+  /** The message is `"invalid value for parameter <parameter>: <value>"`. */
   constructor(
+    /** The parameter's name, e.g. `"server_max_window_bits"`. */
     readonly parameter: string,
+    /** The value it was given; `null` when it had none but needs one. */
     readonly value: string | null,
   ) {
     super(`invalid value for parameter ${parameter}: ${value}`);
@@ -232,10 +294,14 @@ export class InvalidParameterValue extends NegotiationError {
 
 /** The URI is not a valid WebSocket URI. */
 export class InvalidUri extends WebSocketError {
+  /** This class's code: `"ERR_INVALID_URI"`. */
   override readonly code: string = "ERR_INVALID_URI";
 
+  /** The message is `"<uri> isn't a valid URI: <why>"`. */
   constructor(
+    /** The URI as given; for a proxy URL, without its credentials. */
     readonly uri: string,
+    /** What is wrong with it, e.g. `"scheme isn't ws or wss"`. */
     readonly why: string,
   ) {
     super(`${uri} isn't a valid URI: ${why}`);
@@ -247,10 +313,13 @@ export class InvalidUri extends WebSocketError {
  * its close frame because of it (RFC 6455 §7.4.1: 1002, 1007, 1009, …).
  */
 export class ProtocolError extends WebSocketError {
+  /** This class's code: `"ERR_PROTOCOL"`. */
   override readonly code: string = "ERR_PROTOCOL";
 
+  /** @param message what the peer did wrong, e.g. `"invalid close code: 999"`. */
   constructor(
     message: string,
+    /** The close code to send: 1002 (protocol error) by default. */
     readonly closeCode = 1002,
     options?: ErrorOptions,
   ) {
@@ -260,8 +329,10 @@ export class ProtocolError extends WebSocketError {
 
 /** A message, frame, line or body exceeds its size limit. */
 export class PayloadTooBig extends ProtocolError {
+  /** This class's code: `"ERR_PAYLOAD_TOO_BIG"`. */
   override readonly code: string = "ERR_PAYLOAD_TOO_BIG";
 
+  /** Its {@link closeCode} is 1009 (message too big). */
   constructor(message: string, options?: ErrorOptions) {
     super(message, 1009, options);
   }
@@ -269,16 +340,19 @@ export class PayloadTooBig extends ProtocolError {
 
 /** The operation is not allowed in the connection's current state. */
 export class InvalidState extends WebSocketError {
+  /** This class's code: `"ERR_INVALID_STATE"`. */
   override readonly code: string = "ERR_INVALID_STATE";
 }
 
 /** Two callers tried to do at once what only one may do (two concurrent `recv()`, …). */
 export class ConcurrencyError extends WebSocketError {
+  /** This class's code: `"ERR_CONCURRENCY"`. */
   override readonly code: string = "ERR_CONCURRENCY";
 }
 
 /** An operation did not complete before its timeout. */
 export class TimeoutError extends WebSocketError {
+  /** This class's code: `"ERR_TIMEOUT"`. */
   override readonly code: string = "ERR_TIMEOUT";
 }
 
@@ -290,6 +364,7 @@ export interface ProxyErrorOptions extends ErrorOptions {
 
 /** A proxy refused to open the tunnel or answered something unexpected. */
 export class ProxyError extends InvalidHandshake {
+  /** This class's code: `"ERR_PROXY"`. */
   override readonly code: string = "ERR_PROXY";
   /**
    * Whether the proxy reported a condition that may go away by itself: it
@@ -299,6 +374,7 @@ export class ProxyError extends InvalidHandshake {
    */
   readonly transient: boolean;
 
+  /** @param options `transient`, see {@link transient}, and `cause`. */
   constructor(
     message: string,
     /** The HTTP status of an HTTP proxy's refusal, e.g. 407; `null` otherwise. */

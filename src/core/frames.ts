@@ -12,11 +12,17 @@ import { isValidUtf8 } from "./utf8.js";
 
 /** RFC 6455 §5.2 opcodes. */
 export const Opcode = {
+  /** Continuation frame: the next fragment of a message (RFC 6455 §5.4). */
   CONT: 0x0,
+  /** Text frame: the first frame of a message of UTF-8 text (RFC 6455 §5.6). */
   TEXT: 0x1,
+  /** Binary frame: the first frame of a binary message (RFC 6455 §5.6). */
   BINARY: 0x2,
+  /** Close frame: starts or answers the closing handshake (RFC 6455 §5.5.1). */
   CLOSE: 0x8,
+  /** Ping: the peer answers it with a pong carrying the same payload (RFC 6455 §5.5.2). */
   PING: 0x9,
+  /** Pong: the answer to a ping, or an unsolicited heartbeat (RFC 6455 §5.5.3). */
   PONG: 0xa,
 } as const;
 /** One of the opcodes defined by RFC 6455. */
@@ -38,20 +44,35 @@ export function isControlOpcode(opcode: number): boolean {
 
 /** RFC 6455 §7.4.1 and the IANA registry's close codes. */
 export const CloseCode = {
+  /** 1000: "the purpose for which the connection was established has been fulfilled". */
   NORMAL_CLOSURE: 1000,
+  /** 1001: the endpoint is "going away", e.g. a server going down. */
   GOING_AWAY: 1001,
+  /** 1002: the peer broke the protocol. */
   PROTOCOL_ERROR: 1002,
+  /** 1003: the endpoint received data it cannot accept, e.g. binary where it only takes text. */
   UNSUPPORTED_DATA: 1003,
+  /** 1005: the close frame had no code. Never sent: it stands for the missing code. */
   NO_STATUS_RCVD: 1005,
+  /** 1006: the connection closed without a close frame. Never sent. */
   ABNORMAL_CLOSURE: 1006,
+  /** 1007: a message's data did not match its type, e.g. text that isn't UTF-8. */
   INVALID_DATA: 1007,
+  /** 1008: a message violated the endpoint's policy. */
   POLICY_VIOLATION: 1008,
+  /** 1009: a message was too big to process. */
   MESSAGE_TOO_BIG: 1009,
+  /** 1010: the client expected the server to negotiate an extension it did not. */
   MANDATORY_EXTENSION: 1010,
+  /** 1011: the endpoint met an unexpected condition (an exception in a handler, …). */
   INTERNAL_ERROR: 1011,
+  /** 1012 (IANA registry): the server is restarting; the client may reconnect. */
   SERVICE_RESTART: 1012,
+  /** 1013 (IANA registry): a temporary condition on the server, e.g. overload; retry later. */
   TRY_AGAIN_LATER: 1013,
+  /** 1014 (IANA registry): a gateway or proxy got an invalid response from upstream. */
   BAD_GATEWAY: 1014,
+  /** 1015: the TLS handshake failed, e.g. on an unverifiable certificate. Never sent. */
   TLS_HANDSHAKE: 1015,
 } as const;
 /** One of the named close codes; any number in 1000–4999 may appear on a connection. */
@@ -105,12 +126,22 @@ export function isValidCloseCode(code: number): boolean {
 
 /** A WebSocket frame, after unmasking. */
 export class Frame {
+  /** A frame; the flags default to a final frame with no RSV bit set. Nothing is validated. */
   constructor(
+    /** The opcode: what the frame carries (RFC 6455 §5.2). */
     readonly opcode: Opcode,
+    /** The payload, unmasked. */
     readonly data: Uint8Array,
+    /** FIN: whether this frame ends its message (RFC 6455 §5.4); control frames must set it. */
     readonly fin = true,
+    /**
+     * RSV1, for extensions: permessage-deflate sets it on the first frame of a
+     * compressed message (RFC 7692 §6).
+     */
     readonly rsv1 = false,
+    /** RSV2, for extensions; none defined here uses it. */
     readonly rsv2 = false,
+    /** RSV3, for extensions; none defined here uses it. */
     readonly rsv3 = false,
   ) {}
 
@@ -129,8 +160,11 @@ const textEncoder = new TextEncoder();
 
 /** The payload of a close frame: RFC 6455 §5.5.1. */
 export class Close {
+  /** Nothing is validated here: {@link serialize} checks the code and the reason's length. */
   constructor(
+    /** The close code, e.g. 1000 (RFC 6455 §7.4); 1005 for a close frame without one. */
     readonly code: number,
+    /** The close reason, UTF-8 text; `""` for none. */
     readonly reason: string,
   ) {}
 
@@ -230,6 +264,7 @@ export class FrameParser {
   /** How many payload bytes of the frame last returned by {@link parse} went through {@link peekPayload} first. */
   peekedLength = 0;
 
+  /** A parser for the frames one endpoint receives: a server's expects them masked. */
   constructor(options: FrameParserOptions) {
     this.bits = options.mask ? EXPECT_MASK : 0;
   }

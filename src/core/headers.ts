@@ -179,6 +179,13 @@ export class Headers implements Iterable<HeaderField> {
     };
   }
 
+  /**
+   * Fields from `[name, value]` pairs, another `Headers`, or a record of names
+   * to a value or a list of values, in order.
+   *
+   * @throws InvalidHeaderFormat for a name that isn't a token or a forbidden
+   *   character in a value.
+   */
   constructor(init?: HeadersInit) {
     if (init === undefined) return;
     if (Symbol.iterator in init) {
@@ -275,6 +282,7 @@ export class Headers implements Iterable<HeaderField> {
     }
   }
 
+  /** The fields as `[name, value]` pairs, in order, as {@link entries} returns them. */
   [Symbol.iterator](): IterableIterator<HeaderField> {
     return this.entries();
   }

@@ -108,9 +108,13 @@ export class Request {
    *   anything but visible ASCII, or the version isn't `HTTP/x.y`.
    */
   constructor(
+    /** The request-target: path and query, e.g. `/chat?room=1`. */
     readonly path: string,
+    /** The header fields. */
     readonly headers: Headers,
+    /** The method: `GET` (the default) for a handshake (RFC 6455 §4.1). */
     readonly method = "GET",
+    /** The HTTP version, e.g. `HTTP/1.1` (the default). */
     readonly version = "HTTP/1.1",
   ) {
     if (!isToken(method)) throw new InvalidMessage(`invalid request method: ${method}`);
@@ -133,9 +137,13 @@ export class Response {
    *   the reason holds a control character.
    */
   constructor(
+    /** The status code, 100–599: 101 when the handshake succeeds. */
     readonly status: number,
+    /** The reason phrase, e.g. `"Switching Protocols"`; may be empty. */
     readonly reason: string,
+    /** The header fields. */
     readonly headers: Headers,
+    /** The body; empty by default. A parsed response's has its chunked coding decoded. */
     readonly body: Uint8Array = EMPTY,
   ) {
     // RFC 9110 §15: "Values outside the range 100..599 are invalid."
@@ -397,6 +405,7 @@ export class RequestParser {
   #headers: Headers | null = null;
   #error: unknown = null;
 
+  /** @param limits the limits on requests; each omitted one takes its default. */
   constructor(limits: HttpLimits = {}) {
     this.#limits = withDefaults(limits);
   }
@@ -750,6 +759,7 @@ export class ResponseParser {
   #remaining = 0;
   #error: unknown = null;
 
+  /** @param limits the limits on responses; each omitted one takes its default. */
   constructor(limits: HttpLimits = {}) {
     this.#limits = withDefaults(limits);
   }

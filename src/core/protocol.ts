@@ -24,9 +24,16 @@ import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
 /** RFC 6455 §4 and §7 connection states. */
 export const State = {
+  /** The opening handshake is under way (RFC 6455 §4). */
   CONNECTING: 0,
+  /** The handshake succeeded: "The WebSocket Connection is Established" (RFC 6455 §4.1). */
   OPEN: 1,
+  /**
+   * A close frame was sent or received: "The WebSocket Closing Handshake is
+   * Started" (RFC 6455 §7.1.3).
+   */
   CLOSING: 2,
+  /** The TCP connection is closed: "The WebSocket Connection is Closed" (RFC 6455 §7.1.4). */
   CLOSED: 3,
 } as const;
 /** One of {@link State}'s values. */
@@ -142,6 +149,12 @@ export abstract class Protocol {
   private events: Event[] = NO_EVENTS;
   /** What was queued for the network since the last {@link dataToSend}. */
   private outgoing: OutgoingBytes | null = null;
+  /**
+   * How received bytes are handled: parsed as the opening handshake or as
+   * frames; held back while a failure is pending (`"paused"`, see
+   * {@link failurePending}); dropped (`"discard"`) until the end of the
+   * stream, after which nothing more is expected (`"done"`).
+   */
   protected mode: ParserMode;
 
   private currentState: State;
@@ -165,6 +178,7 @@ export abstract class Protocol {
   /** See {@link RareState}; `null` until first needed. */
   private rareState: RareState | null = null;
 
+  /** For {@link ClientProtocol} and {@link ServerProtocol}, which pass their {@link Side}. */
   constructor(side: Side, options: ProtocolOptions = {}) {
     this.maxMessageSize =
       options.maxMessageSize ??

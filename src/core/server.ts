@@ -107,6 +107,7 @@ export class ServerProtocol extends Protocol {
   /** Released once the request is parsed: an open connection has no use for it. */
   private requestParser: RequestParser | null;
 
+  /** @param options read when the handshake request arrives. */
   constructor(options: ServerProtocolOptions = {}) {
     super("server", options);
     this.options = options;
@@ -174,6 +175,12 @@ export class ServerProtocol extends Protocol {
     this.step();
   }
 
+  /**
+   * Parses the handshake request and queues it as an event; it returns `false`
+   * because the handshake completes only once {@link sendResponse} sends a
+   * 101. A malformed request gets its error response at once, unless the
+   * client is gone, then the connection is half-closed.
+   */
   protected parseHandshake(): boolean {
     const parser = this.requestParser;
     if (parser === null || this.request !== null) return false;

@@ -144,6 +144,7 @@ let constructClientConnection: (
 
 /** A WebSocket connection opened by {@link connect}. */
 export class ClientConnection extends Connection {
+  /** The sans-I/O client protocol this connection drives. */
   declare readonly protocol: ClientProtocol;
   /** The handshake request sent. */
   readonly request: Request;
@@ -176,6 +177,7 @@ export class ClientConnection extends Connection {
     this.handshake.catch(() => {});
   }
 
+  /** The subprotocol the server selected, or `null`. */
   get subprotocol(): string | null {
     return this.protocol.subprotocol;
   }
@@ -198,6 +200,11 @@ export class ClientConnection extends Connection {
     });
   }
 
+  /**
+   * Records the server's response and settles the opening handshake, with
+   * the protocol's {@link ClientProtocol.handshakeExc} if it failed; once it
+   * succeeded, keepalive pings start.
+   */
   protected handleHandshakeEvent(event: Event): void {
     this.response = event as Response;
     const error = this.protocol.handshakeExc;
@@ -209,6 +216,11 @@ export class ClientConnection extends Connection {
     this.startKeepalive();
   }
 
+  /**
+   * Fails an opening handshake still under way: with the protocol's or the
+   * socket's error, else an {@link InvalidMessage} that says the connection
+   * closed during it (or during the TLS handshake).
+   */
   protected override onConnectionLost(): void {
     if (this.tlsHandshaking) {
       // No HTTP was exchanged: the protocol's "connection closed while

@@ -78,8 +78,11 @@ export const DEFLATE_DEFAULTS = {
   serverWindowBits: 12,
   /** The window a server asks clients to use. */
   serverPeerWindowBits: 12,
+  /** zlib's default compression level (6). */
   level: -1,
+  /** A smaller match-finding hash table than zlib's default (8). */
   memLevel: 5,
+  /** Messages under 128 bytes are sent uncompressed. */
   threshold: 128,
 } as const;
 

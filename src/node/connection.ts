@@ -65,24 +65,39 @@ export interface ConnectionOptions {
 
 /** The options with their defaults applied. */
 export interface ResolvedConnectionOptions {
+  /** Largest message accepted, in bytes; `null` for no limit. */
   readonly maxMessageSize: number | null;
+  /** Messages queued for `recv()` before reading from the socket pauses. */
   readonly maxQueue: number;
+  /** Bytes buffered for writing above which `send()` waits for the socket to drain. */
   readonly writeHighWaterMark: number;
+  /** Time allowed for the opening handshake, in ms; `null` for none. */
   readonly openTimeout: number | null;
+  /** Time allowed for the closing handshake and TCP close, in ms; `null` for none. */
   readonly closeTimeout: number | null;
+  /** Interval between keepalive pings, in ms; `null` when they are disabled. */
   readonly pingInterval: number | null;
+  /** Time to wait for a keepalive pong, in ms; `null` for no limit. */
   readonly pingTimeout: number | null;
+  /** Where to log: one that drops everything when the option was `null`. */
   readonly logger: Logger;
 }
 
 /** Default limits and timeouts, documented in docs/topics/security.md. */
 export const DEFAULTS = {
+  /** 1 MiB: the largest message accepted, in bytes. */
   maxMessageSize: 1024 * 1024,
+  /** 16 messages queued for `recv()` before reading pauses. */
   maxQueue: 16,
+  /** 64 KiB buffered for writing before `send()` waits. */
   writeHighWaterMark: 64 * 1024,
+  /** 10 s for the opening handshake, in milliseconds. */
   openTimeout: 10_000,
+  /** 10 s for the closing handshake and TCP close, in milliseconds. */
   closeTimeout: 10_000,
+  /** 20 s between keepalive pings, in milliseconds. */
   pingInterval: 20_000,
+  /** 20 s to wait for a keepalive pong, in milliseconds. */
   pingTimeout: 20_000,
 } as const;
 
@@ -434,7 +449,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   /** The sans-I/O protocol this connection drives. */
   readonly protocol: Protocol;
 
+  /** The socket this connection owns: TCP, TLS or Unix domain. */
   protected readonly socket: Socket;
+  /** The connection options, with their defaults applied. */
   protected readonly options: ResolvedConnectionOptions;
   /**
    * Received messages, waiting for the application. Reading from the socket

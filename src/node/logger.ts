@@ -6,9 +6,13 @@
 
 /** The subset of `console` the library logs through; pass `console` itself for verbose logs. */
 export interface Logger {
+  /** An unexpected failure, e.g. a connection handler that threw; `details` hold the error. */
   error(message: string, ...details: unknown[]): void;
+  /** Something went wrong on a connection, e.g. a keepalive ping timed out. */
   warn(message: string, ...details: unknown[]): void;
+  /** Routine events: a handshake rejected, a reconnection scheduled. */
   info(message: string, ...details: unknown[]): void;
+  /** Detail for debugging: redirects, proxies, timeouts, failed TLS handshakes. */
   debug(message: string, ...details: unknown[]): void;
 }
 

@@ -14,7 +14,9 @@ export type Data = string | Uint8Array;
 
 /** Hooks the assembler calls to pause and resume reading from the network. */
 export interface FlowControl {
+  /** Stops reading from the network: the queue of messages is full. */
   pause(): void;
+  /** Reads from the network again: the queue has room, or the connection is closing. */
   resume(): void;
 }
 

@@ -37,8 +37,11 @@ export interface ReconnectOptions extends ConnectOptions {
 
 /** Default backoff of {@link reconnect}. */
 export const RECONNECT_DEFAULTS = {
+  /** 1 s: the largest delay after a first setback, in milliseconds. */
   initialDelay: 1_000,
+  /** 1 min: the largest delay between two attempts, in milliseconds. */
   maxDelay: 60_000,
+  /** The largest delay doubles after each setback in a row. */
   backoffFactor: 2,
 } as const;
 

@@ -48,8 +48,14 @@ export type Handler = (connection: ServerConnection) => void | Promise<void>;
 
 /** An HTTP response given as plain data, for {@link ServeOptions.processRequest}. */
 export interface HttpResponseInit {
+  /** The status code, e.g. 401; the reason phrase is the standard one. */
   status: number;
+  /**
+   * Header fields. `Content-Length` and `Connection: close` are added unless
+   * given, and so is `Content-Type: text/plain; charset=utf-8` for a body.
+   */
   headers?: HeadersInit;
+  /** The body; a string is sent as UTF-8. Default: none. */
   body?: string | Uint8Array;
 }
 
@@ -161,6 +167,7 @@ let constructServer: (
 
 /** A connection accepted by {@link serve}. */
 export class ServerConnection extends Connection {
+  /** The sans-I/O server protocol this connection drives. */
   declare readonly protocol: ServerProtocol;
   /** The handshake request, once received. */
   request: Request | null = null;
@@ -189,6 +196,7 @@ export class ServerConnection extends Connection {
     this.server = server;
   }
 
+  /** The subprotocol selected during the handshake, or `null`. */
   get subprotocol(): string | null {
     return this.protocol.subprotocol;
   }
@@ -248,6 +256,11 @@ export class ServerConnection extends Connection {
     this.processEvents();
   }
 
+  /**
+   * Answers the handshake request: routes it, runs the `processRequest` and
+   * `processResponse` hooks if any, and sends the response: 404 when no
+   * route matches, 500 when something throws.
+   */
   protected handleHandshakeEvent(event: Event): void {
     const request = event as Request;
     this.request = request;
@@ -284,6 +297,7 @@ export class ServerConnection extends Connection {
     return null;
   }
 
+  /** Removes the connection from its server's. */
   protected override onConnectionLost(): void {
     this.server.forget(this);
   }

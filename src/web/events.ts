@@ -15,17 +15,25 @@ type EventInit = NonNullable<ConstructorParameters<typeof Event>[1]>;
 
 /** The fields of a {@link CloseEvent}; see its constructor. */
 export interface CloseEventInit extends EventInit {
+  /** See {@link CloseEvent.wasClean}. Default: `false`. */
   wasClean?: boolean;
+  /** See {@link CloseEvent.code}; converted to an integer from 0 to 65535. Default: 0. */
   code?: number;
+  /** See {@link CloseEvent.reason}. Default: `""`. */
   reason?: string;
 }
 
 /** The fields of an {@link ErrorEvent}; see its constructor. */
 export interface ErrorEventInit extends EventInit {
+  /** See {@link ErrorEvent.message}. Default: `""`. */
   message?: string;
+  /** See {@link ErrorEvent.filename}. Default: `""`. */
   filename?: string;
+  /** See {@link ErrorEvent.lineno}. Default: 0. */
   lineno?: number;
+  /** See {@link ErrorEvent.colno}. Default: 0. */
   colno?: number;
+  /** See {@link ErrorEvent.error}. Default: `undefined`. */
   error?: unknown;
 }
 
@@ -41,22 +49,31 @@ export interface CloseEvent extends Event {
 
 /** The `error` event: `message` says what failed and `error` holds the cause. */
 export interface ErrorEvent extends Event {
+  /** What failed; for a `WebSocket`, the error's message, or `""`. */
   readonly message: string;
+  /** The URL of the script where the error happened; `""` for a WebSocket's. */
   readonly filename: string;
+  /** The line where the error happened; 0 for a WebSocket's. */
   readonly lineno: number;
+  /** The column where the error happened; 0 for a WebSocket's. */
   readonly colno: number;
+  /** The error; for a WebSocket, why connecting failed or why the connection was failed. */
   readonly error: unknown;
 }
 
 /** `CloseEvent`'s constructor. */
 export interface CloseEventConstructor {
+  /** The prototype of the events it creates. */
   readonly prototype: CloseEvent;
+  /** An event of type `type`, e.g. `"close"`; fields missing from `init` take their defaults. */
   new (type: string, init?: CloseEventInit): CloseEvent;
 }
 
 /** `ErrorEvent`'s constructor. */
 export interface ErrorEventConstructor {
+  /** The prototype of the events it creates. */
   readonly prototype: ErrorEvent;
+  /** An event of type `type`, e.g. `"error"`; fields missing from `init` take their defaults. */
   new (type: string, init?: ErrorEventInit): ErrorEvent;
 }
 

@@ -21,6 +21,7 @@ import { toDOMString } from "./webidl.js";
 
 /** The values of `readyState`. */
 const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+/** One of the values of `readyState`, 0 to 3: see {@link WebSocket.CONNECTING} and the others. */
 type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 /** How binary messages are delivered: as a `Blob` (the default) or an `ArrayBuffer`. */
@@ -40,14 +41,21 @@ export type WebSocketOptions = Omit<
 
 /** The events a {@link WebSocket} fires, by type. */
 export interface WebSocketEventMap {
+  /** Fired once the connection is open. */
   open: Event;
+  /** Fired for each message received while open; `data` depends on `binaryType`. */
   message: MessageEvent;
+  /** Fired when the connection failed, or could not be opened, just before `close`. */
   error: ErrorEvent;
+  /** Fired last, once the connection is closed. */
   close: CloseEvent;
 }
 
+/** A listener as `EventTarget` takes it: a function, an object with `handleEvent`, or `null`. */
 type Listener = Parameters<EventTarget["addEventListener"]>[1];
+/** `addEventListener()`'s options: `capture`, `once`, `passive`, `signal`, or `capture` alone. */
 type AddListenerOptions = Parameters<EventTarget["addEventListener"]>[2];
+/** `removeEventListener()`'s options: `capture`, or `capture` alone as a boolean. */
 type RemoveListenerOptions = Parameters<EventTarget["removeEventListener"]>[2];
 /** A listener for one of the events of {@link WebSocketEventMap}. */
 type TypedListener<K extends keyof WebSocketEventMap> = (
@@ -138,13 +146,21 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
  * with 1009).
  */
 export class WebSocket extends EventTarget {
+  /** {@link readyState} while the connection is being established: 0. */
   declare static readonly CONNECTING: 0;
+  /** {@link readyState} once the connection is open: 1. */
   declare static readonly OPEN: 1;
+  /** {@link readyState} once the closing handshake started: 2. */
   declare static readonly CLOSING: 2;
+  /** {@link readyState} once the connection is closed, or could not be opened: 3. */
   declare static readonly CLOSED: 3;
+  /** {@link readyState} while the connection is being established: 0. */
   declare readonly CONNECTING: 0;
+  /** {@link readyState} once the connection is open: 1. */
   declare readonly OPEN: 1;
+  /** {@link readyState} once the closing handshake started: 2. */
   declare readonly CLOSING: 2;
+  /** {@link readyState} once the connection is closed, or could not be opened: 3. */
   declare readonly CLOSED: 3;
 
   readonly #url: URL;
@@ -237,6 +253,7 @@ export class WebSocket extends EventTarget {
     if (type === "blob" || type === "arraybuffer") this.#binaryType = type;
   }
 
+  /** The `open` event's handler, or `null`; setting anything but a function sets `null`. */
   get onopen(): EventHandler<WebSocket, Event> {
     return this.#handlers.get("open") as EventHandler<WebSocket, Event>;
   }
@@ -245,6 +262,7 @@ export class WebSocket extends EventTarget {
     this.#handlers.set("open", handler);
   }
 
+  /** The `message` event's handler, or `null`: called with each message received. */
   get onmessage(): EventHandler<WebSocket, MessageEvent> {
     return this.#handlers.get("message") as EventHandler<WebSocket, MessageEvent>;
   }
@@ -253,6 +271,7 @@ export class WebSocket extends EventTarget {
     this.#handlers.set("message", handler);
   }
 
+  /** The `error` event's handler, or `null`: called when the connection failed or couldn't open. */
   get onerror(): EventHandler<WebSocket, ErrorEvent> {
     return this.#handlers.get("error") as EventHandler<WebSocket, ErrorEvent>;
   }
@@ -261,6 +280,7 @@ export class WebSocket extends EventTarget {
     this.#handlers.set("error", handler);
   }
 
+  /** The `close` event's handler, or `null`: called once the connection is closed. */
   get onclose(): EventHandler<WebSocket, CloseEvent> {
     return this.#handlers.get("close") as EventHandler<WebSocket, CloseEvent>;
   }
@@ -329,6 +349,7 @@ export class WebSocket extends EventTarget {
     listener: TypedListener<K>,
     options?: AddListenerOptions,
   ): void;
+  /** Adds a listener for an event of any type, as `EventTarget` does. */
   override addEventListener(type: string, listener: Listener, options?: AddListenerOptions): void;
   override addEventListener(
     type: string,
@@ -344,6 +365,7 @@ export class WebSocket extends EventTarget {
     listener: TypedListener<K>,
     options?: RemoveListenerOptions,
   ): void;
+  /** Removes a listener added by {@link addEventListener}, for an event of any type. */
   override removeEventListener(
     type: string,
     listener: Listener,
@@ -357,6 +379,7 @@ export class WebSocket extends EventTarget {
     super.removeEventListener(type, listener as Listener, options);
   }
 
+  /** `"WebSocket"`: what `Object.prototype.toString()` reports, as in a browser. */
   get [Symbol.toStringTag](): string {
     return "WebSocket";
   }

@@ -50,9 +50,16 @@ export const PERMESSAGE_DEFLATE = "permessage-deflate";
 
 /** RFC 7692 §7.1 extension parameters. */
 export const DeflateParameter = {
+  /** The server compresses each message on its own (RFC 7692 §7.1.1.1). No value. */
   SERVER_NO_CONTEXT_TAKEOVER: "server_no_context_takeover",
+  /** The client compresses each message on its own (RFC 7692 §7.1.1.2). No value. */
   CLIENT_NO_CONTEXT_TAKEOVER: "client_no_context_takeover",
+  /** The server's window is at most 2^N bytes, N from 8 to 15 (RFC 7692 §7.1.2.1). */
   SERVER_MAX_WINDOW_BITS: "server_max_window_bits",
+  /**
+   * The client's window is at most 2^N bytes; in an offer, without a value,
+   * it lets the server choose N (RFC 7692 §7.1.2.2).
+   */
   CLIENT_MAX_WINDOW_BITS: "client_max_window_bits",
 } as const;
 /** One of {@link DeflateParameter}'s values. */
@@ -140,10 +147,15 @@ export interface PerMessageDeflateParameters {
  * on their first frame, and decompresses incoming ones (RFC 7692 §6).
  */
 export class PerMessageDeflate implements Extension, PerMessageDeflateParameters {
+  /** The registered name, `"permessage-deflate"`. */
   readonly name = PERMESSAGE_DEFLATE;
+  /** This side compresses each message on its own. */
   readonly localNoContextTakeover: boolean;
+  /** The peer compresses each message on its own, so no window is kept for it. */
   readonly remoteNoContextTakeover: boolean;
+  /** This side compresses with a window of 2^localMaxWindowBits bytes. */
   readonly localMaxWindowBits: number;
+  /** The peer compresses with a window of at most 2^remoteMaxWindowBits bytes. */
   readonly remoteMaxWindowBits: number;
 
   private readonly level: number;
@@ -174,6 +186,13 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   private fragments: Uint8Array | null = null;
   private fragmentsLength = 0;
 
+  /**
+   * The extension as negotiated; the factories build it during the handshake.
+   *
+   * @throws RangeError for window bits other than 8 to 15, or a `level`,
+   *   `memLevel` or `threshold` out of range; TypeError for a
+   *   `scheduleRelease` that isn't a function.
+   */
   constructor(parameters: PerMessageDeflateParameters, settings: DeflateSettings = {}) {
     checkWindowBits(parameters.localMaxWindowBits, "localMaxWindowBits");
     checkWindowBits(parameters.remoteMaxWindowBits, "remoteMaxWindowBits");
@@ -469,9 +488,15 @@ export interface ClientPerMessageDeflateOptions extends DeflateSettings {
 
 /** Offers permessage-deflate from a client and checks the server's answer (RFC 7692 §5, §7.1). */
 export class ClientPerMessageDeflateFactory implements ClientExtensionFactory {
+  /** The registered name, `"permessage-deflate"`. */
   readonly name = PERMESSAGE_DEFLATE;
   private readonly options: ClientPerMessageDeflateOptions;
 
+  /**
+   * @throws RangeError for window bits other than 8 to 15, or a `level`,
+   *   `memLevel` or `threshold` out of range; TypeError for a
+   *   `scheduleRelease` that isn't a function.
+   */
   constructor(options: ClientPerMessageDeflateOptions = {}) {
     const { serverMaxWindowBits = null, clientMaxWindowBits = true } = options;
     if (serverMaxWindowBits !== null) checkWindowBits(serverMaxWindowBits, "serverMaxWindowBits");
@@ -482,6 +507,7 @@ export class ClientPerMessageDeflateFactory implements ClientExtensionFactory {
     this.options = { ...options, serverMaxWindowBits, clientMaxWindowBits };
   }
 
+  /** The offer: the parameters the options ask for; by default `client_max_window_bits` alone. */
   getRequestParams(): ExtensionParameter[] {
     const { serverNoContextTakeover, clientNoContextTakeover } = this.options;
     const { serverMaxWindowBits, clientMaxWindowBits } = this.options;
@@ -499,6 +525,13 @@ export class ClientPerMessageDeflateFactory implements ClientExtensionFactory {
     return params;
   }
 
+  /**
+   * Checks the server's answer against the offer (RFC 7692 §7.1) and builds the extension.
+   *
+   * @throws NegotiationError (DuplicateParameter, InvalidParameterName,
+   *   InvalidParameterValue) for an invalid answer, one that does not honour
+   *   the offer, or a second permessage-deflate.
+   */
   processResponseParams(
     params: readonly ExtensionParameter[],
     accepted: readonly Extension[],
@@ -585,9 +618,15 @@ export interface ServerPerMessageDeflateOptions extends DeflateSettings {
 
 /** Accepts permessage-deflate offers on a server (RFC 7692 §5, §7.1). */
 export class ServerPerMessageDeflateFactory implements ServerExtensionFactory {
+  /** The registered name, `"permessage-deflate"`. */
   readonly name = PERMESSAGE_DEFLATE;
   private readonly options: ServerPerMessageDeflateOptions;
 
+  /**
+   * @throws RangeError for window bits other than 8 to 15, or a `level`,
+   *   `memLevel` or `threshold` out of range; TypeError for a
+   *   `scheduleRelease` that isn't a function.
+   */
   constructor(options: ServerPerMessageDeflateOptions = {}) {
     const { serverMaxWindowBits = null, clientMaxWindowBits = null } = options;
     if (serverMaxWindowBits !== null) checkWindowBits(serverMaxWindowBits, "serverMaxWindowBits");
