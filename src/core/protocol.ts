@@ -187,7 +187,7 @@ export abstract class Protocol {
     this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
     this.frameParser = new FrameParser({ mask: side === "server" });
     this.frameParser.maxMessageSize = this.maxMessageSize;
-    if (options.yieldBeforeLargeFrames) this.flags = YIELDS_BEFORE_LARGE_FRAMES;
+    if (options.yieldBeforeLargeFrames) this.flags |= YIELDS_BEFORE_LARGE_FRAMES;
   }
 
   /**

@@ -1229,6 +1229,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.processEvents();
   }
 
+  /** Writes what was queued this turn, unless it was written since the flush was scheduled. */
+  private flushIfScheduled(): void {
+    if ((this.flags & FLUSH_SCHEDULED) === 0) return;
+    this.flags &= ~FLUSH_SCHEDULED;
+    this.flush();
+  }
+
   /**
    * Parsing stopped after a message, before a large frame (see
    * `yieldBeforeLargeFrames`): it resumes in a microtask queued after the
@@ -1242,10 +1249,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     queueMicrotask(() => {
       this.flags &= ~PARSING_RESUMES;
       if (this.isLost) return;
-      if ((this.flags & FLUSH_SCHEDULED) !== 0) {
-        this.flags &= ~FLUSH_SCHEDULED;
-        this.flush();
-      }
+      this.flushIfScheduled();
       const protocol = this.protocol;
       protocol.decodedMessageBudget = this.messages.room;
       protocol.resumeParsing();
@@ -1416,8 +1420,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       Object.getPrototypeOf(this)._destroy.call(this, error, callback);
     };
     flushConnection = (connection) => {
-      connection.flags &= ~FLUSH_SCHEDULED;
-      connection.flush();
+      connection.flushIfScheduled();
     };
     resumeHeldParsing = (connection) => {
       connection.resumeHeldParsing();
