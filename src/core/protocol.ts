@@ -73,6 +73,19 @@ export interface ProtocolOptions {
    * bytes hold is parsed at once.
    */
   yieldBeforeLargeFrames?: boolean;
+  /**
+   * Whether a protocol error found in the same bytes as complete messages
+   * before it waits for those messages to be answered. The connection stays
+   * open, {@link Protocol.failurePending} says so, and the I/O layer calls
+   * {@link Protocol.failPending} once the application has had its turn (an
+   * echo server then echoes what preceded the error, as Autobahn's cases
+   * 3.2, 4.1.3 and 5.15 expect). Defaults to `false`: the connection fails
+   * at once, as without messages before the error; those messages still
+   * come out of {@link Protocol.eventsReceived}, but nothing can be sent in
+   * answer. An I/O layer that sets this must call `failPending()`, or a peer
+   * that sends nothing more is never answered.
+   */
+  deferFailureAfterMessages?: boolean;
 }
 
 /** Default {@link ProtocolOptions.maxMessageSize}: 1 MiB. */
@@ -107,6 +120,8 @@ const PONGS_DEFERRED = 32;
 const YIELDS_BEFORE_LARGE_FRAMES = 64;
 /** Parsing stopped before a large frame; see {@link Protocol.parsingYielded}. */
 const PARSING_YIELDED = 128;
+/** {@link ProtocolOptions.deferFailureAfterMessages} was set. */
+const DEFERS_FAILURE = 256;
 
 /**
  * The state of a protocol that an open connection exchanging whole messages
@@ -188,6 +203,7 @@ export abstract class Protocol {
     this.frameParser = new FrameParser({ mask: side === "server" });
     this.frameParser.maxMessageSize = this.maxMessageSize;
     if (options.yieldBeforeLargeFrames) this.flags |= YIELDS_BEFORE_LARGE_FRAMES;
+    if (options.deferFailureAfterMessages) this.flags |= DEFERS_FAILURE;
   }
 
   /**
@@ -383,7 +399,8 @@ export abstract class Protocol {
 
   /**
    * Whether the bytes received break the protocol after frames that are still
-   * to be delivered. Those frames come out of {@link eventsReceived} first and
+   * to be delivered; only with {@link ProtocolOptions.deferFailureAfterMessages}.
+   * Those frames come out of {@link eventsReceived} first and
    * the connection stays open, so that the application can answer them (an
    * echo server echoes the messages that preceded the error, as Autobahn's
    * cases 3.2, 4.1.3 or 5.15 expect). Then the I/O layer calls
@@ -508,7 +525,11 @@ export abstract class Protocol {
         }
       }
     } catch (error) {
-      if (this.currentState === State.OPEN && (resumed || this.completedSince(eventsBefore))) {
+      if (
+        (this.flags & DEFERS_FAILURE) !== 0 &&
+        this.currentState === State.OPEN &&
+        (resumed || this.completedSince(eventsBefore))
+      ) {
         // Deliver what arrived before the error first; see failurePending.
         this.rare().pendingError = error as Error;
         this.mode = "paused";

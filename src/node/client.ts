@@ -379,6 +379,8 @@ async function open(
     httpLimits: options.httpLimits ?? {},
     // Answers leave before a large frame behind the message is unmasked; see Connection.
     yieldBeforeLargeFrames: true,
+    // The application answers the messages before a protocol error: see Connection.
+    deferFailureAfterMessages: true,
   });
   protocol.trace = connectionTracer(() => formatUri(uri));
   const request = protocol.connect();

@@ -554,6 +554,8 @@ export class Server implements AsyncDisposable {
       httpLimits: options.httpLimits ?? {},
       // Answers leave before a large frame behind the message is unmasked; see Connection.
       yieldBeforeLargeFrames: true,
+      // Handlers answer the messages before a protocol error: see Connection.
+      deferFailureAfterMessages: true,
     };
     this.serverHeader = options.serverHeader === undefined ? USER_AGENT : options.serverHeader;
     // Checked once here, rather than as each response gets it.

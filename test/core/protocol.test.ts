@@ -541,10 +541,35 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
     });
 
-    describe("a protocol error after complete messages in the same chunk", () => {
+    describe("a protocol error after complete messages in the same chunk, by default", () => {
+      it("fails at once, and still delivers the messages before it", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.TEXT, "Hello, world!"),
+            fromPeer(role, Opcode.TEXT, "Hello, world!", true, [false, true, false]),
+            fromPeer(role, Opcode.PING, ""),
+          ]),
+        );
+        assert.equal(protocol.failurePending, false);
+        assert.equal(protocol.state, State.CLOSING);
+        assert.deepEqual(
+          frames(protocol).map((frame) => decode(frame.data)),
+          ["Hello, world!"],
+        );
+        // The peer is answered without waiting for anything more from it.
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1002, "reserved bits must be 0"))),
+          ...(role === "server" ? [EOF] : []),
+        ]);
+        assert.match(protocol.parserExc!.message, /reserved bits/);
+      });
+    });
+
+    describe("a protocol error after complete messages in the same chunk, deferred", () => {
       // Autobahn 3.2: a valid message, then one with RSV2 set, then a ping, in one write.
       function messageThenError(): Protocol {
-        const protocol = openProtocol(role);
+        const protocol = openProtocol(role, { deferFailureAfterMessages: true });
         protocol.receiveData(
           concat([
             fromPeer(role, Opcode.TEXT, "Hello, world!"),
@@ -600,7 +625,7 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
 
       it("fails at once when only a message's first fragment preceded the error", () => {
-        const protocol = openProtocol(role);
+        const protocol = openProtocol(role, { deferFailureAfterMessages: true });
         protocol.receiveData(
           concat([fromPeer(role, Opcode.TEXT, "Hel", false), fromPeer(role, Opcode.TEXT, "x")]),
         );
@@ -797,7 +822,7 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         ended.receiveEof();
         assert.equal(ended.discardingInput, true);
         // An error found behind a complete message waits for it to be delivered.
-        const paused = openProtocol(role);
+        const paused = openProtocol(role, { deferFailureAfterMessages: true });
         paused.receiveData(
           concat([fromPeer(role, Opcode.TEXT, "before"), fromPeer(role, Opcode.CONT, "bad")]),
         );
@@ -1193,7 +1218,11 @@ describe("Protocol, yielding before large frames", () => {
 
   it("lets the message before a yield be answered when the large frame breaks the protocol", () => {
     const role: Role = "server";
-    const protocol = openProtocol(role, { yieldBeforeLargeFrames: true, maxMessageSize: LARGE });
+    const protocol = openProtocol(role, {
+      yieldBeforeLargeFrames: true,
+      deferFailureAfterMessages: true,
+      maxMessageSize: LARGE,
+    });
     // RFC 6455 §5.2: a 64-bit length of 2 MiB, over maxMessageSize.
     const tooBig = hex("82 ff 00 00 00 00 00 20 00 00 37 fa 21 3d");
     protocol.receiveData(concat([fromPeer(role, Opcode.TEXT, "first"), tooBig]));
@@ -1211,6 +1240,20 @@ describe("Protocol, yielding before large frames", () => {
     // A close frame with 1009, message too big (RFC 6455 §7.4.1), after the answer.
     assert.equal(out[1]!.slice(0, 2), "88");
     assert.equal(out[1]!.slice(4, 8), "03f1");
+  });
+
+  it("fails on resuming when the large frame breaks the protocol and failures are not deferred", () => {
+    const role: Role = "server";
+    const protocol = openProtocol(role, { yieldBeforeLargeFrames: true, maxMessageSize: LARGE });
+    // RFC 6455 §5.2: a 64-bit length of 2 MiB, over maxMessageSize.
+    const tooBig = hex("82 ff 00 00 00 00 00 20 00 00 37 fa 21 3d");
+    protocol.receiveData(concat([fromPeer(role, Opcode.TEXT, "first"), tooBig]));
+    assert.equal(decode(frames(protocol)[0]!.data), "first");
+    protocol.resumeParsing();
+    assert.equal(protocol.failurePending, false);
+    assert.equal(protocol.state, State.CLOSING);
+    // RFC 6455 §7.4.1: 1009, message too big.
+    assert.equal(written(protocol)[0]!.slice(4, 8), "03f1");
   });
 
   it("no longer reports a yield once the connection failed", () => {
