@@ -33,7 +33,11 @@ export const State = {
    * Started" (RFC 6455 §7.1.3).
    */
   CLOSING: 2,
-  /** The TCP connection is closed: "The WebSocket Connection is Closed" (RFC 6455 §7.1.4). */
+  /**
+   * "The WebSocket Connection is Closed" (RFC 6455 §7.1.4): the protocol
+   * received the end of the stream, or the I/O layer set this state when the
+   * connection was lost. The socket itself may close a moment later.
+   */
   CLOSED: 3,
 } as const;
 /** One of {@link State}'s values. */
@@ -399,7 +403,9 @@ export abstract class Protocol {
 
   /**
    * Whether the bytes received break the protocol after frames that are still
-   * to be delivered; only with {@link ProtocolOptions.deferFailureAfterMessages}.
+   * to be delivered (a complete message or a control frame, or anything
+   * parsed before a yield, see {@link parsingYielded}); only with
+   * {@link ProtocolOptions.deferFailureAfterMessages}.
    * Those frames come out of {@link eventsReceived} first and
    * the connection stays open, so that the application can answer them (an
    * echo server echoes the messages that preceded the error, as Autobahn's
@@ -793,8 +799,12 @@ export abstract class Protocol {
 
   /**
    * Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code`
-   * if none was sent (unless `code` is 1006, meaning the network failed),
-   * half-closes on the server, and ignores everything received afterwards.
+   * while the state is OPEN (unless `code` is 1006, meaning the network
+   * failed), half-closes on the server, and ignores everything received
+   * afterwards.
+   *
+   * @throws InvalidState while OPEN, for a code that may not be sent (1005,
+   *   1015, outside 1000–4999; see RFC 6455 §7.4).
    */
   fail(code: number, reason = ""): void {
     if (this.currentState === State.OPEN && code !== CloseCode.ABNORMAL_CLOSURE) {
