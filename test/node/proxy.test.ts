@@ -9,7 +9,6 @@ import { InvalidUri, ProxyError, TimeoutError } from "../../src/core/errors.js";
 import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
 import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
-import { ipv6Bytes } from "../../src/node/proxy-socks.js";
 import { isTransientError, reconnect } from "../../src/node/reconnect.js";
 import { type Server, serve } from "../../src/node/server.js";
 import { rawServer } from "../helpers/raw.js";
@@ -588,18 +587,6 @@ describe("SOCKS5 proxies", () => {
       assert.ok(error instanceof ProxyError);
       assert.match(error.message, /connection refused$/);
     }
-  });
-
-  it("encodes IPv6 addresses", () => {
-    const hex = (address: string) => Buffer.from(ipv6Bytes(address)).toString("hex");
-    assert.equal(hex("::1"), "00000000000000000000000000000001");
-    assert.equal(
-      hex("2001:db8::8:800:200c:417a"),
-      "20010db8000000000008080020 0c417a".replace(" ", ""),
-    );
-    assert.equal(hex("::ffff:192.0.2.1"), "00000000000000000000ffffc0000201");
-    assert.equal(hex("fe80::"), "fe800000000000000000000000000000");
-    assert.equal(hex("1:2:3:4:5:6:7:8"), "00010002000300040005000600070008");
   });
 });
 

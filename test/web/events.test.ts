@@ -1,9 +1,8 @@
-/** CloseEvent and ErrorEvent, and the WebIDL conversions of their fields. */
+/** CloseEvent and ErrorEvent; test/web/webidl.test.ts covers the conversions of their fields. */
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CloseEvent, ErrorEvent } from "../../src/web/events.js";
-import { toClampedUnsignedShort, toUnsignedLong, toUnsignedShort } from "../../src/web/webidl.js";
 
 describe("CloseEvent", () => {
   it("is an Event with wasClean, code and reason", () => {
@@ -54,30 +53,5 @@ describe("ErrorEvent", () => {
     const event = new ErrorEvent("error");
     assert.equal(event.message, "");
     assert.equal(event.error, undefined);
-  });
-});
-
-describe("WebIDL conversions", () => {
-  it("unsigned short wraps modulo 2^16", () => {
-    assert.equal(toUnsignedShort(65537), 1);
-    assert.equal(toUnsignedShort(-1), 65535);
-    assert.equal(toUnsignedShort(1.9), 1);
-    assert.equal(toUnsignedShort(Number.NaN), 0);
-    assert.equal(toUnsignedShort(Number.POSITIVE_INFINITY), 0);
-  });
-
-  it("unsigned long wraps modulo 2^32", () => {
-    assert.equal(toUnsignedLong(2 ** 32 + 5), 5);
-    assert.equal(toUnsignedLong(-1), 2 ** 32 - 1);
-  });
-
-  it("[Clamp] unsigned short clamps and rounds halves to even", () => {
-    assert.equal(toClampedUnsignedShort(-5), 0);
-    assert.equal(toClampedUnsignedShort(70000), 65535);
-    assert.equal(toClampedUnsignedShort(Number.POSITIVE_INFINITY), 65535);
-    assert.equal(toClampedUnsignedShort(2.5), 2);
-    assert.equal(toClampedUnsignedShort(3.5), 4);
-    assert.equal(toClampedUnsignedShort(3.4), 3);
-    assert.equal(toClampedUnsignedShort(3.6), 4);
   });
 });
