@@ -35,8 +35,11 @@ export const State = {
   CLOSING: 2,
   /**
    * "The WebSocket Connection is Closed" (RFC 6455 §7.1.4): the protocol
-   * received the end of the stream, or the I/O layer set this state when the
-   * connection was lost. The socket itself may close a moment later.
+   * parsed the end of the stream (a server that received the request does so
+   * once it sent its response; bytes held back by
+   * {@link Protocol.decodedMessageBudget} are parsed first), or the I/O layer
+   * set this state when the connection was lost. The socket itself may close
+   * a moment later.
    */
   CLOSED: 3,
 } as const;
@@ -803,8 +806,8 @@ export abstract class Protocol {
    * failed), half-closes on the server, and ignores everything received
    * afterwards.
    *
-   * @throws InvalidState while OPEN, for a code that may not be sent (1005,
-   *   1015, outside 1000–4999; see RFC 6455 §7.4).
+   * @throws InvalidState while OPEN, for a code that may not be sent
+   *   (RFC 6455 §7.4: 1004–1006, 1015–2999, and outside 1000–4999).
    */
   fail(code: number, reason = ""): void {
     if (this.currentState === State.OPEN && code !== CloseCode.ABNORMAL_CLOSURE) {
