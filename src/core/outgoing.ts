@@ -22,12 +22,14 @@ const SLAB_SIZE = 65536;
 
 /**
  * A slab's memory. Not zero-filled: only the bytes a frame was written into
- * are ever handed out.
+ * are ever handed out. A `Buffer`, so that the chunks cut from it are too:
+ * a Node socket turns every other `Uint8Array` it is given into one, an
+ * object per write.
  */
 function newSlab(): Uint8Array {
   const memory = Buffer.allocUnsafeSlow(SLAB_SIZE);
   slabMemory.add(memory.buffer);
-  return new Uint8Array(memory.buffer, memory.byteOffset, SLAB_SIZE);
+  return memory;
 }
 
 /** The memory of every slab still referenced: see {@link isPooled}. */
