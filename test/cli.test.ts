@@ -143,6 +143,23 @@ describe("websockets-ts <uri>", () => {
     },
   );
 
+  it("prints the echo of every line piped in, then closes with 1000 at EOF", TIMEOUT, async () => {
+    const { server, uri, closeCodes } = await startServer(echo);
+    await using _server = server;
+    const cli = new Cli([uri]);
+    // The lines and the end of input come at once, as from `printf … | websockets-ts`:
+    // the close frame used to go out with the last line, and the server, which
+    // answers it at once, could no longer send the echoes.
+    cli.child.stdin.end("one\ntwo\nthree\n");
+    assert.equal(await cli.exited, 0);
+    assert.equal(
+      cli.stdout,
+      `Connected to ${uri}.\n< one\n< two\n< three\nConnection closed: 1000 (OK).\n`,
+    );
+    assert.equal(cli.stderr, "");
+    assert.equal(await closeCodes, 1000);
+  });
+
   it("prints binary messages as hex", TIMEOUT, async () => {
     const { server, uri } = await startServer(async (ws) => {
       await ws.send(Uint8Array.of(0xde, 0xad, 0xbe, 0xef));

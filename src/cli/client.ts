@@ -151,6 +151,37 @@ export function describeClosing(ws: ClientConnection): string {
 }
 
 /**
+ * How long the client waits at the end of stdin for the server to answer its
+ * ping before closing anyway: as long as `close()` waits for the server's
+ * close frame by default.
+ */
+const PONG_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves once the server has read every message sent so far, or after
+ * {@link PONG_TIMEOUT_MS} for a server that doesn't answer pings, or once the
+ * connection closes. A server answers a ping (RFC 6455 §5.5.2) after reading
+ * what came before it; a close frame sent after the pong reaches it after
+ * the lines. Sent right after them, the close frame could be read with the
+ * last lines, and a server answers it at once (§5.5.1), after which it can
+ * send nothing: not even the replies to those lines (an echo server's).
+ */
+async function untilServerReadAll(ws: ClientConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, PONG_TIMEOUT_MS);
+  });
+  try {
+    // It rejects once the connection is closing or closed: nothing to wait for.
+    await Promise.race([ws.ping().then(noop, noop), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function noop(): void {}
+
+/**
  * Connects to `uri` and relays stdin to the server and the server to stdout
  * until either side closes. Resolves with the exit code: 0 when the
  * connection closed normally (1000 or 1001 both ways), 1 when connecting
@@ -218,12 +249,22 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     if (redraw && !linesClosed) lines.prompt();
   });
   // End of stdin (Ctrl-D), Ctrl-C on a terminal, or the signal: finish
-  // sending what was typed, then close.
+  // sending what was typed, then close. At the end of stdin, the client
+  // first waits for the server to have read the lines, so that it can still
+  // answer them; Ctrl-C and the signal close at once.
+  let interrupted = false;
   lines.on("close", () => {
     linesClosed = true;
-    void sending.then(() => ws.close(1000));
+    void sending
+      .then(() => (interrupted ? undefined : untilServerReadAll(ws)))
+      .then(() => ws.close(1000));
   });
-  const stop = (): void => lines.close();
+  const stop = (): void => {
+    interrupted = true;
+    // After the end of stdin, while waiting for the server: close now.
+    if (linesClosed) void sending.then(() => ws.close(1000));
+    else lines.close();
+  };
   // Emitted only when readline reads the terminal in raw mode (redraw).
   lines.on("SIGINT", options.onInterrupt ?? stop);
   if (options.signal?.aborted) stop();
