@@ -12,9 +12,11 @@ import { createInterface } from "node:readline";
 import {
   type ClientConnection,
   Close,
+  CloseCode,
   type ConnectOptions,
   connect,
   type Data,
+  ProtocolError,
   SecurityError,
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
@@ -141,11 +143,28 @@ function describeSubprotocol(ws: ClientConnection, options: ConnectOptions): str
  * when this side failed the connection (a message over `maxMessageSize`, a
  * protocol error, …) and closed without waiting for the server's answer, the
  * frame sent, which says why better than 1006 would.
+ *
+ * When the failure came after this side's close frame (a message over
+ * `maxMessageSize` that arrived while the client was closing at the end of
+ * stdin), no frame says why: the one sent carries the earlier code, 1000.
+ * The code the failure calls for and its reason follow it then, as
+ * `sent 1000 (OK), then failed with 1009 (message too big) …`.
  */
 export function describeClosing(ws: ClientConnection): string {
-  const { closeRcvd, closeSent } = ws.protocol;
+  const { closeRcvd, closeSent, parserExc } = ws.protocol;
   if (closeRcvd === null && closeSent !== null) {
-    return `sent ${new Close(closeSent.code, escapeControl(closeSent.reason))}; no close frame received`;
+    let description = `sent ${new Close(closeSent.code, escapeControl(closeSent.reason))}`;
+    if (
+      parserExc instanceof ProtocolError &&
+      // 1006: the server closed the TCP connection without a close frame,
+      // which "no close frame received" says already.
+      parserExc.closeCode !== CloseCode.ABNORMAL_CLOSURE &&
+      parserExc.closeCode !== closeSent.code
+    ) {
+      const failure = new Close(parserExc.closeCode, escapeControl(parserExc.message));
+      description += `, then failed with ${failure}`;
+    }
+    return `${description}; no close frame received`;
   }
   return String(new Close(ws.closeCode ?? 1006, escapeControl(ws.closeReason ?? "")));
 }

@@ -285,6 +285,40 @@ describe("runClient", () => {
     );
   });
 
+  it(
+    "reports a message over the size limit that arrives after its close frame",
+    TIMEOUT,
+    async () => {
+      // Answers the ping that follows the line, then, once the client's close
+      // frame has arrived, sends a message over its limit and closes.
+      const lateMessage = async (peer: RawPeer): Promise<void> => {
+        await acceptRaw(peer);
+        for (;;) {
+          const frame = await peer.readFrame();
+          if (frame === null) return;
+          if (frame.opcode === Opcode.PING) peer.writeFrame(Opcode.PONG, frame.data);
+          if (frame.opcode === Opcode.CLOSE) {
+            peer.writeFrame(Opcode.TEXT, "big");
+            peer.writeFrame(Opcode.CLOSE, frame.data);
+            peer.socket.end();
+            return;
+          }
+        }
+      };
+      await using server = await rawServer((peer) => void lateMessage(peer));
+      const cli = streams(false);
+      cli.stdin.end("big\n");
+      const uri = `ws://127.0.0.1:${server.port}/`;
+      assert.equal(await runClient(uri, { streams: cli.io, connect: { maxMessageSize: 2 } }), 1);
+      // The close frame sent says 1000; the failure that followed, 1009, used to go unreported.
+      assert.equal(
+        cli.stdout(),
+        `Connected to ${uri}.\nConnection closed: sent 1000 (OK), then failed with ` +
+          "1009 (message too big) message exceeds limit of 2 bytes; no close frame received.\n",
+      );
+    },
+  );
+
   it("returns 1 when the connection closes with an error", TIMEOUT, async () => {
     await withServer(
       async () => {
