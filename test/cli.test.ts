@@ -257,6 +257,23 @@ describe("websockets-ts <uri>", () => {
     );
   });
 
+  it("doesn't print the password of the URI", TIMEOUT, async () => {
+    await using server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      logger: null,
+      processRequest: () => ({ status: 401, body: "wrong password\n" }),
+    });
+    const { port } = server.address() as AddressInfo;
+    const cli = new Cli([`ws://alice:wrong@127.0.0.1:${port}/`]);
+    assert.equal(await cli.exited, 1);
+    assert.equal(
+      cli.stderr,
+      `Failed to connect to ws://alice:***@127.0.0.1:${port}/: ` +
+        "server rejected WebSocket connection: HTTP 401.\n",
+    );
+  });
+
   it("exits with 1 when the server rejects the handshake", TIMEOUT, async () => {
     await using server = await serve(echo, {
       host: "127.0.0.1",

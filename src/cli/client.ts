@@ -21,6 +21,7 @@ import {
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
+import { redactUri, redactUriIn } from "./redact.js";
 
 /** The streams a CLI command talks through; `process.stdin` etc. in the real thing. */
 export interface CliStreams {
@@ -209,6 +210,8 @@ function noop(): void {}
  * When stdin and stdout are terminals, a `> ` prompt is shown and messages
  * are printed above the line being typed. Otherwise stdout gets the
  * messages only: the prompt is no part of the data.
+ *
+ * The URI is printed without its password: `ws://alice:***@host/`.
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
@@ -220,17 +223,19 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
         "anyone on the way can pose as the server.\n",
     );
   }
+  // Without the password of `ws://user:password@host/`.
+  const printableUri = escapeControl(redactUri(uri));
   let ws: ClientConnection;
   try {
     ws = await connect(uri, connectOptions);
   } catch (error) {
-    // Server-controlled text (a header value, …) can end up in the message.
-    stderr.write(
-      `Failed to connect to ${escapeControl(uri)}: ${escapeControl(describeError(error))}.\n`,
-    );
+    // Server-controlled text (a header value, …) can end up in the message;
+    // the URI as given, with its password, too (`<uri> isn't a valid URI: …`).
+    const message = redactUriIn(describeError(error), uri);
+    stderr.write(`Failed to connect to ${printableUri}: ${escapeControl(message)}.\n`);
     return 1;
   }
-  stdout.write(`Connected to ${escapeControl(uri)}${describeSubprotocol(ws, connectOptions)}.\n`);
+  stdout.write(`Connected to ${printableUri}${describeSubprotocol(ws, connectOptions)}.\n`);
 
   // The prompt is for someone typing who sees stdout, and redrawing it takes
   // cursor control: a terminal at both ends. With stdout redirected to a

@@ -332,6 +332,30 @@ describe("runClient", () => {
     );
   });
 
+  it("prints the URI without its password once connected", TIMEOUT, async () => {
+    await withServer(echo, async (uri) => {
+      const cli = streams(false);
+      cli.stdin.end();
+      const withPassword = uri.replace("ws://", "ws://alice:s3cret@");
+      assert.equal(await runClient(withPassword, { streams: cli.io }), 0);
+      assert.equal(
+        cli.stdout(),
+        `${uri.replace("ws://", "Connected to ws://alice:***@")}.\nConnection closed: 1000 (OK).\n`,
+      );
+    });
+  });
+
+  it("prints the URI without its password when connecting fails", TIMEOUT, async () => {
+    const cli = streams(false);
+    // The error quotes the URI as given.
+    assert.equal(await runClient("ws://alice:s3cret@127.0.0.1:99999/", { streams: cli.io }), 1);
+    assert.equal(
+      cli.stderr(),
+      "Failed to connect to ws://alice:***@127.0.0.1:99999/: " +
+        "ws://alice:***@127.0.0.1:99999/ isn't a valid URI: port out of range.\n",
+    );
+  });
+
   it("returns 1 and writes to stderr when connecting fails", TIMEOUT, async () => {
     const cli = streams(false);
     assert.equal(await runClient("ws://", { streams: cli.io }), 1);
