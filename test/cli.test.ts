@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { SHORT_USAGE, USAGE } from "../src/cli/args.js";
 import { connect, type Handler, type Server, serve, VERSION } from "../src/index.js";
 import { deferred } from "./helpers/server.js";
 
@@ -352,11 +354,36 @@ describe("command line", () => {
     // Checked when connecting, this exited with 1 and a message split at the LF.
     ["-o", "http://x\r\nInjected: 1", "ws://127.0.0.1:1/"],
   ]) {
-    it(`exits with 2 and the usage on stderr for ${JSON.stringify(args)}`, TIMEOUT, async () => {
-      const cli = new Cli(args);
-      assert.equal(await cli.exited, 2);
-      assert.equal(cli.stdout, "");
-      assert.match(cli.stderr, /^websockets-ts: .+\nusage: websockets-ts <uri>\n/);
-    });
+    it(
+      `exits with 2 and the short usage on stderr for ${JSON.stringify(args)}`,
+      TIMEOUT,
+      async () => {
+        const cli = new Cli(args);
+        assert.equal(await cli.exited, 2);
+        assert.equal(cli.stdout, "");
+        const [error, ...usage] = cli.stderr.split(/(?<=\n)/);
+        assert.match(error!, /^websockets-ts: .+\n$/);
+        // The synopsis only, not the whole --help.
+        assert.equal(usage.join(""), SHORT_USAGE);
+      },
+    );
   }
+
+  it("prints what the reference page shows for a usage error", TIMEOUT, async () => {
+    const command = "--bogus ws://127.0.0.1:8001";
+    const cli = new Cli(command.split(" "));
+    assert.equal(await cli.exited, 2);
+    const page = readFileSync(new URL("../../docs/reference/cli.md", import.meta.url), "utf8");
+    const example = `\n\`\`\`console\n$ npx websockets-ts ${command}\n${cli.stderr}\`\`\`\n`;
+    assert.ok(page.includes(example), example);
+  });
+
+  it("says which option is unknown in its own words", TIMEOUT, async () => {
+    const cli = new Cli(["--bogus", "ws://127.0.0.1:1/"]);
+    assert.equal(await cli.exited, 2);
+    assert.equal(cli.stderr, `websockets-ts: unknown option --bogus\n${SHORT_USAGE}`);
+    assert.ok(SHORT_USAGE.startsWith("usage: websockets-ts <uri>\n"));
+    assert.ok(SHORT_USAGE.endsWith("\nTry 'websockets-ts --help' for more.\n"));
+    assert.ok(USAGE.startsWith(SHORT_USAGE.slice(0, SHORT_USAGE.indexOf("Try "))));
+  });
 });

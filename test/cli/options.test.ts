@@ -429,6 +429,7 @@ describe("command line errors", () => {
       assert.match(first!, /^websockets-ts: /);
       assert.match(first!.slice("websockets-ts: ".length), message);
       assert.equal(second, "usage: websockets-ts <uri>");
+      assert.ok(run.stderr.endsWith("\nTry 'websockets-ts --help' for more.\n"), run.stderr);
     });
   }
 
