@@ -41,7 +41,10 @@ export const processStreams: CliStreams = {
 export interface ClientCommandOptions {
   /** Where to read lines and print messages. Default: the process's streams. */
   readonly streams?: CliStreams;
-  /** Aborting it closes the connection with 1000, like the end of stdin. */
+  /**
+   * Aborting it closes the connection with 1000, like the end of stdin, but
+   * without waiting for the server to have read the lines first.
+   */
   readonly signal?: AbortSignal;
   /**
    * Called on Ctrl-C when stdin and stdout are terminals. readline then reads
