@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Command, parseCommand, USAGE, UsageError } from "./cli/args.js";
+import { type Command, parseCommand, SHORT_USAGE, USAGE, UsageError } from "./cli/args.js";
 import { type ClientCommandOptions, clientConnectOptions, runClient } from "./cli/client.js";
 import { runServer, type ServeCommandOptions, serveCommandOptions } from "./cli/server.js";
 import { stopOnSignals } from "./cli/stop.js";
@@ -47,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
     command = prepare(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`websockets-ts: ${error.message}\n${USAGE}`);
+    process.stderr.write(`websockets-ts: ${error.message}\n${SHORT_USAGE}`);
     return 2;
   }
   switch (command.kind) {

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { SHORT_USAGE, USAGE } from "../src/cli/args.js";
 import { connect, type Handler, type Server, serve, VERSION } from "../src/index.js";
 import { deferred } from "./helpers/server.js";
 
@@ -143,6 +145,23 @@ describe("websockets-ts <uri>", () => {
     },
   );
 
+  it("prints the echo of every line piped in, then closes with 1000 at EOF", TIMEOUT, async () => {
+    const { server, uri, closeCodes } = await startServer(echo);
+    await using _server = server;
+    const cli = new Cli([uri]);
+    // The lines and the end of input come at once, as from `printf … | websockets-ts`:
+    // the close frame used to go out with the last line, and the server, which
+    // answers it at once, could no longer send the echoes.
+    cli.child.stdin.end("one\ntwo\nthree\n");
+    assert.equal(await cli.exited, 0);
+    assert.equal(
+      cli.stdout,
+      `Connected to ${uri}.\n< one\n< two\n< three\nConnection closed: 1000 (OK).\n`,
+    );
+    assert.equal(cli.stderr, "");
+    assert.equal(await closeCodes, 1000);
+  });
+
   it("prints binary messages as hex", TIMEOUT, async () => {
     const { server, uri } = await startServer(async (ws) => {
       await ws.send(Uint8Array.of(0xde, 0xad, 0xbe, 0xef));
@@ -240,6 +259,23 @@ describe("websockets-ts <uri>", () => {
     );
   });
 
+  it("doesn't print the password of the URI", TIMEOUT, async () => {
+    await using server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      logger: null,
+      processRequest: () => ({ status: 401, body: "wrong password\n" }),
+    });
+    const { port } = server.address() as AddressInfo;
+    const cli = new Cli([`ws://alice:wrong@127.0.0.1:${port}/`]);
+    assert.equal(await cli.exited, 1);
+    assert.equal(
+      cli.stderr,
+      `Failed to connect to ws://alice:***@127.0.0.1:${port}/: ` +
+        "server rejected WebSocket connection: HTTP 401.\n",
+    );
+  });
+
   it("exits with 1 when the server rejects the handshake", TIMEOUT, async () => {
     await using server = await serve(echo, {
       host: "127.0.0.1",
@@ -318,11 +354,36 @@ describe("command line", () => {
     // Checked when connecting, this exited with 1 and a message split at the LF.
     ["-o", "http://x\r\nInjected: 1", "ws://127.0.0.1:1/"],
   ]) {
-    it(`exits with 2 and the usage on stderr for ${JSON.stringify(args)}`, TIMEOUT, async () => {
-      const cli = new Cli(args);
-      assert.equal(await cli.exited, 2);
-      assert.equal(cli.stdout, "");
-      assert.match(cli.stderr, /^websockets-ts: .+\nusage: websockets-ts <uri>\n/);
-    });
+    it(
+      `exits with 2 and the short usage on stderr for ${JSON.stringify(args)}`,
+      TIMEOUT,
+      async () => {
+        const cli = new Cli(args);
+        assert.equal(await cli.exited, 2);
+        assert.equal(cli.stdout, "");
+        const [error, ...usage] = cli.stderr.split(/(?<=\n)/);
+        assert.match(error!, /^websockets-ts: .+\n$/);
+        // The synopsis only, not the whole --help.
+        assert.equal(usage.join(""), SHORT_USAGE);
+      },
+    );
   }
+
+  it("prints what the reference page shows for a usage error", TIMEOUT, async () => {
+    const command = "--bogus ws://127.0.0.1:8001";
+    const cli = new Cli(command.split(" "));
+    assert.equal(await cli.exited, 2);
+    const page = readFileSync(new URL("../../docs/reference/cli.md", import.meta.url), "utf8");
+    const example = `\n\`\`\`console\n$ npx websockets-ts ${command}\n${cli.stderr}\`\`\`\n`;
+    assert.ok(page.includes(example), example);
+  });
+
+  it("says which option is unknown in its own words", TIMEOUT, async () => {
+    const cli = new Cli(["--bogus", "ws://127.0.0.1:1/"]);
+    assert.equal(await cli.exited, 2);
+    assert.equal(cli.stderr, `websockets-ts: unknown option --bogus\n${SHORT_USAGE}`);
+    assert.ok(SHORT_USAGE.startsWith("usage: websockets-ts <uri>\n"));
+    assert.ok(SHORT_USAGE.endsWith("\nTry 'websockets-ts --help' for more.\n"));
+    assert.ok(USAGE.startsWith(SHORT_USAGE.slice(0, SHORT_USAGE.indexOf("Try "))));
+  });
 });

@@ -16,8 +16,8 @@ export const DEFAULT_HOST = "127.0.0.1";
 /** Port of `websockets-ts serve` without `--port`, as in the seed's echo server. */
 export const DEFAULT_PORT = 8001;
 
-/** Printed by `--help`, and after a usage error. */
-export const USAGE = `usage: websockets-ts <uri>
+/** The synopsis that starts {@link USAGE} and {@link SHORT_USAGE}. */
+const SYNOPSIS = `usage: websockets-ts <uri>
            [-H "NAME: VALUE"]... [-s NAME]... [-o ORIGIN] [--ca FILE]... [-k]
            [--proxy URL | --unix-socket PATH] [--no-compression]
            [--max-size BYTES]
@@ -25,7 +25,14 @@ export const USAGE = `usage: websockets-ts <uri>
            [--tls-cert FILE --tls-key FILE] [-s NAME]... [--no-compression]
            [--max-size BYTES]
        websockets-ts --help | --version
+`;
 
+/** Printed after a usage error, below the error: the synopsis, and where to read more. */
+export const SHORT_USAGE = `${SYNOPSIS}Try 'websockets-ts --help' for more.
+`;
+
+/** Printed by `--help`: the synopsis, every option, and examples. */
+export const USAGE = `${SYNOPSIS}
   <uri>                 connect to a ws:// or wss:// URI; send each line read
                         from stdin as a text message and print each message
                         received
@@ -115,7 +122,7 @@ export type Command =
   | ClientCommand
   | ServeCommand;
 
-/** The command line is not valid: the CLI prints this and the usage, and exits with 2. */
+/** The command line is not valid: the CLI prints this and the short usage, and exits with 2. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
@@ -234,11 +241,39 @@ function parseOptions(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
   } catch (error) {
-    // parseArgs' messages are sentences that end with advice for scripts;
-    // the first sentence is the one that helps on a command line.
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(message.split(/\.\s|\n/)[0]!.replace(/\.$/, ""));
+    throw new UsageError(describeParseError(error));
   }
+}
+
+/**
+ * An error of `parseArgs()` in the words of the other usage errors:
+ * `unknown option --bogus` for `Unknown option '--bogus'. To specify a
+ * positional argument starting with a '-', …`, `--header needs a value` for
+ * `Option '-H, --header <value>' argument missing`. An error it doesn't
+ * recognize keeps its first sentence, without the advice for scripts that
+ * follows.
+ */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const option = /^Unknown option '(.+?)'(?:\. |\.?$)/s.exec(message)?.[1];
+    if (option !== undefined) return `unknown option ${escapeControl(option)}`;
+  } else if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    // Options are named as `'-H, --header <value>'` or `'--port'`; when
+    // given by their short name alone (`'-o'`), the long one is in the advice.
+    const name = /--([a-z][a-z-]*)/.exec(message)?.[1];
+    if (name !== undefined && Object.hasOwn(OPTIONS, name)) {
+      const option = `--${name}`;
+      if (message.includes("argument missing")) return `${option} needs a value`;
+      if (message.includes("does not take an argument")) return `${option} takes no value`;
+      // `--port -1`: a value that starts with a dash, or a forgotten value.
+      if (message.includes("argument is ambiguous")) {
+        return `${option} needs a value; for one that starts with "-", write ${option}=VALUE`;
+      }
+    }
+  }
+  return message.split(/\.\s|\n/)[0]!.replace(/\.$/, "");
 }
 
 function parsePort(text: string): number {

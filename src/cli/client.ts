@@ -12,13 +12,16 @@ import { createInterface } from "node:readline";
 import {
   type ClientConnection,
   Close,
+  CloseCode,
   type ConnectOptions,
   connect,
   type Data,
+  ProtocolError,
   SecurityError,
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
+import { redactUri, redactUriIn } from "./redact.js";
 
 /** The streams a CLI command talks through; `process.stdin` etc. in the real thing. */
 export interface CliStreams {
@@ -38,7 +41,10 @@ export const processStreams: CliStreams = {
 export interface ClientCommandOptions {
   /** Where to read lines and print messages. Default: the process's streams. */
   readonly streams?: CliStreams;
-  /** Aborting it closes the connection with 1000, like the end of stdin. */
+  /**
+   * Aborting it closes the connection with 1000, like the end of stdin, but
+   * without waiting for the server to have read the lines first.
+   */
   readonly signal?: AbortSignal;
   /**
    * Called on Ctrl-C when stdin and stdout are terminals. readline then reads
@@ -141,14 +147,62 @@ function describeSubprotocol(ws: ClientConnection, options: ConnectOptions): str
  * when this side failed the connection (a message over `maxMessageSize`, a
  * protocol error, …) and closed without waiting for the server's answer, the
  * frame sent, which says why better than 1006 would.
+ *
+ * When the failure came after this side's close frame (a message over
+ * `maxMessageSize` that arrived while the client was closing at the end of
+ * stdin), no frame says why: the one sent carries the earlier code, 1000.
+ * The code the failure calls for and its reason follow it then, as
+ * `sent 1000 (OK), then failed with 1009 (message too big) …`.
  */
 export function describeClosing(ws: ClientConnection): string {
-  const { closeRcvd, closeSent } = ws.protocol;
+  const { closeRcvd, closeSent, parserExc } = ws.protocol;
   if (closeRcvd === null && closeSent !== null) {
-    return `sent ${new Close(closeSent.code, escapeControl(closeSent.reason))}; no close frame received`;
+    let description = `sent ${new Close(closeSent.code, escapeControl(closeSent.reason))}`;
+    if (
+      parserExc instanceof ProtocolError &&
+      // 1006: the server closed the TCP connection without a close frame,
+      // which "no close frame received" says already.
+      parserExc.closeCode !== CloseCode.ABNORMAL_CLOSURE &&
+      parserExc.closeCode !== closeSent.code
+    ) {
+      const failure = new Close(parserExc.closeCode, escapeControl(parserExc.message));
+      description += `, then failed with ${failure}`;
+    }
+    return `${description}; no close frame received`;
   }
   return String(new Close(ws.closeCode ?? 1006, escapeControl(ws.closeReason ?? "")));
 }
+
+/**
+ * How long the client waits at the end of stdin for the server to answer its
+ * ping before closing anyway: as long as `close()` waits for the server's
+ * close frame by default.
+ */
+const PONG_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves once the server has read every message sent so far, or after
+ * {@link PONG_TIMEOUT_MS} for a server that doesn't answer pings, or once the
+ * connection closes. A server answers a ping (RFC 6455 §5.5.2) after reading
+ * what came before it; a close frame sent after the pong reaches it after
+ * the lines. Sent right after them, the close frame could be read with the
+ * last lines, and a server answers it at once (§5.5.1), after which it can
+ * send nothing: not even the replies to those lines (an echo server's).
+ */
+async function untilServerReadAll(ws: ClientConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, PONG_TIMEOUT_MS);
+  });
+  try {
+    // It rejects once the connection is closing or closed: nothing to wait for.
+    await Promise.race([ws.ping().then(noop, noop), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function noop(): void {}
 
 /**
  * Connects to `uri` and relays stdin to the server and the server to stdout
@@ -159,6 +213,8 @@ export function describeClosing(ws: ClientConnection): string {
  * When stdin and stdout are terminals, a `> ` prompt is shown and messages
  * are printed above the line being typed. Otherwise stdout gets the
  * messages only: the prompt is no part of the data.
+ *
+ * The URI is printed without its password: `ws://alice:***@host/`.
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
@@ -170,17 +226,19 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
         "anyone on the way can pose as the server.\n",
     );
   }
+  // Without the password of `ws://user:password@host/`.
+  const printableUri = escapeControl(redactUri(uri));
   let ws: ClientConnection;
   try {
     ws = await connect(uri, connectOptions);
   } catch (error) {
-    // Server-controlled text (a header value, …) can end up in the message.
-    stderr.write(
-      `Failed to connect to ${escapeControl(uri)}: ${escapeControl(describeError(error))}.\n`,
-    );
+    // Server-controlled text (a header value, …) can end up in the message;
+    // the URI as given, with its password, too (`<uri> isn't a valid URI: …`).
+    const message = redactUriIn(describeError(error), uri);
+    stderr.write(`Failed to connect to ${printableUri}: ${escapeControl(message)}.\n`);
     return 1;
   }
-  stdout.write(`Connected to ${escapeControl(uri)}${describeSubprotocol(ws, connectOptions)}.\n`);
+  stdout.write(`Connected to ${printableUri}${describeSubprotocol(ws, connectOptions)}.\n`);
 
   // The prompt is for someone typing who sees stdout, and redrawing it takes
   // cursor control: a terminal at both ends. With stdout redirected to a
@@ -218,12 +276,22 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     if (redraw && !linesClosed) lines.prompt();
   });
   // End of stdin (Ctrl-D), Ctrl-C on a terminal, or the signal: finish
-  // sending what was typed, then close.
+  // sending what was typed, then close. At the end of stdin, the client
+  // first waits for the server to have read the lines, so that it can still
+  // answer them; Ctrl-C and the signal close at once.
+  let interrupted = false;
   lines.on("close", () => {
     linesClosed = true;
-    void sending.then(() => ws.close(1000));
+    void sending
+      .then(() => (interrupted ? undefined : untilServerReadAll(ws)))
+      .then(() => ws.close(1000));
   });
-  const stop = (): void => lines.close();
+  const stop = (): void => {
+    interrupted = true;
+    // After the end of stdin, while waiting for the server: close now.
+    if (linesClosed) void sending.then(() => ws.close(1000));
+    else lines.close();
+  };
   // Emitted only when readline reads the terminal in raw mode (redraw).
   lines.on("SIGINT", options.onInterrupt ?? stop);
   if (options.signal?.aborted) stop();

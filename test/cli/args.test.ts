@@ -154,11 +154,18 @@ describe("parseCommand", () => {
   it("rejects invalid command lines", () => {
     const cases: [string[], RegExp][] = [
       [[], /^missing a URI or a command$/],
-      [["--bogus"], /^Unknown option '--bogus'$/],
-      [["-x"], /^Unknown option '-x'$/],
-      [["serve", "--port"], /argument missing/],
+      // parseArgs' errors, in the words of the others.
+      [["--bogus"], /^unknown option --bogus$/],
+      [["--bogus=1", "ws://a"], /^unknown option --bogus$/],
+      [["-x"], /^unknown option -x$/],
+      [["-kx", "ws://a"], /^unknown option -x$/],
+      [["--bo\x1bgus"], /^unknown option --bo\\x1bgus$/],
+      [["serve", "--port"], /^--port needs a value$/],
       [["serve", "--port", "65536"], /^invalid port: 65536$/],
-      [["serve", "--port", "-1"], /^Option '--port' argument is ambiguous$/],
+      [
+        ["serve", "--port", "-1"],
+        /^--port needs a value; for one that starts with "-", write --port=VALUE$/,
+      ],
       [["serve", "--port=-1"], /^invalid port: -1$/],
       [["serve", "--port", "80a"], /^invalid port: 80a$/],
       [["serve", "--port", ""], /^invalid port: $/],
@@ -181,7 +188,8 @@ describe("parseCommand", () => {
       [["serve", "--host", ""], /^--host needs a host name or address$/],
       [["serve", "--host="], /^--host needs a host name or address$/],
       [["ws://a", "--ca", "a.pem", "--ca", ""], /^--ca needs a file name$/],
-      [["ws://a", "-H"], /argument missing/],
+      [["ws://a", "-H"], /^--header needs a value$/],
+      [["ws://a", "-o", "-k"], /^--origin needs a value; for one that starts with "-", write/],
       [["ws://a", "-H", "NoColon"], /^invalid header: NoColon \(expected "Name: value"\)$/],
       [["ws://a", "-H", ": value"], /^invalid header: : value/],
       [["ws://a", "-H", "Bad Name: value"], /^invalid header: Bad Name: value/],
@@ -202,10 +210,11 @@ describe("parseCommand", () => {
       ],
       [["ws://a", "--proxy", "http://"], /^invalid --proxy: .*malformed proxy URL$/],
       [["ws://a", "--proxy", "http://p", "--unix-socket", "s"], /^--proxy and --unix-socket/],
-      [["ws://a", "--max-size", "-1"], /^Option '--max-size' argument is ambiguous$/],
+      [["ws://a", "--max-size", "-1"], /^--max-size needs a value; for one that starts with "-"/],
       [["ws://a", "--max-size=-1"], /^invalid size: -1$/],
       [["serve", "--max-size", "1.5M"], /^invalid size: 1\.5M$/],
-      [["ws://a", "--no-compression=yes"], /^Option '--no-compression' does not take an argument$/],
+      [["ws://a", "--no-compression=yes"], /^--no-compression takes no value$/],
+      [["ws://a", "--insecure=1"], /^--insecure takes no value$/],
     ];
     for (const [argv, message] of cases) {
       assert.throws(

@@ -4,9 +4,12 @@ import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { type CliStreams, describeError, formatMessage, runClient } from "../../src/cli/client.js";
+import { type Frame, Opcode } from "../../src/core/frames.js";
 import { parseUri } from "../../src/core/uri.js";
 import { type Handler, serve } from "../../src/index.js";
 import { certificateError } from "../../src/node/tls.js";
+import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
+import { deferred } from "../helpers/server.js";
 
 const TIMEOUT = { timeout: 20_000 };
 
@@ -202,6 +205,67 @@ describe("runClient", () => {
     });
   });
 
+  it(
+    "prints the echo of every line of stdin before the closing handshake ends",
+    TIMEOUT,
+    async () => {
+      await withServer(echo, async (uri) => {
+        const cli = streams(false);
+        // Read at once once connected: the lines and the end of stdin in one chunk.
+        cli.stdin.end("one\ntwo\nthree\n");
+        assert.equal(await runClient(uri, { streams: cli.io }), 0);
+        assert.equal(
+          cli.stdout(),
+          `Connected to ${uri}.\n< one\n< two\n< three\nConnection closed: 1000 (OK).\n`,
+        );
+      });
+    },
+  );
+
+  it(
+    "closes at once when the signal aborts while it waits for the pong at the end of stdin",
+    TIMEOUT,
+    async () => {
+      const pinged = deferred();
+      const received = deferred<Frame[]>();
+      /** Reads frames, answering no ping, until the close frame, which it echoes. */
+      const unresponsive = async (peer: RawPeer): Promise<void> => {
+        await acceptRaw(peer);
+        const frames: Frame[] = [];
+        for (;;) {
+          const frame = await peer.readFrame();
+          if (frame === null) break;
+          frames.push(frame);
+          if (frame.opcode === Opcode.PING) pinged.resolve();
+          if (frame.opcode === Opcode.CLOSE) {
+            peer.writeFrame(Opcode.CLOSE, frame.data);
+            peer.socket.end();
+            break;
+          }
+        }
+        received.resolve(frames);
+      };
+      await using server = await rawServer((peer) => void unresponsive(peer));
+      const cli = streams(false);
+      const stop = new AbortController();
+      cli.stdin.end("hi\n");
+      const running = runClient(`ws://127.0.0.1:${server.port}/`, {
+        streams: cli.io,
+        signal: stop.signal,
+      });
+      await pinged.promise;
+      stop.abort();
+      assert.equal(await running, 0);
+      const frames = await received.promise;
+      assert.deepEqual(
+        frames.map((frame) => frame.opcode),
+        [Opcode.TEXT, Opcode.PING, Opcode.CLOSE],
+      );
+      assert.deepEqual(closePayload(frames[2]!), [1000, ""]);
+      assert.match(cli.stdout(), /\nConnection closed: 1000 \(OK\)\.\n$/);
+    },
+  );
+
   it("closes with 1000 when the signal aborts", TIMEOUT, async () => {
     let serverCloseCode!: Promise<number | null>;
     await withServer(
@@ -221,6 +285,40 @@ describe("runClient", () => {
     );
   });
 
+  it(
+    "reports a message over the size limit that arrives after its close frame",
+    TIMEOUT,
+    async () => {
+      // Answers the ping that follows the line, then, once the client's close
+      // frame has arrived, sends a message over its limit and closes.
+      const lateMessage = async (peer: RawPeer): Promise<void> => {
+        await acceptRaw(peer);
+        for (;;) {
+          const frame = await peer.readFrame();
+          if (frame === null) return;
+          if (frame.opcode === Opcode.PING) peer.writeFrame(Opcode.PONG, frame.data);
+          if (frame.opcode === Opcode.CLOSE) {
+            peer.writeFrame(Opcode.TEXT, "big");
+            peer.writeFrame(Opcode.CLOSE, frame.data);
+            peer.socket.end();
+            return;
+          }
+        }
+      };
+      await using server = await rawServer((peer) => void lateMessage(peer));
+      const cli = streams(false);
+      cli.stdin.end("big\n");
+      const uri = `ws://127.0.0.1:${server.port}/`;
+      assert.equal(await runClient(uri, { streams: cli.io, connect: { maxMessageSize: 2 } }), 1);
+      // The close frame sent says 1000; the failure that followed, 1009, used to go unreported.
+      assert.equal(
+        cli.stdout(),
+        `Connected to ${uri}.\nConnection closed: sent 1000 (OK), then failed with ` +
+          "1009 (message too big) message exceeds limit of 2 bytes; no close frame received.\n",
+      );
+    },
+  );
+
   it("returns 1 when the connection closes with an error", TIMEOUT, async () => {
     await withServer(
       async () => {
@@ -231,6 +329,30 @@ describe("runClient", () => {
         assert.equal(await runClient(uri, { streams: cli.io }), 1);
         assert.match(cli.stdout(), /\nConnection closed: 1011 \(internal error\)\.\n$/);
       },
+    );
+  });
+
+  it("prints the URI without its password once connected", TIMEOUT, async () => {
+    await withServer(echo, async (uri) => {
+      const cli = streams(false);
+      cli.stdin.end();
+      const withPassword = uri.replace("ws://", "ws://alice:s3cret@");
+      assert.equal(await runClient(withPassword, { streams: cli.io }), 0);
+      assert.equal(
+        cli.stdout(),
+        `${uri.replace("ws://", "Connected to ws://alice:***@")}.\nConnection closed: 1000 (OK).\n`,
+      );
+    });
+  });
+
+  it("prints the URI without its password when connecting fails", TIMEOUT, async () => {
+    const cli = streams(false);
+    // The error quotes the URI as given.
+    assert.equal(await runClient("ws://alice:s3cret@127.0.0.1:99999/", { streams: cli.io }), 1);
+    assert.equal(
+      cli.stderr(),
+      "Failed to connect to ws://alice:***@127.0.0.1:99999/: " +
+        "ws://alice:***@127.0.0.1:99999/ isn't a valid URI: port out of range.\n",
     );
   });
 

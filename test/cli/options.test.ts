@@ -254,6 +254,21 @@ describe("websockets-ts <uri> options", () => {
     assert.equal(await closeCode.promise, 1009);
   });
 
+  it("--max-size reports 1009 for an echo of piped input too", TIMEOUT, async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      for await (const message of ws) await ws.send(message);
+    });
+    await using _server = server;
+    // `printf 'big\n' | websockets-ts --max-size 2 ws://…`: the echo may come
+    // after the close frame that the end of stdin sent, which used to hide the 1009.
+    const run = await runNode([CLI, "--max-size", "2", uri], { input: "big\n" });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      /\nConnection closed: sent (1000 \(OK\), then failed with )?1009 \(message too big\) .*\b2 bytes; no close frame received\.\n$/,
+    );
+  });
+
   it("--max-size none lifts the default limit of 1 MiB", TIMEOUT, async () => {
     const big = "c".repeat(1024 * 1024 + 1);
     const { server, uri } = await startServer(async (ws) => {
@@ -414,6 +429,7 @@ describe("command line errors", () => {
       assert.match(first!, /^websockets-ts: /);
       assert.match(first!.slice("websockets-ts: ".length), message);
       assert.equal(second, "usage: websockets-ts <uri>");
+      assert.ok(run.stderr.endsWith("\nTry 'websockets-ts --help' for more.\n"), run.stderr);
     });
   }
 

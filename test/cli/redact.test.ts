@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { redactUri, redactUriIn } from "../../src/cli/redact.js";
+
+describe("redactUri", () => {
+  it("replaces the password of the user info, keeping the user name", () => {
+    assert.equal(redactUri("ws://alice:wrong@127.0.0.1:8001/"), "ws://alice:***@127.0.0.1:8001/");
+    assert.equal(redactUri("wss://a:b@example.com/chat?x=1"), "wss://a:***@example.com/chat?x=1");
+    assert.equal(redactUri("ws://alice:@h/"), "ws://alice:***@h/");
+    // parseUri() takes the last @ of the authority: the password has the others.
+    assert.equal(redactUri("ws://alice:p@ss@h/"), "ws://alice:***@h/");
+    assert.equal(redactUri("ws://alice:p%40ss@[::1]:8001"), "ws://alice:***@[::1]:8001");
+  });
+
+  it("redacts invalid URIs too, which errors quote", () => {
+    assert.equal(redactUri("ws://alice:pw@h:99999/"), "ws://alice:***@h:99999/");
+    assert.equal(redactUri("ws://alice:pw@h/#top"), "ws://alice:***@h/#top");
+    assert.equal(redactUri("http://alice:pw@h/"), "http://alice:***@h/");
+  });
+
+  it("leaves a URI without a password as it is", () => {
+    for (const uri of [
+      "ws://127.0.0.1:8001/",
+      "ws://h/users/@me",
+      "ws://h:8001/a:b@c",
+      "ws://h?to=a:b@c",
+      "ws://token@h/",
+      "ws://",
+      "",
+      "not a URI: a:b@c",
+    ]) {
+      assert.equal(redactUri(uri), uri);
+    }
+  });
+});
+
+describe("redactUriIn", () => {
+  it("redacts the URI wherever the text quotes it", () => {
+    const uri = "ws://alice:pw@h:99999/";
+    assert.equal(
+      redactUriIn(`${uri} isn't a valid URI: port out of range`, uri),
+      "ws://alice:***@h:99999/ isn't a valid URI: port out of range",
+    );
+    assert.equal(redactUriIn("HTTP 401", uri), "HTTP 401");
+    assert.equal(redactUriIn("ws://h/ and ws://h/", "ws://h/"), "ws://h/ and ws://h/");
+  });
+});
