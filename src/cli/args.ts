@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { isFieldValueChar, isToken } from "../core/headers.js";
 import { parseProxy } from "../node/proxy.js";
 import { escapeControl } from "./escape.js";
+import { redactUri } from "./redact.js";
 
 /** Host of `websockets-ts serve` without `--host`. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -179,7 +180,10 @@ export function parseCommand(argv: readonly string[]): Command {
 
   const [first, ...rest] = positionals;
   if (first === undefined) throw new UsageError("missing a URI or a command");
-  if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0]}`);
+  if (rest.length > 0) {
+    // A second URI may hold a password too, and any argument control characters.
+    throw new UsageError(`unexpected argument: ${escapeControl(redactUri(rest[0]!))}`);
+  }
   const given = (name: OptionName): boolean => values[name] !== undefined;
   for (const name of FILE_OPTIONS) {
     const value = values[name];
