@@ -93,6 +93,22 @@ export interface ProtocolOptions {
    * that sends nothing more is never answered.
    */
   deferFailureAfterMessages?: boolean;
+  /**
+   * Whether the answer to the peer's close frame waits when complete
+   * messages arrived before it in the same bytes. The close frame comes out
+   * of {@link Protocol.eventsReceived} after them, the state stays OPEN so
+   * that the application can still answer them (RFC 6455 §5.5.1 asks for
+   * the answer "as soon as practical"; after it, no data frame may be sent),
+   * {@link Protocol.closeReplyPending} says so, and the I/O layer calls
+   * {@link Protocol.replyToClose} once the application has had its turn. A
+   * peer that sends its last message and its close frame in one write then
+   * gets the reply to that message, as from a server whose handlers answer
+   * synchronously. Bytes after the close frame are discarded meanwhile; the
+   * end of the stream sends the answer, as does {@link Protocol.sendClose}
+   * or {@link Protocol.fail}. Defaults to `false`: the close frame is
+   * answered as soon as it is parsed.
+   */
+  deferCloseReplyAfterMessages?: boolean;
 }
 
 /** Default {@link ProtocolOptions.maxMessageSize}: 1 MiB. */
@@ -129,6 +145,10 @@ const YIELDS_BEFORE_LARGE_FRAMES = 64;
 const PARSING_YIELDED = 128;
 /** {@link ProtocolOptions.deferFailureAfterMessages} was set. */
 const DEFERS_FAILURE = 256;
+/** {@link ProtocolOptions.deferCloseReplyAfterMessages} was set. */
+const DEFERS_CLOSE_REPLY = 512;
+/** A close frame was received and its answer waits; see {@link Protocol.closeReplyPending}. */
+const CLOSE_REPLY_PENDING = 1024;
 
 /**
  * The state of a protocol that an open connection exchanging whole messages
@@ -211,6 +231,7 @@ export abstract class Protocol {
     this.frameParser.maxMessageSize = this.maxMessageSize;
     if (options.yieldBeforeLargeFrames) this.flags |= YIELDS_BEFORE_LARGE_FRAMES;
     if (options.deferFailureAfterMessages) this.flags |= DEFERS_FAILURE;
+    if (options.deferCloseReplyAfterMessages) this.flags |= DEFERS_CLOSE_REPLY;
   }
 
   /**
@@ -522,6 +543,15 @@ export abstract class Protocol {
           this.validatePartialText();
           return;
         }
+        if (
+          frame.opcode === Opcode.CLOSE &&
+          (this.flags & DEFERS_CLOSE_REPLY) !== 0 &&
+          this.currentState === State.OPEN &&
+          (resumed || this.completedSince(eventsBefore))
+        ) {
+          // Answered once the messages before it were; see closeReplyPending.
+          this.flags |= CLOSE_REPLY_PENDING;
+        }
         this.receiveFrame(frame);
         if (
           (this.flags & YIELDS_BEFORE_LARGE_FRAMES) !== 0 &&
@@ -697,30 +727,63 @@ export abstract class Protocol {
     // RFC 6455 §5.4: "Control frames ... MAY be injected in the middle of a
     // fragmented message"; a close there abandons the unfinished message.
     this.currentSize = null;
+    this.pushEvent(frame);
+    // RFC 6455 §1.4: "after receiving a control frame indicating the connection
+    // should be closed, a peer discards any further data received."
+    this.mode = "discard";
+    if ((this.flags & CLOSE_REPLY_PENDING) === 0) this.answerClose();
+  }
+
+  /**
+   * Sends the answer to the close frame received, then, on the server, the
+   * end of the stream.
+   */
+  private answerClose(): void {
+    this.flags &= ~CLOSE_REPLY_PENDING;
     if (this.currentState === State.OPEN) {
       // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
       // previously send a Close frame, the endpoint MUST send a Close frame in
       // response. (When sending a Close frame in response, the endpoint
       // typically echos the status code it received.)" Echoing the payload
       // also covers an empty one, which has no code to echo.
-      this.sendFrame(new Frame(Opcode.CLOSE, frame.data));
-      this.closeSent = this.closeRcvd;
+      const received = this.closeRcvd!;
+      this.sendFrame(
+        new Frame(
+          Opcode.CLOSE,
+          received.code === CloseCode.NO_STATUS_RCVD ? EMPTY : received.serialize(),
+        ),
+      );
+      this.closeSent = received;
       this.closeRcvdThenSent = true;
       this.currentState = State.CLOSING;
     }
-    this.pushEvent(frame);
     // RFC 6455 §7.1.1: "the server MUST close the underlying TCP connection
     // immediately; the client SHOULD wait for the server to close the connection".
-    if (this.side === "server") this.sendEof();
-    // RFC 6455 §1.4: "after receiving a control frame indicating the connection
-    // should be closed, a peer discards any further data received."
-    this.mode = "discard";
+    if (this.side === "server" && !this.eofSent) this.sendEof();
+  }
+
+  /**
+   * Whether the peer's close frame waits for its answer, after messages that
+   * arrived with it; only with
+   * {@link ProtocolOptions.deferCloseReplyAfterMessages}. The state is OPEN
+   * meanwhile: the application may still send. Then the I/O layer calls
+   * {@link replyToClose}.
+   */
+  get closeReplyPending(): boolean {
+    return (this.flags & CLOSE_REPLY_PENDING) !== 0;
+  }
+
+  /** Answers the close frame that {@link closeReplyPending} reported; else does nothing. */
+  replyToClose(): void {
+    if ((this.flags & CLOSE_REPLY_PENDING) !== 0) this.answerClose();
   }
 
   /** Drops incoming bytes until the end of the stream, then closes. */
   private discard(): void {
     this.reader.discard(this.reader.length);
     if (!this.reader.atEof) return;
+    // The answer to the peer's close frame goes before the end of the stream.
+    this.replyToClose();
     // The server has sent EOF already; the client closes its side once the
     // server has closed its own (RFC 6455 §7.1.1).
     if (!this.eofSent) this.sendEof();
@@ -803,6 +866,11 @@ export abstract class Protocol {
     this.sendFrame(new Frame(Opcode.CLOSE, data));
     this.closeSent = close;
     this.currentState = State.CLOSING;
+    // The peer's close frame waited for its answer (closeReplyPending): this is it.
+    if ((this.flags & CLOSE_REPLY_PENDING) !== 0) {
+      this.closeRcvdThenSent = true;
+      this.answerClose();
+    }
   }
 
   /**

@@ -379,8 +379,9 @@ async function open(
     httpLimits: options.httpLimits ?? {},
     // Answers leave before a large frame behind the message is unmasked; see Connection.
     yieldBeforeLargeFrames: true,
-    // The application answers the messages before a protocol error: see Connection.
+    // The application answers the messages before a protocol error or a close frame: see Connection.
     deferFailureAfterMessages: true,
+    deferCloseReplyAfterMessages: true,
   });
   protocol.trace = connectionTracer(() => formatUri(uri));
   const request = protocol.connect();

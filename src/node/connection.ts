@@ -1031,9 +1031,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       this.flags |= RESUME_AWAITED;
       this.socket.once("resume", onSocketResume);
     }
-    if (this.protocol.failurePending && (this.flags & FAILURE_SCHEDULED) === 0) {
+    const protocol = this.protocol;
+    if (
+      (protocol.failurePending || protocol.closeReplyPending) &&
+      (this.flags & FAILURE_SCHEDULED) === 0
+    ) {
       // Let the application answer the messages that preceded the protocol
-      // error (its handlers run in the microtasks before setImmediate), then fail.
+      // error or the peer's close frame (its handlers run in the microtasks
+      // before setImmediate), then fail, or answer the close frame.
       this.flags |= FAILURE_SCHEDULED;
       setImmediate(failPending, this);
     }
@@ -1429,6 +1434,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       connection.flags &= ~FAILURE_SCHEDULED;
       if (connection.isLost) return;
       connection.protocol.failPending();
+      connection.protocol.replyToClose();
       connection.processEvents();
     };
     keepaliveTimedOut = (connection) => {

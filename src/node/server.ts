@@ -554,8 +554,9 @@ export class Server implements AsyncDisposable {
       httpLimits: options.httpLimits ?? {},
       // Answers leave before a large frame behind the message is unmasked; see Connection.
       yieldBeforeLargeFrames: true,
-      // Handlers answer the messages before a protocol error: see Connection.
+      // Handlers answer the messages before a protocol error or a close frame: see Connection.
       deferFailureAfterMessages: true,
+      deferCloseReplyAfterMessages: true,
     };
     this.serverHeader = options.serverHeader === undefined ? USER_AGENT : options.serverHeader;
     // Checked once here, rather than as each response gets it.

@@ -541,6 +541,106 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
     });
 
+    describe("a close frame after complete messages in the same chunk", () => {
+      function messageThenClose(options = { deferCloseReplyAfterMessages: true }): Protocol {
+        const protocol = openProtocol(role, options);
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.TEXT, "bye"),
+            fromPeer(role, Opcode.CLOSE, closeFrame(1001, "going")),
+            fromPeer(role, Opcode.TEXT, "after the close"),
+          ]),
+        );
+        return protocol;
+      }
+
+      it("is answered at once by default", () => {
+        const protocol = messageThenClose({ deferCloseReplyAfterMessages: false });
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.state, State.CLOSING);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1001, "going"))),
+          ...(role === "server" ? [EOF] : []),
+        ]);
+      });
+
+      it("waits with deferCloseReplyAfterMessages, open for the answers to the messages", () => {
+        const protocol = messageThenClose();
+        assert.equal(protocol.closeReplyPending, true);
+        assert.equal(protocol.state, State.OPEN);
+        // The message, then the close frame; what followed it is discarded (RFC 6455 §1.4).
+        assert.deepEqual(
+          frames(protocol).map((frame) => frame.opcode),
+          [Opcode.TEXT, Opcode.CLOSE],
+        );
+        assert.equal(protocol.closeRcvd?.code, 1001);
+        assert.deepEqual(written(protocol), []);
+        protocol.sendText("echo: bye");
+        protocol.replyToClose();
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.state, State.CLOSING);
+        assert.equal(protocol.closeRcvdThenSent, true);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.TEXT, "echo: bye")),
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1001, "going"))),
+          ...(role === "server" ? [EOF] : []),
+        ]);
+        // Once only.
+        protocol.replyToClose();
+        assert.deepEqual(written(protocol), []);
+        protocol.receiveEof();
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeCode, 1001);
+      });
+
+      it("echoes an empty close frame as an empty one", () => {
+        const protocol = openProtocol(role, { deferCloseReplyAfterMessages: true });
+        protocol.receiveData(
+          concat([fromPeer(role, Opcode.BINARY, "x"), fromPeer(role, Opcode.CLOSE, "")]),
+        );
+        assert.equal(protocol.closeReplyPending, true);
+        protocol.replyToClose();
+        assert.equal(written(protocol)[0], toHex(fromSelf(role, Opcode.CLOSE, "")));
+        assert.equal(protocol.closeSent?.code, 1005);
+      });
+
+      it("answers before the end of the stream when it comes first", () => {
+        const protocol = messageThenClose();
+        frames(protocol);
+        protocol.receiveEof();
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.state, State.CLOSED);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1001, "going"))),
+          EOF,
+        ]);
+      });
+
+      it("takes a close sent meanwhile as the answer", () => {
+        const protocol = messageThenClose();
+        frames(protocol);
+        protocol.sendClose(1000, "done");
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.closeRcvdThenSent, true);
+        assert.equal(protocol.closeSent?.code, 1000);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1000, "done"))),
+          ...(role === "server" ? [EOF] : []),
+        ]);
+        protocol.replyToClose();
+        assert.deepEqual(written(protocol), []);
+      });
+
+      it("is answered at once when no message came before it in the same chunk", () => {
+        const protocol = openProtocol(role, { deferCloseReplyAfterMessages: true });
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "earlier"));
+        frames(protocol);
+        protocol.receiveData(fromPeer(role, Opcode.CLOSE, closeFrame(1000)));
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.state, State.CLOSING);
+      });
+    });
+
     describe("a protocol error after complete messages in the same chunk, by default", () => {
       it("fails at once, and still delivers the messages before it", () => {
         const protocol = openProtocol(role);

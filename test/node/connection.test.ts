@@ -1400,3 +1400,59 @@ describe("Connection, a message followed by a large frame in one read", () => {
     assert.equal(await within(ws.recv(), 5000, "a message"), "last");
   });
 });
+
+describe("a close frame that arrives with messages", () => {
+  // RFC 6455 §5.5.1: the close frame is answered "as soon as practical", and no
+  // data frame may follow the answer: it waits for the application's turn.
+  const NORMAL = new Uint8Array([0x03, 0xe8]);
+  const GOING_AWAY = new Uint8Array([0x03, 0xe9]);
+
+  it("lets a server's handler answer the messages before the close frame", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    // One write, so one read on the server: the last message and the close frame.
+    peer.write(
+      concat([fromPeer("server", Opcode.TEXT, "bye"), fromPeer("server", Opcode.CLOSE, NORMAL)]),
+    );
+    const echoed = await peer.readFrame();
+    assert.equal(echoed?.opcode, Opcode.TEXT);
+    assert.equal(Buffer.from(echoed!.data).toString(), "bye");
+    assert.deepEqual(closePayload(await peer.readFrame()), [1000, ""]);
+    // The server closes the TCP connection after its answer (RFC 6455 §7.1.1).
+    assert.equal(await peer.readFrame(), null);
+  });
+
+  it("lets a client answer the messages before the close frame", async () => {
+    const answers = deferred<[string, [number, string] | null]>();
+    await using raw = await rawServer((peer) => {
+      void (async () => {
+        await acceptRaw(peer);
+        // The client says when it waits in recv(); then a message and a close frame in one write.
+        await peer.readFrame();
+        peer.write(
+          concat([
+            fromPeer("client", Opcode.TEXT, "last"),
+            fromPeer("client", Opcode.CLOSE, GOING_AWAY),
+          ]),
+        );
+        const reply = await peer.readFrame();
+        const close = await peer.readFrame();
+        answers.resolve([Buffer.from(reply?.data ?? []).toString(), closePayload(close)]);
+        peer.socket.end();
+      })();
+    });
+    await using ws = await connect(`ws://127.0.0.1:${raw.port}/`);
+    const received = ws.recv();
+    await ws.send("ready");
+    assert.equal(await received, "last");
+    await ws.send("reply to last");
+    assert.deepEqual(await within(answers.promise, 5000, "the frames of the raw server"), [
+      "reply to last",
+      [1001, ""],
+    ]);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1001);
+  });
+});
