@@ -147,8 +147,8 @@ const PARSING_YIELDED = 128;
 const DEFERS_FAILURE = 256;
 /** {@link ProtocolOptions.deferCloseReplyAfterMessages} was set. */
 const DEFERS_CLOSE_REPLY = 512;
-/** A close frame was received and its answer waits; see {@link Protocol.closeReplyPending}. */
-const CLOSE_REPLY_PENDING = 1024;
+/** While a close frame is parsed: its answer may wait; see {@link Protocol.closeReplyPending}. */
+const CLOSE_REPLY_MAY_WAIT = 1024;
 
 /**
  * The state of a protocol that an open connection exchanging whole messages
@@ -171,6 +171,8 @@ class RareState {
   trace: ((line: string) => void) | null = null;
   /** The payload of the latest ping received while pongs wait; see {@link Protocol.pongsDeferred}. */
   deferredPong: Uint8Array | null = null;
+  /** The payload of the close frame whose answer waits; see {@link Protocol.closeReplyPending}. */
+  closeReply: Uint8Array | null = null;
 }
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
@@ -549,10 +551,11 @@ export abstract class Protocol {
           this.currentState === State.OPEN &&
           (resumed || this.completedSince(eventsBefore))
         ) {
-          // Answered once the messages before it were; see closeReplyPending.
-          this.flags |= CLOSE_REPLY_PENDING;
+          // Answered once the messages before it were, if valid; see closeReplyPending.
+          this.flags |= CLOSE_REPLY_MAY_WAIT;
         }
         this.receiveFrame(frame);
+        this.flags &= ~CLOSE_REPLY_MAY_WAIT;
         if (
           (this.flags & YIELDS_BEFORE_LARGE_FRAMES) !== 0 &&
           frame.fin &&
@@ -564,6 +567,7 @@ export abstract class Protocol {
         }
       }
     } catch (error) {
+      this.flags &= ~CLOSE_REPLY_MAY_WAIT;
       if (
         (this.flags & DEFERS_FAILURE) !== 0 &&
         this.currentState === State.OPEN &&
@@ -731,29 +735,28 @@ export abstract class Protocol {
     // RFC 6455 §1.4: "after receiving a control frame indicating the connection
     // should be closed, a peer discards any further data received."
     this.mode = "discard";
-    if ((this.flags & CLOSE_REPLY_PENDING) === 0) this.answerClose();
+    if ((this.flags & CLOSE_REPLY_MAY_WAIT) !== 0 && this.currentState === State.OPEN) {
+      // A copy: the payload may be a view of a whole read.
+      this.rare().closeReply = frame.data.slice();
+    } else {
+      this.answerClose(frame.data);
+    }
   }
 
   /**
-   * Sends the answer to the close frame received, then, on the server, the
-   * end of the stream.
+   * Sends the answer to the close frame received, its `payload` echoed, then,
+   * on the server, the end of the stream.
    */
-  private answerClose(): void {
-    this.flags &= ~CLOSE_REPLY_PENDING;
+  private answerClose(payload: Uint8Array): void {
+    if (this.rareState !== null) this.rareState.closeReply = null;
     if (this.currentState === State.OPEN) {
       // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
       // previously send a Close frame, the endpoint MUST send a Close frame in
       // response. (When sending a Close frame in response, the endpoint
       // typically echos the status code it received.)" Echoing the payload
       // also covers an empty one, which has no code to echo.
-      const received = this.closeRcvd!;
-      this.sendFrame(
-        new Frame(
-          Opcode.CLOSE,
-          received.code === CloseCode.NO_STATUS_RCVD ? EMPTY : received.serialize(),
-        ),
-      );
-      this.closeSent = received;
+      this.sendFrame(new Frame(Opcode.CLOSE, payload));
+      this.closeSent = this.closeRcvd;
       this.closeRcvdThenSent = true;
       this.currentState = State.CLOSING;
     }
@@ -770,12 +773,13 @@ export abstract class Protocol {
    * {@link replyToClose}.
    */
   get closeReplyPending(): boolean {
-    return (this.flags & CLOSE_REPLY_PENDING) !== 0;
+    return (this.rareState?.closeReply ?? null) !== null;
   }
 
   /** Answers the close frame that {@link closeReplyPending} reported; else does nothing. */
   replyToClose(): void {
-    if ((this.flags & CLOSE_REPLY_PENDING) !== 0) this.answerClose();
+    const payload = this.rareState?.closeReply;
+    if (payload) this.answerClose(payload);
   }
 
   /** Drops incoming bytes until the end of the stream, then closes. */
@@ -867,9 +871,10 @@ export abstract class Protocol {
     this.closeSent = close;
     this.currentState = State.CLOSING;
     // The peer's close frame waited for its answer (closeReplyPending): this is it.
-    if ((this.flags & CLOSE_REPLY_PENDING) !== 0) {
+    const waiting = this.rareState?.closeReply;
+    if (waiting) {
       this.closeRcvdThenSent = true;
-      this.answerClose();
+      this.answerClose(waiting);
     }
   }
 
@@ -887,8 +892,12 @@ export abstract class Protocol {
       const close = new Close(code, truncateReason(reason));
       this.sendFrame(new Frame(Opcode.CLOSE, close.serialize()));
       this.closeSent = close;
+      // The answer to the peer's close frame, if it waited (closeReplyPending).
+      if (this.closeReplyPending) this.closeRcvdThenSent = true;
       this.currentState = State.CLOSING;
     }
+    // Failing, nothing more is answered.
+    if (this.rareState !== null) this.rareState.closeReply = null;
     // RFC 6455 §7.1.7: "An endpoint MUST NOT continue to attempt to process
     // data (including a responding Close frame) from the remote endpoint after
     // being instructed to _Fail the WebSocket Connection_." A server closes

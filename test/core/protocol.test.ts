@@ -631,6 +631,49 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.deepEqual(written(protocol), []);
       });
 
+      it("takes a failure meanwhile as the answer", () => {
+        const protocol = messageThenClose();
+        frames(protocol);
+        protocol.fail(1011, "oops");
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.closeRcvdThenSent, true);
+        assert.deepEqual(written(protocol), [
+          toHex(fromSelf(role, Opcode.CLOSE, closeFrame(1011, "oops"))),
+          ...(role === "server" ? [EOF] : []),
+        ]);
+        protocol.replyToClose();
+        assert.deepEqual(written(protocol), []);
+      });
+
+      it("echoes the payload as received, byte for byte", () => {
+        // A reason that starts with a byte order mark, which decoding drops.
+        const payload = concat([closeFrame(1000), new Uint8Array([0xef, 0xbb, 0xbf, 0x78])]);
+        for (const defer of [false, true]) {
+          const protocol = openProtocol(role, { deferCloseReplyAfterMessages: defer });
+          protocol.receiveData(
+            concat([fromPeer(role, Opcode.TEXT, "m"), fromPeer(role, Opcode.CLOSE, payload)]),
+          );
+          protocol.replyToClose();
+          assert.equal(written(protocol)[0], toHex(fromSelf(role, Opcode.CLOSE, payload)));
+        }
+      });
+
+      it("fails with 1002 for an invalid close frame, with nothing left waiting", () => {
+        const protocol = openProtocol(role, { deferCloseReplyAfterMessages: true });
+        protocol.receiveData(
+          concat([
+            fromPeer(role, Opcode.TEXT, "m"),
+            // RFC 6455 §7.4.1: 1005 must not be sent in a close frame.
+            fromPeer(role, Opcode.CLOSE, new Uint8Array([0x03, 0xed])),
+          ]),
+        );
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.closeRcvd, null);
+        assert.equal(protocol.closeSent?.code, 1002);
+        protocol.replyToClose();
+        assert.equal(protocol.closeSent?.code, 1002);
+      });
+
       it("is answered at once when no message came before it in the same chunk", () => {
         const protocol = openProtocol(role, { deferCloseReplyAfterMessages: true });
         protocol.receiveData(fromPeer(role, Opcode.TEXT, "earlier"));
