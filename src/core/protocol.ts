@@ -548,8 +548,7 @@ export abstract class Protocol {
         if (
           frame.opcode === Opcode.CLOSE &&
           (this.flags & DEFERS_CLOSE_REPLY) !== 0 &&
-          this.currentState === State.OPEN &&
-          (resumed || this.completedSince(eventsBefore))
+          this.answersAwaited(resumed, eventsBefore)
         ) {
           // Answered once the messages before it were, if valid; see closeReplyPending.
           this.flags |= CLOSE_REPLY_MAY_WAIT;
@@ -568,11 +567,7 @@ export abstract class Protocol {
       }
     } catch (error) {
       this.flags &= ~CLOSE_REPLY_MAY_WAIT;
-      if (
-        (this.flags & DEFERS_FAILURE) !== 0 &&
-        this.currentState === State.OPEN &&
-        (resumed || this.completedSince(eventsBefore))
-      ) {
+      if ((this.flags & DEFERS_FAILURE) !== 0 && this.answersAwaited(resumed, eventsBefore)) {
         // Deliver what arrived before the error first; see failurePending.
         this.rare().pendingError = error as Error;
         this.mode = "paused";
@@ -580,6 +575,16 @@ export abstract class Protocol {
         this.failFor(error as Error);
       }
     }
+  }
+
+  /**
+   * Whether the application may owe answers to what this parse delivered: the
+   * connection is open, and a message or a control frame was received since
+   * event `eventsBefore`, or parsing resumed after a yield (the message
+   * before the yield may still await its answer).
+   */
+  private answersAwaited(resumed: boolean, eventsBefore: number): boolean {
+    return this.currentState === State.OPEN && (resumed || this.completedSince(eventsBefore));
   }
 
   /** Whether a message or a control frame was received since event `index`. */
@@ -737,7 +742,7 @@ export abstract class Protocol {
     this.mode = "discard";
     if ((this.flags & CLOSE_REPLY_MAY_WAIT) !== 0 && this.currentState === State.OPEN) {
       // A copy: the payload may be a view of a whole read.
-      this.rare().closeReply = frame.data.slice();
+      this.rare().closeReply = new Uint8Array(frame.data);
     } else {
       this.answerClose(frame.data);
     }
