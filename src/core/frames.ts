@@ -155,7 +155,10 @@ export class Frame {
   }
 }
 
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a reason that starts with U+FEFF keeps it. The WHATWG decoder
+// strips a leading byte order mark by default, and the reason reported would
+// not be the one the peer sent.
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const textEncoder = new TextEncoder();
 
 /** The payload of a close frame: RFC 6455 §5.5.1. */

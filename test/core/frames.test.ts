@@ -315,6 +315,13 @@ describe("Close", () => {
     assert.equal(String(new Close(1009, "")), "1009 (message too big)");
   });
 
+  it("keeps a reason's leading U+FEFF, as sent", () => {
+    // A decoder that strips a byte order mark would report "bye".
+    const close = Close.parse(hex("03 e8 ef bb bf 62 79 65"));
+    assert.equal(close.reason, "\ufeffbye");
+    assert.equal(toHex(close.serialize()), "03e8efbbbf627965");
+  });
+
   it("reads an empty payload as 1005", () => {
     const close = Close.parse(new Uint8Array(0));
     assert.equal(close.code, CloseCode.NO_STATUS_RCVD);

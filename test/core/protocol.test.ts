@@ -506,6 +506,13 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.equal(protocol.closeSent?.reason, "é".repeat(61));
       });
 
+      it("keeps a leading U+FEFF when it truncates a reason", () => {
+        const protocol = openProtocol(role);
+        // 3 + 2 × 100 bytes: cut to 3 + 2 × 60 = 123.
+        protocol.fail(1008, `\ufeff${"é".repeat(100)}`);
+        assert.equal(protocol.closeSent?.reason, `\ufeff${"é".repeat(60)}`);
+      });
+
       it("fails with 1006 and no close frame when the stream ends mid-frame", () => {
         const protocol = openProtocol(role);
         protocol.receiveData(fromPeer(role, Opcode.TEXT, "Hello").subarray(0, 3));
