@@ -276,6 +276,17 @@ describe("websockets-ts <uri>", () => {
     );
   });
 
+  it("doesn't print a token given as the user name of the URI", TIMEOUT, async () => {
+    const cli = new Cli(["wss://SECRETTOKEN@127.0.0.1:1/"]);
+    assert.equal(await cli.exited, 1);
+    assert.equal(
+      cli.stderr,
+      "Failed to connect to wss://***@127.0.0.1:1/: " +
+        "wss://***@127.0.0.1:1/ isn't a valid URI: username provided without password.\n",
+    );
+    assert.ok(!cli.stderr.includes("SECRETTOKEN"));
+  });
+
   it("exits with 1 when the server rejects the handshake", TIMEOUT, async () => {
     await using server = await serve(echo, {
       host: "127.0.0.1",

@@ -181,7 +181,7 @@ export function parseCommand(argv: readonly string[]): Command {
   const [first, ...rest] = positionals;
   if (first === undefined) throw new UsageError("missing a URI or a command");
   if (rest.length > 0) {
-    // A second URI may hold a password too, and any argument control characters.
+    // A second URI may hold credentials too, and any argument control characters.
     throw new UsageError(`unexpected argument: ${escapeControl(redactUri(rest[0]!))}`);
   }
   const given = (name: OptionName): boolean => values[name] !== undefined;

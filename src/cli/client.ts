@@ -214,7 +214,8 @@ function noop(): void {}
  * are printed above the line being typed. Otherwise stdout gets the
  * messages only: the prompt is no part of the data.
  *
- * The URI is printed without its password: `ws://alice:***@host/`.
+ * The URI is printed without its credentials, as `redactUri()` says:
+ * `ws://alice:***@host/`, or `wss://***@host/` for a token as user name.
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
@@ -226,14 +227,14 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
         "anyone on the way can pose as the server.\n",
     );
   }
-  // Without the password of `ws://user:password@host/`.
+  // Without the password of `ws://user:password@host/`, or the token of `wss://TOKEN@host/`.
   const printableUri = escapeControl(redactUri(uri));
   let ws: ClientConnection;
   try {
     ws = await connect(uri, connectOptions);
   } catch (error) {
     // Server-controlled text (a header value, …) can end up in the message;
-    // the URI as given, with its password, too (`<uri> isn't a valid URI: …`).
+    // the URI as given, with its credentials, too (`<uri> isn't a valid URI: …`).
     const message = redactUriIn(describeError(error), uri);
     stderr.write(`Failed to connect to ${printableUri}: ${escapeControl(message)}.\n`);
     return 1;

@@ -1,20 +1,30 @@
 /**
- * Passwords out of what the CLI prints: a URI given as
- * `ws://user:password@host/` for HTTP Basic authentication shows up in the
+ * Credentials out of what the CLI prints: a URI given as
+ * `ws://user:password@host/` for HTTP Basic authentication, or as
+ * `wss://TOKEN@host/` with a token for a user name, shows up in the
  * `Connected to` line and in errors, which end up on screens, in logs and in
  * bug reports.
  *
  * @module
  */
 
+/** What stands for a redacted user name or password. */
+const REDACTED = "***";
+
 /**
- * `uri` with the password of its user info replaced by `***`:
- * `ws://alice:***@127.0.0.1:8001/`. The user name stays, to tell which
- * credentials were used. Works on any string, a valid URI or not, since an
- * invalid one is printed in the error that says so; the user info is found
- * as `parseUri()` finds it, before the last `@` of the authority, which runs
- * from `//` to the first `/` or `?`. A string without both a user name and a
- * password comes back as it is.
+ * `uri` with the secret part of its user info replaced by `***`:
+ *
+ * - the password, keeping the user name, which tells which credentials were
+ *   used: `ws://alice:***@127.0.0.1:8001/`;
+ * - the user name too when the password is missing or empty, since the user
+ *   name is then likely a token (`wss://TOKEN@host/`, or `TOKEN:` as some
+ *   APIs take it): `wss://***@host/`, `wss://***:***@host/`.
+ *
+ * Works on any string, a valid URI or not, since an invalid one is printed
+ * in the error that says so; the user info is found as `parseUri()` finds
+ * it, before the last `@` of the authority, which runs from `//` to the first
+ * `/` or `?`, and split at its first `:`. A string without user info, or
+ * with an empty one (`ws://@host/`), comes back as it is.
  */
 export function redactUri(uri: string): string {
   const slashes = uri.indexOf("//");
@@ -24,9 +34,13 @@ export function redactUri(uri: string): string {
   while (end < uri.length && uri[end] !== "/" && uri[end] !== "?") end++;
   const at = uri.lastIndexOf("@", end - 1);
   if (at < start) return uri;
-  const colon = uri.indexOf(":", start);
-  if (colon === -1 || colon > at) return uri;
-  return `${uri.slice(0, colon + 1)}***${uri.slice(at)}`;
+  const userInfo = uri.slice(start, at);
+  const colon = userInfo.indexOf(":");
+  const user = colon === -1 ? userInfo : userInfo.slice(0, colon);
+  const password = colon === -1 ? "" : userInfo.slice(colon + 1);
+  const shownUser = password === "" && user !== "" ? REDACTED : user;
+  const shown = colon === -1 ? shownUser : `${shownUser}:${REDACTED}`;
+  return `${uri.slice(0, start)}${shown}${uri.slice(at)}`;
 }
 
 /**

@@ -345,6 +345,20 @@ describe("runClient", () => {
     });
   });
 
+  it("prints the URI without a token given as user name once connected", TIMEOUT, async () => {
+    await withServer(echo, async (uri) => {
+      const cli = streams(false);
+      cli.stdin.end();
+      // `TOKEN:`, with an empty password, as some APIs take a token.
+      const withToken = uri.replace("ws://", "ws://SECRETTOKEN:@");
+      assert.equal(await runClient(withToken, { streams: cli.io }), 0);
+      assert.equal(
+        cli.stdout(),
+        `${uri.replace("ws://", "Connected to ws://***:***@")}.\nConnection closed: 1000 (OK).\n`,
+      );
+    });
+  });
+
   it("prints the URI without its password when connecting fails", TIMEOUT, async () => {
     const cli = streams(false);
     // The error quotes the URI as given.
@@ -353,6 +367,17 @@ describe("runClient", () => {
       cli.stderr(),
       "Failed to connect to ws://alice:***@127.0.0.1:99999/: " +
         "ws://alice:***@127.0.0.1:99999/ isn't a valid URI: port out of range.\n",
+    );
+  });
+
+  it("prints a URI with a user name only without it", TIMEOUT, async () => {
+    const cli = streams(false);
+    // A token given as the user name: parseUri() refuses it, and the error quotes the URI.
+    assert.equal(await runClient("wss://SECRETTOKEN@127.0.0.1:1/", { streams: cli.io }), 1);
+    assert.equal(
+      cli.stderr(),
+      "Failed to connect to wss://***@127.0.0.1:1/: " +
+        "wss://***@127.0.0.1:1/ isn't a valid URI: username provided without password.\n",
     );
   });
 
