@@ -16,6 +16,7 @@ import {
   type ConnectOptions,
   connect,
   type Data,
+  InvalidUri,
   ProtocolError,
   SecurityError,
 } from "../index.js";
@@ -117,12 +118,19 @@ export function formatMessage(message: Data): string {
   return `< (binary) ${bytes.toString("hex")}`;
 }
 
-/** An error's message for the user; several for an `AggregateError` (one per address tried). */
+/**
+ * An error's message for the user; several for an `AggregateError` (one per
+ * address tried). The URI that an `InvalidUri` quotes is redacted as
+ * `redactUri()` says. Control characters are left for the caller to escape.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return error.errors.map(describeError).join("; ");
   }
   if (error instanceof SecurityError) return error.message.replace(TLS_CA_HINT, CLI_CA_HINT);
+  // The URI an InvalidUri quotes may not be the one given: the Location of a
+  // redirect that can't be followed, which the server chose, credentials and all.
+  if (error instanceof InvalidUri) return redactUriIn(error.message, error.uri);
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }

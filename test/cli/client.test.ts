@@ -381,6 +381,42 @@ describe("runClient", () => {
     );
   });
 
+  it("redacts and escapes the Location of a redirect it can't follow", TIMEOUT, async () => {
+    let location = "";
+    const redirect = async (peer: RawPeer) => {
+      await peer.readHead();
+      // latin1: a header value may hold obs-text, which includes the C1 CSI 0x9b.
+      peer.write(
+        Buffer.from(
+          `HTTP/1.1 302 Found\r\nLocation: ${location}\r\nContent-Length: 0\r\n\r\n`,
+          "latin1",
+        ),
+      );
+      peer.socket.end();
+    };
+    await using server = await rawServer((peer) => void redirect(peer));
+    const uri = `ws://127.0.0.1:${server.port}/`;
+    const cases: [location: string, printed: string][] = [
+      // Not a URL at all (port out of range): the error quotes it as sent.
+      [
+        "ws://user:SECRET@h:99999/\x9b2J",
+        "ws://user:***@h:99999/\\x9b2J isn't a valid URI: invalid redirect location",
+      ],
+      // A URL, but not a WebSocket URI: the error quotes it as resolved.
+      ["ftp://user:SECRET@h/", "ftp://user:***@h/ isn't a valid URI: scheme isn't ws or wss"],
+      [
+        "ws://SECRET@h/\x9b2J",
+        "ws://***@h/%C2%9B2J isn't a valid URI: username provided without password",
+      ],
+    ];
+    for (const [sent, printed] of cases) {
+      location = sent;
+      const cli = streams(false);
+      assert.equal(await runClient(uri, { streams: cli.io }), 1);
+      assert.equal(cli.stderr(), `Failed to connect to ${uri}: ${printed}.\n`, sent);
+    }
+  });
+
   it("returns 1 and writes to stderr when connecting fails", TIMEOUT, async () => {
     const cli = streams(false);
     assert.equal(await runClient("ws://", { streams: cli.io }), 1);
