@@ -397,4 +397,10 @@ describe("command line", () => {
     assert.ok(SHORT_USAGE.endsWith("\nTry 'websockets-ts --help' for more.\n"));
     assert.ok(USAGE.startsWith(SHORT_USAGE.slice(0, SHORT_USAGE.indexOf("Try "))));
   });
+
+  it("says that -k takes no value for -k=1, rather than that -= is unknown", TIMEOUT, async () => {
+    const cli = new Cli(["-k=1", "ws://127.0.0.1:1/"]);
+    assert.equal(await cli.exited, 2);
+    assert.equal(cli.stderr, `websockets-ts: -k takes no value\n${SHORT_USAGE}`);
+  });
 });

@@ -245,7 +245,7 @@ function parseOptions(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
   } catch (error) {
-    throw new UsageError(describeParseError(error));
+    throw new UsageError(describeParseError(error, argv));
   }
 }
 
@@ -253,14 +253,17 @@ function parseOptions(argv: readonly string[]) {
  * An error of `parseArgs()` in the words of the other usage errors:
  * `unknown option --bogus` for `Unknown option '--bogus'. To specify a
  * positional argument starting with a '-', …`, `--header needs a value` for
- * `Option '-H, --header <value>' argument missing`. An error it doesn't
+ * `Option '-H, --header <value>' argument missing`, `-k takes no value` for
+ * `-k=1`, which parseArgs calls `Unknown option '-='`. An error it doesn't
  * recognize keeps its first sentence, without the advice for scripts that
  * follows.
  */
-function describeParseError(error: unknown): string {
+function describeParseError(error: unknown, argv: readonly string[]): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const equals = describeShortEquals(argv);
+    if (equals !== undefined) return escapeControl(equals);
     const option = /^Unknown option '(.+?)'(?:\. |\.?$)/s.exec(message)?.[1];
     if (option !== undefined) return `unknown option ${escapeControl(option)}`;
   } else if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
@@ -278,6 +281,35 @@ function describeParseError(error: unknown): string {
     }
   }
   return message.split(/\.\s|\n/)[0]!.replace(/\.$/, "");
+}
+
+/**
+ * What is wrong when the unknown option is a `=` in a group of short options,
+ * which parseArgs reads letter by letter: `-k=1` is `-k -= -1`, where `-=`
+ * is unknown, though the user meant to give `-k` a value, as `--name=VALUE`
+ * does; `-=1` is no option at all. `undefined` when the unknown option is
+ * something else. (A short option that takes a value takes the rest of the
+ * group, `=` included: `-s=chat` offers `=chat`, as getopt would.)
+ */
+function describeShortEquals(argv: readonly string[]): string | undefined {
+  // Not strict, to get the tokens strict mode would have thrown at; they are the same.
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const unknown = tokens.findIndex(
+    (token) => token.kind === "option" && !Object.hasOwn(OPTIONS, token.name),
+  );
+  const token = tokens[unknown];
+  if (token?.kind !== "option" || token.rawName !== "-=") return undefined;
+  const previous = tokens[unknown - 1];
+  if (previous?.kind === "option" && previous.index === token.index) {
+    return `${previous.rawName} takes no value`;
+  }
+  return `unknown option ${argv[token.index]}`;
 }
 
 function parsePort(text: string): number {

@@ -118,6 +118,22 @@ describe("parseCommand", () => {
     );
   });
 
+  it("takes `-` as an argument and `--` as the end of the options", () => {
+    // As getopt does: `-` is a (bad) URI, which connecting reports.
+    assert.deepEqual(parseCommand(["-"]), client("-"));
+    assert.deepEqual(parseCommand(["-k", "--", "-k"]), client("-k", { insecure: true }));
+    assert.deepEqual(parseCommand(["--", "serve"]), server());
+    // As the reference page says: a group of short options, the last one taking a value.
+    assert.deepEqual(
+      parseCommand(["-ks", "chat", "ws://a"]),
+      client("ws://a", { insecure: true, subprotocols: ["chat"] }),
+    );
+    assert.deepEqual(
+      parseCommand(["-schat", "ws://a"]),
+      client("ws://a", { subprotocols: ["chat"] }),
+    );
+  });
+
   it("reads `--proxy env` as the environment's proxy", () => {
     assert.deepEqual(
       parseCommand(["--proxy", "env", "ws://a/"]),
@@ -217,6 +233,19 @@ describe("parseCommand", () => {
       [["serve", "--max-size", "1.5M"], /^invalid size: 1\.5M$/],
       [["ws://a", "--no-compression=yes"], /^--no-compression takes no value$/],
       [["ws://a", "--insecure=1"], /^--insecure takes no value$/],
+      // parseArgs reads `-k=1` as the group `-k -= -1`, and `-=` is unknown.
+      [["ws://a", "-k=1"], /^-k takes no value$/],
+      [["ws://a", "-k="], /^-k takes no value$/],
+      [["-h=1"], /^-h takes no value$/],
+      [["ws://a", "-kk=1"], /^-k takes no value$/],
+      [["ws://a", "-kq=1"], /^unknown option -q$/],
+      [["ws://a", "-kq"], /^unknown option -q$/],
+      [["ws://a", "-="], /^unknown option -=$/],
+      [["ws://a", "-=1"], /^unknown option -=1$/],
+      [["ws://a", "--="], /^unknown option --=$/],
+      [["ws://a", "--=1"], /^unknown option --=1$/],
+      [["ws://a", "--", "-k=1"], /^unexpected argument: -k=1$/],
+      [["--"], /^missing a URI or a command$/],
     ];
     for (const [argv, message] of cases) {
       assert.throws(
