@@ -33,9 +33,12 @@ interface CompiledRoute {
 /**
  * The scheme and authority of an absolute-form request target (RFC 9112
  * §3.2.2), up to its path or query: RFC 3986 §3.2 ends the authority at the
- * next "/", "?" or "#"; schemes are case-insensitive (§3.1).
+ * next "/", "?" or "#"; schemes are case-insensitive (§3.1). RFC 6455 §4.2.1
+ * names http and https; ws and wss are the same resources, and RFC 9112's
+ * absolute-form is any absolute URI, so a client may well send its WebSocket
+ * URI as is. Other schemes name other resources: they match nothing.
  */
-const ABSOLUTE_FORM_ORIGIN = /^https?:\/\/[^/?#]*/i;
+const ABSOLUTE_FORM_ORIGIN = /^(?:https?|wss?):\/\/[^/?#]*/i;
 
 /** The route tables of the handlers {@link route} created. */
 const tables = new WeakMap<Handler, RouteTable>();
@@ -66,7 +69,8 @@ class RouteTable {
       // RFC 6455 §4.2.1 item 1: the Request-URI may "be an absolute http/https
       // URI that, when parsed, has a /resource name/" (RFC 9112 §3.2.2: "A
       // server MUST accept the absolute-form"): route on its path, as sent.
-      // RFC 9112 §3.2.1: an empty path stands for "/".
+      // RFC 9112 §3.2.1: an empty path stands for "/". The host isn't
+      // checked: route() doesn't know the server's names (nor reads Host).
       target = target.slice(origin[0].length);
       if (!target.startsWith("/")) target = `/${target}`;
     }
@@ -135,7 +139,9 @@ function matchSegments(
  * its value is in `connection.params.name`. Paths are compared without the
  * query string, percent-decoded, segment by segment; patterns without
  * parameters win over those with, which are tried in order. A target in
- * absolute form (`http://host/chat`) is routed on its path. Given to
+ * absolute form (`http://host/chat`, or `https`, `ws`, `wss`) is routed on
+ * its path, exactly as that path in origin form; its host is not checked,
+ * nor is the `Host` header: check them in `processRequest` if needed. Given to
  * `serve()`, a request whose path matches nothing gets 404 during the
  * handshake, before `processRequest` runs.
  *

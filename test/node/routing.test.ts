@@ -87,8 +87,48 @@ describe("route()", () => {
     assert.deepEqual(await answer("http://127.0.0.1?x=1"), ["root", {}]);
     assert.deepEqual(await answer("http://127.0.0.1"), ["root", {}]);
     assert.equal(await answer("http://127.0.0.1/nowhere"), "HTTP/1.1 404 Not Found");
-    // Only http and https URIs are absolute-form targets of a handshake.
+    // Other schemes than http, https, ws and wss name other resources.
     assert.equal(await answer("ftp://127.0.0.1/chat"), "HTTP/1.1 404 Not Found");
+  });
+
+  it("routes a target in absolute form on its path exactly as in origin form", async () => {
+    // RFC 9112 §3.2.2: absolute-form = absolute-URI, whichever the scheme; a
+    // client may write its ws:// or wss:// URI there.
+    const { server, port } = await startServer(route({ "/": reply("root"), ...ROUTES }));
+    await using _server = server;
+    const answer = async (target: string) => {
+      const peer = await RawPeer.connect(port);
+      const head = await peer.handshake(target);
+      const frame = head.startsWith("HTTP/1.1 101 ") ? await peer.readFrame() : null;
+      peer.socket.destroy();
+      return frame === null ? head.split("\r\n")[0] : new TextDecoder().decode(frame.data);
+    };
+    const paths = [
+      "/",
+      "/?x=1",
+      "/chat",
+      "/chat?token=a/b",
+      "/chat/",
+      "/rooms/42",
+      "/rooms/caf%C3%A9",
+      "/rooms/lobby",
+      "/rooms/1/users/ann",
+      "/rooms",
+      "/a%2Fb",
+      "/%zz",
+      "/nowhere",
+    ];
+    // The host is not checked: neither against the Host header (127.0.0.1
+    // here) nor against anything the server knows; route() sees the path only.
+    const origins = ["ws://example.com", "wss://example.com:8443", "WS://user:pw@127.0.0.1"];
+    for (const path of paths) {
+      const expected = await answer(path);
+      for (const origin of origins) {
+        assert.equal(await answer(`${origin}${path}`), expected, `${origin}${path}`);
+      }
+    }
+    assert.deepEqual(await answer("ws://example.com"), await answer("/"));
+    assert.deepEqual(await answer("wss://example.com?x=1"), await answer("/?x=1"));
   });
 
   it("rejects invalid patterns", () => {
