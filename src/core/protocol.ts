@@ -149,6 +149,8 @@ const DEFERS_FAILURE = 256;
 const DEFERS_CLOSE_REPLY = 512;
 /** While a close frame is parsed: its answer may wait; see {@link Protocol.closeReplyPending}. */
 const CLOSE_REPLY_MAY_WAIT = 1024;
+/** Parsing stopped with decodedMessageBudget spent: held bytes wait for resumeParsing(). */
+const PARSING_HELD = 2048;
 
 /**
  * The state of a protocol that an open connection exchanging whole messages
@@ -525,9 +527,10 @@ export abstract class Protocol {
     const parser = this.frameParser;
     parser.limitEncodedSize(this.maxEncodedSize(), this.maxMessageSize);
     const eventsBefore = this.events.length;
-    // Resuming after a yield: the message before it may still await its answer.
-    const resumed = (this.flags & PARSING_YIELDED) !== 0;
-    this.flags &= ~PARSING_YIELDED;
+    // Resuming after a yield, or after the budget of decoded messages ran
+    // out: the messages before may still await their answers.
+    const resumed = (this.flags & (PARSING_YIELDED | PARSING_HELD)) !== 0;
+    this.flags &= ~(PARSING_YIELDED | PARSING_HELD);
     try {
       while (this.mode === "frames" && this.decodedMessageBudget !== 0) {
         parser.messageSize = this.currentSize ?? 0;
@@ -565,6 +568,7 @@ export abstract class Protocol {
           return;
         }
       }
+      if (this.mode === "frames") this.flags |= PARSING_HELD;
     } catch (error) {
       this.flags &= ~CLOSE_REPLY_MAY_WAIT;
       if ((this.flags & DEFERS_FAILURE) !== 0 && this.answersAwaited(resumed, eventsBefore)) {

@@ -855,6 +855,35 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.equal(protocol.closeCode, 1006);
       });
 
+      it("counts parsing resumed after the budget ran out as after messages", () => {
+        // The messages before the held bytes may be queued still, unanswered.
+        for (const [options, deferred] of [
+          [{ deferCloseReplyAfterMessages: true }, "closeReplyPending"],
+          [{ deferFailureAfterMessages: true }, "failurePending"],
+        ] as const) {
+          const protocol = openProtocol(role, options);
+          protocol.extensions = [identity];
+          protocol.decodedMessageBudget = 1;
+          protocol.receiveData(
+            concat([
+              fromPeer(role, Opcode.TEXT, "one", true, RSV1),
+              deferred === "closeReplyPending"
+                ? fromPeer(role, Opcode.CLOSE, closeFrame(1000))
+                : fromPeer(role, Opcode.CLOSE, new Uint8Array([0x03])),
+            ]),
+          );
+          assert.deepEqual(
+            frames(protocol).map((frame) => decode(frame.data)),
+            ["one"],
+          );
+          protocol.decodedMessageBudget = 1;
+          protocol.resumeParsing();
+          assert.equal(protocol[deferred], true, deferred);
+          assert.equal(protocol.state, State.OPEN);
+          assert.deepEqual(written(protocol), []);
+        }
+      });
+
       it("parses nothing with a budget of 0, and everything by default", () => {
         const protocol = decoding();
         assert.equal(protocol.decodedMessageBudget, -1);
