@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidStatus, type Response } from "../../src/index.js";
@@ -21,6 +22,18 @@ export const root = fileURLToPath(ROOT);
 /** The test certificates' files (test/fixtures/tls/), by name: "ca.pem", … */
 export function fixture(name: string): string {
   return join(root, "test/fixtures/tls", name);
+}
+
+/**
+ * A port nobody listens on now, for a program that prints the port it was
+ * given (port 0 would make it print 0).
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** A finder for `page`'s ```ts blocks: the one block that contains `marker`. */
