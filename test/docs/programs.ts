@@ -7,11 +7,11 @@
  */
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { InvalidStatus, type Response } from "../../src/index.js";
+import { type Handler, InvalidStatus, type Response, type Server, serve } from "../../src/index.js";
 import { type RunningNode, startNode } from "../helpers/child.js";
 import { codeBlocks, ROOT, readMarkdown } from "./markdown.js";
 import type { Project } from "./project.js";
@@ -22,6 +22,14 @@ export const root = fileURLToPath(ROOT);
 /** The test certificates' files (test/fixtures/tls/), by name: "ca.pem", … */
 export function fixture(name: string): string {
   return join(root, "test/fixtures/tls", name);
+}
+
+/** The localhost test certificate and its key, for a server's `tls` option. */
+export function testCertificate(): { key: Buffer; cert: Buffer } {
+  return {
+    key: readFileSync(fixture("localhost-key.pem")),
+    cert: readFileSync(fixture("localhost.pem")),
+  };
 }
 
 /**
@@ -162,4 +170,41 @@ export async function importProgram<T>(
 ): Promise<T> {
   const path = project.writeProgram(name, `${code}\n${exports}\n`);
   return (await import(pathToFileURL(path).href)) as T;
+}
+
+/** A server that restarts on the same port, for the reconnection loops. */
+export interface FeedServer extends AsyncDisposable {
+  readonly port: number;
+  /** Closes, as a server does when it restarts (1001, going away), and starts again. */
+  restart(): Promise<void>;
+  /** Drops its connections without a close frame (1006), as a crash does, and starts again. */
+  crash(): Promise<void>;
+}
+
+/**
+ * Starts a server on 127.0.0.1 that sends `feed <n>` on its n-th connection,
+ * counted across restarts, and holds the connection until the client closes it.
+ */
+export async function startFeedServer(): Promise<FeedServer> {
+  let count = 0;
+  const handler: Handler = async (ws) => {
+    await ws.send(`feed ${++count}`);
+    await ws.closed;
+  };
+  const start = (port: number) => serve(handler, { host: "127.0.0.1", port, logger: null });
+  let server: Server = await start(0);
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    async restart() {
+      await server.close();
+      server = await start(port);
+    },
+    async crash() {
+      for (const ws of server.connections) ws.terminate();
+      await server.close();
+      server = await start(port);
+    },
+    [Symbol.asyncDispose]: () => server.close(),
+  };
 }

@@ -10,13 +10,12 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { type ServerConnection, serve } from "../../src/index.js";
 import { runNode } from "../helpers/child.js";
 import { deferred, echo, unhandledRejections } from "../helpers/server.js";
-import { edit, examplesOf, fixture } from "./programs.js";
+import { edit, examplesOf, fixture, testCertificate } from "./programs.js";
 import { type Project, scratchProject } from "./project.js";
 
 const PAGE = "docs/howto/proxies.md";
@@ -106,10 +105,7 @@ async function startTlsServer() {
     {
       host: "127.0.0.1",
       port: 0,
-      tls: {
-        key: readFileSync(fixture("localhost-key.pem")),
-        cert: readFileSync(fixture("localhost.pem")),
-      },
+      tls: testCertificate(),
       logger: null,
     },
   );
