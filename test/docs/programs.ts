@@ -54,10 +54,10 @@ export function examplesOf(page: string): (marker: string) => string {
   };
 }
 
-/** `code` with `from`, which must be there once, replaced by `to`. */
-export function edit(code: string, from: string, to: string): string {
-  assert.equal(code.split(from).length, 2, `the example has ${from} once:\n${code}`);
-  return code.replace(from, to);
+/** `code` with `from`, which must be there `times` times (once by default), replaced by `to`. */
+export function edit(code: string, from: string, to: string, times = 1): string {
+  assert.equal(code.split(from).length - 1, times, `the example has ${from} ${times}×:\n${code}`);
+  return code.replaceAll(from, to);
 }
 
 /** What the preloaded module prints when a server starts listening. */
