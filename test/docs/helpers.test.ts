@@ -1,0 +1,134 @@
+/**
+ * docs/reference/helpers.md's programs, run from a project of a user's:
+ * the `basicAuth()` and `route()` servers in child processes on 127.0.0.1
+ * and a port the system picks (instead of port 8001 of every interface),
+ * against clients of the test's; the `reconnect()` loop against a server of
+ * the test's that restarts and crashes; the `backoffDelay()` example as it
+ * stands. The page's signatures are only type-checked.
+ */
+
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { connect } from "../../src/index.js";
+import { runNode } from "../helpers/child.js";
+import { unhandledRejections } from "../helpers/server.js";
+import { edit, examplesOf, refusal, startFeedServer, startProgram } from "./programs.js";
+import { scratchProject } from "./project.js";
+
+const PAGE = "docs/reference/helpers.md";
+const example = examplesOf(PAGE);
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+/** The page's servers listen on port 8001 of every interface; in tests, on loopback. */
+function onLoopback(code: string): string {
+  return edit(code, "port: 8001", 'host: "127.0.0.1", port: 0');
+}
+
+describe(`${PAGE}: basicAuth()`, () => {
+  it("greets alice, and answers 401 with the challenge and the reason otherwise", async () => {
+    using project = scratchProject();
+    await using server = await startProgram(
+      project,
+      "server",
+      onLoopback(example("processRequest: basicAuth(")),
+    );
+    const address = `127.0.0.1:${server.port}`;
+    const password = encodeURIComponent("correct horse battery staple");
+    {
+      await using ws = await connect(`ws://alice:${password}@${address}/`);
+      assert.equal(await ws.recv(), "Hello, alice!");
+    }
+
+    const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString("base64")}`;
+    const cases: [string, [string, string][], string][] = [
+      ["", [], "Missing credentials.\n"],
+      ["", [["Authorization", "Bearer s3cr3t"]], "Unsupported credentials.\n"],
+      ["", [["Authorization", basic("no colon")]], "Unsupported credentials.\n"],
+      [
+        "",
+        [
+          ["Authorization", basic("alice:correct horse battery staple")],
+          ["Authorization", basic("alice:correct horse battery staple")],
+        ],
+        "Unsupported credentials.\n",
+      ],
+      ["alice:wrong@", [], "Invalid credentials.\n"],
+      [`bob:${password}@`, [], "Invalid credentials.\n"],
+    ];
+    for (const [userinfo, additionalHeaders, reason] of cases) {
+      const response = await refusal(connect(`ws://${userinfo}${address}/`, { additionalHeaders }));
+      assert.equal(response.status, 401, reason);
+      assert.equal(response.text, reason);
+      assert.equal(
+        response.headers.get("WWW-Authenticate"),
+        'Basic realm="websockets", charset="UTF-8"',
+      );
+    }
+    assert.equal(server.child.exitCode, null);
+    assert.equal(server.stderr, "");
+  });
+});
+
+describe(`${PAGE}: route()`, () => {
+  it("runs the handler of the pattern the path matches, with its parameters, else 404", async () => {
+    using project = scratchProject();
+    await using server = await startProgram(
+      project,
+      "server",
+      onLoopback(example('"/rooms/:room": async (ws) =>')),
+    );
+    const base = `ws://127.0.0.1:${server.port}`;
+    {
+      await using ws = await connect(`${base}/echo?since=0`);
+      await ws.send("Hello!");
+      assert.equal(await ws.recv(), "Hello!");
+    }
+    for (const [path, room] of [
+      ["/rooms/lobby", "lobby"],
+      ["/rooms/caf%C3%A9", "café"],
+      ["/rooms/a%2Fb", "a/b"],
+    ] as const) {
+      await using ws = await connect(`${base}${path}`);
+      assert.equal(await ws.recv(), `Welcome to ${room}!`);
+    }
+    for (const path of ["/", "/echo/", "/rooms/", "/rooms/a/b", "/Echo"]) {
+      assert.equal((await refusal(connect(`${base}${path}`))).status, 404, path);
+    }
+    assert.equal(server.stderr, "");
+  });
+});
+
+describe(`${PAGE}: reconnect()`, () => {
+  it("prints the feed, and connects again after a restart and after a crash", async () => {
+    await using feed = await startFeedServer();
+    using project = scratchProject();
+    const code = edit(
+      example("for await (const ws of reconnect("),
+      "ws://127.0.0.1:8001/feed",
+      `ws://127.0.0.1:${feed.port}/feed`,
+    );
+    await using client = await startProgram(project, "client", code, { ready: /^feed 1\n/m });
+    await feed.restart();
+    await client.waitFor(/^feed 2\n/m);
+    await feed.crash();
+    await client.waitFor(/^feed 3\n/m);
+    assert.equal(client.printed, "feed 1\nfeed 2\nfeed 3\n");
+    assert.equal(client.stderr, "");
+  });
+});
+
+describe(`${PAGE}: backoffDelay()`, () => {
+  it("prints what its comments say", async () => {
+    using project = scratchProject();
+    project.writeProgram("backoff", example("backoffDelay(3)"));
+    const run = await runNode(["backoff.js"], { cwd: project.dir });
+    assert.equal(run.stderr, "");
+    const [first, second] = run.stdout.split("\n");
+    assert.ok(Number(first) >= 2000 && Number(first) <= 4000, first);
+    assert.equal(second, "200");
+    assert.equal(run.stdout, `${first}\n200\n`);
+  });
+});
