@@ -4,6 +4,8 @@
  * @module
  */
 
+export { Close } from "./core/close.js";
+export { CloseCode, closeCodeExplanation } from "./core/close-codes.js";
 export {
   ConcurrencyError,
   ConnectionClosed,
@@ -46,9 +48,10 @@ export {
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
 } from "./core/extensions/permessage-deflate.js";
-export { Close, CloseCode, closeCodeExplanation, Frame, Opcode } from "./core/frames.js";
+export { Frame } from "./core/frame.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
 export { type HttpLimits, Request, Response } from "./core/http11.js";
+export { Opcode } from "./core/opcodes.js";
 export { State } from "./core/protocol.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";

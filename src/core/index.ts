@@ -6,6 +6,8 @@
  */
 
 export { ClientProtocol, type ClientProtocolOptions } from "./client.js";
+export { Close } from "./close.js";
+export { CloseCode, closeCodeExplanation, isValidCloseCode } from "./close-codes.js";
 export * from "./errors.js";
 export type {
   ClientExtensionFactory,
@@ -24,18 +26,9 @@ export {
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
 } from "./extensions/permessage-deflate.js";
-export {
-  Close,
-  CloseCode,
-  closeCodeExplanation,
-  Frame,
-  FrameParser,
-  type FrameParserOptions,
-  isControlOpcode,
-  isValidCloseCode,
-  Opcode,
-  serializeFrame,
-} from "./frames.js";
+export { Frame } from "./frame.js";
+export { FrameParser, type FrameParserOptions } from "./frame-parser.js";
+export { serializeFrame } from "./frame-writer.js";
 export { acceptKey, generateKey } from "./handshake.js";
 export {
   buildBasicAuthorization,
@@ -56,6 +49,7 @@ export {
 } from "./headers.js";
 export * from "./http11.js";
 export { applyMask } from "./mask.js";
+export { isControlOpcode, Opcode } from "./opcodes.js";
 export {
   DEFAULT_MAX_SIZE,
   type Event,

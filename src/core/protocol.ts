@@ -11,12 +11,16 @@
  * @module
  */
 
+import { Close } from "./close.js";
+import { CloseCode } from "./close-codes.js";
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import type { Extension, MessageOptions } from "./extensions/base.js";
-import { Close, CloseCode, Frame, FrameParser, isControlOpcode, Opcode } from "./frames.js";
+import { Frame } from "./frame.js";
+import { FrameParser } from "./frame-parser.js";
 import type { Headers } from "./headers.js";
 import type { Request, Response } from "./http11.js";
 import { randomMaskKey } from "./mask.js";
+import { isControlOpcode, Opcode } from "./opcodes.js";
 import { OutgoingBytes } from "./outgoing.js";
 import { StreamReader } from "./streams.js";
 import { describeFrame, describeHead } from "./trace.js";

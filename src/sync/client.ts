@@ -12,8 +12,8 @@
 
 import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
+import { CloseCode } from "../core/close-codes.js";
 import { ConnectionClosedOK, InvalidState, TimeoutError } from "../core/errors.js";
-import { CloseCode } from "../core/frames.js";
 import { Headers } from "../core/headers.js";
 import { Request, Response } from "../core/http11.js";
 import { State } from "../core/protocol.js";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CloseCode } from "../core/frames.js";
+import { CloseCode } from "../core/close-codes.js";
 import { State } from "../core/protocol.js";
 import type { ClientConnection } from "../node/client.js";
 import type { CloseRequest } from "./validation.js";

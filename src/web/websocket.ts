@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import { setImmediate as nextTask } from "node:timers/promises";
 import { isAnyArrayBuffer, isSharedArrayBuffer } from "node:util/types";
-import { CloseCode } from "../core/frames.js";
+import { CloseCode } from "../core/close-codes.js";
 import { State } from "../core/protocol.js";
 import { type ClientConnection, type ConnectOptions, connect } from "../node/client.js";
 import type { Data } from "../node/messages.js";

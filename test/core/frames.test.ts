@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Close } from "../../src/core/close.js";
+import { CloseCode, closeCodeExplanation, isValidCloseCode } from "../../src/core/close-codes.js";
 import { InvalidState, PayloadTooBig, ProtocolError } from "../../src/core/errors.js";
-import {
-  Close,
-  CloseCode,
-  closeCodeExplanation,
-  Frame,
-  FrameParser,
-  isControlOpcode,
-  isValidCloseCode,
-  Opcode,
-  serializeFrame,
-} from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
+import { FrameParser } from "../../src/core/frame-parser.js";
+import { serializeFrame } from "../../src/core/frame-writer.js";
+import { isControlOpcode, Opcode } from "../../src/core/opcodes.js";
 import { StreamReader } from "../../src/core/streams.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
 

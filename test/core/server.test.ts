@@ -17,9 +17,10 @@ import type {
   ExtensionParameter,
   ServerExtensionFactory,
 } from "../../src/core/extensions/base.js";
-import { Frame, Opcode } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
 import { Headers } from "../../src/core/headers.js";
 import { Request, type Response } from "../../src/core/http11.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { State } from "../../src/core/protocol.js";
 import {
   MAX_EXTENSION_OFFERS_TRIED,

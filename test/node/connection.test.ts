@@ -3,13 +3,14 @@ import { Buffer } from "node:buffer";
 import { once } from "node:events";
 import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
+import { CloseCode } from "../../src/core/close-codes.js";
 import {
   ConcurrencyError,
   ConnectionClosedError,
   ConnectionClosedOK,
   InvalidState,
 } from "../../src/core/errors.js";
-import { CloseCode, Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { isPooled } from "../../src/core/outgoing.js";
 import { State } from "../../src/core/protocol.js";
 import { connect } from "../../src/node/client.js";

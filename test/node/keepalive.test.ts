@@ -4,7 +4,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { ConnectionClosedError } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { State } from "../../src/core/protocol.js";
 import { connect } from "../../src/node/client.js";
 import { Keepalive } from "../../src/node/keepalive.js";

@@ -21,6 +21,7 @@
 
 import { constants as bufferConstants } from "node:buffer";
 import { constants as zlibConstants } from "node:zlib";
+import { CloseCode } from "../close-codes.js";
 import {
   DuplicateParameter,
   InvalidParameterName,
@@ -29,7 +30,8 @@ import {
   PayloadTooBig,
   ProtocolError,
 } from "../errors.js";
-import { CloseCode, Frame, isControlOpcode, Opcode } from "../frames.js";
+import { Frame } from "../frame.js";
+import { isControlOpcode, Opcode } from "../opcodes.js";
 import type {
   ClientExtensionFactory,
   Extension,

@@ -15,7 +15,8 @@ import {
   type PerMessageDeflateParameters,
 } from "../../../src/core/extensions/permessage-deflate.js";
 import { useNativeStreams } from "../../../src/core/extensions/zlib-stream.js";
-import { Frame, Opcode } from "../../../src/core/frames.js";
+import { Frame } from "../../../src/core/frame.js";
+import { Opcode } from "../../../src/core/opcodes.js";
 import { concat, hex, toHex, utf8 } from "../../helpers/bytes.js";
 import { flushThrough } from "../../helpers/zlib.js";
 

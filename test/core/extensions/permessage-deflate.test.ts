@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { ClientProtocol } from "../../../src/core/client.js";
+import { CloseCode } from "../../../src/core/close-codes.js";
 import {
   DuplicateParameter,
   InvalidParameterName,
@@ -22,10 +23,12 @@ import {
   type ServerPerMessageDeflateOptions,
 } from "../../../src/core/extensions/permessage-deflate.js";
 import { useNativeStreams } from "../../../src/core/extensions/zlib-stream.js";
-import { CloseCode, Frame, Opcode, serializeFrame } from "../../../src/core/frames.js";
+import { Frame } from "../../../src/core/frame.js";
+import { serializeFrame } from "../../../src/core/frame-writer.js";
 import { acceptKey } from "../../../src/core/handshake.js";
 import { Headers } from "../../../src/core/headers.js";
 import { type Request, Response } from "../../../src/core/http11.js";
+import { Opcode } from "../../../src/core/opcodes.js";
 import { type Protocol, State } from "../../../src/core/protocol.js";
 import { ServerProtocol } from "../../../src/core/server.js";
 import { concat, hex, toHex, utf8 } from "../../helpers/bytes.js";
