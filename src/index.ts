@@ -52,8 +52,8 @@ export { Frame } from "./core/frame.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
 export { type HttpLimits, Request, Response } from "./core/http11.js";
 export { Opcode } from "./core/opcodes.js";
-export { State } from "./core/protocol.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
+export { State } from "./core/state.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";
 export { ClientConnection, type ConnectOptions, connect, type TcpOptions } from "./node/client.js";
 export {

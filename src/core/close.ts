@@ -67,3 +67,14 @@ export class Close {
     return this.reason ? `${explanation} ${this.reason}` : explanation;
   }
 }
+
+/** Cuts a reason to the 123 bytes a close frame can carry, on a code point boundary. */
+export function truncateReason(reason: string): string {
+  const bytes = textEncoder.encode(reason);
+  if (bytes.length <= 123) return reason;
+  let end = 123;
+  // Back off continuation bytes (10xxxxxx) so the cut falls between code points.
+  while ((bytes[end]! & 0xc0) === 0x80) end--;
+  // ignoreBOM: a leading U+FEFF is part of the reason, not a byte order mark to drop.
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, end));
+}

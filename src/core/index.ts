@@ -56,8 +56,6 @@ export {
   Protocol,
   type ProtocolOptions,
   type Side,
-  State,
-  stateName,
 } from "./protocol.js";
 export {
   type OriginRule,
@@ -65,6 +63,7 @@ export {
   type ServerProtocolOptions,
   type SubprotocolSelector,
 } from "./server.js";
+export { State, stateName } from "./state.js";
 export { reasonPhrase } from "./status.js";
 export { StreamReader } from "./streams.js";
 export * from "./uri.js";

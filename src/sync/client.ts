@@ -16,7 +16,7 @@ import { CloseCode } from "../core/close-codes.js";
 import { ConnectionClosedOK, InvalidState, TimeoutError } from "../core/errors.js";
 import { Headers } from "../core/headers.js";
 import { Request, Response } from "../core/http11.js";
-import { State } from "../core/protocol.js";
+import { State } from "../core/state.js";
 import { parseUri } from "../core/uri.js";
 import { resolveLogger } from "../node/logger.js";
 import type { Data } from "../node/messages.js";

@@ -43,7 +43,7 @@ export {
   TimeoutError,
   WebSocketError,
 } from "../core/errors.js";
-export { State } from "../core/protocol.js";
+export { State } from "../core/state.js";
 export type { Logger } from "../node/logger.js";
 export type { Data } from "../node/messages.js";
 export {

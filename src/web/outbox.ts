@@ -6,7 +6,7 @@
  */
 
 import { CloseCode } from "../core/close-codes.js";
-import { State } from "../core/protocol.js";
+import { State } from "../core/state.js";
 import type { ClientConnection } from "../node/client.js";
 import type { CloseRequest } from "./validation.js";
 

@@ -6,7 +6,7 @@ import { Frame } from "../../src/core/frame.js";
 import { FrameParser } from "../../src/core/frame-parser.js";
 import { serializeFrame } from "../../src/core/frame-writer.js";
 import { Opcode } from "../../src/core/opcodes.js";
-import { State } from "../../src/core/protocol.js";
+import { State } from "../../src/core/state.js";
 import { StreamReader } from "../../src/core/streams.js";
 import { concat, hex, toHex } from "../helpers/bytes.js";
 import { fromPeer, openProtocol, type Role } from "../helpers/protocol.js";

@@ -8,8 +8,9 @@ import type { Extension } from "../../src/core/extensions/base.js";
 import { Frame } from "../../src/core/frame.js";
 import type { Request } from "../../src/core/http11.js";
 import { Opcode } from "../../src/core/opcodes.js";
-import { type Protocol, State, stateName } from "../../src/core/protocol.js";
+import type { Protocol } from "../../src/core/protocol.js";
 import { ServerProtocol } from "../../src/core/server.js";
+import { State, stateName } from "../../src/core/state.js";
 import { concat, hex, toHex, utf8 } from "../helpers/bytes.js";
 import { fromPeer, fromSelf, MASK, openProtocol, type Role } from "../helpers/protocol.js";
 

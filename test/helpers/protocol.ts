@@ -4,8 +4,9 @@ import { ClientProtocol } from "../../src/core/client.js";
 import { Frame } from "../../src/core/frame.js";
 import { serializeFrame } from "../../src/core/frame-writer.js";
 import type { Opcode } from "../../src/core/opcodes.js";
-import { type Protocol, type ProtocolOptions, State } from "../../src/core/protocol.js";
+import type { Protocol, ProtocolOptions } from "../../src/core/protocol.js";
 import { ServerProtocol } from "../../src/core/server.js";
+import { State } from "../../src/core/state.js";
 import { concat, hex } from "./bytes.js";
 
 /** The fixed mask used by test clients, so their output can be written as hex. */

@@ -12,7 +12,7 @@ import {
 } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { isPooled } from "../../src/core/outgoing.js";
-import { State } from "../../src/core/protocol.js";
+import { State } from "../../src/core/state.js";
 import { connect } from "../../src/node/client.js";
 import { type Connection, DEFAULTS, resolveConnectionOptions } from "../../src/node/connection.js";
 import { silentLogger } from "../../src/node/logger.js";

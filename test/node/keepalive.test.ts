@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { ConnectionClosedError } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/opcodes.js";
-import { State } from "../../src/core/protocol.js";
+import { State } from "../../src/core/state.js";
 import { connect } from "../../src/node/client.js";
 import { Keepalive } from "../../src/node/keepalive.js";
 import type { Logger } from "../../src/node/logger.js";
