@@ -41,13 +41,13 @@ export type {
   MessageOptions,
   ServerExtensionFactory,
 } from "./core/extensions/base.js";
+export { PerMessageDeflate } from "./core/extensions/permessage-deflate.js";
 export {
   ClientPerMessageDeflateFactory,
   type ClientPerMessageDeflateOptions,
-  PerMessageDeflate,
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
-} from "./core/extensions/permessage-deflate.js";
+} from "./core/extensions/permessage-deflate-negotiation.js";
 export { Frame } from "./core/frame.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
 export { type HttpLimits, Request, Response } from "./core/http11.js";

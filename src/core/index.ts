@@ -15,17 +15,18 @@ export type {
   MessageOptions,
   ServerExtensionFactory,
 } from "./extensions/base.js";
+export { PERMESSAGE_DEFLATE, PerMessageDeflate } from "./extensions/permessage-deflate.js";
 export {
   ClientPerMessageDeflateFactory,
   type ClientPerMessageDeflateOptions,
   DeflateParameter,
-  type DeflateSettings,
-  PERMESSAGE_DEFLATE,
-  PerMessageDeflate,
-  type PerMessageDeflateParameters,
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
-} from "./extensions/permessage-deflate.js";
+} from "./extensions/permessage-deflate-negotiation.js";
+export type {
+  DeflateSettings,
+  PerMessageDeflateParameters,
+} from "./extensions/permessage-deflate-settings.js";
 export { Frame } from "./frame.js";
 export { FrameParser, type FrameParserOptions } from "./frame-parser.js";
 export { serializeFrame } from "./frame-writer.js";

@@ -173,7 +173,7 @@ describe("compression between our client and our server", () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
     const { ClientPerMessageDeflateFactory } = await import(
-      "../../src/core/extensions/permessage-deflate.js"
+      "../../src/core/extensions/permessage-deflate-negotiation.js"
     );
     await using ws = await connect(uri, {
       extensions: [new ClientPerMessageDeflateFactory({ clientMaxWindowBits: 9 })],

@@ -13,15 +13,17 @@ import {
   ProtocolError,
 } from "../../../src/core/errors.js";
 import type { Extension, ExtensionParameter } from "../../../src/core/extensions/base.js";
+import { PerMessageDeflate } from "../../../src/core/extensions/permessage-deflate.js";
 import {
   ClientPerMessageDeflateFactory,
   type ClientPerMessageDeflateOptions,
-  type DeflateSettings,
-  PerMessageDeflate,
-  type PerMessageDeflateParameters,
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
-} from "../../../src/core/extensions/permessage-deflate.js";
+} from "../../../src/core/extensions/permessage-deflate-negotiation.js";
+import type {
+  DeflateSettings,
+  PerMessageDeflateParameters,
+} from "../../../src/core/extensions/permessage-deflate-settings.js";
 import { useNativeStreams } from "../../../src/core/extensions/zlib-stream.js";
 import { Frame } from "../../../src/core/frame.js";
 import { serializeFrame } from "../../../src/core/frame-writer.js";
