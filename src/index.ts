@@ -4,6 +4,8 @@
  * @module
  */
 
+export { Close } from "./core/close.js";
+export { CloseCode, closeCodeExplanation } from "./core/close-codes.js";
 export {
   ConcurrencyError,
   ConnectionClosed,
@@ -39,18 +41,19 @@ export type {
   MessageOptions,
   ServerExtensionFactory,
 } from "./core/extensions/base.js";
+export { PerMessageDeflate } from "./core/extensions/permessage-deflate.js";
 export {
   ClientPerMessageDeflateFactory,
   type ClientPerMessageDeflateOptions,
-  PerMessageDeflate,
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
-} from "./core/extensions/permessage-deflate.js";
-export { Close, CloseCode, closeCodeExplanation, Frame, Opcode } from "./core/frames.js";
+} from "./core/extensions/permessage-deflate-negotiation.js";
+export { Frame } from "./core/frame.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
 export { type HttpLimits, Request, Response } from "./core/http11.js";
-export { State } from "./core/protocol.js";
+export { Opcode } from "./core/opcodes.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
+export { State } from "./core/state.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";
 export { ClientConnection, type ConnectOptions, connect, type TcpOptions } from "./node/client.js";
 export {

@@ -25,7 +25,8 @@ import {
   parseSubprotocolList,
 } from "./headers.js";
 import { type HttpLimits, Request, type Response, ResponseParser } from "./http11.js";
-import { NO_EXTENSIONS, Protocol, type ProtocolOptions, State } from "./protocol.js";
+import { NO_EXTENSIONS, Protocol, type ProtocolOptions } from "./protocol.js";
+import { State } from "./state.js";
 import { hostHeader, parseUri, type WebSocketUri } from "./uri.js";
 
 /** Options of a {@link ClientProtocol}. */

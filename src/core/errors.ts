@@ -32,7 +32,7 @@
  * @module
  */
 
-import type { Close } from "./frames.js";
+import type { Close } from "./close.js";
 
 /** Root of every error raised by websockets-ts. */
 export class WebSocketError extends Error {

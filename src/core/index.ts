@@ -6,6 +6,8 @@
  */
 
 export { ClientProtocol, type ClientProtocolOptions } from "./client.js";
+export { Close } from "./close.js";
+export { CloseCode, closeCodeExplanation, isValidCloseCode } from "./close-codes.js";
 export * from "./errors.js";
 export type {
   ClientExtensionFactory,
@@ -13,29 +15,21 @@ export type {
   MessageOptions,
   ServerExtensionFactory,
 } from "./extensions/base.js";
+export { PERMESSAGE_DEFLATE, PerMessageDeflate } from "./extensions/permessage-deflate.js";
 export {
   ClientPerMessageDeflateFactory,
   type ClientPerMessageDeflateOptions,
   DeflateParameter,
-  type DeflateSettings,
-  PERMESSAGE_DEFLATE,
-  PerMessageDeflate,
-  type PerMessageDeflateParameters,
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
-} from "./extensions/permessage-deflate.js";
-export {
-  Close,
-  CloseCode,
-  closeCodeExplanation,
-  Frame,
-  FrameParser,
-  type FrameParserOptions,
-  isControlOpcode,
-  isValidCloseCode,
-  Opcode,
-  serializeFrame,
-} from "./frames.js";
+} from "./extensions/permessage-deflate-negotiation.js";
+export type {
+  DeflateSettings,
+  PerMessageDeflateParameters,
+} from "./extensions/permessage-deflate-settings.js";
+export { Frame } from "./frame.js";
+export { FrameParser, type FrameParserOptions } from "./frame-parser.js";
+export { serializeFrame } from "./frame-writer.js";
 export { acceptKey, generateKey } from "./handshake.js";
 export {
   buildBasicAuthorization,
@@ -56,14 +50,13 @@ export {
 } from "./headers.js";
 export * from "./http11.js";
 export { applyMask } from "./mask.js";
+export { isControlOpcode, Opcode } from "./opcodes.js";
 export {
   DEFAULT_MAX_SIZE,
   type Event,
   Protocol,
   type ProtocolOptions,
   type Side,
-  State,
-  stateName,
 } from "./protocol.js";
 export {
   type OriginRule,
@@ -71,6 +64,7 @@ export {
   type ServerProtocolOptions,
   type SubprotocolSelector,
 } from "./server.js";
+export { State, stateName } from "./state.js";
 export { reasonPhrase } from "./status.js";
 export { StreamReader } from "./streams.js";
 export * from "./uri.js";

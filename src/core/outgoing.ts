@@ -7,14 +7,14 @@
  */
 
 import { Buffer } from "node:buffer";
+import type { Frame } from "./frame.js";
 import {
   COALESCE_LIMIT,
-  type Frame,
   firstByteOf,
   headerLength,
   writeHeader,
   writePayload,
-} from "./frames.js";
+} from "./frame-writer.js";
 import { allocateFilled } from "./streams.js";
 
 /** Size of the shared buffers that small frames are serialized into. */

@@ -11,47 +11,22 @@
  * @module
  */
 
+import { Close, truncateReason } from "./close.js";
+import { CloseCode } from "./close-codes.js";
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import type { Extension, MessageOptions } from "./extensions/base.js";
-import { Close, CloseCode, Frame, FrameParser, isControlOpcode, Opcode } from "./frames.js";
+import { Frame } from "./frame.js";
+import { FrameParser } from "./frame-parser.js";
 import type { Headers } from "./headers.js";
 import type { Request, Response } from "./http11.js";
 import { randomMaskKey } from "./mask.js";
+import { isControlOpcode, Opcode } from "./opcodes.js";
 import { OutgoingBytes } from "./outgoing.js";
+import { RareState } from "./protocol-rare-state.js";
+import { State, stateName } from "./state.js";
 import { StreamReader } from "./streams.js";
 import { describeFrame, describeHead } from "./trace.js";
 import { isValidUtf8, Utf8Validator } from "./utf8.js";
-
-/** RFC 6455 §4 and §7 connection states. */
-export const State = {
-  /** The opening handshake is under way (RFC 6455 §4). */
-  CONNECTING: 0,
-  /** The handshake succeeded: "The WebSocket Connection is Established" (RFC 6455 §4.1). */
-  OPEN: 1,
-  /**
-   * A close frame was sent or received: "The WebSocket Closing Handshake is
-   * Started" (RFC 6455 §7.1.3).
-   */
-  CLOSING: 2,
-  /**
-   * "The WebSocket Connection is Closed" (RFC 6455 §7.1.4): the protocol
-   * parsed the end of the stream (a server that received the request does so
-   * once it sent its response; bytes held back by
-   * {@link Protocol.decodedMessageBudget} are parsed first), or the I/O layer
-   * set this state when the connection was lost. The socket itself may close
-   * a moment later.
-   */
-  CLOSED: 3,
-} as const;
-/** One of {@link State}'s values. */
-export type State = (typeof State)[keyof typeof State];
-
-const STATE_NAMES = ["connecting", "open", "closing", "closed"] as const;
-
-/** The lowercase name of a state, for messages: `"open"`. */
-export function stateName(state: State): string {
-  return STATE_NAMES[state];
-}
 
 /** Which end of the connection a protocol plays. */
 export type Side = "client" | "server";
@@ -151,31 +126,6 @@ const DEFERS_CLOSE_REPLY = 512;
 const CLOSE_REPLY_MAY_WAIT = 1024;
 /** Parsing stopped with decodedMessageBudget spent: held bytes wait for resumeParsing(). */
 const PARSING_HELD = 2048;
-
-/**
- * The state of a protocol that an open connection exchanging whole messages
- * never needs: how it closed or failed, and the helpers of fragmented
- * messages. Created on first use, so that one field stands for eight until then.
- */
-class RareState {
-  closeRcvd: Close | null = null;
-  closeSent: Close | null = null;
-  closeRcvdThenSent: boolean | null = null;
-  handshakeExc: Error | null = null;
-  parserExc: Error | null = null;
-  /** A protocol error found after frames still to be delivered; see {@link Protocol.failurePending}. */
-  pendingError: Error | null = null;
-  /** Validates text that arrives in pieces. */
-  utf8: Utf8Validator | null = null;
-  /** The options of the fragmented message being sent, for its continuation frames. */
-  sendingOptions: MessageOptions | undefined = undefined;
-  /** See {@link Protocol.trace}. */
-  trace: ((line: string) => void) | null = null;
-  /** The payload of the latest ping received while pongs wait; see {@link Protocol.pongsDeferred}. */
-  deferredPong: Uint8Array | null = null;
-  /** The payload of the close frame whose answer waits; see {@link Protocol.closeReplyPending}. */
-  closeReply: Uint8Array | null = null;
-}
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
 export abstract class Protocol {
@@ -980,15 +930,4 @@ export abstract class Protocol {
       throw new InvalidState(`connection is ${stateName(this.currentState)}`);
     }
   }
-}
-
-/** Cuts a reason to the 123 bytes a close frame can carry, on a code point boundary. */
-function truncateReason(reason: string): string {
-  const bytes = textEncoder.encode(reason);
-  if (bytes.length <= 123) return reason;
-  let end = 123;
-  // Back off continuation bytes (10xxxxxx) so the cut falls between code points.
-  while ((bytes[end]! & 0xc0) === 0x80) end--;
-  // ignoreBOM: a leading U+FEFF is part of the reason, not a byte order mark to drop.
-  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, end));
 }

@@ -27,7 +27,8 @@ import {
   parseSubprotocolList,
 } from "./headers.js";
 import { type HttpLimits, type Request, RequestParser, Response } from "./http11.js";
-import { Protocol, type ProtocolOptions, State } from "./protocol.js";
+import { Protocol, type ProtocolOptions } from "./protocol.js";
+import { State } from "./state.js";
 import { reasonPhrase } from "./status.js";
 
 /** An allowed `Origin`: an exact value, a pattern, or `null` for requests without one. */

@@ -6,8 +6,10 @@
  * @module
  */
 
-import { Close, type Frame, Opcode } from "./frames.js";
+import { Close } from "./close.js";
+import type { Frame } from "./frame.js";
 import type { Headers } from "./headers.js";
+import { Opcode } from "./opcodes.js";
 
 /** Payload bytes previewed in a description: enough to recognize a message. */
 const PREVIEW_BYTES = 48;

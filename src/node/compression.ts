@@ -8,11 +8,13 @@
 
 import type { ClientExtensionFactory, ServerExtensionFactory } from "../core/extensions/base.js";
 import {
-  ClientPerMessageDeflateFactory,
   PERMESSAGE_DEFLATE,
   type PerMessageDeflate,
-  ServerPerMessageDeflateFactory,
 } from "../core/extensions/permessage-deflate.js";
+import {
+  ClientPerMessageDeflateFactory,
+  ServerPerMessageDeflateFactory,
+} from "../core/extensions/permessage-deflate-negotiation.js";
 
 /**
  * Tuning of permessage-deflate (RFC 7692), in terms of "this side" and "the

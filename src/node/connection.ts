@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { CloseCode } from "../core/close-codes.js";
 import {
   ConcurrencyError,
   type ConnectionClosed,
@@ -17,9 +18,11 @@ import {
   InvalidState,
 } from "../core/errors.js";
 import type { MessageOptions } from "../core/extensions/base.js";
-import { CloseCode, type Frame, Opcode } from "../core/frames.js";
+import type { Frame } from "../core/frame.js";
+import { Opcode } from "../core/opcodes.js";
 import { isPooled, recyclerOf, releaseChunk } from "../core/outgoing.js";
-import { type Event, type Protocol, State } from "../core/protocol.js";
+import type { Event, Protocol } from "../core/protocol.js";
+import { State } from "../core/state.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
 import { asBuffer, type Data, MessageAssembler, Rejection } from "./messages.js";

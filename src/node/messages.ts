@@ -7,7 +7,8 @@
 
 import { Buffer } from "node:buffer";
 import { ConcurrencyError, ConnectionClosedOK } from "../core/errors.js";
-import { type Frame, Opcode } from "../core/frames.js";
+import type { Frame } from "../core/frame.js";
+import { Opcode } from "../core/opcodes.js";
 
 /** A message: `string` for text, `Uint8Array` (a `Buffer` at run time) for binary. */
 export type Data = string | Uint8Array;

@@ -9,9 +9,9 @@
  */
 
 import { performance } from "node:perf_hooks";
+import { CloseCode } from "../core/close-codes.js";
 import { InvalidMessage, InvalidStatus, ProxyError, TimeoutError } from "../core/errors.js";
-import { CloseCode } from "../core/frames.js";
-import { State } from "../core/protocol.js";
+import { State } from "../core/state.js";
 import { type ClientConnection, type ConnectOptions, connect } from "./client.js";
 import { resolveLogger } from "./logger.js";
 

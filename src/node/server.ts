@@ -18,7 +18,7 @@ import { ConnectionClosed } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
 import { type HttpLimits, type Request, Response } from "../core/http11.js";
-import { type Event, State } from "../core/protocol.js";
+import type { Event } from "../core/protocol.js";
 import {
   type OriginRule,
   ServerProtocol,
@@ -26,6 +26,7 @@ import {
   type SubprotocolSelector,
   switchingProtocolsHeaders,
 } from "../core/server.js";
+import { State } from "../core/state.js";
 import { reasonPhrase } from "../core/status.js";
 import { type CompressionOptions, serverExtensions } from "./compression.js";
 import {

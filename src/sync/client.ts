@@ -12,11 +12,11 @@
 
 import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
+import { CloseCode } from "../core/close-codes.js";
 import { ConnectionClosedOK, InvalidState, TimeoutError } from "../core/errors.js";
-import { CloseCode } from "../core/frames.js";
 import { Headers } from "../core/headers.js";
 import { Request, Response } from "../core/http11.js";
-import { State } from "../core/protocol.js";
+import { State } from "../core/state.js";
 import { parseUri } from "../core/uri.js";
 import { resolveLogger } from "../node/logger.js";
 import type { Data } from "../node/messages.js";

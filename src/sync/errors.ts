@@ -12,8 +12,8 @@
  * @module
  */
 
+import { Close } from "../core/close.js";
 import * as coreErrors from "../core/errors.js";
-import { Close } from "../core/frames.js";
 import { Headers } from "../core/headers.js";
 import { Request, Response } from "../core/http11.js";
 

@@ -16,6 +16,7 @@
  * @module
  */
 
+export { CloseCode } from "../core/close-codes.js";
 export {
   ConcurrencyError,
   ConnectionClosed,
@@ -42,8 +43,7 @@ export {
   TimeoutError,
   WebSocketError,
 } from "../core/errors.js";
-export { CloseCode } from "../core/frames.js";
-export { State } from "../core/protocol.js";
+export { State } from "../core/state.js";
 export type { Logger } from "../node/logger.js";
 export type { Data } from "../node/messages.js";
 export {

@@ -16,7 +16,7 @@
 
 import type { MessagePort } from "node:worker_threads";
 import { workerData } from "node:worker_threads";
-import { State } from "../core/protocol.js";
+import { State } from "../core/state.js";
 import { type ClientConnection, connect } from "../node/client.js";
 import type { Logger } from "../node/logger.js";
 import type { Data } from "../node/messages.js";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { CloseCode } from "../core/frames.js";
-import { State } from "../core/protocol.js";
+import { CloseCode } from "../core/close-codes.js";
+import { State } from "../core/state.js";
 import type { ClientConnection } from "../node/client.js";
 import type { CloseRequest } from "./validation.js";
 

@@ -9,8 +9,8 @@
 import { Buffer } from "node:buffer";
 import { setImmediate as nextTask } from "node:timers/promises";
 import { isAnyArrayBuffer, isSharedArrayBuffer } from "node:util/types";
-import { CloseCode } from "../core/frames.js";
-import { State } from "../core/protocol.js";
+import { CloseCode } from "../core/close-codes.js";
+import { State } from "../core/state.js";
 import { type ClientConnection, type ConnectOptions, connect } from "../node/client.js";
 import type { Data } from "../node/messages.js";
 import { type EventHandler, EventHandlers } from "./event-handlers.js";

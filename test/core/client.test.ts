@@ -16,10 +16,11 @@ import type {
   Extension,
   ExtensionParameter,
 } from "../../src/core/extensions/base.js";
-import { Frame, Opcode } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
 import { isValidKey } from "../../src/core/handshake.js";
 import { Response } from "../../src/core/http11.js";
-import { State } from "../../src/core/protocol.js";
+import { Opcode } from "../../src/core/opcodes.js";
+import { State } from "../../src/core/state.js";
 import { parseUri } from "../../src/core/uri.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
 import { MASK } from "../helpers/protocol.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-
+import { Close } from "../../src/core/close.js";
 import {
   ConcurrencyError,
   ConnectionClosed,
@@ -27,7 +27,6 @@ import {
   TimeoutError,
   WebSocketError,
 } from "../../src/core/errors.js";
-import { Close } from "../../src/core/frames.js";
 
 const OK = new Close(1000, "");
 const GOING_AWAY = new Close(1001, "bye");

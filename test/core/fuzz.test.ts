@@ -21,11 +21,14 @@ import {
   PayloadTooBig,
   ProtocolError,
 } from "../../src/core/errors.js";
-import { Frame, FrameParser, Opcode } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
+import { FrameParser } from "../../src/core/frame-parser.js";
 import { acceptKey } from "../../src/core/handshake.js";
 import { type Request, RequestParser, Response, ResponseParser } from "../../src/core/http11.js";
-import { type ProtocolOptions, State } from "../../src/core/protocol.js";
+import { Opcode } from "../../src/core/opcodes.js";
+import type { ProtocolOptions } from "../../src/core/protocol.js";
 import { ServerProtocol } from "../../src/core/server.js";
+import { State } from "../../src/core/state.js";
 import { StreamReader } from "../../src/core/streams.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);

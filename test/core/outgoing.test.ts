@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Frame, Opcode, serializeFrame } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
+import { serializeFrame } from "../../src/core/frame-writer.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import {
   isPooled,
   OutgoingBytes,

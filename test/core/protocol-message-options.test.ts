@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Extension, MessageOptions } from "../../src/core/extensions/base.js";
-import { type Frame, Opcode } from "../../src/core/frames.js";
+import type { Frame } from "../../src/core/frame.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { openProtocol, type Role } from "../helpers/protocol.js";
 
 /** An extension that records the options it is given with each frame. */

@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ClientProtocol } from "../../src/core/client.js";
+import { Close } from "../../src/core/close.js";
 import { InvalidState, ProtocolError } from "../../src/core/errors.js";
 import type { Extension } from "../../src/core/extensions/base.js";
-import { Close, Frame, Opcode } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
 import type { Request } from "../../src/core/http11.js";
-import { type Protocol, State, stateName } from "../../src/core/protocol.js";
+import { Opcode } from "../../src/core/opcodes.js";
+import type { Protocol } from "../../src/core/protocol.js";
 import { ServerProtocol } from "../../src/core/server.js";
+import { State, stateName } from "../../src/core/state.js";
 import { concat, hex, toHex, utf8 } from "../helpers/bytes.js";
 import { fromPeer, fromSelf, MASK, openProtocol, type Role } from "../helpers/protocol.js";
 

@@ -17,15 +17,16 @@ import type {
   ExtensionParameter,
   ServerExtensionFactory,
 } from "../../src/core/extensions/base.js";
-import { Frame, Opcode } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
 import { Headers } from "../../src/core/headers.js";
 import { Request, type Response } from "../../src/core/http11.js";
-import { State } from "../../src/core/protocol.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import {
   MAX_EXTENSION_OFFERS_TRIED,
   ServerProtocol,
   type ServerProtocolOptions,
 } from "../../src/core/server.js";
+import { State } from "../../src/core/state.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
 import { fromPeer } from "../helpers/protocol.js";
 

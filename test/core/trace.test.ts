@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Close, Frame, Opcode } from "../../src/core/frames.js";
+import { Close } from "../../src/core/close.js";
+import { Frame } from "../../src/core/frame.js";
 import { Headers } from "../../src/core/headers.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { describeFrame, describeHead } from "../../src/core/trace.js";
 import { hex, utf8 } from "../helpers/bytes.js";
 

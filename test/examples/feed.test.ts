@@ -10,7 +10,7 @@ import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { type ClientConnection, connect } from "../../src/node/client.js";
 import { runNode, startNode } from "../helpers/child.js";
 import { RawPeer } from "../helpers/raw.js";

@@ -1,9 +1,12 @@
 /** Builds protocols in a chosen state and the bytes their peer would send. */
 
 import { ClientProtocol } from "../../src/core/client.js";
-import { Frame, type Opcode, serializeFrame } from "../../src/core/frames.js";
-import { type Protocol, type ProtocolOptions, State } from "../../src/core/protocol.js";
+import { Frame } from "../../src/core/frame.js";
+import { serializeFrame } from "../../src/core/frame-writer.js";
+import type { Opcode } from "../../src/core/opcodes.js";
+import type { Protocol, ProtocolOptions } from "../../src/core/protocol.js";
 import { ServerProtocol } from "../../src/core/server.js";
+import { State } from "../../src/core/state.js";
 import { concat, hex } from "./bytes.js";
 
 /** The fixed mask used by test clients, so their output can be written as hex. */

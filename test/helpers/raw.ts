@@ -6,7 +6,10 @@
 import { Buffer } from "node:buffer";
 import { once } from "node:events";
 import * as net from "node:net";
-import { Frame, FrameParser, Opcode, serializeFrame } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
+import { FrameParser } from "../../src/core/frame-parser.js";
+import { serializeFrame } from "../../src/core/frame-writer.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { StreamReader } from "../../src/core/streams.js";
 import { concat } from "./bytes.js";
 import { MASK } from "./protocol.js";

@@ -9,7 +9,7 @@ import {
   InvalidUri,
   TimeoutError,
 } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { ClientConnection, type ConnectOptions, connect } from "../../src/node/client.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { VERSION } from "../../src/node/version.js";

@@ -13,7 +13,9 @@ import type {
   ServerExtensionFactory,
 } from "../../src/core/extensions/base.js";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
-import { Frame, Opcode, serializeFrame } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
+import { serializeFrame } from "../../src/core/frame-writer.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
 import type { ServeOptions } from "../../src/node/server.js";
 import { concat, toHex } from "../helpers/bytes.js";
@@ -171,7 +173,7 @@ describe("compression between our client and our server", () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
     const { ClientPerMessageDeflateFactory } = await import(
-      "../../src/core/extensions/permessage-deflate.js"
+      "../../src/core/extensions/permessage-deflate-negotiation.js"
     );
     await using ws = await connect(uri, {
       extensions: [new ClientPerMessageDeflateFactory({ clientMaxWindowBits: 9 })],

@@ -3,15 +3,16 @@ import { Buffer } from "node:buffer";
 import { once } from "node:events";
 import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
+import { CloseCode } from "../../src/core/close-codes.js";
 import {
   ConcurrencyError,
   ConnectionClosedError,
   ConnectionClosedOK,
   InvalidState,
 } from "../../src/core/errors.js";
-import { CloseCode, Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { isPooled } from "../../src/core/outgoing.js";
-import { State } from "../../src/core/protocol.js";
+import { State } from "../../src/core/state.js";
 import { connect } from "../../src/node/client.js";
 import { type Connection, DEFAULTS, resolveConnectionOptions } from "../../src/node/connection.js";
 import { silentLogger } from "../../src/node/logger.js";

@@ -24,8 +24,8 @@ import {
   NegotiationError,
   TimeoutError,
 } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
 import { acceptKey } from "../../src/core/handshake.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import type { ConnectOptions } from "../../src/node/client.js";
 import { connect } from "../../src/node/client.js";
 import { DEFAULTS } from "../../src/node/connection.js";

@@ -20,7 +20,7 @@ import {
   InvalidStatus,
   TimeoutError,
 } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
 import type { Server, ServerConnection } from "../../src/node/server.js";
 import { RawPeer, rawServer } from "../helpers/raw.js";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { ConcurrencyError } from "../../src/core/errors.js";
-import { Frame, Opcode } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { MessageAssembler } from "../../src/node/messages.js";
 import { RawPeer } from "../helpers/raw.js";
 import { deferred, startServer, unhandledRejections } from "../helpers/server.js";

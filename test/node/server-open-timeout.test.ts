@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidHeaderFormat } from "../../src/core/errors.js";
-import { State } from "../../src/core/protocol.js";
+import { State } from "../../src/core/state.js";
 import { connect } from "../../src/node/client.js";
 import { serve } from "../../src/node/server.js";
 import { echo, startServer, unhandledRejections } from "../helpers/server.js";

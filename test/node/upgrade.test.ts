@@ -6,7 +6,7 @@ import * as https from "node:https";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { InvalidStatus } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { RawPeer } from "../helpers/raw.js";

@@ -13,7 +13,7 @@ import {
   InvalidStatus,
   TimeoutError,
 } from "../../src/core/errors.js";
-import { State } from "../../src/core/protocol.js";
+import { State } from "../../src/core/state.js";
 import { ClientConnection, connect } from "../../src/sync/index.js";
 import { unhandledRejections } from "../helpers/server.js";
 import { Peer, type PeerKind } from "./peer.js";

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/sync/index.js";
 import { unhandledRejections } from "../helpers/server.js";
 import { Peer } from "./peer.js";

@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Close } from "../../src/core/close.js";
 import {
   ConnectionClosedError,
   ConnectionClosedOK,
@@ -11,7 +12,6 @@ import {
   PayloadTooBig,
   TimeoutError,
 } from "../../src/core/errors.js";
-import { Close } from "../../src/core/frames.js";
 import { Headers } from "../../src/core/headers.js";
 import { Request, Response } from "../../src/core/http11.js";
 import { decodeValue, encodeValue, reviveError, serializeError } from "../../src/sync/errors.js";

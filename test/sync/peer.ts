@@ -22,7 +22,9 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import type WebSocket from "ws";
 import { WebSocketServer } from "ws";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
-import { Frame, Opcode, serializeFrame } from "../../src/core/frames.js";
+import { Frame } from "../../src/core/frame.js";
+import { serializeFrame } from "../../src/core/frame-writer.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import type { ServeOptions, ServerConnection } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
 import { acceptRaw, rawServer } from "../helpers/raw.js";

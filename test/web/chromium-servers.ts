@@ -10,8 +10,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConnectionClosedOK } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
 import { acceptKey } from "../../src/core/handshake.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred, startServer } from "../helpers/server.js";

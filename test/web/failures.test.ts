@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ConnectionClosedError, ProtocolError, TimeoutError } from "../../src/core/errors.js";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { ErrorEvent, WebSocket } from "../../src/web/index.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";

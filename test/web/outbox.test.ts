@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { after, describe, it } from "node:test";
-import { State } from "../../src/core/protocol.js";
+import { State } from "../../src/core/state.js";
 import type { ClientConnection } from "../../src/node/client.js";
 import { Outbox } from "../../src/web/outbox.js";
 import { deferred, unhandledRejections } from "../helpers/server.js";

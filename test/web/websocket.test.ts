@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { Opcode } from "../../src/core/frames.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import type { Data } from "../../src/node/messages.js";
 import type { ServeOptions, ServerConnection } from "../../src/node/server.js";
 import { CloseEvent, WebSocket } from "../../src/web/index.js";

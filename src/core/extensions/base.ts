@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Frame } from "../frames.js";
+import type { Frame } from "../frame.js";
 import type { ExtensionParameter } from "../headers.js";
 
 export type { ExtensionHeader, ExtensionParameter } from "../headers.js";

@@ -9,13 +9,14 @@ import { describe, it } from "node:test";
 import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { PayloadTooBig, ProtocolError } from "../../../src/core/errors.js";
-import {
-  type DeflateSettings,
-  PerMessageDeflate,
-  type PerMessageDeflateParameters,
-} from "../../../src/core/extensions/permessage-deflate.js";
+import { PerMessageDeflate } from "../../../src/core/extensions/permessage-deflate.js";
+import type {
+  DeflateSettings,
+  PerMessageDeflateParameters,
+} from "../../../src/core/extensions/permessage-deflate-settings.js";
 import { useNativeStreams } from "../../../src/core/extensions/zlib-stream.js";
-import { Frame, Opcode } from "../../../src/core/frames.js";
+import { Frame } from "../../../src/core/frame.js";
+import { Opcode } from "../../../src/core/opcodes.js";
 import { concat, hex, toHex, utf8 } from "../../helpers/bytes.js";
 import { flushThrough } from "../../helpers/zlib.js";
 

@@ -1,42 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { InvalidState, PayloadTooBig, ProtocolError } from "../../src/core/errors.js";
-import {
-  Close,
-  CloseCode,
-  closeCodeExplanation,
-  Frame,
-  FrameParser,
-  isControlOpcode,
-  isValidCloseCode,
-  Opcode,
-  serializeFrame,
-} from "../../src/core/frames.js";
+import { PayloadTooBig, ProtocolError } from "../../src/core/errors.js";
+import type { Frame } from "../../src/core/frame.js";
+import { FrameParser } from "../../src/core/frame-parser.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { StreamReader } from "../../src/core/streams.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
-
-const MASK = hex("37 fa 21 3d");
-
-function parseAll(chunks: Uint8Array[], mask: boolean, maxMessageSize?: number): Frame[] {
-  const reader = new StreamReader();
-  const parser = new FrameParser({ mask });
-  if (maxMessageSize !== undefined) parser.maxMessageSize = maxMessageSize;
-  const frames: Frame[] = [];
-  for (const chunk of chunks) {
-    reader.feedData(chunk);
-    for (let frame = parser.parse(reader); frame !== null; frame = parser.parse(reader)) {
-      frames.push(frame);
-    }
-  }
-  assert.equal(reader.length, 0, "every byte is consumed");
-  return frames;
-}
-
-function parseOne(bytes: Uint8Array, mask: boolean, maxMessageSize?: number): Frame {
-  const frames = parseAll([bytes.slice()], mask, maxMessageSize);
-  assert.equal(frames.length, 1);
-  return frames[0]!;
-}
+import {
+  HEL,
+  HELLO_MASKED,
+  HELLO_UNMASKED,
+  LO,
+  PING_HELLO,
+  PONG_HELLO_MASKED,
+  parseAll,
+  parseOne,
+} from "../helpers/frames.js";
 
 function assertFrame(frame: Frame, opcode: Opcode, data: Uint8Array, fin = true): void {
   assert.equal(frame.opcode, opcode);
@@ -44,14 +23,6 @@ function assertFrame(frame: Frame, opcode: Opcode, data: Uint8Array, fin = true)
   assert.equal(toHex(frame.data), toHex(data));
   assert.deepEqual([frame.rsv1, frame.rsv2, frame.rsv3], [false, false, false]);
 }
-
-// RFC 6455 §5.7 examples.
-const HELLO_UNMASKED = hex("81 05 48 65 6c 6c 6f");
-const HELLO_MASKED = hex("81 85 37 fa 21 3d 7f 9f 4d 51 58");
-const HEL = hex("01 03 48 65 6c");
-const LO = hex("80 02 6c 6f");
-const PING_HELLO = hex("89 05 48 65 6c 6c 6f");
-const PONG_HELLO_MASKED = hex("8a 85 37 fa 21 3d 7f 9f 4d 51 58");
 
 describe("RFC 6455 §5.7 examples", () => {
   it("parses a single-frame unmasked text message, at every split", () => {
@@ -90,65 +61,6 @@ describe("RFC 6455 §5.7 examples", () => {
     const large = new Uint8Array(65536).fill(0xcd);
     const frame64k = concat([hex("82 7f 00 00 00 00 00 01 00 00"), large]);
     assertFrame(parseOne(frame64k, false), Opcode.BINARY, large);
-  });
-
-  it("serializes the same examples byte for byte", () => {
-    const fixed = () => MASK;
-    assert.equal(
-      toHex(concat(serializeFrame(new Frame(Opcode.TEXT, utf8("Hello")), null))),
-      toHex(HELLO_UNMASKED),
-    );
-    assert.equal(
-      toHex(concat(serializeFrame(new Frame(Opcode.TEXT, utf8("Hello")), fixed()))),
-      toHex(HELLO_MASKED),
-    );
-    assert.equal(
-      toHex(concat(serializeFrame(new Frame(Opcode.TEXT, utf8("Hel"), false), null))),
-      toHex(HEL),
-    );
-    assert.equal(
-      toHex(concat(serializeFrame(new Frame(Opcode.CONT, utf8("lo")), null))),
-      toHex(LO),
-    );
-    assert.equal(
-      toHex(concat(serializeFrame(new Frame(Opcode.PING, utf8("Hello")), null))),
-      toHex(PING_HELLO),
-    );
-    assert.equal(
-      toHex(concat(serializeFrame(new Frame(Opcode.PONG, utf8("Hello")), MASK))),
-      toHex(PONG_HELLO_MASKED),
-    );
-  });
-
-  it("serializes 7-, 16- and 64-bit lengths at their boundaries", () => {
-    const cases: [number, string][] = [
-      [0, "8200"],
-      [125, "827d"],
-      [126, "827e007e"],
-      [65535, "827effff"],
-      [65536, "827f0000000000010000"],
-    ];
-    for (const [length, header] of cases) {
-      const chunks = serializeFrame(new Frame(Opcode.BINARY, new Uint8Array(length)), null);
-      const bytes = concat(chunks);
-      assert.equal(toHex(bytes.subarray(0, header.length / 2)), header, `length ${length}`);
-      assert.equal(bytes.length, header.length / 2 + length);
-      assert.equal(parseOne(bytes, false).data.length, length);
-    }
-  });
-
-  it("sends large unmasked payloads without copying them", () => {
-    const payload = new Uint8Array(4096);
-    const chunks = serializeFrame(new Frame(Opcode.BINARY, payload), null);
-    assert.equal(chunks.length, 2);
-    assert.equal(chunks[1], payload);
-  });
-
-  it("serializes RSV bits", () => {
-    const frame = new Frame(Opcode.TEXT, utf8("x"), true, true, true, true);
-    assert.equal(toHex(concat(serializeFrame(frame, null)).subarray(0, 1)), "f1");
-    const parsed = parseOne(concat(serializeFrame(frame, null)), false);
-    assert.deepEqual([parsed.rsv1, parsed.rsv2, parsed.rsv3], [true, true, true]);
   });
 });
 
@@ -257,98 +169,6 @@ describe("frame validation", () => {
     reader.feedData(hex("7e 01"));
     assert.equal(parser.parse(reader), null);
     assert.equal(reader.length, 3, "an incomplete header stays buffered");
-  });
-});
-
-describe("opcodes and close codes", () => {
-  it("tells control opcodes from data opcodes", () => {
-    assert.deepEqual(
-      [Opcode.CONT, Opcode.TEXT, Opcode.BINARY, Opcode.CLOSE, Opcode.PING, Opcode.PONG].map(
-        isControlOpcode,
-      ),
-      [false, false, false, true, true, true],
-    );
-  });
-
-  it("explains close codes", () => {
-    assert.equal(closeCodeExplanation(CloseCode.NORMAL_CLOSURE), "OK");
-    assert.equal(closeCodeExplanation(1009), "message too big");
-    assert.equal(closeCodeExplanation(3001), "registered");
-    assert.equal(closeCodeExplanation(4001), "private use");
-    assert.equal(closeCodeExplanation(2000), "unknown");
-  });
-
-  it("allows on the wire exactly the codes RFC 6455 and IANA allow", () => {
-    const valid = [
-      1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000,
-      4999,
-    ];
-    const invalid = [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535];
-    for (const code of valid) assert.equal(isValidCloseCode(code), true, `${code}`);
-    for (const code of invalid) assert.equal(isValidCloseCode(code), false, `${code}`);
-  });
-
-  it("allows only integers: a close code is a 2-byte unsigned integer", () => {
-    const invalid = [1000.5, 1001.000001, 3000.7, 4999.9, Number.NaN, Number.POSITIVE_INFINITY];
-    for (const code of invalid) assert.equal(isValidCloseCode(code), false, `${code}`);
-    assert.equal(isValidCloseCode("1000" as never), false);
-    assert.equal(isValidCloseCode(3000.0), true);
-  });
-
-  it("describes frames", () => {
-    assert.equal(new Frame(Opcode.TEXT, utf8("Hello")).toString(), "TEXT FIN [5 bytes]");
-    assert.equal(new Frame(Opcode.CONT, utf8("x"), false, true).toString(), "CONT RSV1 [1 bytes]");
-    assert.equal(
-      new Frame(Opcode.PING, utf8(""), true, false, true, true).toString(),
-      "PING FIN RSV2 RSV3 [0 bytes]",
-    );
-  });
-});
-
-describe("Close", () => {
-  it("parses and serializes code and reason", () => {
-    const close = Close.parse(hex("03 e8 62 79 65"));
-    assert.equal(close.code, 1000);
-    assert.equal(close.reason, "bye");
-    assert.equal(toHex(close.serialize()), "03e8627965");
-    assert.equal(String(close), "1000 (OK) bye");
-    assert.equal(String(new Close(1009, "")), "1009 (message too big)");
-  });
-
-  it("keeps a reason's leading U+FEFF, as sent", () => {
-    // A decoder that strips a byte order mark would report "bye".
-    const close = Close.parse(hex("03 e8 ef bb bf 62 79 65"));
-    assert.equal(close.reason, "\ufeffbye");
-    assert.equal(toHex(close.serialize()), "03e8efbbbf627965");
-  });
-
-  it("reads an empty payload as 1005", () => {
-    const close = Close.parse(new Uint8Array(0));
-    assert.equal(close.code, CloseCode.NO_STATUS_RCVD);
-    assert.equal(close.reason, "");
-  });
-
-  it("rejects a 1-byte payload, invalid codes and invalid UTF-8", () => {
-    assert.throws(
-      () => Close.parse(hex("03")),
-      (e: unknown) => e instanceof ProtocolError && e.closeCode === 1002,
-    );
-    assert.throws(
-      () => Close.parse(hex("03 ed")),
-      (e: unknown) => e instanceof ProtocolError && e.closeCode === 1002,
-    );
-    assert.throws(
-      () => Close.parse(hex("03 e8 ce ba e1 bd b9 ed a0 80")),
-      (e: unknown) => e instanceof ProtocolError && e.closeCode === 1007,
-    );
-  });
-
-  it("refuses to serialize codes that may not be sent and reasons over 123 bytes", () => {
-    assert.throws(() => new Close(1005, "").serialize(), InvalidState);
-    // Not truncated to 3000 (0b b8) on the wire.
-    assert.throws(() => new Close(3000.7, "").serialize(), /invalid close code: 3000\.7/);
-    assert.throws(() => new Close(1000, "x".repeat(124)).serialize(), /123 bytes/);
-    assert.equal(new Close(1000, "x".repeat(123)).serialize().length, 125);
   });
 });
 
