@@ -48,8 +48,10 @@ export {
 } from "./core/extensions/permessage-deflate.js";
 export { Close, CloseCode, closeCodeExplanation, Frame, Opcode } from "./core/frames.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
-export { type HttpLimits, Request, Response } from "./core/http11.js";
+export type { HttpLimits } from "./core/http-limits.js";
 export { State } from "./core/protocol.js";
+export { Request } from "./core/request.js";
+export { Response } from "./core/response.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";
 export { ClientConnection, type ConnectOptions, connect, type TcpOptions } from "./node/client.js";

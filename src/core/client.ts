@@ -24,8 +24,11 @@ import {
   parseExtensionList,
   parseSubprotocolList,
 } from "./headers.js";
-import { type HttpLimits, Request, type Response, ResponseParser } from "./http11.js";
+import type { HttpLimits } from "./http-limits.js";
 import { NO_EXTENSIONS, Protocol, type ProtocolOptions, State } from "./protocol.js";
+import { Request } from "./request.js";
+import type { Response } from "./response.js";
+import { ResponseParser } from "./response-parser.js";
 import { hostHeader, parseUri, type WebSocketUri } from "./uri.js";
 
 /** Options of a {@link ClientProtocol}. */

@@ -54,7 +54,7 @@ export {
   parseSubprotocolList,
   parseUpgrade,
 } from "./headers.js";
-export * from "./http11.js";
+export { DEFAULT_HTTP_LIMITS, type HttpLimits } from "./http-limits.js";
 export { applyMask } from "./mask.js";
 export {
   DEFAULT_MAX_SIZE,
@@ -65,6 +65,10 @@ export {
   State,
   stateName,
 } from "./protocol.js";
+export { Request } from "./request.js";
+export { RequestParser } from "./request-parser.js";
+export { Response } from "./response.js";
+export { ResponseParser } from "./response-parser.js";
 export {
   type OriginRule,
   ServerProtocol,

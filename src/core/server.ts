@@ -26,8 +26,11 @@ import {
   parseExtensionList,
   parseSubprotocolList,
 } from "./headers.js";
-import { type HttpLimits, type Request, RequestParser, Response } from "./http11.js";
+import type { HttpLimits } from "./http-limits.js";
 import { Protocol, type ProtocolOptions, State } from "./protocol.js";
+import type { Request } from "./request.js";
+import { RequestParser } from "./request-parser.js";
+import { Response } from "./response.js";
 import { reasonPhrase } from "./status.js";
 
 /** An allowed `Origin`: an exact value, a pattern, or `null` for requests without one. */

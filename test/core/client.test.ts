@@ -18,8 +18,8 @@ import type {
 } from "../../src/core/extensions/base.js";
 import { Frame, Opcode } from "../../src/core/frames.js";
 import { isValidKey } from "../../src/core/handshake.js";
-import { Response } from "../../src/core/http11.js";
 import { State } from "../../src/core/protocol.js";
+import { Response } from "../../src/core/response.js";
 import { parseUri } from "../../src/core/uri.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
 import { MASK } from "../helpers/protocol.js";

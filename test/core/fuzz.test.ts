@@ -23,8 +23,11 @@ import {
 } from "../../src/core/errors.js";
 import { Frame, FrameParser, Opcode } from "../../src/core/frames.js";
 import { acceptKey } from "../../src/core/handshake.js";
-import { type Request, RequestParser, Response, ResponseParser } from "../../src/core/http11.js";
 import { type ProtocolOptions, State } from "../../src/core/protocol.js";
+import type { Request } from "../../src/core/request.js";
+import { RequestParser } from "../../src/core/request-parser.js";
+import { Response } from "../../src/core/response.js";
+import { ResponseParser } from "../../src/core/response-parser.js";
 import { ServerProtocol } from "../../src/core/server.js";
 import { StreamReader } from "../../src/core/streams.js";
 

@@ -4,14 +4,11 @@ import fc from "fast-check";
 
 import { InvalidMessage } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
-import {
-  DEFAULT_HTTP_LIMITS,
-  type HttpLimits,
-  Request,
-  RequestParser,
-  Response,
-  ResponseParser,
-} from "../../src/core/http11.js";
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../src/core/http-limits.js";
+import { Request } from "../../src/core/request.js";
+import { RequestParser } from "../../src/core/request-parser.js";
+import { Response } from "../../src/core/response.js";
+import { ResponseParser } from "../../src/core/response-parser.js";
 import { StreamReader } from "../../src/core/streams.js";
 
 /** One octet per character, like the wire format of an HTTP head. */

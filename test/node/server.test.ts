@@ -8,7 +8,7 @@ import { after, describe, it } from "node:test";
 import { ConnectionClosedOK, InvalidStatus } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/frames.js";
 import { Headers } from "../../src/core/headers.js";
-import { Response } from "../../src/core/http11.js";
+import { Response } from "../../src/core/response.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
 import { broadcast, type ServerConnection, serve } from "../../src/node/server.js";
