@@ -5,6 +5,7 @@
  * @module
  */
 
+import { buildBasicAuthorization } from "./basic-auth.js";
 import {
   InvalidHandshake,
   InvalidHeader,
@@ -16,14 +17,13 @@ import {
 import type { ClientExtensionFactory, Extension } from "./extensions/base.js";
 import { acceptKey, checkUpgradeHeaders, generateKey } from "./handshake.js";
 import {
-  buildBasicAuthorization,
   buildExtensionList,
   buildSubprotocolList,
-  Headers,
   parseEach,
   parseExtensionList,
   parseSubprotocolList,
-} from "./headers.js";
+} from "./header-values.js";
+import { Headers } from "./headers.js";
 import type { HttpLimits } from "./http-limits.js";
 import { NO_EXTENSIONS, Protocol, type ProtocolOptions, State } from "./protocol.js";
 import { Request } from "./request.js";

@@ -9,14 +9,13 @@
 
 import { Buffer } from "node:buffer";
 import { COMMON_VALUES, isOws } from "./field-lines.js";
+import { isFieldValueChar, isToken } from "./field-syntax.js";
 import {
   appendParsedField,
   commonFieldNameEntries,
   compactHeaders,
   type FieldName,
   Headers,
-  isFieldValueChar,
-  isToken,
 } from "./headers.js";
 import type { HttpLimits } from "./http-limits.js";
 import { latin1Encode } from "./latin1.js";

@@ -5,6 +5,7 @@
  * @module
  */
 
+export { buildBasicAuthorization, parseBasicAuthorization } from "./basic-auth.js";
 export { ClientProtocol, type ClientProtocolOptions } from "./client.js";
 export * from "./errors.js";
 export type {
@@ -24,6 +25,7 @@ export {
   ServerPerMessageDeflateFactory,
   type ServerPerMessageDeflateOptions,
 } from "./extensions/permessage-deflate.js";
+export { isFieldValueChar, isToken } from "./field-syntax.js";
 export {
   Close,
   CloseCode,
@@ -38,22 +40,16 @@ export {
 } from "./frames.js";
 export { acceptKey, generateKey } from "./handshake.js";
 export {
-  buildBasicAuthorization,
   buildExtensionList,
   buildSubprotocolList,
   type ExtensionHeader,
   type ExtensionParameter,
-  type HeaderField,
-  Headers,
-  type HeadersInit,
-  isFieldValueChar,
-  isToken,
-  parseBasicAuthorization,
   parseConnection,
   parseExtensionList,
   parseSubprotocolList,
   parseUpgrade,
-} from "./headers.js";
+} from "./header-values.js";
+export { type HeaderField, Headers, type HeadersInit } from "./headers.js";
 export { DEFAULT_HTTP_LIMITS, type HttpLimits } from "./http-limits.js";
 export { applyMask } from "./mask.js";
 export {

@@ -5,8 +5,8 @@
  */
 
 import { InvalidMessage } from "./errors.js";
+import { isToken } from "./field-syntax.js";
 import type { Headers } from "./headers.js";
-import { isToken } from "./headers.js";
 import { latin1Encode } from "./latin1.js";
 import { isHttpVersion, isRequestTarget } from "./start-line.js";
 

@@ -19,13 +19,12 @@ import {
 import type { Extension, ExtensionHeader, ServerExtensionFactory } from "./extensions/base.js";
 import { acceptKey, checkUpgradeHeaders, isValidKey } from "./handshake.js";
 import {
-  appendParsedField,
   buildExtensionList,
-  Headers,
   parseEach,
   parseExtensionList,
   parseSubprotocolList,
-} from "./headers.js";
+} from "./header-values.js";
+import { appendParsedField, Headers } from "./headers.js";
 import type { HttpLimits } from "./http-limits.js";
 import { Protocol, type ProtocolOptions, State } from "./protocol.js";
 import type { Request } from "./request.js";

@@ -7,7 +7,7 @@
  */
 
 import { InvalidMessage } from "./errors.js";
-import { isFieldValueChar, isToken } from "./headers.js";
+import { isFieldValueChar, isToken } from "./field-syntax.js";
 
 // RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT; HTTP-name is case-sensitive.
 export function isHttpVersion(s: string): boolean {

@@ -1,26 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-
+import { buildBasicAuthorization, parseBasicAuthorization } from "../../src/core/basic-auth.js";
 import { InvalidHeaderFormat, InvalidHeaderValue } from "../../src/core/errors.js";
+import { isFieldValueChar, isToken } from "../../src/core/field-syntax.js";
 import {
-  appendParsedField,
-  buildBasicAuthorization,
   buildExtensionList,
   buildSubprotocolList,
-  compactHeaders,
   type ExtensionHeader,
-  Headers,
-  isFieldValueChar,
-  isToken,
-  packHeaders,
-  parseBasicAuthorization,
   parseConnection,
   parseEach,
   parseExtensionList,
   parseSubprotocolList,
   parseUpgrade,
-} from "../../src/core/headers.js";
+} from "../../src/core/header-values.js";
+import { appendParsedField, compactHeaders, Headers, packHeaders } from "../../src/core/headers.js";
 
 /** Asserts that `fn` throws InvalidHeaderFormat with this error text and position. */
 function assertFormat(fn: () => unknown, error: string, position: number, header?: string): void {
