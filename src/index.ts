@@ -50,8 +50,10 @@ export {
 } from "./core/extensions/permessage-deflate-negotiation.js";
 export { Frame } from "./core/frame.js";
 export { Headers, type HeadersInit } from "./core/headers.js";
-export { type HttpLimits, Request, Response } from "./core/http11.js";
+export type { HttpLimits } from "./core/http-limits.js";
 export { Opcode } from "./core/opcodes.js";
+export { Request } from "./core/request.js";
+export { Response } from "./core/response.js";
 export type { OriginRule, SubprotocolSelector } from "./core/server.js";
 export { State } from "./core/state.js";
 export { type BasicAuthOptions, basicAuth } from "./node/auth.js";

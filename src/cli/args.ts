@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { isFieldValueChar, isToken } from "../core/headers.js";
+import { isFieldValueChar, isToken } from "../core/field-syntax.js";
 import { parseProxy } from "../node/proxy.js";
 import { escapeControl } from "./escape.js";
 import { redactUri } from "./redact.js";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { buildBasicAuthorization } from "./basic-auth.js";
 import {
   InvalidHandshake,
   InvalidHeader,
@@ -16,16 +17,18 @@ import {
 import type { ClientExtensionFactory, Extension } from "./extensions/base.js";
 import { acceptKey, checkUpgradeHeaders, generateKey } from "./handshake.js";
 import {
-  buildBasicAuthorization,
   buildExtensionList,
   buildSubprotocolList,
-  Headers,
   parseEach,
   parseExtensionList,
   parseSubprotocolList,
-} from "./headers.js";
-import { type HttpLimits, Request, type Response, ResponseParser } from "./http11.js";
+} from "./header-values.js";
+import { Headers } from "./headers.js";
+import type { HttpLimits } from "./http-limits.js";
 import { NO_EXTENSIONS, Protocol, type ProtocolOptions } from "./protocol.js";
+import { Request } from "./request.js";
+import type { Response } from "./response.js";
+import { ResponseParser } from "./response-parser.js";
 import { State } from "./state.js";
 import { hostHeader, parseUri, type WebSocketUri } from "./uri.js";
 

@@ -148,7 +148,7 @@ export class InvalidMessage extends InvalidHandshake {
   }
 }
 
-/** Minimal view of a handshake response, to avoid a cycle with `http11.ts`. */
+/** Minimal view of a handshake response, to avoid a cycle with `response.ts`. */
 export interface StatusResponse {
   /** The HTTP status code, e.g. 403. */
   readonly status: number;

@@ -8,7 +8,8 @@
 import { Buffer } from "node:buffer";
 import * as crypto from "node:crypto";
 import { InvalidUpgrade } from "./errors.js";
-import { type Headers, parseConnection, parseEach, parseUpgrade } from "./headers.js";
+import { parseConnection, parseEach, parseUpgrade } from "./header-values.js";
+import type { Headers } from "./headers.js";
 
 /** RFC 6455 §1.3: the GUID appended to the key before hashing. */
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -5,6 +5,7 @@
  * @module
  */
 
+export { buildBasicAuthorization, parseBasicAuthorization } from "./basic-auth.js";
 export { ClientProtocol, type ClientProtocolOptions } from "./client.js";
 export { Close } from "./close.js";
 export { CloseCode, closeCodeExplanation, isValidCloseCode } from "./close-codes.js";
@@ -27,28 +28,23 @@ export type {
   DeflateSettings,
   PerMessageDeflateParameters,
 } from "./extensions/permessage-deflate-settings.js";
+export { isFieldValueChar, isToken } from "./field-syntax.js";
 export { Frame } from "./frame.js";
 export { FrameParser, type FrameParserOptions } from "./frame-parser.js";
 export { serializeFrame } from "./frame-writer.js";
 export { acceptKey, generateKey } from "./handshake.js";
 export {
-  buildBasicAuthorization,
   buildExtensionList,
   buildSubprotocolList,
   type ExtensionHeader,
   type ExtensionParameter,
-  type HeaderField,
-  Headers,
-  type HeadersInit,
-  isFieldValueChar,
-  isToken,
-  parseBasicAuthorization,
   parseConnection,
   parseExtensionList,
   parseSubprotocolList,
   parseUpgrade,
-} from "./headers.js";
-export * from "./http11.js";
+} from "./header-values.js";
+export { type HeaderField, Headers, type HeadersInit } from "./headers.js";
+export { DEFAULT_HTTP_LIMITS, type HttpLimits } from "./http-limits.js";
 export { applyMask } from "./mask.js";
 export { isControlOpcode, Opcode } from "./opcodes.js";
 export {
@@ -58,6 +54,10 @@ export {
   type ProtocolOptions,
   type Side,
 } from "./protocol.js";
+export { Request } from "./request.js";
+export { RequestParser } from "./request-parser.js";
+export { Response } from "./response.js";
+export { ResponseParser } from "./response-parser.js";
 export {
   type OriginRule,
   ServerProtocol,

@@ -19,15 +19,17 @@ import {
 import type { Extension, ExtensionHeader, ServerExtensionFactory } from "./extensions/base.js";
 import { acceptKey, checkUpgradeHeaders, isValidKey } from "./handshake.js";
 import {
-  appendParsedField,
   buildExtensionList,
-  Headers,
   parseEach,
   parseExtensionList,
   parseSubprotocolList,
-} from "./headers.js";
-import { type HttpLimits, type Request, RequestParser, Response } from "./http11.js";
+} from "./header-values.js";
+import { appendParsedField, Headers } from "./headers.js";
+import type { HttpLimits } from "./http-limits.js";
 import { Protocol, type ProtocolOptions } from "./protocol.js";
+import type { Request } from "./request.js";
+import { RequestParser } from "./request-parser.js";
+import { Response } from "./response.js";
 import { State } from "./state.js";
 import { reasonPhrase } from "./status.js";
 

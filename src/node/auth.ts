@@ -6,7 +6,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { parseBasicAuthorization } from "../core/headers.js";
+import { parseBasicAuthorization } from "../core/basic-auth.js";
 import type { HttpResponseInit, ProcessRequest } from "./server.js";
 
 /** Options of {@link basicAuth}: exactly one of `credentials` and `check`. */

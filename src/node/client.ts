@@ -12,8 +12,10 @@ import { ClientProtocol } from "../core/client.js";
 import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core/errors.js";
 import type { ClientExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
-import type { HttpLimits, Request, Response } from "../core/http11.js";
+import type { HttpLimits } from "../core/http-limits.js";
 import type { Event } from "../core/protocol.js";
+import type { Request } from "../core/request.js";
+import type { Response } from "../core/response.js";
 import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 import { type CompressionOptions, clientExtensions } from "./compression.js";
 import {

@@ -6,8 +6,8 @@
 
 import { Buffer } from "node:buffer";
 import type * as net from "node:net";
+import { buildBasicAuthorization } from "../core/basic-auth.js";
 import { PayloadTooBig, ProxyError } from "../core/errors.js";
-import { buildBasicAuthorization } from "../core/headers.js";
 import type { WebSocketUri } from "../core/uri.js";
 import { redactProxy } from "./proxy-url.js";
 import { SocketReader } from "./socket-reader.js";

@@ -9,7 +9,7 @@
 
 import { InvalidStatus, InvalidUri, SecurityError } from "../core/errors.js";
 import { Headers } from "../core/headers.js";
-import { Response } from "../core/http11.js";
+import { Response } from "../core/response.js";
 import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 
 /** Default `maxRedirects` of `connect()`. */

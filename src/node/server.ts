@@ -17,8 +17,10 @@ import { inspect } from "node:util";
 import { ConnectionClosed } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
-import { type HttpLimits, type Request, Response } from "../core/http11.js";
+import type { HttpLimits } from "../core/http-limits.js";
 import type { Event } from "../core/protocol.js";
+import type { Request } from "../core/request.js";
+import { Response } from "../core/response.js";
 import {
   type OriginRule,
   ServerProtocol,

@@ -15,7 +15,8 @@
 import { Close } from "../core/close.js";
 import * as coreErrors from "../core/errors.js";
 import { Headers } from "../core/headers.js";
-import { Request, Response } from "../core/http11.js";
+import { Request } from "../core/request.js";
+import { Response } from "../core/response.js";
 
 /** An error as plain, cloneable data. */
 export interface WireError {

@@ -8,7 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import { InvalidUri } from "../core/errors.js";
-import { isToken } from "../core/headers.js";
+import { isToken } from "../core/field-syntax.js";
 import { parseUri } from "../core/uri.js";
 import { toClampedUnsignedShort, toDOMString } from "./webidl.js";
 

@@ -18,8 +18,8 @@ import type {
 } from "../../src/core/extensions/base.js";
 import { Frame } from "../../src/core/frame.js";
 import { isValidKey } from "../../src/core/handshake.js";
-import { Response } from "../../src/core/http11.js";
 import { Opcode } from "../../src/core/opcodes.js";
+import { Response } from "../../src/core/response.js";
 import { State } from "../../src/core/state.js";
 import { parseUri } from "../../src/core/uri.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";

@@ -24,9 +24,12 @@ import {
 import { Frame } from "../../src/core/frame.js";
 import { FrameParser } from "../../src/core/frame-parser.js";
 import { acceptKey } from "../../src/core/handshake.js";
-import { type Request, RequestParser, Response, ResponseParser } from "../../src/core/http11.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import type { ProtocolOptions } from "../../src/core/protocol.js";
+import type { Request } from "../../src/core/request.js";
+import { RequestParser } from "../../src/core/request-parser.js";
+import { Response } from "../../src/core/response.js";
+import { ResponseParser } from "../../src/core/response-parser.js";
 import { ServerProtocol } from "../../src/core/server.js";
 import { State } from "../../src/core/state.js";
 import { StreamReader } from "../../src/core/streams.js";

@@ -19,8 +19,9 @@ import type {
 } from "../../src/core/extensions/base.js";
 import { Frame } from "../../src/core/frame.js";
 import { Headers } from "../../src/core/headers.js";
-import { Request, type Response } from "../../src/core/http11.js";
 import { Opcode } from "../../src/core/opcodes.js";
+import { Request } from "../../src/core/request.js";
+import type { Response } from "../../src/core/response.js";
 import {
   MAX_EXTENSION_OFFERS_TRIED,
   ServerProtocol,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { InvalidStatus, NegotiationError } from "../../src/core/errors.js";
-import { Response } from "../../src/core/http11.js";
+import { Response } from "../../src/core/response.js";
 import { basicAuth } from "../../src/node/auth.js";
 import { connect } from "../../src/node/client.js";
 import type { ServerConnection } from "../../src/node/server.js";

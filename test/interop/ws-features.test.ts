@@ -23,7 +23,7 @@ import {
   InvalidStatus,
   NegotiationError,
 } from "../../src/core/errors.js";
-import { Response } from "../../src/core/http11.js";
+import { Response } from "../../src/core/response.js";
 import { basicAuth } from "../../src/node/auth.js";
 import { connect } from "../../src/node/client.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";

@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { after, describe, it, type TestContext } from "node:test";
 import { InvalidStatus, ProxyError, SecurityError, TimeoutError } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
-import { Response } from "../../src/core/http11.js";
+import { Response } from "../../src/core/response.js";
 import type { ClientConnection } from "../../src/node/client.js";
 import { silentLogger } from "../../src/node/logger.js";
 import {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { InvalidStatus, InvalidUri, SecurityError } from "../../src/core/errors.js";
-import type { Request } from "../../src/core/http11.js";
+import type { Request } from "../../src/core/request.js";
 import { connect } from "../../src/node/client.js";
 import { serve } from "../../src/node/server.js";
 import { echo, startServer, unhandledRejections } from "../helpers/server.js";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { InvalidStatus, NegotiationError } from "../../src/core/errors.js";
 import { acceptKey } from "../../src/core/handshake.js";
-import type { Request } from "../../src/core/http11.js";
+import type { Request } from "../../src/core/request.js";
 import { connect } from "../../src/node/client.js";
 import type { ServeOptions, ServerConnection } from "../../src/node/server.js";
 import { rawServer } from "../helpers/raw.js";

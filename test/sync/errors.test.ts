@@ -13,7 +13,8 @@ import {
   TimeoutError,
 } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
-import { Request, Response } from "../../src/core/http11.js";
+import { Request } from "../../src/core/request.js";
+import { Response } from "../../src/core/response.js";
 import { decodeValue, encodeValue, reviveError, serializeError } from "../../src/sync/errors.js";
 
 /** What crossing threads does: flatten, structured-clone, rebuild. */

@@ -12,9 +12,9 @@
  */
 
 import type { Frame } from "../frame.js";
-import type { ExtensionParameter } from "../headers.js";
+import type { ExtensionParameter } from "../header-values.js";
 
-export type { ExtensionHeader, ExtensionParameter } from "../headers.js";
+export type { ExtensionHeader, ExtensionParameter } from "../header-values.js";
 
 /** A negotiated extension, active on one connection. */
 export interface Extension {

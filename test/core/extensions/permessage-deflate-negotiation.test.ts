@@ -18,7 +18,8 @@ import {
 import type { PerMessageDeflateParameters } from "../../../src/core/extensions/permessage-deflate-settings.js";
 import { acceptKey } from "../../../src/core/handshake.js";
 import { Headers } from "../../../src/core/headers.js";
-import { type Request, Response } from "../../../src/core/http11.js";
+import type { Request } from "../../../src/core/request.js";
+import { Response } from "../../../src/core/response.js";
 import { ServerProtocol } from "../../../src/core/server.js";
 import { State } from "../../../src/core/state.js";
 import { DEFAULTS, frames, text } from "../../helpers/deflate.js";

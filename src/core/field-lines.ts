@@ -1,0 +1,108 @@
+/**
+ * The field lines of an HTTP/1.1 head (RFC 9112 §5): each parsed into
+ * {@link Headers} up to the empty line, within the limits, and the
+ * Content-Length field that decides the length of a body.
+ *
+ * @module
+ */
+
+import { InvalidMessage } from "./errors.js";
+import { appendParsedField, type Headers } from "./headers.js";
+import type { HttpLimits } from "./http-limits.js";
+import { latin1Decode } from "./latin1.js";
+import type { LineBuffer } from "./line-buffer.js";
+import { isDigit } from "./start-line.js";
+import type { StreamReader } from "./streams.js";
+
+/** Parses one field line into `headers`. */
+function parseFieldLine(bytes: Uint8Array, headers: Headers): void {
+  const line = latin1Decode(bytes);
+  // RFC 9112 §5.2: "A server that receives an obs-fold in a request message …
+  // MUST either reject the message by sending a 400 (Bad Request) …"
+  const first = line.charCodeAt(0);
+  if (first === 0x20 || first === 0x09) {
+    throw new InvalidMessage("obsolete line folding isn't supported");
+  }
+  // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS
+  const colon = line.indexOf(":");
+  if (colon === -1) throw new InvalidMessage(`header line without colon: ${JSON.stringify(line)}`);
+  const name = line.slice(0, colon);
+  // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon"
+  // and such a request MUST get a 400; isToken() rejects the whitespace.
+  if (!TOKEN.test(name)) throw new InvalidMessage(`invalid header name: ${JSON.stringify(name)}`);
+  let start = colon + 1;
+  let end = line.length;
+  while (start < end && isOws(line.charCodeAt(start))) start++;
+  while (end > start && isOws(line.charCodeAt(end - 1))) end--;
+  const value = line.slice(start, end);
+  // RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are
+  // invalid and dangerous"; other control characters aren't field-vchar either.
+  if (!FIELD_VALUE.test(value)) throw new InvalidMessage(`invalid character in ${name} header`);
+  // Both were just checked against the grammar Headers.append() would check again.
+  appendParsedField(headers, name, COMMON_VALUES.get(value) ?? value);
+}
+
+/**
+ * Field values that nearly every handshake request repeats: the request a
+ * server keeps for each connection refers to these rather than to copies.
+ */
+export const COMMON_VALUES = new Map(
+  [
+    "websocket",
+    "Upgrade",
+    "upgrade",
+    "keep-alive, Upgrade",
+    "13",
+    "no-cache",
+    "permessage-deflate; client_max_window_bits",
+  ].map((value) => [value, value]),
+);
+
+/** RFC 9110 §5.6.2: token = 1*tchar, as isToken() says; V8 runs the expression natively. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** RFC 9110 §5.5: HTAB, SP, VCHAR and obs-text, as isFieldValueChar() says. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** RFC 9110 §5.6.3: OWS = *( SP / HTAB ) */
+export function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/**
+ * Reads field lines into `headers` until the empty line; `false` if more
+ * bytes are needed.
+ */
+export function readFields(
+  reader: StreamReader,
+  lines: LineBuffer,
+  headers: Headers,
+  limits: Required<HttpLimits>,
+  what: string,
+): boolean {
+  while (true) {
+    const line = lines.read(
+      reader,
+      limits.maxLineLength,
+      () => new InvalidMessage(`${what} line too long`, 431),
+    );
+    if (line === null) return false;
+    if (line.length === 0) return true;
+    if (headers.size >= limits.maxHeaders) throw new InvalidMessage(`too many ${what}s`, 431);
+    parseFieldLine(line, headers);
+  }
+}
+
+/** RFC 9112 §6.3: Content-Length = 1*DIGIT; repeated values must agree. */
+export function contentLength(headers: Headers): number | null {
+  const values = headers.getAll("Content-Length");
+  if (values.length === 0) return null;
+  const value = values[0]!;
+  if (value.length === 0 || !values.every((v) => v === value)) {
+    throw new InvalidMessage("invalid Content-Length header");
+  }
+  for (let i = 0; i < value.length; i++) {
+    if (!isDigit(value.charCodeAt(i))) throw new InvalidMessage("invalid Content-Length header");
+  }
+  return Number(value);
+}

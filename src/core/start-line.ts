@@ -1,0 +1,95 @@
+/**
+ * The first line of an HTTP/1.1 message (RFC 9112 §3, §4): the request-line
+ * and the status-line, and the grammar of their parts, which `Request` and
+ * `Response` check as well.
+ *
+ * @module
+ */
+
+import { InvalidMessage } from "./errors.js";
+import { isFieldValueChar, isToken } from "./field-syntax.js";
+
+// RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT; HTTP-name is case-sensitive.
+export function isHttpVersion(s: string): boolean {
+  return (
+    s.length === 8 &&
+    s.startsWith("HTTP/") &&
+    isDigit(s.charCodeAt(5)) &&
+    s.charCodeAt(6) === 0x2e &&
+    isDigit(s.charCodeAt(7))
+  );
+}
+
+export function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+function isSupportedVersion(version: string): boolean {
+  return version === "HTTP/1.1" || version === "HTTP/1.0";
+}
+
+/** RFC 9112 §3.2: the request-target is visible ASCII; anything else is rejected. */
+export function isRequestTarget(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+/** RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) */
+export function isReasonPhrase(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (!isFieldValueChar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** RFC 9112 §3: request-line = method SP request-target SP HTTP-version */
+export function parseRequestLine(line: string): [method: string, target: string, version: string] {
+  const parts = line.split(" ");
+  if (parts.length !== 3)
+    throw new InvalidMessage(`malformed request line: ${JSON.stringify(line)}`);
+  const [method, target, version] = parts as [string, string, string];
+  if (!isToken(method))
+    throw new InvalidMessage(`invalid request method: ${JSON.stringify(method)}`);
+  if (!isRequestTarget(target)) {
+    throw new InvalidMessage(`invalid request target: ${JSON.stringify(target)}`);
+  }
+  if (!isHttpVersion(version)) {
+    throw new InvalidMessage(`invalid HTTP version: ${JSON.stringify(version)}`);
+  }
+  if (!isSupportedVersion(version)) {
+    throw new InvalidMessage(`unsupported HTTP version: ${version}`, 505);
+  }
+  // The constants rather than the parsed copies, which each request would keep.
+  return [
+    method === "GET" ? "GET" : method,
+    target,
+    version === "HTTP/1.1" ? "HTTP/1.1" : "HTTP/1.0",
+  ];
+}
+
+/** RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ] */
+export function parseStatusLine(line: string): [status: number, reason: string] {
+  const version = line.slice(0, 8);
+  if (!isHttpVersion(version) || line.charCodeAt(8) !== 0x20) {
+    throw new InvalidMessage(`malformed status line: ${JSON.stringify(line)}`);
+  }
+  if (!isSupportedVersion(version)) {
+    throw new InvalidMessage(`unsupported HTTP version: ${version}`, 505);
+  }
+  const code = line.slice(9, 12);
+  // "HTTP/1.1 101" without the SP before an empty reason is accepted, as
+  // RFC 9112 §4 recommends: "A client SHOULD ignore the reason-phrase content".
+  if (
+    !(isDigit(code.charCodeAt(0)) && isDigit(code.charCodeAt(1)) && isDigit(code.charCodeAt(2))) ||
+    (line.length > 12 && line.charCodeAt(12) !== 0x20)
+  ) {
+    throw new InvalidMessage(`malformed status line: ${JSON.stringify(line)}`);
+  }
+  const status = Number(code);
+  if (status < 100 || status > 599) throw new InvalidMessage(`invalid status code: ${status}`);
+  const reason = line.slice(13);
+  if (!isReasonPhrase(reason)) throw new InvalidMessage("invalid character in reason phrase");
+  return [status, reason];
+}
