@@ -23,7 +23,8 @@ const REDACTED = "***";
  * Works on any string, a valid URI or not, since an invalid one is printed
  * in the error that says so; the user info is found as `parseUri()` finds
  * it, before the last `@` of the authority, which runs from `//` to the first
- * `/` or `?`, and split at its first `:`. A string without user info, or
+ * `/`, `?` or `#` (a fragment may hold `@` and `:` too), and split at its
+ * first `:`. A string without user info, or
  * with an empty one (`ws://@host/`), comes back as it is.
  */
 export function redactUri(uri: string): string {
@@ -31,7 +32,7 @@ export function redactUri(uri: string): string {
   if (slashes === -1) return uri;
   const start = slashes + 2;
   let end = start;
-  while (end < uri.length && uri[end] !== "/" && uri[end] !== "?") end++;
+  while (end < uri.length && uri[end] !== "/" && uri[end] !== "?" && uri[end] !== "#") end++;
   const at = uri.lastIndexOf("@", end - 1);
   if (at < start) return uri;
   const userInfo = uri.slice(start, at);

@@ -75,6 +75,6 @@ export function truncateReason(reason: string): string {
   let end = 123;
   // Back off continuation bytes (10xxxxxx) so the cut falls between code points.
   while ((bytes[end]! & 0xc0) === 0x80) end--;
-  // ignoreBOM: a leading U+FEFF is part of the reason, not a byte order mark to drop.
-  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, end));
+  // The cut falls between code points, so the fatal decoder never throws here.
+  return textDecoder.decode(bytes.subarray(0, end));
 }

@@ -58,7 +58,9 @@ export interface ProtocolOptions {
   yieldBeforeLargeFrames?: boolean;
   /**
    * Whether a protocol error found in the same bytes as complete messages
-   * before it waits for those messages to be answered. The connection stays
+   * before it (or when parsing resumes after a yield, or after
+   * {@link Protocol.decodedMessageBudget} ran out) waits for those messages
+   * to be answered. The connection stays
    * open, {@link Protocol.failurePending} says so, and the I/O layer calls
    * {@link Protocol.failPending} once the application has had its turn (an
    * echo server then echoes what preceded the error, as Autobahn's cases
@@ -71,7 +73,8 @@ export interface ProtocolOptions {
   deferFailureAfterMessages?: boolean;
   /**
    * Whether the answer to the peer's close frame waits when complete
-   * messages arrived before it in the same bytes. The close frame comes out
+   * messages arrived before it in the same bytes (or parsing resumed after a
+   * yield, or after {@link Protocol.decodedMessageBudget} ran out). The close frame comes out
    * of {@link Protocol.eventsReceived} after them, the state stays OPEN so
    * that the application can still answer them (RFC 6455 §5.5.1 asks for
    * the answer "as soon as practical"; after it, no data frame may be sent),
@@ -158,7 +161,7 @@ export abstract class Protocol {
   private readonly frameParser: FrameParser;
   /** Size so far of the fragmented message being received, or `null` between messages. */
   private currentSize: number | null = null;
-  /** RECEIVING_TEXT, RECEIVING_ENCODED, TEXT_PEEKED, SENDING_FRAGMENTED, EOF_SENT and PONGS_DEFERRED bits. */
+  /** The bits defined above: RECEIVING_TEXT, RECEIVING_ENCODED, …, PARSING_YIELDED, PARSING_HELD. */
   private flags = 0;
   /**
    * How many more messages decoded by an extension (permessage-deflate) may
@@ -383,7 +386,8 @@ export abstract class Protocol {
   /**
    * Whether the bytes received break the protocol after frames that are still
    * to be delivered (a complete message or a control frame, or anything
-   * parsed before a yield, see {@link parsingYielded}); only with
+   * parsed before a yield, see {@link parsingYielded}, or before the
+   * {@link decodedMessageBudget} ran out); only with
    * {@link ProtocolOptions.deferFailureAfterMessages}.
    * Those frames come out of {@link eventsReceived} first and
    * the connection stays open, so that the application can answer them (an
@@ -519,7 +523,9 @@ export abstract class Protocol {
           return;
         }
       }
-      if (this.mode === "frames") this.flags |= PARSING_HELD;
+      // Out of budget with bytes left: they are parsed on resumeParsing(), after
+      // the messages before them were queued. With none left, nothing is held.
+      if (this.mode === "frames" && this.reader.length > 0) this.flags |= PARSING_HELD;
     } catch (error) {
       this.flags &= ~CLOSE_REPLY_MAY_WAIT;
       if ((this.flags & DEFERS_FAILURE) !== 0 && this.answersAwaited(resumed, eventsBefore)) {
@@ -535,8 +541,9 @@ export abstract class Protocol {
   /**
    * Whether the application may owe answers to what this parse delivered: the
    * connection is open, and a message or a control frame was received since
-   * event `eventsBefore`, or parsing resumed after a yield (the message
-   * before the yield may still await its answer).
+   * event `eventsBefore`, or parsing resumed after a yield or after the
+   * budget of decoded messages ran out (the messages before may still await
+   * their answers).
    */
   private answersAwaited(resumed: boolean, eventsBefore: number): boolean {
     return this.currentState === State.OPEN && (resumed || this.completedSince(eventsBefore));

@@ -25,6 +25,8 @@ describe("redactUri", () => {
     assert.equal(redactUri("ws://to@ken@h/"), "ws://***@h/");
     assert.equal(redactUri("ws://token@h:99999/"), "ws://***@h:99999/");
     assert.equal(redactUri("ws://token@h?q=a@b"), "ws://***@h?q=a@b");
+    // A fragment ends the authority: its @ and : are not the user info's.
+    assert.equal(redactUri("wss://TOKEN@host#x:y@z"), "wss://***@host#x:y@z");
     // No user name: the password, if any, is what there is to hide.
     assert.equal(redactUri("ws://:pw@h/"), "ws://:***@h/");
     assert.equal(redactUri("ws://:@h/"), "ws://:***@h/");

@@ -887,6 +887,19 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         }
       });
 
+      it("holds nothing when the budget runs out with no bytes left", () => {
+        const protocol = openProtocol(role, { deferCloseReplyAfterMessages: true });
+        protocol.extensions = [identity];
+        protocol.decodedMessageBudget = 1;
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "one", true, RSV1));
+        frames(protocol);
+        // A later read with a close frame alone: answered at once.
+        protocol.decodedMessageBudget = 1;
+        protocol.receiveData(fromPeer(role, Opcode.CLOSE, closeFrame(1000)));
+        assert.equal(protocol.closeReplyPending, false);
+        assert.equal(protocol.state, State.CLOSING);
+      });
+
       it("parses nothing with a budget of 0, and everything by default", () => {
         const protocol = decoding();
         assert.equal(protocol.decodedMessageBudget, -1);

@@ -50,7 +50,8 @@ describe(`${PAGE}: latency`, () => {
     assert.equal(run.code, 0);
     const printed = /^round trip: (\d+\.\d) ms\nlast known: (\d+\.\d) ms\n$/.exec(run.stdout);
     assert.ok(printed !== null, run.stdout);
-    assert.ok(Number(printed[1]) > 0);
+    // Printed to 0.1 ms: a fast loopback may round it to 0.0.
+    assert.ok(Number(printed[1]) >= 0);
     // No keepalive ping had time to go out: the last one answered is ping()'s.
     assert.equal(printed[2], printed[1]);
   });
@@ -62,7 +63,7 @@ describe(`${PAGE}: when the pong does not come`, () => {
     const code = edit(
       example('error.sent?.reason === "keepalive ping timeout"'),
       "{ port: 8001, pingInterval: 10_000, pingTimeout: 5_000 }",
-      '{ host: "127.0.0.1", port: 0, pingInterval: 100, pingTimeout: 1_000 }',
+      '{ host: "127.0.0.1", port: 0, pingInterval: 100, pingTimeout: 2_000 }',
     );
     await using server = await startProgram(project, "server", code);
 

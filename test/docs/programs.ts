@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Handler, InvalidStatus, type Response, type Server, serve } from "../../src/index.js";
@@ -30,18 +30,6 @@ export function testCertificate(): { key: Buffer; cert: Buffer } {
     key: readFileSync(fixture("localhost-key.pem")),
     cert: readFileSync(fixture("localhost.pem")),
   };
-}
-
-/**
- * A port nobody listens on now, for a program that prints the port it was
- * given (port 0 would make it print 0).
- */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A finder for `page`'s ```ts blocks: the one block that contains `marker`. */

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { runNode } from "../helpers/child.js";
 import { codeBlocks, readMarkdown } from "./markdown.js";
-import { edit, examplesOf, fixture, freePort, root, startProgram } from "./programs.js";
+import { edit, examplesOf, fixture, root, startProgram } from "./programs.js";
 import { scratchProject } from "./project.js";
 
 const PAGE = "docs/howto/tls.md";
@@ -29,13 +29,15 @@ function shownError(): string {
 describe(PAGE, () => {
   it("serves wss:// with the test certificate to the clients of the page", async () => {
     using project = scratchProject();
-    const port = String(await freePort());
-    const server = example('console.log("Listening on wss://localhost:8443")');
-    await using running = await startProgram(project, "server", server.replaceAll("8443", port), {
-      cwd: root,
-      ready: /^Listening on wss:\/\/localhost:(\d+)\n/m,
-    });
-    assert.equal(running.ready[1], port);
+    // Port 0, not a port picked beforehand that another process could take first.
+    const server = edit(
+      example('console.log("Listening on wss://localhost:8443")'),
+      "port: 8443",
+      "port: 0",
+    );
+    await using running = await startProgram(project, "server", server, { cwd: root });
+    await running.waitFor(/^Listening on wss:\/\/localhost:8443\n/m);
+    const port = String(running.port);
     const run = (name: string, code: string, env: Record<string, string> = {}) => {
       project.writeProgram(name, code);
       return runNode([`${project.dir}/${name}.js`], { cwd: root, env });
