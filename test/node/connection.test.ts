@@ -1425,6 +1425,24 @@ describe("a close frame that arrives with messages", () => {
     assert.equal(await peer.readFrame(), null);
   });
 
+  it("echoes the peer's close code when the handler returns meanwhile", async () => {
+    // The handler's return closes with 1000, and so would server.close() with
+    // 1001: the peer spoke first, and its close frame gets the echo it would
+    // have had at once (RFC 6455 §5.5.1).
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    const goingAway = concat([GOING_AWAY, new TextEncoder().encode("bye now")]);
+    peer.write(
+      concat([fromPeer("server", Opcode.TEXT, "bye"), fromPeer("server", Opcode.CLOSE, goingAway)]),
+    );
+    const echoed = await peer.readFrame();
+    assert.equal(Buffer.from(echoed!.data).toString(), "bye");
+    assert.deepEqual(closePayload(await peer.readFrame()), [1001, "bye now"]);
+    assert.equal(await peer.readFrame(), null);
+  });
+
   it("lets a client answer the messages before the close frame", async () => {
     const answers = deferred<[string, [number, string] | null]>();
     await using raw = await rawServer((peer) => {
