@@ -12,7 +12,13 @@ import { after, describe, it } from "node:test";
 import { connect } from "../../src/index.js";
 import { runNode } from "../helpers/child.js";
 import { unhandledRejections } from "../helpers/server.js";
-import { edit, examplesOf, refusal, startFeedServer, startProgram } from "./programs.js";
+import {
+  edit,
+  examplesOf,
+  refusal,
+  runFeedClientThroughOutages,
+  startProgram,
+} from "./programs.js";
 import { scratchProject } from "./project.js";
 
 const PAGE = "docs/reference/helpers.md";
@@ -103,18 +109,11 @@ describe(`${PAGE}: route()`, () => {
 
 describe(`${PAGE}: reconnect()`, () => {
   it("prints the feed, and connects again after a restart and after a crash", async () => {
-    await using feed = await startFeedServer();
     using project = scratchProject();
-    const code = edit(
+    const client = await runFeedClientThroughOutages(
+      project,
       example("for await (const ws of reconnect("),
-      "ws://127.0.0.1:8001/feed",
-      `ws://127.0.0.1:${feed.port}/feed`,
     );
-    await using client = await startProgram(project, "client", code, { ready: /^feed 1\n/m });
-    await feed.restart();
-    await client.waitFor(/^feed 2\n/m);
-    await feed.crash();
-    await client.waitFor(/^feed 3\n/m);
     assert.equal(client.printed, "feed 1\nfeed 2\nfeed 3\n");
     assert.equal(client.stderr, "");
   });

@@ -196,3 +196,25 @@ export async function startFeedServer(): Promise<FeedServer> {
     [Symbol.asyncDispose]: () => server.close(),
   };
 }
+
+/**
+ * Runs `code`, a client of `ws://127.0.0.1:8001/feed`, against a feed server
+ * that restarts (closing with 1001), then crashes (no close frame, 1006);
+ * resolves with what the client printed, its three connections' feeds among
+ * it, and its standard error.
+ */
+export async function runFeedClientThroughOutages(
+  project: Project,
+  code: string,
+): Promise<{ printed: string; stderr: string }> {
+  await using feed = await startFeedServer();
+  const client = edit(code, "ws://127.0.0.1:8001/feed", `ws://127.0.0.1:${feed.port}/feed`);
+  await using running = await startProgram(project, "client", client, { ready: /^feed 1\n/m });
+  // Closed with 1001 and back: the loop body's for await ends quietly.
+  await feed.restart();
+  await running.waitFor(/^feed 2\n/m);
+  // Dropped and back: for await throws.
+  await feed.crash();
+  await running.waitFor(/^feed 3\n/m);
+  return { printed: running.printed, stderr: running.stderr };
+}
