@@ -8,9 +8,9 @@
 
 import { parseArgs } from "node:util";
 import { isFieldValueChar, isToken } from "../core/field-syntax.js";
+import { redactUri } from "../core/redact-uri.js";
 import { parseProxy } from "../node/proxy.js";
 import { escapeControl } from "./escape.js";
-import { redactUri } from "./redact.js";
 
 /** Host of `websockets-ts serve` without `--host`. */
 export const DEFAULT_HOST = "127.0.0.1";

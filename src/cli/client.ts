@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { redactUri } from "../core/redact-uri.js";
 import {
   type ClientConnection,
   Close,
@@ -16,13 +17,12 @@ import {
   type ConnectOptions,
   connect,
   type Data,
-  InvalidUri,
   ProtocolError,
   SecurityError,
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
-import { redactUri, redactUriIn } from "./redact.js";
+import { redactUriIn } from "./redact.js";
 
 /** The streams a CLI command talks through; `process.stdin` etc. in the real thing. */
 export interface CliStreams {
@@ -120,7 +120,8 @@ export function formatMessage(message: Data): string {
 
 /**
  * An error's message for the user; several for an `AggregateError` (one per
- * address tried). The URI that an `InvalidUri` quotes is redacted as
+ * address tried). The URI that an `InvalidUri` quotes (the one given, or the
+ * Location of a redirect that can't be followed) comes redacted already, as
  * `redactUri()` says. Control characters are left for the caller to escape.
  */
 export function describeError(error: unknown): string {
@@ -128,9 +129,6 @@ export function describeError(error: unknown): string {
     return error.errors.map(describeError).join("; ");
   }
   if (error instanceof SecurityError) return error.message.replace(TLS_CA_HINT, CLI_CA_HINT);
-  // The URI an InvalidUri quotes may not be the one given: the Location of a
-  // redirect that can't be followed, which the server chose, credentials and all.
-  if (error instanceof InvalidUri) return redactUriIn(error.message, error.uri);
   if (error instanceof Error) return error.message || error.name;
   return String(error);
 }

@@ -1,48 +1,11 @@
 /**
- * Credentials out of what the CLI prints: a URI given as
- * `ws://user:password@host/` for HTTP Basic authentication, or as
- * `wss://TOKEN@host/` with a token for a user name, shows up in the
- * `Connected to` line and in errors, which end up on screens, in logs and in
- * bug reports.
+ * Credentials out of what the CLI prints: the `Connected to` line and errors
+ * quote URIs, which may carry a password or a token (see `redactUri()`).
  *
  * @module
  */
 
-/** What stands for a redacted user name or password. */
-const REDACTED = "***";
-
-/**
- * `uri` with the secret part of its user info replaced by `***`:
- *
- * - the password, keeping the user name, which tells which credentials were
- *   used: `ws://alice:***@127.0.0.1:8001/`;
- * - the user name too when the password is missing or empty, since the user
- *   name is then likely a token (`wss://TOKEN@host/`, or `TOKEN:` as some
- *   APIs take it): `wss://***@host/`, `wss://***:***@host/`.
- *
- * Works on any string, a valid URI or not, since an invalid one is printed
- * in the error that says so; the user info is found as `parseUri()` finds
- * it, before the last `@` of the authority, which runs from `//` to the first
- * `/`, `?` or `#` (a fragment may hold `@` and `:` too), and split at its
- * first `:`. A string without user info, or
- * with an empty one (`ws://@host/`), comes back as it is.
- */
-export function redactUri(uri: string): string {
-  const slashes = uri.indexOf("//");
-  if (slashes === -1) return uri;
-  const start = slashes + 2;
-  let end = start;
-  while (end < uri.length && uri[end] !== "/" && uri[end] !== "?" && uri[end] !== "#") end++;
-  const at = uri.lastIndexOf("@", end - 1);
-  if (at < start) return uri;
-  const userInfo = uri.slice(start, at);
-  const colon = userInfo.indexOf(":");
-  const user = colon === -1 ? userInfo : userInfo.slice(0, colon);
-  const password = colon === -1 ? "" : userInfo.slice(colon + 1);
-  const shownUser = password === "" && user !== "" ? REDACTED : user;
-  const shown = colon === -1 ? shownUser : `${shownUser}:${REDACTED}`;
-  return `${uri.slice(0, start)}${shown}${uri.slice(at)}`;
-}
+import { redactUri } from "../core/redact-uri.js";
 
 /**
  * `text`, a message that may quote `uri` (`<uri> isn't a valid URI: …`),

@@ -33,6 +33,7 @@
  */
 
 import type { Close } from "./close.js";
+import { redactUri } from "./redact-uri.js";
 
 /** Root of every error raised by websockets-ts. */
 export class WebSocketError extends Error {
@@ -297,14 +298,18 @@ export class InvalidUri extends WebSocketError {
   /** This class's code: `"ERR_INVALID_URI"`. */
   override readonly code: string = "ERR_INVALID_URI";
 
-  /** The message is `"<uri> isn't a valid URI: <why>"`. */
+  /**
+   * The message is `"<uri> isn't a valid URI: <why>"`, with the password or
+   * token of the URI's user info shown as `***` (see `redactUri()`): error
+   * messages end up in logs.
+   */
   constructor(
-    /** The URI as given; for a proxy URL, without its credentials. */
+    /** The URI as given, credentials included; for a proxy URL, without them. */
     readonly uri: string,
     /** What is wrong with it, e.g. `"scheme isn't ws or wss"`. */
     readonly why: string,
   ) {
-    super(`${uri} isn't a valid URI: ${why}`);
+    super(`${redactUri(uri)} isn't a valid URI: ${why}`);
   }
 }
 

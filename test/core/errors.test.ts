@@ -255,6 +255,21 @@ describe("InvalidUri", () => {
     assert.equal(error.why, "fragment isn't allowed");
     assert.equal(error.message, "ws://example.com/#top isn't a valid URI: fragment isn't allowed");
   });
+
+  it("keeps credentials out of its message, not out of uri", () => {
+    const error = new InvalidUri("wss://alice:s3cret@example.com:99999/", "port out of range");
+    assert.equal(error.uri, "wss://alice:s3cret@example.com:99999/");
+    assert.equal(
+      error.message,
+      "wss://alice:***@example.com:99999/ isn't a valid URI: port out of range",
+    );
+    // A user name alone is likely a token.
+    const token = new InvalidUri("wss://TOKEN@example.com/", "username provided without password");
+    assert.equal(
+      token.message,
+      "wss://***@example.com/ isn't a valid URI: username provided without password",
+    );
+  });
 });
 
 describe("ProtocolError", () => {
