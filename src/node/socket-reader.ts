@@ -7,10 +7,9 @@
 
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import { ByteBuffer } from "../core/byte-buffer.js";
 import { PayloadTooBig, ProxyError } from "../core/errors.js";
 import { StreamReader } from "../core/streams.js";
-
-const EMPTY = new Uint8Array(0);
 
 /** Buffered, awaitable reads on a socket, until {@link SocketReader.release}. */
 export class SocketReader {
@@ -22,8 +21,8 @@ export class SocketReader {
    * doubles up to the head's limit, so that they cost their number, not one
    * chunk per read. Empty whenever {@link readHead} isn't pending.
    */
-  private partial = EMPTY;
-  private partialSize = 0;
+  /** The start of a line that arrived in pieces, moved out of the reader's chunks. */
+  private readonly partial = new ByteBuffer();
   private wake: (() => void) | null = null;
   private failure: unknown = null;
 
@@ -80,36 +79,17 @@ export class SocketReader {
    * @throws PayloadTooBig when more than `maxLength` bytes precede its end.
    */
   private readLine(maxLength: number): Uint8Array | null {
-    const line = this.reader.readLine(maxLength - this.partialSize);
+    const partial = this.partial;
+    const line = this.reader.readLine(maxLength - partial.size);
     if (line === null) {
       // readLine() would have thrown if these bytes made the line too long.
       const n = this.reader.length;
-      if (n > 0) {
-        const end = this.reserve(n, maxLength);
-        this.reader.readInto(this.partial, this.partialSize, end);
-        this.partialSize = end;
-      }
+      if (n > 0) partial.readFrom(this.reader, n, maxLength);
       return null;
     }
-    if (this.partialSize === 0) return line;
-    const end = this.reserve(line.length, maxLength);
-    this.partial.set(line, this.partialSize);
-    const whole = this.partial.subarray(0, end);
-    this.partial = EMPTY;
-    this.partialSize = 0;
-    return whole;
-  }
-
-  /** Makes room in `partial` for `n` more bytes, at most `cap` in all, and returns its size after them. */
-  private reserve(n: number, cap: number): number {
-    const end = this.partialSize + n;
-    if (end > this.partial.length) {
-      // Doubling keeps the copies linear overall; the head's limit caps the memory.
-      const grown = new Uint8Array(Math.min(cap, Math.max(end, this.partial.length * 2, 256)));
-      grown.set(this.partial.subarray(0, this.partialSize));
-      this.partial = grown;
-    }
-    return end;
+    if (partial.size === 0) return line;
+    partial.append(line, maxLength);
+    return partial.takeAll();
   }
 
   /**
