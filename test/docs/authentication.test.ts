@@ -11,7 +11,7 @@ import { after, describe, it } from "node:test";
 import { connect, type ProcessRequest } from "../../src/index.js";
 import { runNode } from "../helpers/child.js";
 import { startServer, unhandledRejections } from "../helpers/server.js";
-import { edit, examplesOf, importProgram, refusal, startProgram } from "./programs.js";
+import { edit, examplesOf, importProgram, onLoopback, refusal, startProgram } from "./programs.js";
 import { scratchProject } from "./project.js";
 
 const PAGE = "docs/howto/authentication.md";
@@ -20,11 +20,6 @@ const example = examplesOf(PAGE);
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
-
-/** The page's servers listen on port 8001 of every interface; in tests, on loopback. */
-function onLoopback(code: string): string {
-  return edit(code, "port: 8001,", 'host: "127.0.0.1", port: 0,');
-}
 
 /** The greeting of the server at `uri`, which closes the connection after it. */
 async function greeting(uri: string): Promise<string> {

@@ -13,8 +13,8 @@ import { connect } from "../../src/index.js";
 import { runNode } from "../helpers/child.js";
 import { unhandledRejections } from "../helpers/server.js";
 import {
-  edit,
   examplesOf,
+  onLoopback,
   refusal,
   runFeedClientThroughOutages,
   startProgram,
@@ -27,11 +27,6 @@ const example = examplesOf(PAGE);
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
-
-/** The page's servers listen on port 8001 of every interface; in tests, on loopback. */
-function onLoopback(code: string): string {
-  return edit(code, "port: 8001", 'host: "127.0.0.1", port: 0');
-}
 
 describe(`${PAGE}: basicAuth()`, () => {
   it("greets alice, and answers 401 with the challenge and the reason otherwise", async () => {

@@ -32,6 +32,11 @@ export function testCertificate(): { key: Buffer; cert: Buffer } {
   };
 }
 
+/** `code`, a server of the docs on port 8001 of every interface, on loopback and port 0. */
+export function onLoopback(code: string): string {
+  return edit(code, "port: 8001", 'host: "127.0.0.1", port: 0');
+}
+
 /** A finder for `page`'s ```ts blocks: the one block that contains `marker`. */
 export function examplesOf(page: string): (marker: string) => string {
   const blocks = codeBlocks(readMarkdown(root, page)).filter((block) => block.lang === "ts");

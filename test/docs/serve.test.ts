@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { type ClientConnection, connect, InvalidMessage } from "../../src/index.js";
 import { unhandledRejections } from "../helpers/server.js";
-import { edit, examplesOf, refusal, startProgram } from "./programs.js";
+import { edit, examplesOf, onLoopback, refusal, startProgram } from "./programs.js";
 import { scratchProject } from "./project.js";
 
 const PAGE = "docs/reference/serve.md";
@@ -20,11 +20,6 @@ const example = examplesOf(PAGE);
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
-
-/** The page's servers listen on port 8001 of every interface; in tests, on loopback. */
-function onLoopback(code: string): string {
-  return edit(code, "port: 8001", 'host: "127.0.0.1", port: 0');
-}
 
 /** Sends `message` and returns the next message. */
 async function roundTrip(ws: ClientConnection, message: string | Uint8Array): Promise<unknown> {
