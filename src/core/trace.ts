@@ -17,8 +17,9 @@ const PREVIEW_BYTES = 48;
 /** Header fields whose values are credentials: traces say they were there, not what they held. */
 const CREDENTIAL_FIELDS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-const lossyUtf8 = new TextDecoder("utf-8");
+// ignoreBOM: a payload that starts with U+FEFF is previewed with it, as sent.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lossyUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 const NAMES: Record<number, string> = {
   [Opcode.CONT]: "CONT",

@@ -15,6 +15,15 @@ describe("describeFrame", () => {
       'TEXT "\\u001b[2J\\n" [5 bytes]',
     );
     assert.equal(describeFrame(new Frame(Opcode.TEXT, utf8("a"))), 'TEXT "a" [1 byte]');
+    // A leading U+FEFF is part of the text, not a byte order mark to drop.
+    assert.equal(
+      describeFrame(new Frame(Opcode.TEXT, utf8("\ufeffa"))),
+      'TEXT "\ufeffa" [4 bytes]',
+    );
+    assert.equal(
+      describeFrame(new Frame(Opcode.PING, utf8("\ufeffa"))),
+      'PING "\ufeffa" [4 bytes]',
+    );
   });
 
   it("shows bytes in hexadecimal, and an empty payload as such", () => {
