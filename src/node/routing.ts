@@ -37,8 +37,12 @@ interface CompiledRoute {
  * names http and https; ws and wss are the same resources, and RFC 9112's
  * absolute-form is any absolute URI, so a client may well send its WebSocket
  * URI as is. Other schemes name other resources: they match nothing.
+ *
+ * The host must not be empty (`ws:///chat`, `ws://user@/chat`, `ws://:80/`):
+ * RFC 9110 §4.2.1, "A recipient that processes such a URI reference MUST
+ * reject it as invalid"; it matches nothing either.
  */
-const ABSOLUTE_FORM_ORIGIN = /^(?:https?|wss?):\/\/[^/?#]*/i;
+const ABSOLUTE_FORM_ORIGIN = /^(?:https?|wss?):\/\/(?:[^/?#@]*@)?(?=[^/?#:@])[^/?#@]*(?=[/?#]|$)/i;
 
 /** The route tables of the handlers {@link route} created. */
 const tables = new WeakMap<Handler, RouteTable>();
