@@ -160,8 +160,9 @@ export function resolveConnectionOptions(
 /** Options of one `recv()` call. */
 export interface RecvOptions {
   /**
-   * Aborts the wait; the next message stays queued for a later call. `null`
-   * is no signal, as in `fetch()`'s `RequestInit`.
+   * Aborts the wait; the next message stays queued for a later call. A
+   * signal already aborted rejects at once, even with messages queued, as
+   * `fetch()` does. `null` is no signal, as in `fetch()`'s `RequestInit`.
    */
   signal?: AbortSignal | null;
 }

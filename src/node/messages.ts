@@ -175,16 +175,19 @@ export class MessageAssembler {
   /**
    * Resolves with the next message. Rejects with the close error once the
    * queue is empty and the connection is closed, or with the signal's reason
-   * when aborted (no message is lost: it stays queued for the next call).
+   * when aborted, even with messages queued (no message is lost: it stays
+   * queued for the next call).
    *
    * @throws ConcurrencyError when another call is already waiting.
    */
   get(signal?: AbortSignal | null): Promise<Data> {
+    // An aborted signal wins over queued messages, as in fetch() and
+    // events.once(): a loop that reads with it stops, and nothing is lost.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.size > 0) return Promise.resolve(this.shift());
     if ((this.flags & CLOSED) !== 0) return Promise.reject(this.closeError());
     if (this.settleWaiter !== null) return this.rejectConcurrent();
     if (signal == null) return this.wait(false) as Promise<Data>;
-    if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<Data>((resolve, reject) => {
       const onAbort = () => {
         this.settleWaiter = null;

@@ -153,6 +153,20 @@ describe("MessageAssembler", () => {
     await assert.rejects(second, /closed/);
   });
 
+  it("rejects at once with a signal already aborted, even with messages queued", async () => {
+    // As fetch() and events.once() do: a loop reading with the signal stops.
+    const { queue } = assembler();
+    queue.put(text("one"));
+    queue.put(text("two"));
+    const reason = new Error("stop");
+    await assert.rejects(queue.get(AbortSignal.abort(reason)), (error) => error === reason);
+    assert.equal(queue.size, 2);
+    queue.close(new Error("closed"));
+    await assert.rejects(queue.get(AbortSignal.abort(reason)), (error) => error === reason);
+    assert.equal(await queue.get(), "one");
+    assert.equal(await queue.get(new AbortController().signal), "two");
+  });
+
   it("hands a message straight to a waiting reader", async () => {
     const { queue, calls } = assembler(1);
     const waiting = queue.get();
