@@ -38,8 +38,10 @@ export type Event = Request | Response | Frame;
 /** Options shared by both sides. */
 export interface ProtocolOptions {
   /**
-   * Largest message accepted, in bytes, after decompression; `null` for no
-   * limit. Defaults to 1 MiB. Oversized messages fail the connection with 1009.
+   * Largest message accepted, in bytes, after decompression; `null` (or
+   * `Infinity`) for no limit. Defaults to 1 MiB. Oversized messages fail the
+   * connection with 1009. Anything but a whole number from 1 throws a
+   * `RangeError`: `0` would refuse every message but empty ones.
    */
   maxMessageSize?: number | null;
   /** Initial state, for tests and for connections whose handshake happened elsewhere. */
@@ -180,9 +182,18 @@ export abstract class Protocol {
 
   /** For {@link ClientProtocol} and {@link ServerProtocol}, which pass their {@link Side}. */
   constructor(side: Side, options: ProtocolOptions = {}) {
+    const maxMessageSize = options.maxMessageSize;
+    if (
+      maxMessageSize != null &&
+      maxMessageSize !== Number.POSITIVE_INFINITY &&
+      !(Number.isSafeInteger(maxMessageSize) && maxMessageSize >= 1)
+    ) {
+      throw new RangeError(
+        `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${maxMessageSize}`,
+      );
+    }
     this.maxMessageSize =
-      options.maxMessageSize ??
-      (options.maxMessageSize === null ? Number.POSITIVE_INFINITY : DEFAULT_MAX_SIZE);
+      maxMessageSize ?? (maxMessageSize === null ? Number.POSITIVE_INFINITY : DEFAULT_MAX_SIZE);
     this.currentState = options.state ?? State.CONNECTING;
     this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
     this.frameParser = new FrameParser({ mask: side === "server" });

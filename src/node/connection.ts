@@ -135,20 +135,70 @@ export function resolveDuration(
 }
 
 /**
- * Applies defaults: `undefined` takes the default, `null` keeps "none"
- * (`Infinity` too, for durations).
+ * `maxMessageSize` with its default applied: `null` and `Infinity` mean no limit.
  *
- * @throws RangeError for a duration a timer can't wait for; see {@link resolveDuration}.
+ * @throws RangeError for anything but a whole number of bytes from 1 up:
+ *   `0` in particular, which `ws` reads as "no limit" (`maxPayload: 0`) and
+ *   would otherwise refuse every message but empty ones here.
+ */
+function resolveMaxMessageSize(value: number | null | undefined): number | null {
+  if (value === undefined) return DEFAULTS.maxMessageSize;
+  if (value === null || value === Number.POSITIVE_INFINITY) return null;
+  if (!(Number.isSafeInteger(value) && value >= 1)) {
+    throw new RangeError(
+      `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${describeOption(value)}`,
+    );
+  }
+  return value;
+}
+
+/** `maxQueue` with its default applied. @throws RangeError unless a whole number from 1. */
+function resolveMaxQueue(value: number | undefined): number {
+  if (value === undefined) return DEFAULTS.maxQueue;
+  if (!(Number.isSafeInteger(value) && value >= 1)) {
+    throw new RangeError(
+      `maxQueue must be a whole number of messages from 1; got ${describeOption(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * `writeHighWaterMark` with its default applied: `0` makes every `send()`
+ * wait until the socket took everything, `Infinity` makes none wait.
+ *
+ * @throws RangeError for a negative number, NaN, or what isn't a number.
+ */
+function resolveWriteHighWaterMark(value: number | undefined): number {
+  if (value === undefined) return DEFAULTS.writeHighWaterMark;
+  if (!(typeof value === "number" && value >= 0)) {
+    throw new RangeError(
+      `writeHighWaterMark must be a number of bytes from 0; got ${describeOption(value)}`,
+    );
+  }
+  return value;
+}
+
+/** An option's value in an error message: strings quoted, so that "100" isn't read as 100. */
+function describeOption(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Applies defaults: `undefined` takes the default, `null` keeps "none"
+ * (`Infinity` too, for durations and `maxMessageSize`).
+ *
+ * @throws RangeError for a duration a timer can't wait for (see
+ *   {@link resolveDuration}), or a size or count out of its range.
  */
 export function resolveConnectionOptions(
   options: ConnectionOptions,
   logger: Logger,
 ): ResolvedConnectionOptions {
   return {
-    maxMessageSize:
-      options.maxMessageSize === undefined ? DEFAULTS.maxMessageSize : options.maxMessageSize,
-    maxQueue: options.maxQueue ?? DEFAULTS.maxQueue,
-    writeHighWaterMark: options.writeHighWaterMark ?? DEFAULTS.writeHighWaterMark,
+    maxMessageSize: resolveMaxMessageSize(options.maxMessageSize),
+    maxQueue: resolveMaxQueue(options.maxQueue),
+    writeHighWaterMark: resolveWriteHighWaterMark(options.writeHighWaterMark),
     openTimeout: resolveDuration("openTimeout", options.openTimeout),
     closeTimeout: resolveDuration("closeTimeout", options.closeTimeout),
     pingInterval: resolveDuration("pingInterval", options.pingInterval),

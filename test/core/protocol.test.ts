@@ -444,6 +444,21 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.equal(frames(protocol)[0]!.data.length, 2 * 1024 * 1024);
       });
 
+      it("refuses a maxMessageSize that isn't a whole number from 1", () => {
+        for (const size of [0, -1, 0.5, Number.NaN]) {
+          assert.throws(
+            () => openProtocol(role, { maxMessageSize: size }),
+            (error: unknown) =>
+              error instanceof RangeError &&
+              error.message ===
+                `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${size}`,
+          );
+        }
+        const unlimited = openProtocol(role, { maxMessageSize: Number.POSITIVE_INFINITY });
+        assert.equal(unlimited.maxMessageSize, Number.POSITIVE_INFINITY);
+        assert.equal(openProtocol(role, { maxMessageSize: 1 }).maxMessageSize, 1);
+      });
+
       it("fails with 1002 on an unexpected continuation frame", () => {
         const protocol = openProtocol(role);
         protocol.receiveData(fromPeer(role, Opcode.CONT, "x"));

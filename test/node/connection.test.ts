@@ -14,7 +14,12 @@ import { Opcode } from "../../src/core/opcodes.js";
 import { isPooled } from "../../src/core/outgoing.js";
 import { State } from "../../src/core/state.js";
 import { connect } from "../../src/node/client.js";
-import { type Connection, DEFAULTS, resolveConnectionOptions } from "../../src/node/connection.js";
+import {
+  type Connection,
+  type ConnectionOptions,
+  DEFAULTS,
+  resolveConnectionOptions,
+} from "../../src/node/connection.js";
 import { silentLogger } from "../../src/node/logger.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { concat } from "../helpers/bytes.js";
@@ -1318,6 +1323,49 @@ describe("durations", () => {
     assert.deepEqual(overflows.warnings, []);
   });
 
+  it("refuses a size or count out of range with a RangeError naming it and the value", () => {
+    const refused: [string, unknown, string][] = [
+      // ws reads maxPayload: 0 as no limit; here it would refuse every message but empty ones.
+      ["maxMessageSize", 0, "got 0"],
+      ["maxMessageSize", -1, "got -1"],
+      ["maxMessageSize", 1.5, "got 1.5"],
+      ["maxMessageSize", Number.NaN, "got NaN"],
+      ["maxMessageSize", "100", 'got "100"'],
+      ["maxQueue", 0, "got 0"],
+      ["maxQueue", -1, "got -1"],
+      ["maxQueue", 1.5, "got 1.5"],
+      ["maxQueue", Number.NaN, "got NaN"],
+      ["maxQueue", Number.POSITIVE_INFINITY, "got Infinity"],
+      ["writeHighWaterMark", -1, "got -1"],
+      ["writeHighWaterMark", Number.NaN, "got NaN"],
+      ["writeHighWaterMark", "1", 'got "1"'],
+    ];
+    for (const [name, value, got] of refused) {
+      assert.throws(
+        () => resolveConnectionOptions({ [name]: value }, silentLogger),
+        (error: unknown) =>
+          error instanceof RangeError &&
+          error.message.startsWith(`${name} must be`) &&
+          error.message.endsWith(got),
+        `${name}: ${String(value)}`,
+      );
+    }
+    const accepted = (options: ConnectionOptions) =>
+      resolveConnectionOptions(options, silentLogger);
+    assert.equal(accepted({ maxMessageSize: 1 }).maxMessageSize, 1);
+    assert.equal(accepted({ maxMessageSize: null }).maxMessageSize, null);
+    assert.equal(accepted({ maxMessageSize: Number.POSITIVE_INFINITY }).maxMessageSize, null);
+    assert.equal(accepted({}).maxMessageSize, DEFAULTS.maxMessageSize);
+    assert.equal(accepted({ maxQueue: 1 }).maxQueue, 1);
+    assert.equal(accepted({}).maxQueue, DEFAULTS.maxQueue);
+    assert.equal(accepted({ writeHighWaterMark: 0 }).writeHighWaterMark, 0);
+    assert.equal(
+      accepted({ writeHighWaterMark: Number.POSITIVE_INFINITY }).writeHighWaterMark,
+      Number.POSITIVE_INFINITY,
+    );
+    assert.equal(accepted({}).writeHighWaterMark, DEFAULTS.writeHighWaterMark);
+  });
+
   it("makes connect() and serve() reject a duration too long, before any I/O", async () => {
     await assert.rejects(connect("ws://127.0.0.1:1/", { closeTimeout: 2 ** 31 }), {
       name: "RangeError",
@@ -1326,6 +1374,14 @@ describe("durations", () => {
     await assert.rejects(serve(echo, { host: "127.0.0.1", port: 0, pingInterval: 2 ** 31 }), {
       name: "RangeError",
       message: /^pingInterval must be/,
+    });
+    await assert.rejects(connect("ws://127.0.0.1:1/", { maxMessageSize: 0 }), {
+      name: "RangeError",
+      message: /^maxMessageSize must be/,
+    });
+    await assert.rejects(serve(echo, { host: "127.0.0.1", port: 0, maxQueue: 0 }), {
+      name: "RangeError",
+      message: /^maxQueue must be/,
     });
   });
 });
