@@ -146,7 +146,7 @@ function resolveMaxMessageSize(value: number | null | undefined): number | null 
   if (value === null || value === Number.POSITIVE_INFINITY) return null;
   if (!(Number.isSafeInteger(value) && value >= 1)) {
     throw new RangeError(
-      `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${describeOption(value)}`,
+      `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${describeValue(value)}`,
     );
   }
   return value;
@@ -157,7 +157,7 @@ function resolveMaxQueue(value: number | undefined): number {
   if (value === undefined) return DEFAULTS.maxQueue;
   if (!(Number.isSafeInteger(value) && value >= 1)) {
     throw new RangeError(
-      `maxQueue must be a whole number of messages from 1; got ${describeOption(value)}`,
+      `maxQueue must be a whole number of messages from 1; got ${describeValue(value)}`,
     );
   }
   return value;
@@ -173,15 +173,20 @@ function resolveWriteHighWaterMark(value: number | undefined): number {
   if (value === undefined) return DEFAULTS.writeHighWaterMark;
   if (!(typeof value === "number" && value >= 0)) {
     throw new RangeError(
-      `writeHighWaterMark must be a number of bytes from 0; got ${describeOption(value)}`,
+      `writeHighWaterMark must be a number of bytes from 0; got ${describeValue(value)}`,
     );
   }
   return value;
 }
 
-/** An option's value in an error message: strings quoted, so that "100" isn't read as 100. */
-function describeOption(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+/**
+ * A value for an error message: numbers as they are, strings quoted (so that
+ * "100" isn't read as 100), and the kind of anything else.
+ */
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") return String(value);
+  return kindOf(value);
 }
 
 /**
@@ -337,10 +342,12 @@ function copyOf(chunk: Uint8Array): Uint8Array {
 
 /** How an error message names a value that was not accepted: "a Uint16Array", "a number". */
 function kindOf(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (typeof value !== "object") return `a ${typeof value}`;
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
+  if (typeof name !== "string" || name === "") return "an object";
+  // "an Array", "an Object"; but "a Uint8Array", as it is read.
+  return `${/^[AEIO]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 /** The payload of a ping or a pong: a string as UTF-8, or bytes. */
@@ -766,13 +773,32 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     return this.send(message, options);
   }
 
-  /** Sends a text message. */
+  /**
+   * Sends a text message.
+   *
+   * @throws TypeError (the promise rejects) unless `text` is a string: for
+   *   callers without types, bytes would otherwise go out as a binary message.
+   */
   sendText(text: string, options?: SendOptions): Promise<void> {
+    if (typeof text !== "string") {
+      return Promise.reject(new TypeError(`sendText() takes a string; got ${kindOf(text)}`));
+    }
     return this.send(text, options);
   }
 
-  /** Sends a binary message. */
+  /**
+   * Sends a binary message.
+   *
+   * @throws TypeError (the promise rejects) unless `data` is a `Uint8Array`
+   *   or an `ArrayBuffer`: for callers without types, a string would
+   *   otherwise go out as a text message.
+   */
   sendBinary(data: Uint8Array | ArrayBuffer, options?: SendOptions): Promise<void> {
+    if (!(data instanceof Uint8Array || data instanceof ArrayBuffer)) {
+      return Promise.reject(
+        new TypeError(`sendBinary() takes a Uint8Array or an ArrayBuffer; got ${kindOf(data)}`),
+      );
+    }
     return this.send(toBytes(data), options);
   }
 
@@ -917,11 +943,21 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * if they are not: messages that arrive while `maxQueue` messages wait to
    * be read are dropped, and so is every message after them.
    *
+   * @throws TypeError for a code that isn't a number (`"1000"`) or a reason
+   *   that isn't a string.
    * @throws InvalidState for a code that may not be sent (1006, 1015,
    *   outside 1000–4999), a reason longer than 123 bytes in UTF-8, or a
    *   reason with 1005.
    */
   async close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): Promise<void> {
+    // For callers without types: "1000" would otherwise be reported as an
+    // invalid close code, which reads as if 1000 were one.
+    if (typeof code !== "number") {
+      throw new TypeError(`close() takes a close code as a number; got ${describeValue(code)}`);
+    }
+    if (typeof reason !== "string") {
+      throw new TypeError(`close() takes a reason as a string; got ${describeValue(reason)}`);
+    }
     if (this.protocol.state === State.OPEN && !this.isLost) {
       if (code === CloseCode.NO_STATUS_RCVD) {
         // The core's sendClose() without a code sends the empty close frame,

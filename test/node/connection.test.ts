@@ -202,9 +202,33 @@ describe("Connection", () => {
       message: /^ping\(\) takes a string or bytes .*; got a Uint16Array$/,
     });
     await assert.rejects(ws.pong(42 as never), /^TypeError: pong\(\) takes .*; got a number$/);
+    // Callers without types: the method names the kind of message, whatever is passed.
+    await assert.rejects(ws.sendBinary("abc" as never), {
+      name: "TypeError",
+      message: "sendBinary() takes a Uint8Array or an ArrayBuffer; got a string",
+    });
+    await assert.rejects(ws.sendText(new Uint8Array([0x61]) as never), {
+      name: "TypeError",
+      message: "sendText() takes a string; got a Uint8Array",
+    });
+    await assert.rejects(
+      ws.sendText(["a", "b"] as never),
+      /^TypeError: sendText\(\) takes a string; got an Array$/,
+    );
     assert.equal(ws.state, State.OPEN, "nothing was sent");
     await assert.rejects(ws.close(1006), InvalidState);
     await assert.rejects(ws.close(1005, "a reason needs a code"), InvalidState);
+    // Callers without types: "1000" is not reported as an invalid close code.
+    const untyped = ws as unknown as { close(code: unknown, reason?: unknown): Promise<void> };
+    await assert.rejects(untyped.close("1000"), {
+      name: "TypeError",
+      message: 'close() takes a close code as a number; got "1000"',
+    });
+    await assert.rejects(untyped.close(1000, 42), {
+      name: "TypeError",
+      message: "close() takes a reason as a string; got 42",
+    });
+    assert.equal(ws.state, State.OPEN);
     // A close code is an integer: 3000.5 is refused, not sent as 3000.
     await assert.rejects(ws.close(3000.5), /invalid close code: 3000\.5/);
     await ws.send("still open");
