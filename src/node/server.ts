@@ -796,6 +796,30 @@ export class Server implements AsyncDisposable {
     };
   }
 
+  /**
+   * Resolves once every handler returned. Every connection is closed by now:
+   * a handler still running after `closeTimeout` (10 s without one) is
+   * worth a warning, since nothing will end it but its own code; the usual
+   * cause is one that awaits `server.close()`, and so waits for itself.
+   */
+  private handlersReturned(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const warning = setTimeout(() => {
+        const count = this.runningHandlers;
+        this.logger.warn(
+          `server.close() is waiting for ${count} connection handler${count === 1 ? "" : "s"} ` +
+            "to return, though every connection is closed; a handler that awaits " +
+            "server.close() waits for itself: call it without await there (void server.close())",
+        );
+      }, this.resolved.closeTimeout ?? DEFAULTS.closeTimeout);
+      warning.unref();
+      this.resolveHandlersDone = () => {
+        clearTimeout(warning);
+        resolve();
+      };
+    });
+  }
+
   private async shutDown(code: number, reason: string): Promise<void> {
     // A server serve() owns keeps its listeners until it is closed: they drop
     // what it still emits (a socket accepted as close() began); detached, the
@@ -812,11 +836,7 @@ export class Server implements AsyncDisposable {
     await Promise.all(
       [...this.connections].map((connection) => connection.close(code, reason).catch(() => {})),
     );
-    if (this.runningHandlers > 0) {
-      await new Promise<void>((resolve) => {
-        this.resolveHandlersDone = resolve;
-      });
-    }
+    if (this.runningHandlers > 0) await this.handlersReturned();
     await Promise.all([...this.handshaking.keys()].map((connection) => connection.closed));
     await stopped;
     if (this.ownsNetServer) this.detach();

@@ -14,7 +14,7 @@ import type { Logger } from "../../src/node/logger.js";
 import { broadcast, type ServerConnection, serve } from "../../src/node/server.js";
 import { fromPeer } from "../helpers/protocol.js";
 import { closePayload, RawPeer, receiveUntilEnd, writeUntilStalled } from "../helpers/raw.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -545,6 +545,34 @@ describe("serve(), per-connection costs", () => {
     gate.resolve();
     await closing;
     assert.equal(await handlerDone.promise, true);
+  });
+
+  it("close() warns, after closeTimeout, of a handler that awaits close() itself", async () => {
+    // The handler waits for close(), which waits for the handler: only the
+    // handler's own code can end that; the warning says where to look.
+    const warned = deferred<string>();
+    const release = deferred();
+    const logger = {
+      ...recordingLogger(),
+      warn: (message: string) => warned.resolve(message),
+    };
+    const { server, uri } = await startServer(
+      async (ws) => {
+        for await (const message of ws) {
+          if (message === "shutdown") await Promise.race([server.close(), release.promise]);
+        }
+      },
+      { closeTimeout: 50, logger },
+    );
+    const ws = await connect(uri);
+    await ws.send("shutdown");
+    assert.match(
+      await within(warned.promise, 5000, "the warning"),
+      /^server\.close\(\) is waiting for 1 connection handler to return, though every connection is closed; a handler that awaits server\.close\(\) waits for itself/,
+    );
+    assert.equal(ws.closeCode, 1001);
+    release.resolve();
+    await server.closed;
   });
 
   it("gives connections that matched no route with parameters empty params", async () => {
