@@ -1058,6 +1058,24 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     return this.options.logger;
   }
 
+  /**
+   * @internal `message`, followed by which connection it is about, for logs
+   * that many connections share: "keepalive ping timeout (203.0.113.7:51234)".
+   */
+  logMessage(message: string): string {
+    const about = this.logContext();
+    return about === "" ? message : `${message} (${about})`;
+  }
+
+  /** Which connection this is, in a log: the peer's address and port; "" when unknown. */
+  protected logContext(): string {
+    const remote = this.remoteAddress;
+    if (remote === null) return "";
+    return remote.address.includes(":")
+      ? `[${remote.address}]:${remote.port}`
+      : `${remote.address}:${remote.port}`;
+  }
+
   /** The first socket error (ECONNRESET, …), if any. */
   protected get socketError(): Error | null {
     return this.rareState?.socketError ?? null;
@@ -1317,7 +1335,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       this.protocol.receiveData(chunk);
     } catch (error) {
       // Only possible after the end of the stream, which Node does not do.
-      this.logger.error("unexpected error while receiving data", error);
+      this.logger.error(this.logMessage("unexpected error while receiving data"), error);
       this.socket.destroy();
       return;
     }
@@ -1529,7 +1547,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     };
     keepaliveTimedOut = (connection) => {
       if (connection.protocol.state !== State.OPEN) return;
-      connection.logger.warn("keepalive ping timeout; failing the connection");
+      connection.logger.warn(
+        connection.logMessage("keepalive ping timeout; failing the connection"),
+      );
       connection.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
       connection.afterProtocolStep();
     };

@@ -199,6 +199,19 @@ export class ServerConnection extends Connection {
     this.server = server;
   }
 
+  /**
+   * The peer's address and the request's path, without the query, which
+   * may carry a token: "203.0.113.7:51234 /chat".
+   */
+  protected override logContext(): string {
+    const peer = super.logContext();
+    const target = this.request?.path;
+    if (target === undefined) return peer;
+    const query = target.indexOf("?");
+    const path = query === -1 ? target : target.slice(0, query);
+    return peer === "" ? path : `${peer} ${path}`;
+  }
+
   /** The subprotocol selected during the handshake, or `null`. */
   get subprotocol(): string | null {
     return this.protocol.subprotocol;
@@ -286,7 +299,7 @@ export class ServerConnection extends Connection {
       response = this.route(request) ?? this.protocol.accept(request);
       plain = response.status === 101;
     } catch (error) {
-      this.logger.error("opening handshake failed", error);
+      this.logger.error(this.logMessage("opening handshake failed"), error);
       response = this.protocol.reject(500, INTERNAL_ERROR_TEXT);
     }
     this.finishHandshake(request, response, plain);
@@ -327,7 +340,7 @@ export class ServerConnection extends Connection {
         response = hookResponse(answer, "processResponse") ?? response;
       }
     } catch (error) {
-      this.logger.error("opening handshake failed", error);
+      this.logger.error(this.logMessage("opening handshake failed"), error);
       plain = false;
       response = this.protocol.reject(500, INTERNAL_ERROR_TEXT);
     }
@@ -336,7 +349,7 @@ export class ServerConnection extends Connection {
     try {
       this.finishHandshake(request, response, plain);
     } catch (error) {
-      this.logger.error("opening handshake failed", error);
+      this.logger.error(this.logMessage("opening handshake failed"), error);
       this.socket.destroy();
     }
   }
@@ -354,7 +367,9 @@ export class ServerConnection extends Connection {
     }
     if (response.status !== 101 && this.protocol.handshakeExc) {
       this.logger.info(
-        `connection rejected (${response.status}): ${this.protocol.handshakeExc.message}`,
+        this.logMessage(
+          `connection rejected (${response.status}): ${this.protocol.handshakeExc.message}`,
+        ),
       );
     }
     this.sendHandshakeResponse(
@@ -397,7 +412,7 @@ export class ServerConnection extends Connection {
       return this.server.afterHandler(this, 1000);
     };
     handlerThrew = function (this: ServerConnection, error: unknown): Promise<void> {
-      return this.server.afterHandler(this, this.server.handlerFailed(error));
+      return this.server.afterHandler(this, this.server.handlerFailed(this, error));
     };
   }
 }
@@ -674,12 +689,15 @@ export class Server implements AsyncDisposable {
   }
 
   /** @internal Logs how a handler failed; returns the close code the connection gets. */
-  handlerFailed(error: unknown): number {
+  handlerFailed(connection: ServerConnection, error: unknown): number {
     if (error instanceof ConnectionClosed) {
-      this.logger.debug("connection handler ended by a closed connection", error);
+      this.logger.debug(
+        connection.logMessage("connection handler ended by a closed connection"),
+        error,
+      );
       return 1000;
     }
-    this.logger.error("connection handler failed", error);
+    this.logger.error(connection.logMessage("connection handler failed"), error);
     return 1011;
   }
 
