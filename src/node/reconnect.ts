@@ -135,7 +135,9 @@ function backoffCeiling(attempt: number, options: BackoffOptions): number {
  * ```
  *
  * Abort `options.signal` to stop: the loop throws the signal's reason while
- * connecting or waiting to reconnect.
+ * connecting or waiting to reconnect, and, when the signal is aborted while
+ * the loop body uses a connection, as soon as the body is done with it,
+ * without waiting.
  */
 export async function* reconnect(
   uri: string | URL,
@@ -174,6 +176,9 @@ export async function* reconnect(
     } finally {
       await connection.close();
     }
+    // Aborted while the loop body had the connection: stop here, before
+    // announcing a reconnection or waiting for one that won't happen.
+    options.signal?.throwIfAborted();
     const lifetime = performance.now() - openedAt;
     // A connection that lasted as long as the next setback would wait shows
     // that the server is back: the backoff starts over.
@@ -198,9 +203,18 @@ export async function* reconnect(
   }
 }
 
-/** Waits `delay` ms; rejects with the signal's reason if it is aborted first. */
+/**
+ * Waits `delay` ms; rejects with the signal's reason if it is aborted first,
+ * or at once, without a timer, if it already is.
+ */
 function sleep(delay: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    // An aborted signal doesn't fire "abort" again: a listener added now
+    // would never run, and the whole delay would pass before the loop stops.
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import type * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, describe, it, type TestContext } from "node:test";
@@ -14,7 +15,7 @@ import {
   reconnect,
 } from "../../src/node/reconnect.js";
 import { type Handler, type Server, serve } from "../../src/node/server.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -22,6 +23,33 @@ after(() => {
 
 /** Fast retries, so tests don't wait for the production delays. */
 const FAST = { initialDelay: 5, maxDelay: 20, logger: null } as const;
+
+/** The timers keeping the event loop alive: a loop that stopped must leave none of its own. */
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length;
+}
+
+/**
+ * Runs `loop`, which must throw once the signal is aborted, and returns what
+ * it threw, failing if that takes more than 10 s: the delays the tests give
+ * are a minute, so a loop that waits one out before noticing the abort fails
+ * here instead of passing late. Checks that the loop left no timer, and no
+ * listener on `signal`.
+ */
+async function thrownAfterAbort(signal: AbortSignal, loop: () => Promise<void>): Promise<unknown> {
+  const timers = activeTimers();
+  const error = await within(
+    loop().then(
+      () => assert.fail("the loop ended without throwing"),
+      (e: unknown) => e,
+    ),
+    10_000,
+    "the loop throwing after abort()",
+  );
+  assert.deepEqual(getEventListeners(signal, "abort"), []);
+  assert.equal(activeTimers(), timers);
+  return error;
+}
 
 describe("reconnect()", () => {
   it("reconnects after the server restarts on the same port", async () => {
@@ -131,6 +159,27 @@ describe("reconnect()", () => {
         assert.fail("there is no server");
       }
     })().catch((e: unknown) => e);
+    assert.equal((error as Error).message, "stop");
+  });
+
+  it("doesn't wait to retry when the signal is aborted before the delay starts", async () => {
+    const { server, uri } = await startServer(echo);
+    await server.close();
+    const controller = new AbortController();
+    const error = await thrownAfterAbort(controller.signal, async () => {
+      for await (const _ws of reconnect(uri, {
+        initialDelay: 60_000,
+        logger: null,
+        signal: controller.signal,
+        shouldRetry: () => {
+          // Abort right before the loop waits: the signal doesn't fire again.
+          controller.abort(new Error("stop"));
+          return true;
+        },
+      })) {
+        assert.fail("there is no server");
+      }
+    });
     assert.equal((error as Error).message, "stop");
   });
 });
@@ -254,6 +303,55 @@ describe("reconnect() after a connection ends", () => {
       }
     })().catch((e: unknown) => e);
     assert.equal((error as Error).message, "stop");
+  });
+
+  it("doesn't wait after a closure when the signal is aborted before the delay starts", async (t) => {
+    // The largest delay, a minute, for a loop that would wait it out.
+    t.mock.method(Math, "random", () => 1);
+    const controller = new AbortController();
+    const { server, uri } = await startServer(async (ws) => {
+      ws.terminate();
+    });
+    await using _server = server;
+    const error = await thrownAfterAbort(controller.signal, async () => {
+      for await (const ws of reconnect(uri, {
+        initialDelay: 60_000,
+        signal: controller.signal,
+        logger: {
+          ...silentLogger,
+          // Called right before the loop waits: the signal doesn't fire again.
+          info: () => controller.abort(new Error("stop")),
+        },
+      })) {
+        await ws.closed;
+      }
+    });
+    assert.equal((error as Error).message, "stop");
+  });
+
+  it("stops at once when the signal was aborted while the loop body used the connection", async (t) => {
+    t.mock.method(Math, "random", () => 1);
+    const controller = new AbortController();
+    const { server, uri } = await startServer(async (ws) => {
+      ws.terminate();
+    });
+    await using _server = server;
+    const announced: string[] = [];
+    const error = await thrownAfterAbort(controller.signal, async () => {
+      for await (const ws of reconnect(uri, {
+        initialDelay: 60_000,
+        signal: controller.signal,
+        logger: { ...silentLogger, info: (message) => announced.push(message) },
+      })) {
+        controller.abort(new Error("stop"));
+        // The server drops the connection: 1006, a setback, after which the
+        // loop would wait.
+        await ws.closed;
+      }
+    });
+    assert.equal((error as Error).message, "stop");
+    // Nor does it announce a reconnection that won't happen.
+    assert.deepEqual(announced, []);
   });
 });
 
