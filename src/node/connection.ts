@@ -284,12 +284,23 @@ function copyOf(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk);
 }
 
-/** How an error message names a value that was not accepted: "a Uint16Array", "a number". */
+/**
+ * How an error message names a value that was not accepted: "a Uint16Array",
+ * "a number", "an Object".
+ */
 function kindOf(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value !== "object") return `a ${typeof value}`;
+  if (typeof value !== "object") return withArticle(typeof value);
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
+  return typeof name === "string" && name !== "" ? withArticle(name) : "an object";
+}
+
+/**
+ * `word` after "a", or "an" before a vowel: "an Object", "an undefined". Not
+ * before U, which starts "Uint8Array" and "URL" with the sound of "you".
+ */
+function withArticle(word: string): string {
+  return `${/^[aeio]/i.test(word) ? "an" : "a"} ${word}`;
 }
 
 /** The payload of a ping or a pong: a string as UTF-8, or bytes. */
