@@ -288,7 +288,7 @@ function copyOf(chunk: Uint8Array): Uint8Array {
  * How an error message names a value that was not accepted: "a Uint16Array",
  * "a number", "an Object".
  */
-function kindOf(value: unknown): string {
+export function kindOf(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return withArticle(typeof value);
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
