@@ -340,14 +340,23 @@ function copyOf(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk);
 }
 
-/** How an error message names a value that was not accepted: "a Uint16Array", "a number". */
-function kindOf(value: unknown): string {
+/**
+ * How an error message names a value that was not accepted: "a Uint16Array",
+ * "a number", "an Object".
+ */
+export function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value !== "object") return `a ${typeof value}`;
+  if (typeof value !== "object") return withArticle(typeof value);
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  if (typeof name !== "string" || name === "") return "an object";
-  // "an Array", "an Object"; but "a Uint8Array", as it is read.
-  return `${/^[AEIO]/.test(name) ? "an" : "a"} ${name}`;
+  return typeof name === "string" && name !== "" ? withArticle(name) : "an object";
+}
+
+/**
+ * `word` after "a", or "an" before a vowel: "an Object", "an Array". Not
+ * before U, which starts "Uint8Array" and "URL" with the sound of "you".
+ */
+function withArticle(word: string): string {
+  return `${/^[aeio]/i.test(word) ? "an" : "a"} ${word}`;
 }
 
 /** The payload of a ping or a pong: a string as UTF-8, or bytes. */

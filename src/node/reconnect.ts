@@ -13,6 +13,7 @@ import { CloseCode } from "../core/close-codes.js";
 import { InvalidMessage, InvalidStatus, ProxyError, TimeoutError } from "../core/errors.js";
 import { State } from "../core/state.js";
 import { type ClientConnection, type ConnectOptions, connect } from "./client.js";
+import { kindOf, MAX_TIMER_DELAY } from "./connection.js";
 import { resolveLogger } from "./logger.js";
 
 /** Options of {@link reconnect}: those of `connect()`, and the retry policy. */
@@ -20,12 +21,20 @@ export interface ReconnectOptions extends ConnectOptions {
   /**
    * Largest delay after a first setback, in milliseconds; a connection must
    * also last that long (longer after setbacks in a row) not to count as one.
-   * Default: 1000.
+   * Default: 1000. From 0 to 2147483647 ms (about 24.8 days, the longest a
+   * Node timer waits).
    */
   initialDelay?: number;
-  /** Largest delay between two attempts, in milliseconds. Default: 60000. */
+  /**
+   * Largest delay between two attempts, in milliseconds. Default: 60000.
+   * From `initialDelay` to 2147483647 ms, or `Infinity`, which lets the delay
+   * grow up to 2147483647 ms.
+   */
   maxDelay?: number;
-  /** How much the delay grows after each setback in a row. Default: 2. */
+  /**
+   * How much the delay grows after each setback in a row. Default: 2. Finite
+   * and at least 1 (1 for a constant delay).
+   */
   backoffFactor?: number;
   /**
    * Decides whether to retry after a failed attempt: `true` retries,
@@ -88,27 +97,94 @@ export function isTransientError(error: unknown): boolean {
 /** The options of {@link ReconnectOptions} that {@link backoffDelay} reads. */
 export type BackoffOptions = Pick<ReconnectOptions, "initialDelay" | "maxDelay" | "backoffFactor">;
 
+/** {@link BackoffOptions} with their defaults applied, once checked. */
+type Backoff = Readonly<Required<BackoffOptions>>;
+
+/**
+ * Applies the defaults of {@link RECONNECT_DEFAULTS} (to `undefined` and, as
+ * `??` does, `null`) and checks the result, since a bad value doesn't fail
+ * by itself: Node's timers wait 1 ms for a `NaN`, a negative delay or one
+ * over {@link MAX_TIMER_DELAY}, so the backoff would all but vanish.
+ *
+ * @throws TypeError for an option that is not a number.
+ * @throws RangeError for an `initialDelay` that is negative, NaN or over
+ *   2147483647 ms; a `maxDelay` below `initialDelay`, NaN, or finite and
+ *   over 2147483647 ms; a `backoffFactor` below 1, NaN or infinite.
+ */
+function resolveBackoff(options: BackoffOptions): Backoff {
+  const initialDelay = numberOption("initialDelay", options.initialDelay);
+  const maxDelay = numberOption("maxDelay", options.maxDelay);
+  const backoffFactor = numberOption("backoffFactor", options.backoffFactor);
+  if (!(initialDelay >= 0 && initialDelay <= MAX_TIMER_DELAY)) {
+    throw new RangeError(
+      `initialDelay must be from 0 to ${MAX_TIMER_DELAY} ms; got ${initialDelay}`,
+    );
+  }
+  const unbounded = maxDelay === Number.POSITIVE_INFINITY;
+  if (!(unbounded || (maxDelay >= initialDelay && maxDelay <= MAX_TIMER_DELAY))) {
+    throw new RangeError(
+      `maxDelay must be from initialDelay (${initialDelay}) to ${MAX_TIMER_DELAY} ms, or Infinity; got ${maxDelay}`,
+    );
+  }
+  if (!(backoffFactor >= 1 && Number.isFinite(backoffFactor))) {
+    throw new RangeError(`backoffFactor must be finite and at least 1; got ${backoffFactor}`);
+  }
+  return { initialDelay, maxDelay, backoffFactor };
+}
+
+/**
+ * A backoff option with its default applied.
+ *
+ * @throws TypeError for a value that is not a number, such as the string
+ *   `"1000"`, which comparisons would otherwise take for 1000.
+ */
+function numberOption(name: keyof BackoffOptions, value: unknown): number {
+  value ??= RECONNECT_DEFAULTS[name];
+  if (typeof value !== "number") {
+    const shown =
+      typeof value === "string" ? `${kindOf(value)}, ${JSON.stringify(value)}` : kindOf(value);
+    throw new TypeError(`${name} must be a number; got ${shown}`);
+  }
+  return value;
+}
+
 /**
  * The delay before connecting again after `attempt` setbacks in a row (failed
  * attempts, connections that ended badly; see {@link reconnect}): it grows by
  * `backoffFactor` from `initialDelay` up to `maxDelay`, and a random part,
  * from half of it to all of it, spreads out clients that lost their
- * connection at the same moment so they don't all come back at once.
+ * connection at the same moment so they don't all come back at once. It is
+ * never over 2147483647 ms, the longest a Node timer waits, even when
+ * `maxDelay` is `Infinity`.
+ *
+ * @throws RangeError for an `attempt` that is not an integer from 1, or an
+ *   option out of its range (see {@link ReconnectOptions}).
+ * @throws TypeError for an option that is not a number.
  */
 export function backoffDelay(
   attempt: number,
   options: BackoffOptions = {},
   random: () => number = Math.random,
 ): number {
-  return backoffCeiling(attempt, options) * (0.5 + random() / 2);
+  if (!(Number.isInteger(attempt) && attempt >= 1)) {
+    throw new RangeError(`attempt must be an integer from 1; got ${String(attempt)}`);
+  }
+  return jitteredDelay(attempt, resolveBackoff(options), random);
 }
 
 /** The largest {@link backoffDelay} after `attempt` setbacks in a row. */
-function backoffCeiling(attempt: number, options: BackoffOptions): number {
-  const initialDelay = options.initialDelay ?? RECONNECT_DEFAULTS.initialDelay;
-  const maxDelay = options.maxDelay ?? RECONNECT_DEFAULTS.maxDelay;
-  const factor = options.backoffFactor ?? RECONNECT_DEFAULTS.backoffFactor;
-  return Math.min(maxDelay, initialDelay * factor ** (attempt - 1));
+function backoffCeiling(attempt: number, backoff: Backoff): number {
+  // 0 × backoffFactor^(attempt − 1) would be NaN once the power overflows to Infinity.
+  if (backoff.initialDelay === 0) return 0;
+  const delay = backoff.initialDelay * backoff.backoffFactor ** (attempt - 1);
+  // A larger delay, which only an infinite maxDelay lets through, would make
+  // Node's timer fire after 1 ms.
+  return Math.min(backoff.maxDelay, delay, MAX_TIMER_DELAY);
+}
+
+/** {@link backoffDelay} for options already resolved. */
+function jitteredDelay(attempt: number, backoff: Backoff, random: () => number): number {
+  return backoffCeiling(attempt, backoff) * (0.5 + random() / 2);
 }
 
 /**
@@ -135,14 +211,28 @@ function backoffCeiling(attempt: number, options: BackoffOptions): number {
  * ```
  *
  * Abort `options.signal` to stop: the loop throws the signal's reason while
- * connecting or waiting to reconnect.
+ * connecting or waiting to reconnect, and, when the signal is aborted while
+ * the loop body uses a connection, as soon as the body is done with it,
+ * without waiting.
+ *
+ * @throws RangeError from the first iteration, before connecting, for a
+ *   backoff option out of its range (see {@link ReconnectOptions}).
+ * @throws TypeError likewise for a backoff option that is not a number, or a
+ *   `shouldRetry` that is not a function.
  */
 export async function* reconnect(
   uri: string | URL,
   options: ReconnectOptions = {},
 ): AsyncGenerator<ClientConnection, void, undefined> {
-  const logger = resolveLogger(options.logger);
+  // Checked before the first attempt, rather than when a setback first
+  // needs them: a bad value would otherwise show only as delays that are
+  // wrong, or as a TypeError from the loop after a failed attempt.
+  const backoff = resolveBackoff(options);
   const shouldRetry = options.shouldRetry ?? isTransientError;
+  if (typeof shouldRetry !== "function") {
+    throw new TypeError(`shouldRetry must be a function; got ${kindOf(shouldRetry)}`);
+  }
+  const logger = resolveLogger(options.logger);
   /** Attempts that failed in a row, for `shouldRetry`. */
   let failures = 0;
   /** Failed attempts and connections that ended badly, in a row, for the backoff. */
@@ -156,7 +246,7 @@ export async function* reconnect(
       failures++;
       if (!shouldRetry(error, failures)) throw error;
       setbacks++;
-      const delay = backoffDelay(setbacks, options);
+      const delay = jitteredDelay(setbacks, backoff, Math.random);
       logger.info(
         `connection attempt failed (${error instanceof Error ? error.message : String(error)}); ` +
           `retrying in ${Math.round(delay)} ms`,
@@ -174,10 +264,13 @@ export async function* reconnect(
     } finally {
       await connection.close();
     }
+    // Aborted while the loop body had the connection: stop here, before
+    // announcing a reconnection or waiting for one that won't happen.
+    options.signal?.throwIfAborted();
     const lifetime = performance.now() - openedAt;
     // A connection that lasted as long as the next setback would wait shows
     // that the server is back: the backoff starts over.
-    const lasted = lifetime >= backoffCeiling(Math.max(setbacks, 1), options);
+    const lasted = lifetime >= backoffCeiling(Math.max(setbacks, 1), backoff);
     if (lasted) setbacks = 0;
     const code = connection.closeCode ?? CloseCode.ABNORMAL_CLOSURE;
     // RFC 6455 §7.2.3: "clients SHOULD use some form of backoff when trying
@@ -189,7 +282,7 @@ export async function* reconnect(
     // connections early by leaving the loop body doesn't.
     if (!ABNORMAL_CLOSE_CODES.has(code) && (lasted || leftOpen)) continue;
     setbacks++;
-    const delay = backoffDelay(setbacks, options);
+    const delay = jitteredDelay(setbacks, backoff, Math.random);
     logger.info(
       `connection closed with ${code} after ${Math.round(lifetime)} ms; ` +
         `reconnecting in ${Math.round(delay)} ms`,
@@ -198,9 +291,18 @@ export async function* reconnect(
   }
 }
 
-/** Waits `delay` ms; rejects with the signal's reason if it is aborted first. */
+/**
+ * Waits `delay` ms; rejects with the signal's reason if it is aborted first,
+ * or at once, without a timer, if it already is.
+ */
 function sleep(delay: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    // An aborted signal doesn't fire "abort" again: a listener added now
+    // would never run, and the whole delay would pass before the loop stops.
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);

@@ -197,6 +197,7 @@ describe("Connection", () => {
       message: /^send\(\) takes .*a Uint8Array or an ArrayBuffer.*; got a Uint16Array$/,
     });
     await assert.rejects(ws.send(new DataView(new ArrayBuffer(2)) as never), /got a DataView$/);
+    await assert.rejects(ws.send({} as never), /got an Object$/);
     await assert.rejects(ws.ping(new Uint16Array([1]) as never), {
       name: "TypeError",
       message: /^ping\(\) takes a string or bytes .*; got a Uint16Array$/,

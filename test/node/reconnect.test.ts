@@ -1,20 +1,24 @@
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import type * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, describe, it, type TestContext } from "node:test";
+import { inspect } from "node:util";
 import { InvalidStatus, ProxyError, SecurityError, TimeoutError } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
 import { Response } from "../../src/core/response.js";
 import type { ClientConnection } from "../../src/node/client.js";
 import { silentLogger } from "../../src/node/logger.js";
 import {
+  type BackoffOptions,
   backoffDelay,
   isTransientError,
   RECONNECT_DEFAULTS,
+  type ReconnectOptions,
   reconnect,
 } from "../../src/node/reconnect.js";
 import { type Handler, type Server, serve } from "../../src/node/server.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -22,6 +26,96 @@ after(() => {
 
 /** Fast retries, so tests don't wait for the production delays. */
 const FAST = { initialDelay: 5, maxDelay: 20, logger: null } as const;
+
+/** The longest delay a Node timer waits, in ms: 2^31 − 1. */
+const MAX_TIMER = 2_147_483_647;
+
+/**
+ * Backoff options that would defeat the backoff (Node's timers wait 1 ms for
+ * NaN, a negative delay or one over {@link MAX_TIMER}), with the error that
+ * names each; typed loosely, as JavaScript callers may pass anything.
+ */
+const BAD_BACKOFF: [BackoffOptions, { name: string; message: string }][] = [
+  ...[-1000, -Number.MIN_VALUE, Number.NaN, MAX_TIMER + 1, Number.POSITIVE_INFINITY].map(
+    (value): [BackoffOptions, { name: string; message: string }] => [
+      { initialDelay: value, maxDelay: Number.POSITIVE_INFINITY },
+      {
+        name: "RangeError",
+        message: `initialDelay must be from 0 to ${MAX_TIMER} ms; got ${value}`,
+      },
+    ],
+  ),
+  ...[999, 0, -1, Number.NaN, MAX_TIMER + 1, Number.NEGATIVE_INFINITY].map(
+    (value): [BackoffOptions, { name: string; message: string }] => [
+      { maxDelay: value },
+      {
+        name: "RangeError",
+        // Measured against the default initialDelay, 1000.
+        message: `maxDelay must be from initialDelay (1000) to ${MAX_TIMER} ms, or Infinity; got ${value}`,
+      },
+    ],
+  ),
+  [
+    { initialDelay: 500, maxDelay: 499 },
+    {
+      name: "RangeError",
+      message: `maxDelay must be from initialDelay (500) to ${MAX_TIMER} ms, or Infinity; got 499`,
+    },
+  ],
+  // A larger initialDelay needs a maxDelay to match: the default, 60000, is smaller.
+  [
+    { initialDelay: 120_000 },
+    {
+      name: "RangeError",
+      message: `maxDelay must be from initialDelay (120000) to ${MAX_TIMER} ms, or Infinity; got 60000`,
+    },
+  ],
+  ...[Number.NaN, 0.5, 0, -2, Number.POSITIVE_INFINITY].map(
+    (value): [BackoffOptions, { name: string; message: string }] => [
+      { backoffFactor: value },
+      { name: "RangeError", message: `backoffFactor must be finite and at least 1; got ${value}` },
+    ],
+  ),
+  [
+    { initialDelay: "1000" as unknown as number },
+    { name: "TypeError", message: 'initialDelay must be a number; got a string, "1000"' },
+  ],
+  [
+    { maxDelay: 60_000n as unknown as number },
+    { name: "TypeError", message: "maxDelay must be a number; got a bigint" },
+  ],
+  [
+    { backoffFactor: {} as unknown as number },
+    { name: "TypeError", message: "backoffFactor must be a number; got an Object" },
+  ],
+];
+
+/** The timers keeping the event loop alive: a loop that stopped must leave none of its own. */
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((resource) => resource === "Timeout").length;
+}
+
+/**
+ * Runs `loop`, which must throw once the signal is aborted, and returns what
+ * it threw, failing if that takes more than 10 s: the delays the tests give
+ * are a minute, so a loop that waits one out before noticing the abort fails
+ * here instead of passing late. Checks that the loop left no timer, and no
+ * listener on `signal`.
+ */
+async function thrownAfterAbort(signal: AbortSignal, loop: () => Promise<void>): Promise<unknown> {
+  const timers = activeTimers();
+  const error = await within(
+    loop().then(
+      () => assert.fail("the loop ended without throwing"),
+      (e: unknown) => e,
+    ),
+    10_000,
+    "the loop throwing after abort()",
+  );
+  assert.deepEqual(getEventListeners(signal, "abort"), []);
+  assert.equal(activeTimers(), timers);
+  return error;
+}
 
 describe("reconnect()", () => {
   it("reconnects after the server restarts on the same port", async () => {
@@ -131,6 +225,53 @@ describe("reconnect()", () => {
         assert.fail("there is no server");
       }
     })().catch((e: unknown) => e);
+    assert.equal((error as Error).message, "stop");
+  });
+
+  it("refuses options that would defeat the backoff, before connecting", async () => {
+    let requests = 0;
+    const { server, uri } = await startServer(echo, {
+      processRequest: () => {
+        requests++;
+        return undefined;
+      },
+    });
+    await using _server = server;
+    const bad: [ReconnectOptions, { name: string; message: string }][] = [
+      ...BAD_BACKOFF,
+      [
+        { shouldRetry: true as unknown as () => boolean },
+        { name: "TypeError", message: "shouldRetry must be a function; got a boolean" },
+      ],
+    ];
+    for (const [options, expected] of bad) {
+      await assert.rejects(
+        reconnect(uri, { ...options, logger: null }).next(),
+        expected,
+        inspect(options),
+      );
+    }
+    assert.equal(requests, 0);
+  });
+
+  it("doesn't wait to retry when the signal is aborted before the delay starts", async () => {
+    const { server, uri } = await startServer(echo);
+    await server.close();
+    const controller = new AbortController();
+    const error = await thrownAfterAbort(controller.signal, async () => {
+      for await (const _ws of reconnect(uri, {
+        initialDelay: 60_000,
+        logger: null,
+        signal: controller.signal,
+        shouldRetry: () => {
+          // Abort right before the loop waits: the signal doesn't fire again.
+          controller.abort(new Error("stop"));
+          return true;
+        },
+      })) {
+        assert.fail("there is no server");
+      }
+    });
     assert.equal((error as Error).message, "stop");
   });
 });
@@ -255,6 +396,55 @@ describe("reconnect() after a connection ends", () => {
     })().catch((e: unknown) => e);
     assert.equal((error as Error).message, "stop");
   });
+
+  it("doesn't wait after a closure when the signal is aborted before the delay starts", async (t) => {
+    // The largest delay, a minute, for a loop that would wait it out.
+    t.mock.method(Math, "random", () => 1);
+    const controller = new AbortController();
+    const { server, uri } = await startServer(async (ws) => {
+      ws.terminate();
+    });
+    await using _server = server;
+    const error = await thrownAfterAbort(controller.signal, async () => {
+      for await (const ws of reconnect(uri, {
+        initialDelay: 60_000,
+        signal: controller.signal,
+        logger: {
+          ...silentLogger,
+          // Called right before the loop waits: the signal doesn't fire again.
+          info: () => controller.abort(new Error("stop")),
+        },
+      })) {
+        await ws.closed;
+      }
+    });
+    assert.equal((error as Error).message, "stop");
+  });
+
+  it("stops at once when the signal was aborted while the loop body used the connection", async (t) => {
+    t.mock.method(Math, "random", () => 1);
+    const controller = new AbortController();
+    const { server, uri } = await startServer(async (ws) => {
+      ws.terminate();
+    });
+    await using _server = server;
+    const announced: string[] = [];
+    const error = await thrownAfterAbort(controller.signal, async () => {
+      for await (const ws of reconnect(uri, {
+        initialDelay: 60_000,
+        signal: controller.signal,
+        logger: { ...silentLogger, info: (message) => announced.push(message) },
+      })) {
+        controller.abort(new Error("stop"));
+        // The server drops the connection: 1006, a setback, after which the
+        // loop would wait.
+        await ws.closed;
+      }
+    });
+    assert.equal((error as Error).message, "stop");
+    // Nor does it announce a reconnection that won't happen.
+    assert.deepEqual(announced, []);
+  });
 });
 
 describe("backoffDelay()", () => {
@@ -296,6 +486,57 @@ describe("backoffDelay()", () => {
       const delay = backoffDelay(attempt, options);
       assert.ok(delay >= 50 && delay <= 1000);
     }
+  });
+});
+
+describe("backoffDelay() arguments", () => {
+  it("refuses options that would defeat the backoff, naming the option and the value", () => {
+    for (const [options, expected] of BAD_BACKOFF) {
+      assert.throws(() => backoffDelay(1, options), expected, inspect(options));
+    }
+  });
+
+  it("refuses an attempt that is not an integer from 1", () => {
+    for (const attempt of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => backoffDelay(attempt), {
+        name: "RangeError",
+        message: `attempt must be an integer from 1; got ${attempt}`,
+      });
+    }
+  });
+
+  it("accepts the edges of each range", () => {
+    const top = () => 1;
+    // No delay at all, even once backoffFactor^(attempt − 1) overflows.
+    assert.equal(backoffDelay(1, { initialDelay: 0 }, top), 0);
+    assert.equal(backoffDelay(2000, { initialDelay: 0, maxDelay: 0 }, top), 0);
+    // A constant delay, by backoffFactor or by maxDelay.
+    assert.equal(backoffDelay(10, { initialDelay: 300, backoffFactor: 1 }, top), 300);
+    assert.equal(backoffDelay(10, { initialDelay: 300, maxDelay: 300 }, top), 300);
+    assert.equal(backoffDelay(2, { backoffFactor: 1.5 }, top), 1500);
+    assert.equal(backoffDelay(1, { initialDelay: MAX_TIMER, maxDelay: MAX_TIMER }, top), MAX_TIMER);
+  });
+
+  it("never exceeds the longest delay a timer waits, even with an infinite maxDelay", () => {
+    const unbounded = { maxDelay: Number.POSITIVE_INFINITY };
+    // 1000 × 2^22 ms would be 4194304000 ms: setTimeout() would fire after 1 ms.
+    assert.equal(
+      backoffDelay(23, unbounded, () => 1),
+      MAX_TIMER,
+    );
+    assert.equal(
+      backoffDelay(23, unbounded, () => 0),
+      MAX_TIMER / 2,
+    );
+    // 2^1999 overflows to Infinity.
+    assert.equal(
+      backoffDelay(2000, unbounded, () => 1),
+      MAX_TIMER,
+    );
+    assert.equal(
+      backoffDelay(22, unbounded, () => 1),
+      1000 * 2 ** 21,
+    );
   });
 });
 
