@@ -26,9 +26,9 @@ export interface ReconnectOptions extends ConnectOptions {
    */
   initialDelay?: number;
   /**
-   * Largest delay between two attempts, in milliseconds. Default: 60000.
-   * From `initialDelay` to 2147483647 ms, or `Infinity`, which lets the delay
-   * grow up to 2147483647 ms.
+   * Largest delay between two attempts, in milliseconds. Default: 60000, or
+   * `initialDelay` if larger. From `initialDelay` to 2147483647 ms, or
+   * `Infinity`, which lets the delay grow up to 2147483647 ms.
    */
   maxDelay?: number;
   /**
@@ -113,7 +113,12 @@ type Backoff = Readonly<Required<BackoffOptions>>;
  */
 function resolveBackoff(options: BackoffOptions): Backoff {
   const initialDelay = numberOption("initialDelay", options.initialDelay);
-  const maxDelay = numberOption("maxDelay", options.maxDelay);
+  // Without a maxDelay of its own, a larger initialDelay raises it: asking
+  // for 2 minutes first shouldn't require restating the ceiling.
+  const maxDelay =
+    options.maxDelay == null
+      ? Math.max(RECONNECT_DEFAULTS.maxDelay, initialDelay)
+      : numberOption("maxDelay", options.maxDelay);
   const backoffFactor = numberOption("backoffFactor", options.backoffFactor);
   if (!(initialDelay >= 0 && initialDelay <= MAX_TIMER_DELAY)) {
     throw new RangeError(

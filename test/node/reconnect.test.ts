@@ -62,14 +62,6 @@ const BAD_BACKOFF: [BackoffOptions, { name: string; message: string }][] = [
       message: `maxDelay must be from initialDelay (500) to ${MAX_TIMER} ms, or Infinity; got 499`,
     },
   ],
-  // A larger initialDelay needs a maxDelay to match: the default, 60000, is smaller.
-  [
-    { initialDelay: 120_000 },
-    {
-      name: "RangeError",
-      message: `maxDelay must be from initialDelay (120000) to ${MAX_TIMER} ms, or Infinity; got 60000`,
-    },
-  ],
   ...[Number.NaN, 0.5, 0, -2, Number.POSITIVE_INFINITY].map(
     (value): [BackoffOptions, { name: string; message: string }] => [
       { backoffFactor: value },
@@ -513,6 +505,10 @@ describe("backoffDelay() arguments", () => {
     // A constant delay, by backoffFactor or by maxDelay.
     assert.equal(backoffDelay(10, { initialDelay: 300, backoffFactor: 1 }, top), 300);
     assert.equal(backoffDelay(10, { initialDelay: 300, maxDelay: 300 }, top), 300);
+    // Without a maxDelay, one larger initialDelay raises the default ceiling to itself.
+    assert.equal(backoffDelay(1, { initialDelay: 120_000 }, top), 120_000);
+    assert.equal(backoffDelay(5, { initialDelay: 120_000 }, top), 120_000);
+    assert.equal(backoffDelay(5, { initialDelay: 20_000 }, top), RECONNECT_DEFAULTS.maxDelay);
     assert.equal(backoffDelay(2, { backoffFactor: 1.5 }, top), 1500);
     assert.equal(backoffDelay(1, { initialDelay: MAX_TIMER, maxDelay: MAX_TIMER }, top), MAX_TIMER);
   });
