@@ -291,6 +291,33 @@ class OpeningDeadline {
 }
 
 /**
+ * @internal What {@link connect} checks before any I/O, and what it makes of
+ * it: mistakes in the arguments, which no retry can fix, so that
+ * `reconnect()` reports them before its first attempt too.
+ *
+ * @throws InvalidUri, TypeError, RangeError as {@link connect} documents them.
+ */
+export function checkConnectArguments(
+  uri: string | URL,
+  options: ConnectOptions,
+): { target: WebSocketUri; headers: Headers; logger: Logger; resolved: ResolvedConnectionOptions } {
+  const target = parseUri(String(uri));
+  if (options.socket !== undefined && (options.path !== undefined || options.proxy)) {
+    throw new TypeError("connect() takes a socket, or a path or proxy to open one, not both");
+  }
+  const headers = new Headers(options.additionalHeaders);
+  for (const [name] of headers) {
+    if (HANDSHAKE_FIELDS.has(name.toLowerCase())) {
+      throw new TypeError(
+        `additionalHeaders can't set ${name}: the handshake sets it (see the subprotocols and extensions options)`,
+      );
+    }
+  }
+  const logger = resolveLogger(options.logger);
+  return { target, headers, logger, resolved: resolveConnectionOptions(options, logger) };
+}
+
+/**
  * Connects to a WebSocket server and performs the opening handshake.
  *
  * ```ts
@@ -320,21 +347,11 @@ export async function connect(
   uri: string | URL,
   options: ConnectOptions = {},
 ): Promise<ClientConnection> {
-  let target = parseUri(String(uri));
+  const checked = checkConnectArguments(uri, options);
+  let target = checked.target;
   options.signal?.throwIfAborted();
-  if (options.socket !== undefined && (options.path !== undefined || options.proxy)) {
-    throw new TypeError("connect() takes a socket, or a path or proxy to open one, not both");
-  }
-  let headers = new Headers(options.additionalHeaders);
-  for (const [name] of headers) {
-    if (HANDSHAKE_FIELDS.has(name.toLowerCase())) {
-      throw new TypeError(
-        `additionalHeaders can't set ${name}: the handshake sets it (see the subprotocols and extensions options)`,
-      );
-    }
-  }
-  const logger = resolveLogger(options.logger);
-  const resolved = resolveConnectionOptions(options, logger);
+  let headers = checked.headers;
+  const { logger, resolved } = checked;
   // A socket given is connected to one server: a redirect can't move it.
   const maxRedirects =
     options.socket !== undefined ? 0 : (options.maxRedirects ?? DEFAULT_MAX_REDIRECTS);

@@ -12,7 +12,12 @@ import { performance } from "node:perf_hooks";
 import { CloseCode } from "../core/close-codes.js";
 import { InvalidMessage, InvalidStatus, ProxyError, TimeoutError } from "../core/errors.js";
 import { State } from "../core/state.js";
-import { type ClientConnection, type ConnectOptions, connect } from "./client.js";
+import {
+  type ClientConnection,
+  type ConnectOptions,
+  checkConnectArguments,
+  connect,
+} from "./client.js";
 import { kindOf, MAX_TIMER_DELAY } from "./connection.js";
 import { resolveLogger } from "./logger.js";
 
@@ -221,7 +226,9 @@ function jitteredDelay(attempt: number, backoff: Backoff, random: () => number):
  * without waiting.
  *
  * @throws RangeError from the first iteration, before connecting, for a
- *   backoff option out of its range (see {@link ReconnectOptions}).
+ *   backoff option out of its range (see {@link ReconnectOptions}), or an
+ *   option of `connect()` out of its range.
+ * @throws InvalidUri likewise, for a URI that `connect()` refuses.
  * @throws TypeError likewise for a backoff option that is not a number, or a
  *   `shouldRetry` that is not a function.
  */
@@ -233,6 +240,9 @@ export async function* reconnect(
   // needs them: a bad value would otherwise show only as delays that are
   // wrong, or as a TypeError from the loop after a failed attempt.
   const backoff = resolveBackoff(options);
+  // Likewise connect()'s own mistakes (a bad URI or option): a shouldRetry
+  // that retries everything would otherwise retry them forever.
+  checkConnectArguments(uri, options);
   const shouldRetry = options.shouldRetry ?? isTransientError;
   if (typeof shouldRetry !== "function") {
     throw new TypeError(`shouldRetry must be a function; got ${kindOf(shouldRetry)}`);

@@ -243,6 +243,20 @@ describe("reconnect()", () => {
         inspect(options),
       );
     }
+    // connect()'s own mistakes too, even with a shouldRetry that retries everything.
+    const retryAll = { shouldRetry: () => true, logger: null };
+    const mistakes: [string, ReconnectOptions, RegExp][] = [
+      ["http://127.0.0.1/", {}, /^InvalidUri: /],
+      [uri, { openTimeout: -1 }, /^RangeError: openTimeout must be/],
+      [uri, { maxMessageSize: 0 }, /^RangeError: maxMessageSize must be/],
+      [uri, { additionalHeaders: { Upgrade: "x" } }, /^TypeError: additionalHeaders can't set/],
+    ];
+    for (const [target, options, expected] of mistakes) {
+      await assert.rejects(reconnect(target, { ...options, ...retryAll }).next(), (error) => {
+        assert.match(`${(error as Error).name}: ${(error as Error).message}`, expected);
+        return true;
+      });
+    }
     assert.equal(requests, 0);
   });
 
