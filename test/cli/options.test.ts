@@ -410,6 +410,11 @@ describe("command line errors", () => {
   const missing = join(directory, "missing.pem");
   const cases: [args: string[], message: RegExp][] = [
     [["-H", "NoColon", "ws://127.0.0.1/"], /^invalid header: NoColon \(expected "Name: value"\)$/],
+    // connect() refused it, and the CLI exited with 1, naming connect()'s options.
+    [
+      ["-H", "Sec-WebSocket-Protocol: chat", "ws://127.0.0.1/"],
+      /^--header can't set Sec-WebSocket-Protocol: the handshake sets it; offer subprotocols with -s NAME$/,
+    ],
     [["-s", "a,b", "ws://127.0.0.1/"], /^invalid subprotocol: a,b$/],
     [["--max-size", "big", "ws://127.0.0.1/"], /^invalid size: big$/],
     [["--proxy", "ftp://p:2121", "ws://127.0.0.1/"], /^invalid --proxy: /],
