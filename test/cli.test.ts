@@ -272,7 +272,7 @@ describe("websockets-ts <uri>", () => {
     assert.equal(
       cli.stderr,
       `Failed to connect to ws://alice:***@127.0.0.1:${port}/: ` +
-        "server rejected WebSocket connection: HTTP 401.\n",
+        'server rejected WebSocket connection: HTTP 401: "wrong password".\n',
     );
   });
 
@@ -287,21 +287,48 @@ describe("websockets-ts <uri>", () => {
     assert.ok(!cli.stderr.includes("SECRETTOKEN"));
   });
 
-  it("exits with 1 when the server rejects the handshake", TIMEOUT, async () => {
+  it("exits with 1 when the server rejects the handshake, quoting the body", TIMEOUT, async () => {
     await using server = await serve(echo, {
       host: "127.0.0.1",
       port: 0,
       logger: null,
-      processRequest: () => ({ status: 403, body: "go away\n" }),
+      processRequest: () => ({ status: 403, body: "go away\n\x1b[2Jnot this line\n" }),
     });
     const { port } = server.address() as AddressInfo;
     const cli = new Cli([`ws://127.0.0.1:${port}/`]);
     assert.equal(await cli.exited, 1);
-    assert.match(
+    assert.equal(
       cli.stderr,
-      /^Failed to connect to .*: server rejected WebSocket connection: HTTP 403\.\n$/,
+      `Failed to connect to ws://127.0.0.1:${port}/: ` +
+        'server rejected WebSocket connection: HTTP 403: "go away".\n',
     );
   });
+
+  it(
+    "says why `websockets-ts serve -s chat` refuses a client that offers no subprotocol",
+    TIMEOUT,
+    async () => {
+      const server = new Cli(["serve", "--port", "0", "-s", "chat"]);
+      try {
+        const [uri] = await server.waitFor(/ws:\/\/127\.0\.0\.1:\d+/);
+        const cli = new Cli([uri]);
+        assert.equal(await cli.exited, 1);
+        // Only the status was printed: the reason was in the body.
+        assert.equal(
+          cli.stderr,
+          `Failed to connect to ${uri}: server rejected WebSocket connection: HTTP 400: ` +
+            '"Failed to open a WebSocket connection: missing subprotocol.".\n',
+        );
+        // As the reference page shows it, on the default port.
+        const page = readFileSync(new URL("../../docs/reference/cli.md", import.meta.url), "utf8");
+        const example = `$ npx websockets-ts ws://127.0.0.1:8001\n${cli.stderr.replaceAll(uri, "ws://127.0.0.1:8001")}`;
+        assert.ok(page.includes(example), example);
+      } finally {
+        server.child.kill("SIGTERM");
+        await server.exited;
+      }
+    },
+  );
 });
 
 describe("websockets-ts serve", () => {

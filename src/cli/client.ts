@@ -17,7 +17,9 @@ import {
   type ConnectOptions,
   connect,
   type Data,
+  InvalidStatus,
   ProtocolError,
+  Response,
   SecurityError,
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
@@ -122,15 +124,54 @@ export function formatMessage(message: Data): string {
  * An error's message for the user; several for an `AggregateError` (one per
  * address tried). The URI that an `InvalidUri` quotes (the one given, or the
  * Location of a redirect that can't be followed) comes redacted already, as
- * `redactUri()` says. Control characters are left for the caller to escape.
+ * `redactUri()` says. A refused handshake quotes what the server said, as
+ * {@link bodyExcerpt} gives it. Control characters are left for the caller
+ * to escape.
  */
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return error.errors.map(describeError).join("; ");
   }
   if (error instanceof SecurityError) return error.message.replace(TLS_CA_HINT, CLI_CA_HINT);
+  if (error instanceof InvalidStatus && error.response instanceof Response) {
+    // The status alone rarely says why: a server's 400 explains in its body
+    // which subprotocol or header it missed.
+    const excerpt = bodyExcerpt(error.response.body);
+    return excerpt === "" ? error.message : `${error.message}: "${excerpt}"`;
+  }
   if (error instanceof Error) return error.message || error.name;
   return String(error);
+}
+
+/** Longest excerpt of a response's body that {@link bodyExcerpt} gives, in characters. */
+export const MAX_BODY_EXCERPT = 200;
+
+/**
+ * Bytes of a body that {@link bodyExcerpt} reads: room for its first line,
+ * up to {@link MAX_BODY_EXCERPT} characters of 4 bytes each, after a few
+ * blank lines. The body may be as large as the response parser allows.
+ */
+const BODY_EXCERPT_BYTES = 4096;
+
+/**
+ * The first line of a body that isn't blank, decoded as UTF-8 (U+FFFD for
+ * invalid bytes) and trimmed, cut after {@link MAX_BODY_EXCERPT} characters
+ * with `…` added; `""` when there is none. Control characters are left for
+ * the caller to escape, as in {@link describeError}.
+ */
+export function bodyExcerpt(body: Uint8Array): string {
+  // `stream`: a character cut at the end of the bytes read is left out
+  // rather than shown as U+FFFD.
+  const text = new TextDecoder().decode(body.subarray(0, BODY_EXCERPT_BYTES), { stream: true });
+  const lines = text.split(/\r\n|\r|\n/);
+  const index = lines.findIndex((line) => line.trim() !== "");
+  if (index === -1) return "";
+  // By code point, so as not to split a surrogate pair.
+  const characters = Array.from(lines[index]!.trim());
+  // The line may go on past the bytes read, after many blank lines.
+  const cut = index === lines.length - 1 && body.length > BODY_EXCERPT_BYTES;
+  if (characters.length <= MAX_BODY_EXCERPT && !cut) return characters.join("");
+  return `${characters.slice(0, MAX_BODY_EXCERPT).join("")}…`;
 }
 
 /** How the library's untrusted-certificate hint names the CA option: connect()'s. */

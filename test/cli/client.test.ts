@@ -3,11 +3,18 @@ import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import { type CliStreams, describeError, formatMessage, runClient } from "../../src/cli/client.js";
+import {
+  bodyExcerpt,
+  type CliStreams,
+  describeError,
+  formatMessage,
+  MAX_BODY_EXCERPT,
+  runClient,
+} from "../../src/cli/client.js";
 import type { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { parseUri } from "../../src/core/uri.js";
-import { type Handler, serve } from "../../src/index.js";
+import { type Handler, Headers, InvalidStatus, Response, serve } from "../../src/index.js";
 import { certificateError } from "../../src/node/tls.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred } from "../helpers/server.js";
@@ -97,10 +104,55 @@ describe("describeError", () => {
     assert.doesNotMatch(described, /tls\.ca/);
   });
 
+  it("quotes the body of a refused handshake after its status", () => {
+    const refused = (body: string) =>
+      new InvalidStatus(
+        new Response(400, "Bad Request", new Headers(), new TextEncoder().encode(body)),
+      );
+    assert.equal(
+      describeError(refused("Failed to open a WebSocket connection: missing subprotocol.\n")),
+      'server rejected WebSocket connection: HTTP 400: "Failed to open a WebSocket connection: ' +
+        'missing subprotocol."',
+    );
+    // Nothing to quote: the status alone, as before.
+    assert.equal(describeError(refused("")), "server rejected WebSocket connection: HTTP 400");
+    assert.equal(describeError(refused("\r\n")), "server rejected WebSocket connection: HTTP 400");
+  });
+
   it("falls back on the error's name, or its string", () => {
     assert.equal(describeError(new TypeError("")), "TypeError");
     assert.equal(describeError(new Error("refused")), "refused");
     assert.equal(describeError("plain"), "plain");
+  });
+});
+
+describe("bodyExcerpt", () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+
+  it("gives the first line that isn't blank, trimmed", () => {
+    assert.equal(bodyExcerpt(utf8("missing subprotocol\nmore")), "missing subprotocol");
+    assert.equal(bodyExcerpt(utf8("\r\n \t\r\n  why \r\nmore")), "why");
+    assert.equal(bodyExcerpt(utf8("\ufeffone\rtwo")), "one");
+    assert.equal(bodyExcerpt(utf8("")), "");
+    assert.equal(bodyExcerpt(utf8(" \r\n\t\n")), "");
+  });
+
+  it("decodes UTF-8, with U+FFFD for invalid bytes, and leaves controls to escape", () => {
+    assert.equal(bodyExcerpt(utf8("caf\u00e9 \u2615")), "caf\u00e9 \u2615");
+    assert.equal(bodyExcerpt(Uint8Array.of(0x66, 0xff, 0x6f)), "f\ufffdo");
+    assert.equal(bodyExcerpt(utf8("\x1b[2Jx\x00")), "\x1b[2Jx\x00");
+  });
+
+  it(`cuts after ${MAX_BODY_EXCERPT} characters, not within one`, () => {
+    assert.equal(MAX_BODY_EXCERPT, 200);
+    const fits = "\u00e9".repeat(200);
+    assert.equal(bodyExcerpt(utf8(fits)), fits);
+    assert.equal(bodyExcerpt(utf8(`${fits}x`)), `${fits}\u2026`);
+    // Characters outside the BMP: by code point, no half of a surrogate pair.
+    const emoji = "\u{1f600}".repeat(201);
+    assert.equal(bodyExcerpt(utf8(emoji)), `${"\u{1f600}".repeat(200)}\u2026`);
+    // A large body is read in part only: the line looks cut, not complete.
+    assert.equal(bodyExcerpt(utf8(`${"\n".repeat(4094)}a\u00e9 and more`)), "a\u2026");
   });
 });
 
@@ -416,6 +468,23 @@ describe("runClient", () => {
       assert.equal(await runClient(uri, { streams: cli.io }), 1);
       assert.equal(cli.stderr(), `Failed to connect to ${uri}: ${printed}.\n`, sent);
     }
+  });
+
+  it("escapes what it quotes of the body of a refused handshake", TIMEOUT, async () => {
+    await using server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      logger: null,
+      processRequest: () => ({ status: 403, body: "\x1b]0;owned\x07\x9b2J denied\r\nsecond" }),
+    });
+    const uri = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const cli = streams(false);
+    assert.equal(await runClient(uri, { streams: cli.io }), 1);
+    assert.equal(
+      cli.stderr(),
+      `Failed to connect to ${uri}: server rejected WebSocket connection: HTTP 403: ` +
+        '"\\x1b]0;owned\\x07\\x9b2J denied".\n',
+    );
   });
 
   it("returns 1 and writes to stderr when connecting fails", TIMEOUT, async () => {

@@ -116,7 +116,10 @@ describe("websockets-ts <uri> options", () => {
     // Another origin is refused by this server: the option is what made the difference.
     const refused = await runCli(["-o", "https://evil.example", uri]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /: server rejected WebSocket connection: HTTP 403\.\n$/);
+    assert.match(
+      refused.stderr,
+      /: server rejected WebSocket connection: HTTP 403: "Failed to open a WebSocket connection: invalid Origin header: https:\/\/evil\.example\."\.\n$/,
+    );
   });
 
   it("-s offers subprotocols in order; the chosen one is printed", TIMEOUT, async () => {
