@@ -9,7 +9,6 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { redactUri } from "../core/redact-uri.js";
 import {
   type ClientConnection,
   Close,
@@ -24,7 +23,7 @@ import {
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
-import { redactUriIn } from "./redact.js";
+import { redactArgument, redactUriIn } from "./redact.js";
 
 /** The streams a CLI command talks through; `process.stdin` etc. in the real thing. */
 export interface CliStreams {
@@ -275,7 +274,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     );
   }
   // Without the password of `ws://user:password@host/`, or the token of `wss://TOKEN@host/`.
-  const printableUri = escapeControl(redactUri(uri));
+  const printableUri = escapeControl(redactArgument(uri));
   let ws: ClientConnection;
   try {
     ws = await connect(uri, connectOptions);

@@ -191,6 +191,7 @@ describe("parseCommand", () => {
       [["ws://a", "ws://b"], /^unexpected argument: ws:\/\/b$/],
       [["ws://a", "ws://u:secret@b"], /^unexpected argument: ws:\/\/u:\*\*\*@b$/],
       [["ws://a", "ws://TOKEN@b"], /^unexpected argument: ws:\/\/\*\*\*@b$/],
+      [["ws://a", "alice:secret@b"], /^unexpected argument: alice:\*\*\*@b$/],
       [["ws://a", "--port", "1"], /^--port only applies to serve$/],
       [["ws://a", "--host", "h"], /^--host only applies to serve$/],
       [["ws://a", "--path", "p"], /^--path only applies to serve$/],

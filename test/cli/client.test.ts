@@ -434,6 +434,16 @@ describe("runClient", () => {
     );
   });
 
+  it("prints a URI typed without its scheme without its password", TIMEOUT, async () => {
+    const cli = streams(false);
+    assert.equal(await runClient("alice:s3cret@127.0.0.1:1/", { streams: cli.io }), 1);
+    assert.ok(!cli.stderr().includes("s3cret"), cli.stderr());
+    assert.match(
+      cli.stderr(),
+      /^Failed to connect to alice:\*\*\*@127\.0\.0\.1:1\/: alice:\*\*\*@127\.0\.0\.1:1\/ isn't a valid URI: scheme isn't ws or wss\.\n/,
+    );
+  });
+
   it("redacts and escapes the Location of a redirect it can't follow", TIMEOUT, async () => {
     let location = "";
     const redirect = async (peer: RawPeer) => {
