@@ -255,8 +255,43 @@ describe("websockets-ts <uri>", () => {
     assert.equal(
       cli.stderr,
       "Failed to connect to http://127.0.0.1/: " +
-        "http://127.0.0.1/ isn't a valid URI: scheme isn't ws or wss.\n",
+        "http://127.0.0.1/ isn't a valid URI: scheme isn't ws or wss.\n" +
+        "Did you mean ws://127.0.0.1/?\n",
     );
+  });
+
+  it("suggests ws:// for a URI typed without it, without the password", TIMEOUT, async () => {
+    const cli = new Cli(["alice:s3cret@127.0.0.1:8001"]);
+    assert.equal(await cli.exited, 1);
+    assert.equal(
+      cli.stderr,
+      "Failed to connect to alice:***@127.0.0.1:8001: " +
+        "alice:***@127.0.0.1:8001 isn't a valid URI: scheme isn't ws or wss.\n" +
+        "Did you mean ws://alice:***@127.0.0.1:8001?\n",
+    );
+  });
+
+  it("prints what the reference page shows for a URI without a scheme", TIMEOUT, async () => {
+    // Refused before connecting: nothing needs to listen on port 8001.
+    const cli = new Cli(["127.0.0.1:8001"]);
+    assert.equal(await cli.exited, 1);
+    const page = readFileSync(new URL("../../docs/reference/cli.md", import.meta.url), "utf8");
+    const example = `\n\`\`\`console\n$ npx websockets-ts 127.0.0.1:8001\n${cli.stderr}\`\`\`\n`;
+    assert.ok(page.includes(example), example);
+  });
+
+  it("suggests ws:// when a wss:// server doesn't answer in TLS", TIMEOUT, async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const secure = uri.replace("ws://", "wss://alice:s3cret@");
+    const cli = new Cli([`${secure}/chat`]);
+    assert.equal(await cli.exited, 1);
+    const [failed, hint, ...rest] = cli.stderr.split("\n");
+    // OpenSSL's message, which ended with a line feed before the period.
+    assert.match(failed!, /^Failed to connect to wss:\/\/alice:\*\*\*@.*wrong version number.*\.$/);
+    const insecure = uri.replace("ws://", "ws://alice:***@");
+    assert.equal(hint, `The server may not speak TLS; try ${insecure}/chat instead.`);
+    assert.deepEqual(rest, [""]);
   });
 
   it("doesn't print the password of the URI", TIMEOUT, async () => {

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import {
   bodyExcerpt,
   type CliStreams,
+  connectHint,
   describeError,
   formatMessage,
   MAX_BODY_EXCERPT,
@@ -14,7 +15,14 @@ import {
 import type { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { parseUri } from "../../src/core/uri.js";
-import { type Handler, Headers, InvalidStatus, Response, serve } from "../../src/index.js";
+import {
+  type Handler,
+  Headers,
+  InvalidStatus,
+  InvalidUri,
+  Response,
+  serve,
+} from "../../src/index.js";
 import { certificateError } from "../../src/node/tls.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred } from "../helpers/server.js";
@@ -119,10 +127,73 @@ describe("describeError", () => {
     assert.equal(describeError(refused("\r\n")), "server rejected WebSocket connection: HTTP 400");
   });
 
+  it("drops whitespace at the end, as of OpenSSL's messages", () => {
+    const openssl =
+      "write EPROTO 80AC8171517F0000:error:0A00010B:SSL routines:ssl3_get_record:" +
+      "wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n";
+    assert.equal(describeError(new Error(openssl)), openssl.slice(0, -1));
+  });
+
   it("falls back on the error's name, or its string", () => {
     assert.equal(describeError(new TypeError("")), "TypeError");
     assert.equal(describeError(new Error("refused")), "refused");
     assert.equal(describeError("plain"), "plain");
+  });
+});
+
+describe("connectHint", () => {
+  const invalid = (uri: string) => connectHint(uri, new InvalidUri(uri, "whatever"), {});
+
+  it("suggests ws:// for a URI typed without a scheme", () => {
+    assert.equal(invalid("127.0.0.1:8001"), "Did you mean ws://127.0.0.1:8001?");
+    assert.equal(invalid("localhost"), "Did you mean ws://localhost?");
+    assert.equal(invalid("example.com/chat?room=1"), "Did you mean ws://example.com/chat?room=1?");
+    assert.equal(invalid("[::1]:8001"), "Did you mean ws://[::1]:8001?");
+    assert.equal(invalid("alice:s3cret@h:8001"), "Did you mean ws://alice:***@h:8001?");
+  });
+
+  it("suggests ws:// for http:// and wss:// for https://", () => {
+    assert.equal(invalid("http://h:8001/"), "Did you mean ws://h:8001/?");
+    assert.equal(invalid("HTTPS://alice:s3cret@h/"), "Did you mean wss://alice:***@h/?");
+  });
+
+  it("suggests nothing that isn't a valid URI, or for a word or another scheme", () => {
+    for (const uri of [
+      "serv", // More likely `serve` mistyped than a host.
+      "ftp://h/",
+      "ws:/h",
+      "ws:h",
+      "wss://TOKEN@h/", // Invalid for another reason than its scheme.
+      "h:99999",
+      "TOKEN@h", // ws://TOKEN@h isn't valid either.
+      "h:",
+      "a b.example",
+      "http://h/#fragment",
+    ]) {
+      assert.equal(invalid(uri), undefined, uri);
+    }
+    // The Location of a redirect: not the URI the user can change.
+    const location = new InvalidUri("http://h/", "scheme isn't ws or wss");
+    assert.equal(connectHint("ws://127.0.0.1/", location, {}), undefined);
+  });
+
+  it("suggests ws:// when the answer to the TLS handshake isn't TLS", () => {
+    const written = Object.assign(new Error("write EPROTO …:wrong version number:…\n"), {
+      code: "EPROTO",
+    });
+    const read = Object.assign(new Error("ssl3_get_record"), {
+      code: "ERR_SSL_WRONG_VERSION_NUMBER",
+    });
+    const hint = "The server may not speak TLS; try ws://alice:***@h:8443/x instead.";
+    const uri = "wss://alice:s3cret@h:8443/x";
+    assert.equal(connectHint(uri, written, {}), hint);
+    assert.equal(connectHint(uri, read, {}), hint);
+    assert.equal(connectHint(uri, new AggregateError([new Error("other"), read]), {}), hint);
+    // Not for ws://, another TLS error, or through a proxy, whose TLS may be the one.
+    assert.equal(connectHint("ws://h/", written, {}), undefined);
+    assert.equal(connectHint(uri, new Error("certificate has expired"), {}), undefined);
+    assert.equal(connectHint(uri, written, { proxy: "https://proxy:3128" }), undefined);
+    assert.equal(connectHint(uri, written, { proxy: true }), undefined);
   });
 });
 
@@ -466,6 +537,7 @@ describe("runClient", () => {
         "ws://user:***@h:99999/\\x9b2J isn't a valid URI: invalid redirect location",
       ],
       // A URL, but not a WebSocket URI: the error quotes it as resolved.
+      // Not followed by a hint: the URI given was a ws:// one.
       ["ftp://user:SECRET@h/", "ftp://user:***@h/ isn't a valid URI: scheme isn't ws or wss"],
       [
         "ws://SECRET@h/\x9b2J",
