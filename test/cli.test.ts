@@ -255,8 +255,43 @@ describe("websockets-ts <uri>", () => {
     assert.equal(
       cli.stderr,
       "Failed to connect to http://127.0.0.1/: " +
-        "http://127.0.0.1/ isn't a valid URI: scheme isn't ws or wss.\n",
+        "http://127.0.0.1/ isn't a valid URI: scheme isn't ws or wss.\n" +
+        "Did you mean ws://127.0.0.1/?\n",
     );
+  });
+
+  it("suggests ws:// for a URI typed without it, without the password", TIMEOUT, async () => {
+    const cli = new Cli(["alice:s3cret@127.0.0.1:8001"]);
+    assert.equal(await cli.exited, 1);
+    assert.equal(
+      cli.stderr,
+      "Failed to connect to alice:***@127.0.0.1:8001: " +
+        "alice:***@127.0.0.1:8001 isn't a valid URI: scheme isn't ws or wss.\n" +
+        "Did you mean ws://alice:***@127.0.0.1:8001?\n",
+    );
+  });
+
+  it("prints what the reference page shows for a URI without a scheme", TIMEOUT, async () => {
+    // Refused before connecting: nothing needs to listen on port 8001.
+    const cli = new Cli(["127.0.0.1:8001"]);
+    assert.equal(await cli.exited, 1);
+    const page = readFileSync(new URL("../../docs/reference/cli.md", import.meta.url), "utf8");
+    const example = `\n\`\`\`console\n$ npx websockets-ts 127.0.0.1:8001\n${cli.stderr}\`\`\`\n`;
+    assert.ok(page.includes(example), example);
+  });
+
+  it("suggests ws:// when a wss:// server doesn't answer in TLS", TIMEOUT, async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const secure = uri.replace("ws://", "wss://alice:s3cret@");
+    const cli = new Cli([`${secure}/chat`]);
+    assert.equal(await cli.exited, 1);
+    const [failed, hint, ...rest] = cli.stderr.split("\n");
+    // OpenSSL's message, which ended with a line feed before the period.
+    assert.match(failed!, /^Failed to connect to wss:\/\/alice:\*\*\*@.*wrong version number.*\.$/);
+    const insecure = uri.replace("ws://", "ws://alice:***@");
+    assert.equal(hint, `The server may not speak TLS; try ${insecure}/chat instead.`);
+    assert.deepEqual(rest, [""]);
   });
 
   it("doesn't print the password of the URI", TIMEOUT, async () => {
@@ -272,7 +307,7 @@ describe("websockets-ts <uri>", () => {
     assert.equal(
       cli.stderr,
       `Failed to connect to ws://alice:***@127.0.0.1:${port}/: ` +
-        "server rejected WebSocket connection: HTTP 401.\n",
+        'server rejected WebSocket connection: HTTP 401: "wrong password".\n',
     );
   });
 
@@ -287,21 +322,48 @@ describe("websockets-ts <uri>", () => {
     assert.ok(!cli.stderr.includes("SECRETTOKEN"));
   });
 
-  it("exits with 1 when the server rejects the handshake", TIMEOUT, async () => {
+  it("exits with 1 when the server rejects the handshake, quoting the body", TIMEOUT, async () => {
     await using server = await serve(echo, {
       host: "127.0.0.1",
       port: 0,
       logger: null,
-      processRequest: () => ({ status: 403, body: "go away\n" }),
+      processRequest: () => ({ status: 403, body: "go away\n\x1b[2Jnot this line\n" }),
     });
     const { port } = server.address() as AddressInfo;
     const cli = new Cli([`ws://127.0.0.1:${port}/`]);
     assert.equal(await cli.exited, 1);
-    assert.match(
+    assert.equal(
       cli.stderr,
-      /^Failed to connect to .*: server rejected WebSocket connection: HTTP 403\.\n$/,
+      `Failed to connect to ws://127.0.0.1:${port}/: ` +
+        'server rejected WebSocket connection: HTTP 403: "go away".\n',
     );
   });
+
+  it(
+    "says why `websockets-ts serve -s chat` refuses a client that offers no subprotocol",
+    TIMEOUT,
+    async () => {
+      const server = new Cli(["serve", "--port", "0", "-s", "chat"]);
+      try {
+        const [uri] = await server.waitFor(/ws:\/\/127\.0\.0\.1:\d+/);
+        const cli = new Cli([uri]);
+        assert.equal(await cli.exited, 1);
+        // Only the status was printed: the reason was in the body.
+        assert.equal(
+          cli.stderr,
+          `Failed to connect to ${uri}: server rejected WebSocket connection: HTTP 400: ` +
+            '"Failed to open a WebSocket connection: missing subprotocol.".\n',
+        );
+        // As the reference page shows it, on the default port.
+        const page = readFileSync(new URL("../../docs/reference/cli.md", import.meta.url), "utf8");
+        const example = `$ npx websockets-ts ws://127.0.0.1:8001\n${cli.stderr.replaceAll(uri, "ws://127.0.0.1:8001")}`;
+        assert.ok(page.includes(example), example);
+      } finally {
+        server.child.kill("SIGTERM");
+        await server.exited;
+      }
+    },
+  );
 });
 
 describe("websockets-ts serve", () => {

@@ -8,9 +8,10 @@
 
 import { parseArgs } from "node:util";
 import { isFieldValueChar, isToken } from "../core/field-syntax.js";
-import { redactUri } from "../core/redact-uri.js";
+import { isHandshakeField } from "../node/client.js";
 import { parseProxy } from "../node/proxy.js";
 import { escapeControl } from "./escape.js";
+import { redactArgument } from "./redact.js";
 
 /** Host of `websockets-ts serve` without `--host`. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -169,7 +170,8 @@ const FILE_OPTIONS: readonly OptionName[] = ["ca", "unix-socket", "path", "tls-c
  * @throws UsageError for an unknown option, a missing or extra argument, an
  *   option that does not belong to the command or contradicts another one,
  *   or an invalid value: an empty host, a port outside 0–65535, a header
- *   that isn't `Name: value`, an empty origin or one with control
+ *   that isn't `Name: value` or that only the handshake sets (`Upgrade`,
+ *   `Sec-WebSocket-Protocol`, …), an empty origin or one with control
  *   characters, a subprotocol that isn't a token, a malformed proxy URL or
  *   size.
  */
@@ -182,7 +184,7 @@ export function parseCommand(argv: readonly string[]): Command {
   if (first === undefined) throw new UsageError("missing a URI or a command");
   if (rest.length > 0) {
     // A second URI may hold credentials too, and any argument control characters.
-    throw new UsageError(`unexpected argument: ${escapeControl(redactUri(rest[0]!))}`);
+    throw new UsageError(`unexpected argument: ${escapeControl(redactArgument(rest[0]!))}`);
   }
   const given = (name: OptionName): boolean => values[name] !== undefined;
   for (const name of FILE_OPTIONS) {
@@ -229,7 +231,7 @@ export function parseCommand(argv: readonly string[]): Command {
   return {
     kind: "client",
     uri: first,
-    headers: (values.header ?? []).map(parseHeader),
+    headers: (values.header ?? []).map(parseHeader).map(refuseHandshakeField),
     subprotocols: (values.subprotocol ?? []).map(parseSubprotocol),
     origin: values.origin === undefined ? undefined : parseOrigin(values.origin),
     ca: values.ca ?? [],
@@ -350,6 +352,29 @@ export function parseHeader(text: string): [name: string, value: string] {
     throw new UsageError(`invalid character in the value of header ${name}`);
   }
   return [name, value];
+}
+
+/**
+ * What the command line offers instead of a `-H` with a field that only the
+ * handshake sets, by lowercase name; the other such fields have no option.
+ */
+const HANDSHAKE_FIELD_OPTIONS: Readonly<Record<string, string>> = {
+  "sec-websocket-protocol": "offer subprotocols with -s NAME",
+  "sec-websocket-extensions": "it offers permessage-deflate unless --no-compression",
+};
+
+/**
+ * A `-H` header, unless it sets a field that only the handshake sets
+ * (`Upgrade`, `Sec-WebSocket-Protocol`, …), which `connect()` refuses: as a
+ * usage error, that names the option to use rather than connect()'s.
+ */
+function refuseHandshakeField(header: [name: string, value: string]): [string, string] {
+  const [name] = header;
+  if (!isHandshakeField(name)) return header;
+  const instead = HANDSHAKE_FIELD_OPTIONS[name.toLowerCase()];
+  throw new UsageError(
+    `--header can't set ${name}: the handshake sets it${instead === undefined ? "" : `; ${instead}`}`,
+  );
 }
 
 /**

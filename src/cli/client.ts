@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { redactUri } from "../core/redact-uri.js";
+import { parseUri } from "../core/uri.js";
 import {
   type ClientConnection,
   Close,
@@ -17,12 +17,15 @@ import {
   type ConnectOptions,
   connect,
   type Data,
+  InvalidStatus,
+  InvalidUri,
   ProtocolError,
+  Response,
   SecurityError,
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
-import { redactUriIn } from "./redact.js";
+import { redactArgument, redactUriIn } from "./redact.js";
 
 /** The streams a CLI command talks through; `process.stdin` etc. in the real thing. */
 export interface CliStreams {
@@ -122,15 +125,130 @@ export function formatMessage(message: Data): string {
  * An error's message for the user; several for an `AggregateError` (one per
  * address tried). The URI that an `InvalidUri` quotes (the one given, or the
  * Location of a redirect that can't be followed) comes redacted already, as
- * `redactUri()` says. Control characters are left for the caller to escape.
+ * `redactUri()` says. A refused handshake quotes what the server said, as
+ * {@link bodyExcerpt} gives it. Control characters are left for the caller
+ * to escape; whitespace at the end goes.
  */
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return error.errors.map(describeError).join("; ");
   }
   if (error instanceof SecurityError) return error.message.replace(TLS_CA_HINT, CLI_CA_HINT);
-  if (error instanceof Error) return error.message || error.name;
+  if (error instanceof InvalidStatus && error.response instanceof Response) {
+    // The status alone rarely says why: a server's 400 explains in its body
+    // which subprotocol or header it missed.
+    const excerpt = bodyExcerpt(error.response.body);
+    return excerpt === "" ? error.message : `${error.message}: "${excerpt}"`;
+  }
+  // OpenSSL's messages end with a line feed, which would leave the period
+  // after them alone on a line.
+  if (error instanceof Error) return (error.message || error.name).trimEnd();
   return String(error);
+}
+
+/** Longest excerpt of a response's body that {@link bodyExcerpt} gives, in characters. */
+export const MAX_BODY_EXCERPT = 200;
+
+/**
+ * Bytes of a body that {@link bodyExcerpt} reads: room for its first line,
+ * up to {@link MAX_BODY_EXCERPT} characters of 4 bytes each, after a few
+ * blank lines. The body may be as large as the response parser allows.
+ */
+const BODY_EXCERPT_BYTES = 4096;
+
+/**
+ * The first line of a body that isn't blank, decoded as UTF-8 (U+FFFD for
+ * invalid bytes) and trimmed, cut after {@link MAX_BODY_EXCERPT} characters
+ * with `…` added; `""` when there is none. Control characters are left for
+ * the caller to escape, as in {@link describeError}.
+ */
+export function bodyExcerpt(body: Uint8Array): string {
+  // `stream`: a character cut at the end of the bytes read is left out
+  // rather than shown as U+FFFD.
+  const text = new TextDecoder().decode(body.subarray(0, BODY_EXCERPT_BYTES), { stream: true });
+  const lines = text.split(/\r\n|\r|\n/);
+  const index = lines.findIndex((line) => line.trim() !== "");
+  if (index === -1) return "";
+  // By code point, so as not to split a surrogate pair.
+  const characters = Array.from(lines[index]!.trim());
+  // The line may go on past the bytes read, after many blank lines.
+  const cut = index === lines.length - 1 && body.length > BODY_EXCERPT_BYTES;
+  if (characters.length <= MAX_BODY_EXCERPT && !cut) return characters.join("");
+  return `${characters.slice(0, MAX_BODY_EXCERPT).join("")}…`;
+}
+
+/**
+ * Advice, after connecting to `uri` failed with `error`, for a likely mistake
+ * in the URI; `undefined` when nothing points to one. The URI it suggests is
+ * redacted as the error's is, but not escaped. The URI is never rewritten:
+ * the user decides.
+ *
+ * - The scheme isn't `ws` or `wss`: `ws://` or `wss://` for `http://` or
+ *   `https://`, and `ws://` added to a URI typed without a scheme, such as
+ *   `127.0.0.1:8001`, `localhost` or `example.com/chat`, if that makes a
+ *   valid URI. Not for a single word (`serv`), likely no host name.
+ * - `wss://` to a server whose answer to the TLS handshake isn't TLS: `ws://`.
+ *   OpenSSL says `wrong version number` when the first record received is
+ *   no TLS record. Not through a proxy, whose TLS may be the one that failed.
+ *
+ * `ws://` to a TLS server fails with `did not receive a valid HTTP response`:
+ * Node's TLS server closes the connection without a word, which a server
+ * that closes for any other reason does too, so there is no hint for it.
+ */
+export function connectHint(
+  uri: string,
+  error: unknown,
+  options: Pick<ConnectOptions, "proxy">,
+): string | undefined {
+  // A redirect to a Location that isn't a WebSocket URI fails with
+  // InvalidUri too; then the URI given isn't the one to change.
+  if (error instanceof InvalidUri && error.uri === uri) {
+    const suggestion = withWebSocketScheme(uri);
+    return suggestion === undefined ? undefined : `Did you mean ${redactArgument(suggestion)}?`;
+  }
+  if (/^wss:/i.test(uri) && !options.proxy && isNotTls(error)) {
+    return `The server may not speak TLS; try ${redactArgument(`ws${uri.slice(3)}`)} instead.`;
+  }
+  return undefined;
+}
+
+/**
+ * A URI typed without a scheme: optional user info, a host (an IPv6
+ * address in brackets), an optional port of digits, then a path or query.
+ * `localhost:8001` is one, `ws:/host` or `mailto:x` isn't.
+ */
+const SCHEMELESS_URI = /^(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^:/?#@[\]]+)(?::\d+)?(?:[/?].*)?$/s;
+
+/** `uri` with `ws://` or `wss://` for its scheme, if that makes a valid WebSocket URI. */
+function withWebSocketScheme(uri: string): string | undefined {
+  let suggestion: string;
+  const http = /^(https?):\/\//i.exec(uri);
+  if (http !== null) {
+    const secure = http[1]!.toLowerCase() === "https";
+    suggestion = `${secure ? "wss" : "ws"}${uri.slice(http[1]!.length)}`;
+  } else if (SCHEMELESS_URI.test(uri) && (/[.:/?@[]/.test(uri) || /^localhost$/i.test(uri))) {
+    suggestion = `ws://${uri}`;
+  } else {
+    return undefined;
+  }
+  try {
+    parseUri(suggestion);
+  } catch {
+    return undefined;
+  }
+  return suggestion;
+}
+
+/**
+ * Whether the TLS handshake failed because the server's answer isn't TLS:
+ * OpenSSL's `wrong version number`, which Node reports as the error's code
+ * when reading, and only in its message (code `EPROTO`) when writing.
+ */
+function isNotTls(error: unknown): boolean {
+  if (error instanceof AggregateError) return error.errors.some(isNotTls);
+  if (!(error instanceof Error)) return false;
+  const { code } = error as { code?: unknown };
+  return code === "ERR_SSL_WRONG_VERSION_NUMBER" || /wrong version number/i.test(error.message);
 }
 
 /** How the library's untrusted-certificate hint names the CA option: connect()'s. */
@@ -214,14 +332,17 @@ function noop(): void {}
  * Connects to `uri` and relays stdin to the server and the server to stdout
  * until either side closes. Resolves with the exit code: 0 when the
  * connection closed normally (1000 or 1001 both ways), 1 when connecting
- * failed or the connection closed with an error.
+ * failed or the connection closed with an error. When connecting fails,
+ * the error is printed on stderr, followed by a hint when the URI looks
+ * mistaken, as {@link connectHint} says.
  *
  * When stdin and stdout are terminals, a `> ` prompt is shown and messages
  * are printed above the line being typed. Otherwise stdout gets the
  * messages only: the prompt is no part of the data.
  *
  * The URI is printed without its credentials, as `redactUri()` says:
- * `ws://alice:***@host/`, or `wss://***@host/` for a token as user name.
+ * `ws://alice:***@host/`, or `wss://***@host/` for a token as user name;
+ * typed without its scheme too (`alice:***@host`), as `redactArgument()` says.
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
@@ -234,7 +355,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     );
   }
   // Without the password of `ws://user:password@host/`, or the token of `wss://TOKEN@host/`.
-  const printableUri = escapeControl(redactUri(uri));
+  const printableUri = escapeControl(redactArgument(uri));
   let ws: ClientConnection;
   try {
     ws = await connect(uri, connectOptions);
@@ -243,6 +364,8 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     // the URI as given, with its credentials, too (`<uri> isn't a valid URI: …`).
     const message = redactUriIn(describeError(error), uri);
     stderr.write(`Failed to connect to ${printableUri}: ${escapeControl(message)}.\n`);
+    const hint = connectHint(uri, error, connectOptions);
+    if (hint !== undefined) stderr.write(`${escapeControl(hint)}\n`);
     return 1;
   }
   stdout.write(`Connected to ${printableUri}${describeSubprotocol(ws, connectOptions)}.\n`);

@@ -108,7 +108,7 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
 }
 
 /** Fields of the handshake request that only the handshake sets (RFC 6455 §4.1), lowercase. */
-const HANDSHAKE_FIELDS = new Set([
+const HANDSHAKE_FIELDS: ReadonlySet<string> = new Set([
   "upgrade",
   "connection",
   "sec-websocket-key",
@@ -116,6 +116,16 @@ const HANDSHAKE_FIELDS = new Set([
   "sec-websocket-extensions",
   "sec-websocket-protocol",
 ]);
+
+/**
+ * Whether `name` is a field of the handshake request that only the handshake
+ * sets, which {@link ConnectOptions.additionalHeaders} can't: `Upgrade`,
+ * `Sec-WebSocket-Protocol`, … in any case. The CLI checks `-H` with it, to
+ * refuse such a header as a usage error rather than at connect.
+ */
+export function isHandshakeField(name: string): boolean {
+  return HANDSHAKE_FIELDS.has(name.toLowerCase());
+}
 
 /** Fields of which a request has one, which additional headers replace, lowercase. */
 const REPLACING_FIELDS = new Set(["host", "origin"]);
@@ -307,7 +317,7 @@ export function checkConnectArguments(
   }
   const headers = new Headers(options.additionalHeaders);
   for (const [name] of headers) {
-    if (HANDSHAKE_FIELDS.has(name.toLowerCase())) {
+    if (isHandshakeField(name)) {
       throw new TypeError(
         `additionalHeaders can't set ${name}: the handshake sets it (see the subprotocols and extensions options)`,
       );

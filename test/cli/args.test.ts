@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import {
   type ClientCommand,
@@ -10,6 +11,7 @@ import {
   type ServeCommand,
   UsageError,
 } from "../../src/cli/args.js";
+import { connect, serve } from "../../src/index.js";
 
 /** The client command for `uri` with no options, and `options` on top. */
 function client(uri: string, options: Partial<ClientCommand> = {}): ClientCommand {
@@ -189,6 +191,7 @@ describe("parseCommand", () => {
       [["ws://a", "ws://b"], /^unexpected argument: ws:\/\/b$/],
       [["ws://a", "ws://u:secret@b"], /^unexpected argument: ws:\/\/u:\*\*\*@b$/],
       [["ws://a", "ws://TOKEN@b"], /^unexpected argument: ws:\/\/\*\*\*@b$/],
+      [["ws://a", "alice:secret@b"], /^unexpected argument: alice:\*\*\*@b$/],
       [["ws://a", "--port", "1"], /^--port only applies to serve$/],
       [["ws://a", "--host", "h"], /^--host only applies to serve$/],
       [["ws://a", "--path", "p"], /^--path only applies to serve$/],
@@ -212,6 +215,23 @@ describe("parseCommand", () => {
       [["ws://a", "-H", ": value"], /^invalid header: : value/],
       [["ws://a", "-H", "Bad Name: value"], /^invalid header: Bad Name: value/],
       [["ws://a", "-H", "X-A: a\rb"], /^invalid character in the value of header X-A$/],
+      // Fields that only the handshake sets, which connect() refuses: exit 2
+      // before connecting, naming the CLI's option rather than connect()'s.
+      [
+        ["ws://a", "-H", "Sec-WebSocket-Protocol: chat"],
+        /^--header can't set Sec-WebSocket-Protocol: the handshake sets it; offer subprotocols with -s NAME$/,
+      ],
+      [
+        ["ws://a", "-H", "sec-websocket-extensions: permessage-deflate"],
+        /^--header can't set sec-websocket-extensions: the handshake sets it; it offers permessage-deflate unless --no-compression$/,
+      ],
+      [
+        ["ws://a", "-H", "Upgrade: websocket"],
+        /^--header can't set Upgrade: the handshake sets it$/,
+      ],
+      [["ws://a", "-H", "CONNECTION: close"], /^--header can't set CONNECTION: the handshake sets/],
+      [["ws://a", "-H", "Sec-WebSocket-Key: x"], /^--header can't set Sec-WebSocket-Key: /],
+      [["ws://a", "-H", "Sec-WebSocket-Version: 8"], /^--header can't set Sec-WebSocket-Ver/],
       [["ws://a", "-H", "X-A: caf\u00e9 \u2615"], /^invalid character in the value of header X-A$/],
       [["ws://a", "-o", ""], /^--origin needs an origin, e\.g\. https:\/\/example\.com$/],
       // One line, not split at the LF, and exit 2 rather than a failed connect().
@@ -253,6 +273,46 @@ describe("parseCommand", () => {
         (error: unknown) => error instanceof UsageError && message.test(error.message),
         JSON.stringify(argv),
       );
+    }
+  });
+});
+
+describe("headers that connect() refuses", () => {
+  it("are usage errors, and only those", { timeout: 20_000 }, async () => {
+    const names = [
+      "Upgrade",
+      "Connection",
+      "Sec-WebSocket-Key",
+      "Sec-WebSocket-Version",
+      "Sec-WebSocket-Extensions",
+      "Sec-WebSocket-Protocol",
+      // connect() takes these: they replace the ones it would send.
+      "Host",
+      "Origin",
+      "Authorization",
+      "Sec-WebSocket-Accept",
+    ];
+    await using server = await serve(async () => {}, { host: "127.0.0.1", port: 0, logger: null });
+    const uri = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    for (const name of names) {
+      let refused: boolean;
+      try {
+        const ws = await connect(uri, { additionalHeaders: [[name, "x"]], logger: null });
+        await ws.close();
+        refused = false;
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+        refused = true;
+      }
+      const usageError = (() => {
+        try {
+          parseCommand(["ws://a", "-H", `${name}: x`]);
+          return false;
+        } catch (error) {
+          return error instanceof UsageError;
+        }
+      })();
+      assert.equal(usageError, refused, name);
     }
   });
 });

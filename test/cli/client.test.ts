@@ -3,11 +3,26 @@ import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import { type CliStreams, describeError, formatMessage, runClient } from "../../src/cli/client.js";
+import {
+  bodyExcerpt,
+  type CliStreams,
+  connectHint,
+  describeError,
+  formatMessage,
+  MAX_BODY_EXCERPT,
+  runClient,
+} from "../../src/cli/client.js";
 import type { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { parseUri } from "../../src/core/uri.js";
-import { type Handler, serve } from "../../src/index.js";
+import {
+  type Handler,
+  Headers,
+  InvalidStatus,
+  InvalidUri,
+  Response,
+  serve,
+} from "../../src/index.js";
 import { certificateError } from "../../src/node/tls.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred } from "../helpers/server.js";
@@ -97,10 +112,118 @@ describe("describeError", () => {
     assert.doesNotMatch(described, /tls\.ca/);
   });
 
+  it("quotes the body of a refused handshake after its status", () => {
+    const refused = (body: string) =>
+      new InvalidStatus(
+        new Response(400, "Bad Request", new Headers(), new TextEncoder().encode(body)),
+      );
+    assert.equal(
+      describeError(refused("Failed to open a WebSocket connection: missing subprotocol.\n")),
+      'server rejected WebSocket connection: HTTP 400: "Failed to open a WebSocket connection: ' +
+        'missing subprotocol."',
+    );
+    // Nothing to quote: the status alone, as before.
+    assert.equal(describeError(refused("")), "server rejected WebSocket connection: HTTP 400");
+    assert.equal(describeError(refused("\r\n")), "server rejected WebSocket connection: HTTP 400");
+  });
+
+  it("drops whitespace at the end, as of OpenSSL's messages", () => {
+    const openssl =
+      "write EPROTO 80AC8171517F0000:error:0A00010B:SSL routines:ssl3_get_record:" +
+      "wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n";
+    assert.equal(describeError(new Error(openssl)), openssl.slice(0, -1));
+  });
+
   it("falls back on the error's name, or its string", () => {
     assert.equal(describeError(new TypeError("")), "TypeError");
     assert.equal(describeError(new Error("refused")), "refused");
     assert.equal(describeError("plain"), "plain");
+  });
+});
+
+describe("connectHint", () => {
+  const invalid = (uri: string) => connectHint(uri, new InvalidUri(uri, "whatever"), {});
+
+  it("suggests ws:// for a URI typed without a scheme", () => {
+    assert.equal(invalid("127.0.0.1:8001"), "Did you mean ws://127.0.0.1:8001?");
+    assert.equal(invalid("localhost"), "Did you mean ws://localhost?");
+    assert.equal(invalid("example.com/chat?room=1"), "Did you mean ws://example.com/chat?room=1?");
+    assert.equal(invalid("[::1]:8001"), "Did you mean ws://[::1]:8001?");
+    assert.equal(invalid("alice:s3cret@h:8001"), "Did you mean ws://alice:***@h:8001?");
+  });
+
+  it("suggests ws:// for http:// and wss:// for https://", () => {
+    assert.equal(invalid("http://h:8001/"), "Did you mean ws://h:8001/?");
+    assert.equal(invalid("HTTPS://alice:s3cret@h/"), "Did you mean wss://alice:***@h/?");
+  });
+
+  it("suggests nothing that isn't a valid URI, or for a word or another scheme", () => {
+    for (const uri of [
+      "serv", // More likely `serve` mistyped than a host.
+      "ftp://h/",
+      "ws:/h",
+      "ws:h",
+      "wss://TOKEN@h/", // Invalid for another reason than its scheme.
+      "h:99999",
+      "TOKEN@h", // ws://TOKEN@h isn't valid either.
+      "h:",
+      "a b.example",
+      "http://h/#fragment",
+    ]) {
+      assert.equal(invalid(uri), undefined, uri);
+    }
+    // The Location of a redirect: not the URI the user can change.
+    const location = new InvalidUri("http://h/", "scheme isn't ws or wss");
+    assert.equal(connectHint("ws://127.0.0.1/", location, {}), undefined);
+  });
+
+  it("suggests ws:// when the answer to the TLS handshake isn't TLS", () => {
+    const written = Object.assign(new Error("write EPROTO …:wrong version number:…\n"), {
+      code: "EPROTO",
+    });
+    const read = Object.assign(new Error("ssl3_get_record"), {
+      code: "ERR_SSL_WRONG_VERSION_NUMBER",
+    });
+    const hint = "The server may not speak TLS; try ws://alice:***@h:8443/x instead.";
+    const uri = "wss://alice:s3cret@h:8443/x";
+    assert.equal(connectHint(uri, written, {}), hint);
+    assert.equal(connectHint(uri, read, {}), hint);
+    assert.equal(connectHint(uri, new AggregateError([new Error("other"), read]), {}), hint);
+    // Not for ws://, another TLS error, or through a proxy, whose TLS may be the one.
+    assert.equal(connectHint("ws://h/", written, {}), undefined);
+    assert.equal(connectHint(uri, new Error("certificate has expired"), {}), undefined);
+    assert.equal(connectHint(uri, written, { proxy: "https://proxy:3128" }), undefined);
+    assert.equal(connectHint(uri, written, { proxy: true }), undefined);
+  });
+});
+
+describe("bodyExcerpt", () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+
+  it("gives the first line that isn't blank, trimmed", () => {
+    assert.equal(bodyExcerpt(utf8("missing subprotocol\nmore")), "missing subprotocol");
+    assert.equal(bodyExcerpt(utf8("\r\n \t\r\n  why \r\nmore")), "why");
+    assert.equal(bodyExcerpt(utf8("\ufeffone\rtwo")), "one");
+    assert.equal(bodyExcerpt(utf8("")), "");
+    assert.equal(bodyExcerpt(utf8(" \r\n\t\n")), "");
+  });
+
+  it("decodes UTF-8, with U+FFFD for invalid bytes, and leaves controls to escape", () => {
+    assert.equal(bodyExcerpt(utf8("caf\u00e9 \u2615")), "caf\u00e9 \u2615");
+    assert.equal(bodyExcerpt(Uint8Array.of(0x66, 0xff, 0x6f)), "f\ufffdo");
+    assert.equal(bodyExcerpt(utf8("\x1b[2Jx\x00")), "\x1b[2Jx\x00");
+  });
+
+  it(`cuts after ${MAX_BODY_EXCERPT} characters, not within one`, () => {
+    assert.equal(MAX_BODY_EXCERPT, 200);
+    const fits = "\u00e9".repeat(200);
+    assert.equal(bodyExcerpt(utf8(fits)), fits);
+    assert.equal(bodyExcerpt(utf8(`${fits}x`)), `${fits}\u2026`);
+    // Characters outside the BMP: by code point, no half of a surrogate pair.
+    const emoji = "\u{1f600}".repeat(201);
+    assert.equal(bodyExcerpt(utf8(emoji)), `${"\u{1f600}".repeat(200)}\u2026`);
+    // A large body is read in part only: the line looks cut, not complete.
+    assert.equal(bodyExcerpt(utf8(`${"\n".repeat(4094)}a\u00e9 and more`)), "a\u2026");
   });
 });
 
@@ -382,6 +505,16 @@ describe("runClient", () => {
     );
   });
 
+  it("prints a URI typed without its scheme without its password", TIMEOUT, async () => {
+    const cli = streams(false);
+    assert.equal(await runClient("alice:s3cret@127.0.0.1:1/", { streams: cli.io }), 1);
+    assert.ok(!cli.stderr().includes("s3cret"), cli.stderr());
+    assert.match(
+      cli.stderr(),
+      /^Failed to connect to alice:\*\*\*@127\.0\.0\.1:1\/: alice:\*\*\*@127\.0\.0\.1:1\/ isn't a valid URI: scheme isn't ws or wss\.\n/,
+    );
+  });
+
   it("redacts and escapes the Location of a redirect it can't follow", TIMEOUT, async () => {
     let location = "";
     const redirect = async (peer: RawPeer) => {
@@ -404,6 +537,7 @@ describe("runClient", () => {
         "ws://user:***@h:99999/\\x9b2J isn't a valid URI: invalid redirect location",
       ],
       // A URL, but not a WebSocket URI: the error quotes it as resolved.
+      // Not followed by a hint: the URI given was a ws:// one.
       ["ftp://user:SECRET@h/", "ftp://user:***@h/ isn't a valid URI: scheme isn't ws or wss"],
       [
         "ws://SECRET@h/\x9b2J",
@@ -416,6 +550,23 @@ describe("runClient", () => {
       assert.equal(await runClient(uri, { streams: cli.io }), 1);
       assert.equal(cli.stderr(), `Failed to connect to ${uri}: ${printed}.\n`, sent);
     }
+  });
+
+  it("escapes what it quotes of the body of a refused handshake", TIMEOUT, async () => {
+    await using server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      logger: null,
+      processRequest: () => ({ status: 403, body: "\x1b]0;owned\x07\x9b2J denied\r\nsecond" }),
+    });
+    const uri = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const cli = streams(false);
+    assert.equal(await runClient(uri, { streams: cli.io }), 1);
+    assert.equal(
+      cli.stderr(),
+      `Failed to connect to ${uri}: server rejected WebSocket connection: HTTP 403: ` +
+        '"\\x1b]0;owned\\x07\\x9b2J denied".\n',
+    );
   });
 
   it("returns 1 and writes to stderr when connecting fails", TIMEOUT, async () => {

@@ -116,7 +116,10 @@ describe("websockets-ts <uri> options", () => {
     // Another origin is refused by this server: the option is what made the difference.
     const refused = await runCli(["-o", "https://evil.example", uri]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /: server rejected WebSocket connection: HTTP 403\.\n$/);
+    assert.match(
+      refused.stderr,
+      /: server rejected WebSocket connection: HTTP 403: "Failed to open a WebSocket connection: invalid Origin header: https:\/\/evil\.example\."\.\n$/,
+    );
   });
 
   it("-s offers subprotocols in order; the chosen one is printed", TIMEOUT, async () => {
@@ -410,6 +413,11 @@ describe("command line errors", () => {
   const missing = join(directory, "missing.pem");
   const cases: [args: string[], message: RegExp][] = [
     [["-H", "NoColon", "ws://127.0.0.1/"], /^invalid header: NoColon \(expected "Name: value"\)$/],
+    // connect() refused it, and the CLI exited with 1, naming connect()'s options.
+    [
+      ["-H", "Sec-WebSocket-Protocol: chat", "ws://127.0.0.1/"],
+      /^--header can't set Sec-WebSocket-Protocol: the handshake sets it; offer subprotocols with -s NAME$/,
+    ],
     [["-s", "a,b", "ws://127.0.0.1/"], /^invalid subprotocol: a,b$/],
     [["--max-size", "big", "ws://127.0.0.1/"], /^invalid size: big$/],
     [["--proxy", "ftp://p:2121", "ws://127.0.0.1/"], /^invalid --proxy: /],
