@@ -5,7 +5,7 @@
  * @module
  */
 
-import { redactUri } from "../core/redact-uri.js";
+import { redactTypedUri } from "../core/redact-uri.js";
 
 /**
  * `uri`, a URI given on the command line, as `redactUri()` redacts it; and
@@ -17,7 +17,7 @@ import { redactUri } from "../core/redact-uri.js";
  * holds no user info: it comes out as `redactUri()` gives it.
  */
 export function redactArgument(uri: string): string {
-  return redactUri(redactUri(`//${uri}`).slice(2));
+  return redactTypedUri(uri);
 }
 
 /**

@@ -33,7 +33,7 @@
  */
 
 import type { Close } from "./close.js";
-import { redactUri } from "./redact-uri.js";
+import { redactTypedUri } from "./redact-uri.js";
 
 /** Root of every error raised by websockets-ts. */
 export class WebSocketError extends Error {
@@ -309,7 +309,7 @@ export class InvalidUri extends WebSocketError {
     /** What is wrong with it, e.g. `"scheme isn't ws or wss"`. */
     readonly why: string,
   ) {
-    super(`${redactUri(uri)} isn't a valid URI: ${why}`);
+    super(`${redactTypedUri(uri)} isn't a valid URI: ${why}`);
   }
 }
 

@@ -42,3 +42,16 @@ export function redactUri(uri: string): string {
   const shown = colon === -1 ? shownUser : `${shownUser}:${REDACTED}`;
   return `${uri.slice(0, start)}${shown}${uri.slice(at)}`;
 }
+
+/**
+ * `uri`, a URI as someone typed it, as {@link redactUri} redacts it; and the
+ * user info of one typed without its scheme too, as in `alice:secret@host:8001`
+ * or `TOKEN@host`, which `redactUri()` would miss, finding no `//`: the start
+ * counts as the start of an authority, as well as any `//`. In a URI with a
+ * scheme, the text before the first `/` is `scheme:`, which holds no user
+ * info, so such a URI comes out as `redactUri()` gives it. For the messages
+ * that quote what was given as a URI, such as `InvalidUri`'s.
+ */
+export function redactTypedUri(uri: string): string {
+  return redactUri(redactUri(`//${uri}`).slice(2));
+}

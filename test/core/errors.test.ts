@@ -269,6 +269,12 @@ describe("InvalidUri", () => {
       token.message,
       "wss://***@example.com/ isn't a valid URI: username provided without password",
     );
+    // Typed without its scheme, as to the CLI: the user info is still found.
+    const bare = new InvalidUri("alice:s3cret@example.com:8001", "scheme isn't ws or wss");
+    assert.equal(
+      bare.message,
+      "alice:***@example.com:8001 isn't a valid URI: scheme isn't ws or wss",
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { redactUri } from "../../src/core/redact-uri.js";
+import { redactTypedUri, redactUri } from "../../src/core/redact-uri.js";
 
 describe("redactUri", () => {
   it("replaces the password of the user info, keeping the user name", () => {
@@ -44,6 +44,27 @@ describe("redactUri", () => {
       "not a URI: a:b@c",
     ]) {
       assert.equal(redactUri(uri), uri);
+    }
+  });
+});
+
+describe("redactTypedUri", () => {
+  it("redacts the user info of a URI typed without its scheme", () => {
+    assert.equal(redactTypedUri("alice:secret@host:8001"), "alice:***@host:8001");
+    assert.equal(redactTypedUri("TOKEN@host/chat"), "***@host/chat");
+    // A later "//" counts too: hiding a path's "b" is the safe side of the doubt.
+    assert.equal(redactTypedUri("alice:secret@host/a//b@c"), "alice:***@host/a//***@c");
+  });
+
+  it("redacts a URI with a scheme as redactUri() does", () => {
+    for (const uri of [
+      "ws://alice:wrong@127.0.0.1:8001/",
+      "wss://SECRETTOKEN@example.com/",
+      "ws://h/users/@me",
+      "ws://h?to=a:b@c",
+      "ws://host/?next=//a:b@evil",
+    ]) {
+      assert.equal(redactTypedUri(uri), redactUri(uri), uri);
     }
   });
 });
