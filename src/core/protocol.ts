@@ -132,6 +132,8 @@ const DEFERS_CLOSE_REPLY = 512;
 const CLOSE_REPLY_MAY_WAIT = 1024;
 /** Parsing stopped with decodedMessageBudget spent: held bytes wait for resumeParsing(). */
 const PARSING_HELD = 2048;
+/** Failed while open without a close frame (1006): still OPEN, but nothing more may be sent. */
+const FAILED_WITHOUT_CLOSE = 4096;
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
 export abstract class Protocol {
@@ -462,7 +464,11 @@ export abstract class Protocol {
    * or once the closing handshake started.
    */
   closeExpected(): boolean {
-    return this.currentState === State.CLOSING || this.handshakeExc !== null;
+    return (
+      this.currentState === State.CLOSING ||
+      this.handshakeExc !== null ||
+      (this.flags & FAILED_WITHOUT_CLOSE) !== 0
+    );
   }
 
   /** Parses the opening handshake's HTTP message; returns true once the handshake completed. */
@@ -862,8 +868,13 @@ export abstract class Protocol {
    * failed), half-closes on the server, and ignores everything received
    * afterwards.
    *
+   * With 1006, the state stays OPEN (no close frame was sent, so the closing
+   * handshake didn't start), but sending anything more throws
+   * `InvalidState`, and {@link closeExpected} is `true`: the I/O layer closes
+   * the TCP connection.
+   *
    * @throws InvalidState while OPEN, for a code that may not be sent
-   *   (RFC 6455 §7.4: 1004–1006, 1015–2999, and outside 1000–4999).
+   *   (RFC 6455 §7.4: 1004, 1005, 1015–2999, and outside 1000–4999).
    */
   fail(code: number, reason = ""): void {
     if (this.currentState === State.OPEN && code !== CloseCode.ABNORMAL_CLOSURE) {
@@ -873,6 +884,12 @@ export abstract class Protocol {
       // The answer to the peer's close frame, if it waited (closeReplyPending).
       if (this.closeReplyPending) this.closeRcvdThenSent = true;
       this.currentState = State.CLOSING;
+    } else if (this.currentState === State.OPEN) {
+      // 1006: the state stays OPEN, as no close frame was sent (Python's
+      // websockets does the same), but the connection is over: a frame sent
+      // now would follow the server's end of stream, and the TCP connection
+      // should close (closeExpected()).
+      this.flags |= FAILED_WITHOUT_CLOSE;
     }
     // Failing, nothing more is answered.
     if (this.rareState !== null) this.rareState.closeReply = null;
@@ -938,6 +955,7 @@ export abstract class Protocol {
       throw new InvalidState(`connection is ${stateName(this.currentState)}`);
     }
     if (this.eofSent) throw new InvalidState("connection is half-closed");
+    if ((this.flags & FAILED_WITHOUT_CLOSE) !== 0) throw new InvalidState("connection failed");
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
     if (bytes.length > 125) throw new InvalidState("control frame payload exceeds 125 bytes");
@@ -948,5 +966,6 @@ export abstract class Protocol {
     if (this.currentState !== State.OPEN) {
       throw new InvalidState(`connection is ${stateName(this.currentState)}`);
     }
+    if ((this.flags & FAILED_WITHOUT_CLOSE) !== 0) throw new InvalidState("connection failed");
   }
 }

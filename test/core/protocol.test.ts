@@ -557,6 +557,23 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.equal(protocol.state, State.CLOSED);
       });
 
+      it("fail(1006) while open sends nothing, then refuses to send and expects the close", () => {
+        const protocol = openProtocol(role);
+        protocol.fail(1006);
+        assert.equal(protocol.state, State.OPEN);
+        assert.equal(protocol.closeSent, null);
+        assert.equal(protocol.closeExpected(), true);
+        // A server half-closed: a frame now would follow its end of stream.
+        assert.deepEqual(written(protocol), role === "server" ? [EOF] : []);
+        assert.throws(() => protocol.sendText("late"), /^InvalidState: connection failed$/);
+        assert.throws(() => protocol.sendBinary(new Uint8Array(1)), InvalidState);
+        assert.throws(() => protocol.sendClose(1000), InvalidState);
+        assert.throws(() => protocol.sendPing(""), InvalidState);
+        assert.deepEqual(written(protocol), []);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "ignored"));
+        assert.deepEqual(frames(protocol), []);
+      });
+
       it("fail(1006) after a close frame was sent only stops processing", () => {
         const protocol = openProtocol(role);
         protocol.sendClose(1000);
