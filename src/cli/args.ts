@@ -8,10 +8,10 @@
 
 import { parseArgs } from "node:util";
 import { isFieldValueChar, isToken } from "../core/field-syntax.js";
+import { redactTypedUri } from "../core/redact-uri.js";
 import { isHandshakeField } from "../node/client.js";
 import { parseProxy } from "../node/proxy.js";
 import { escapeControl } from "./escape.js";
-import { redactArgument } from "./redact.js";
 
 /** Host of `websockets-ts serve` without `--host`. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -184,7 +184,7 @@ export function parseCommand(argv: readonly string[]): Command {
   if (first === undefined) throw new UsageError("missing a URI or a command");
   if (rest.length > 0) {
     // A second URI may hold credentials too, and any argument control characters.
-    throw new UsageError(`unexpected argument: ${escapeControl(redactArgument(rest[0]!))}`);
+    throw new UsageError(`unexpected argument: ${escapeControl(redactTypedUri(rest[0]!))}`);
   }
   const given = (name: OptionName): boolean => values[name] !== undefined;
   for (const name of FILE_OPTIONS) {

@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { redactTypedUri } from "../core/redact-uri.js";
 import { parseUri } from "../core/uri.js";
 import {
   type ClientConnection,
@@ -25,7 +26,7 @@ import {
 } from "../index.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
-import { redactArgument, redactUriIn } from "./redact.js";
+import { redactUriIn } from "./redact.js";
 
 /** The streams a CLI command talks through; `process.stdin` etc. in the real thing. */
 export interface CliStreams {
@@ -204,10 +205,10 @@ export function connectHint(
   // InvalidUri too; then the URI given isn't the one to change.
   if (error instanceof InvalidUri && error.uri === uri) {
     const suggestion = withWebSocketScheme(uri);
-    return suggestion === undefined ? undefined : `Did you mean ${redactArgument(suggestion)}?`;
+    return suggestion === undefined ? undefined : `Did you mean ${redactTypedUri(suggestion)}?`;
   }
   if (/^wss:/i.test(uri) && !options.proxy && isNotTls(error)) {
-    return `The server may not speak TLS; try ${redactArgument(`ws${uri.slice(3)}`)} instead.`;
+    return `The server may not speak TLS; try ${redactTypedUri(`ws${uri.slice(3)}`)} instead.`;
   }
   return undefined;
 }
@@ -342,7 +343,7 @@ function noop(): void {}
  *
  * The URI is printed without its credentials, as `redactUri()` says:
  * `ws://alice:***@host/`, or `wss://***@host/` for a token as user name;
- * typed without its scheme too (`alice:***@host`), as `redactArgument()` says.
+ * typed without its scheme too (`alice:***@host`), as `redactTypedUri()` says.
  */
 export async function runClient(uri: string, options: ClientCommandOptions = {}): Promise<number> {
   const { stdin, stdout, stderr } = options.streams ?? processStreams;
@@ -355,7 +356,7 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     );
   }
   // Without the password of `ws://user:password@host/`, or the token of `wss://TOKEN@host/`.
-  const printableUri = escapeControl(redactArgument(uri));
+  const printableUri = escapeControl(redactTypedUri(uri));
   let ws: ClientConnection;
   try {
     ws = await connect(uri, connectOptions);

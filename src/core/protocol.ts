@@ -19,6 +19,7 @@ import { Frame } from "./frame.js";
 import { FrameParser } from "./frame-parser.js";
 import type { Headers } from "./headers.js";
 import { randomMaskKey } from "./mask.js";
+import { resolveMaxMessageSize } from "./message-size.js";
 import { isControlOpcode, Opcode } from "./opcodes.js";
 import { OutgoingBytes } from "./outgoing.js";
 import { RareState } from "./protocol-rare-state.js";
@@ -184,18 +185,7 @@ export abstract class Protocol {
 
   /** For {@link ClientProtocol} and {@link ServerProtocol}, which pass their {@link Side}. */
   constructor(side: Side, options: ProtocolOptions = {}) {
-    const maxMessageSize = options.maxMessageSize;
-    if (
-      maxMessageSize != null &&
-      maxMessageSize !== Number.POSITIVE_INFINITY &&
-      !(Number.isSafeInteger(maxMessageSize) && maxMessageSize >= 1)
-    ) {
-      throw new RangeError(
-        `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${maxMessageSize}`,
-      );
-    }
-    this.maxMessageSize =
-      maxMessageSize ?? (maxMessageSize === null ? Number.POSITIVE_INFINITY : DEFAULT_MAX_SIZE);
+    this.maxMessageSize = resolveMaxMessageSize(options.maxMessageSize, DEFAULT_MAX_SIZE);
     this.currentState = options.state ?? State.CONNECTING;
     this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
     this.frameParser = new FrameParser({ mask: side === "server" });
@@ -467,7 +457,7 @@ export abstract class Protocol {
     return (
       this.currentState === State.CLOSING ||
       this.handshakeExc !== null ||
-      (this.flags & FAILED_WITHOUT_CLOSE) !== 0
+      ((this.flags & FAILED_WITHOUT_CLOSE) !== 0 && this.currentState === State.OPEN)
     );
   }
 
@@ -877,14 +867,16 @@ export abstract class Protocol {
    *   (RFC 6455 §7.4: 1004, 1005, 1015–2999, and outside 1000–4999).
    */
   fail(code: number, reason = ""): void {
-    if (this.currentState === State.OPEN && code !== CloseCode.ABNORMAL_CLOSURE) {
+    // After fail(1006), nothing more is sent: not even this close frame.
+    const open = this.currentState === State.OPEN && (this.flags & FAILED_WITHOUT_CLOSE) === 0;
+    if (open && code !== CloseCode.ABNORMAL_CLOSURE) {
       const close = new Close(code, truncateReason(reason));
       this.sendFrame(new Frame(Opcode.CLOSE, close.serialize()));
       this.closeSent = close;
       // The answer to the peer's close frame, if it waited (closeReplyPending).
       if (this.closeReplyPending) this.closeRcvdThenSent = true;
       this.currentState = State.CLOSING;
-    } else if (this.currentState === State.OPEN) {
+    } else if (open) {
       // 1006: the state stays OPEN, as no close frame was sent (Python's
       // websockets does the same), but the connection is over: a frame sent
       // now would follow the server's end of stream, and the TCP connection

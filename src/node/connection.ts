@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { CloseCode } from "../core/close-codes.js";
+import { describeValue, kindOf } from "../core/describe-value.js";
 import {
   ConcurrencyError,
   type ConnectionClosed,
@@ -19,6 +20,7 @@ import {
 } from "../core/errors.js";
 import type { MessageOptions } from "../core/extensions/base.js";
 import type { Frame } from "../core/frame.js";
+import { resolveMaxMessageSize } from "../core/message-size.js";
 import { Opcode } from "../core/opcodes.js";
 import { isPooled, recyclerOf, releaseChunk } from "../core/outgoing.js";
 import type { Event, Protocol } from "../core/protocol.js";
@@ -37,8 +39,9 @@ export interface ConnectionOptions {
    */
   maxMessageSize?: number | null;
   /**
-   * Messages queued for `recv()` before reading from the socket pauses.
-   * Default: 16. Reading resumes when the queue is down to a quarter of that.
+   * Messages queued for `recv()` before reading from the socket pauses: a
+   * whole number from 1, or `Infinity` never to pause. Default: 16. Reading
+   * resumes when the queue is down to a quarter of that.
    */
   maxQueue?: number;
   /**
@@ -134,30 +137,23 @@ export function resolveDuration(
   return value;
 }
 
-/**
- * `maxMessageSize` with its default applied: `null` and `Infinity` mean no limit.
- *
- * @throws RangeError for anything but a whole number of bytes from 1 up:
- *   `0` in particular, which `ws` reads as "no limit" (`maxPayload: 0`) and
- *   would otherwise refuse every message but empty ones here.
- */
-function resolveMaxMessageSize(value: number | null | undefined): number | null {
-  if (value === undefined) return DEFAULTS.maxMessageSize;
-  if (value === null || value === Number.POSITIVE_INFINITY) return null;
-  if (!(Number.isSafeInteger(value) && value >= 1)) {
-    throw new RangeError(
-      `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${describeValue(value)}`,
-    );
-  }
-  return value;
+/** `maxMessageSize` with its default applied: `null` for no limit. See `resolveMaxMessageSize()`. */
+function maxMessageSizeOption(value: number | null | undefined): number | null {
+  const size = resolveMaxMessageSize(value, DEFAULTS.maxMessageSize);
+  return size === Number.POSITIVE_INFINITY ? null : size;
 }
 
-/** `maxQueue` with its default applied. @throws RangeError unless a whole number from 1. */
+/**
+ * `maxQueue` with its default applied; `Infinity` never pauses reading.
+ *
+ * @throws RangeError unless a whole number from 1, or `Infinity`: `0` is
+ *   ambiguous (`ws` users read 0 as "no limit").
+ */
 function resolveMaxQueue(value: number | undefined): number {
   if (value === undefined) return DEFAULTS.maxQueue;
-  if (!(Number.isSafeInteger(value) && value >= 1)) {
+  if (!(value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && value >= 1))) {
     throw new RangeError(
-      `maxQueue must be a whole number of messages from 1; got ${describeValue(value)}`,
+      `maxQueue must be a whole number of messages from 1, or Infinity for no limit; got ${describeValue(value)}`,
     );
   }
   return value;
@@ -180,16 +176,6 @@ function resolveWriteHighWaterMark(value: number | undefined): number {
 }
 
 /**
- * A value for an error message: numbers as they are, strings quoted (so that
- * "100" isn't read as 100), and the kind of anything else.
- */
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number") return String(value);
-  return kindOf(value);
-}
-
-/**
  * Applies defaults: `undefined` takes the default, `null` keeps "none"
  * (`Infinity` too, for durations and `maxMessageSize`).
  *
@@ -201,7 +187,7 @@ export function resolveConnectionOptions(
   logger: Logger,
 ): ResolvedConnectionOptions {
   return {
-    maxMessageSize: resolveMaxMessageSize(options.maxMessageSize),
+    maxMessageSize: maxMessageSizeOption(options.maxMessageSize),
     maxQueue: resolveMaxQueue(options.maxQueue),
     writeHighWaterMark: resolveWriteHighWaterMark(options.writeHighWaterMark),
     openTimeout: resolveDuration("openTimeout", options.openTimeout),
@@ -338,25 +324,6 @@ function toBytes(data: Uint8Array | ArrayBuffer): Uint8Array {
 /** A copy of `chunk` in memory of its own, sized to it (not from Node's shared pool). */
 function copyOf(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk);
-}
-
-/**
- * How an error message names a value that was not accepted: "a Uint16Array",
- * "a number", "an Object".
- */
-export function kindOf(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value !== "object") return withArticle(typeof value);
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === "string" && name !== "" ? withArticle(name) : "an object";
-}
-
-/**
- * `word` after "a", or "an" before a vowel: "an Object", "an Array". Not
- * before U, which starts "Uint8Array" and "URL" with the sound of "you".
- */
-function withArticle(word: string): string {
-  return `${/^[aeio]/i.test(word) ? "an" : "a"} ${word}`;
 }
 
 /** The payload of a ping or a pong: a string as UTF-8, or bytes. */

@@ -10,6 +10,7 @@
 
 import { performance } from "node:perf_hooks";
 import { CloseCode } from "../core/close-codes.js";
+import { describeValue, kindOf } from "../core/describe-value.js";
 import { InvalidMessage, InvalidStatus, ProxyError, TimeoutError } from "../core/errors.js";
 import { State } from "../core/state.js";
 import {
@@ -18,7 +19,7 @@ import {
   checkConnectArguments,
   connect,
 } from "./client.js";
-import { kindOf, MAX_TIMER_DELAY } from "./connection.js";
+import { MAX_TIMER_DELAY } from "./connection.js";
 import { resolveLogger } from "./logger.js";
 
 /** Options of {@link reconnect}: those of `connect()`, and the retry policy. */
@@ -151,9 +152,7 @@ function resolveBackoff(options: BackoffOptions): Backoff {
 function numberOption(name: keyof BackoffOptions, value: unknown): number {
   value ??= RECONNECT_DEFAULTS[name];
   if (typeof value !== "number") {
-    const shown =
-      typeof value === "string" ? `${kindOf(value)}, ${JSON.stringify(value)}` : kindOf(value);
-    throw new TypeError(`${name} must be a number; got ${shown}`);
+    throw new TypeError(`${name} must be a number; got ${describeValue(value)}`);
   }
   return value;
 }
@@ -242,7 +241,10 @@ export async function* reconnect(
   const backoff = resolveBackoff(options);
   // Likewise connect()'s own mistakes (a bad URI or option): a shouldRetry
   // that retries everything would otherwise retry them forever.
-  checkConnectArguments(uri, options);
+  // The headers, read once: an iterable of them may be an iterator, which a
+  // second attempt would find empty.
+  const { headers } = checkConnectArguments(uri, options);
+  const attemptOptions: ConnectOptions = { ...options, additionalHeaders: headers };
   const shouldRetry = options.shouldRetry ?? isTransientError;
   if (typeof shouldRetry !== "function") {
     throw new TypeError(`shouldRetry must be a function; got ${kindOf(shouldRetry)}`);
@@ -255,7 +257,7 @@ export async function* reconnect(
   for (;;) {
     let connection: ClientConnection;
     try {
-      connection = await connect(uri, options);
+      connection = await connect(uri, attemptOptions);
     } catch (error) {
       options.signal?.throwIfAborted();
       failures++;

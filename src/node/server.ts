@@ -200,15 +200,15 @@ export class ServerConnection extends Connection {
   }
 
   /**
-   * The peer's address and the request's path, without the query, which
-   * may carry a token: "203.0.113.7:51234 /chat".
+   * The peer's address and the request's path: "203.0.113.7:51234 /chat".
+   * Only the path: the query may carry a token, and an absolute-form target
+   * (RFC 9112 §3.2.2) user info.
    */
   protected override logContext(): string {
     const peer = super.logContext();
     const target = this.request?.path;
-    if (target === undefined) return peer;
-    const query = target.indexOf("?");
-    const path = query === -1 ? target : target.slice(0, query);
+    const path = target === undefined ? "" : pathForLog(target);
+    if (path === "") return peer;
     return peer === "" ? path : `${peer} ${path}`;
   }
 
@@ -816,20 +816,23 @@ export class Server implements AsyncDisposable {
 
   /**
    * Resolves once every handler returned. Every connection is closed by now:
-   * a handler still running after `closeTimeout` (10 s without one) is
-   * worth a warning, since nothing will end it but its own code; the usual
-   * cause is one that awaits `server.close()`, and so waits for itself.
+   * a handler still running after `closeTimeout` (10 s without one; 1 s at
+   * least, for handlers that clean up) is worth a warning, since nothing will
+   * end it but its own code; one that awaits `server.close()` waits for itself.
    */
   private handlersReturned(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const warning = setTimeout(() => {
-        const count = this.runningHandlers;
-        this.logger.warn(
-          `server.close() is waiting for ${count} connection handler${count === 1 ? "" : "s"} ` +
-            "to return, though every connection is closed; a handler that awaits " +
-            "server.close() waits for itself: call it without await there (void server.close())",
-        );
-      }, this.resolved.closeTimeout ?? DEFAULTS.closeTimeout);
+      const warning = setTimeout(
+        () => {
+          const count = this.runningHandlers;
+          this.logger.warn(
+            `server.close() is waiting for ${count} connection handler${count === 1 ? "" : "s"} ` +
+              "to return, though every connection is closed; if a handler awaits " +
+              "server.close(), it waits for itself: call it without await there (void server.close())",
+          );
+        },
+        Math.max(this.resolved.closeTimeout ?? DEFAULTS.closeTimeout, MIN_HANDLER_WARNING_DELAY),
+      );
       warning.unref();
       this.resolveHandlersDone = () => {
         clearTimeout(warning);
@@ -860,6 +863,28 @@ export class Server implements AsyncDisposable {
     if (this.ownsNetServer) this.detach();
     this.resolveClosed();
   }
+}
+
+/** The least time `server.close()` gives handlers before warning that they are still running. */
+const MIN_HANDLER_WARNING_DELAY = 1000;
+
+/**
+ * The path of a request target, for logs: up to its query or fragment, and
+ * without the scheme and authority of an absolute-form target
+ * (`ws://user:secret@host/chat` is `/chat`). `""` for another form
+ * (`*`, authority-form).
+ */
+function pathForLog(target: string): string {
+  let path = target;
+  if (!path.startsWith("/")) {
+    // RFC 3986 §3: scheme "://" authority, the authority ending at "/", "?" or "#".
+    const origin = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i.exec(path);
+    if (origin === null) return "";
+    path = path.slice(origin[0].length);
+    if (!path.startsWith("/")) path = `/${path}`;
+  }
+  const end = path.search(/[?#]/);
+  return end === -1 ? path : path.slice(0, end);
 }
 
 /**

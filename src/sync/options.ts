@@ -9,8 +9,8 @@
 
 import { Headers } from "../core/headers.js";
 import type { ConnectOptions as AsyncConnectOptions } from "../node/client.js";
-import { DEFAULTS } from "../node/connection.js";
-import type { Logger } from "../node/logger.js";
+import { DEFAULTS, resolveConnectionOptions } from "../node/connection.js";
+import { type Logger, silentLogger } from "../node/logger.js";
 
 /**
  * Options of the blocking {@link connect}: the async client's, except those
@@ -58,6 +58,9 @@ export function toWorkerOptions(options: ConnectOptions): WorkerConnectOptions {
       throw new TypeError(`the blocking client does not take the ${name} option: ${why}`);
     }
   }
+  // Out-of-range durations and sizes throw here, before a thread is started
+  // for a connection that the worker's connect() would refuse anyway.
+  resolveConnectionOptions(options, silentLogger);
   const { additionalHeaders, logger, proxy, ...rest } = options;
   const workerOptions: WorkerConnectOptions = {
     ...rest,

@@ -572,6 +572,20 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.deepEqual(written(protocol), []);
         protocol.receiveData(fromPeer(role, Opcode.TEXT, "ignored"));
         assert.deepEqual(frames(protocol), []);
+        // Failing again sends nothing either: no close frame after the end of stream.
+        protocol.fail(1011, "late");
+        assert.equal(protocol.closeSent, null);
+        assert.deepEqual(written(protocol), []);
+        protocol.receiveEof();
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeExpected(), false);
+      });
+
+      it("doesn't expect a close once an abrupt end of stream closed the connection", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveEof();
+        assert.equal(protocol.state, State.CLOSED);
+        assert.equal(protocol.closeExpected(), false);
       });
 
       it("fail(1006) after a close frame was sent only stops processing", () => {

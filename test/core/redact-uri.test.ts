@@ -54,6 +54,11 @@ describe("redactTypedUri", () => {
     assert.equal(redactTypedUri("TOKEN@host/chat"), "***@host/chat");
     // A later "//" counts too: hiding a path's "b" is the safe side of the doubt.
     assert.equal(redactTypedUri("alice:secret@host/a//b@c"), "alice:***@host/a//***@c");
+    assert.equal(redactTypedUri("ws:alice:pw@h"), "ws:***@h");
+    assert.equal(redactTypedUri(" ws://alice:pw@h/"), " ws://alice:***@h/");
+    for (const kept of ["127.0.0.1:8001/a@b", "serve", "ws://h/a@b"]) {
+      assert.equal(redactTypedUri(kept), kept);
+    }
   });
 
   it("redacts a URI with a scheme as redactUri() does", () => {

@@ -70,7 +70,7 @@ const BAD_BACKOFF: [BackoffOptions, { name: string; message: string }][] = [
   ),
   [
     { initialDelay: "1000" as unknown as number },
-    { name: "TypeError", message: 'initialDelay must be a number; got a string, "1000"' },
+    { name: "TypeError", message: 'initialDelay must be a number; got "1000"' },
   ],
   [
     { maxDelay: 60_000n as unknown as number },
@@ -218,6 +218,24 @@ describe("reconnect()", () => {
       }
     })().catch((e: unknown) => e);
     assert.equal((error as Error).message, "stop");
+  });
+
+  it("sends additionalHeaders given as an iterator on every attempt", async () => {
+    const seen: (string | undefined)[] = [];
+    const { server, uri } = await startServer(echo, {
+      processRequest: (_ws, request) => {
+        seen.push(request.headers.get("X-Token"));
+        return undefined;
+      },
+    });
+    await using _server = server;
+    const headers = new Map([["X-Token", "abc"]]).entries();
+    let attempts = 0;
+    for await (const ws of reconnect(uri, { ...FAST, additionalHeaders: headers })) {
+      await ws.close();
+      if (++attempts === 2) break;
+    }
+    assert.deepEqual(seen, ["abc", "abc"]);
   });
 
   it("refuses options that would defeat the backoff, before connecting", async () => {

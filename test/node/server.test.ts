@@ -552,7 +552,30 @@ describe("serve(), per-connection costs", () => {
     assert.equal(await handlerDone.promise, true);
   });
 
-  it("close() warns, after closeTimeout, of a handler that awaits close() itself", async () => {
+  it("logs the path of the request, without query, fragment or user info", async () => {
+    const logger = recordingLogger();
+    const { server, port } = await startServer(
+      async () => {
+        throw new Error("handler bug");
+      },
+      { logger },
+    );
+    await using _server = server;
+    for (const target of ["/chat?token=secret", "ws://alice:secret@127.0.0.1/chat?token=secret"]) {
+      const peer = await RawPeer.connect(port);
+      assert.match(await peer.handshake(target), /^HTTP\/1\.1 101 /, target);
+      await peer.readUntilClose();
+      const local = peer.socket.localPort;
+      peer.socket.destroy();
+      assert.ok(
+        logger.lines.includes(`connection handler failed (127.0.0.1:${local} /chat)`),
+        `${target}: ${logger.lines.join(" | ")}`,
+      );
+    }
+    assert.ok(!logger.lines.some((line) => line.includes("secret")));
+  });
+
+  it("close() warns, after closeTimeout (1 s at least), of a handler that awaits close()", async () => {
     // The handler waits for close(), which waits for the handler: only the
     // handler's own code can end that; the warning says where to look.
     const warned = deferred<string>();
@@ -567,13 +590,14 @@ describe("serve(), per-connection costs", () => {
           if (message === "shutdown") await Promise.race([server.close(), release.promise]);
         }
       },
-      { closeTimeout: 50, logger },
+      { closeTimeout: 200, logger },
     );
     const ws = await connect(uri);
     await ws.send("shutdown");
+    await ws.closed;
     assert.match(
       await within(warned.promise, 5000, "the warning"),
-      /^server\.close\(\) is waiting for 1 connection handler to return, though every connection is closed; a handler that awaits server\.close\(\) waits for itself/,
+      /^server\.close\(\) is waiting for 1 connection handler to return, though every connection is closed; if a handler awaits server\.close\(\), it waits for itself/,
     );
     assert.equal(ws.closeCode, 1001);
     release.resolve();

@@ -36,6 +36,21 @@ describe("toWorkerOptions()", () => {
     assert.deepEqual(structuredClone(options), options);
   });
 
+  it("refuses a duration or size out of range before a thread is started", () => {
+    assert.throws(() => toWorkerOptions({ openTimeout: -1 }), {
+      name: "RangeError",
+      message: /^openTimeout must be/,
+    });
+    assert.throws(() => toWorkerOptions({ maxQueue: 0 }), {
+      name: "RangeError",
+      message: /^maxQueue must be/,
+    });
+    assert.throws(() => toWorkerOptions({ maxMessageSize: 0 }), {
+      name: "RangeError",
+      message: /^maxMessageSize must be/,
+    });
+  });
+
   it("takes headers as a record or pairs, keeps proxy strings and booleans, and forwards logs by default", () => {
     assert.deepEqual(toWorkerOptions({}), { additionalHeaders: [], forwardLogs: true });
     assert.deepEqual(toWorkerOptions({ additionalHeaders: { Origin: "https://a.test" } }), {
