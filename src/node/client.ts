@@ -229,6 +229,18 @@ export class ClientConnection extends Connection {
   }
 
   /**
+   * Fails the opening handshake as soon as the response can't be parsed (too
+   * many headers, not HTTP): the protocol records why, but no event comes of
+   * it, and a server that doesn't close its side would otherwise leave
+   * `connect()` waiting until `openTimeout`.
+   */
+  protected override afterProtocolStep(): void {
+    super.afterProtocolStep();
+    const error = this.protocol.handshakeExc;
+    if (error !== null && !this.handshakeSettled) this.settleHandshake(error);
+  }
+
+  /**
    * Fails an opening handshake still under way: with the protocol's or the
    * socket's error, else an {@link InvalidMessage} that says the connection
    * closed during it (or during the TLS handshake).

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import * as net from "node:net";
+import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
 import {
   InvalidHeaderValue,
@@ -99,6 +100,39 @@ describe("connect()", () => {
       await assert.rejects(connect(`ws://127.0.0.1:${raw.port}`), InvalidHeaderValue);
     } finally {
       await raw.close();
+    }
+  });
+
+  it("rejects a response it can't parse at once, though the server keeps the connection open", async () => {
+    const responses = [
+      "garbage\r\n\r\n",
+      // Over the default limit of 128 header fields (httpLimits.maxHeaders).
+      `HTTP/1.1 101 Switching Protocols\r\n${"X-Filler: x\r\n".repeat(200)}\r\n`,
+    ];
+    for (const response of responses) {
+      // Answers, then neither closes its side when the client closes its own
+      // (allowHalfOpen), nor reads on: only the client can end it.
+      const sockets: net.Socket[] = [];
+      const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+        sockets.push(socket);
+        socket.on("error", () => {});
+        socket.once("data", () => socket.write(response));
+      });
+      server.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      try {
+        const { port } = server.address() as net.AddressInfo;
+        const started = performance.now();
+        const error = await connect(`ws://127.0.0.1:${port}`, { openTimeout: 5000 }).catch(
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof InvalidMessage, String(error));
+        assert.match(error.message, /^did not receive a valid HTTP response/);
+        assert.ok(performance.now() - started < 4000, "not at openTimeout");
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      }
     }
   });
 
