@@ -77,7 +77,23 @@ async function readStatus(reader: SocketReader, proxy: URL): Promise<number> {
   // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
   const match = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0] ?? "");
   if (match === null) {
-    throw new ProxyError(`invalid response from proxy ${redactProxy(proxy)}: ${lines[0]}`);
+    throw new ProxyError(
+      `invalid response from proxy ${redactProxy(proxy)}: ${quoteLine(lines[0] ?? "")}`,
+    );
   }
   return Number(match[1]);
+}
+
+/** Longest part of a proxy's line quoted in an error message. */
+const MAX_QUOTED_LINE = 100;
+
+/**
+ * A line the proxy sent, for an error message: quoted, so that control
+ * characters (terminal escapes, line breaks) come out escaped, and cut short:
+ * it may be nearly 64 KiB long, and messages end up in terminals and logs.
+ */
+function quoteLine(line: string): string {
+  return JSON.stringify(
+    line.length > MAX_QUOTED_LINE ? `${line.slice(0, MAX_QUOTED_LINE)}…` : line,
+  );
 }

@@ -175,10 +175,24 @@ describe("httpConnect()", () => {
       "http/1.1 200 OK",
     ]) {
       const error = await refusal(`${line}\r\n\r\n`);
-      assert.equal(error.message, `invalid response from proxy http://proxy.test:3128: ${line}`);
+      assert.equal(
+        error.message,
+        `invalid response from proxy http://proxy.test:3128: ${JSON.stringify(line)}`,
+      );
       assert.equal(error.status, null);
       assert.equal(error.transient, false);
     }
+  });
+
+  it("quotes the proxy's line escaped and cut short in the message", async () => {
+    // A hostile proxy's terminal escapes and a line of nearly 64 KiB.
+    const line = `\x1b[31mHTTP 200 OK ${"x".repeat(60_000)}`;
+    const error = await refusal(`${line}\r\n\r\n`);
+    assert.equal(
+      error.message,
+      `invalid response from proxy http://proxy.test:3128: ${JSON.stringify(`${line.slice(0, 100)}…`)}`,
+    );
+    assert.ok(!error.message.includes("\x1b"));
   });
 
   it("rejects a response head over 64 KiB as an invalid response", async () => {
