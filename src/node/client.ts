@@ -237,7 +237,11 @@ export class ClientConnection extends Connection {
   protected override afterProtocolStep(): void {
     super.afterProtocolStep();
     const error = this.protocol.handshakeExc;
-    if (error !== null && !this.handshakeSettled) this.settleHandshake(error);
+    // During the TLS handshake no HTTP was read: an end of stream then is
+    // onConnectionLost()'s to report, as a TLS failure.
+    if (error !== null && !this.handshakeSettled && !this.tlsHandshaking) {
+      this.settleHandshake(error);
+    }
   }
 
   /**

@@ -19,6 +19,7 @@ import type { TcpOptions } from "./client.js";
 import { httpConnect } from "./proxy-http.js";
 import { socks5Connect } from "./proxy-socks.js";
 import { redactProxy } from "./proxy-url.js";
+import { proxyCertificateError } from "./tls.js";
 
 /**
  * The `proxy` option of `connect()`: a proxy URL; `true` to read it from the
@@ -204,7 +205,11 @@ export async function openTunnel(
       scheme === "https:" ? "secureConnect" : "connect",
       proxy,
       options.signal,
-    );
+    ).catch((error: unknown) => {
+      // The proxy's certificate, not the WebSocket server's: the error must
+      // say so, or the caller fixes the tls option, which changes nothing.
+      throw proxyCertificateError(error, redactProxy(proxy)) ?? error;
+    });
     if (scheme === "http:" || scheme === "https:") {
       return await httpConnect(socket, uri, proxy, options.userAgent, options.signal);
     }

@@ -54,15 +54,34 @@ const UNKNOWN_ISSUER_ERRORS = new Set([
  * with `error` as its cause; otherwise `null`.
  */
 export function certificateError(error: unknown, uri: WebSocketUri): SecurityError | null {
+  return untrustedCertificate(error, formatUri(uri), "tls.ca");
+}
+
+/**
+ * Like {@link certificateError}, for the certificate of an `https://` proxy,
+ * `proxy` as it may be printed (its credentials hidden): the hint names the
+ * `proxyTls` option, since `tls` is for the WebSocket server.
+ */
+export function proxyCertificateError(error: unknown, proxy: string): SecurityError | null {
+  return untrustedCertificate(error, `proxy ${proxy}`, "proxyTls.ca");
+}
+
+function untrustedCertificate(
+  error: unknown,
+  whose: string,
+  caOption: "tls.ca" | "proxyTls.ca",
+): SecurityError | null {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string" || !CERTIFICATE_ERRORS.has(code)) return null;
   const reason = (error as Error).message;
   const hint = UNKNOWN_ISSUER_ERRORS.has(code)
-    ? "; pass the certificate of the CA that signed it in the tls.ca option"
+    ? `; pass the certificate of the CA that signed it in the ${caOption} option`
     : "";
   return new SecurityError(
-    `TLS certificate of ${formatUri(uri)} isn't trusted: ${reason} (${code})${hint}`,
-    { cause: error },
+    `TLS certificate of ${whose} isn't trusted: ${reason} (${code})${hint}`,
+    {
+      cause: error,
+    },
   );
 }
 

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
-import { InvalidUri, ProxyError, TimeoutError } from "../../src/core/errors.js";
+import { InvalidUri, ProxyError, SecurityError, TimeoutError } from "../../src/core/errors.js";
 import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
 import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
@@ -396,6 +396,20 @@ describe("HTTP CONNECT proxies", () => {
       });
       await ws.send("to the proxy over TLS");
       assert.equal(await ws.recv(), "to the proxy over TLS");
+      // Without the CA, the proxy's certificate is the one refused: the error
+      // names the proxy (not the ws:// server, which has none) and proxyTls.
+      const error = await connect(uri, {
+        proxy: `https://user:secret@localhost:${proxy.port}`,
+        tls: { ca },
+      }).catch((e: unknown) => e);
+      assert.ok(error instanceof SecurityError, String(error));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^TLS certificate of proxy https://localhost:${proxy.port} isn't trusted: .* \\(\\w+\\); pass the certificate of the CA that signed it in the proxyTls\\.ca option$`,
+        ),
+      );
+      assert.ok(!error.message.includes("secret"));
     } finally {
       await proxy.close();
     }
