@@ -236,12 +236,12 @@ export class ClientConnection extends Connection {
    */
   protected override afterProtocolStep(): void {
     super.afterProtocolStep();
+    // Once the handshake settled (for the rest of the connection's life), one test.
+    if (this.handshakeSettled) return;
     const error = this.protocol.handshakeExc;
     // During the TLS handshake no HTTP was read: an end of stream then is
     // onConnectionLost()'s to report, as a TLS failure.
-    if (error !== null && !this.handshakeSettled && !this.tlsHandshaking) {
-      this.settleHandshake(error);
-    }
+    if (error !== null && !this.tlsHandshaking) this.settleHandshake(error);
   }
 
   /**

@@ -44,6 +44,28 @@ interface CompiledRoute {
  */
 const ABSOLUTE_FORM_ORIGIN = /^(?:https?|wss?):\/\/(?:[^/?#@]*@)?(?=[^/?#:@])[^/?#@]*(?=[/?#]|$)/i;
 
+/**
+ * The path of a request target, without its query, as sent (still
+ * percent-encoded); `null` for a target that names no resource here: another
+ * scheme, an empty host, the asterisk or authority form.
+ */
+export function requestTargetPath(target: string): string | null {
+  const origin = ABSOLUTE_FORM_ORIGIN.exec(target);
+  if (origin !== null) {
+    // RFC 6455 §4.2.1 item 1: the Request-URI may "be an absolute http/https
+    // URI that, when parsed, has a /resource name/" (RFC 9112 §3.2.2: "A
+    // server MUST accept the absolute-form"): its path, as sent. RFC 9112
+    // §3.2.1: an empty path stands for "/". The host isn't checked: route()
+    // doesn't know the server's names (nor reads Host).
+    target = target.slice(origin[0].length);
+    if (!target.startsWith("/")) target = `/${target}`;
+  }
+  // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ].
+  const query = target.indexOf("?");
+  const path = query === -1 ? target : target.slice(0, query);
+  return path.startsWith("/") ? path : null;
+}
+
 /** The route tables of the handlers {@link route} created. */
 const tables = new WeakMap<Handler, RouteTable>();
 
@@ -68,20 +90,8 @@ class RouteTable {
   }
 
   match(target: string): RouteMatch | null {
-    const origin = ABSOLUTE_FORM_ORIGIN.exec(target);
-    if (origin !== null) {
-      // RFC 6455 §4.2.1 item 1: the Request-URI may "be an absolute http/https
-      // URI that, when parsed, has a /resource name/" (RFC 9112 §3.2.2: "A
-      // server MUST accept the absolute-form"): route on its path, as sent.
-      // RFC 9112 §3.2.1: an empty path stands for "/". The host isn't
-      // checked: route() doesn't know the server's names (nor reads Host).
-      target = target.slice(origin[0].length);
-      if (!target.startsWith("/")) target = `/${target}`;
-    }
-    // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ]; routes see the path.
-    const query = target.indexOf("?");
-    const path = query === -1 ? target : target.slice(0, query);
-    if (!path.startsWith("/")) return null;
+    const path = requestTargetPath(target);
+    if (path === null) return null;
     let segments: string[];
     try {
       segments = path.split("/").map(decodeURIComponent);

@@ -40,7 +40,7 @@ import {
   resolveConnectionOptions,
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
-import { matchRoute } from "./routing.js";
+import { matchRoute, requestTargetPath } from "./routing.js";
 import { serverTlsOptions, tcpSocketOf } from "./tls.js";
 import { connectionTracer } from "./trace.js";
 import { upgradeRequestBytes } from "./upgrade.js";
@@ -207,8 +207,11 @@ export class ServerConnection extends Connection {
   protected override logContext(): string {
     const peer = super.logContext();
     const target = this.request?.path;
-    const path = target === undefined ? "" : pathForLog(target);
-    if (path === "") return peer;
+    let path = target === undefined ? null : requestTargetPath(target);
+    if (path === null) return peer;
+    // A fragment has no place in a request target, and no business in a log.
+    const fragment = path.indexOf("#");
+    if (fragment !== -1) path = path.slice(0, fragment);
     return peer === "" ? path : `${peer} ${path}`;
   }
 
@@ -867,25 +870,6 @@ export class Server implements AsyncDisposable {
 
 /** The least time `server.close()` gives handlers before warning that they are still running. */
 const MIN_HANDLER_WARNING_DELAY = 1000;
-
-/**
- * The path of a request target, for logs: up to its query or fragment, and
- * without the scheme and authority of an absolute-form target
- * (`ws://user:secret@host/chat` is `/chat`). `""` for another form
- * (`*`, authority-form).
- */
-function pathForLog(target: string): string {
-  let path = target;
-  if (!path.startsWith("/")) {
-    // RFC 3986 §3: scheme "://" authority, the authority ending at "/", "?" or "#".
-    const origin = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*/i.exec(path);
-    if (origin === null) return "";
-    path = path.slice(origin[0].length);
-    if (!path.startsWith("/")) path = `/${path}`;
-  }
-  const end = path.search(/[?#]/);
-  return end === -1 ? path : path.slice(0, end);
-}
 
 /**
  * Answers `socket`, which no connection took over, with `response`, and
