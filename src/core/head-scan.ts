@@ -23,6 +23,7 @@ import { Request } from "./request.js";
 
 const CR = 0x0d;
 const LF = 0x0a;
+const SLASH = 0x2f;
 
 // Classes of octets for scanSimpleHead(), one bit each.
 /** RFC 9110 §5.6.2: tchar. */
@@ -65,7 +66,7 @@ const fieldBounds: number[] = [];
 /**
  * Reads a request head that sits whole in `chunk` and that every check of
  * the general parser accepts, in one pass over its octets: method, target
- * and version well-formed and the version 1.0 or 1.1; field names that are
+ * (in origin-form) and version well-formed and the version 1.0 or 1.1; field names that are
  * tokens, field values of field-value octets; every line ending with CRLF
  * and within `maxLineLength`, at most `maxHeaders` fields; one Host field
  * (none allowed in HTTP/1.0) and no Content-Length or Transfer-Encoding.
@@ -91,7 +92,9 @@ export function scanSimpleHead(
   const targetStart = ++at;
   while (at < length && (OCTET_CLASSES[chunk[at]!]! & TARGET_OCTET) !== 0) at++;
   const targetEnd = at;
-  if (targetEnd === targetStart || chunk[at] !== SP) return null;
+  // Origin-form only (RFC 9112 §3.2.1): the general parser checks the other
+  // forms' authority.
+  if (chunk[targetStart] !== SLASH || chunk[at] !== SP) return null;
   at++;
   // The version, CR and LF: ten octets.
   if (at + 10 > maxLineLength || at + 10 > length) return null;
@@ -158,7 +161,7 @@ export function scanSimpleHead(
   const isGet = methodEnd === 3 && chunk[0] === 0x47 && chunk[1] === 0x45 && chunk[2] === 0x54;
   const method = isGet ? "GET" : bytes.toString("latin1", 0, methodEnd);
   const target =
-    targetEnd - targetStart === 1 && chunk[targetStart] === 0x2f
+    targetEnd - targetStart === 1
       ? "/"
       : bytes.toString("latin1", targetStart, targetEnd);
   compactHeaders(headers);

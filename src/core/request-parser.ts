@@ -114,6 +114,12 @@ export class RequestParser {
       throw new InvalidMessage("request with Transfer-Encoding isn't supported");
     }
     if ((contentLength(headers) ?? 0) !== 0) {
+      // A POST or PUT, say, is refused for its method, as it would be without
+      // a body (RFC 9110 §15.5.6: 405, with the server's checks adding
+      // "Allow: GET"); its body is never read, and the connection closes.
+      if (method !== "GET" && method !== "HEAD") {
+        throw new InvalidMessage(`unsupported HTTP method: ${method}`, 405);
+      }
       throw new InvalidMessage("request with a body isn't supported");
     }
     // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code

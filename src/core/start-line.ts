@@ -44,6 +44,15 @@ export function isReasonPhrase(s: string): boolean {
   return true;
 }
 
+/**
+ * An absolute-form target (RFC 9112 §3.2.2) whose authority has no host:
+ * `http:///x`, `http://user@/x`, `http://:80/x`. RFC 9110 §4.2.1: "A sender
+ * MUST NOT generate an "http" URI with an empty host identifier. A recipient
+ * that processes such a URI reference MUST reject it as invalid." §4.2.2 says
+ * the same of "https", and RFC 6455 §3 builds ws and wss URIs on a host too.
+ */
+const EMPTY_HOST_ORIGIN = /^(?:https?|wss?):\/\/(?:[^/?#@]*@)?(?::[^/?#]*)?(?:[/?#]|$)/i;
+
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version */
 export function parseRequestLine(line: string): [method: string, target: string, version: string] {
   const parts = line.split(" ");
@@ -54,6 +63,9 @@ export function parseRequestLine(line: string): [method: string, target: string,
     throw new InvalidMessage(`invalid request method: ${JSON.stringify(method)}`);
   if (!isRequestTarget(target)) {
     throw new InvalidMessage(`invalid request target: ${JSON.stringify(target)}`);
+  }
+  if (EMPTY_HOST_ORIGIN.test(target)) {
+    throw new InvalidMessage(`invalid request target: ${JSON.stringify(target)} has no host`);
   }
   if (!isHttpVersion(version)) {
     throw new InvalidMessage(`invalid HTTP version: ${JSON.stringify(version)}`);

@@ -56,7 +56,8 @@ export function requestTargetPath(target: string): string | null {
     // URI that, when parsed, has a /resource name/" (RFC 9112 §3.2.2: "A
     // server MUST accept the absolute-form"): its path, as sent. RFC 9112
     // §3.2.1: an empty path stands for "/". The host isn't checked: route()
-    // doesn't know the server's names (nor reads Host).
+    // doesn't know the server's names (nor reads Host), and the request
+    // parser refused an empty one (RFC 9110 §4.2.1).
     target = target.slice(origin[0].length);
     if (!target.startsWith("/")) target = `/${target}`;
   }

@@ -63,6 +63,8 @@ describe("RequestParser", () => {
       "X-Uncommon-Name: 13",
       "Host: 127.0.0.1:65535",
       "POST /a/much/longer/target?with=query HTTP/1.1",
+      "GET ws:///no-host HTTP/1.1",
+      "GET wss://h:1/x HTTP/1.1",
     ];
 
     it("gives the same request or the same error for each form the quick scan declines", () => {
@@ -86,6 +88,10 @@ describe("RequestParser", () => {
         [`GET\r\n${valid}`],
         [`GET  HTTP/1.1\r\n${valid}`],
         [`GET /\x7f HTTP/1.1\r\n${valid}`],
+        [`GET http:///chat HTTP/1.1\r\n${valid}`],
+        [`GET http://:80 HTTP/1.1\r\n${valid}`],
+        [`GET http://h/chat HTTP/1.1\r\n${valid}`],
+        [`GET * HTTP/1.1\r\n${valid}`],
         [`GET /\r\n${valid}`],
         [`GET / HTTP/1.1`],
         [`GET / HTTP/1.`],

@@ -262,6 +262,10 @@ describe("RequestParser", () => {
       ["a control character in the target", "GET /\x7f HTTP/1.1\r\n", "invalid request target"],
       ["a non-ASCII target", "GET /\xe9 HTTP/1.1\r\n", "invalid request target"],
       ["a tab in the request line", "GET /\t HTTP/1.1\r\n", "invalid request target"],
+      ["an absolute-form target without host", "GET http:///x HTTP/1.1\r\n", "has no host"],
+      ["an https target with only user info", "GET https://u@/ HTTP/1.1\r\n", "has no host"],
+      ["a ws target with only a port", "GET ws://:80 HTTP/1.1\r\n", "has no host"],
+      ["a wss target with an empty authority", "GET WSS://?q HTTP/1.1\r\n", "has no host"],
       ["a lowercase version", "GET / http/1.1\r\n", "invalid HTTP version"],
       ["a short version", "GET / HTTP/1\r\n", "invalid HTTP version"],
       ["a version with letters", "GET / HTTP/a.b\r\n", "invalid HTTP version"],
@@ -346,6 +350,29 @@ describe("RequestParser", () => {
     ];
     for (const [name, data, message] of cases) {
       it(`rejects ${name}`, () => assertInvalid(() => parseRequest(data), 400, message));
+    }
+  });
+
+  it("rejects a request with a body and a method other than GET with 405", () => {
+    for (const method of ["POST", "PUT"]) {
+      assertInvalid(
+        () => parseRequest(`${method} / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi`),
+        405,
+        `unsupported HTTP method: ${method}`,
+      );
+    }
+    // HEAD is refused for its body, as GET is: its method alone gets a 405
+    // from the server's checks, whose answer to a HEAD has no body.
+    assertInvalid(
+      () => parseRequest("HEAD / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi"),
+      400,
+      "request with a body",
+    );
+  });
+
+  it("accepts an absolute-form target with a host, and other schemes' empty hosts", () => {
+    for (const target of ["http://h/x", "https://u@h:1/", "ws://[::1]", "foo:///x", "/http:///"]) {
+      assert.equal(parseRequest(`GET ${target} HTTP/1.1\r\nHost: h\r\n\r\n`)?.path, target);
     }
   });
 

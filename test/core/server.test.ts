@@ -702,6 +702,34 @@ describe("ServerProtocol", () => {
         );
       });
 
+      it("answers a POST with a body with 405 and Allow: GET, reading none of it", () => {
+        const server = new ServerProtocol();
+        const request = requestBytes(
+          [...RFC_HEADERS, ["Content-Length", "5"]],
+          "POST /chat HTTP/1.1",
+        );
+        server.receiveData(concat([request, utf8("hello")]));
+        const error = failure(server);
+        assert.ok(error instanceof InvalidMessage, String(error));
+        assert.equal(error.status, 405);
+        assert.equal(error.message, "unsupported HTTP method: POST");
+        const [response, eof] = written(server);
+        const text = Buffer.from(response!, "hex").toString("latin1");
+        assert.match(text, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+        assert.match(text, /\r\nAllow: GET\r\n\r\n/);
+        assert.equal(eof, EOF);
+        assert.deepEqual(server.eventsReceived(), []);
+      });
+
+      it("answers an absolute-form target without host with 400", () => {
+        assertAnswered(
+          requestBytes(RFC_HEADERS, "GET http:///chat HTTP/1.1"),
+          400,
+          "Bad Request",
+          'invalid request target: "http:///chat" has no host',
+        );
+      });
+
       it("answers a request without Host with 400", () => {
         assertAnswered(requestBytes(changed("Host")), 400, "Bad Request", "missing Host header");
       });

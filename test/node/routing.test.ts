@@ -89,9 +89,10 @@ describe("route()", () => {
     assert.equal(await answer("http://127.0.0.1/nowhere"), "HTTP/1.1 404 Not Found");
     // Other schemes than http, https, ws and wss name other resources.
     assert.equal(await answer("ftp://127.0.0.1/chat"), "HTTP/1.1 404 Not Found");
-    // RFC 9110 §4.2.1: a URI with an empty host is rejected as invalid.
+    // RFC 9110 §4.2.1: a URI with an empty host is rejected as invalid, by
+    // the request parser before any route is looked at.
     for (const target of ["ws:///chat", "http://user@/chat", "wss://:443/chat", "ws://?x=1"]) {
-      assert.equal(await answer(target), "HTTP/1.1 404 Not Found", target);
+      assert.equal(await answer(target), "HTTP/1.1 400 Bad Request", target);
     }
     assert.deepEqual(await answer("ws://[::1]:80/chat"), ["chat", {}]);
   });
