@@ -161,9 +161,7 @@ export function scanSimpleHead(
   const isGet = methodEnd === 3 && chunk[0] === 0x47 && chunk[1] === 0x45 && chunk[2] === 0x54;
   const method = isGet ? "GET" : bytes.toString("latin1", 0, methodEnd);
   const target =
-    targetEnd - targetStart === 1
-      ? "/"
-      : bytes.toString("latin1", targetStart, targetEnd);
+    targetEnd - targetStart === 1 ? "/" : bytes.toString("latin1", targetStart, targetEnd);
   compactHeaders(headers);
   return { request: new Request(target, headers, method, version), headLength };
 }
