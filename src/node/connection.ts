@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import type { AddressInfo, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { Close } from "../core/close.js";
 import { CloseCode } from "../core/close-codes.js";
 import { describeValue, kindOf } from "../core/describe-value.js";
 import {
@@ -379,6 +380,36 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 }
 
 function ignore(): void {}
+
+/**
+ * For callers without types: `"1000"` would otherwise be reported as an
+ * invalid close code, which reads as if 1000 were one.
+ */
+function checkCloseArgumentTypes(code: unknown, reason: unknown): void {
+  if (typeof code !== "number") {
+    throw new TypeError(`close() takes a close code as a number; got ${describeValue(code)}`);
+  }
+  if (typeof reason !== "string") {
+    throw new TypeError(`close() takes a reason as a string; got ${describeValue(reason)}`);
+  }
+}
+
+/**
+ * Throws what {@link Connection.close} would for a code and reason it can't
+ * send, without a connection: `server.close()` checks them before it stops
+ * anything, rather than finding out from each connection.
+ */
+export function checkCloseArguments(code: unknown, reason: unknown): void {
+  checkCloseArgumentTypes(code, reason);
+  const checkedCode = code as number;
+  const checkedReason = reason as string;
+  // As in close(): 1005 is the empty close frame, which has no room for a reason.
+  if (checkedCode === CloseCode.NO_STATUS_RCVD) {
+    if (checkedReason !== "") throw new InvalidState("cannot send a reason without a code");
+    return;
+  }
+  new Close(checkedCode, checkedReason).serialize();
+}
 
 /**
  * Tells the source of a message given up on to stop: calls its iterator's
@@ -926,14 +957,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *   reason with 1005.
    */
   async close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): Promise<void> {
-    // For callers without types: "1000" would otherwise be reported as an
-    // invalid close code, which reads as if 1000 were one.
-    if (typeof code !== "number") {
-      throw new TypeError(`close() takes a close code as a number; got ${describeValue(code)}`);
-    }
-    if (typeof reason !== "string") {
-      throw new TypeError(`close() takes a reason as a string; got ${describeValue(reason)}`);
-    }
+    checkCloseArgumentTypes(code, reason);
     if (this.protocol.state === State.OPEN && !this.isLost) {
       if (code === CloseCode.NO_STATUS_RCVD) {
         // The core's sendClose() without a code sends the empty close frame,

@@ -34,6 +34,7 @@ import { type CompressionOptions, serverExtensions } from "./compression.js";
 import {
   Connection,
   type ConnectionOptions,
+  checkCloseArguments,
   type Data,
   DEFAULTS,
   type ResolvedConnectionOptions,
@@ -661,9 +662,19 @@ export class Server implements AsyncDisposable {
    * in progress with 503, closes open connections with `code` (1001 by
    * default), and resolves once every handler has returned and every
    * connection is closed.
+   *
+   * A code or reason that `connection.close()` would refuse (see there)
+   * rejects at once, with the server still serving: nothing is stopped.
    */
   close(options: ServerCloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutDown(options.code ?? 1001, options.reason ?? "");
+    const code = options.code ?? 1001;
+    const reason = options.reason ?? "";
+    try {
+      checkCloseArguments(code, reason);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.closing ??= this.shutDown(code, reason);
     return this.closing;
   }
 
@@ -836,7 +847,9 @@ export class Server implements AsyncDisposable {
         },
         Math.max(this.resolved.closeTimeout ?? DEFAULTS.closeTimeout, MIN_HANDLER_WARNING_DELAY),
       );
-      warning.unref();
+      // Not unref()'d: when nothing else is left for the event loop, a stuck
+      // handler can never return, and the process would end (exit code 13,
+      // an unsettled top-level await) without a word of why.
       this.resolveHandlersDone = () => {
         clearTimeout(warning);
         resolve();

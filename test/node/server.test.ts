@@ -11,7 +11,13 @@ import { Opcode } from "../../src/core/opcodes.js";
 import { Response } from "../../src/core/response.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
-import { broadcast, type ServerConnection, serve } from "../../src/node/server.js";
+import {
+  broadcast,
+  type ServerCloseOptions,
+  type ServerConnection,
+  serve,
+} from "../../src/node/server.js";
+import { runNode } from "../helpers/child.js";
 import { fromPeer } from "../helpers/protocol.js";
 import { closePayload, RawPeer, receiveUntilEnd, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
@@ -602,6 +608,59 @@ describe("serve(), per-connection costs", () => {
     assert.equal(ws.closeCode, 1001);
     release.resolve();
     await server.closed;
+  });
+
+  it("close() rejects a code or reason it can't send, and stops nothing", async () => {
+    const { server, uri } = await startServer(echo);
+    // Closed by the last close() below; this one runs if an assertion fails first.
+    await using _server = server;
+    const ws = await connect(uri);
+    const refused: [ServerCloseOptions, RegExp][] = [
+      [
+        { code: "1012" as unknown as number },
+        /^TypeError: close\(\) takes a close code as a number; got "1012"$/,
+      ],
+      [{ reason: 1 as unknown as string }, /^TypeError: close\(\) takes a reason as a string/],
+      [{ code: 1006 }, /^InvalidState: invalid close code: 1006$/],
+      [{ code: 999 }, /^InvalidState: invalid close code: 999$/],
+      [{ code: 1001.5 }, /^InvalidState: invalid close code: 1001\.5$/],
+      [{ reason: "é".repeat(62) }, /^InvalidState: close reason is longer than 123 bytes$/],
+      [{ code: 1005, reason: "bye" }, /^InvalidState: cannot send a reason without a code$/],
+    ];
+    for (const [options, error] of refused) {
+      await assert.rejects(server.close(options), (thrown: Error) => {
+        assert.match(`${thrown.name}: ${thrown.message}`, error);
+        return true;
+      });
+    }
+    // Still serving: the open connection echoes, a new one opens.
+    await ws.send("still here");
+    assert.equal(await ws.recv(), "still here");
+    const late = await connect(uri);
+    await server.close({ code: 1012, reason: "restarting" });
+    assert.equal(ws.closeCode, 1012);
+    assert.equal(ws.closeReason, "restarting");
+    assert.equal(late.closeCode, 1012);
+  });
+
+  it("close() with a stuck handler warns before the process ends, when nothing else runs", async () => {
+    // Only the stuck handler is left: without a timer of close()'s own, the
+    // process would end at once (13: an unsettled top-level await) and silently.
+    const script = `
+      import { serve, connect } from ${JSON.stringify(new URL("../../src/index.js", import.meta.url).href)};
+      const server = await serve(
+        async (ws) => { for await (const m of ws) if (m === "shutdown") await server.close(); },
+        { host: "127.0.0.1", port: 0, closeTimeout: 100, logger: { ...console, debug() {}, info() {} } },
+      );
+      const ws = await connect("ws://127.0.0.1:" + server.address().port);
+      await ws.send("shutdown");
+      await server.closed;
+      console.log("closed");
+    `;
+    const run = await runNode(["--input-type=module", "-e", script]);
+    assert.equal(run.code, 13, run.stderr);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /server\.close\(\) is waiting for 1 connection handler to return/);
   });
 
   it("gives connections that matched no route with parameters empty params", async () => {
