@@ -236,20 +236,14 @@ export class ServerProtocol extends Protocol {
       return response;
     }
     if (exc instanceof InvalidOrigin) return this.reject(403, text);
-    if (exc instanceof InvalidUpgrade) {
-      // RFC 9110 §15.5.22: "The server MUST send an Upgrade header field in a
-      // 426 response to indicate the required protocol(s)".
-      const response = this.reject(426, text);
-      response.headers.set("Upgrade", "websocket");
-      return response;
-    }
+    if (exc instanceof InvalidUpgrade) return upgradeRequired(this.reject(426, text));
     // A missing or repeated version is a malformed request (400, below); only a
     // version the server doesn't speak gets 426.
     if (exc instanceof InvalidHeaderValue && exc.header === "Sec-WebSocket-Version") {
       // RFC 6455 §4.4: answer "with an appropriate HTTP error code (such as
       // 426 Upgrade Required) and a |Sec-WebSocket-Version| header field
       // indicating the version(s) the server is capable of understanding."
-      const response = this.reject(426, text);
+      const response = upgradeRequired(this.reject(426, text));
       response.headers.set("Sec-WebSocket-Version", "13");
       return response;
     }
@@ -369,4 +363,16 @@ export class ServerProtocol extends Protocol {
     }
     throw new NegotiationError(`invalid subprotocol; expected one of ${available.join(", ")}`);
   }
+}
+
+/**
+ * Adds to a 426 what RFC 9110 requires of it: §15.5.22, "The server MUST
+ * send an Upgrade header field in a 426 response to indicate the required
+ * protocol(s)"; §7.8, "A sender of Upgrade MUST also send an "upgrade"
+ * connection option in the Connection header field".
+ */
+function upgradeRequired(response: Response): Response {
+  response.headers.set("Connection", "Upgrade, close");
+  response.headers.set("Upgrade", "websocket");
+  return response;
 }

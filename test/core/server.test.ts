@@ -310,6 +310,7 @@ describe("ServerProtocol", () => {
       message: string,
       type: abstract new (...args: never[]) => Error,
       extra: [string, string][] = [],
+      connection = "close",
     ): void {
       const body = `Failed to open a WebSocket connection: ${message}.\n`;
       assert.equal(response.status, status);
@@ -318,7 +319,7 @@ describe("ServerProtocol", () => {
       assert.deepEqual(
         [...response.headers],
         [
-          ["Connection", "close"],
+          ["Connection", connection],
           ["Content-Length", String(utf8(body).length)],
           ["Content-Type", "text/plain; charset=utf-8"],
           ...extra,
@@ -499,11 +500,18 @@ describe("ServerProtocol", () => {
       ],
     ];
     for (const [name, headers, message] of upgradeRequired) {
-      it(`rejects ${name} with 426 and Upgrade: websocket`, () => {
+      it(`rejects ${name} with 426, Upgrade: websocket and Connection: Upgrade`, () => {
         const [server, response] = answer(requestBytes(headers));
-        assertRejected(server, response, 426, "Upgrade Required", message, InvalidUpgrade, [
-          ["Upgrade", "websocket"],
-        ]);
+        assertRejected(
+          server,
+          response,
+          426,
+          "Upgrade Required",
+          message,
+          InvalidUpgrade,
+          [["Upgrade", "websocket"]],
+          "Upgrade, close",
+        );
       });
     }
 
@@ -516,7 +524,11 @@ describe("ServerProtocol", () => {
         "Upgrade Required",
         "invalid Sec-WebSocket-Version header: 8",
         InvalidHeaderValue,
-        [["Sec-WebSocket-Version", "13"]],
+        [
+          ["Upgrade", "websocket"],
+          ["Sec-WebSocket-Version", "13"],
+        ],
+        "Upgrade, close",
       );
     });
 
@@ -528,9 +540,10 @@ describe("ServerProtocol", () => {
           concat([
             head(
               "HTTP/1.1 426 Upgrade Required",
-              "Connection: close",
+              "Connection: Upgrade, close",
               "Content-Length: 80",
               "Content-Type: text/plain; charset=utf-8",
+              "Upgrade: websocket",
               "Sec-WebSocket-Version: 13",
             ),
             utf8(
