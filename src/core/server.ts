@@ -57,6 +57,14 @@ export interface ServerProtocolOptions extends ProtocolOptions {
   selectSubprotocol?: SubprotocolSelector;
   /** Limits on the client's HTTP request. */
   httpLimits?: HttpLimits;
+  /**
+   * Called with each response the protocol sends by itself, the answer to a
+   * request it can't parse (400, 405, 414, 431, 505), before it is written:
+   * the place to add the fields that the caller of {@link
+   * ServerProtocol.sendResponse} adds to its own responses, such as `Date`
+   * and `Server`, which need a clock or a configuration the core hasn't got.
+   */
+  completeResponse?: (response: Response) => void;
 }
 
 const textEncoder = new TextEncoder();
@@ -200,6 +208,7 @@ export class ServerProtocol extends Protocol {
       // A client that is gone cannot read an answer; one still there learns why.
       if (!this.reader.atEof) {
         const response = this.rejectFor(exc);
+        this.options.completeResponse?.(response);
         this.traceHead(">", `HTTP/1.1 ${response.status} ${response.reason}`, response.headers);
         this.output().push(response.serialize());
       }

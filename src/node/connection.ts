@@ -1554,7 +1554,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       connection.afterProtocolStep();
     };
     closeTimedOut = (connection) => {
-      connection.logger.debug("close timeout; dropping the TCP connection");
+      connection.logger.debug(connection.logMessage("close timeout; dropping the TCP connection"));
       connection.socket.destroy();
     };
   }

@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { inspect } from "node:util";
-import { ConnectionClosed } from "../core/errors.js";
+import { ConnectionClosed, InvalidMessage } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
 import type { HttpLimits } from "../core/http-limits.js";
@@ -244,7 +244,7 @@ export class ServerConnection extends Connection {
   /** @internal Called by the server once `openTimeout` passed since the connection came. */
   openTimedOut(): void {
     if (this.protocol.state === State.CONNECTING && !this.lost) {
-      this.logger.debug("opening handshake timed out");
+      this.logger.debug(this.logMessage("opening handshake timed out"));
       this.socket.destroy();
     }
   }
@@ -320,6 +320,18 @@ export class ServerConnection extends Connection {
   /** Removes the connection from its server's. */
   protected override onConnectionLost(): void {
     this.server.forget(this);
+    // A request the protocol couldn't parse was answered by the protocol
+    // itself, without an event: logged here, as the other refusals are in
+    // finishHandshake(). Nothing was written to a client that left first.
+    const error = this.protocol.handshakeExc;
+    if (
+      this.request === null &&
+      this.sent === null &&
+      error instanceof InvalidMessage &&
+      this.socket.bytesWritten > 0
+    ) {
+      this.logger.info(this.logMessage(`connection rejected (${error.status}): ${error.message}`));
+    }
   }
 
   /** Completes the handshake of a server with `processRequest` or `processResponse` hooks. */
@@ -579,6 +591,8 @@ export class Server implements AsyncDisposable {
       // Handlers answer the messages before a protocol error or a close frame: see Connection.
       deferFailureAfterMessages: true,
       deferCloseReplyAfterMessages: true,
+      // The answer to a request the protocol can't parse gets them too.
+      completeResponse: (response) => stampHeaders(response, this.serverHeader, httpDate()),
     };
     this.serverHeader = options.serverHeader === undefined ? USER_AGENT : options.serverHeader;
     // Checked once here, rather than as each response gets it.
@@ -639,7 +653,7 @@ export class Server implements AsyncDisposable {
       // can send nothing more, not even a close frame: the handler never
       // runs. Node emitted 'end' or 'close' before anyone listened, so a
       // connection waiting for them would wait for good.
-      this.logger.debug("connection closed before handleUpgrade()");
+      this.logger.debug(`connection closed before handleUpgrade() (${request.url ?? ""})`);
       socket.destroy();
       return;
     }

@@ -743,6 +743,29 @@ describe("ServerProtocol", () => {
         );
       });
 
+      it("lets completeResponse add fields to its answer, before it is written", () => {
+        const seen: number[] = [];
+        const server = new ServerProtocol({
+          completeResponse: (response) => {
+            seen.push(response.status);
+            response.headers.set("Date", "Thu, 01 Jan 1970 00:00:00 GMT");
+          },
+        });
+        server.receiveData(utf8("GET /chat HTTP/9.9\r\n"));
+        assert.deepEqual(seen, [505]);
+        const [response] = written(server);
+        const text = Buffer.from(response!, "hex").toString("latin1");
+        assert.match(text, /\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n/);
+        // Not for the responses the caller sends, nor when the client is gone.
+        const accepted = new ServerProtocol({ completeResponse: () => seen.push(0) });
+        receiveRequest(accepted, RFC_REQUEST);
+        accepted.sendResponse(accepted.accept(accepted.request!));
+        const gone = new ServerProtocol({ completeResponse: () => seen.push(0) });
+        gone.receiveData(utf8("GET /chat HTTP/1.1\r\n"));
+        gone.receiveEof();
+        assert.deepEqual(seen, [505]);
+      });
+
       it("answers a request without Host with 400", () => {
         assertAnswered(requestBytes(changed("Host")), 400, "Bad Request", "missing Host header");
       });

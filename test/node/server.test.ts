@@ -707,6 +707,30 @@ describe("bad input from the network", () => {
     assert.match(await peer.readToEnd(), /^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 
+  it("stamps and logs the answer to a request it can't parse, as it does other refusals", async () => {
+    const logger = recordingLogger();
+    const { server, port } = await startServer(echo, { logger, serverHeader: "custom/1" });
+    // Closed below, before the log is read; this one runs if an assertion fails first.
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    const local = peer.socket.localPort;
+    peer.write("GET /chat?token=secret HTTP/1.1\r\nUpgrade: websocket\r\n\r\n");
+    const answer = await peer.readToEnd();
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(answer, /\r\nServer: custom\/1\r\n/);
+    assert.match(answer, /\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n/);
+    // A client that leaves before its request is complete gets nothing, and no line.
+    const gone = await RawPeer.connect(port);
+    gone.write("GET / HTTP/1.1\r\n");
+    gone.socket.end();
+    assert.equal(await gone.readToEnd(), "");
+    await server.close();
+    assert.deepEqual(
+      logger.lines.filter((line) => line.startsWith("connection rejected")),
+      [`connection rejected (400): missing Host header (127.0.0.1:${local})`],
+    );
+  });
+
   it("answers an oversized header with 431 and an oversized request line with 414", async () => {
     const { server, port } = await startServer(echo);
     await using _server = server;
