@@ -164,7 +164,10 @@ export interface TunnelOptions {
   signal: AbortSignal;
   /** `tls.connect()` options for an `https://` proxy. */
   tls?: tls.ConnectionOptions | undefined;
-  /** `net.connect()` options for the TCP connection to the proxy. */
+  /**
+   * `net.connect()` options for the TCP connection to the proxy; with
+   * `socks5://`, their `lookup`, `family` and `hints` also resolve the server's host name.
+   */
   tcp?: TcpOptions | undefined;
   /** `User-Agent` of the CONNECT request, or `null` for none. */
   userAgent: string | null;
@@ -213,7 +216,7 @@ export async function openTunnel(
     if (scheme === "http:" || scheme === "https:") {
       return await httpConnect(socket, uri, proxy, options.userAgent, options.signal);
     }
-    return await socks5Connect(socket, uri, proxy, options.signal);
+    return await socks5Connect(socket, uri, proxy, options.signal, options.tcp);
   } catch (error) {
     socket.destroy();
     throw error;

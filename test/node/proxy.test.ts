@@ -228,6 +228,20 @@ async function startSocksProxy(options: { username?: string; password?: string }
   return listen(server, sockets, requests);
 }
 
+/** `null` when a server can listen on ::1, else why it can't (e.g. `EADDRNOTAVAIL`). */
+async function ipv6Loopback(): Promise<string | null> {
+  const probe = net.createServer();
+  try {
+    probe.listen(0, "::1");
+    await once(probe, "listening");
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  } finally {
+    probe.close();
+  }
+}
+
 async function startTlsServer() {
   const server = await serve(echo, {
     host: "127.0.0.1",
@@ -467,6 +481,59 @@ describe("SOCKS5 proxies", () => {
       await ws.send("socks5");
       assert.equal(await ws.recv(), "socks5");
       assert.deepEqual(proxy.requests, [`1 127.0.0.1 ${port}`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("resolves the host name with tcp.lookup with socks5, as a direct connection does", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startSocksProxy();
+    const asked: string[] = [];
+    const lookup: net.LookupFunction = (hostname, options, callback) => {
+      asked.push(hostname);
+      if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+      else callback(null, "127.0.0.1", 4);
+    };
+    try {
+      await using ws = await connect(`ws://feed.example.invalid:${port}/`, {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        tcp: { lookup },
+      });
+      await ws.send("looked up");
+      assert.equal(await ws.recv(), "looked up");
+      // The proxy is an address: the lookup served the target alone.
+      assert.deepEqual(asked, ["feed.example.invalid"]);
+      assert.deepEqual(proxy.requests, [`1 127.0.0.1 ${port}`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("resolves the host name for tcp.family with socks5", async (t) => {
+    const ipv6 = await ipv6Loopback();
+    if (ipv6 !== null) {
+      t.skip(`no IPv6 loopback to listen on (${ipv6})`);
+      return;
+    }
+    const { server, port } = await startServer(echo, { host: "::1" });
+    await using _server = server;
+    const proxy = await startSocksProxy();
+    // A name with both families, as a dual-stack host has: only tcp.family picks ::1.
+    const lookup: net.LookupFunction = (_hostname, options, callback) => {
+      const [address, family] = options.family === 6 ? ["::1", 6] : ["127.0.0.1", 4];
+      if (options.all) callback(null, [{ address, family }]);
+      else callback(null, address, family);
+    };
+    try {
+      await using ws = await connect(`ws://dual.example.invalid:${port}/`, {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        tcp: { lookup, family: 6 },
+      });
+      await ws.send("over IPv6");
+      assert.equal(await ws.recv(), "over IPv6");
+      assert.deepEqual(proxy.requests, [`4 0000:0000:0000:0000:0000:0000:0000:0001 ${port}`]);
     } finally {
       await proxy.close();
     }
