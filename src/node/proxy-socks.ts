@@ -99,7 +99,13 @@ export async function socks5Connect(
   }
 
   // RFC 1928 §4: VER | CMD | RSV | ATYP | DST.ADDR | DST.PORT
-  const address = await destinationAddress(uri.host, proxy.protocol === "socks5h:", tcp, fail);
+  const address = await destinationAddress(
+    uri.host,
+    proxy.protocol === "socks5h:",
+    tcp,
+    signal,
+    fail,
+  );
   const request = new Uint8Array(3 + address.length + 2);
   request.set([SOCKS_VERSION, Command.CONNECT, 0x00], 0);
   request.set(address, 3);
@@ -158,6 +164,7 @@ async function destinationAddress(
   host: string,
   remoteDns: boolean,
   tcp: TcpOptions | undefined,
+  signal: AbortSignal,
   fail: (why: string) => ProxyError,
 ): Promise<Uint8Array> {
   let ip = net.isIP(host) === 0 ? null : host;
@@ -172,7 +179,7 @@ async function destinationAddress(
     address.set(name, 2);
     return address;
   }
-  ip ??= await lookupAddress(host, tcp);
+  ip ??= await lookupAddress(host, tcp, signal);
   if (net.isIPv4(ip)) return new Uint8Array([AddressType.IPV4, ...ip.split(".").map(Number)]);
   return new Uint8Array([AddressType.IPV6, ...ipv6Bytes(ip)]);
 }
@@ -186,9 +193,14 @@ async function destinationAddress(
  * so the proxy can't try the others as `autoSelectFamily` would.
  *
  * @throws the lookup's error (e.g. `ENOTFOUND`); TypeError when `tcp.lookup`
- *   isn't a function or answers something other than an IP address.
+ *   isn't a function or answers something other than an IP address; the
+ *   signal's reason when it aborts first.
  */
-function lookupAddress(host: string, tcp: TcpOptions | undefined): Promise<string> {
+function lookupAddress(
+  host: string,
+  tcp: TcpOptions | undefined,
+  signal: AbortSignal,
+): Promise<string> {
   const lookup = tcp?.lookup ?? dns.lookup;
   if (typeof lookup !== "function") {
     throw new TypeError(`tcp.lookup must be a function; got ${describeValue(lookup)}`);
@@ -201,18 +213,30 @@ function lookupAddress(host: string, tcp: TcpOptions | undefined): Promise<strin
   if (process.platform !== "win32" && family !== 4 && family !== 6 && hints === 0) {
     hints = dns.ADDRCONFIG;
   }
+  signal.throwIfAborted();
   return new Promise((resolve, reject) => {
-    lookup(host, { family, hints }, (error, address) => {
-      if (error !== null) reject(error);
-      else if (typeof address === "string" && net.isIP(address) !== 0) resolve(address);
-      else {
-        reject(
-          new TypeError(
-            `tcp.lookup answered ${describeValue(address)} for ${host}, not an IP address`,
-          ),
-        );
-      }
-    });
+    // Neither dns.lookup() nor a lookup function can be cancelled, and the
+    // latter may never call back: the signal (openTimeout, the caller's)
+    // rejects instead, and an answer coming after it is dropped.
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      lookup(host, { family, hints }, (error, address) => {
+        signal.removeEventListener("abort", onAbort);
+        if (error !== null) reject(error);
+        else if (typeof address === "string" && net.isIP(address) !== 0) resolve(address);
+        else {
+          reject(
+            new TypeError(
+              `tcp.lookup answered ${describeValue(address)} for ${host}, not an IP address`,
+            ),
+          );
+        }
+      });
+    } catch (error) {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    }
   });
 }
 

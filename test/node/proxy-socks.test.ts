@@ -18,7 +18,7 @@ import { parseUri, type WebSocketUri } from "../../src/core/uri.js";
 import type { TcpOptions } from "../../src/node/client.js";
 import { ipv6Bytes, socks5Connect } from "../../src/node/proxy-socks.js";
 import { type LoopbackPair, loopbackPair } from "../helpers/pair.js";
-import { unhandledRejections } from "../helpers/server.js";
+import { deferred, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -428,6 +428,40 @@ describe("socks5Connect()", () => {
     controller.abort(reason);
     await assert.rejects(tunnel, (error) => error === reason);
     assert.equal(pair.client.destroyed, true);
+  });
+  it("stops waiting for tcp.lookup when aborted, and drops its late answer", async () => {
+    await using pair = await loopbackPair();
+    const controller = new AbortController();
+    let answer: (() => void) | null = null;
+    const asked = deferred();
+    const lookup: net.LookupFunction = (_host, _options, callback) => {
+      answer = () => callback(null, "192.0.2.7", 4);
+      asked.resolve();
+    };
+    const tunnel = start(pair, "ws://slow.example.invalid/", PROXY, controller.signal, { lookup });
+    await pair.read(3);
+    pair.server.write(Buffer.from([5, 0]));
+    await asked.promise;
+    const reason = new Error("given up");
+    controller.abort(reason);
+    await assert.rejects(tunnel, (error) => error === reason);
+    assert.equal(pair.client.destroyed, true);
+    // The answer after the abort goes nowhere: no request, no error.
+    answer!();
+    pair.server.end();
+    assert.equal((await pair.readToEnd()).length, 0);
+  });
+
+  it("rejects with the error a tcp.lookup throws", async () => {
+    await using pair = await loopbackPair();
+    const thrown = new RangeError("no lookups today");
+    const lookup: net.LookupFunction = () => {
+      throw thrown;
+    };
+    const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, { lookup });
+    await pair.read(3);
+    pair.server.write(Buffer.from([5, 0]));
+    await assert.rejects(tunnel, (error) => error === thrown);
   });
 });
 

@@ -12,7 +12,7 @@ import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js
 import { isTransientError, reconnect } from "../../src/node/reconnect.js";
 import { type Server, serve } from "../../src/node/server.js";
 import { rawServer } from "../helpers/raw.js";
-import { echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -534,6 +534,44 @@ describe("SOCKS5 proxies", () => {
       await ws.send("over IPv6");
       assert.equal(await ws.recv(), "over IPv6");
       assert.deepEqual(proxy.requests, [`4 0000:0000:0000:0000:0000:0000:0000:0001 ${port}`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("gives up on a tcp.lookup that never answers at openTimeout, or when aborted", async () => {
+    const proxy = await startSocksProxy();
+    const asked: string[] = [];
+    let looking = deferred();
+    const lookup: net.LookupFunction = (hostname) => {
+      asked.push(hostname);
+      looking.resolve();
+    };
+    try {
+      const started = performance.now();
+      const timedOut = await within(
+        connect("ws://silent.example.invalid/", {
+          proxy: `socks5://127.0.0.1:${proxy.port}`,
+          tcp: { lookup },
+          openTimeout: 100,
+        }).catch((e: unknown) => e),
+        5_000,
+        "connect() with a silent tcp.lookup and openTimeout",
+      );
+      assert.ok(timedOut instanceof TimeoutError, String(timedOut));
+      assert.ok(performance.now() - started >= 90);
+      const reason = new Error("given up");
+      const controller = new AbortController();
+      looking = deferred();
+      const aborted = connect("ws://silent.example.invalid/", {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        tcp: { lookup },
+        signal: controller.signal,
+      }).catch((e: unknown) => e);
+      await looking.promise;
+      controller.abort(reason);
+      assert.equal(await within(aborted, 5_000, "connect() aborted during tcp.lookup"), reason);
+      assert.deepEqual(asked, ["silent.example.invalid", "silent.example.invalid"]);
     } finally {
       await proxy.close();
     }
