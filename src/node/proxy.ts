@@ -111,12 +111,13 @@ function allProxy(env: NodeJS.ProcessEnv): string | undefined {
 /**
  * Whether `NO_PROXY` exempts `uri`. Entries are separated by commas or
  * spaces: `*` exempts everything; a host name exempts itself and its
- * subdomains (a leading `.` or `*.` is ignored); an IP address or a CIDR
- * range exempts the addresses it covers; any entry may end with `:port`.
+ * subdomains (a leading `.` or `*.` is ignored, and so is a trailing `.`,
+ * on the entry and on the URI's host); an IP address or a CIDR range exempts
+ * the addresses it covers; any entry may end with `:port`.
  */
 export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
-  const host = uri.host.toLowerCase();
-  const hostFamily = net.isIP(host);
+  const hostFamily = net.isIP(uri.host);
+  const host = hostFamily === 0 ? withoutTrailingDot(uri.host.toLowerCase()) : uri.host;
   for (const raw of noProxy.split(/[\s,]+/)) {
     if (raw === "") continue;
     if (raw === "*") return true;
@@ -138,10 +139,20 @@ export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
       if (family === hostFamily && coversAddress(entry, family, slash, host)) return true;
       continue;
     }
-    const domain = entry.replace(/^\*?\./, "");
+    const domain = withoutTrailingDot(entry.replace(/^\*?\./, ""));
+    if (domain === "") continue;
     if (host === domain || host.endsWith(`.${domain}`)) return true;
   }
   return false;
+}
+
+/**
+ * `name` without the dot that may end it: a name ending in a dot is fully
+ * qualified (RFC 1034 §3.1), the same host as without it; curl's NO_PROXY
+ * matching ignores that dot too.
+ */
+function withoutTrailingDot(name: string): string {
+  return name.endsWith(".") ? name.slice(0, -1) : name;
 }
 
 /** Whether the address or CIDR range `entry` covers the IP address `host`. */

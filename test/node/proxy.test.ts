@@ -746,7 +746,6 @@ describe("proxy settings", () => {
     assert.equal(resolveProxy(ws, true, env("example.com")), null);
     assert.equal(resolveProxy(ws, true, { ...env("other"), no_proxy: "example.com" }), null);
     assert.notEqual(resolveProxy(ws, true, env("other.example.com")), null);
-    const bypasses = (uri: string, noProxy: string) => bypassesProxy(parseUri(uri), noProxy);
     assert.equal(bypasses("ws://a.example.com/", "*"), true);
     assert.equal(bypasses("ws://a.example.com/", ".example.com"), true);
     assert.equal(bypasses("ws://a.example.com/", "*.example.com"), true);
@@ -761,6 +760,21 @@ describe("proxy settings", () => {
     assert.equal(bypasses("ws://[::1]:81/", "[::1]:81"), true);
     assert.equal(bypasses("ws://[fd00::5]/", "fd00::/8"), true);
     assert.equal(bypasses("ws://127.0.0.1/", "::1,bad/cidr/,10.0.0.0/99"), false);
+  });
+
+  const bypasses = (uri: string, noProxy: string) => bypassesProxy(parseUri(uri), noProxy);
+
+  it("ignores a trailing dot of the host and of NO_PROXY names, as curl does", () => {
+    // "example.com." is the same name as "example.com", fully qualified (RFC 1034 §3.1).
+    assert.equal(bypasses("ws://example.com/", "example.com."), true);
+    assert.equal(bypasses("ws://example.com./", "example.com"), true);
+    assert.equal(bypasses("ws://example.com./", "example.com."), true);
+    assert.equal(bypasses("ws://a.example.com./", ".example.com."), true);
+    assert.equal(bypasses("ws://a.example.com/", "*.example.com.:80"), true);
+    assert.equal(bypasses("ws://badexample.com./", "example.com."), false);
+    // A dot alone names nothing, not every name that ends in one.
+    assert.equal(bypasses("ws://example.com./", "."), false);
+    assert.equal(bypasses("ws://example.com./", "*."), false);
   });
 
   it("rejects unsupported proxy URLs without showing credentials", () => {
