@@ -13,6 +13,7 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { domainToASCII } from "node:url";
 import { InvalidUri, ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
 import type { TcpOptions } from "./client.js";
@@ -139,11 +140,23 @@ export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
       if (family === hostFamily && coversAddress(entry, family, slash, host)) return true;
       continue;
     }
-    const domain = withoutTrailingDot(entry.replace(/^\*?\./, ""));
+    const domain = asciiName(entry);
     if (domain === "") continue;
     if (host === domain || host.endsWith(`.${domain}`)) return true;
   }
   return false;
+}
+
+/**
+ * The host name of a `NO_PROXY` entry as the URL parser gives a URI's host:
+ * without the `.` or `*.` that may start it (every name entry covers its
+ * subdomains) nor the dot that may end it, and in ASCII (UTS #46 ToASCII,
+ * which lowercases and turns "bücher.example" into "xn--bcher-kva.example").
+ * Empty for an entry that can't be a host name.
+ */
+function asciiName(entry: string): string {
+  const name = withoutTrailingDot(entry.replace(/^\*?\./, ""));
+  return name === "" ? "" : domainToASCII(name);
 }
 
 /**

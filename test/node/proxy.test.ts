@@ -777,6 +777,18 @@ describe("proxy settings", () => {
     assert.equal(bypasses("ws://example.com./", "*."), false);
   });
 
+  it("matches names case-insensitively, internationalized ones as the URI's punycode", () => {
+    assert.equal(bypasses("ws://app.example.com/", "EXAMPLE.Com"), true);
+    assert.equal(bypasses("ws://APP.EXAMPLE.COM/", "example.com"), true);
+    // The URI's host arrives as "xn--bcher-kva.example"; the entry as typed.
+    assert.equal(bypasses("ws://bücher.example/", "bücher.example"), true);
+    assert.equal(bypasses("ws://xn--bcher-kva.example/", "BÜCHER.example"), true);
+    assert.equal(bypasses("ws://shop.bücher.example/", ".bücher.example"), true);
+    assert.equal(bypasses("ws://shop.bücher.example:8080/", "*.bücher.example:8080"), true);
+    assert.equal(bypasses("ws://bücher.example/", "xn--bcher-kva.example"), true);
+    assert.equal(bypasses("ws://bucher.example/", "bücher.example"), false);
+  });
+
   it("rejects unsupported proxy URLs without showing credentials", () => {
     assert.throws(
       () => parseProxy("ftp://user:secret@proxy"),
