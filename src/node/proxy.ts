@@ -113,8 +113,11 @@ function allProxy(env: NodeJS.ProcessEnv): string | undefined {
  * Whether `NO_PROXY` exempts `uri`. Entries are separated by commas or
  * spaces: `*` exempts everything; a host name exempts itself and its
  * subdomains (a leading `.` or `*.` is ignored, and so is a trailing `.`,
- * on the entry and on the URI's host); an IP address or a CIDR range exempts
- * the addresses it covers; any entry may end with `:port`.
+ * on the entry and on the URI's host; names match in any case, and in
+ * ASCII: `bücher.example` matches `xn--bcher-kva.example`); an IP address or
+ * a CIDR range exempts the addresses it covers, but no host name, an
+ * IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) being the IPv4 address it
+ * maps; any entry may end with `:port`.
  */
 export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
   const hostFamily = net.isIP(uri.host);
@@ -137,9 +140,11 @@ export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
     const address = slash === -1 ? entry : entry.slice(0, slash);
     const family = net.isIP(address);
     if (family !== 0) {
-      if (family === hostFamily && coversAddress(entry, family, slash, host)) return true;
+      if (hostFamily !== 0 && coversAddress(entry, family, slash, host, hostFamily)) return true;
       continue;
     }
+    // Names cover names: 10.1.2.3 is no subdomain of a "1.2.3" (curl agrees).
+    if (hostFamily !== 0) continue;
     const domain = asciiName(entry);
     if (domain === "") continue;
     if (host === domain || host.endsWith(`.${domain}`)) return true;
@@ -168,8 +173,17 @@ function withoutTrailingDot(name: string): string {
   return name.endsWith(".") ? name.slice(0, -1) : name;
 }
 
-/** Whether the address or CIDR range `entry` covers the IP address `host`. */
-function coversAddress(entry: string, family: number, slash: number, host: string): boolean {
+/**
+ * Whether the address or CIDR range `entry`, of IP version `family`, covers
+ * the IP address `host`, of version `hostFamily`.
+ */
+function coversAddress(
+  entry: string,
+  family: number,
+  slash: number,
+  host: string,
+  hostFamily: number,
+): boolean {
   const type = family === 6 ? "ipv6" : "ipv4";
   const list = new net.BlockList();
   try {
@@ -179,7 +193,10 @@ function coversAddress(entry: string, family: number, slash: number, host: strin
     return false;
   }
   // BlockList compares addresses, not strings: "::1" matches "0:0:0:0:0:0:0:1".
-  return list.check(host, type);
+  // Across versions too: an IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2),
+  // which the URL parser gives as [::ffff:7f00:1] for [::ffff:127.0.0.1], is
+  // the IPv4 address it maps, reached over an IPv6 socket.
+  return list.check(host, hostFamily === 6 ? "ipv6" : "ipv4");
 }
 
 /** What {@link openTunnel} needs besides the proxy and the target. */

@@ -789,6 +789,23 @@ describe("proxy settings", () => {
     assert.equal(bypasses("ws://bucher.example/", "bücher.example"), false);
   });
 
+  it("matches addresses to address entries only, an IPv4-mapped IPv6 one as IPv4", () => {
+    assert.equal(bypasses("ws://[::1]/", "[::1]"), true);
+    assert.equal(bypasses("ws://[::1]/", "::1"), true);
+    assert.equal(bypasses("ws://[2001:DB8::1]:8080/", "[2001:db8:0::1]:8080"), true);
+    assert.equal(bypasses("ws://[2001:db8::1]:8081/", "[2001:db8::1]:8080"), false);
+    // RFC 4291 §2.5.5.2: ::ffff:127.0.0.1 is 127.0.0.1, reached over IPv6 sockets.
+    assert.equal(bypasses("ws://[::ffff:127.0.0.1]/", "127.0.0.1"), true);
+    assert.equal(bypasses("ws://[::ffff:10.1.2.3]/", "10.0.0.0/8"), true);
+    assert.equal(bypasses("ws://127.0.0.1/", "[::ffff:127.0.0.1]"), true);
+    assert.equal(bypasses("ws://[::ffff:127.0.0.2]/", "127.0.0.1"), false);
+    // RFC 4291 §2.5.5.1: an "IPv4-compatible" address is another IPv6 address.
+    assert.equal(bypasses("ws://[::127.0.0.1]/", "127.0.0.1"), false);
+    // Names match names: the last labels of an address are no domain of it.
+    assert.equal(bypasses("ws://10.1.2.3/", "2.3"), false);
+    assert.equal(bypasses("ws://10.1.2.3/", "1.2.3"), false);
+  });
+
   it("rejects unsupported proxy URLs without showing credentials", () => {
     assert.throws(
       () => parseProxy("ftp://user:secret@proxy"),
