@@ -775,6 +775,9 @@ describe("proxy settings", () => {
     // A dot alone names nothing, not every name that ends in one.
     assert.equal(bypasses("ws://example.com./", "."), false);
     assert.equal(bypasses("ws://example.com./", "*."), false);
+    // One dot is dropped, as curl does: the URL parser keeps a second.
+    assert.equal(bypasses("ws://example.com../", "."), false);
+    assert.equal(bypasses("ws://example.com../", "example.com"), false);
   });
 
   it("matches names case-insensitively, internationalized ones as the URI's punycode", () => {
