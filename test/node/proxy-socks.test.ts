@@ -18,7 +18,7 @@ import { parseUri, type WebSocketUri } from "../../src/core/uri.js";
 import type { TcpOptions } from "../../src/node/client.js";
 import { ipv6Bytes, socks5Connect } from "../../src/node/proxy-socks.js";
 import { type LoopbackPair, loopbackPair } from "../helpers/pair.js";
-import { deferred, unhandledRejections } from "../helpers/server.js";
+import { deferred, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -148,7 +148,9 @@ describe("socks5Connect()", () => {
       const tunnel = start(pair, "ws://feed.example.invalid:8080/", PROXY, undefined, tcp);
       await expectBytes(pair, [5, 1, 0], "greeting");
       pair.server.write(Buffer.from([5, 0]));
-      await expectBytes(pair, [5, 1, 0, ...address, 0x1f, 0x90], `request with ${tcp.family}`);
+      const what = `request with family ${tcp.family}, hints ${tcp.hints}`;
+      // A wrong address is shorter or longer: the read would wait for ever.
+      await within(expectBytes(pair, [5, 1, 0, ...address, 0x1f, 0x90], what), 5_000, what);
       pair.server.write(Buffer.from(SUCCEEDED));
       await tunnel;
       // The options net.connect() hands the same lookup for a direct
@@ -182,10 +184,11 @@ describe("socks5Connect()", () => {
       await expectBytes(pair, [5, 1, 0], "greeting");
       pair.server.write(Buffer.from([5, 0]));
       if (typeof expected === "string") {
-        await assert.rejects(tunnel, { code: expected });
+        await within(assert.rejects(tunnel, { code: expected }), 5_000, `family ${family}`);
         continue;
       }
-      await expectBytes(pair, [5, 1, 0, ...expected, 0, 80], `request for family ${family}`);
+      const what = `request for family ${family}`;
+      await within(expectBytes(pair, [5, 1, 0, ...expected, 0, 80], what), 5_000, what);
       pair.server.write(Buffer.from(SUCCEEDED));
       await tunnel;
     }
@@ -216,17 +219,22 @@ describe("socks5Connect()", () => {
       const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, { lookup });
       await pair.read(3);
       pair.server.write(Buffer.from([5, 0]));
-      await assert.rejects(tunnel, check);
+      // Were the answer taken, the tunnel would wait for the proxy's reply.
+      await within(assert.rejects(tunnel, check), 5_000, "the tunnel's rejection");
     }
     await using pair = await loopbackPair();
     const notAFunction = { lookup: "8.8.8.8" } as unknown as TcpOptions;
     const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, notAFunction);
     await pair.read(3);
     pair.server.write(Buffer.from([5, 0]));
-    await assert.rejects(tunnel, {
-      name: "TypeError",
-      message: 'tcp.lookup must be a function; got "8.8.8.8"',
-    });
+    await within(
+      assert.rejects(tunnel, {
+        name: "TypeError",
+        message: 'tcp.lookup must be a function; got "8.8.8.8"',
+      }),
+      5_000,
+      "the tunnel's rejection",
+    );
   });
 
   it("skips the bound address of each type, keeping the bytes that follow it", async () => {
@@ -444,7 +452,11 @@ describe("socks5Connect()", () => {
     await asked.promise;
     const reason = new Error("given up");
     controller.abort(reason);
-    await assert.rejects(tunnel, (error) => error === reason);
+    await within(
+      assert.rejects(tunnel, (error) => error === reason),
+      5_000,
+      "the rejection on abort",
+    );
     assert.equal(pair.client.destroyed, true);
     // The answer after the abort goes nowhere: no request, no error.
     answer!();
@@ -461,7 +473,11 @@ describe("socks5Connect()", () => {
     const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, { lookup });
     await pair.read(3);
     pair.server.write(Buffer.from([5, 0]));
-    await assert.rejects(tunnel, (error) => error === thrown);
+    await within(
+      assert.rejects(tunnel, (error) => error === thrown),
+      5_000,
+      "the tunnel's rejection",
+    );
   });
 });
 

@@ -807,6 +807,8 @@ describe("proxy settings", () => {
     // Names match names: the last labels of an address are no domain of it.
     assert.equal(bypasses("ws://10.1.2.3/", "2.3"), false);
     assert.equal(bypasses("ws://10.1.2.3/", "1.2.3"), false);
+    // Nor a shorthand the URL parser would read as 10.1.2.3: curl and net.isIP() take dotted quads only.
+    assert.equal(bypasses("ws://10.1.2.3/", "10.1.515"), false);
   });
 
   it("rejects unsupported proxy URLs without showing credentials", () => {
