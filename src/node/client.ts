@@ -92,7 +92,9 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
    * Options for the TCP connection to the server, or to the proxy when there
    * is one: `family` (4 or 6), `lookup` (a DNS lookup function, e.g. a cache
    * or a fixed address), `localAddress` and `localPort`, `autoSelectFamily`,
-   * `keepAlive`… as `net.connect()` takes them.
+   * `keepAlive`… as `net.connect()` takes them. Through a `socks5://` proxy,
+   * `lookup`, `family` and `hints` also resolve the server's host name, to
+   * the one address the proxy is asked to connect to.
    */
   tcp?: TcpOptions;
   /**

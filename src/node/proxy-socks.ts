@@ -5,10 +5,12 @@
  * @module
  */
 
-import { lookup } from "node:dns/promises";
+import * as dns from "node:dns";
 import * as net from "node:net";
+import { describeValue } from "../core/describe-value.js";
 import { ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
+import type { TcpOptions } from "./client.js";
 import { redactProxy } from "./proxy-url.js";
 import { SocketReader } from "./socket-reader.js";
 
@@ -57,7 +59,8 @@ const textEncoder = new TextEncoder();
  * Asks the SOCKS5 proxy `proxy`, connected on `socket`, to connect to the
  * server of `uri`, and resolves with the socket, paused, once it has.
  * With `socks5h://` the proxy resolves the host name; with `socks5://` the
- * client does.
+ * client does, with the `lookup`, `family` and `hints` of `tcp` as a direct
+ * connection would.
  *
  * @throws ProxyError when the proxy refuses or answers wrongly; a transient
  *   one when it could not reach the server (see {@link TRANSIENT_REPLIES}).
@@ -67,6 +70,7 @@ export async function socks5Connect(
   uri: WebSocketUri,
   proxy: URL,
   signal: AbortSignal,
+  tcp?: TcpOptions,
 ): Promise<net.Socket> {
   const name = `SOCKS5 proxy ${redactProxy(proxy)}`;
   const reader = new SocketReader(socket, signal, name);
@@ -95,7 +99,13 @@ export async function socks5Connect(
   }
 
   // RFC 1928 §4: VER | CMD | RSV | ATYP | DST.ADDR | DST.PORT
-  const address = await destinationAddress(uri.host, proxy.protocol === "socks5h:", fail);
+  const address = await destinationAddress(
+    uri.host,
+    proxy.protocol === "socks5h:",
+    tcp,
+    signal,
+    fail,
+  );
   const request = new Uint8Array(3 + address.length + 2);
   request.set([SOCKS_VERSION, Command.CONNECT, 0x00], 0);
   request.set(address, 3);
@@ -153,6 +163,8 @@ async function sendCredentials(
 async function destinationAddress(
   host: string,
   remoteDns: boolean,
+  tcp: TcpOptions | undefined,
+  signal: AbortSignal,
   fail: (why: string) => ProxyError,
 ): Promise<Uint8Array> {
   let ip = net.isIP(host) === 0 ? null : host;
@@ -167,9 +179,65 @@ async function destinationAddress(
     address.set(name, 2);
     return address;
   }
-  ip ??= (await lookup(host)).address;
+  ip ??= await lookupAddress(host, tcp, signal);
   if (net.isIPv4(ip)) return new Uint8Array([AddressType.IPV4, ...ip.split(".").map(Number)]);
   return new Uint8Array([AddressType.IPV6, ...ipv6Bytes(ip)]);
+}
+
+/**
+ * The address of `host`, looked up as `net.connect()` looks up the host of a
+ * direct connection with the same `tcp` options: with their `lookup`
+ * function, else `dns.lookup()`, given their `family` and `hints`, and
+ * `dns.ADDRCONFIG` when neither narrows the answer (as Node does outside
+ * Windows). One address, not all: a CONNECT request names one (RFC 1928 §4),
+ * so the proxy can't try the others as `autoSelectFamily` would.
+ *
+ * @throws the lookup's error (e.g. `ENOTFOUND`); TypeError when `tcp.lookup`
+ *   isn't a function or answers something other than an IP address; the
+ *   signal's reason when it aborts first.
+ */
+function lookupAddress(
+  host: string,
+  tcp: TcpOptions | undefined,
+  signal: AbortSignal,
+): Promise<string> {
+  const lookup = tcp?.lookup ?? dns.lookup;
+  if (typeof lookup !== "function") {
+    throw new TypeError(`tcp.lookup must be a function; got ${describeValue(lookup)}`);
+  }
+  // As socketToDnsFamily() in Node's lib/net.js: the family may be given by
+  // name, and is passed on undefined when it isn't given.
+  const given: unknown = tcp?.family;
+  const family = given === "IPv4" ? 4 : given === "IPv6" ? 6 : tcp?.family;
+  let hints = tcp?.hints ?? 0;
+  if (process.platform !== "win32" && family !== 4 && family !== 6 && hints === 0) {
+    hints = dns.ADDRCONFIG;
+  }
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    // Neither dns.lookup() nor a lookup function can be cancelled, and the
+    // latter may never call back: the signal (openTimeout, the caller's)
+    // rejects instead, and an answer coming after it is dropped.
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      lookup(host, { family, hints }, (error, address) => {
+        signal.removeEventListener("abort", onAbort);
+        if (error !== null) reject(error);
+        else if (typeof address === "string" && net.isIP(address) !== 0) resolve(address);
+        else {
+          reject(
+            new TypeError(
+              `tcp.lookup answered ${describeValue(address)} for ${host}, not an IP address`,
+            ),
+          );
+        }
+      });
+    } catch (error) {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    }
+  });
 }
 
 /** The 16 octets of an IPv6 address in text form (RFC 4291 §2.2), `::` and embedded IPv4 included. */

@@ -13,6 +13,7 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { domainToASCII } from "node:url";
 import { InvalidUri, ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
 import type { TcpOptions } from "./client.js";
@@ -111,12 +112,16 @@ function allProxy(env: NodeJS.ProcessEnv): string | undefined {
 /**
  * Whether `NO_PROXY` exempts `uri`. Entries are separated by commas or
  * spaces: `*` exempts everything; a host name exempts itself and its
- * subdomains (a leading `.` or `*.` is ignored); an IP address or a CIDR
- * range exempts the addresses it covers; any entry may end with `:port`.
+ * subdomains (a leading `.` or `*.` is ignored, and so is a trailing `.`,
+ * on the entry and on the URI's host; names match in any case, and in
+ * ASCII: `bücher.example` matches `xn--bcher-kva.example`); an IP address or
+ * a CIDR range exempts the addresses it covers, but no host name, an
+ * IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) being the IPv4 address it
+ * maps; any entry may end with `:port`.
  */
 export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
-  const host = uri.host.toLowerCase();
-  const hostFamily = net.isIP(host);
+  const hostFamily = net.isIP(uri.host);
+  const host = hostFamily === 0 ? withoutTrailingDot(uri.host.toLowerCase()) : uri.host;
   for (const raw of noProxy.split(/[\s,]+/)) {
     if (raw === "") continue;
     if (raw === "*") return true;
@@ -135,17 +140,50 @@ export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
     const address = slash === -1 ? entry : entry.slice(0, slash);
     const family = net.isIP(address);
     if (family !== 0) {
-      if (family === hostFamily && coversAddress(entry, family, slash, host)) return true;
+      if (hostFamily !== 0 && coversAddress(entry, family, slash, host, hostFamily)) return true;
       continue;
     }
-    const domain = entry.replace(/^\*?\./, "");
+    // Names cover names: 10.1.2.3 is no subdomain of a "1.2.3" (curl agrees).
+    if (hostFamily !== 0) continue;
+    const domain = asciiName(entry);
+    if (domain === "") continue;
     if (host === domain || host.endsWith(`.${domain}`)) return true;
   }
   return false;
 }
 
-/** Whether the address or CIDR range `entry` covers the IP address `host`. */
-function coversAddress(entry: string, family: number, slash: number, host: string): boolean {
+/**
+ * The host name of a `NO_PROXY` entry as the URL parser gives a URI's host:
+ * without the `.` or `*.` that may start it (every name entry covers its
+ * subdomains) nor the dot that may end it, and in ASCII (UTS #46 ToASCII,
+ * which lowercases and turns "bücher.example" into "xn--bcher-kva.example").
+ * Empty for an entry that can't be a host name.
+ */
+function asciiName(entry: string): string {
+  const name = withoutTrailingDot(entry.replace(/^\*?\./, ""));
+  return name === "" ? "" : domainToASCII(name);
+}
+
+/**
+ * `name` without the dot that may end it: a name ending in a dot is fully
+ * qualified (RFC 1034 §3.1), the same host as without it; curl's NO_PROXY
+ * matching ignores that dot too.
+ */
+function withoutTrailingDot(name: string): string {
+  return name.endsWith(".") ? name.slice(0, -1) : name;
+}
+
+/**
+ * Whether the address or CIDR range `entry`, of IP version `family`, covers
+ * the IP address `host`, of version `hostFamily`.
+ */
+function coversAddress(
+  entry: string,
+  family: number,
+  slash: number,
+  host: string,
+  hostFamily: number,
+): boolean {
   const type = family === 6 ? "ipv6" : "ipv4";
   const list = new net.BlockList();
   try {
@@ -155,7 +193,10 @@ function coversAddress(entry: string, family: number, slash: number, host: strin
     return false;
   }
   // BlockList compares addresses, not strings: "::1" matches "0:0:0:0:0:0:0:1".
-  return list.check(host, type);
+  // Across versions too: an IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2),
+  // which the URL parser gives as [::ffff:7f00:1] for [::ffff:127.0.0.1], is
+  // the IPv4 address it maps, reached over an IPv6 socket.
+  return list.check(host, hostFamily === 6 ? "ipv6" : "ipv4");
 }
 
 /** What {@link openTunnel} needs besides the proxy and the target. */
@@ -164,7 +205,10 @@ export interface TunnelOptions {
   signal: AbortSignal;
   /** `tls.connect()` options for an `https://` proxy. */
   tls?: tls.ConnectionOptions | undefined;
-  /** `net.connect()` options for the TCP connection to the proxy. */
+  /**
+   * `net.connect()` options for the TCP connection to the proxy; with
+   * `socks5://`, their `lookup`, `family` and `hints` also resolve the server's host name.
+   */
   tcp?: TcpOptions | undefined;
   /** `User-Agent` of the CONNECT request, or `null` for none. */
   userAgent: string | null;
@@ -213,7 +257,7 @@ export async function openTunnel(
     if (scheme === "http:" || scheme === "https:") {
       return await httpConnect(socket, uri, proxy, options.userAgent, options.signal);
     }
-    return await socks5Connect(socket, uri, proxy, options.signal);
+    return await socks5Connect(socket, uri, proxy, options.signal, options.tcp);
   } catch (error) {
     socket.destroy();
     throw error;

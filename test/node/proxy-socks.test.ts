@@ -8,15 +8,17 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import * as dns from "node:dns";
 import { lookup } from "node:dns/promises";
 import { once } from "node:events";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { ProxyError } from "../../src/core/errors.js";
 import { parseUri, type WebSocketUri } from "../../src/core/uri.js";
+import type { TcpOptions } from "../../src/node/client.js";
 import { ipv6Bytes, socks5Connect } from "../../src/node/proxy-socks.js";
 import { type LoopbackPair, loopbackPair } from "../helpers/pair.js";
-import { unhandledRejections } from "../helpers/server.js";
+import { deferred, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -35,9 +37,10 @@ function start(
   uri: string | WebSocketUri = "ws://192.0.2.7:8080/",
   proxy = PROXY,
   signal = new AbortController().signal,
+  tcp?: TcpOptions,
 ): Promise<net.Socket> {
   const target = typeof uri === "string" ? parseUri(uri) : uri;
-  const tunnel = socks5Connect(pair.client, target, proxy, signal);
+  const tunnel = socks5Connect(pair.client, target, proxy, signal, tcp);
   tunnel.catch(() => {});
   return tunnel;
 }
@@ -109,7 +112,9 @@ describe("socks5Connect()", () => {
   });
 
   it("resolves the host name itself with socks5", async () => {
-    const { address } = await lookup("localhost");
+    // net.connect() asks for addresses of configured families only (see below).
+    const hints = process.platform === "win32" ? 0 : dns.ADDRCONFIG;
+    const { address } = await lookup("localhost", { hints });
     const expected = net.isIPv4(address)
       ? [1, ...address.split(".").map(Number)]
       : [4, ...ipv6Bytes(address)];
@@ -120,6 +125,116 @@ describe("socks5Connect()", () => {
     await expectBytes(pair, [5, 1, 0, ...expected, 0, 80], "request");
     pair.server.write(Buffer.from(SUCCEEDED));
     await tunnel;
+  });
+
+  it("looks the host name up with tcp's lookup, family and hints, as net.connect() does", async () => {
+    const given: [string, dns.LookupOptions][] = [];
+    const lookup: net.LookupFunction = (hostname, options, callback) => {
+      given.push([hostname, { ...options }]);
+      if (options.family === 6) callback(null, "2001:db8::7", 6);
+      else callback(null, "192.0.2.7", 4);
+    };
+    const cases: [TcpOptions, number[]][] = [
+      [{ lookup }, [1, 192, 0, 2, 7]],
+      [{ lookup, family: 4 }, [1, 192, 0, 2, 7]],
+      [{ lookup, family: 6 }, [4, ...ipv6Bytes("2001:db8::7")]],
+      [{ lookup, family: 6, hints: dns.V4MAPPED }, [4, ...ipv6Bytes("2001:db8::7")]],
+      // net.connect() takes the family by name too, from JavaScript.
+      [{ lookup, family: "IPv6" as unknown as number }, [4, ...ipv6Bytes("2001:db8::7")]],
+    ];
+    for (const [tcp, address] of cases) {
+      await using pair = await loopbackPair();
+      given.length = 0;
+      const tunnel = start(pair, "ws://feed.example.invalid:8080/", PROXY, undefined, tcp);
+      await expectBytes(pair, [5, 1, 0], "greeting");
+      pair.server.write(Buffer.from([5, 0]));
+      const what = `request with family ${tcp.family}, hints ${tcp.hints}`;
+      // A wrong address is shorter or longer: the read would wait for ever.
+      await within(expectBytes(pair, [5, 1, 0, ...address, 0x1f, 0x90], what), 5_000, what);
+      pair.server.write(Buffer.from(SUCCEEDED));
+      await tunnel;
+      // The options net.connect() hands the same lookup for a direct
+      // connection; it asks for all addresses when it may try several
+      // (autoSelectFamily), which a CONNECT request can't name.
+      const direct = net.connect({
+        ...tcp,
+        host: "feed.example.invalid",
+        port: 9,
+        autoSelectFamily: false,
+      });
+      direct.on("error", () => {});
+      direct.destroy();
+      assert.equal(given.length, 2);
+      assert.deepEqual(given[0], given[1], `family ${tcp.family}, hints ${tcp.hints}`);
+      assert.equal(given[0]![0], "feed.example.invalid");
+    }
+  });
+
+  it("looks the host name up for tcp.family without a lookup function", async () => {
+    for (const family of [4, 6] as const) {
+      // What localhost is in this family here: /etc/hosts may have no ::1,
+      // and then the tunnel fails as a direct connection would.
+      const expected = await lookup("localhost", { family }).then(
+        ({ address }) =>
+          family === 4 ? [1, ...address.split(".").map(Number)] : [4, ...ipv6Bytes(address)],
+        (error: NodeJS.ErrnoException) => error.code ?? String(error),
+      );
+      await using pair = await loopbackPair();
+      const tunnel = start(pair, "ws://localhost:80/", PROXY, undefined, { family });
+      await expectBytes(pair, [5, 1, 0], "greeting");
+      pair.server.write(Buffer.from([5, 0]));
+      if (typeof expected === "string") {
+        await within(assert.rejects(tunnel, { code: expected }), 5_000, `family ${family}`);
+        continue;
+      }
+      const what = `request for family ${family}`;
+      await within(expectBytes(pair, [5, 1, 0, ...expected, 0, 80], what), 5_000, what);
+      pair.server.write(Buffer.from(SUCCEEDED));
+      await tunnel;
+    }
+  });
+
+  it("rejects with tcp.lookup's error, or a TypeError for what isn't an address", async () => {
+    const failure = Object.assign(new Error("getaddrinfo ENOTFOUND feed.example.invalid"), {
+      code: "ENOTFOUND",
+    });
+    const answers: [net.LookupFunction, (error: unknown) => boolean][] = [
+      [(_host, _options, callback) => callback(failure, "", 0), (error) => error === failure],
+      [
+        (_host, _options, callback) => callback(null, "feed.example", 4),
+        (error) =>
+          error instanceof TypeError &&
+          error.message ===
+            'tcp.lookup answered "feed.example" for feed.example.invalid, not an IP address',
+      ],
+      [
+        // A list, as for `all: true`, which wasn't asked.
+        (_host, _options, callback) => callback(null, [{ address: "192.0.2.7", family: 4 }]),
+        (error) =>
+          error instanceof TypeError && /^tcp\.lookup answered an Array for /.test(error.message),
+      ],
+    ];
+    for (const [lookup, check] of answers) {
+      await using pair = await loopbackPair();
+      const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, { lookup });
+      await pair.read(3);
+      pair.server.write(Buffer.from([5, 0]));
+      // Were the answer taken, the tunnel would wait for the proxy's reply.
+      await within(assert.rejects(tunnel, check), 5_000, "the tunnel's rejection");
+    }
+    await using pair = await loopbackPair();
+    const notAFunction = { lookup: "8.8.8.8" } as unknown as TcpOptions;
+    const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, notAFunction);
+    await pair.read(3);
+    pair.server.write(Buffer.from([5, 0]));
+    await within(
+      assert.rejects(tunnel, {
+        name: "TypeError",
+        message: 'tcp.lookup must be a function; got "8.8.8.8"',
+      }),
+      5_000,
+      "the tunnel's rejection",
+    );
   });
 
   it("skips the bound address of each type, keeping the bytes that follow it", async () => {
@@ -321,6 +436,48 @@ describe("socks5Connect()", () => {
     controller.abort(reason);
     await assert.rejects(tunnel, (error) => error === reason);
     assert.equal(pair.client.destroyed, true);
+  });
+  it("stops waiting for tcp.lookup when aborted, and drops its late answer", async () => {
+    await using pair = await loopbackPair();
+    const controller = new AbortController();
+    let answer: (() => void) | null = null;
+    const asked = deferred();
+    const lookup: net.LookupFunction = (_host, _options, callback) => {
+      answer = () => callback(null, "192.0.2.7", 4);
+      asked.resolve();
+    };
+    const tunnel = start(pair, "ws://slow.example.invalid/", PROXY, controller.signal, { lookup });
+    await pair.read(3);
+    pair.server.write(Buffer.from([5, 0]));
+    await asked.promise;
+    const reason = new Error("given up");
+    controller.abort(reason);
+    await within(
+      assert.rejects(tunnel, (error) => error === reason),
+      5_000,
+      "the rejection on abort",
+    );
+    assert.equal(pair.client.destroyed, true);
+    // The answer after the abort goes nowhere: no request, no error.
+    answer!();
+    pair.server.end();
+    assert.equal((await pair.readToEnd()).length, 0);
+  });
+
+  it("rejects with the error a tcp.lookup throws", async () => {
+    await using pair = await loopbackPair();
+    const thrown = new RangeError("no lookups today");
+    const lookup: net.LookupFunction = () => {
+      throw thrown;
+    };
+    const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, { lookup });
+    await pair.read(3);
+    pair.server.write(Buffer.from([5, 0]));
+    await within(
+      assert.rejects(tunnel, (error) => error === thrown),
+      5_000,
+      "the tunnel's rejection",
+    );
   });
 });
 

@@ -12,7 +12,7 @@ import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js
 import { isTransientError, reconnect } from "../../src/node/reconnect.js";
 import { type Server, serve } from "../../src/node/server.js";
 import { rawServer } from "../helpers/raw.js";
-import { echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -226,6 +226,20 @@ async function startSocksProxy(options: { username?: string; password?: string }
     }
   });
   return listen(server, sockets, requests);
+}
+
+/** `null` when a server can listen on ::1, else why it can't (e.g. `EADDRNOTAVAIL`). */
+async function ipv6Loopback(): Promise<string | null> {
+  const probe = net.createServer();
+  try {
+    probe.listen(0, "::1");
+    await once(probe, "listening");
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  } finally {
+    probe.close();
+  }
 }
 
 async function startTlsServer() {
@@ -472,6 +486,97 @@ describe("SOCKS5 proxies", () => {
     }
   });
 
+  it("resolves the host name with tcp.lookup with socks5, as a direct connection does", async () => {
+    const { server, port } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startSocksProxy();
+    const asked: string[] = [];
+    const lookup: net.LookupFunction = (hostname, options, callback) => {
+      asked.push(hostname);
+      if (options.all) callback(null, [{ address: "127.0.0.1", family: 4 }]);
+      else callback(null, "127.0.0.1", 4);
+    };
+    try {
+      await using ws = await connect(`ws://feed.example.invalid:${port}/`, {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        tcp: { lookup },
+      });
+      await ws.send("looked up");
+      assert.equal(await ws.recv(), "looked up");
+      // The proxy is an address: the lookup served the target alone.
+      assert.deepEqual(asked, ["feed.example.invalid"]);
+      assert.deepEqual(proxy.requests, [`1 127.0.0.1 ${port}`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("resolves the host name for tcp.family with socks5", async (t) => {
+    const ipv6 = await ipv6Loopback();
+    if (ipv6 !== null) {
+      t.skip(`no IPv6 loopback to listen on (${ipv6})`);
+      return;
+    }
+    const { server, port } = await startServer(echo, { host: "::1" });
+    await using _server = server;
+    const proxy = await startSocksProxy();
+    // A name with both families, as a dual-stack host has: only tcp.family picks ::1.
+    const lookup: net.LookupFunction = (_hostname, options, callback) => {
+      const [address, family] = options.family === 6 ? ["::1", 6] : ["127.0.0.1", 4];
+      if (options.all) callback(null, [{ address, family }]);
+      else callback(null, address, family);
+    };
+    try {
+      await using ws = await connect(`ws://dual.example.invalid:${port}/`, {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        tcp: { lookup, family: 6 },
+      });
+      await ws.send("over IPv6");
+      assert.equal(await ws.recv(), "over IPv6");
+      assert.deepEqual(proxy.requests, [`4 0000:0000:0000:0000:0000:0000:0000:0001 ${port}`]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("gives up on a tcp.lookup that never answers at openTimeout, or when aborted", async () => {
+    const proxy = await startSocksProxy();
+    const asked: string[] = [];
+    let looking = deferred();
+    const lookup: net.LookupFunction = (hostname) => {
+      asked.push(hostname);
+      looking.resolve();
+    };
+    try {
+      const started = performance.now();
+      const timedOut = await within(
+        connect("ws://silent.example.invalid/", {
+          proxy: `socks5://127.0.0.1:${proxy.port}`,
+          tcp: { lookup },
+          openTimeout: 100,
+        }).catch((e: unknown) => e),
+        5_000,
+        "connect() with a silent tcp.lookup and openTimeout",
+      );
+      assert.ok(timedOut instanceof TimeoutError, String(timedOut));
+      assert.ok(performance.now() - started >= 90);
+      const reason = new Error("given up");
+      const controller = new AbortController();
+      looking = deferred();
+      const aborted = connect("ws://silent.example.invalid/", {
+        proxy: `socks5://127.0.0.1:${proxy.port}`,
+        tcp: { lookup },
+        signal: controller.signal,
+      }).catch((e: unknown) => e);
+      await looking.promise;
+      controller.abort(reason);
+      assert.equal(await within(aborted, 5_000, "connect() aborted during tcp.lookup"), reason);
+      assert.deepEqual(asked, ["silent.example.invalid", "silent.example.invalid"]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("authenticates with a username and password", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
@@ -641,7 +746,6 @@ describe("proxy settings", () => {
     assert.equal(resolveProxy(ws, true, env("example.com")), null);
     assert.equal(resolveProxy(ws, true, { ...env("other"), no_proxy: "example.com" }), null);
     assert.notEqual(resolveProxy(ws, true, env("other.example.com")), null);
-    const bypasses = (uri: string, noProxy: string) => bypassesProxy(parseUri(uri), noProxy);
     assert.equal(bypasses("ws://a.example.com/", "*"), true);
     assert.equal(bypasses("ws://a.example.com/", ".example.com"), true);
     assert.equal(bypasses("ws://a.example.com/", "*.example.com"), true);
@@ -656,6 +760,55 @@ describe("proxy settings", () => {
     assert.equal(bypasses("ws://[::1]:81/", "[::1]:81"), true);
     assert.equal(bypasses("ws://[fd00::5]/", "fd00::/8"), true);
     assert.equal(bypasses("ws://127.0.0.1/", "::1,bad/cidr/,10.0.0.0/99"), false);
+  });
+
+  const bypasses = (uri: string, noProxy: string) => bypassesProxy(parseUri(uri), noProxy);
+
+  it("ignores a trailing dot of the host and of NO_PROXY names, as curl does", () => {
+    // "example.com." is the same name as "example.com", fully qualified (RFC 1034 §3.1).
+    assert.equal(bypasses("ws://example.com/", "example.com."), true);
+    assert.equal(bypasses("ws://example.com./", "example.com"), true);
+    assert.equal(bypasses("ws://example.com./", "example.com."), true);
+    assert.equal(bypasses("ws://a.example.com./", ".example.com."), true);
+    assert.equal(bypasses("ws://a.example.com/", "*.example.com.:80"), true);
+    assert.equal(bypasses("ws://badexample.com./", "example.com."), false);
+    // A dot alone names nothing, not every name that ends in one.
+    assert.equal(bypasses("ws://example.com./", "."), false);
+    assert.equal(bypasses("ws://example.com./", "*."), false);
+    // One dot is dropped, as curl does: the URL parser keeps a second.
+    assert.equal(bypasses("ws://example.com../", "."), false);
+    assert.equal(bypasses("ws://example.com../", "example.com"), false);
+  });
+
+  it("matches names case-insensitively, internationalized ones as the URI's punycode", () => {
+    assert.equal(bypasses("ws://app.example.com/", "EXAMPLE.Com"), true);
+    assert.equal(bypasses("ws://APP.EXAMPLE.COM/", "example.com"), true);
+    // The URI's host arrives as "xn--bcher-kva.example"; the entry as typed.
+    assert.equal(bypasses("ws://bücher.example/", "bücher.example"), true);
+    assert.equal(bypasses("ws://xn--bcher-kva.example/", "BÜCHER.example"), true);
+    assert.equal(bypasses("ws://shop.bücher.example/", ".bücher.example"), true);
+    assert.equal(bypasses("ws://shop.bücher.example:8080/", "*.bücher.example:8080"), true);
+    assert.equal(bypasses("ws://bücher.example/", "xn--bcher-kva.example"), true);
+    assert.equal(bypasses("ws://bucher.example/", "bücher.example"), false);
+  });
+
+  it("matches addresses to address entries only, an IPv4-mapped IPv6 one as IPv4", () => {
+    assert.equal(bypasses("ws://[::1]/", "[::1]"), true);
+    assert.equal(bypasses("ws://[::1]/", "::1"), true);
+    assert.equal(bypasses("ws://[2001:DB8::1]:8080/", "[2001:db8:0::1]:8080"), true);
+    assert.equal(bypasses("ws://[2001:db8::1]:8081/", "[2001:db8::1]:8080"), false);
+    // RFC 4291 §2.5.5.2: ::ffff:127.0.0.1 is 127.0.0.1, reached over IPv6 sockets.
+    assert.equal(bypasses("ws://[::ffff:127.0.0.1]/", "127.0.0.1"), true);
+    assert.equal(bypasses("ws://[::ffff:10.1.2.3]/", "10.0.0.0/8"), true);
+    assert.equal(bypasses("ws://127.0.0.1/", "[::ffff:127.0.0.1]"), true);
+    assert.equal(bypasses("ws://[::ffff:127.0.0.2]/", "127.0.0.1"), false);
+    // RFC 4291 §2.5.5.1: an "IPv4-compatible" address is another IPv6 address.
+    assert.equal(bypasses("ws://[::127.0.0.1]/", "127.0.0.1"), false);
+    // Names match names: the last labels of an address are no domain of it.
+    assert.equal(bypasses("ws://10.1.2.3/", "2.3"), false);
+    assert.equal(bypasses("ws://10.1.2.3/", "1.2.3"), false);
+    // Nor a shorthand the URL parser would read as 10.1.2.3: curl and net.isIP() take dotted quads only.
+    assert.equal(bypasses("ws://10.1.2.3/", "10.1.515"), false);
   });
 
   it("rejects unsupported proxy URLs without showing credentials", () => {
