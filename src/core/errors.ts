@@ -34,6 +34,8 @@
 
 import type { Close } from "./close.js";
 import { redactTypedUri } from "./redact-uri.js";
+// Types only: response.ts imports this module's InvalidMessage at run time.
+import type { Response } from "./response.js";
 
 /** Root of every error raised by websockets-ts. */
 export class WebSocketError extends Error {
@@ -149,14 +151,6 @@ export class InvalidMessage extends InvalidHandshake {
   }
 }
 
-/** Minimal view of a handshake response, to avoid a cycle with `response.ts`. */
-export interface StatusResponse {
-  /** The HTTP status code, e.g. 403. */
-  readonly status: number;
-  /** The reason phrase, e.g. `"Forbidden"`. */
-  readonly reason: string;
-}
-
 /** The server answered the handshake with a status other than 101. */
 export class InvalidStatus extends InvalidHandshake {
   /** This class's code: `"ERR_INVALID_STATUS"`. */
@@ -164,8 +158,11 @@ export class InvalidStatus extends InvalidHandshake {
 
   /** The message is `"server rejected WebSocket connection: HTTP <status>"`. */
   constructor(
-    /** The response: the handshake's `Response`, with its headers and body. */
-    readonly response: StatusResponse,
+    /**
+     * The handshake's response, with its headers and body: `Retry-After`
+     * on a 429 or 503, `WWW-Authenticate` on a 401, the server's explanation.
+     */
+    readonly response: Response,
     options?: ErrorOptions,
   ) {
     super(`server rejected WebSocket connection: HTTP ${response.status}`, options);

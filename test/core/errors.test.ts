@@ -27,10 +27,17 @@ import {
   TimeoutError,
   WebSocketError,
 } from "../../src/core/errors.js";
+import { Headers } from "../../src/core/headers.js";
+import { Response } from "../../src/core/response.js";
 
 const OK = new Close(1000, "");
 const GOING_AWAY = new Close(1001, "bye");
 const TOO_BIG = new Close(1009, "");
+
+/** A handshake response with `status` and nothing else. */
+function statusResponse(status: number): Response {
+  return new Response(status, "", new Headers());
+}
 
 describe("the error tree", () => {
   // [instance, code, ancestors it must be an instance of]
@@ -51,7 +58,7 @@ describe("the error tree", () => {
     [new SecurityError("x"), "ERR_SECURITY", [InvalidHandshake]],
     [new ProxyError("x"), "ERR_PROXY", [InvalidHandshake]],
     [new InvalidMessage("x"), "ERR_INVALID_MESSAGE", [InvalidHandshake]],
-    [new InvalidStatus({ status: 404, reason: "" }), "ERR_INVALID_STATUS", [InvalidHandshake]],
+    [new InvalidStatus(statusResponse(404)), "ERR_INVALID_STATUS", [InvalidHandshake]],
     [new InvalidHeader("Host"), "ERR_INVALID_HEADER", [InvalidHandshake]],
     [
       new InvalidHeaderFormat("Upgrade", "expected token", "", 0),
@@ -94,7 +101,7 @@ describe("the error tree", () => {
     assert.equal(new WebSocketError("x", { cause }).cause, cause);
     assert.equal(new InvalidMessage("x", 400, { cause }).cause, cause);
     assert.equal(new ConnectionClosed(null, null, null, { cause }).cause, cause);
-    assert.equal(new InvalidStatus({ status: 500, reason: "" }, { cause }).cause, cause);
+    assert.equal(new InvalidStatus(statusResponse(500), { cause }).cause, cause);
     assert.equal(new InvalidHeader("Host", null, { cause }).cause, cause);
     assert.equal(new ProtocolError("x", 1002, { cause }).cause, cause);
     assert.equal(new PayloadTooBig("x", { cause }).cause, cause);
@@ -174,8 +181,10 @@ describe("InvalidHandshake subclasses", () => {
   });
 
   it("InvalidStatus names the status and keeps the response", () => {
-    const response = { status: 403, reason: "Forbidden" };
+    const response = new Response(403, "Forbidden", new Headers({ "Retry-After": "30" }));
     const error = new InvalidStatus(response);
+    // Typed as the Response it is: its headers need no cast.
+    assert.equal(error.response.headers.get("retry-after"), "30");
     assert.equal(error.message, "server rejected WebSocket connection: HTTP 403");
     assert.equal(error.response, response);
   });

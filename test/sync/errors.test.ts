@@ -37,8 +37,8 @@ describe("serializeError() and reviveError()", () => {
     assert.equal(status.message, "server rejected WebSocket connection: HTTP 403");
     assert.ok(status.response instanceof Response);
     assert.equal(status.response.status, 403);
-    assert.equal((status.response as Response).headers.get("x-why"), "no");
-    assert.equal((status.response as Response).text, "nope");
+    assert.equal(status.response.headers.get("x-why"), "no");
+    assert.equal(status.response.text, "nope");
 
     const header = roundTrip(new InvalidHeader("Upgrade", "h2c"));
     assert.ok(header instanceof InvalidHeader);
