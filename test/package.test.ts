@@ -123,7 +123,7 @@ declare const socket: net.Socket;
 export async function main(): Promise<void> {
   const server = await serve(
     async (connection: ServerConnection) => {
-      const user: string | null = connection.username ?? connection.request?.path ?? null;
+      const user: string = connection.username ?? connection.request.path;
       const id: string | undefined = connection.params["id"];
       const status: number | undefined = connection.response?.status;
       await connection.sendText([user, id, status, connection.subprotocol].join(" "));

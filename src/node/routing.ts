@@ -170,8 +170,8 @@ function matchSegments(
 export function route(routes: Routes): Handler {
   const table = new RouteTable(routes);
   const handler = (connection: ServerConnection) => {
-    const match = table.match(connection.request?.path ?? "");
-    if (match === null) throw new Error(`no route for ${connection.request?.path}`);
+    const match = table.match(connection.request.path);
+    if (match === null) throw new Error(`no route for ${connection.request.path}`);
     return match.handler(connection);
   };
   tables.set(handler, table);

@@ -173,8 +173,6 @@ let constructServer: (
 export class ServerConnection extends Connection {
   /** The sans-I/O server protocol this connection drives. */
   declare readonly protocol: ServerProtocol;
-  /** The handshake request, once received. */
-  request: Request | null = null;
   /** Free for the application: e.g. the user authenticated in `processRequest` or by `basicAuth()`. */
   username: string | null = null;
   /** Values of the `:name` segments of the pattern that `route()` matched. */
@@ -207,13 +205,23 @@ export class ServerConnection extends Connection {
    */
   protected override logContext(): string {
     const peer = super.logContext();
-    const target = this.request?.path;
+    const target = this.protocol.request?.path;
     let path = target === undefined ? null : requestTargetPath(target);
     if (path === null) return peer;
     // A fragment has no place in a request target, and no business in a log.
     const fragment = path.indexOf("#");
     if (fragment !== -1) path = path.slice(0, fragment);
     return peer === "" ? path : `${peer} ${path}`;
+  }
+
+  /**
+   * The handshake request. The connection reaches no hook and no handler
+   * before it is received: typed without `null` for them.
+   */
+  get request(): Request {
+    // The protocol keeps it; a field here would be a second reference on
+    // every connection.
+    return this.protocol.request!;
   }
 
   /** The subprotocol selected during the handshake, or `null`. */
@@ -226,7 +234,7 @@ export class ServerConnection extends Connection {
     const sent = this.sent;
     if (typeof sent !== "string") return sent;
     // A plain 101: no hook, extension or subprotocol changed it (see completeHandshake()).
-    const key = this.request!.headers.get("Sec-WebSocket-Key")!;
+    const key = this.request.headers.get("Sec-WebSocket-Key")!;
     const response = new Response(
       101,
       reasonPhrase(101),
@@ -255,7 +263,7 @@ export class ServerConnection extends Connection {
    */
   rejectHandshake(): void {
     if (this.protocol.state !== State.CONNECTING || this.lost || this.sent !== null) return;
-    if (this.request === null && this.socket.bytesRead === 0) {
+    if (this.protocol.request === null && this.socket.bytesRead === 0) {
       // No request started: closed like an idle HTTP connection, without a
       // response, which would then wait up to closeTimeout for a client that
       // may never close its side.
@@ -283,7 +291,6 @@ export class ServerConnection extends Connection {
    */
   protected handleHandshakeEvent(event: Event): void {
     const request = event as Request;
-    this.request = request;
     const options = this.server.options;
     if (options.processRequest || options.processResponse) {
       // Bytes that arrive before the response wait for it in the protocol.
@@ -325,7 +332,7 @@ export class ServerConnection extends Connection {
     // finishHandshake(). Nothing was written to a client that left first.
     const error = this.protocol.handshakeExc;
     if (
-      this.request === null &&
+      this.protocol.request === null &&
       this.sent === null &&
       error instanceof InvalidMessage &&
       this.socket.bytesWritten > 0

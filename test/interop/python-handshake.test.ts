@@ -196,7 +196,7 @@ describe(`a Python websockets ${version ?? ""} client against our server: handsh
     assert.equal(report.subprotocol, "chat.v2");
     assert.equal(report.response_headers["Sec-WebSocket-Protocol"], "chat.v2");
     assert.equal(seen[0]?.subprotocol, "chat.v2");
-    assert.equal(seen[0]?.request?.headers.get("Sec-WebSocket-Protocol"), "chat.v1, chat.v2");
+    assert.equal(seen[0]?.request.headers.get("Sec-WebSocket-Protocol"), "chat.v1, chat.v2");
   });
 
   it("refuses with 400 a Python client that offers none of our subprotocols", async () => {
@@ -294,7 +294,7 @@ describe(`a Python websockets ${version ?? ""} client against our server: handsh
     );
     assert.equal(report.path, "/target");
     assert.deepEqual(report.steps, [{ same: true }]);
-    assert.equal(target.seen[0]?.request?.path, "/target");
+    assert.equal(target.seen[0]?.request.path, "/target");
     assert.equal(server.connections.size, 0);
   });
 });

@@ -322,7 +322,7 @@ describe(`a Python websockets ${version ?? ""} client against our server: transp
     assert.deepEqual(report.steps, [{ same: true }]);
     assert.deepEqual(report.close_rcvd, [1000, ""]);
     const serverSide = await seen.promise;
-    assert.equal(serverSide.request?.path, "/secure");
+    assert.equal(serverSide.request.path, "/secure");
     await serverSide.closed;
     assert.equal(serverSide.closeCode, 1000);
   });
@@ -351,8 +351,8 @@ describe(`a Python websockets ${version ?? ""} client against our server: transp
       assert.equal(report.tls !== null, secure);
       assert.deepEqual(report.close_rcvd, [4000, "fin – ünïcode"]);
       const serverSide = await seen.promise;
-      assert.equal(serverSide.request?.path, "/over-unix");
-      assert.equal(serverSide.request?.headers.get("Host"), "localhost");
+      assert.equal(serverSide.request.path, "/over-unix");
+      assert.equal(serverSide.request.headers.get("Host"), "localhost");
       assert.equal(serverSide.remoteAddress, null);
       await serverSide.closed;
       assert.deepEqual([serverSide.closeCode, serverSide.closeReason], [4000, "fin – ünïcode"]);
@@ -371,7 +371,7 @@ describe(`a Python websockets ${version ?? ""} client against our server: transp
     assert.match(report.response_headers["Sec-WebSocket-Extensions"] ?? "", /^permessage-deflate/);
     assert.deepEqual(report.close_rcvd, [1000, ""]);
     const serverSide = await upgrading.seen;
-    assert.equal(serverSide.request?.path, "/upgraded");
+    assert.equal(serverSide.request.path, "/upgraded");
     await serverSide.closed;
     assert.equal(serverSide.closeCode, 1000);
   });

@@ -253,7 +253,7 @@ describe("a ws client against our server", () => {
     try {
       assert.equal(client.extensions, "");
       const [connection] = [...server.connections];
-      assert.equal(connection!.request?.headers.has("Sec-WebSocket-Extensions"), false);
+      assert.equal(connection!.request.headers.has("Sec-WebSocket-Extensions"), false);
       assert.equal(connection!.response?.headers.has("Sec-WebSocket-Extensions"), false);
       assert.deepEqual(connection!.protocol.extensions, []);
       const [echoed] = await exchange(client, chat(100));

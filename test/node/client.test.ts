@@ -53,7 +53,7 @@ describe("connect()", () => {
   it("sends a default User-Agent that can be turned off", async () => {
     const agents: (string | undefined)[] = [];
     const { server, uri } = await startServer(async (ws) => {
-      agents.push(ws.request?.headers.get("User-Agent"));
+      agents.push(ws.request.headers.get("User-Agent"));
     });
     await using _server = server;
     await (await connect(uri)).close();
@@ -256,7 +256,7 @@ describe("connect() with additionalHeaders", () => {
         ["Cookie", "b=2"],
       ],
     });
-    const headers = (await seen.promise).request!.headers;
+    const headers = (await seen.promise).request.headers;
     assert.deepEqual(headers.getAll("Host"), ["virtual.example"]);
     assert.deepEqual(headers.getAll("Origin"), ["https://header.example"]);
     // Other fields may repeat, as given.

@@ -55,7 +55,7 @@ async function handler(ws: ServerConnection): Promise<void> {
   const done = ws.closed.catch(() => {});
   handlersRunning.add(done);
   void done.then(() => handlersRunning.delete(done));
-  switch (ws.request?.path) {
+  switch (ws.request.path) {
     case "/close":
       await ws.close(1000, "bye");
       return;

@@ -446,7 +446,7 @@ describe("serve()", () => {
     assert.equal(ws.subprotocol, "chat");
     const serverSide = await seen.promise;
     assert.equal(serverSide.subprotocol, "chat");
-    assert.equal(serverSide.request?.headers.get("Origin"), "https://good.example");
+    assert.equal(serverSide.request.headers.get("Origin"), "https://good.example");
     const refused = await connect(uri, {
       subprotocols: ["chat"],
       origin: "https://evil.example",

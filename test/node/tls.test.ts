@@ -47,8 +47,8 @@ describe("TLS", () => {
     await ws.send("over TLS");
     assert.equal(await ws.recv(), "over TLS");
     const serverSide = await seen.promise;
-    assert.equal(serverSide.request?.path, "/secure");
-    assert.equal(serverSide.request?.headers.get("Host"), `localhost:${port}`);
+    assert.equal(serverSide.request.path, "/secure");
+    assert.equal(serverSide.request.headers.get("Host"), `localhost:${port}`);
     // The certificate's IP address entries work too.
     await using byAddress = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } });
     await byAddress.send("by address");

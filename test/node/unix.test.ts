@@ -38,8 +38,8 @@ describe("Unix sockets", () => {
     await ws.send("over a Unix socket");
     assert.equal(await ws.recv(), "over a Unix socket");
     const serverSide = await seen.promise;
-    assert.equal(serverSide.request?.path, "/chat?room=1");
-    assert.equal(serverSide.request?.headers.get("Host"), "localhost");
+    assert.equal(serverSide.request.path, "/chat?room=1");
+    assert.equal(serverSide.request.headers.get("Host"), "localhost");
     assert.equal(serverSide.remoteAddress, null);
   });
 

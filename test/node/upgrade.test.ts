@@ -263,9 +263,9 @@ describe("Server.handleUpgrade()", () => {
       assert.equal(echoed?.opcode, Opcode.TEXT);
       assert.equal(new TextDecoder().decode(echoed?.data), "early");
       const serverSide = await seen.promise;
-      assert.equal(serverSide.request?.path, "/early");
-      assert.equal(serverSide.request?.headers.get("X-Name"), "caf\xe9");
-      assert.deepEqual(serverSide.request?.headers.getAll("X-Repeated"), ["1", "2"]);
+      assert.equal(serverSide.request.path, "/early");
+      assert.equal(serverSide.request.headers.get("X-Name"), "caf\xe9");
+      assert.deepEqual(serverSide.request.headers.getAll("X-Repeated"), ["1", "2"]);
       peer.socket.destroy();
     } finally {
       await closeHttpServer(httpServer);
