@@ -24,8 +24,16 @@ export function isDigit(code: number): boolean {
   return code >= 0x30 && code <= 0x39;
 }
 
+/**
+ * HTTP/1.0, HTTP/1.1 and the later minor versions of HTTP/1 that RFC 9110
+ * §2.5 reads as 1.1: "A recipient that receives a message with a major
+ * version number that it implements and a minor version number higher than
+ * what it implements SHOULD process the message as if it were in the highest
+ * minor version within that major version to which the recipient is
+ * conformant."
+ */
 function isSupportedVersion(version: string): boolean {
-  return version === "HTTP/1.1" || version === "HTTP/1.0";
+  return version.startsWith("HTTP/1.");
 }
 
 /** RFC 9112 §3.2: the request-target is visible ASCII; anything else is rejected. */
@@ -77,7 +85,7 @@ export function parseRequestLine(line: string): [method: string, target: string,
   return [
     method === "GET" ? "GET" : method,
     target,
-    version === "HTTP/1.1" ? "HTTP/1.1" : "HTTP/1.0",
+    version === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1",
   ];
 }
 

@@ -376,13 +376,22 @@ describe("RequestParser", () => {
     }
   });
 
-  it("rejects HTTP versions other than 1.0 and 1.1 with 505", () => {
-    for (const version of ["HTTP/2.0", "HTTP/0.9", "HTTP/1.2"]) {
+  it("rejects HTTP versions other than 1.x with 505", () => {
+    for (const version of ["HTTP/2.0", "HTTP/0.9", "HTTP/3.1"]) {
       assertInvalid(
         () => parseRequest(`GET / ${version}\r\nHost: h\r\n\r\n`),
         505,
         "unsupported HTTP version",
       );
+    }
+  });
+
+  it("reads a later HTTP/1 minor version as HTTP/1.1, Host included", () => {
+    // RFC 9110 §2.5: "as if it were in the highest minor version within that
+    // major version to which the recipient is conformant".
+    for (const version of ["HTTP/1.2", "HTTP/1.9"]) {
+      assert.equal(parseRequest(`GET / ${version}\r\nHost: h\r\n\r\n`)?.version, "HTTP/1.1");
+      assertInvalid(() => parseRequest(`GET / ${version}\r\n\r\n`), 400, "missing Host header");
     }
   });
 

@@ -91,12 +91,16 @@ describe("ResponseParser", () => {
       });
     }
 
-    it("rejects HTTP versions other than 1.0 and 1.1", () => {
-      assertInvalid(
-        () => parseResponse("HTTP/2.0 101 OK\r\n\r\n"),
-        505,
-        "unsupported HTTP version",
-      );
+    it("rejects HTTP versions other than 1.x, and reads a later 1.x as 1.1", () => {
+      for (const version of ["HTTP/2.0", "HTTP/0.9"]) {
+        assertInvalid(
+          () => parseResponse(`${version} 101 OK\r\n\r\n`),
+          505,
+          "unsupported HTTP version",
+        );
+      }
+      // RFC 9110 §2.5: a higher minor version is processed as the highest one implemented.
+      assert.equal(parseResponse("HTTP/1.2 101 OK\r\n\r\n")?.status, 101);
     });
 
     it("rejects a status line longer than maxLineLength", () => {
