@@ -14,8 +14,50 @@ import { Opcode } from "./opcodes.js";
 /** Payload bytes previewed in a description: enough to recognize a message. */
 const PREVIEW_BYTES = 48;
 
-/** Header fields whose values are credentials: traces say they were there, not what they held. */
+/**
+ * Header fields whose values are credentials: traces say they were there, not
+ * what they held. Beyond HTTP's own, the names applications give their keys
+ * and tokens (`X-Api-Key`, `X-Auth-Token`, `X-Session-Id`, …), recognized by
+ * a part of the name; `Sec-WebSocket-Key` is a nonce, shown (it checks the
+ * `Sec-WebSocket-Accept` in the same trace).
+ */
 const CREDENTIAL_FIELDS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
+const CREDENTIAL_NAME_PART = /token|secret|passw|session|signature|credential|api-?key|auth|-key$/;
+
+function isCredentialField(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (CREDENTIAL_FIELDS.has(lower)) return true;
+  return (
+    lower !== "sec-websocket-key" &&
+    lower !== "www-authenticate" &&
+    CREDENTIAL_NAME_PART.test(lower)
+  );
+}
+
+/**
+ * A request line with what its target may hold of credentials redacted: the
+ * user info of an absolute-form target (RFC 9112 §3.2.2) and the values of
+ * its query's parameters, where tokens often travel; the names stay.
+ * Status lines pass unchanged.
+ */
+function redactStartLine(startLine: string): string {
+  const parts = startLine.split(" ");
+  if (parts.length !== 3 || startLine.startsWith("HTTP/")) return startLine;
+  let target = parts[1]!;
+  target = target.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, "$1[redacted]@");
+  const query = target.indexOf("?");
+  if (query !== -1) {
+    const parameters = target
+      .slice(query + 1)
+      .split("&")
+      .map((parameter) => {
+        const equals = parameter.indexOf("=");
+        return equals === -1 ? parameter : `${parameter.slice(0, equals)}=[redacted]`;
+      });
+    target = `${target.slice(0, query)}?${parameters.join("&")}`;
+  }
+  return `${parts[0]} ${target} ${parts[2]}`;
+}
 
 // ignoreBOM: a payload that starts with U+FEFF is previewed with it, as sent.
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -62,13 +104,14 @@ export function describeFrame(frame: Frame): string {
 
 /**
  * The lines of an HTTP head (request or status line, then each field) for a
- * trace, with the values of credential fields (`Authorization`, `Cookie`,
- * …) replaced by `[redacted]`: traces end up in logs and bug reports.
+ * trace, with credentials replaced by `[redacted]`: the values of credential
+ * fields (`Authorization`, `Cookie`, `X-Api-Key`, …), and the user info and
+ * query values of a request target. Traces end up in logs and bug reports.
  */
 export function describeHead(startLine: string, headers: Headers): string[] {
-  const lines = [startLine];
+  const lines = [redactStartLine(startLine)];
   for (const [name, value] of headers) {
-    lines.push(`${name}: ${CREDENTIAL_FIELDS.has(name.toLowerCase()) ? "[redacted]" : value}`);
+    lines.push(`${name}: ${isCredentialField(name) ? "[redacted]" : value}`);
   }
   return lines;
 }

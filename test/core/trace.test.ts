@@ -102,4 +102,27 @@ describe("describeHead", () => {
       "X-Trace: abc",
     ]);
   });
+
+  it("redacts the fields applications keep their keys and tokens in, not the handshake's", () => {
+    const names = ["X-Api-Key", "X-Auth-Token", "x-session-id", "X-Client-Secret", "X-Signature"];
+    const shown = ["Sec-WebSocket-Key", "Sec-WebSocket-Accept", "WWW-Authenticate", "X-Keyboard"];
+    const headers = new Headers([...names, ...shown].map((name): [string, string] => [name, "v"]));
+    assert.deepEqual(describeHead("HTTP/1.1 101 Switching Protocols", headers).slice(1), [
+      ...names.map((name) => `${name}: [redacted]`),
+      ...shown.map((name) => `${name}: v`),
+    ]);
+  });
+
+  it("redacts the user info and query values of a request target, not its path", () => {
+    const head = (line: string) => describeHead(line, new Headers())[0];
+    assert.equal(
+      head("GET ws://user:pass@h/chat?token=t0k&room=1&flag HTTP/1.1"),
+      "GET ws://[redacted]@h/chat?token=[redacted]&room=[redacted]&flag HTTP/1.1",
+    );
+    assert.equal(head("GET /chat?key=a=b HTTP/1.1"), "GET /chat?key=[redacted] HTTP/1.1");
+    assert.equal(head("GET /chat HTTP/1.1"), "GET /chat HTTP/1.1");
+    assert.equal(head("GET http://h:1/a@b HTTP/1.1"), "GET http://h:1/a@b HTTP/1.1");
+    // A status line's reason is the server's to choose, and no target.
+    assert.equal(head("HTTP/1.1 400 Bad token=x"), "HTTP/1.1 400 Bad token=x");
+  });
 });
