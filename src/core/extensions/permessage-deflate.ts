@@ -64,8 +64,9 @@ const EMPTY = new Uint8Array(0);
  * framing costs a few bytes on any input: RFC 7692 §7.2.3.1's 5-byte "Hello"
  * compresses to 7. Incompressible data (random bytes, media, archives) grows
  * by about 5 bytes per 2 KiB stored block; sending it as it is saves those
- * bytes, the peer's inflate, and keeps a message under the peer's size limit
- * uncompressed from exceeding it compressed.
+ * bytes and the peer's inflate. The slack keeps short messages, whose few
+ * bytes of framing would otherwise close and reopen the deflater each time,
+ * compressed.
  */
 const MAX_EXPANSION = 16;
 
