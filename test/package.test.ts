@@ -44,7 +44,9 @@ describe("the package", () => {
     for (const file of ["package.json", "tsconfig.json", "tsconfig.base.json"]) {
       cpSync(join(root, file), join(scratch, file));
     }
-    cpSync(join(root, "src"), join(scratch, "src"), { recursive: true });
+    for (const dir of ["src", "docs", "examples"]) {
+      cpSync(join(root, dir), join(scratch, dir), { recursive: true });
+    }
     symlinkSync(join(root, "node_modules"), join(scratch, "node_modules"), "junction");
     await runNpm(scratch, ["run", "build"]);
   });
@@ -63,13 +65,17 @@ describe("the package", () => {
     assert.equal(mode & 0o111, 0o111, `mode ${(mode & 0o777).toString(8)}`);
   });
 
-  it("npm pack ships dist/ without source maps or the compiler's build info", async () => {
+  it("npm pack ships dist/, the docs and the examples, without source maps or build info", async () => {
     // --ignore-scripts: prepack would build again; the build above is the one packed.
     const stdout = await runNpm(scratch, ["pack", "--dry-run", "--json", "--ignore-scripts"]);
     const [{ files }] = JSON.parse(stdout) as [{ files: { path: string }[] }];
     const paths = files.map(({ path }) => path);
     assert.ok(paths.includes("dist/cli.js"), "the command is packed");
     assert.ok(paths.includes("dist/index.d.ts"), "the declarations are packed");
+    // README.md's links, and the declarations' references to docs/topics/, resolve
+    // in an installed copy too.
+    assert.ok(paths.includes("docs/index.md"), "the docs are packed");
+    assert.ok(paths.includes("examples/README.md"), "the examples are packed");
     assert.deepEqual(
       paths.filter((path) => path.endsWith(".map") || path.endsWith(".tsbuildinfo")),
       [],
