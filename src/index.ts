@@ -12,6 +12,7 @@ export {
   ConnectionClosedError,
   ConnectionClosedOK,
   DuplicateParameter,
+  type ErrorCode,
   InvalidHandshake,
   InvalidHeader,
   InvalidHeaderFormat,

@@ -37,10 +37,41 @@ import { redactTypedUri } from "./redact-uri.js";
 // Types only: response.ts imports this module's InvalidMessage at run time.
 import type { Response } from "./response.js";
 
+/**
+ * The `code` of every error class here: a union of literals, so that a
+ * misspelled code in a comparison (`error.code === "ERR_CONECTION_CLOSED"`)
+ * is a compile error.
+ */
+export type ErrorCode =
+  | "ERR_WEBSOCKET"
+  | "ERR_CONNECTION_CLOSED"
+  | "ERR_CONNECTION_CLOSED_OK"
+  | "ERR_CONNECTION_CLOSED_ERROR"
+  | "ERR_INVALID_HANDSHAKE"
+  | "ERR_SECURITY"
+  | "ERR_INVALID_MESSAGE"
+  | "ERR_INVALID_STATUS"
+  | "ERR_INVALID_HEADER"
+  | "ERR_INVALID_HEADER_FORMAT"
+  | "ERR_INVALID_HEADER_VALUE"
+  | "ERR_INVALID_ORIGIN"
+  | "ERR_INVALID_UPGRADE"
+  | "ERR_NEGOTIATION"
+  | "ERR_DUPLICATE_PARAMETER"
+  | "ERR_INVALID_PARAMETER_NAME"
+  | "ERR_INVALID_PARAMETER_VALUE"
+  | "ERR_INVALID_URI"
+  | "ERR_PROTOCOL"
+  | "ERR_PAYLOAD_TOO_BIG"
+  | "ERR_INVALID_STATE"
+  | "ERR_CONCURRENCY"
+  | "ERR_TIMEOUT"
+  | "ERR_PROXY";
+
 /** Root of every error raised by websockets-ts. */
 export class WebSocketError extends Error {
   /** A stable identifier, e.g. `"ERR_CONNECTION_CLOSED_OK"`. */
-  readonly code: string = "ERR_WEBSOCKET";
+  readonly code: ErrorCode = "ERR_WEBSOCKET";
 
   /**
    * @param message what went wrong, lowercase, e.g. `"invalid close code: 999"`.
@@ -59,7 +90,7 @@ export class WebSocketError extends Error {
  */
 export class ConnectionClosed extends WebSocketError {
   /** This class's code: `"ERR_CONNECTION_CLOSED"`. */
-  override readonly code: string = "ERR_CONNECTION_CLOSED";
+  override readonly code: ErrorCode = "ERR_CONNECTION_CLOSED";
 
   /** The message describes the close frames, e.g. `"received 1000 (OK); then sent 1000 (OK)"`. */
   constructor(
@@ -107,25 +138,25 @@ function describeClose(
 /** The connection closed normally: 1000 or 1001 were exchanged. */
 export class ConnectionClosedOK extends ConnectionClosed {
   /** This class's code: `"ERR_CONNECTION_CLOSED_OK"`. */
-  override readonly code: string = "ERR_CONNECTION_CLOSED_OK";
+  override readonly code: ErrorCode = "ERR_CONNECTION_CLOSED_OK";
 }
 
 /** The connection closed abnormally: an error code, or no close frame at all. */
 export class ConnectionClosedError extends ConnectionClosed {
   /** This class's code: `"ERR_CONNECTION_CLOSED_ERROR"`. */
-  override readonly code: string = "ERR_CONNECTION_CLOSED_ERROR";
+  override readonly code: ErrorCode = "ERR_CONNECTION_CLOSED_ERROR";
 }
 
 /** The opening handshake failed. */
 export class InvalidHandshake extends WebSocketError {
   /** This class's code: `"ERR_INVALID_HANDSHAKE"`. */
-  override readonly code: string = "ERR_INVALID_HANDSHAKE";
+  override readonly code: ErrorCode = "ERR_INVALID_HANDSHAKE";
 }
 
 /** A security rule or limit stopped the handshake (too many redirects, a downgrade, …). */
 export class SecurityError extends InvalidHandshake {
   /** This class's code: `"ERR_SECURITY"`. */
-  override readonly code: string = "ERR_SECURITY";
+  override readonly code: ErrorCode = "ERR_SECURITY";
 }
 
 /**
@@ -134,7 +165,7 @@ export class SecurityError extends InvalidHandshake {
  */
 export class InvalidMessage extends InvalidHandshake {
   /** This class's code: `"ERR_INVALID_MESSAGE"`. */
-  override readonly code: string = "ERR_INVALID_MESSAGE";
+  override readonly code: ErrorCode = "ERR_INVALID_MESSAGE";
 
   /** @param message what is wrong, e.g. `"invalid status code: 999"`. */
   constructor(
@@ -154,7 +185,7 @@ export class InvalidMessage extends InvalidHandshake {
 /** The server answered the handshake with a status other than 101. */
 export class InvalidStatus extends InvalidHandshake {
   /** This class's code: `"ERR_INVALID_STATUS"`. */
-  override readonly code: string = "ERR_INVALID_STATUS";
+  override readonly code: ErrorCode = "ERR_INVALID_STATUS";
 
   /** The message is `"server rejected WebSocket connection: HTTP <status>"`. */
   constructor(
@@ -172,7 +203,7 @@ export class InvalidStatus extends InvalidHandshake {
 /** A handshake header is missing, repeated, or wrong. */
 export class InvalidHeader extends InvalidHandshake {
   /** This class's code: `"ERR_INVALID_HEADER"`. */
-  override readonly code: string = "ERR_INVALID_HEADER";
+  override readonly code: ErrorCode = "ERR_INVALID_HEADER";
 
   /**
    * The message names the header and what is wrong with it, e.g.
@@ -201,7 +232,7 @@ export class InvalidHeader extends InvalidHandshake {
 /** A header value does not follow its grammar; `position` is where parsing stopped. */
 export class InvalidHeaderFormat extends InvalidHeader {
   /** This class's code: `"ERR_INVALID_HEADER_FORMAT"`. */
-  override readonly code: string = "ERR_INVALID_HEADER_FORMAT";
+  override readonly code: ErrorCode = "ERR_INVALID_HEADER_FORMAT";
 
   /** {@link value} becomes `"<error> at <position> in <headerValue>"`. */
   constructor(
@@ -220,13 +251,13 @@ export class InvalidHeaderFormat extends InvalidHeader {
 /** A header value is well-formed but not acceptable. */
 export class InvalidHeaderValue extends InvalidHeader {
   /** This class's code: `"ERR_INVALID_HEADER_VALUE"`. */
-  override readonly code: string = "ERR_INVALID_HEADER_VALUE";
+  override readonly code: ErrorCode = "ERR_INVALID_HEADER_VALUE";
 }
 
 /** The Origin header is missing or not allowed. */
 export class InvalidOrigin extends InvalidHeader {
   /** This class's code: `"ERR_INVALID_ORIGIN"`. */
-  override readonly code: string = "ERR_INVALID_ORIGIN";
+  override readonly code: ErrorCode = "ERR_INVALID_ORIGIN";
 
   /** @param origin the `Origin` header's value, or `null` when it is missing. */
   constructor(origin: string | null) {
@@ -237,19 +268,19 @@ export class InvalidOrigin extends InvalidHeader {
 /** The Upgrade or Connection header does not ask for a WebSocket upgrade. */
 export class InvalidUpgrade extends InvalidHeader {
   /** This class's code: `"ERR_INVALID_UPGRADE"`. */
-  override readonly code: string = "ERR_INVALID_UPGRADE";
+  override readonly code: ErrorCode = "ERR_INVALID_UPGRADE";
 }
 
 /** Extension or subprotocol negotiation failed. */
 export class NegotiationError extends InvalidHandshake {
   /** This class's code: `"ERR_NEGOTIATION"`. */
-  override readonly code: string = "ERR_NEGOTIATION";
+  override readonly code: ErrorCode = "ERR_NEGOTIATION";
 }
 
 /** An extension parameter appears twice. */
 export class DuplicateParameter extends NegotiationError {
   /** This class's code: `"ERR_DUPLICATE_PARAMETER"`. */
-  override readonly code: string = "ERR_DUPLICATE_PARAMETER";
+  override readonly code: ErrorCode = "ERR_DUPLICATE_PARAMETER";
 
   /** The message is `"duplicate parameter: <parameter>"`. */
   constructor(
@@ -263,7 +294,7 @@ export class DuplicateParameter extends NegotiationError {
 /** An extension parameter is not known. */
 export class InvalidParameterName extends NegotiationError {
   /** This class's code: `"ERR_INVALID_PARAMETER_NAME"`. */
-  override readonly code: string = "ERR_INVALID_PARAMETER_NAME";
+  override readonly code: ErrorCode = "ERR_INVALID_PARAMETER_NAME";
 
   /** The message is `"invalid parameter name: <parameter>"`. */
   constructor(
@@ -277,7 +308,7 @@ export class InvalidParameterName extends NegotiationError {
 /** An extension parameter has a value it cannot take. */
 export class InvalidParameterValue extends NegotiationError {
   /** This class's code: `"ERR_INVALID_PARAMETER_VALUE"`. */
-  override readonly code: string = "ERR_INVALID_PARAMETER_VALUE";
+  override readonly code: ErrorCode = "ERR_INVALID_PARAMETER_VALUE";
 
   /** The message is `"invalid value for parameter <parameter>: <value>"`. */
   constructor(
@@ -293,7 +324,7 @@ export class InvalidParameterValue extends NegotiationError {
 /** The URI is not a valid WebSocket URI. */
 export class InvalidUri extends WebSocketError {
   /** This class's code: `"ERR_INVALID_URI"`. */
-  override readonly code: string = "ERR_INVALID_URI";
+  override readonly code: ErrorCode = "ERR_INVALID_URI";
 
   /**
    * The message is `"<uri> isn't a valid URI: <why>"`, with the password or
@@ -316,7 +347,7 @@ export class InvalidUri extends WebSocketError {
  */
 export class ProtocolError extends WebSocketError {
   /** This class's code: `"ERR_PROTOCOL"`. */
-  override readonly code: string = "ERR_PROTOCOL";
+  override readonly code: ErrorCode = "ERR_PROTOCOL";
 
   /** @param message what the peer did wrong, e.g. `"invalid close code: 999"`. */
   constructor(
@@ -332,7 +363,7 @@ export class ProtocolError extends WebSocketError {
 /** A message, frame, line or body exceeds its size limit. */
 export class PayloadTooBig extends ProtocolError {
   /** This class's code: `"ERR_PAYLOAD_TOO_BIG"`. */
-  override readonly code: string = "ERR_PAYLOAD_TOO_BIG";
+  override readonly code: ErrorCode = "ERR_PAYLOAD_TOO_BIG";
 
   /** Its {@link closeCode} is 1009 (message too big). */
   constructor(message: string, options?: ErrorOptions) {
@@ -343,19 +374,19 @@ export class PayloadTooBig extends ProtocolError {
 /** The operation is not allowed in the connection's current state. */
 export class InvalidState extends WebSocketError {
   /** This class's code: `"ERR_INVALID_STATE"`. */
-  override readonly code: string = "ERR_INVALID_STATE";
+  override readonly code: ErrorCode = "ERR_INVALID_STATE";
 }
 
 /** Two callers tried to do at once what only one may do (two concurrent `recv()`, …). */
 export class ConcurrencyError extends WebSocketError {
   /** This class's code: `"ERR_CONCURRENCY"`. */
-  override readonly code: string = "ERR_CONCURRENCY";
+  override readonly code: ErrorCode = "ERR_CONCURRENCY";
 }
 
 /** An operation did not complete before its timeout. */
 export class TimeoutError extends WebSocketError {
   /** This class's code: `"ERR_TIMEOUT"`. */
-  override readonly code: string = "ERR_TIMEOUT";
+  override readonly code: ErrorCode = "ERR_TIMEOUT";
 }
 
 /** Options of a {@link ProxyError}. */
@@ -367,7 +398,7 @@ export interface ProxyErrorOptions extends ErrorOptions {
 /** A proxy refused to open the tunnel or answered something unexpected. */
 export class ProxyError extends InvalidHandshake {
   /** This class's code: `"ERR_PROXY"`. */
-  override readonly code: string = "ERR_PROXY";
+  override readonly code: ErrorCode = "ERR_PROXY";
   /**
    * Whether the proxy reported a condition that may go away by itself: it
    * couldn't reach the server (a SOCKS5 reply such as "connection refused"
