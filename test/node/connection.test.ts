@@ -497,6 +497,25 @@ describe("Connection", () => {
     assert.equal(await first, "x");
   });
 
+  it("names both ways of reading when two for await loops read at once", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const first = ws[Symbol.asyncIterator]().next();
+    // The application never called recv(): the message must not say it did.
+    await assert.rejects(
+      async () => {
+        for await (const _ of ws) break;
+      },
+      {
+        name: "ConcurrencyError",
+        message: "cannot read a message (recv() or for await) while another read is waiting",
+      },
+    );
+    await ws.send("x");
+    assert.deepEqual(await first, { value: "x", done: false });
+  });
+
   it("closes idempotently and through await using", async () => {
     let serverSide: ServerConnection | null = null;
     const { server, uri } = await startServer(async (ws) => {
