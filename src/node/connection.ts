@@ -209,8 +209,19 @@ export interface RecvOptions {
   signal?: AbortSignal | null;
 }
 
-/** A message, or the fragments of one message, for `send()`. */
-export type Sendable = Data | ArrayBuffer | Iterable<Data> | AsyncIterable<Data>;
+/**
+ * A message for `send()`: a string (text), bytes (binary), or the fragments
+ * of one message, from an iterable or an async iterable of strings or of
+ * bytes. An iterable is typed with one kind of fragment: a message is text or
+ * binary (RFC 6455 §5.4), and one that mixes them fails at run time.
+ */
+export type Sendable =
+  | Data
+  | ArrayBuffer
+  | Iterable<string>
+  | Iterable<Uint8Array | ArrayBuffer>
+  | AsyncIterable<string>
+  | AsyncIterable<Uint8Array | ArrayBuffer>;
 
 /** Options of one `send()` call. */
 export interface SendOptions extends MessageOptions {
@@ -344,7 +355,7 @@ function byteSize(message: Sendable): number {
   return 0;
 }
 
-function isIterable(value: unknown): value is Iterable<Data> | AsyncIterable<Data> {
+function isIterable(value: unknown): value is Iterable<unknown> | AsyncIterable<unknown> {
   return (
     typeof value === "object" &&
     value !== null &&
@@ -810,7 +821,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   private async sendFragmented(
-    fragments: Iterable<Data> | AsyncIterable<Data>,
+    fragments: Iterable<unknown> | AsyncIterable<unknown>,
     options: SendOptions | undefined,
   ): Promise<void> {
     const rare = this.rare();
@@ -823,8 +834,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     let kind: "text" | "binary" | null = null;
     try {
       const source: FragmentSource = isAsync
-        ? (fragments as AsyncIterable<Data>)[Symbol.asyncIterator]()
-        : (fragments as Iterable<Data>)[Symbol.iterator]();
+        ? (fragments as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (fragments as Iterable<unknown>)[Symbol.iterator]();
       for (;;) {
         owed = source;
         // Closing: nothing more is asked of the source.
@@ -843,15 +854,17 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
           !isAsync && isThenable(step.value) ? await fragmented.wait(step.value) : step.value;
         if (item === STOPPED) break;
         // Typed by send()'s signature, checked below for callers without types.
-        const fragment = item as Data;
+        const fragment = item as Data | ArrayBuffer;
         const isText = typeof fragment === "string";
+        if (!isText && !(fragment instanceof Uint8Array || fragment instanceof ArrayBuffer)) {
+          throw new TypeError(
+            `fragments must be strings or bytes (Uint8Array or ArrayBuffer); got ${kindOf(fragment)}`,
+          );
+        }
         if (kind !== null && (kind === "text") !== isText) {
           throw new TypeError("a fragmented message mixes strings and bytes");
         }
-        if (!isText && !(fragment instanceof Uint8Array)) {
-          throw new TypeError("fragments must be strings or bytes");
-        }
-        const bytes = isText ? Buffer.from(fragment, "utf8") : fragment;
+        const bytes = isText ? Buffer.from(fragment, "utf8") : toBytes(fragment);
         if (this.protocol.state !== State.OPEN) break;
         if (kind === null) {
           kind = isText ? "text" : "binary";

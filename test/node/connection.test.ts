@@ -148,6 +148,55 @@ describe("Connection", () => {
     assert.equal(last, "last");
   });
 
+  it("takes ArrayBuffers among the fragments of a binary message, as it takes one alone", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    await ws.send([new Uint8Array([1, 2]).buffer]);
+    assert.deepEqual([...(await ws.recvBinary())], [1, 2]);
+    await ws.send([Buffer.from([3]), new Uint8Array([4, 5]).buffer, new Uint8Array([6])]);
+    assert.deepEqual([...(await ws.recvBinary())], [3, 4, 5, 6]);
+    async function* buffers() {
+      yield new Uint8Array([7]).buffer;
+      yield Buffer.from([8]);
+    }
+    await ws.send(buffers());
+    assert.deepEqual([...(await ws.recvBinary())], [7, 8]);
+  });
+
+  it("makes a fragmented message that mixes strings and bytes a compile error", () => {
+    // Checked by tsc (npm run typecheck), never run: a @ts-expect-error whose
+    // line compiles fails the build.
+    function typed(ws: Connection): void {
+      // @ts-expect-error: text and bytes in one message
+      void ws.send(["a", new Uint8Array(2)]);
+      // @ts-expect-error: text and bytes in one message
+      void ws.send(["a", new ArrayBuffer(2)]);
+      async function* mixed() {
+        yield "a";
+        yield new Uint8Array(2);
+      }
+      // @ts-expect-error: text and bytes in one message
+      void ws.send(mixed());
+      // @ts-expect-error: a Set is iterable too, and typed the same way
+      void ws.send(new Set<string | Uint8Array>());
+      // What does compile: one kind of fragment per message.
+      void ws.send(["a", "b"]);
+      void ws.send([new Uint8Array(1), Buffer.from("b"), new ArrayBuffer(1)]);
+      void ws.send(new Set(["a"]));
+      async function* text() {
+        yield "a";
+      }
+      void ws.send(text());
+      async function* bytes() {
+        yield Buffer.from("a");
+        yield new ArrayBuffer(1);
+      }
+      void ws.send(bytes());
+    }
+    assert.equal(typeof typed, "function");
+  });
+
   it("awaits the promises a sync iterable yields, as for await does", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
@@ -170,7 +219,8 @@ describe("Connection", () => {
         stopped = true;
       }
     }
-    await assert.rejects(ws.send(mixed()), TypeError);
+    // A compile error (see above): this is what a caller without types gets.
+    await assert.rejects(ws.send(mixed() as never), TypeError);
     assert.equal(stopped, true);
     await ws.closed;
     assert.equal(ws.protocol.closeSent?.code, 1011);
@@ -180,7 +230,7 @@ describe("Connection", () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
     const ws = await connect(uri);
-    await assert.rejects(ws.send(["text", Buffer.from("bytes")]), TypeError);
+    await assert.rejects(ws.send(["text", Buffer.from("bytes")] as never), TypeError);
     await ws.closed;
     assert.equal(ws.protocol.closeSent?.code, 1011);
   });
@@ -190,7 +240,12 @@ describe("Connection", () => {
     await using _server = server;
     await using ws = await connect(uri);
     await assert.rejects(ws.send(42 as never), TypeError);
-    await assert.rejects(ws.send([42] as never), /fragments must be strings or bytes/);
+    await assert.rejects(ws.send([42] as never), {
+      name: "TypeError",
+      message: "fragments must be strings or bytes (Uint8Array or ArrayBuffer); got a number",
+    });
+    // Not reported as mixing strings and bytes: it is neither.
+    await assert.rejects(ws.send([new Uint16Array([1])] as never), /; got a Uint16Array$/);
     // Typed arrays other than Uint8Array are iterables of numbers, not of fragments.
     await assert.rejects(ws.send(new Uint16Array([1, 2]) as never), {
       name: "TypeError",
