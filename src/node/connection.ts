@@ -832,6 +832,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     // be given up on; not while its next() runs, as one that throws is done.
     let owed: FragmentSource | null = null;
     let kind: "text" | "binary" | null = null;
+    // A high surrogate that ended the last string, waiting for its low one; see below.
+    let highSurrogate = "";
     try {
       const source: FragmentSource = isAsync
         ? (fragments as AsyncIterable<unknown>)[Symbol.asyncIterator]()
@@ -864,7 +866,25 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         if (kind !== null && (kind === "text") !== isText) {
           throw new TypeError("a fragmented message mixes strings and bytes");
         }
-        const bytes = isText ? Buffer.from(fragment, "utf8") : toBytes(fragment);
+        let bytes: Uint8Array;
+        if (isText) {
+          // RFC 6455 §5.6: the message is UTF-8 as a whole, not each frame. A
+          // string may end between the two halves of a surrogate pair (one
+          // split by code units, `"x😀".split("")`): encoded on its own, each
+          // half would become U+FFFD. The high one waits for the next string,
+          // as in WHATWG's TextEncoderStream.
+          let text = highSurrogate === "" ? fragment : highSurrogate + fragment;
+          const last = text.charCodeAt(text.length - 1);
+          if (last >= 0xd800 && last <= 0xdbff) {
+            highSurrogate = text.slice(-1);
+            text = text.slice(0, -1);
+          } else {
+            highSurrogate = "";
+          }
+          bytes = Buffer.from(text, "utf8");
+        } else {
+          bytes = toBytes(fragment);
+        }
         if (this.protocol.state !== State.OPEN) break;
         if (kind === null) {
           kind = isText ? "text" : "binary";
@@ -885,7 +905,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         await this.throwNotOpen();
       }
       if (kind !== null) {
-        this.protocol.sendContinuation(new Uint8Array(0), true);
+        // A high surrogate that ends the message has no low one: U+FFFD, as
+        // any lone surrogate becomes in UTF-8.
+        const last = highSurrogate === "" ? new Uint8Array(0) : Buffer.from(highSurrogate, "utf8");
+        this.protocol.sendContinuation(last, true);
+        this.pendingBytes += last.length;
         this.scheduleFlush();
       }
     } catch (error) {

@@ -197,6 +197,55 @@ describe("Connection", () => {
     assert.equal(typeof typed, "function");
   });
 
+  it("carries a high surrogate that ends a text fragment over to the next fragment", async () => {
+    const emoji = [0xf0, 0x9f, 0x98, 0x80]; // U+1F600, "\ud83d\ude00" in UTF-16
+    const replacement = [0xef, 0xbf, 0xbd]; // U+FFFD
+    // The fragments sent, the payloads of the frames that carry them, the message received.
+    const cases: [string[], number[][], string][] = [
+      [["a\ud83d", "\ude00b"], [[0x61], [...emoji, 0x62], []], "a\u{1f600}b"],
+      ["x\u{1f600}".split(""), [[0x78], [], emoji, []], "x\u{1f600}"],
+      // As TextEncoderStream: a lone surrogate still becomes U+FFFD, at the
+      // end of the message or before anything but a low surrogate.
+      [["a\ud83d"], [[0x61], replacement], "a\ufffd"],
+      [["a\ud83d", "b"], [[0x61], [...replacement, 0x62], []], "a\ufffdb"],
+      [["\ud83d\ud83d", "\ude00"], [replacement, emoji, []], "\ufffd\u{1f600}"],
+      [["\ude00", "a"], [replacement, [0x61], []], "\ufffda"],
+    ];
+    const { server, port } = await startServer(async (ws) => {
+      for (const [fragments] of cases) await ws.send(fragments);
+      await ws.closed;
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    for (const [fragments, payloads] of cases) {
+      const frames: number[][] = [];
+      for (;;) {
+        const frame = await within(peer.readFrame(), 10_000, "a frame");
+        assert.ok(frame !== null);
+        assert.equal(frame.opcode, frames.length === 0 ? Opcode.TEXT : Opcode.CONT);
+        frames.push([...frame.data]);
+        if (frame.fin) break;
+      }
+      assert.deepEqual(frames, payloads, JSON.stringify(fragments));
+    }
+    peer.socket.destroy();
+    // And end to end, through this library's own reader.
+    const echoing = await startServer(echo);
+    await using _echoing = echoing.server;
+    await using ws = await connect(echoing.uri);
+    for (const [fragments, , message] of cases) {
+      await ws.send(fragments);
+      assert.equal(await ws.recv(), message, JSON.stringify(fragments));
+    }
+    async function* split() {
+      yield "\u{1f600}".slice(0, 1);
+      yield "\u{1f600}".slice(1);
+    }
+    await ws.send(split());
+    assert.equal(await ws.recv(), "\u{1f600}");
+  });
+
   it("awaits the promises a sync iterable yields, as for await does", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;

@@ -108,6 +108,9 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       using client = connect(peer.uri(uniquePath()));
       client.send(["frag", "ment", "ed"]);
       assert.equal(client.recv(), "fragmented");
+      // Split between the halves of a surrogate pair: the worker's send() joins them.
+      client.send("x\u{1f600}".split(""));
+      assert.equal(client.recv(), "x\u{1f600}");
       client.send([Buffer.from([1]), new Uint8Array([2, 3])]);
       assert.deepEqual([...client.recvBinary()], [1, 2, 3]);
       // ArrayBuffers too, as a single message takes one.
