@@ -909,6 +909,150 @@ function socketOf(connection: Connection): Socket {
   return connection["socket"];
 }
 
+describe("Connection, close() during a fragmented send", () => {
+  /** A server that reads every message, then reports them and the close code it received. */
+  async function startCollectingServer(options?: Parameters<typeof startServer>[1]) {
+    const received = deferred<[unknown[], number | null, string | null]>();
+    const started = await startServer(async (ws) => {
+      const messages: unknown[] = [];
+      for await (const message of ws) messages.push(message);
+      received.resolve([messages, ws.closeCode, ws.closeReason]);
+    }, options);
+    return { ...started, received: received.promise };
+  }
+
+  it("sends the messages sent before close() whole, fragments of arrays and sync iterables included", async () => {
+    const { server, uri, received } = await startCollectingServer();
+    await using _server = server;
+    const ws = await connect(uri);
+    function* generated() {
+      yield Buffer.from([1]);
+      yield Buffer.from([2]);
+    }
+    // Not awaited: close() comes in the same turn, after the first fragment went out.
+    const sent = [
+      ws.send(["hel", "lo"]),
+      // Sends nothing, and ends as soon as it starts: the rest still go before the close frame.
+      ws.send([]),
+      ws.send("queued behind it"),
+      ws.send(generated()),
+      ws.send(new Set(["a", "b"])),
+    ];
+    // A code that may not be sent is refused, as it is without a message in progress.
+    const refused = ws.close(1006);
+    assert.equal(ws.state, State.OPEN);
+    const closing = ws.close(1000, "bye");
+    // Closing, though its close frame waits for those messages.
+    assert.equal(ws.state, State.CLOSING);
+    const late = [ws.send("after close()"), ws.send(["after", "close()"]), ws.ping(), ws.pong()];
+    await assert.rejects(refused, InvalidState);
+    await within(closing, 10_000, "close()");
+    await Promise.all(sent);
+    for (const sending of late) await assert.rejects(sending, ConnectionClosedOK);
+    const [messages, code, reason] = await received;
+    assert.deepEqual(messages, ["hello", "queued behind it", Buffer.from([1, 2]), "ab"]);
+    assert.deepEqual([code, reason], [1000, "bye"]);
+    assert.deepEqual([ws.closeCode, ws.closeReason], [1000, "bye"]);
+  });
+
+  it("waits for drain between the fragments meanwhile, then sends the close frame", async () => {
+    const { server, uri, received } = await startCollectingServer({ maxMessageSize: null });
+    await using _server = server;
+    const mark = 16 * 1024;
+    const ws = await connect(uri, { compression: null, writeHighWaterMark: mark });
+    const chunk = new Uint8Array(64 * 1024).fill(7);
+    let mostBuffered = 0;
+    function* chunks() {
+      for (let i = 0; i < 64; i++) {
+        mostBuffered = Math.max(mostBuffered, ws.bufferedAmount);
+        yield chunk;
+      }
+    }
+    const sending = ws.send(chunks());
+    // The close frame held back is the one asked for, here the one without a code.
+    await within(ws.close(1005), 10_000, "close()");
+    await sending;
+    const [messages, code] = await received;
+    assert.equal(messages.length, 1);
+    assert.equal((messages[0] as Uint8Array).length, 64 * chunk.length);
+    assert.equal(code, 1005);
+    assert.ok(mostBuffered <= mark, `${mostBuffered} bytes buffered`);
+  });
+
+  it("gives up at closeTimeout on a message the peer does not read, having buffered little of it", async () => {
+    const paused = deferred<RawPeer>();
+    await using raw = await rawServer((peer) => {
+      void acceptRaw(peer).then(() => {
+        // Reads nothing more: the client's writes back up.
+        peer.socket.pause();
+        paused.resolve(peer);
+      });
+    });
+    const mark = DEFAULTS.writeHighWaterMark;
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: 500, logger: null });
+    await paused.promise;
+    // 625 MiB: far more than the socket buffers hold.
+    const chunk = new Uint8Array(64 * 1024);
+    let pulled = 0;
+    let mostBuffered = 0;
+    function* huge() {
+      for (let i = 0; i < 10_000; i++) {
+        pulled++;
+        mostBuffered = Math.max(mostBuffered, ws.bufferedAmount);
+        yield chunk;
+      }
+    }
+    const sending = outcome(ws.send(huge()));
+    await within(ws.close(), 10_000, "close(), bounded by closeTimeout");
+    const error = await sending;
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    assert.equal(ws.closeCode, 1006);
+    assert.ok(mostBuffered <= mark, `${mostBuffered} bytes buffered`);
+    assert.ok(pulled < 1024, `${pulled} chunks of 64 KiB pulled`);
+  });
+
+  it("does not wait for an async source, nor for a promise a sync iterable yields", async () => {
+    let pulled = 0;
+    async function* generated() {
+      pulled++;
+      yield "a";
+      pulled++;
+      yield "b";
+    }
+    // What is sent before close(), and the messages the peer gets.
+    const cases: [string, (ws: Connection) => Promise<unknown>[], unknown[]][] = [
+      ["an async generator", (ws) => [ws.send(generated())], []],
+      [
+        "a promise in an array",
+        (ws) => [ws.send(["a", Promise.resolve("b")] as unknown as Iterable<string>)],
+        [],
+      ],
+      [
+        "an async generator queued behind an array",
+        (ws) => [ws.send(["a", "b"]), ws.send(generated())],
+        ["ab"],
+      ],
+    ];
+    for (const [name, sendAll, expected] of cases) {
+      pulled = 0;
+      const { server, uri, received } = await startCollectingServer();
+      await using _server = server;
+      const ws = await connect(uri);
+      const sent = sendAll(ws).map(outcome);
+      await within(ws.close(), 10_000, `${name}: close()`);
+      const last = await sent.pop();
+      assert.ok(last instanceof ConnectionClosedOK, `${name}: ${last}`);
+      for (const before of sent) assert.equal(await before, null, name);
+      const [messages, code] = await received;
+      assert.deepEqual(messages, expected, name);
+      assert.equal(code, 1000, name);
+      if (name === "an async generator queued behind an array") {
+        assert.equal(pulled, 0, "nothing was asked of the source queued behind");
+      }
+    }
+  });
+});
+
 describe("Connection, closing with a full receive queue", () => {
   // A closing handshake that waited for closeTimeout would end with 1006.
   const options = { maxQueue: 4, closeTimeout: 5_000 };
