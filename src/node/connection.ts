@@ -209,8 +209,19 @@ export interface RecvOptions {
   signal?: AbortSignal | null;
 }
 
-/** A message, or the fragments of one message, for `send()`. */
-export type Sendable = Data | ArrayBuffer | Iterable<Data> | AsyncIterable<Data>;
+/**
+ * A message for `send()`: a string (text), bytes (binary), or the fragments
+ * of one message, from an iterable or an async iterable of strings or of
+ * bytes. An iterable is typed with one kind of fragment: a message is text or
+ * binary (RFC 6455 §5.4), and one that mixes them fails at run time.
+ */
+export type Sendable =
+  | Data
+  | ArrayBuffer
+  | Iterable<string>
+  | Iterable<Uint8Array | ArrayBuffer>
+  | AsyncIterable<string>
+  | AsyncIterable<Uint8Array | ArrayBuffer>;
 
 /** Options of one `send()` call. */
 export interface SendOptions extends MessageOptions {
@@ -344,7 +355,7 @@ function byteSize(message: Sendable): number {
   return 0;
 }
 
-function isIterable(value: unknown): value is Iterable<Data> | AsyncIterable<Data> {
+function isIterable(value: unknown): value is Iterable<unknown> | AsyncIterable<unknown> {
   return (
     typeof value === "object" &&
     value !== null &&
@@ -427,25 +438,47 @@ function stopSource(source: FragmentSource): void {
   }
 }
 
+/** A `send()` waiting for a fragmented message to be over; see {@link FragmentedSend.queue}. */
+interface QueuedSend {
+  readonly message: Sendable;
+  readonly options: SendOptions | undefined;
+  /** Its payload's bytes, counted in `bufferedAmount` meanwhile. */
+  readonly size: number;
+  /** Settles the queued `send()` as the send made once it is its turn settles. */
+  readonly resolve: (sent: Promise<void>) => void;
+}
+
+/** A `close()` whose close frame waits for the messages sent before it; see `Connection.close()`. */
+interface PendingClose {
+  /** 1005 for a close frame without a code. */
+  readonly code: number;
+  readonly reason: string;
+}
+
 /**
  * A fragmented message being sent, which other sends wait for: RFC 6455
  * §5.4, "the fragments of one message MUST NOT be interleaved between the
  * fragments of another message".
  */
 class FragmentedSend {
-  /** Resolves once the message is complete, or once the connection closed before. */
-  readonly done: Promise<void>;
-  release!: () => void;
+  /**
+   * The sends made meanwhile, in order: sent once the message is over
+   * (complete, or given up on), at once rather than a turn later, so that
+   * no `send()` made in between can overtake them.
+   */
+  queue: QueuedSend[] = [];
   /** Bytes of the messages waiting for it: bytes waiting to be written, see `bufferedAmount`. */
   queuedBytes = 0;
+  /** Whether it waits for its source: for a promise from `next()`, or for an item that is one. */
+  waitingForSource = false;
   /** Settles the current {@link wait}; `null` before the first. */
   private settleWait: ((stopped: typeof STOPPED) => void) | null = null;
 
-  constructor() {
-    this.done = new Promise((resolve) => {
-      this.release = resolve;
-    });
-  }
+  /**
+   * @param synchronous Whether the source is a sync iterable, whose items
+   *   need no waiting: `close()` lets such a message finish.
+   */
+  constructor(readonly synchronous: boolean) {}
 
   /**
    * Waits for `pending` (the source's next item), unless {@link stop} is
@@ -453,10 +486,18 @@ class FragmentedSend {
    * would otherwise hold the send until it yields again, whenever that is.
    */
   wait<T>(pending: PromiseLike<T>): Promise<T | typeof STOPPED> {
+    this.waitingForSource = true;
     return new Promise((resolve, reject) => {
-      this.settleWait = resolve;
+      const settle = (value: T | typeof STOPPED) => {
+        this.waitingForSource = false;
+        resolve(value);
+      };
+      this.settleWait = settle;
       // Settling later, after stop(), does nothing, and a rejection then is handled here.
-      pending.then(resolve, reject);
+      pending.then(settle, (error: unknown) => {
+        this.waitingForSource = false;
+        reject(error);
+      });
     });
   }
 
@@ -488,6 +529,10 @@ class RareState {
   settleDrain: ((outcome: undefined | Rejection) => void) | null = null;
   /** Set while a fragmented message is being sent; other sends wait for it. */
   fragmentedSend: FragmentedSend | null = null;
+  /** Set while the close frame of a `close()` waits for the messages sent before it. */
+  pendingClose: PendingClose | null = null;
+  /** The sends being handed over, while `handOver()` runs; see there. */
+  handingOver: QueuedSend[] | null = null;
   /** The local address, copied on first use or before the socket closes; `undefined` until then. */
   local: AddressInfo | null | undefined = undefined;
   /** The remote address, copied on first use; `undefined` until then. */
@@ -508,6 +553,8 @@ const PROBING_DRAIN = 8;
 const RESUME_AWAITED = 16;
 /** Parsing yielded before a large frame and resumes in a microtask; see `resumeAfterReplies()`. */
 const PARSING_RESUMES = 32;
+/** The closing handshake began, and `startClosing()` ran. */
+const CLOSING_STARTED = 64;
 
 /**
  * The part of client and server connections that does not depend on the side.
@@ -600,9 +647,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.rare().latency = latency;
   }
 
-  /** The connection's state: CONNECTING, OPEN, CLOSING or CLOSED. */
+  /**
+   * The connection's state: CONNECTING, OPEN, CLOSING or CLOSED. CLOSING
+   * from the call to `close()` on, also while its close frame waits for the
+   * messages sent before it.
+   */
   get state(): State {
-    return this.protocol.state;
+    const state = this.protocol.state;
+    return state === State.OPEN && this.rareState?.pendingClose ? State.CLOSING : state;
   }
 
   /** The close code received (1006 when the connection was lost), or `null` until closed. */
@@ -705,11 +757,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * to be written when the promise resolves.
    *
    * A fragmented message holds back the messages sent after it until it is
-   * complete. If the connection starts closing first (the peer closes,
-   * `close()` is called, the connection fails or is lost), the message can't
-   * be completed: the send stops waiting for its source, even one that
-   * stalls, and rejects once the connection is closed, as do the sends held
-   * back. The source is told to stop: its iterator's `return()` is called,
+   * complete. A `close()` called meanwhile lets it finish, and the messages
+   * held back, when its fragments are at hand (an array or another sync
+   * iterable): its close frame waits for them, within `closeTimeout`. If the
+   * connection starts closing first otherwise (the peer closes, `close()` is
+   * called while the message waits for an async source or a promise, the
+   * connection fails or is lost), the message can't be completed: the send
+   * stops waiting for its source, even one that stalls, and rejects once the
+   * connection is closed, as do the sends held back. The source is told to stop: its iterator's `return()` is called,
    * and neither awaited nor reported if it fails. When it takes effect is up
    * to the source: an async generator suspended at an `await` handles it
    * only once it yields again (the value it yields is dropped), so its
@@ -759,25 +814,63 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   /**
-   * Sends `message` once no fragmented message is being sent, counting its
-   * bytes in {@link bufferedAmount} meanwhile, so that `broadcast()` stops
-   * queueing behind a fragmented message at `writeHighWaterMark`. A
-   * fragmented message whose source stalls may never complete: the wait
-   * ends when the connection closes too, and the send then rejects.
+   * Queues `message` until the fragmented message being sent is over,
+   * counting its bytes in {@link bufferedAmount} meanwhile, so that
+   * `broadcast()` stops queueing behind a fragmented message at
+   * `writeHighWaterMark`. A fragmented message whose source stalls may
+   * never complete: it is given up on when the connection closes, and the
+   * queued sends then reject. See {@link handOver}.
    */
-  private async sendAfterFragmented(message: Sendable, options?: SendOptions): Promise<void> {
+  private sendAfterFragmented(message: Sendable, options?: SendOptions): Promise<void> {
     const rare = this.rareState!;
-    const size = byteSize(message);
-    // Another fragmented message may have started by the time this one is
-    // done (a send queued before this one): wait for that too.
-    for (let fragmented = rare.fragmentedSend; fragmented !== null; ) {
-      if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
-      fragmented.queuedBytes += size;
-      await fragmented.done;
-      fragmented.queuedBytes -= size;
-      fragmented = rare.fragmentedSend;
+    // After close(), also while its close frame waits for the messages sent before it.
+    if (this.protocol.state !== State.OPEN || rare.pendingClose !== null) {
+      return this.throwNotOpen();
     }
-    return this.send(message, options);
+    const fragmented = rare.fragmentedSend!;
+    const size = byteSize(message);
+    fragmented.queuedBytes += size;
+    return new Promise((resolve) => {
+      fragmented.queue.push({ message, options, size, resolve });
+    });
+  }
+
+  /**
+   * Sends, in order, what waited for a fragmented message that is over
+   * (complete, or given up on), then the close frame of a `close()` that
+   * waited for them. Synchronously: a send made meanwhile can't overtake
+   * them. A queued fragmented message that starts holds back the rest.
+   */
+  private handOver(fragmented: FragmentedSend): void {
+    const rare = this.rareState!;
+    const queue = fragmented.queue;
+    fragmented.queue = [];
+    fragmented.queuedBytes = 0;
+    const outer = rare.handingOver;
+    if (outer !== null) {
+      // A fragmented message handed over below ended as it started (an empty
+      // iterable, a first item refused): what was queued behind it meanwhile
+      // goes after the rest, and the close frame after all of them.
+      for (const queued of queue) outer.push(queued);
+      return;
+    }
+    rare.handingOver = queue;
+    try {
+      for (let i = 0; i < queue.length; i++) {
+        const next = rare.fragmentedSend;
+        if (next !== null) {
+          const rest = queue.slice(i);
+          for (const queued of rest) next.queuedBytes += queued.size;
+          next.queue = next.queue.length === 0 ? rest : rest.concat(next.queue);
+          return;
+        }
+        const queued = queue[i]!;
+        queued.resolve(this.send(queued.message, queued.options));
+      }
+    } finally {
+      rare.handingOver = null;
+    }
+    if (rare.pendingClose !== null && rare.fragmentedSend === null) this.sendPendingClose();
   }
 
   /**
@@ -810,48 +903,87 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   private async sendFragmented(
-    fragments: Iterable<Data> | AsyncIterable<Data>,
+    fragments: Iterable<unknown> | AsyncIterable<unknown>,
     options: SendOptions | undefined,
   ): Promise<void> {
     const rare = this.rare();
-    const fragmented = new FragmentedSend();
-    rare.fragmentedSend = fragmented;
     const isAsync = Symbol.asyncIterator in fragments;
+    const fragmented = new FragmentedSend(!isAsync);
+    rare.fragmentedSend = fragmented;
     // The source's iterator while `return()` is owed to it should the message
     // be given up on; not while its next() runs, as one that throws is done.
     let owed: FragmentSource | null = null;
     let kind: "text" | "binary" | null = null;
+    // A high surrogate that ended the last string, waiting for its low one; see below.
+    let highSurrogate = "";
     try {
       const source: FragmentSource = isAsync
-        ? (fragments as AsyncIterable<Data>)[Symbol.asyncIterator]()
-        : (fragments as Iterable<Data>)[Symbol.iterator]();
+        ? (fragments as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (fragments as Iterable<unknown>)[Symbol.iterator]();
       for (;;) {
         owed = source;
+        // A close() waits for the messages sent before it, but not for an
+        // async source (see close()): its close frame goes out first.
+        if (isAsync && rare.pendingClose !== null) this.sendPendingClose();
         // Closing: nothing more is asked of the source.
         if (this.protocol.state !== State.OPEN) break;
         owed = null;
         const next = source.next();
-        const step = isThenable(next) ? await fragmented.wait(next) : next;
+        let step: IteratorResult<unknown> | typeof STOPPED;
+        if (isThenable(next)) {
+          // Only a sync iterator that breaks its protocol gets here with a close waiting.
+          if (this.sendPendingCloseRatherThanWait()) {
+            owed = source;
+            break;
+          }
+          step = await fragmented.wait(next);
+        } else {
+          step = next;
+        }
         owed = source;
         if (step === STOPPED) break;
         if (step.done) {
           owed = null;
           break;
         }
-        // As with `for await`, the items of a sync iterable may be promises.
-        const item =
-          !isAsync && isThenable(step.value) ? await fragmented.wait(step.value) : step.value;
+        // As with `for await`, the items of a sync iterable may be promises;
+        // a close() waiting for this message does not wait for them.
+        let item = step.value;
+        if (!isAsync && isThenable(item)) {
+          if (this.sendPendingCloseRatherThanWait()) break;
+          item = await fragmented.wait(item);
+        }
         if (item === STOPPED) break;
         // Typed by send()'s signature, checked below for callers without types.
-        const fragment = item as Data;
+        const fragment = item as Data | ArrayBuffer;
         const isText = typeof fragment === "string";
+        if (!isText && !(fragment instanceof Uint8Array || fragment instanceof ArrayBuffer)) {
+          throw new TypeError(
+            `fragments must be strings or bytes (Uint8Array or ArrayBuffer); got ${kindOf(fragment)}`,
+          );
+        }
         if (kind !== null && (kind === "text") !== isText) {
           throw new TypeError("a fragmented message mixes strings and bytes");
         }
-        if (!isText && !(fragment instanceof Uint8Array)) {
-          throw new TypeError("fragments must be strings or bytes");
+        let bytes: Uint8Array;
+        if (isText) {
+          // RFC 6455 §5.6: the message is UTF-8 as a whole, not each frame. A
+          // string may end between the two halves of a surrogate pair (one
+          // split by code units, `"x😀".split("")`): encoded on its own, each
+          // half would become U+FFFD. The high one waits for the next string,
+          // as in WHATWG's TextEncoderStream.
+          let text = highSurrogate === "" ? fragment : highSurrogate + fragment;
+          const last = text.charCodeAt(text.length - 1);
+          if (last >= 0xd800 && last <= 0xdbff) {
+            highSurrogate = text.slice(-1);
+            text = text.slice(0, -1);
+          } else {
+            highSurrogate = "";
+          }
+          bytes = Buffer.from(text, "utf8");
+        } else {
+          bytes = toBytes(fragment);
         }
-        const bytes = isText ? Buffer.from(fragment, "utf8") : fragment;
         if (this.protocol.state !== State.OPEN) break;
         if (kind === null) {
           kind = isText ? "text" : "binary";
@@ -872,7 +1004,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         await this.throwNotOpen();
       }
       if (kind !== null) {
-        this.protocol.sendContinuation(new Uint8Array(0), true);
+        // A high surrogate that ends the message has no low one: U+FFFD, as
+        // any lone surrogate becomes in UTF-8.
+        const last = highSurrogate === "" ? new Uint8Array(0) : Buffer.from(highSurrogate, "utf8");
+        this.protocol.sendContinuation(last, true);
+        this.pendingBytes += last.length;
         this.scheduleFlush();
       }
     } catch (error) {
@@ -886,9 +1022,45 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       throw error;
     } finally {
       rare.fragmentedSend = null;
-      fragmented.release();
+      this.handOver(fragmented);
     }
     return this.waitForDrain();
+  }
+
+  /**
+   * Sends the close frame of a `close()` that waits for the messages sent
+   * before it, if any, as the current one is about to wait for its source;
+   * whether it did.
+   */
+  private sendPendingCloseRatherThanWait(): boolean {
+    if (this.rareState?.pendingClose == null) return false;
+    this.sendPendingClose();
+    return true;
+  }
+
+  /**
+   * Sends the close frame a `close()` held back: the messages sent before it
+   * are out, or one of them waits for its source. Nothing, if the connection
+   * started closing otherwise meanwhile (the peer closed, it failed, it was lost).
+   */
+  private sendPendingClose(): void {
+    const rare = this.rareState!;
+    const { code, reason } = rare.pendingClose!;
+    rare.pendingClose = null;
+    if (this.protocol.state !== State.OPEN || this.isLost) return;
+    this.sendClose(code, reason);
+  }
+
+  /** Sends a close frame and starts the closing handshake; see {@link close}. */
+  private sendClose(code: number, reason: string): void {
+    if (code === CloseCode.NO_STATUS_RCVD) {
+      // The core's sendClose() without a code sends the empty close frame,
+      // and refuses a reason, which has no place without a code.
+      this.protocol.sendClose(undefined, reason);
+    } else {
+      this.protocol.sendClose(code, reason);
+    }
+    this.afterProtocolStep();
   }
 
   /**
@@ -909,7 +1081,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     if (this.rareState?.pings?.has(key)) {
       throw new ConcurrencyError("already waiting for a pong with the same data");
     }
-    if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
+    if (this.state !== State.OPEN) await this.throwNotOpen();
     this.protocol.sendPing(payload);
     this.scheduleFlush();
     const rare = this.rare();
@@ -929,7 +1101,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   async pong(data: Data | ArrayBuffer = new Uint8Array(0)): Promise<void> {
     const payload = controlPayload("pong", data);
-    if (this.protocol.state !== State.OPEN) await this.throwNotOpen();
+    if (this.state !== State.OPEN) await this.throwNotOpen();
     this.protocol.sendPong(payload);
     this.scheduleFlush();
   }
@@ -940,6 +1112,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * Performs the closing handshake with `code` and `reason` and resolves once
    * the TCP connection is closed, waiting at most `closeTimeout` for the peer.
    * Closing a connection that is already closing or closed just waits.
+   *
+   * A fragmented message from an array or another sync iterable being sent
+   * is finished first, and so are the messages queued behind it: the close
+   * frame waits for them (RFC 6455 §5.5.1: "An endpoint MAY delay sending a
+   * Close frame until its current message is sent"), the connection's
+   * {@link state} is CLOSING meanwhile, and `closeTimeout` runs from now.
+   * One that waits for an async source or a promise is left unfinished.
    *
    * `close(1005)` sends a close frame without a code, which the peer reports
    * as 1005 ("no status received"): RFC 6455 §7.4.1 reserves 1005 for that
@@ -958,15 +1137,21 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   async close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): Promise<void> {
     checkCloseArgumentTypes(code, reason);
-    if (this.protocol.state === State.OPEN && !this.isLost) {
-      if (code === CloseCode.NO_STATUS_RCVD) {
-        // The core's sendClose() without a code sends the empty close frame,
-        // and refuses a reason, which has no place without a code.
-        this.protocol.sendClose(undefined, reason);
+    const rare = this.rareState;
+    if (this.protocol.state === State.OPEN && !this.isLost && !rare?.pendingClose) {
+      const fragmented = rare?.fragmentedSend;
+      if (rare && fragmented?.synchronous && !fragmented.waitingForSource) {
+        // Its fragments are at hand: the close frame waits for it and the
+        // sends queued behind it (see above). handOver() sends it after them,
+        // or sendFragmented() when a message would wait for its source. A bad
+        // code is refused now, as it would be at once. The close timer bounds
+        // the wait: a peer that doesn't read could hold the message forever.
+        checkCloseArguments(code, reason);
+        rare.pendingClose = { code, reason };
+        this.armCloseTimer();
       } else {
-        this.protocol.sendClose(code, reason);
+        this.sendClose(code, reason);
       }
-      this.afterProtocolStep();
     } else if (this.protocol.state === State.CONNECTING && !this.isLost) {
       this.socket.destroy();
     }
@@ -1096,7 +1281,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   protected afterProtocolStep(): void {
     this.flush();
-    if (!this.rareState?.closeTimer && this.protocol.closeExpected()) this.startClosing();
+    if ((this.flags & CLOSING_STARTED) === 0 && this.protocol.closeExpected()) this.startClosing();
   }
 
   /**
@@ -1107,6 +1292,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * behind a full queue until closeTimeout.
    */
   private startClosing(): void {
+    this.flags |= CLOSING_STARTED;
     this.messages.drainForClose();
     // A fragmented message can't be completed any more: its send() stops
     // waiting for a source that may never yield again.
@@ -1448,12 +1634,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     }
     this.releaseDrainWaiters();
     // A fragmented message whose source stalled: it stops waiting for the
-    // source, and the sends waiting for it stop waiting for it.
-    const fragmented = rare?.fragmentedSend;
-    if (fragmented) {
-      fragmented.stop();
-      fragmented.release();
-    }
+    // source, and once it gave up, the sends queued behind it reject.
+    rare?.fragmentedSend?.stop();
+    if (rare) rare.pendingClose = null;
     this.onConnectionLost();
     if (rare?.resolveClosed) {
       rare.resolveClosed();
@@ -1482,9 +1665,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     void this.socket.remoteAddress;
   }
 
+  /** Arms the close timer, unless it runs already (since `close()` held back its close frame). */
   private armCloseTimer(): void {
     const timeout = this.options.closeTimeout;
-    if (timeout === null || this.isLost) return;
+    if (timeout === null || this.isLost || this.rareState?.closeTimer) return;
     const timer = setTimeout(closeTimedOut, timeout, this);
     timer.unref();
     this.rare().closeTimer = timer;
@@ -1546,7 +1730,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       connection.processEvents();
     };
     keepaliveTimedOut = (connection) => {
-      if (connection.protocol.state !== State.OPEN) return;
+      // Closing, or about to be (close() waits for a message to go out).
+      if (connection.state !== State.OPEN) return;
       connection.logger.warn(
         connection.logMessage("keepalive ping timeout; failing the connection"),
       );

@@ -259,7 +259,13 @@ export class MessageAssembler {
   }
 
   private rejectConcurrent(): Promise<never> {
-    return Promise.reject(new ConcurrencyError("cannot call recv() while another call is waiting"));
+    // Said of both ways in: an application with two `for await` loops on one
+    // connection never called recv().
+    return Promise.reject(
+      new ConcurrencyError(
+        "cannot read a message (recv() or for await) while another read is waiting",
+      ),
+    );
   }
 
   private wait(iterates: boolean): Promise<Data | IteratorResult<Data, undefined>> {

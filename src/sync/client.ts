@@ -13,6 +13,7 @@
 import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
 import { CloseCode } from "../core/close-codes.js";
+import { kindOf } from "../core/describe-value.js";
 import { ConnectionClosedOK, InvalidState, TimeoutError } from "../core/errors.js";
 import { Headers } from "../core/headers.js";
 import { Request } from "../core/request.js";
@@ -55,9 +56,10 @@ export interface PingOptions extends BlockingOptions {}
 /**
  * A message for {@link ClientConnection.send}: a string (text), bytes
  * (binary), or an iterable of strings or of bytes sent as one fragmented
- * message, a frame per item.
+ * message, a frame per item. An iterable is typed with one kind of fragment,
+ * as for the async client: one that mixes them fails at run time.
  */
-export type Sendable = Data | ArrayBuffer | Iterable<Data>;
+export type Sendable = Data | ArrayBuffer | Iterable<string> | Iterable<Uint8Array | ArrayBuffer>;
 
 /** Payload, transfer list and size of a message about to be posted. */
 interface Outgoing {
@@ -91,10 +93,12 @@ function toOutgoing(message: Sendable): Outgoing {
   const fragments: WireData[] = [];
   let total = 0;
   let isText: boolean | null = null;
-  for (const fragment of message) {
+  for (const fragment of message as Iterable<unknown>) {
     const fragmentIsText = typeof fragment === "string";
-    if (!fragmentIsText && !(fragment instanceof Uint8Array)) {
-      throw new TypeError("fragments must be strings or bytes");
+    if (!fragmentIsText && !(fragment instanceof Uint8Array || fragment instanceof ArrayBuffer)) {
+      throw new TypeError(
+        `fragments must be strings or bytes (Uint8Array or ArrayBuffer); got ${kindOf(fragment)}`,
+      );
     }
     if (isText !== null && isText !== fragmentIsText) {
       throw new TypeError("a fragmented message mixes strings and bytes");

@@ -98,8 +98,9 @@ let releaseStall: (() => void) | null = null;
 function execute(ws: ClientConnection, command: Command): void {
   switch (command.type) {
     case "send": {
+      // The caller's send() checked that the fragments are all strings or all bytes.
       const message = Array.isArray(command.message)
-        ? (command.message as readonly WireData[]).map(received)
+        ? ((command.message as readonly WireData[]).map(received) as string[] | Uint8Array[])
         : received(command.message as WireData);
       track(
         ws.send(message, command.compress ? undefined : UNCOMPRESSED).then(

@@ -148,6 +148,104 @@ describe("Connection", () => {
     assert.equal(last, "last");
   });
 
+  it("takes ArrayBuffers among the fragments of a binary message, as it takes one alone", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    await ws.send([new Uint8Array([1, 2]).buffer]);
+    assert.deepEqual([...(await ws.recvBinary())], [1, 2]);
+    await ws.send([Buffer.from([3]), new Uint8Array([4, 5]).buffer, new Uint8Array([6])]);
+    assert.deepEqual([...(await ws.recvBinary())], [3, 4, 5, 6]);
+    async function* buffers() {
+      yield new Uint8Array([7]).buffer;
+      yield Buffer.from([8]);
+    }
+    await ws.send(buffers());
+    assert.deepEqual([...(await ws.recvBinary())], [7, 8]);
+  });
+
+  it("makes a fragmented message that mixes strings and bytes a compile error", () => {
+    // Checked by tsc (npm run typecheck), never run: a @ts-expect-error whose
+    // line compiles fails the build.
+    function typed(ws: Connection): void {
+      // @ts-expect-error: text and bytes in one message
+      void ws.send(["a", new Uint8Array(2)]);
+      // @ts-expect-error: text and bytes in one message
+      void ws.send(["a", new ArrayBuffer(2)]);
+      async function* mixed() {
+        yield "a";
+        yield new Uint8Array(2);
+      }
+      // @ts-expect-error: text and bytes in one message
+      void ws.send(mixed());
+      // @ts-expect-error: a Set is iterable too, and typed the same way
+      void ws.send(new Set<string | Uint8Array>());
+      // What does compile: one kind of fragment per message.
+      void ws.send(["a", "b"]);
+      void ws.send([new Uint8Array(1), Buffer.from("b"), new ArrayBuffer(1)]);
+      void ws.send(new Set(["a"]));
+      async function* text() {
+        yield "a";
+      }
+      void ws.send(text());
+      async function* bytes() {
+        yield Buffer.from("a");
+        yield new ArrayBuffer(1);
+      }
+      void ws.send(bytes());
+    }
+    assert.equal(typeof typed, "function");
+  });
+
+  it("carries a high surrogate that ends a text fragment over to the next fragment", async () => {
+    const emoji = [0xf0, 0x9f, 0x98, 0x80]; // U+1F600, "\ud83d\ude00" in UTF-16
+    const replacement = [0xef, 0xbf, 0xbd]; // U+FFFD
+    // The fragments sent, the payloads of the frames that carry them, the message received.
+    const cases: [string[], number[][], string][] = [
+      [["a\ud83d", "\ude00b"], [[0x61], [...emoji, 0x62], []], "a\u{1f600}b"],
+      ["x\u{1f600}".split(""), [[0x78], [], emoji, []], "x\u{1f600}"],
+      // As TextEncoderStream: a lone surrogate still becomes U+FFFD, at the
+      // end of the message or before anything but a low surrogate.
+      [["a\ud83d"], [[0x61], replacement], "a\ufffd"],
+      [["a\ud83d", "b"], [[0x61], [...replacement, 0x62], []], "a\ufffdb"],
+      [["\ud83d\ud83d", "\ude00"], [replacement, emoji, []], "\ufffd\u{1f600}"],
+      [["\ude00", "a"], [replacement, [0x61], []], "\ufffda"],
+    ];
+    const { server, port } = await startServer(async (ws) => {
+      for (const [fragments] of cases) await ws.send(fragments);
+      await ws.closed;
+    });
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    for (const [fragments, payloads] of cases) {
+      const frames: number[][] = [];
+      for (;;) {
+        const frame = await within(peer.readFrame(), 10_000, "a frame");
+        assert.ok(frame !== null);
+        assert.equal(frame.opcode, frames.length === 0 ? Opcode.TEXT : Opcode.CONT);
+        frames.push([...frame.data]);
+        if (frame.fin) break;
+      }
+      assert.deepEqual(frames, payloads, JSON.stringify(fragments));
+    }
+    peer.socket.destroy();
+    // And end to end, through this library's own reader.
+    const echoing = await startServer(echo);
+    await using _echoing = echoing.server;
+    await using ws = await connect(echoing.uri);
+    for (const [fragments, , message] of cases) {
+      await ws.send(fragments);
+      assert.equal(await ws.recv(), message, JSON.stringify(fragments));
+    }
+    async function* split() {
+      yield "\u{1f600}".slice(0, 1);
+      yield "\u{1f600}".slice(1);
+    }
+    await ws.send(split());
+    assert.equal(await ws.recv(), "\u{1f600}");
+  });
+
   it("awaits the promises a sync iterable yields, as for await does", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
@@ -170,7 +268,8 @@ describe("Connection", () => {
         stopped = true;
       }
     }
-    await assert.rejects(ws.send(mixed()), TypeError);
+    // A compile error (see above): this is what a caller without types gets.
+    await assert.rejects(ws.send(mixed() as never), TypeError);
     assert.equal(stopped, true);
     await ws.closed;
     assert.equal(ws.protocol.closeSent?.code, 1011);
@@ -180,7 +279,7 @@ describe("Connection", () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
     const ws = await connect(uri);
-    await assert.rejects(ws.send(["text", Buffer.from("bytes")]), TypeError);
+    await assert.rejects(ws.send(["text", Buffer.from("bytes")] as never), TypeError);
     await ws.closed;
     assert.equal(ws.protocol.closeSent?.code, 1011);
   });
@@ -190,7 +289,12 @@ describe("Connection", () => {
     await using _server = server;
     await using ws = await connect(uri);
     await assert.rejects(ws.send(42 as never), TypeError);
-    await assert.rejects(ws.send([42] as never), /fragments must be strings or bytes/);
+    await assert.rejects(ws.send([42] as never), {
+      name: "TypeError",
+      message: "fragments must be strings or bytes (Uint8Array or ArrayBuffer); got a number",
+    });
+    // Not reported as mixing strings and bytes: it is neither.
+    await assert.rejects(ws.send([new Uint16Array([1])] as never), /; got a Uint16Array$/);
     // Typed arrays other than Uint8Array are iterables of numbers, not of fragments.
     await assert.rejects(ws.send(new Uint16Array([1, 2]) as never), {
       name: "TypeError",
@@ -497,6 +601,25 @@ describe("Connection", () => {
     assert.equal(await first, "x");
   });
 
+  it("names both ways of reading when two for await loops read at once", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const first = ws[Symbol.asyncIterator]().next();
+    // The application never called recv(): the message must not say it did.
+    await assert.rejects(
+      async () => {
+        for await (const _ of ws) break;
+      },
+      {
+        name: "ConcurrencyError",
+        message: "cannot read a message (recv() or for await) while another read is waiting",
+      },
+    );
+    await ws.send("x");
+    assert.deepEqual(await first, { value: "x", done: false });
+  });
+
   it("closes idempotently and through await using", async () => {
     let serverSide: ServerConnection | null = null;
     const { server, uri } = await startServer(async (ws) => {
@@ -785,6 +908,150 @@ function socketOf(connection: Connection): Socket {
   // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
   return connection["socket"];
 }
+
+describe("Connection, close() during a fragmented send", () => {
+  /** A server that reads every message, then reports them and the close code it received. */
+  async function startCollectingServer(options?: Parameters<typeof startServer>[1]) {
+    const received = deferred<[unknown[], number | null, string | null]>();
+    const started = await startServer(async (ws) => {
+      const messages: unknown[] = [];
+      for await (const message of ws) messages.push(message);
+      received.resolve([messages, ws.closeCode, ws.closeReason]);
+    }, options);
+    return { ...started, received: received.promise };
+  }
+
+  it("sends the messages sent before close() whole, fragments of arrays and sync iterables included", async () => {
+    const { server, uri, received } = await startCollectingServer();
+    await using _server = server;
+    const ws = await connect(uri);
+    function* generated() {
+      yield Buffer.from([1]);
+      yield Buffer.from([2]);
+    }
+    // Not awaited: close() comes in the same turn, after the first fragment went out.
+    const sent = [
+      ws.send(["hel", "lo"]),
+      // Sends nothing, and ends as soon as it starts: the rest still go before the close frame.
+      ws.send([]),
+      ws.send("queued behind it"),
+      ws.send(generated()),
+      ws.send(new Set(["a", "b"])),
+    ];
+    // A code that may not be sent is refused, as it is without a message in progress.
+    const refused = ws.close(1006);
+    assert.equal(ws.state, State.OPEN);
+    const closing = ws.close(1000, "bye");
+    // Closing, though its close frame waits for those messages.
+    assert.equal(ws.state, State.CLOSING);
+    const late = [ws.send("after close()"), ws.send(["after", "close()"]), ws.ping(), ws.pong()];
+    await assert.rejects(refused, InvalidState);
+    await within(closing, 10_000, "close()");
+    await Promise.all(sent);
+    for (const sending of late) await assert.rejects(sending, ConnectionClosedOK);
+    const [messages, code, reason] = await received;
+    assert.deepEqual(messages, ["hello", "queued behind it", Buffer.from([1, 2]), "ab"]);
+    assert.deepEqual([code, reason], [1000, "bye"]);
+    assert.deepEqual([ws.closeCode, ws.closeReason], [1000, "bye"]);
+  });
+
+  it("waits for drain between the fragments meanwhile, then sends the close frame", async () => {
+    const { server, uri, received } = await startCollectingServer({ maxMessageSize: null });
+    await using _server = server;
+    const mark = 16 * 1024;
+    const ws = await connect(uri, { compression: null, writeHighWaterMark: mark });
+    const chunk = new Uint8Array(64 * 1024).fill(7);
+    let mostBuffered = 0;
+    function* chunks() {
+      for (let i = 0; i < 64; i++) {
+        mostBuffered = Math.max(mostBuffered, ws.bufferedAmount);
+        yield chunk;
+      }
+    }
+    const sending = ws.send(chunks());
+    // The close frame held back is the one asked for, here the one without a code.
+    await within(ws.close(1005), 10_000, "close()");
+    await sending;
+    const [messages, code] = await received;
+    assert.equal(messages.length, 1);
+    assert.equal((messages[0] as Uint8Array).length, 64 * chunk.length);
+    assert.equal(code, 1005);
+    assert.ok(mostBuffered <= mark, `${mostBuffered} bytes buffered`);
+  });
+
+  it("gives up at closeTimeout on a message the peer does not read, having buffered little of it", async () => {
+    const paused = deferred<RawPeer>();
+    await using raw = await rawServer((peer) => {
+      void acceptRaw(peer).then(() => {
+        // Reads nothing more: the client's writes back up.
+        peer.socket.pause();
+        paused.resolve(peer);
+      });
+    });
+    const mark = DEFAULTS.writeHighWaterMark;
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: 500, logger: null });
+    await paused.promise;
+    // 625 MiB: far more than the socket buffers hold.
+    const chunk = new Uint8Array(64 * 1024);
+    let pulled = 0;
+    let mostBuffered = 0;
+    function* huge() {
+      for (let i = 0; i < 10_000; i++) {
+        pulled++;
+        mostBuffered = Math.max(mostBuffered, ws.bufferedAmount);
+        yield chunk;
+      }
+    }
+    const sending = outcome(ws.send(huge()));
+    await within(ws.close(), 10_000, "close(), bounded by closeTimeout");
+    const error = await sending;
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    assert.equal(ws.closeCode, 1006);
+    assert.ok(mostBuffered <= mark, `${mostBuffered} bytes buffered`);
+    assert.ok(pulled < 1024, `${pulled} chunks of 64 KiB pulled`);
+  });
+
+  it("does not wait for an async source, nor for a promise a sync iterable yields", async () => {
+    let pulled = 0;
+    async function* generated() {
+      pulled++;
+      yield "a";
+      pulled++;
+      yield "b";
+    }
+    // What is sent before close(), and the messages the peer gets.
+    const cases: [string, (ws: Connection) => Promise<unknown>[], unknown[]][] = [
+      ["an async generator", (ws) => [ws.send(generated())], []],
+      [
+        "a promise in an array",
+        (ws) => [ws.send(["a", Promise.resolve("b")] as unknown as Iterable<string>)],
+        [],
+      ],
+      [
+        "an async generator queued behind an array",
+        (ws) => [ws.send(["a", "b"]), ws.send(generated())],
+        ["ab"],
+      ],
+    ];
+    for (const [name, sendAll, expected] of cases) {
+      pulled = 0;
+      const { server, uri, received } = await startCollectingServer();
+      await using _server = server;
+      const ws = await connect(uri);
+      const sent = sendAll(ws).map(outcome);
+      await within(ws.close(), 10_000, `${name}: close()`);
+      const last = await sent.pop();
+      assert.ok(last instanceof ConnectionClosedOK, `${name}: ${last}`);
+      for (const before of sent) assert.equal(await before, null, name);
+      const [messages, code] = await received;
+      assert.deepEqual(messages, expected, name);
+      assert.equal(code, 1000, name);
+      if (name === "an async generator queued behind an array") {
+        assert.equal(pulled, 0, "nothing was asked of the source queued behind");
+      }
+    }
+  });
+});
 
 describe("Connection, closing with a full receive queue", () => {
   // A closing handshake that waited for closeTimeout would end with 1006.

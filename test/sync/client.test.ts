@@ -108,11 +108,32 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       using client = connect(peer.uri(uniquePath()));
       client.send(["frag", "ment", "ed"]);
       assert.equal(client.recv(), "fragmented");
+      // Split between the halves of a surrogate pair: the worker's send() joins them.
+      client.send("x\u{1f600}".split(""));
+      assert.equal(client.recv(), "x\u{1f600}");
       client.send([Buffer.from([1]), new Uint8Array([2, 3])]);
       assert.deepEqual([...client.recvBinary()], [1, 2, 3]);
-      assert.throws(() => client.send(["text", Buffer.from("bytes")]), TypeError);
+      // ArrayBuffers too, as a single message takes one.
+      client.send([new Uint8Array([4]).buffer, Buffer.from([5])]);
+      assert.deepEqual([...client.recvBinary()], [4, 5]);
+      // A compile error, as for the async client: this is what a caller without types gets.
+      assert.throws(() => client.send(["text", Buffer.from("bytes")] as never), TypeError);
       client.send("still open");
       assert.equal(client.recv(), "still open");
+    });
+
+    it("makes a fragmented message that mixes strings and bytes a compile error", () => {
+      // Checked by tsc (npm run typecheck), never run: a @ts-expect-error
+      // whose line compiles fails the build.
+      function typed(client: ClientConnection): void {
+        // @ts-expect-error: text and bytes in one message
+        client.send(["a", new Uint8Array(2)]);
+        // @ts-expect-error: text and bytes in one message
+        client.send(new Set<string | ArrayBuffer>());
+        client.send(["a", "b"]);
+        client.send([new Uint8Array(1), Buffer.from("b"), new ArrayBuffer(1)]);
+      }
+      assert.equal(typeof typed, "function");
     });
 
     it("sends messages with { compress: false }", () => {
@@ -135,7 +156,10 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       using client = connect(peer.uri(uniquePath()));
       assert.throws(() => client.send(42 as never), TypeError);
       assert.throws(() => client.send(null as never), TypeError);
-      assert.throws(() => client.send([42] as never), /fragments must be strings or bytes/);
+      assert.throws(() => client.send([42] as never), {
+        name: "TypeError",
+        message: "fragments must be strings or bytes (Uint8Array or ArrayBuffer); got a number",
+      });
       assert.throws(() => client.sendText(Buffer.from("x") as never), TypeError);
       assert.throws(() => client.sendBinary("x" as never), TypeError);
       client.send([]);
