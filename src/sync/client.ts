@@ -384,7 +384,8 @@ export class ClientConnection implements Iterable<Data>, Disposable {
  *
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`, before any
  *   thread starts.
- * @throws TypeError for an option that cannot be sent to another thread.
+ * @throws TypeError for an unknown option (`pingIntervall`), naming the one
+ *   meant when it is close, or an option that cannot be sent to another thread.
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
  *   when the server refuses or answers wrongly.
  * @throws TimeoutError after `openTimeout`; the socket's error (an `Error`
