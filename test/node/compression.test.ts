@@ -18,6 +18,7 @@ import { serializeFrame } from "../../src/core/frame-writer.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
 import { DEFLATE_DEFAULTS } from "../../src/node/compression.js";
+import { DEFLATE_OPTION_NAMES } from "../../src/node/option-names.js";
 import type { ServeOptions } from "../../src/node/server.js";
 import { concat, toHex } from "../helpers/bytes.js";
 import { MASK } from "../helpers/protocol.js";
@@ -168,6 +169,18 @@ describe("compression between our client and our server", () => {
     );
     await ws.send(chat(100));
     assert.equal(await ws.recv(), chat(100));
+  });
+
+  it("has DEFLATE_DEFAULTS hold, for each role, every deflate option with its default", () => {
+    const zlib = { level: -1, memLevel: 5, threshold: 128 };
+    const takeover = { noContextTakeover: false, peerNoContextTakeover: false };
+    assert.deepEqual(DEFLATE_DEFAULTS, {
+      server: { windowBits: 12, peerWindowBits: 12, ...takeover, ...zlib },
+      client: { windowBits: null, peerWindowBits: null, ...takeover, ...zlib },
+    });
+    for (const defaults of [DEFLATE_DEFAULTS.server, DEFLATE_DEFAULTS.client]) {
+      assert.deepEqual(Object.keys(defaults).sort(), [...DEFLATE_OPTION_NAMES].sort());
+    }
   });
 
   it("takes DEFLATE_DEFAULTS.server and .client as they are, or with a key changed", async () => {

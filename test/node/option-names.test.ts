@@ -60,6 +60,7 @@ describe("closestName()", () => {
     assert.equal(closestName("pat", ["path", "port"]), "path");
     assert.equal(closestName("ab", ["xy", "ac", "ab"]), "ab");
     assert.equal(closestName("pingTimeuot", ["pingInterval", "pingTimeout"]), "pingTimeout");
+    assert.equal(closestName("pingIntrvl", ["pingInterval", "pingTimeout"]), "pingInterval");
   });
 
   it("ignores case", () => {
