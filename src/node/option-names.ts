@@ -63,6 +63,11 @@ export function without<const Name extends string, const Excluded extends Name>(
   );
 }
 
+// The names each options interface declares, in its order. Each list is
+// followed by the check that it lists them all: adding an option to an
+// interface without adding it here fails to compile, rather than making the
+// new option an unknown one at run time.
+
 export const DEFLATE_OPTION_NAMES = [
   "windowBits",
   "peerWindowBits",
