@@ -7,6 +7,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { parseBasicAuthorization } from "../core/basic-auth.js";
+import { BASIC_AUTH_OPTIONS, checkOptionNames } from "./option-names.js";
 import type { HttpResponseInit, ProcessRequest } from "./server.js";
 
 /** Options of {@link basicAuth}: exactly one of `credentials` and `check`. */
@@ -49,9 +50,11 @@ function quote(value: string): string {
  *
  * Basic authentication sends the password in the clear: serve over TLS.
  *
- * @throws TypeError unless exactly one of `credentials` and `check` is given.
+ * @throws TypeError unless exactly one of `credentials` and `check` is given;
+ *   for an unknown option.
  */
 export function basicAuth(options: BasicAuthOptions): ProcessRequest {
+  checkOptionNames(options, BASIC_AUTH_OPTIONS, "basicAuth()");
   const { credentials, check: checkOption } = options;
   if ((credentials === undefined) === (checkOption === undefined)) {
     throw new TypeError("basicAuth() takes either credentials or check");

@@ -25,6 +25,7 @@ import {
   resolveConnectionOptions,
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
+import { CONNECT_OPTIONS, checkOptionNames } from "./option-names.js";
 import { openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
 import { redactProxy } from "./proxy-url.js";
 import { DEFAULT_MAX_REDIRECTS, followRedirect, redirectLocation } from "./redirects.js";
@@ -329,6 +330,7 @@ export function checkConnectArguments(
   uri: string | URL,
   options: ConnectOptions,
 ): { target: WebSocketUri; headers: Headers; logger: Logger; resolved: ResolvedConnectionOptions } {
+  checkOptionNames(options, CONNECT_OPTIONS, "connect()");
   const target = parseUri(String(uri));
   if (options.socket !== undefined && (options.path !== undefined || options.proxy)) {
     throw new TypeError("connect() takes a socket, or a path or proxy to open one, not both");
@@ -359,6 +361,8 @@ export function checkConnectArguments(
  * `wss://` to `ws://`; `Authorization` and `Cookie` headers and the user info
  * are dropped when a redirect leads to another origin (scheme, host or port).
  *
+ * @throws TypeError for an unknown option (`pingIntervall`), naming the one
+ *   meant when it is close.
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`.
  * @throws RangeError for a duration option over 2147483647 ms, negative or
  *   NaN (`Infinity` means no limit, as `null` does).

@@ -74,19 +74,50 @@ export interface CompressionOptions {
   deflate?: DeflateOptions;
 }
 
-/** Defaults of {@link DeflateOptions}, documented in docs/topics/compression.md. */
+/**
+ * What {@link serve} and {@link connect} use for each {@link DeflateOptions}
+ * key left out, under `server` and `client`: the two roles differ in their
+ * windows. Each is a complete `deflate` option, so spreading one and
+ * changing a key changes that key alone:
+ * `serve(handler, { deflate: { ...DEFLATE_DEFAULTS.server, windowBits: 9 } })`.
+ * docs/topics/compression.md measures what each setting costs and saves.
+ */
 export const DEFLATE_DEFAULTS = {
-  /** A server's window; 4 KiB keeps the preset dictionary cheap (see docs/topics/design.md). */
-  serverWindowBits: 12,
-  /** The window a server asks clients to use. */
-  serverPeerWindowBits: 12,
-  /** zlib's default compression level (6). */
-  level: -1,
-  /** A smaller match-finding hash table than zlib's default (8). */
-  memLevel: 5,
-  /** Messages under 128 bytes are sent uncompressed. */
-  threshold: 128,
-} as const;
+  server: {
+    /**
+     * A 4 KiB window, announced in the answer; it keeps the preset dictionary
+     * cheap (see docs/topics/design.md).
+     */
+    windowBits: 12,
+    /** Clients are asked for a 4 KiB window too, when their offer allows it. */
+    peerWindowBits: 12,
+    noContextTakeover: false,
+    peerNoContextTakeover: false,
+    /** zlib's default compression level (6). */
+    level: -1,
+    /** A smaller match-finding hash table than zlib's default (8). */
+    memLevel: 5,
+    /** Messages under 128 bytes are sent uncompressed. */
+    threshold: 128,
+  },
+  client: {
+    /**
+     * Offers `client_max_window_bits` without a value, as browsers do: the
+     * server picks the window, 32 KiB if it names none.
+     */
+    windowBits: null,
+    /** Asks the server for no limit on its window. */
+    peerWindowBits: null,
+    noContextTakeover: false,
+    peerNoContextTakeover: false,
+    /** zlib's default compression level (6). */
+    level: -1,
+    /** A smaller match-finding hash table than zlib's default (8). */
+    memLevel: 5,
+    /** Messages under 128 bytes are sent uncompressed. */
+    threshold: 128,
+  },
+} as const satisfies Readonly<Record<"server" | "client", Required<DeflateOptions>>>;
 
 /** Whether the options ask for permessage-deflate. */
 function wantsDeflate(options: CompressionOptions): boolean {
@@ -158,19 +189,27 @@ export function releaseWhenIdle(extension: PerMessageDeflate): void {
   scheduleCheck();
 }
 
-/** The zlib settings shared by both roles. */
-function deflateSettings(deflate: DeflateOptions): {
+/** The zlib settings shared by both roles, with the role's defaults. */
+function deflateSettings(
+  deflate: DeflateOptions,
+  defaults: Required<DeflateOptions>,
+): {
   level: number;
   memLevel: number;
   threshold: number;
   scheduleRelease: (extension: PerMessageDeflate) => void;
 } {
   return {
-    level: deflate.level ?? DEFLATE_DEFAULTS.level,
-    memLevel: deflate.memLevel ?? DEFLATE_DEFAULTS.memLevel,
-    threshold: deflate.threshold ?? DEFLATE_DEFAULTS.threshold,
+    level: deflate.level ?? defaults.level,
+    memLevel: deflate.memLevel ?? defaults.memLevel,
+    threshold: deflate.threshold ?? defaults.threshold,
     scheduleRelease: releaseWhenIdle,
   };
+}
+
+/** `value`, or `fallback` when it is `undefined`; a window's `null` is a setting of its own. */
+function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
 }
 
 /**
@@ -186,13 +225,16 @@ export function clientExtensions(
   if (!wantsDeflate(options)) return extensions;
   if (extensions.some((factory) => factory.name === PERMESSAGE_DEFLATE)) return extensions;
   const deflate = options.deflate ?? {};
+  const defaults = DEFLATE_DEFAULTS.client;
   extensions.push(
     new ClientPerMessageDeflateFactory({
-      ...deflateSettings(deflate),
-      clientMaxWindowBits: deflate.windowBits ?? true,
-      serverMaxWindowBits: deflate.peerWindowBits ?? null,
-      clientNoContextTakeover: deflate.noContextTakeover ?? false,
-      serverNoContextTakeover: deflate.peerNoContextTakeover ?? false,
+      ...deflateSettings(deflate, defaults),
+      // No window of its own: the parameter without a value, which lets the
+      // server choose (RFC 7692 §7.1.2.2).
+      clientMaxWindowBits: orDefault(deflate.windowBits, defaults.windowBits) ?? true,
+      serverMaxWindowBits: orDefault(deflate.peerWindowBits, defaults.peerWindowBits),
+      clientNoContextTakeover: deflate.noContextTakeover ?? defaults.noContextTakeover,
+      serverNoContextTakeover: deflate.peerNoContextTakeover ?? defaults.peerNoContextTakeover,
     }),
   );
   return extensions;
@@ -211,17 +253,14 @@ export function serverExtensions(
   if (!wantsDeflate(options)) return extensions;
   if (extensions.some((factory) => factory.name === PERMESSAGE_DEFLATE)) return extensions;
   const deflate = options.deflate ?? {};
+  const defaults = DEFLATE_DEFAULTS.server;
   extensions.push(
     new ServerPerMessageDeflateFactory({
-      ...deflateSettings(deflate),
-      serverMaxWindowBits:
-        deflate.windowBits === undefined ? DEFLATE_DEFAULTS.serverWindowBits : deflate.windowBits,
-      clientMaxWindowBits:
-        deflate.peerWindowBits === undefined
-          ? DEFLATE_DEFAULTS.serverPeerWindowBits
-          : deflate.peerWindowBits,
-      serverNoContextTakeover: deflate.noContextTakeover ?? false,
-      clientNoContextTakeover: deflate.peerNoContextTakeover ?? false,
+      ...deflateSettings(deflate, defaults),
+      serverMaxWindowBits: orDefault(deflate.windowBits, defaults.windowBits),
+      clientMaxWindowBits: orDefault(deflate.peerWindowBits, defaults.peerWindowBits),
+      serverNoContextTakeover: deflate.noContextTakeover ?? defaults.noContextTakeover,
+      clientNoContextTakeover: deflate.peerNoContextTakeover ?? defaults.peerNoContextTakeover,
     }),
   );
   return extensions;

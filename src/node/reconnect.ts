@@ -21,6 +21,7 @@ import {
 } from "./client.js";
 import { MAX_TIMER_DELAY } from "./connection.js";
 import { resolveLogger } from "./logger.js";
+import { BACKOFF_OPTIONS, checkOptionNames, RECONNECT_OPTIONS } from "./option-names.js";
 
 /** Options of {@link reconnect}: those of `connect()`, and the retry policy. */
 export interface ReconnectOptions extends ConnectOptions {
@@ -168,7 +169,7 @@ function numberOption(name: keyof BackoffOptions, value: unknown): number {
  *
  * @throws RangeError for an `attempt` that is not an integer from 1, or an
  *   option out of its range (see {@link ReconnectOptions}).
- * @throws TypeError for an option that is not a number.
+ * @throws TypeError for an option that is not a number, or an unknown one.
  */
 export function backoffDelay(
   attempt: number,
@@ -178,6 +179,7 @@ export function backoffDelay(
   if (!(Number.isInteger(attempt) && attempt >= 1)) {
     throw new RangeError(`attempt must be an integer from 1; got ${String(attempt)}`);
   }
+  checkOptionNames(options, BACKOFF_OPTIONS, "backoffDelay()");
   return jitteredDelay(attempt, resolveBackoff(options), random);
 }
 
@@ -228,24 +230,28 @@ function jitteredDelay(attempt: number, backoff: Backoff, random: () => number):
  *   backoff option out of its range (see {@link ReconnectOptions}), or an
  *   option of `connect()` out of its range.
  * @throws InvalidUri likewise, for a URI that `connect()` refuses.
- * @throws TypeError likewise for a backoff option that is not a number, or a
+ * @throws TypeError likewise for an unknown option (`initalDelay`), naming the
+ *   one meant when it is close, a backoff option that is not a number, or a
  *   `shouldRetry` that is not a function.
  */
 export async function* reconnect(
   uri: string | URL,
   options: ReconnectOptions = {},
 ): AsyncGenerator<ClientConnection, void, undefined> {
+  checkOptionNames(options, RECONNECT_OPTIONS, "reconnect()");
+  // The retry policy's options, and connect()'s, which takes none of those.
+  const { initialDelay, maxDelay, backoffFactor, shouldRetry: retry, ...connectOptions } = options;
   // Checked before the first attempt, rather than when a setback first
   // needs them: a bad value would otherwise show only as delays that are
   // wrong, or as a TypeError from the loop after a failed attempt.
-  const backoff = resolveBackoff(options);
+  const backoff = resolveBackoff({ initialDelay, maxDelay, backoffFactor });
   // Likewise connect()'s own mistakes (a bad URI or option): a shouldRetry
   // that retries everything would otherwise retry them forever.
   // The headers, read once: an iterable of them may be an iterator, which a
   // second attempt would find empty.
-  const { headers } = checkConnectArguments(uri, options);
-  const attemptOptions: ConnectOptions = { ...options, additionalHeaders: headers };
-  const shouldRetry = options.shouldRetry ?? isTransientError;
+  const { headers } = checkConnectArguments(uri, connectOptions);
+  const attemptOptions: ConnectOptions = { ...connectOptions, additionalHeaders: headers };
+  const shouldRetry = retry ?? isTransientError;
   if (typeof shouldRetry !== "function") {
     throw new TypeError(`shouldRetry must be a function; got ${kindOf(shouldRetry)}`);
   }

@@ -41,6 +41,7 @@ import {
   resolveConnectionOptions,
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
+import { checkOptionNames, SERVE_OPTIONS, SERVER_CLOSE_OPTIONS } from "./option-names.js";
 import { matchRoute, requestTargetPath } from "./routing.js";
 import { serverTlsOptions, tcpSocketOf } from "./tls.js";
 import { connectionTracer } from "./trace.js";
@@ -684,13 +685,17 @@ export class Server implements AsyncDisposable {
    * default), and resolves once every handler has returned and every
    * connection is closed.
    *
-   * A code or reason that `connection.close()` would refuse (see there)
-   * rejects at once, with the server still serving: nothing is stopped.
+   * A code or reason that `connection.close()` would refuse (see there), or
+   * an unknown option, rejects at once, with the server still serving:
+   * nothing is stopped.
    */
   close(options: ServerCloseOptions = {}): Promise<void> {
-    const code = options.code ?? 1001;
-    const reason = options.reason ?? "";
+    let code: number;
+    let reason: string;
     try {
+      checkOptionNames(options, SERVER_CLOSE_OPTIONS, "server.close()");
+      code = options.code ?? 1001;
+      reason = options.reason ?? "";
       checkCloseArguments(code, reason);
     } catch (error) {
       return Promise.reject(error);
@@ -943,9 +948,12 @@ const LISTEN_OPTIONS = ["host", "port", "path", "backlog", "tls"] as const;
  * with `server`, it takes connections from that server instead of listening;
  * with `listen: false`, only from {@link Server.handleUpgrade}.
  *
- * @throws TypeError for options that contradict each other, e.g. `server` with `port`.
+ * @throws TypeError for an unknown option (`maxMesageSize`), naming the one
+ *   meant when it is close, and for options that contradict each other,
+ *   e.g. `server` with `port`.
  */
 export async function serve(handler: Handler, options: ServeOptions = {}): Promise<Server> {
+  checkOptionNames(options, SERVE_OPTIONS, "serve()");
   if (options.server !== undefined || options.listen === false) {
     if (options.server !== undefined && options.listen === false) {
       throw new TypeError("serve() takes either server or listen: false, not both");

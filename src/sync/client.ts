@@ -22,6 +22,12 @@ import { State } from "../core/state.js";
 import { parseUri } from "../core/uri.js";
 import { resolveLogger } from "../node/logger.js";
 import type { Data } from "../node/messages.js";
+import {
+  checkOptionNames,
+  type ListsEveryKey,
+  type OptionNames,
+  optionNames,
+} from "../node/option-names.js";
 import { reviveError } from "./errors.js";
 import { deadlineAfter, Link } from "./link.js";
 import { type ConnectOptions, toWorkerOptions, writeHighWaterMark } from "./options.js";
@@ -52,6 +58,20 @@ export interface SendOptions extends BlockingOptions {
 
 /** Options of {@link ClientConnection.ping}. */
 export interface PingOptions extends BlockingOptions {}
+
+const RECV_OPTION_NAMES = ["timeout"] as const satisfies readonly (keyof RecvOptions)[];
+true satisfies ListsEveryKey<RecvOptions, typeof RECV_OPTION_NAMES>;
+const SEND_OPTION_NAMES = ["timeout", "compress"] as const satisfies readonly (keyof SendOptions)[];
+true satisfies ListsEveryKey<SendOptions, typeof SEND_OPTION_NAMES>;
+const PING_OPTION_NAMES = ["timeout"] as const satisfies readonly (keyof PingOptions)[];
+true satisfies ListsEveryKey<PingOptions, typeof PING_OPTION_NAMES>;
+
+// Checked on every call, unlike the async client's: a misspelled `timeout`
+// would block for good, and the check (some 15 ns) is lost in the
+// microseconds of a handover to the worker thread.
+const RECV_OPTIONS: OptionNames = optionNames(RECV_OPTION_NAMES);
+const SEND_OPTIONS: OptionNames = optionNames(SEND_OPTION_NAMES);
+const PING_OPTIONS: OptionNames = optionNames(PING_OPTION_NAMES);
 
 /**
  * A message for {@link ClientConnection.send}: a string (text), bytes
@@ -197,8 +217,10 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * @throws TimeoutError after `timeout` ms; the next message is not lost.
    * @throws ConnectionClosedOK once the connection closed normally and every
    *   message was read; ConnectionClosedError when it closed otherwise.
+   * @throws TypeError for an unknown option (`timout`).
    */
   recv(options: RecvOptions = {}): Data {
+    checkOptionNames(options, RECV_OPTIONS, "recv()");
     const deadline = deadlineAfter(options.timeout);
     const link = this.link;
     const ready = () => link.hasMessage || link.closed !== null;
@@ -259,8 +281,10 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * @throws ConnectionClosed when the connection is closed.
    * @throws TimeoutError when the bytes waiting to be written did not drain
    *   within `timeout` ms; the message was handed over and is still sent.
+   * @throws TypeError for an unknown option (`compres`).
    */
   send(message: Sendable, options: SendOptions = {}): void {
+    checkOptionNames(options, SEND_OPTIONS, "send()");
     const deadline = deadlineAfter(options.timeout);
     const outgoing = toOutgoing(message);
     const link = this.link;
@@ -302,8 +326,10 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * @throws TimeoutError after `timeout` ms without a pong.
    * @throws ConcurrencyError if a ping with the same data is awaiting its pong.
    * @throws ConnectionClosed when the connection is closed.
+   * @throws TypeError for an unknown option.
    */
   ping(data?: Data | ArrayBuffer, options: PingOptions = {}): number {
+    checkOptionNames(options, PING_OPTIONS, "ping()");
     const deadline = deadlineAfter(options.timeout);
     // TypeError, as from the async client; unchecked, wireOne() would turn a
     // number into that many zero bytes (5e8 of them for ping(5e8)).
@@ -388,7 +414,8 @@ export class ClientConnection implements Iterable<Data>, Disposable {
  *
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`, before any
  *   thread starts.
- * @throws TypeError for an option that cannot be sent to another thread.
+ * @throws TypeError for an unknown option (`pingIntervall`), naming the one
+ *   meant when it is close, or an option that cannot be sent to another thread.
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
  *   when the server refuses or answers wrongly.
  * @throws TimeoutError after `openTimeout`; the socket's error (an `Error`

@@ -11,6 +11,14 @@ import { Headers } from "../core/headers.js";
 import type { ConnectOptions as AsyncConnectOptions } from "../node/client.js";
 import { DEFAULTS, resolveConnectionOptions } from "../node/connection.js";
 import { type Logger, silentLogger } from "../node/logger.js";
+import {
+  CONNECT_OPTION_NAMES,
+  checkOptionNames,
+  type ListsEveryKey,
+  NESTED_OPTIONS,
+  optionNames,
+  without,
+} from "../node/option-names.js";
 
 /**
  * Options of the blocking {@link connect}: the async client's, except those
@@ -47,12 +55,31 @@ const REFUSED_OPTIONS = {
   socket: "a socket belongs to the event loop of the thread that opened it",
 } as const;
 
+/** The names of {@link ConnectOptions}. */
+const CONNECT_OPTION_NAMES_SYNC = without(CONNECT_OPTION_NAMES, [
+  "signal",
+  "extensions",
+  "socket",
+]) satisfies (keyof ConnectOptions)[];
+true satisfies ListsEveryKey<ConnectOptions, typeof CONNECT_OPTION_NAMES_SYNC>;
+
+/**
+ * The names known to the blocking `connect()`: its own, and the async
+ * client's that it refuses, which get a message of their own.
+ */
+const KNOWN_OPTIONS = optionNames(
+  [...CONNECT_OPTION_NAMES_SYNC, ...Object.keys(REFUSED_OPTIONS)],
+  NESTED_OPTIONS,
+);
+
 /**
  * Checks the options and turns them into cloneable data for the worker.
  *
- * @throws TypeError for an option that cannot be sent to another thread.
+ * @throws TypeError for an unknown option, or one that cannot be sent to
+ *   another thread.
  */
 export function toWorkerOptions(options: ConnectOptions): WorkerConnectOptions {
+  checkOptionNames(options, KNOWN_OPTIONS, "connect()");
   for (const [name, why] of Object.entries(REFUSED_OPTIONS)) {
     if ((options as Record<string, unknown>)[name] !== undefined) {
       throw new TypeError(`the blocking client does not take the ${name} option: ${why}`);

@@ -13,6 +13,14 @@ import { CloseCode } from "../core/close-codes.js";
 import { State } from "../core/state.js";
 import { type ClientConnection, type ConnectOptions, connect } from "../node/client.js";
 import type { Data } from "../node/messages.js";
+import {
+  CONNECT_OPTION_NAMES,
+  checkOptionNames,
+  type ListsEveryKey,
+  NESTED_OPTIONS,
+  optionNames,
+  without,
+} from "../node/option-names.js";
 import { type EventHandler, EventHandlers } from "./event-handlers.js";
 import { CloseEvent, ErrorEvent } from "./events.js";
 import { Outbox } from "./outbox.js";
@@ -38,6 +46,49 @@ export type WebSocketOptions = Omit<
   ConnectOptions,
   "subprotocols" | "signal" | "requireSubprotocol"
 >;
+
+/** The names of {@link WebSocketOptions}. */
+const WEB_SOCKET_OPTION_NAMES = without(CONNECT_OPTION_NAMES, [
+  "subprotocols",
+  "signal",
+  "requireSubprotocol",
+]) satisfies (keyof WebSocketOptions)[];
+true satisfies ListsEveryKey<WebSocketOptions, typeof WEB_SOCKET_OPTION_NAMES>;
+
+/** Options of `connect()` whose place the standard's API takes, and what does instead. */
+const REPLACED_OPTIONS = {
+  subprotocols: "give them as the second argument",
+  signal: "close() aborts connecting",
+  requireSubprotocol:
+    "the server must select one of the subprotocols offered, as the standard says",
+} as const;
+
+/**
+ * The names known to the constructor: its options, and those it replaces,
+ * which get a message of their own.
+ */
+const KNOWN_OPTIONS = optionNames(
+  [...WEB_SOCKET_OPTION_NAMES, ...Object.keys(REPLACED_OPTIONS)],
+  NESTED_OPTIONS,
+);
+
+/**
+ * Checks the constructor's options: `undefined` and `null` stand for none, as
+ * for a WebIDL dictionary, and an option that doesn't exist is not ignored.
+ *
+ * @throws TypeError for options that are not an object, an unknown option, or
+ *   one of {@link REPLACED_OPTIONS}.
+ */
+function checkOptions(options: WebSocketOptions | null | undefined): WebSocketOptions {
+  options ??= {};
+  checkOptionNames(options, KNOWN_OPTIONS, "new WebSocket()");
+  for (const [name, instead] of Object.entries(REPLACED_OPTIONS)) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw new TypeError(`new WebSocket() does not take the ${name} option: ${instead}`);
+    }
+  }
+  return options;
+}
 
 /** The events a {@link WebSocket} fires, by type. */
 export interface WebSocketEventMap {
@@ -186,6 +237,9 @@ export class WebSocket extends EventTarget {
    *
    * @param options the Node client's options (an extension to the standard).
    * @throws DOMException `SyntaxError` for an invalid URL or subprotocol.
+   * @throws TypeError for an unknown option, naming the one meant when it is
+   *   close, and for `subprotocols`, `signal` or `requireSubprotocol`, which
+   *   the standard's API replaces.
    */
   constructor(
     url: string | URL,
@@ -200,7 +254,7 @@ export class WebSocket extends EventTarget {
     this.#url = parseWebSocketUrl(url);
     this.#origin = this.#url.origin;
     const subprotocols = parseProtocols(protocols);
-    void this.#run(subprotocols, options);
+    void this.#run(subprotocols, checkOptions(options));
   }
 
   /** The URL, serialized, with `http`/`https` turned into `ws`/`wss`. */

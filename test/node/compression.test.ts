@@ -17,6 +17,8 @@ import { Frame } from "../../src/core/frame.js";
 import { serializeFrame } from "../../src/core/frame-writer.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
+import { DEFLATE_DEFAULTS } from "../../src/node/compression.js";
+import { DEFLATE_OPTION_NAMES } from "../../src/node/option-names.js";
 import type { ServeOptions } from "../../src/node/server.js";
 import { concat, toHex } from "../helpers/bytes.js";
 import { MASK } from "../helpers/protocol.js";
@@ -167,6 +169,56 @@ describe("compression between our client and our server", () => {
     );
     await ws.send(chat(100));
     assert.equal(await ws.recv(), chat(100));
+  });
+
+  it("has DEFLATE_DEFAULTS hold, for each role, every deflate option with its default", () => {
+    const zlib = { level: -1, memLevel: 5, threshold: 128 };
+    const takeover = { noContextTakeover: false, peerNoContextTakeover: false };
+    assert.deepEqual(DEFLATE_DEFAULTS, {
+      server: { windowBits: 12, peerWindowBits: 12, ...takeover, ...zlib },
+      client: { windowBits: null, peerWindowBits: null, ...takeover, ...zlib },
+    });
+    for (const defaults of [DEFLATE_DEFAULTS.server, DEFLATE_DEFAULTS.client]) {
+      assert.deepEqual(Object.keys(defaults).sort(), [...DEFLATE_OPTION_NAMES].sort());
+    }
+  });
+
+  it("takes DEFLATE_DEFAULTS.server and .client as they are, or with a key changed", async () => {
+    const { server, uri } = await startServer(echo, { deflate: DEFLATE_DEFAULTS.server });
+    await using _server = server;
+    await using ws = await connect(uri, { deflate: DEFLATE_DEFAULTS.client });
+    // As without any deflate option: see "negotiates permessage-deflate by default".
+    assert.equal(
+      ws.request.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; client_max_window_bits",
+    );
+    assert.equal(
+      ws.response?.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+    );
+
+    const { server: tuned, uri: tunedUri } = await startServer(echo, {
+      deflate: { ...DEFLATE_DEFAULTS.server, windowBits: 9 },
+    });
+    await using _tuned = tuned;
+    await using other = await connect(tunedUri, {
+      deflate: { ...DEFLATE_DEFAULTS.client, peerWindowBits: 10 },
+    });
+    assert.equal(
+      other.request.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+    );
+    assert.equal(
+      other.response?.headers.get("Sec-WebSocket-Extensions"),
+      "permessage-deflate; server_max_window_bits=9; client_max_window_bits=12",
+    );
+  });
+
+  it("refuses the keys DEFLATE_DEFAULTS had before it was split by role", async () => {
+    await assert.rejects(startServer(echo, { deflate: { serverWindowBits: 9 } as never }), {
+      name: "TypeError",
+      message: 'unknown option "deflate.serverWindowBits" for serve()',
+    });
   });
 
   it("keeps a permessage-deflate factory the application gave", async () => {

@@ -194,6 +194,31 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.equal(client.recv({ timeout: 10_000 }), "later");
     });
 
+    it("refuses an unknown option, where a misspelled timeout would block for good", () => {
+      using client = connect(peer.uri(uniquePath()));
+      client.send("hold later");
+      // With the check missing, the timeout bounds the wait: a TimeoutError.
+      // @ts-expect-error: TypeScript rejects it at compile time.
+      assert.throws(() => client.recv({ timout: 50, timeout: 2_000 }), {
+        name: "TypeError",
+        message: 'unknown option "timout" for recv(); did you mean "timeout"?',
+      });
+      assert.throws(() => client.recvText({ Timeout: 50, timeout: 2_000 } as never), {
+        message: 'unknown option "Timeout" for recv(); did you mean "timeout"?',
+      });
+      // @ts-expect-error: TypeScript rejects it at compile time.
+      assert.throws(() => client.send("x", { compres: false }), {
+        name: "TypeError",
+        message: 'unknown option "compres" for send(); did you mean "compress"?',
+      });
+      assert.throws(() => client.ping("x", { timeot: 50 } as never), {
+        name: "TypeError",
+        message: 'unknown option "timeot" for ping(); did you mean "timeout"?',
+      });
+      client.send("release");
+      assert.equal(client.recv({ timeout: 10_000 }), "later");
+    });
+
     it("receives many messages in order through a small window", () => {
       using client = connect(peer.uri(uniquePath()), { maxQueue: 2 });
       client.send("stream 200");

@@ -53,6 +53,14 @@ describe("sync connect() failures", () => {
     assert.throws(() => connect("not a uri"), InvalidUri);
   });
 
+  it("refuses an unknown option before starting a thread", () => {
+    // @ts-expect-error: TypeScript rejects it at compile time.
+    assert.throws(() => connect("ws://127.0.0.1:1/", { pingIntervall: 5 }), {
+      name: "TypeError",
+      message: 'unknown option "pingIntervall" for connect(); did you mean "pingInterval"?',
+    });
+  });
+
   it("refuses options that cannot cross threads", () => {
     const signal = AbortSignal.abort();
     assert.throws(() => connect("ws://127.0.0.1:1/", { signal } as never), {

@@ -85,6 +85,31 @@ describe("toWorkerOptions()", () => {
     assert.doesNotThrow(() => toWorkerOptions({ signal: undefined } as ConnectOptions));
   });
 
+  it("refuses an unknown option, with the one meant when it is close", () => {
+    // @ts-expect-error: TypeScript rejects it at compile time.
+    assert.throws(() => toWorkerOptions({ subprotocol: ["chat"], pingIntervall: 5 }), {
+      name: "TypeError",
+      message: 'unknown option "subprotocol" for connect(); did you mean "subprotocols"?',
+    });
+    assert.throws(() => toWorkerOptions({ pingIntervall: 5 } as ConnectOptions), {
+      name: "TypeError",
+      message: 'unknown option "pingIntervall" for connect(); did you mean "pingInterval"?',
+    });
+    assert.throws(() => toWorkerOptions({ deflate: { windwBits: 9 } } as ConnectOptions), {
+      name: "TypeError",
+      message:
+        'unknown option "deflate.windwBits" for connect(); did you mean "deflate.windowBits"?',
+    });
+    // A misspelled refused option is pointed to, and then refused for its own reason.
+    assert.throws(() => toWorkerOptions({ signl: AbortSignal.abort() } as ConnectOptions), {
+      message: 'unknown option "signl" for connect(); did you mean "signal"?',
+    });
+    assert.throws(() => toWorkerOptions(null as never), {
+      name: "TypeError",
+      message: "connect() takes an options object; got null",
+    });
+  });
+
   it("refuses values that cannot be cloned, with the cloning error as the cause", () => {
     const error = (() => {
       try {

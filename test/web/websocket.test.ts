@@ -81,6 +81,31 @@ describe("WebSocket: the interface", () => {
     throwsDom(() => new WebSocket("ws://127.0.0.1/", "a b"), "SyntaxError");
     throwsDom(() => new WebSocket("ws://127.0.0.1/", [""]), "SyntaxError");
   });
+
+  it("throws TypeError for an unknown option, and for those the standard's arguments replace", () => {
+    // @ts-expect-error: TypeScript rejects it at compile time.
+    assert.throws(() => new WebSocket("ws://127.0.0.1:1/", [], { pingIntervall: 5 }), {
+      name: "TypeError",
+      message: 'unknown option "pingIntervall" for new WebSocket(); did you mean "pingInterval"?',
+    });
+    assert.throws(() => new WebSocket("ws://127.0.0.1:1/", [], { deflate: { levl: 1 } } as never), {
+      message: 'unknown option "deflate.levl" for new WebSocket(); did you mean "deflate.level"?',
+    });
+    assert.throws(() => new WebSocket("ws://127.0.0.1:1/", [], 5 as never), {
+      message: "new WebSocket() takes an options object; got a number",
+    });
+    const replaced: [string, unknown, RegExp][] = [
+      ["subprotocols", ["chat"], /subprotocols option: give them as the second argument$/],
+      ["signal", AbortSignal.abort(), /signal option: close\(\) aborts connecting$/],
+      ["requireSubprotocol", false, /requireSubprotocol option: the server must select one/],
+    ];
+    for (const [name, value, message] of replaced) {
+      assert.throws(() => new WebSocket("ws://127.0.0.1:1/", [], { [name]: value } as never), {
+        name: "TypeError",
+        message,
+      });
+    }
+  });
 });
 
 describe("WebSocket: opening", () => {
@@ -102,6 +127,17 @@ describe("WebSocket: opening", () => {
     assert.equal(ws.protocol, "");
     await closeAndWait(ws, tracked);
     assert.deepEqual(tracked.log, ["open", "close"]);
+  });
+
+  it("takes undefined or null options as none, as WebIDL does a dictionary", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    for (const options of [undefined, null]) {
+      const ws = new WebSocket(uri, [], options as never);
+      const tracked = track(ws);
+      await tracked.opened;
+      await closeAndWait(ws, tracked);
+    }
   });
 
   it("maps an http URL to ws", async () => {
