@@ -110,17 +110,19 @@ export class RequestParser {
     // RFC 6455 §4.1: the handshake is a GET; RFC 9110 §9.3.1: "content received
     // in a GET request has no generally defined semantics". Refusing bodies
     // keeps the bytes after the head unambiguous (no request smuggling).
-    if (headers.has("Transfer-Encoding")) {
-      throw new InvalidMessage("request with Transfer-Encoding isn't supported");
-    }
-    if ((contentLength(headers) ?? 0) !== 0) {
+    const chunked = headers.has("Transfer-Encoding");
+    if (chunked || (contentLength(headers) ?? 0) !== 0) {
       // A POST or PUT, say, is refused for its method, as it would be without
       // a body (RFC 9110 §15.5.6: 405, with the server's checks adding
       // "Allow: GET"); its body is never read, and the connection closes.
       if (method !== "GET" && method !== "HEAD") {
         throw new InvalidMessage(`unsupported HTTP method: ${method}`, 405);
       }
-      throw new InvalidMessage("request with a body isn't supported");
+      throw new InvalidMessage(
+        chunked
+          ? "request with Transfer-Encoding isn't supported"
+          : "request with a body isn't supported",
+      );
     }
     // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code
     // to any HTTP/1.1 request message that lacks a Host header field and to any

@@ -27,36 +27,40 @@ const CREDENTIAL_NAME_PART = /token|secret|passw|session|signature|credential|ap
 function isCredentialField(name: string): boolean {
   const lower = name.toLowerCase();
   if (CREDENTIAL_FIELDS.has(lower)) return true;
-  return (
-    lower !== "sec-websocket-key" &&
-    lower !== "www-authenticate" &&
-    CREDENTIAL_NAME_PART.test(lower)
-  );
+  // Challenges name a scheme and realm, not a secret.
+  if (lower === "www-authenticate" || lower === "proxy-authenticate") return false;
+  return lower !== "sec-websocket-key" && CREDENTIAL_NAME_PART.test(lower);
 }
 
 /**
- * A request line with what its target may hold of credentials redacted: the
- * user info of an absolute-form target (RFC 9112 §3.2.2) and the values of
- * its query's parameters, where tokens often travel; the names stay.
- * Status lines pass unchanged.
+ * A URI reference with what it may hold of credentials redacted: the user
+ * info of an absolute URI (RFC 9112 §3.2.2's absolute-form, a redirect's
+ * `Location`) and the values of its query's parameters, where tokens often
+ * travel; the names stay, and a parameter without `=`, which may be a token
+ * itself, is redacted whole.
  */
-function redactStartLine(startLine: string): string {
-  const parts = startLine.split(" ");
-  if (parts.length !== 3 || startLine.startsWith("HTTP/")) return startLine;
-  let target = parts[1]!;
-  target = target.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, "$1[redacted]@");
-  const query = target.indexOf("?");
+function redactTarget(target: string): string {
+  let redacted = target.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, "$1[redacted]@");
+  const query = redacted.indexOf("?");
   if (query !== -1) {
-    const parameters = target
+    const parameters = redacted
       .slice(query + 1)
       .split("&")
       .map((parameter) => {
+        if (parameter === "") return parameter;
         const equals = parameter.indexOf("=");
-        return equals === -1 ? parameter : `${parameter.slice(0, equals)}=[redacted]`;
+        return equals === -1 ? "[redacted]" : `${parameter.slice(0, equals)}=[redacted]`;
       });
-    target = `${target.slice(0, query)}?${parameters.join("&")}`;
+    redacted = `${redacted.slice(0, query)}?${parameters.join("&")}`;
   }
-  return `${parts[0]} ${target} ${parts[2]}`;
+  return redacted;
+}
+
+/** A request line with its target redacted (see {@link redactTarget}); status lines pass unchanged. */
+function redactStartLine(startLine: string): string {
+  const parts = startLine.split(" ");
+  if (parts.length !== 3 || startLine.startsWith("HTTP/")) return startLine;
+  return `${parts[0]} ${redactTarget(parts[1]!)} ${parts[2]}`;
 }
 
 // ignoreBOM: a payload that starts with U+FEFF is previewed with it, as sent.
@@ -106,12 +110,16 @@ export function describeFrame(frame: Frame): string {
  * The lines of an HTTP head (request or status line, then each field) for a
  * trace, with credentials replaced by `[redacted]`: the values of credential
  * fields (`Authorization`, `Cookie`, `X-Api-Key`, …), and the user info and
- * query values of a request target. Traces end up in logs and bug reports.
+ * query values of a request target or a `Location`. Traces end up in logs
+ * and bug reports.
  */
 export function describeHead(startLine: string, headers: Headers): string[] {
   const lines = [redactStartLine(startLine)];
   for (const [name, value] of headers) {
-    lines.push(`${name}: ${isCredentialField(name) ? "[redacted]" : value}`);
+    let shown = value;
+    if (isCredentialField(name)) shown = "[redacted]";
+    else if (name.toLowerCase() === "location") shown = redactTarget(value);
+    lines.push(`${name}: ${shown}`);
   }
   return lines;
 }

@@ -759,13 +759,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * A fragmented message holds back the messages sent after it until it is
    * complete. A `close()` called meanwhile lets it finish, and the messages
    * held back, when its fragments are at hand (an array or another sync
-   * iterable): its close frame waits for them, within `closeTimeout`. If the
-   * connection starts closing first otherwise (the peer closes, `close()` is
-   * called while the message waits for an async source or a promise, the
-   * connection fails or is lost), the message can't be completed: the send
-   * stops waiting for its source, even one that stalls, and rejects once the
-   * connection is closed, as do the sends held back. The source is told to stop: its iterator's `return()` is called,
-   * and neither awaited nor reported if it fails. When it takes effect is up
+   * iterable): its close frame waits for them, within `closeTimeout`. In
+   * every other case the message can't be completed once the connection
+   * starts closing (the peer closes, `close()` is called while the message
+   * waits for an async source or a promise, the connection fails or is
+   * lost): the send stops waiting for its source, even one that stalls, and
+   * rejects once the connection is closed, as do the sends held back. The
+   * source is told to stop: its iterator's `return()` is called, and
+   * neither awaited nor reported if it fails. When it takes effect is up
    * to the source: an async generator suspended at an `await` handles it
    * only once it yields again (the value it yields is dropped), so its
    * `finally` blocks run then, or never if it never does. A source that
@@ -1014,10 +1015,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     } catch (error) {
       if (owed !== null) stopSource(owed);
       // A message cut short cannot be finished: RFC 6455 §5.4 leaves no way
-      // to abandon it but closing the connection.
+      // to abandon it but closing the connection. With the application's
+      // close() waiting for it, by that close frame, as the application
+      // asked, rather than a failure (1011) of the message's making.
       if (kind !== null && this.protocol.state === State.OPEN) {
-        this.protocol.fail(CloseCode.INTERNAL_ERROR, "");
-        this.afterProtocolStep();
+        if (rare.pendingClose !== null) {
+          this.sendPendingClose();
+        } else {
+          this.protocol.fail(CloseCode.INTERNAL_ERROR, "");
+          this.afterProtocolStep();
+        }
       }
       throw error;
     } finally {
@@ -1149,6 +1156,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         checkCloseArguments(code, reason);
         rare.pendingClose = { code, reason };
         this.armCloseTimer();
+        this.readOnToClose();
       } else {
         this.sendClose(code, reason);
       }
@@ -1293,15 +1301,26 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   private startClosing(): void {
     this.flags |= CLOSING_STARTED;
-    this.messages.drainForClose();
     // A fragmented message can't be completed any more: its send() stops
     // waiting for a source that may never yield again.
     this.rareState?.fragmentedSend?.stop();
+    this.armCloseTimer();
+    this.readOnToClose();
+  }
+
+  /**
+   * Reads on to the peer's close frame whatever the queue holds, from the
+   * moment this side means to close: messages past `maxQueue` are dropped
+   * rather than paused for. A peer blocked on its own writes, waiting for us
+   * to read, and us waiting for it to read what precedes our close frame,
+   * would otherwise wait for each other until closeTimeout.
+   */
+  private readOnToClose(): void {
+    this.messages.drainForClose();
     const protocol = this.protocol;
     // Bytes held back unparsed while the queue was full may hold the close frame.
     const held = protocol.decodedMessageBudget === 0;
     protocol.decodedMessageBudget = -1;
-    this.armCloseTimer();
     if (held) {
       protocol.resumeParsing();
       this.processEvents();

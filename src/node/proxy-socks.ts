@@ -221,14 +221,19 @@ function lookupAddress(
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      lookup(host, { family, hints }, (error, address) => {
+      lookup(host, { family, hints }, (error, answer: unknown) => {
         signal.removeEventListener("abort", onAbort);
+        // A lookup written for autoSelectFamily may answer as `all: true`
+        // asks, with a list of { address, family }: its first address.
+        const address = Array.isArray(answer)
+          ? (answer[0] as { address?: unknown })?.address
+          : answer;
         if (error !== null) reject(error);
         else if (typeof address === "string" && net.isIP(address) !== 0) resolve(address);
         else {
           reject(
             new TypeError(
-              `tcp.lookup answered ${describeValue(address)} for ${host}, not an IP address`,
+              `tcp.lookup answered ${describeValue(answer)} for ${host}, not an IP address`,
             ),
           );
         }

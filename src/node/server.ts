@@ -661,7 +661,9 @@ export class Server implements AsyncDisposable {
       // can send nothing more, not even a close frame: the handler never
       // runs. Node emitted 'end' or 'close' before anyone listened, so a
       // connection waiting for them would wait for good.
-      this.logger.debug(`connection closed before handleUpgrade() (${request.url ?? ""})`);
+      // The path only, as in a connection's log lines: the query may carry a token.
+      const path = requestTargetPath(request.url ?? "") ?? "";
+      this.logger.debug(`connection closed before handleUpgrade() (${path})`);
       socket.destroy();
       return;
     }

@@ -360,6 +360,11 @@ describe("RequestParser", () => {
         405,
         `unsupported HTTP method: ${method}`,
       );
+      assertInvalid(
+        () => parseRequest(`${method} / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n`),
+        405,
+        `unsupported HTTP method: ${method}`,
+      );
     }
     // HEAD is refused for its body, as GET is: its method alone gets a 405
     // from the server's checks, whose answer to a HEAD has no body.

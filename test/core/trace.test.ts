@@ -105,7 +105,13 @@ describe("describeHead", () => {
 
   it("redacts the fields applications keep their keys and tokens in, not the handshake's", () => {
     const names = ["X-Api-Key", "X-Auth-Token", "x-session-id", "X-Client-Secret", "X-Signature"];
-    const shown = ["Sec-WebSocket-Key", "Sec-WebSocket-Accept", "WWW-Authenticate", "X-Keyboard"];
+    const shown = [
+      "Sec-WebSocket-Key",
+      "Sec-WebSocket-Accept",
+      "WWW-Authenticate",
+      "Proxy-Authenticate",
+      "X-Keyboard",
+    ];
     const headers = new Headers([...names, ...shown].map((name): [string, string] => [name, "v"]));
     assert.deepEqual(describeHead("HTTP/1.1 101 Switching Protocols", headers).slice(1), [
       ...names.map((name) => `${name}: [redacted]`),
@@ -116,13 +122,23 @@ describe("describeHead", () => {
   it("redacts the user info and query values of a request target, not its path", () => {
     const head = (line: string) => describeHead(line, new Headers())[0];
     assert.equal(
-      head("GET ws://user:pass@h/chat?token=t0k&room=1&flag HTTP/1.1"),
-      "GET ws://[redacted]@h/chat?token=[redacted]&room=[redacted]&flag HTTP/1.1",
+      head("GET ws://user:pass@h/chat?token=t0k&room=1&eyJhbGc HTTP/1.1"),
+      "GET ws://[redacted]@h/chat?token=[redacted]&room=[redacted]&[redacted] HTTP/1.1",
+    );
+    assert.equal(
+      head("GET /chat?a=1&&b=2 HTTP/1.1"),
+      "GET /chat?a=[redacted]&&b=[redacted] HTTP/1.1",
     );
     assert.equal(head("GET /chat?key=a=b HTTP/1.1"), "GET /chat?key=[redacted] HTTP/1.1");
     assert.equal(head("GET /chat HTTP/1.1"), "GET /chat HTTP/1.1");
     assert.equal(head("GET http://h:1/a@b HTTP/1.1"), "GET http://h:1/a@b HTTP/1.1");
     // A status line's reason is the server's to choose, and no target.
     assert.equal(head("HTTP/1.1 400 Bad token=x"), "HTTP/1.1 400 Bad token=x");
+    // A redirect's Location is redacted as a target is.
+    const location = new Headers([["Location", "wss://u:p@h/next?token=t0k"]]);
+    assert.deepEqual(describeHead("HTTP/1.1 302 Found", location), [
+      "HTTP/1.1 302 Found",
+      "Location: wss://[redacted]@h/next?token=[redacted]",
+    ]);
   });
 });

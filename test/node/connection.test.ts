@@ -1051,6 +1051,68 @@ describe("Connection, close() during a fragmented send", () => {
       }
     }
   });
+
+  it("closes with the code asked for when the source throws while the close frame waits", async () => {
+    const { server, uri, received } = await startCollectingServer();
+    await using _server = server;
+    const ws = await connect(uri);
+    function* failing() {
+      yield "a";
+      yield "b";
+      throw new Error("source failed");
+    }
+    const sending = outcome(ws.send(failing()));
+    const queued = outcome(ws.send("queued behind it"));
+    await within(ws.close(1000, "bye"), 10_000, "close()");
+    assert.match(String(await sending), /source failed/);
+    assert.ok((await queued) instanceof ConnectionClosedOK, "the queued send rejects");
+    // The close frame abandons the message (RFC 6455 §5.4 leaves no other
+    // way), as the application asked: no failure of the message's making.
+    const [messages, code, reason] = await received;
+    assert.deepEqual([messages, code, reason], [[], 1000, "bye"]);
+    assert.deepEqual([ws.closeCode, ws.closeReason], [1000, "bye"]);
+  });
+
+  it("reads on while the close frame waits, so a peer blocked on its writes can't hold it", async () => {
+    // The peer sends more than this side's queue takes (maxQueue 4) and
+    // waits for it to be read before reading anything itself; this side's
+    // close frame waits behind a message the peer reads only afterwards,
+    // once its own queue, filled by the small messages, has room.
+    const handlerDone = deferred();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        for (let i = 0; i < 40; i++) void ws.send(`small ${i}`);
+        const chunk = new Uint8Array(64 * 1024);
+        function* big() {
+          for (let i = 0; i < 1024; i++) yield chunk;
+        }
+        void ws.send(big()).catch(() => {});
+        await ws.close(1000);
+        handlerDone.resolve();
+      },
+      // Uncompressed: the peer's messages must fill the TCP buffers.
+      { maxQueue: 4, closeTimeout: 10_000, compression: null },
+    );
+    await using _server = server;
+    const ws = await connect(uri, {
+      maxQueue: 4,
+      closeTimeout: 10_000,
+      maxMessageSize: null,
+      compression: null,
+    });
+    const message = new Uint8Array(16 * 1024);
+    try {
+      for (let i = 0; i < 2000; i++) await ws.send(message);
+    } catch (error) {
+      // The server's close frame may come before all of them are sent.
+      assert.ok(error instanceof ConnectionClosedOK, String(error));
+    }
+    for await (const _ of ws) {
+      // The small messages, the 64 MiB one, then the close.
+    }
+    await within(handlerDone.promise, 8_000, "the server's close(), well before closeTimeout");
+    assert.equal(ws.closeCode, 1000);
+  });
 });
 
 describe("Connection, closing with a full receive queue", () => {

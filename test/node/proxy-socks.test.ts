@@ -194,6 +194,24 @@ describe("socks5Connect()", () => {
     }
   });
 
+  it("takes the first address of a tcp.lookup that answers a list, as for all: true", async () => {
+    // Node's net.connect() asks for all of them with autoSelectFamily: a
+    // lookup written for that may always answer so.
+    const lookup: net.LookupFunction = (_host, _options, callback) =>
+      callback(null, [
+        { address: "192.0.2.7", family: 4 },
+        { address: "192.0.2.8", family: 4 },
+      ]);
+    await using pair = await loopbackPair();
+    const tunnel = start(pair, "ws://feed.example.invalid/", PROXY, undefined, { lookup });
+    await expectBytes(pair, [5, 1, 0], "greeting");
+    pair.server.write(Buffer.from([5, 0]));
+    const what = "request for the first address";
+    await within(expectBytes(pair, [5, 1, 0, 1, 192, 0, 2, 7, 0, 80], what), 5_000, what);
+    pair.server.write(Buffer.from(SUCCEEDED));
+    await tunnel;
+  });
+
   it("rejects with tcp.lookup's error, or a TypeError for what isn't an address", async () => {
     const failure = Object.assign(new Error("getaddrinfo ENOTFOUND feed.example.invalid"), {
       code: "ENOTFOUND",
@@ -208,8 +226,8 @@ describe("socks5Connect()", () => {
             'tcp.lookup answered "feed.example" for feed.example.invalid, not an IP address',
       ],
       [
-        // A list, as for `all: true`, which wasn't asked.
-        (_host, _options, callback) => callback(null, [{ address: "192.0.2.7", family: 4 }]),
+        // A list, as for `all: true`, but empty.
+        (_host, _options, callback) => callback(null, []),
         (error) =>
           error instanceof TypeError && /^tcp\.lookup answered an Array for /.test(error.message),
       ],
