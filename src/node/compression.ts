@@ -15,6 +15,7 @@ import {
   ClientPerMessageDeflateFactory,
   ServerPerMessageDeflateFactory,
 } from "../core/extensions/permessage-deflate-negotiation.js";
+import { FallbackDeflateFactory } from "./deflate-fallback.js";
 
 /**
  * Tuning of permessage-deflate (RFC 7692), in terms of "this side" and "the
@@ -27,7 +28,8 @@ export interface DeflateOptions {
    * cost less CPU per message and less memory, and compress a little less.
    * A server announces it (`server_max_window_bits=N`); `null` announces
    * nothing and compresses with 32 KiB. A client commits to it in its offer
-   * (`client_max_window_bits=N`); `null` offers `client_max_window_bits`
+   * (`client_max_window_bits=N`), and keeps to it if the server accepts
+   * the bare offer that follows; `null` offers `client_max_window_bits`
    * without a value, as browsers do, and compresses with what the server
    * allows. Default: 12 on a server, `null` on a client.
    */
@@ -48,7 +50,7 @@ export interface DeflateOptions {
   noContextTakeover?: boolean;
   /**
    * Asks the peer to compress each message on its own. A server requires it;
-   * a client requests it, and the server declines the offer if it cannot.
+   * a client requests it, and the server may decline the offer.
    * Default: `false`.
    */
   peerNoContextTakeover?: boolean;
@@ -70,7 +72,12 @@ export interface CompressionOptions {
    * supports it; `null` disables compression. Default: `"deflate"`.
    */
   compression?: "deflate" | null;
-  /** Tuning of `compression: "deflate"`. */
+  /**
+   * Tuning of `compression: "deflate"`. A client that sets any of
+   * `windowBits`, `peerWindowBits`, `noContextTakeover` or
+   * `peerNoContextTakeover` follows its offer with the bare one browsers
+   * send, which a server that declines the first may accept (RFC 7692 §5).
+   */
   deflate?: DeflateOptions;
 }
 
@@ -214,7 +221,9 @@ function orDefault<T>(value: T | undefined, fallback: T): T {
 
 /**
  * The extensions a client offers: the user's own, then compression's, unless
- * the user already gave a permessage-deflate factory.
+ * the user already gave a permessage-deflate factory. Compression's is one
+ * offer, or two when the first has parameters a server may decline: the
+ * second is the bare offer of {@link FallbackDeflateFactory}.
  *
  * @throws RangeError for an unknown `compression` or invalid `deflate` settings.
  */
@@ -226,17 +235,33 @@ export function clientExtensions(
   if (extensions.some((factory) => factory.name === PERMESSAGE_DEFLATE)) return extensions;
   const deflate = options.deflate ?? {};
   const defaults = DEFLATE_DEFAULTS.client;
+  const settings = deflateSettings(deflate, defaults);
+  const windowBits = orDefault(deflate.windowBits, defaults.windowBits);
+  const peerWindowBits = orDefault(deflate.peerWindowBits, defaults.peerWindowBits);
+  const noContextTakeover = deflate.noContextTakeover ?? defaults.noContextTakeover;
+  const peerNoContextTakeover = deflate.peerNoContextTakeover ?? defaults.peerNoContextTakeover;
   extensions.push(
     new ClientPerMessageDeflateFactory({
-      ...deflateSettings(deflate, defaults),
+      ...settings,
       // No window of its own: the parameter without a value, which lets the
       // server choose (RFC 7692 §7.1.2.2).
-      clientMaxWindowBits: orDefault(deflate.windowBits, defaults.windowBits) ?? true,
-      serverMaxWindowBits: orDefault(deflate.peerWindowBits, defaults.peerWindowBits),
-      clientNoContextTakeover: deflate.noContextTakeover ?? defaults.noContextTakeover,
-      serverNoContextTakeover: deflate.peerNoContextTakeover ?? defaults.peerNoContextTakeover,
+      clientMaxWindowBits: windowBits ?? true,
+      serverMaxWindowBits: peerWindowBits,
+      clientNoContextTakeover: noContextTakeover,
+      serverNoContextTakeover: peerNoContextTakeover,
     }),
   );
+  // An offer with any parameter but a bare client_max_window_bits may be
+  // declined, and then the connection would go without compression or fail
+  // (the ws package answers 400): RFC 7692 §5 lets a second offer follow.
+  if (
+    windowBits !== null ||
+    peerWindowBits !== null ||
+    noContextTakeover ||
+    peerNoContextTakeover
+  ) {
+    extensions.push(new FallbackDeflateFactory({ windowBits, noContextTakeover }, settings));
+  }
   return extensions;
 }
 

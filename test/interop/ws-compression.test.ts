@@ -144,6 +144,65 @@ describe("our client against a ws server with perMessageDeflate", () => {
     });
   }
 
+  // ws answers 400 when it can accept none of the offers: one asking for a
+  // server window below its serverMaxWindowBits, or committing the client to
+  // a window below its clientMaxWindowBits. RFC 7692 §5 lets a bare offer follow.
+  const refused: {
+    title: string;
+    wsOptions: PerMessageDeflateOptions;
+    ourOptions: ServeOptions["deflate"];
+    offer: string;
+    answer: string;
+    /** localNoContextTakeover, localMaxWindowBits, remoteMaxWindowBits. */
+    negotiated: [boolean, number, number];
+  }[] = [
+    {
+      title: "a server window smaller than it uses",
+      wsOptions: { serverMaxWindowBits: 12 },
+      ourOptions: { peerWindowBits: 10 },
+      offer: "permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+      answer: "permessage-deflate; server_max_window_bits=12",
+      negotiated: [false, 15, 12],
+    },
+    {
+      title: "a client window smaller than it asks for",
+      wsOptions: { clientMaxWindowBits: 12 },
+      ourOptions: { windowBits: 10, noContextTakeover: true },
+      offer: "permessage-deflate; client_no_context_takeover; client_max_window_bits=10",
+      answer: "permessage-deflate; client_max_window_bits=12",
+      // Our client keeps to the window and the takeover it chose for itself.
+      negotiated: [true, 10, 15],
+    },
+  ];
+  for (const { title, wsOptions, ourOptions, offer, answer, negotiated } of refused) {
+    it(`falls back to a bare offer when a ws server refuses ${title}`, async () => {
+      await using peer = await wsServer({ threshold: 0, ...wsOptions });
+      await using ws = await connect(peer.uri, {
+        maxMessageSize: 2 * FOUR_MIB,
+        deflate: ourOptions ?? {},
+      });
+      assert.equal(
+        ws.request.headers.get("Sec-WebSocket-Extensions"),
+        `${offer}, permessage-deflate; client_max_window_bits`,
+      );
+      assert.equal(ws.response?.headers.get("Sec-WebSocket-Extensions"), answer);
+      assert.deepEqual(peer.accepted, ["permessage-deflate"]);
+      const extension = ws.protocol.extensions[0] as PerMessageDeflate;
+      assert.deepEqual(
+        [
+          extension.localNoContextTakeover,
+          extension.localMaxWindowBits,
+          extension.remoteMaxWindowBits,
+        ],
+        negotiated,
+      );
+      for (const message of messages()) {
+        await ws.send(message);
+        same(await ws.recv(), message);
+      }
+    });
+  }
+
   it("does without compression against a ws server without it", async () => {
     await using peer = await wsServer(false);
     await using ws = await connect(peer.uri);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import * as zlib from "node:zlib";
+import { NegotiationError } from "../../src/core/errors.js";
 import type {
   ClientExtensionFactory,
   Extension,
@@ -22,7 +23,7 @@ import { DEFLATE_OPTION_NAMES } from "../../src/node/option-names.js";
 import type { ServeOptions } from "../../src/node/server.js";
 import { concat, toHex } from "../helpers/bytes.js";
 import { MASK } from "../helpers/protocol.js";
-import { closePayload, RawPeer } from "../helpers/raw.js";
+import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
@@ -150,9 +151,11 @@ describe("compression between our client and our server", () => {
     await using ws = await connect(uri, {
       deflate: { windowBits: 10, peerWindowBits: 13, noContextTakeover: true },
     });
+    // RFC 7692 §5: a bare offer follows one a server might decline; the
+    // server answers the first it can honour.
     assert.equal(
       ws.request.headers.get("Sec-WebSocket-Extensions"),
-      "permessage-deflate; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=10",
+      "permessage-deflate; client_no_context_takeover; server_max_window_bits=13; client_max_window_bits=10, permessage-deflate; client_max_window_bits",
     );
     assert.equal(
       ws.response?.headers.get("Sec-WebSocket-Extensions"),
@@ -206,7 +209,7 @@ describe("compression between our client and our server", () => {
     });
     assert.equal(
       other.request.headers.get("Sec-WebSocket-Extensions"),
-      "permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+      "permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate; client_max_window_bits",
     );
     assert.equal(
       other.response?.headers.get("Sec-WebSocket-Extensions"),
@@ -243,6 +246,121 @@ describe("compression between our client and our server", () => {
     );
     await assert.rejects(connect("ws://127.0.0.1:1", { deflate: { windowBits: 16 } }), RangeError);
     await assert.rejects(startServer(echo, { deflate: { memLevel: 0 } }), RangeError);
+  });
+});
+
+describe("a second, bare offer (RFC 7692 §5)", () => {
+  const BARE = "permessage-deflate; client_max_window_bits";
+
+  it("follows an offer with any parameter a server may decline, and only such an offer", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const cases: [ServeOptions["deflate"], string][] = [
+      [{}, BARE],
+      [DEFLATE_DEFAULTS.client, BARE],
+      [{ windowBits: 9 }, `permessage-deflate; client_max_window_bits=9, ${BARE}`],
+      [
+        { peerWindowBits: 9 },
+        `permessage-deflate; server_max_window_bits=9; client_max_window_bits, ${BARE}`,
+      ],
+      [
+        { noContextTakeover: true },
+        `permessage-deflate; client_no_context_takeover; client_max_window_bits, ${BARE}`,
+      ],
+      [
+        { peerNoContextTakeover: true },
+        `permessage-deflate; server_no_context_takeover; client_max_window_bits, ${BARE}`,
+      ],
+    ];
+    for (const [deflate, offer] of cases) {
+      await using ws = await connect(uri, { deflate });
+      assert.equal(
+        ws.request.headers.get("Sec-WebSocket-Extensions"),
+        offer,
+        JSON.stringify(deflate),
+      );
+      // Our server honours any valid offer: always the first.
+      assert.ok(ws.protocol.extensions[0] instanceof PerMessageDeflate);
+      await ws.send(chat(20));
+      assert.equal(await ws.recv(), chat(20));
+    }
+  });
+
+  /** Connects to a raw server that answers the handshake with `extensions`. */
+  async function answeredWith(deflate: ServeOptions["deflate"], extensions: string) {
+    const raw = await rawServer((peer) => {
+      void acceptRaw(peer, `Sec-WebSocket-Extensions: ${extensions}\r\n`);
+    });
+    try {
+      const ws = await connect(`ws://127.0.0.1:${raw.port}`, { deflate });
+      // The raw server would not answer a closing handshake.
+      ws.terminate();
+      await ws.closed;
+      return ws;
+    } finally {
+      await raw.close();
+    }
+  }
+
+  it("honours what a server answers to the bare offer, within the limits it set itself", async () => {
+    // No server_max_window_bits: an answer to the second offer, not the first.
+    const ws = await answeredWith(
+      { windowBits: 11, peerWindowBits: 10 },
+      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=9",
+    );
+    const extension = ws.protocol.extensions[0] as PerMessageDeflate;
+    assert.deepEqual(
+      [
+        extension.localNoContextTakeover,
+        extension.remoteNoContextTakeover,
+        extension.localMaxWindowBits,
+        extension.remoteMaxWindowBits,
+      ],
+      [true, true, 9, 15],
+    );
+    // Without client_max_window_bits, the window our client committed to in its first offer.
+    const own = await answeredWith({ windowBits: 11, peerWindowBits: 10 }, "permessage-deflate");
+    assert.equal((own.protocol.extensions[0] as PerMessageDeflate).localMaxWindowBits, 11);
+  });
+
+  it("reads an answer both offers allow as the first offer's", async () => {
+    const ws = await answeredWith(
+      { windowBits: 11, peerWindowBits: 10, noContextTakeover: true },
+      "permessage-deflate; server_max_window_bits=10",
+    );
+    const extension = ws.protocol.extensions[0] as PerMessageDeflate;
+    assert.deepEqual(
+      [
+        extension.localNoContextTakeover,
+        extension.localMaxWindowBits,
+        extension.remoteMaxWindowBits,
+      ],
+      [true, 11, 10],
+    );
+  });
+
+  it("fails on an answer that fits neither offer", async () => {
+    const error = await answeredWith(
+      { peerWindowBits: 10 },
+      "permessage-deflate; server_max_window_bits=16",
+    ).catch((e: unknown) => e);
+    assert.ok(error instanceof NegotiationError, String(error));
+    assert.equal(
+      error.message,
+      "unsupported extension: permessage-deflate; server_max_window_bits=16",
+    );
+  });
+
+  it("is answered by our server with the first offer it can honour", async () => {
+    await using raw = await rawClient(
+      {},
+      echo,
+      "permessage-deflate; x_unknown, permessage-deflate; server_max_window_bits=10, permessage-deflate",
+    );
+    assert.match(
+      raw.head,
+      /\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n/,
+    );
   });
 });
 
