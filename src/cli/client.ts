@@ -190,11 +190,13 @@ export function bodyExcerpt(body: Uint8Array): string {
  *   valid URI. Not for a single word (`serv`), likely no host name.
  * - `wss://` to a server whose answer to the TLS handshake isn't TLS: `ws://`.
  *   OpenSSL says `wrong version number` when the first record received is
- *   no TLS record. Not through a proxy, whose TLS may be the one that failed.
+ *   no TLS record; connect()'s error says so too, and this names the URI.
+ *   Not through a proxy, whose TLS may be the one that failed.
  *
- * `ws://` to a TLS server fails with `did not receive a valid HTTP response`:
- * Node's TLS server closes the connection without a word, which a server
- * that closes for any other reason does too, so there is no hint for it.
+ * `ws://` to a TLS server: connect()'s error already says to use `wss://`,
+ * for certain when the answer is TLS, conditionally when the server closes
+ * without a word (as Node's TLS server does, and others may for other
+ * reasons).
  */
 export function connectHint(
   uri: string,
@@ -243,7 +245,8 @@ function withWebSocketScheme(uri: string): string | undefined {
 /**
  * Whether the TLS handshake failed because the server's answer isn't TLS:
  * OpenSSL's `wrong version number`, which Node reports as the error's code
- * when reading, and only in its message (code `EPROTO`) when writing.
+ * when reading, and only in its message (code `EPROTO`) when writing, and
+ * which connect()'s InvalidMessage repeats.
  */
 function isNotTls(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isNotTls);

@@ -72,6 +72,8 @@ export class ClientProtocol extends Protocol {
   private readonly requireSubprotocol: boolean;
   /** Released once the response is parsed: an open connection has no use for it. */
   private responseParser: ResponseParser | null;
+  /** Whether a byte of the response arrived: until one does, a failure gets a hint. */
+  private responseStarted = false;
   private readonly maskKeyGenerator: (() => Uint8Array) | undefined;
 
   /**
@@ -226,15 +228,34 @@ export class ClientProtocol extends Protocol {
   protected parseHandshake(): boolean {
     // Only called in "handshake" mode, which ends when the parser is released.
     const parser = this.responseParser!;
+    if (!this.responseStarted && this.reader.length > 0) {
+      this.responseStarted = true;
+      // RFC 8446 §5.1: a TLS record starts with its ContentType, alert(21) or
+      // handshake(22) from a server; a status line starts with "HTTP/". A
+      // ws:// client that gets TLS talks to a wss:// server.
+      const first = this.reader.peekByte(0);
+      if (!this.uri.secure && (first === TLS_ALERT || first === TLS_HANDSHAKE)) {
+        this.responseParser = null;
+        this.failHandshake(
+          new InvalidMessage(`${INVALID_RESPONSE}: the server answered with TLS; use wss://`),
+        );
+        return false;
+      }
+    }
     let response: Response | null;
     do {
       try {
         response = parser.parse(this.reader);
       } catch (error) {
         this.responseParser = null;
-        this.failHandshake(
-          new InvalidMessage("did not receive a valid HTTP response", 400, { cause: error }),
-        );
+        // Nothing received at all: a TLS server closes so on a plain HTTP
+        // request (OpenSSL's "http request" error sends no alert), though
+        // other servers may too.
+        const hint =
+          this.responseStarted || this.uri.secure
+            ? ""
+            : ": the server closed the connection without answering; if it expects TLS, use wss://";
+        this.failHandshake(new InvalidMessage(`${INVALID_RESPONSE}${hint}`, 400, { cause: error }));
         return false;
       }
       if (response === null) return false;
@@ -272,6 +293,12 @@ export class ClientProtocol extends Protocol {
     return this.maskKeyGenerator ? this.maskKeyGenerator() : super.maskKey();
   }
 }
+
+const INVALID_RESPONSE = "did not receive a valid HTTP response";
+/** RFC 8446 §5.1: ContentType alert(21). */
+const TLS_ALERT = 0x15;
+/** RFC 8446 §5.1: ContentType handshake(22). */
+const TLS_HANDSHAKE = 0x16;
 
 /** Whether `status` is an interim response (1xx) other than 101 Switching Protocols. */
 function isInterim(status: number): boolean {

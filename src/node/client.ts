@@ -29,7 +29,7 @@ import { CONNECT_OPTIONS, checkOptionNames } from "./option-names.js";
 import { openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
 import { redactProxy } from "./proxy-url.js";
 import { DEFAULT_MAX_REDIRECTS, followRedirect, redirectLocation } from "./redirects.js";
-import { certificateError, clientTlsOptions } from "./tls.js";
+import { certificateError, clientTlsOptions, notTlsError } from "./tls.js";
 import { connectionTracer } from "./trace.js";
 import { USER_AGENT } from "./version.js";
 
@@ -256,9 +256,12 @@ export class ClientConnection extends Connection {
     if (this.tlsHandshaking) {
       // No HTTP was exchanged: the protocol's "connection closed while
       // reading HTTP response" would point at the wrong layer. Node's error
-      // says "… before secure TLS connection was established".
+      // says "… before secure TLS connection was established", or OpenSSL's
+      // "wrong version number" when the server answered in plain text.
       this.settleHandshake(
-        this.socketError ?? new InvalidMessage("connection closed during the TLS handshake"),
+        notTlsError(this.socketError) ??
+          this.socketError ??
+          new InvalidMessage("connection closed during the TLS handshake"),
       );
       return;
     }
@@ -368,6 +371,9 @@ export function checkConnectArguments(
  *   NaN (`Infinity` means no limit, as `null` does).
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
  *   when the server refuses or answers wrongly; ProxyError when the proxy does.
+ *   InvalidMessage says when the scheme looks wrong: a `wss://` server that
+ *   does not answer with TLS, a `ws://` one that does or closes without a
+ *   word (the original error as `cause`).
  * @throws SecurityError when the server's TLS certificate isn't trusted (the
  *   message carries OpenSSL's code, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, and
  *   `cause` the TLS error), on a redirect to `ws://` from `wss://`, or after

@@ -1,13 +1,14 @@
 /**
- * TLS for `wss://`: the defaults of both sides, and a clear error when the
- * client does not trust the server's certificate.
+ * TLS for `wss://`: the defaults of both sides, and clear errors when the
+ * client does not trust the server's certificate, or when the server does
+ * not speak TLS.
  *
  * @module
  */
 
 import * as net from "node:net";
 import type * as tls from "node:tls";
-import { SecurityError } from "../core/errors.js";
+import { InvalidMessage, SecurityError } from "../core/errors.js";
 import { formatUri, type WebSocketUri } from "../core/uri.js";
 import { resolveDuration } from "./connection.js";
 
@@ -82,6 +83,37 @@ function untrustedCertificate(
     {
       cause: error,
     },
+  );
+}
+
+/**
+ * OpenSSL's reasons for a first record from the server that is no TLS
+ * record: a plain HTTP answer ("HTTP/1.1 400") has no TLS version where a
+ * record header has one, or a length no record has. Node puts them in the
+ * error's code when reading, and only in its message (code `EPROTO`) when
+ * writing. "unknown protocol" is OpenSSL 1.0's word for the same.
+ */
+const NOT_TLS = /\b(wrong version number|packet length too long|unknown protocol)\b/i;
+const NOT_TLS_CODES = new Set([
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+  "ERR_SSL_UNKNOWN_PROTOCOL",
+]);
+
+/**
+ * When `error`, the failure of the TLS handshake with a `wss://` server,
+ * says the server's answer isn't TLS, an {@link InvalidMessage} that says
+ * so, with `error` as its cause; otherwise `null`.
+ */
+export function notTlsError(error: unknown): InvalidMessage | null {
+  if (!(error instanceof Error)) return null;
+  const code = (error as { code?: unknown }).code;
+  const reason = NOT_TLS.exec(error.message)?.[1];
+  if (reason === undefined && !(typeof code === "string" && NOT_TLS_CODES.has(code))) return null;
+  return new InvalidMessage(
+    `TLS handshake failed: the server did not answer with TLS (${reason ?? code}); is it a plain ws:// server?`,
+    400,
+    { cause: error },
   );
 }
 

@@ -572,20 +572,29 @@ describe("ClientProtocol", () => {
       assert.equal(error.cause.message, "header line too long");
     });
 
-    for (const [name, data] of [
-      ["before any byte", new Uint8Array(0)],
-      ["in the status line", utf8("HTTP/1.1 101 Switch")],
-      ["in the headers", switching().slice(0, -2)],
-      ["after an interim response", head("HTTP/1.1 100 Continue")],
+    const INVALID = "did not receive a valid HTTP response";
+    // A TLS server closes so when it receives HTTP: only then a hint.
+    const CLOSED_AT_ONCE = `${INVALID}: the server closed the connection without answering; if it expects TLS, use wss://`;
+    for (const [name, data, uri, message] of [
+      ["before any byte", new Uint8Array(0), "ws://example.com/chat", CLOSED_AT_ONCE],
+      ["before any byte, over TLS", new Uint8Array(0), "wss://example.com/chat", INVALID],
+      ["in the status line", utf8("HTTP/1.1 101 Switch"), "ws://example.com/chat", INVALID],
+      ["in the headers", switching().slice(0, -2), "ws://example.com/chat", INVALID],
+      [
+        "after an interim response",
+        head("HTTP/1.1 100 Continue"),
+        "ws://example.com/chat",
+        INVALID,
+      ],
     ] as const) {
       it(`fails when the connection ends ${name}`, () => {
-        const protocol = client();
+        const protocol = client(uri);
         protocol.receiveData(data);
         assert.equal(failure(protocol), null);
         protocol.receiveEof();
         const error = failure(protocol);
         assert.ok(error instanceof InvalidMessage);
-        assert.equal(error.message, "did not receive a valid HTTP response");
+        assert.equal(error.message, message);
         assert.ok(error.cause instanceof InvalidMessage);
         assert.equal(error.cause.message, "connection closed while reading HTTP response");
         assert.deepEqual(written(protocol), [EOF]);
@@ -593,6 +602,58 @@ describe("ClientProtocol", () => {
         assert.equal(protocol.state, State.CLOSED);
       });
     }
+  });
+
+  describe("a TLS answer to a ws:// client (RFC 8446 §5.1)", () => {
+    // Records as a TLS server sends them: a fatal unexpected_message alert,
+    // and the start of a ServerHello.
+    const ALERT = hex("15 03 03 00 02 02 0a");
+    const SERVER_HELLO = hex("16 03 03 00 7a 02 00 00 76 03 03");
+
+    for (const [name, data] of [
+      ["an alert", ALERT],
+      ["a handshake record", SERVER_HELLO],
+      ["an alert, one byte at a time", ALERT.subarray(0, 1)],
+    ] as const) {
+      it(`says the server answered with TLS on ${name}`, () => {
+        const protocol = client("ws://example.com/chat");
+        protocol.receiveData(data);
+        const error = failure(protocol);
+        assert.ok(error instanceof InvalidMessage, String(error));
+        assert.equal(error.code, "ERR_INVALID_MESSAGE");
+        assert.equal(
+          error.message,
+          "did not receive a valid HTTP response: the server answered with TLS; use wss://",
+        );
+        assert.equal(error.cause, undefined);
+        assert.deepEqual(written(protocol), [EOF]);
+        assert.deepEqual(protocol.eventsReceived(), []);
+        // What follows is discarded.
+        protocol.receiveData(head("HTTP/1.1 101 Switching Protocols"));
+        assert.deepEqual(protocol.eventsReceived(), []);
+        assert.equal(failure(protocol), error);
+      });
+    }
+
+    it("looks at the first byte of the response only", () => {
+      const protocol = client("ws://example.com/chat");
+      protocol.receiveData(utf8("HTTP/1.1 101 Switching Protocols\r\nX: "));
+      protocol.receiveData(ALERT);
+      protocol.receiveData(utf8("\r\n"));
+      protocol.receiveEof();
+      const error = failure(protocol);
+      assert.ok(error instanceof InvalidMessage, String(error));
+      assert.equal(error.message, "did not receive a valid HTTP response");
+    });
+
+    it("gives no hint to a wss:// client, whose TLS is already under the response", () => {
+      const protocol = client("wss://example.com/chat");
+      protocol.receiveData(ALERT);
+      protocol.receiveEof();
+      const error = failure(protocol);
+      assert.ok(error instanceof InvalidMessage, String(error));
+      assert.equal(error.message, "did not receive a valid HTTP response");
+    });
   });
 
   describe("extension negotiation", () => {

@@ -6,11 +6,12 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
-import { SecurityError } from "../../src/core/errors.js";
+import { InvalidMessage, SecurityError } from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
 import { isTransientError } from "../../src/node/reconnect.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
+import { hex } from "../helpers/bytes.js";
 import { receiveUntilEnd } from "../helpers/raw.js";
 import { deferred, echo, unhandledRejections } from "../helpers/server.js";
 
@@ -383,5 +384,127 @@ describe("TLS", () => {
       connect(`wss://localhost:${port}`, { tls: { ca } }),
       (error: NodeJS.ErrnoException) => error.code === "ECONNREFUSED",
     );
+  });
+});
+
+describe("a scheme that doesn't match the server", () => {
+  /** A plain TCP server on 127.0.0.1 that answers the first bytes it reads with `answer`. */
+  async function answering(answer: Uint8Array) {
+    const server = net.createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end(answer));
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      async [Symbol.asyncDispose]() {
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  function assertNotTls(error: unknown, reason: string): void {
+    assert.ok(error instanceof InvalidMessage, String(error));
+    assert.equal(error.code, "ERR_INVALID_MESSAGE");
+    assert.equal(
+      error.message,
+      `TLS handshake failed: the server did not answer with TLS (${reason}); is it a plain ws:// server?`,
+    );
+    // OpenSSL's error, as Node reported it.
+    assert.ok(error.cause instanceof Error);
+    assert.match(error.cause.message, new RegExp(reason));
+  }
+
+  it("says that a wss:// client's server did not answer with TLS", async () => {
+    await using plain = await serve(echo, { host: "127.0.0.1", port: 0, logger: null });
+    const port = (plain.address() as net.AddressInfo).port;
+    const error = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } }).catch(
+      (e: unknown) => e,
+    );
+    assertNotTls(error, "wrong version number");
+    // The same server over ws:// is fine.
+    await using ws = await connect(`ws://127.0.0.1:${port}`);
+    await ws.send("plain");
+    assert.equal(await ws.recv(), "plain");
+  });
+
+  it("says so of a plain HTTP server and of a ws server", async () => {
+    const http = await import("node:http");
+    const web = http.createServer((_request, response) => response.end("hello"));
+    web.listen(0, "127.0.0.1");
+    await once(web, "listening");
+    try {
+      const port = (web.address() as net.AddressInfo).port;
+      const error = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } }).catch(
+        (e: unknown) => e,
+      );
+      assertNotTls(error, "wrong version number");
+    } finally {
+      web.closeAllConnections();
+      await new Promise((resolve) => web.close(resolve));
+    }
+    const { WebSocketServer } = await import("ws");
+    const peer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await once(peer, "listening");
+    try {
+      const port = (peer.address() as net.AddressInfo).port;
+      const error = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } }).catch(
+        (e: unknown) => e,
+      );
+      assertNotTls(error, "wrong version number");
+    } finally {
+      await new Promise((resolve) => peer.close(resolve));
+    }
+  });
+
+  it("says so when the answer has a record length no TLS record has", async () => {
+    // A TLS version where a record header has one, then 18,687 bytes: more
+    // than RFC 8446 §5.2 allows, as a binary protocol's answer may read.
+    await using odd = await answering(hex("17 03 03 48 ff"));
+    const error = await connect(`wss://127.0.0.1:${odd.port}`, { tls: { ca } }).catch(
+      (e: unknown) => e,
+    );
+    assertNotTls(error, "packet length too long");
+  });
+
+  it("says that a ws:// client's server answered with TLS", async () => {
+    // A fatal unexpected_message alert, and the start of a ServerHello (RFC 8446 §5.1).
+    for (const record of [hex("15 03 03 00 02 02 0a"), hex("16 03 03 00 7a 02 00 00 76 03 03")]) {
+      await using tlsPeer = await answering(record);
+      const error = await connect(`ws://127.0.0.1:${tlsPeer.port}`).catch((e: unknown) => e);
+      assert.ok(error instanceof InvalidMessage, String(error));
+      assert.equal(error.code, "ERR_INVALID_MESSAGE");
+      assert.equal(
+        error.message,
+        "did not receive a valid HTTP response: the server answered with TLS; use wss://",
+      );
+    }
+  });
+
+  it("hints at wss:// when a ws:// client's TLS server closes without a word", async () => {
+    // OpenSSL sends no alert when the first record is an HTTP request.
+    const { server, port } = await startTlsServer(echo, null);
+    await using _server = server;
+    const node = tls.createServer({ key, cert });
+    node.on("tlsClientError", () => {});
+    node.listen(0, "127.0.0.1");
+    await once(node, "listening");
+    try {
+      const nodePort = (node.address() as net.AddressInfo).port;
+      for (const uri of [`ws://127.0.0.1:${port}`, `ws://127.0.0.1:${nodePort}`]) {
+        const error = await connect(uri).catch((e: unknown) => e);
+        assert.ok(error instanceof InvalidMessage, String(error));
+        assert.equal(error.code, "ERR_INVALID_MESSAGE");
+        assert.equal(
+          error.message,
+          "did not receive a valid HTTP response: the server closed the connection without answering; if it expects TLS, use wss://",
+        );
+        assert.ok(error.cause instanceof InvalidMessage);
+        assert.equal(error.cause.message, "connection closed while reading HTTP response");
+      }
+    } finally {
+      await new Promise((resolve) => node.close(resolve));
+    }
   });
 });
