@@ -110,8 +110,10 @@ function allProxy(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
- * Whether `NO_PROXY` exempts `uri`. Entries are separated by commas or
- * spaces: `*` exempts everything; a host name exempts itself and its
+ * Whether `NO_PROXY` exempts `uri`. `*` as the whole value (spaces around it
+ * aside) exempts everything; as one entry of several, nothing, as in curl
+ * and Python's urllib. Entries are separated by commas or spaces: a host
+ * name exempts itself and its
  * subdomains (a leading `.` or `*.` is ignored, and so is a trailing `.`,
  * on the entry and on the URI's host; names match in any case, and in
  * ASCII: `bücher.example` matches `xn--bcher-kva.example`); an IP address or
@@ -122,9 +124,12 @@ function allProxy(env: NodeJS.ProcessEnv): string | undefined {
 export function bypassesProxy(uri: WebSocketUri, noProxy: string): boolean {
   const hostFamily = net.isIP(uri.host);
   const host = hostFamily === 0 ? withoutTrailingDot(uri.host.toLowerCase()) : uri.host;
+  // curl: "If set to an asterisk '*' only, it matches all hosts." A list
+  // that holds one, "localhost,*", likely lists hosts on purpose: it is read
+  // as a list, in which "*" names no host.
+  if (noProxy.trim() === "*") return true;
   for (const raw of noProxy.split(/[\s,]+/)) {
-    if (raw === "") continue;
-    if (raw === "*") return true;
+    if (raw === "" || raw === "*") continue;
     let entry = raw.toLowerCase();
     let port: string | null = null;
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);

@@ -747,6 +747,8 @@ describe("proxy settings", () => {
     assert.equal(resolveProxy(ws, true, { ...env("other"), no_proxy: "example.com" }), null);
     assert.notEqual(resolveProxy(ws, true, env("other.example.com")), null);
     assert.equal(bypasses("ws://a.example.com/", "*"), true);
+    assert.equal(bypasses("ws://a.example.com/", " * "), true);
+    assert.equal(resolveProxy(ws, true, env(" *\t")), null);
     assert.equal(bypasses("ws://a.example.com/", ".example.com"), true);
     assert.equal(bypasses("ws://a.example.com/", "*.example.com"), true);
     assert.equal(bypasses("ws://example.com/", "example.com"), true);
@@ -763,6 +765,15 @@ describe("proxy settings", () => {
   });
 
   const bypasses = (uri: string, noProxy: string) => bypassesProxy(parseUri(uri), noProxy);
+
+  it("reads * as every host only when it is the whole of NO_PROXY, as curl does", () => {
+    for (const noProxy of ["localhost,*", "*,localhost", "* localhost", "*,", ",*", "*,*"]) {
+      assert.equal(bypasses("ws://a.example.com/", noProxy), false, noProxy);
+    }
+    // The other entries of such a list still count.
+    assert.equal(bypasses("ws://localhost/", "*,localhost"), true);
+    assert.equal(bypasses("ws://a.example.com/", "*,example.com"), true);
+  });
 
   it("ignores a trailing dot of the host and of NO_PROXY names, as curl does", () => {
     // "example.com." is the same name as "example.com", fully qualified (RFC 1034 §3.1).
@@ -859,6 +870,33 @@ describe("proxy settings", () => {
       assert.equal(proxy.requests.length, 1);
       await direct.send("direct");
       assert.equal(await direct.recv(), "direct");
+    } finally {
+      process.env = saved;
+      await proxy.close();
+    }
+  });
+
+  it("bypasses the proxy for NO_PROXY=* alone, not for a list that holds *", async () => {
+    const { server, uri, port } = await startServer(echo);
+    await using _server = server;
+    const proxy = await startConnectProxy();
+    const saved = { ...process.env };
+    try {
+      for (const name of ["http_proxy", "no_proxy", "all_proxy", "ALL_PROXY"])
+        delete process.env[name];
+      delete process.env.REQUEST_METHOD;
+      process.env.HTTP_PROXY = `http://127.0.0.1:${proxy.port}`;
+      process.env.NO_PROXY = "*";
+      await using direct = await connect(uri, { proxy: true });
+      await direct.send("direct");
+      assert.equal(await direct.recv(), "direct");
+      assert.equal(proxy.requests.length, 0);
+      process.env.NO_PROXY = "example.com,*";
+      await using proxied = await connect(uri, { proxy: true });
+      await proxied.send("proxied");
+      assert.equal(await proxied.recv(), "proxied");
+      assert.equal(proxy.requests.length, 1);
+      assert.match(proxy.requests[0]!, new RegExp(`^CONNECT 127\\.0\\.0\\.1:${port} `));
     } finally {
       process.env = saved;
       await proxy.close();
