@@ -47,13 +47,13 @@ export class FallbackDeflateFactory extends ClientPerMessageDeflateFactory {
   private readonly settings: DeflateSettings;
 
   /**
-   * @throws RangeError for an invalid `limits.windowBits` or zlib setting;
+   * @param limits what the first offer committed this side to; its
+   *   `windowBits` is checked when the extension is built.
+   * @throws RangeError for a `level`, `memLevel` or `threshold` out of range;
    *   TypeError for a `scheduleRelease` that isn't a function.
    */
   constructor(limits: LocalDeflateLimits, settings: DeflateSettings) {
     super({ ...settings, clientMaxWindowBits: true });
-    // The first offer's factory checked limits.windowBits already; the
-    // extension built below checks it again.
     this.limits = limits;
     this.settings = settings;
   }
