@@ -7,8 +7,9 @@
  * by type and constructor, with their self size per connection.
  *
  * Run with `node --expose-gc .build/bench/heap-idle.js [--server ours|ws|raw]
- * [--connections 2000] [--snapshot] [--message]`. `--message` echoes one
- * 1 KiB message on each connection and measures again.
+ * [--connections 2000] [--snapshot] [--message] [--keepalive]`. `--message`
+ * echoes one 1 KiB message on each connection and measures again;
+ * `--keepalive` runs ours with keepalive pings at their default interval.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync, unlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as v8 from "node:v8";
+import { DEFAULTS } from "websockets-ts";
 import { open, openMany } from "./loadgen/connect.js";
 import { maskedFrame, upgradeRequest, WireOpcode } from "./loadgen/wire.js";
 import { startOurs } from "./servers/ours.js";
@@ -31,6 +33,8 @@ interface Options {
   message: boolean;
   /** Also group by retaining edge: "child <- parent.edge". */
   retainers: boolean;
+  /** Ours with keepalive at its default interval, as `serve()` has it unless told otherwise. */
+  keepalive: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -40,6 +44,7 @@ function parseOptions(argv: string[]): Options {
     snapshot: false,
     message: false,
     retainers: false,
+    keepalive: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -48,6 +53,7 @@ function parseOptions(argv: string[]): Options {
     else if (arg === "--snapshot") options.snapshot = true;
     else if (arg === "--message") options.message = true;
     else if (arg === "--retainers") options.retainers = true;
+    else if (arg === "--keepalive") options.keepalive = true;
   }
   return options;
 }
@@ -231,7 +237,7 @@ async function runServer(options: Options): Promise<void> {
       ? await startWs(false)
       : options.server === "raw"
         ? await startRaw()
-        : await startOurs(false);
+        : await startOurs(false, options.keepalive ? DEFAULTS.pingInterval : null);
   const n = options.connections;
   // Settle what starting the server allocated lazily.
   await new Promise((resolve) => setTimeout(resolve, 200));

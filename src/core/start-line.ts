@@ -61,6 +61,23 @@ export function isReasonPhrase(s: string): boolean {
  */
 const EMPTY_HOST_ORIGIN = /^(?:https?|wss?):\/\/(?:[^/?#@]*@)?(?::[^/?#]*)?(?:[/?#]|$)/i;
 
+/** RFC 3986 §3: absolute-URI = scheme ":" hier-part [ "?" query ], with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+const ABSOLUTE_URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * Whether `target` has one of the forms of RFC 9112 §3.2 that `method` may
+ * use: origin-form (`/chat?room=1`) and absolute-form (`http://host/chat`)
+ * for any method, asterisk-form (`*`) for OPTIONS alone (§3.2.4), and
+ * authority-form (`host:443`), which reads as an absolute URI too, for
+ * CONNECT (§3.2.3). RFC 6455 §4.2.1 item 1 wants a resource name, or an
+ * absolute URI that holds one: `GET *` or `GET chat` names none.
+ */
+function hasTargetForm(method: string, target: string): boolean {
+  if (target.charCodeAt(0) === 0x2f) return true;
+  if (target === "*") return method === "OPTIONS";
+  return ABSOLUTE_URI_SCHEME.test(target);
+}
+
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version */
 export function parseRequestLine(line: string): [method: string, target: string, version: string] {
   const parts = line.split(" ");
@@ -71,6 +88,11 @@ export function parseRequestLine(line: string): [method: string, target: string,
     throw new InvalidMessage(`invalid request method: ${JSON.stringify(method)}`);
   if (!isRequestTarget(target)) {
     throw new InvalidMessage(`invalid request target: ${JSON.stringify(target)}`);
+  }
+  if (!hasTargetForm(method, target)) {
+    throw new InvalidMessage(
+      `invalid request target: ${JSON.stringify(target)} is neither a path nor an absolute URI`,
+    );
   }
   if (EMPTY_HOST_ORIGIN.test(target)) {
     throw new InvalidMessage(`invalid request target: ${JSON.stringify(target)} has no host`);

@@ -1379,6 +1379,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       ping.resolve(now - ping.sentAt);
       if (pendingKey === key) break;
     }
+    // A map kept empty between keepalive pings would cost an idle connection
+    // more than making one for each ping does.
+    if (pings.size === 0) this.rareState!.pings = null;
     this.latency = now - matched.sentAt;
   }
 

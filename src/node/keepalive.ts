@@ -3,8 +3,17 @@
  * the peer or the path to it is gone, and the connection is failed with 1011.
  * This also keeps NAT mappings and proxies from dropping idle connections.
  *
+ * The connections that share a `pingInterval` share one timer (see
+ * {@link DueQueue}): an idle connection keeps one small object for its
+ * keepalive, not a timer of its own. The timer of `pingTimeout` exists only
+ * while a ping awaits its pong, a few milliseconds every `pingInterval` on a
+ * healthy connection: it is set and cleared per ping, so that it fires on
+ * time and nothing of it stays behind.
+ *
  * @module
  */
+
+import { DueQueue } from "./due-queue.js";
 
 /** What the keepalive needs from its connection. */
 export interface KeepaliveTarget {
@@ -14,32 +23,48 @@ export interface KeepaliveTarget {
   timeout(): void;
 }
 
+/** Keepalives by `pingInterval`, in the order their next ping is due. */
+const pingQueues = new Map<number, DueQueue<Keepalive>>();
+
 // Set by the static block of Keepalive, where they reach its private members.
 let tick: (keepalive: Keepalive) => void;
 let pongTimedOut: (keepalive: Keepalive) => void;
 
+/** The queue of the keepalives pinging every `interval` ms, made on first use and forgotten once empty. */
+function pingQueue(interval: number): DueQueue<Keepalive> {
+  let queue = pingQueues.get(interval);
+  if (queue === undefined) {
+    queue = new DueQueue(interval, tick, forgetPingQueue);
+    pingQueues.set(interval, queue);
+  }
+  return queue;
+}
+
+function forgetPingQueue(queue: DueQueue<Keepalive>): void {
+  if (pingQueues.get(queue.delay) === queue) pingQueues.delete(queue.delay);
+}
+
 /** Sends periodic pings on one connection until stopped. */
 export class Keepalive {
-  private readonly interval: NodeJS.Timeout;
+  /** Cleared by {@link stop}: its queue may hold a stopped keepalive for one more interval. */
+  private target: KeepaliveTarget | null;
+  /** Set while a ping awaits its pong, with `pingTimeout`. */
   private pongTimer: NodeJS.Timeout | null = null;
   private waiting = false;
-  private stopped = false;
 
   constructor(
-    pingInterval: number,
+    private readonly pingInterval: number,
     private readonly pingTimeout: number | null,
-    private readonly target: KeepaliveTarget,
+    target: KeepaliveTarget,
   ) {
-    // Shared callbacks with the keepalive as argument: no closure per connection.
-    this.interval = setInterval(tick, pingInterval, this);
-    // Keepalive timers never keep the process alive on their own.
-    this.interval.unref();
+    this.target = target;
+    pingQueue(pingInterval).add(this);
   }
 
   /** Stops pinging; call when the connection closes. */
   stop(): void {
-    this.stopped = true;
-    clearInterval(this.interval);
+    // Let go of the connection now: its queue forgets this object only when its turn comes.
+    this.target = null;
     this.clearPongTimer();
   }
 
@@ -51,14 +76,19 @@ export class Keepalive {
 
   static {
     tick = (keepalive) => {
+      const target = keepalive.target;
+      if (target === null) return;
+      // Next turn in one interval, as with setInterval(), whatever this ping becomes.
+      pingQueue(keepalive.pingInterval).add(keepalive);
       // One ping at a time: a slow pong is the timeout's business.
-      if (keepalive.waiting || keepalive.stopped) return;
+      if (keepalive.waiting) return;
       keepalive.waiting = true;
       if (keepalive.pingTimeout !== null) {
         keepalive.pongTimer = setTimeout(pongTimedOut, keepalive.pingTimeout, keepalive);
+        // Keepalive timers never keep the process alive on their own.
         keepalive.pongTimer.unref();
       }
-      keepalive.target.ping().then(
+      target.ping().then(
         () => {
           keepalive.waiting = false;
           keepalive.clearPongTimer();
@@ -69,7 +99,12 @@ export class Keepalive {
     };
     pongTimedOut = (keepalive) => {
       keepalive.pongTimer = null;
-      if (!keepalive.stopped) keepalive.target.timeout();
+      keepalive.target?.timeout();
     };
   }
+}
+
+/** How many keepalives pinging every `interval` ms are queued, stopped ones included; for tests. */
+export function queuedKeepalives(interval: number): number {
+  return pingQueues.get(interval)?.size ?? 0;
 }

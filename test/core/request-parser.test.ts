@@ -115,6 +115,10 @@ describe("RequestParser", () => {
     assert.equal(request?.method, "POST");
     assert.equal(request.path, "/a/../b?x=%20&y=1");
     assert.equal(parseRequest("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")?.path, "*");
+    // RFC 9112 §3.2.3: the authority-form, for CONNECT (a server then answers 405).
+    assert.equal(parseRequest("CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n")?.path, "h:443");
+    // Absolute-form with any scheme (RFC 9112 §3.2.2): what it names is for the server to say.
+    assert.equal(parseRequest("GET ftp://h/x HTTP/1.1\r\nHost: h\r\n\r\n")?.path, "ftp://h/x");
   });
 
   it("accepts HTTP/1.0, with or without Host", () => {
@@ -266,6 +270,11 @@ describe("RequestParser", () => {
       ["an https target with only user info", "GET https://u@/ HTTP/1.1\r\n", "has no host"],
       ["a ws target with only a port", "GET ws://:80 HTTP/1.1\r\n", "has no host"],
       ["a wss target with an empty authority", "GET WSS://?q HTTP/1.1\r\n", "has no host"],
+      // RFC 9112 §3.2.4: the asterisk-form is for OPTIONS alone.
+      ["the asterisk-form in a GET", "GET * HTTP/1.1\r\n", "neither a path nor an absolute URI"],
+      ["a relative path", "GET chat HTTP/1.1\r\n", "neither a path nor an absolute URI"],
+      ["a query alone", "GET ?q=1 HTTP/1.1\r\n", "neither a path nor an absolute URI"],
+      ["a scheme that starts with a digit", "GET 1ws://h/ HTTP/1.1\r\n", "neither a path nor"],
       ["a lowercase version", "GET / http/1.1\r\n", "invalid HTTP version"],
       ["a short version", "GET / HTTP/1\r\n", "invalid HTTP version"],
       ["a version with letters", "GET / HTTP/a.b\r\n", "invalid HTTP version"],

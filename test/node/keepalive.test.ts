@@ -3,11 +3,13 @@ import { once } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
 import { ConnectionClosedError } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { State } from "../../src/core/state.js";
 import { connect } from "../../src/node/client.js";
-import { Keepalive } from "../../src/node/keepalive.js";
+import { Keepalive, type KeepaliveTarget, queuedKeepalives } from "../../src/node/keepalive.js";
 import type { Logger } from "../../src/node/logger.js";
 import { serve } from "../../src/node/server.js";
 import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
@@ -31,6 +33,10 @@ function warnings(): Logger & { lines: string[] } {
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
+
+// Full collections on demand, as `node --expose-gc` would allow.
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = vm.runInNewContext("gc") as () => void;
 
 describe("keepalive", () => {
   it("pings every pingInterval and measures latency", async () => {
@@ -102,6 +108,64 @@ describe("keepalive", () => {
     answer.resolve(1);
     keepalive.stop();
     clearTimeout(holdLoop);
+  });
+
+  it("pings every connection of an interval from one queue, and forgets stopped ones", async () => {
+    // Keepalive timers are unref'd: hold the event loop open for the test.
+    const holdLoop = setInterval(() => {}, 1000);
+    try {
+      // An interval no other test uses: its queue is this test's alone.
+      const interval = 13;
+      const pinged = Array.from({ length: 50 }, () => deferred());
+      const keepalives = pinged.map(
+        (ping) =>
+          new Keepalive(interval, 1000, {
+            ping: () => {
+              ping.resolve();
+              return Promise.resolve(1);
+            },
+            timeout: () => assert.fail("every ping was answered"),
+          }),
+      );
+      assert.equal(queuedKeepalives(interval), 50);
+      await Promise.all(pinged.map((ping) => ping.promise));
+      // A stopped keepalive lets go of its connection at once, though its
+      // queue holds it until its turn comes.
+      let target: KeepaliveTarget | null = { ping: () => Promise.resolve(1), timeout: () => {} };
+      const released = new WeakRef(target);
+      const stopped = new Keepalive(60_000, null, target);
+      target = null;
+      stopped.stop();
+      // A WeakRef holds its target until the end of the job that made it.
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      assert.equal(released.deref(), undefined);
+      for (const keepalive of keepalives) keepalive.stop();
+      assert.equal(queuedKeepalives(60_000), 1);
+      // One interval later, the stopped ones left their queue, and the queue is gone.
+      while (queuedKeepalives(interval) > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(queuedKeepalives(60_000), 1);
+    } finally {
+      clearInterval(holdLoop);
+    }
+  });
+
+  it("keeps no map of pings between keepalive pings", async () => {
+    const { server, uri } = await startServer(echo, { pingInterval: null });
+    await using _server = server;
+    await using ws = await connect(uri, { pingInterval: 10, pingTimeout: 1000 });
+    const measured = deferred();
+    const original = ws.ping.bind(ws);
+    ws.ping = async (data) => {
+      const latency = await original(data);
+      measured.resolve();
+      return latency;
+    };
+    await measured.promise;
+    // An idle connection would otherwise keep an empty map from its first ping on.
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
+    assert.equal(ws["rareState"]?.pings, null);
+    assert.ok(ws.latency > 0);
   });
 
   it("sets latency from the keepalive's pongs", async () => {
