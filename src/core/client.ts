@@ -191,7 +191,8 @@ export class ClientProtocol extends Protocol {
       }
       accepted.push(extension);
     }
-    return accepted;
+    // A copy sized to fit: a list grown by push() has room for 17.
+    return accepted.slice();
   }
 
   private negotiateSubprotocol(headers: Headers): string | null {

@@ -300,7 +300,9 @@ export class ServerProtocol extends Protocol {
       subprotocol,
     );
 
-    if (extensions.length > 0) this.extensions = extensions;
+    // A copy sized to fit: a list grown by push() has room for 17, some 130
+    // bytes that every compressed connection would keep.
+    if (extensions.length > 0) this.extensions = extensions.slice();
     this.subprotocol = subprotocol;
     return response;
   }

@@ -51,6 +51,17 @@ import { USER_AGENT } from "./version.js";
 /** Handles one connection; the connection closes (1000) when it returns, (1011) when it throws. */
 export type Handler = (connection: ServerConnection) => void | Promise<void>;
 
+/**
+ * What a connection keeps of the plain 101 it sent with extensions: the
+ * values its `response` can't rebuild from the request and the protocol.
+ */
+class PlainResponse {
+  constructor(
+    readonly date: string,
+    readonly extensions: string,
+  ) {}
+}
+
 /** An HTTP response given as plain data, for {@link ServeOptions.processRequest}. */
 export interface HttpResponseInit {
   /** The status code, e.g. 401; the reason phrase is the standard one. */
@@ -182,11 +193,14 @@ export class ServerConnection extends Connection {
   private readonly server: Server;
   /**
    * The handshake response once sent, or, for the plain 101 that most
-   * handshakes get, just the value of its `Date` header: {@link response}
-   * rebuilds the rest from the request when asked. Few applications read the
-   * response, and every idle connection would keep it (some 270 bytes).
+   * handshakes get (the protocol's own, unchanged by any hook), just what
+   * can't be rebuilt: the value of its `Date` header, and that of its
+   * `Sec-WebSocket-Extensions` when it has one (a {@link PlainResponse}).
+   * {@link response} rebuilds the rest from the request and the protocol
+   * when asked. Few applications read the response, and every idle
+   * connection would keep it: some 270 bytes, 400 with compression.
    */
-  private sent: Response | string | null = null;
+  private sent: Response | PlainResponse | string | null = null;
 
   /** Not for applications: {@link serve} gives them their connections. */
   private constructor(
@@ -233,15 +247,17 @@ export class ServerConnection extends Connection {
   /** The handshake response, once sent. */
   get response(): Response | null {
     const sent = this.sent;
-    if (typeof sent !== "string") return sent;
-    // A plain 101: no hook, extension or subprotocol changed it (see completeHandshake()).
+    if (sent === null || sent instanceof Response) return sent;
+    // A plain 101: no hook changed it (see completeHandshake()).
+    const [date, extensions] =
+      typeof sent === "string" ? [sent, null] : [sent.date, sent.extensions];
     const key = this.request.headers.get("Sec-WebSocket-Key")!;
     const response = new Response(
       101,
       reasonPhrase(101),
-      switchingProtocolsHeaders(key, null, null),
+      switchingProtocolsHeaders(key, extensions, this.protocol.subprotocol),
     );
-    stampHeaders(response, this.server.serverHeader, sent);
+    stampHeaders(response, this.server.serverHeader, date);
     this.sent = response;
     return response;
   }
@@ -396,10 +412,7 @@ export class ServerConnection extends Connection {
         ),
       );
     }
-    this.sendHandshakeResponse(
-      response,
-      plain && this.protocol.extensions.length === 0 && this.protocol.subprotocol === null,
-    );
+    this.sendHandshakeResponse(response, plain);
     if (this.protocol.state === State.OPEN) {
       // Kept for `request`, and seldom read once open.
       packHeaders(request.headers);
@@ -422,7 +435,12 @@ export class ServerConnection extends Connection {
     } else {
       stampHeaders(response, this.server.serverHeader, date);
     }
-    this.sent = plain ? date : response;
+    if (plain) {
+      const extensions = response.headers.get("Sec-WebSocket-Extensions");
+      this.sent = extensions === undefined ? date : new PlainResponse(date, extensions);
+    } else {
+      this.sent = response;
+    }
     // Reading was paused while hooks ran; a refused client is read to its end.
     this.socket.resume();
     this.protocol.sendResponse(response);

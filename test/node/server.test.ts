@@ -497,6 +497,32 @@ describe("serve(), per-connection costs", () => {
     peer.socket.destroy();
   });
 
+  it("rebuilds the plain 101 it sent with an extension and a subprotocol, byte for byte", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(
+      async (ws) => {
+        seen.resolve(ws);
+        await ws.recv().catch(() => {});
+      },
+      { subprotocols: ["chat"] },
+    );
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    const head = await peer.handshake(
+      "/",
+      "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" +
+        "Sec-WebSocket-Protocol: chat\r\n",
+    );
+    assert.match(head, /\r\nSec-WebSocket-Extensions: permessage-deflate; [^\r]+\r\n/);
+    assert.match(head, /\r\nSec-WebSocket-Protocol: chat\r\n/);
+    const connection = await seen.promise;
+    // Until asked, the connection keeps the values it can't rebuild, not the response.
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
+    assert.ok(!(connection["sent"] instanceof Response));
+    assert.equal(new TextDecoder().decode(connection.response!.serialize()), head);
+    peer.socket.destroy();
+  });
+
   it("keeps the response processResponse returned, with what it changed", async () => {
     const seen = deferred<ServerConnection>();
     const { server, port } = await startServer(
