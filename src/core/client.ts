@@ -238,7 +238,7 @@ export class ClientProtocol extends Protocol {
       if (!this.uri.secure && (first === TLS_ALERT || first === TLS_HANDSHAKE)) {
         this.responseParser = null;
         this.failHandshake(
-          new InvalidMessage(`${INVALID_RESPONSE}: the server answered with TLS; use wss://`),
+          new InvalidMessage(`${INVALID_RESPONSE}: ${TLS_ANSWER}`),
         );
         return false;
       }
@@ -296,6 +296,8 @@ export class ClientProtocol extends Protocol {
 }
 
 const INVALID_RESPONSE = "did not receive a valid HTTP response";
+/** How the error for a `ws://` URI whose server answered with TLS ends; see `isSchemeMismatch()`. */
+export const TLS_ANSWER = "the server answered with TLS; use wss://";
 /** RFC 8446 §5.1: ContentType alert(21). */
 const TLS_ALERT = 0x15;
 /** RFC 8446 §5.1: ContentType handshake(22). */

@@ -22,6 +22,7 @@ import {
 import { MAX_TIMER_DELAY } from "./connection.js";
 import { resolveLogger } from "./logger.js";
 import { BACKOFF_OPTIONS, checkOptionNames, RECONNECT_OPTIONS } from "./option-names.js";
+import { isSchemeMismatch } from "./tls.js";
 
 /** Options of {@link reconnect}: those of `connect()`, and the retry policy. */
 export interface ReconnectOptions extends ConnectOptions {
@@ -82,13 +83,17 @@ const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
  * The default retry policy: network errors (`ECONNREFUSED`, `ECONNRESET`,
  * `ENOTFOUND`, … any error from a system call, and a connection reset during
  * the TLS handshake), timeouts, a server that closed or garbled its handshake
- * response, the HTTP statuses 500, 502, 503 and 504 from the server or an
+ * response (but not one that answered with TLS to `ws://`, or without TLS to
+ * `wss://`: {@link isSchemeMismatch}), the HTTP statuses 500, 502, 503 and 504 from the server or an
  * HTTP proxy, and a proxy that couldn't reach the server or hung up (a
  * {@link ProxyError} that is `transient`). Everything else, such as 401, 403,
  * an untrusted certificate or an invalid URI, won't get better by retrying.
  */
 export function isTransientError(error: unknown): boolean {
-  if (error instanceof TimeoutError || error instanceof InvalidMessage) return true;
+  if (error instanceof TimeoutError) return true;
+  // A server that closed or garbled its answer may be restarting; one whose
+  // scheme isn't the URI's (TLS for ws://, plain for wss://) stays so.
+  if (error instanceof InvalidMessage) return !isSchemeMismatch(error);
   if (error instanceof InvalidStatus) return TRANSIENT_STATUSES.has(error.response.status);
   if (error instanceof ProxyError) {
     return error.transient || (error.status !== null && TRANSIENT_STATUSES.has(error.status));

@@ -8,6 +8,7 @@
 
 import * as net from "node:net";
 import type * as tls from "node:tls";
+import { TLS_ANSWER } from "../core/client.js";
 import { InvalidMessage, SecurityError } from "../core/errors.js";
 import { formatUri, type WebSocketUri } from "../core/uri.js";
 import { resolveDuration } from "./connection.js";
@@ -111,9 +112,24 @@ export function notTlsError(error: unknown): InvalidMessage | null {
   const reason = NOT_TLS.exec(error.message)?.[1];
   if (reason === undefined && !(typeof code === "string" && NOT_TLS_CODES.has(code))) return null;
   return new InvalidMessage(
-    `TLS handshake failed: the server did not answer with TLS (${reason ?? code}); is it a plain ws:// server?`,
+    `${NOT_TLS_MESSAGE} (${reason ?? code}); is it a plain ws:// server?`,
     400,
     { cause: error },
+  );
+}
+
+/** How {@link notTlsError}'s message starts. */
+const NOT_TLS_MESSAGE = "TLS handshake failed: the server did not answer with TLS";
+
+/**
+ * Whether `error` says that the URI's scheme doesn't match the server: a
+ * `wss://` server that didn't answer with TLS, or a `ws://` one that did.
+ * Retrying won't change that.
+ */
+export function isSchemeMismatch(error: unknown): boolean {
+  return (
+    error instanceof InvalidMessage &&
+    (error.message.startsWith(NOT_TLS_MESSAGE) || error.message.endsWith(TLS_ANSWER))
   );
 }
 

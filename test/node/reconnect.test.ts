@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
-import { getEventListeners } from "node:events";
-import type * as net from "node:net";
+import { getEventListeners, once } from "node:events";
+import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, describe, it, type TestContext } from "node:test";
 import { inspect } from "node:util";
-import { InvalidStatus, ProxyError, SecurityError, TimeoutError } from "../../src/core/errors.js";
+import {
+  InvalidMessage,
+  InvalidStatus,
+  ProxyError,
+  SecurityError,
+  TimeoutError,
+} from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
 import { Response } from "../../src/core/response.js";
 import type { ClientConnection } from "../../src/node/client.js";
@@ -181,6 +187,49 @@ describe("reconnect()", () => {
       [503, 2],
       [403, 1],
     ]);
+  });
+
+  it("stops at once on a scheme that doesn't match the server", async () => {
+    // A plain server for wss://, and one that answers ws:// with a TLS alert.
+    let accepted = 0;
+    const tlsLike = net.createServer((socket) => {
+      accepted++;
+      socket.on("error", () => {});
+      // Reads the request away: a socket ends only once what it received was read.
+      socket.resume();
+      // RFC 8446 §5.1, §6: a fatal protocol_version alert record.
+      socket.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]));
+    });
+    tlsLike.listen(0, "127.0.0.1");
+    await once(tlsLike, "listening");
+    const { server, port } = await startServer(echo, {
+      processRequest: () => {
+        accepted++;
+        return undefined;
+      },
+    });
+    await using _server = server;
+    try {
+      const tlsPort = (tlsLike.address() as net.AddressInfo).port;
+      for (const uri of [`ws://127.0.0.1:${tlsPort}/`, `wss://127.0.0.1:${port}/`]) {
+        accepted = 0;
+        const error = await within(
+          (async () => {
+            for await (const _ of reconnect(uri, { ...FAST, logger: silentLogger })) {
+              assert.fail("no connection opens");
+            }
+          })().catch((e: unknown) => e),
+          5_000,
+          `reconnect(${uri})`,
+        );
+        assert.ok(error instanceof InvalidMessage, String(error));
+        assert.equal(isTransientError(error), false, error.message);
+        // The wss:// attempt never reaches processRequest: the TLS handshake fails first.
+        assert.ok(accepted <= 1, `${accepted} attempts for ${uri}`);
+      }
+    } finally {
+      await new Promise((resolve) => tlsLike.close(resolve));
+    }
   });
 
   it("closes the connection when the loop is left", async () => {
@@ -590,6 +639,8 @@ describe("isTransientError()", () => {
     assert.equal(isTransientError(new ProxyError("proxy refused", 407)), false);
     assert.equal(isTransientError(new ProxyError("server down", null, { transient: true })), true);
     assert.equal(isTransientError(new ProxyError("not allowed by ruleset")), false);
+    // A server that closed or garbled its answer may be restarting.
+    assert.equal(isTransientError(new InvalidMessage("did not receive a valid HTTP response")), true);
     assert.equal(isTransientError(new TypeError("bug")), false);
     assert.equal(isTransientError("not an error"), false);
   });
