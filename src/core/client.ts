@@ -237,9 +237,7 @@ export class ClientProtocol extends Protocol {
       const first = this.reader.peekByte(0);
       if (!this.uri.secure && (first === TLS_ALERT || first === TLS_HANDSHAKE)) {
         this.responseParser = null;
-        this.failHandshake(
-          new InvalidMessage(`${INVALID_RESPONSE}: ${TLS_ANSWER}`),
-        );
+        this.failHandshake(new InvalidMessage(`${INVALID_RESPONSE}: ${TLS_ANSWER}`));
         return false;
       }
     }

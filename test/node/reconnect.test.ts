@@ -209,13 +209,19 @@ describe("reconnect()", () => {
       },
     });
     await using _server = server;
+    // A loop that retried would outlive a failed assertion: stopped in `finally`.
+    const stop = new AbortController();
     try {
       const tlsPort = (tlsLike.address() as net.AddressInfo).port;
       for (const uri of [`ws://127.0.0.1:${tlsPort}/`, `wss://127.0.0.1:${port}/`]) {
         accepted = 0;
         const error = await within(
           (async () => {
-            for await (const _ of reconnect(uri, { ...FAST, logger: silentLogger })) {
+            for await (const _ of reconnect(uri, {
+              ...FAST,
+              logger: silentLogger,
+              signal: stop.signal,
+            })) {
               assert.fail("no connection opens");
             }
           })().catch((e: unknown) => e),
@@ -228,6 +234,7 @@ describe("reconnect()", () => {
         assert.ok(accepted <= 1, `${accepted} attempts for ${uri}`);
       }
     } finally {
+      stop.abort();
       await new Promise((resolve) => tlsLike.close(resolve));
     }
   });
@@ -640,7 +647,10 @@ describe("isTransientError()", () => {
     assert.equal(isTransientError(new ProxyError("server down", null, { transient: true })), true);
     assert.equal(isTransientError(new ProxyError("not allowed by ruleset")), false);
     // A server that closed or garbled its answer may be restarting.
-    assert.equal(isTransientError(new InvalidMessage("did not receive a valid HTTP response")), true);
+    assert.equal(
+      isTransientError(new InvalidMessage("did not receive a valid HTTP response")),
+      true,
+    );
     assert.equal(isTransientError(new TypeError("bug")), false);
     assert.equal(isTransientError("not an error"), false);
   });
