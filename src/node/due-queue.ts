@@ -1,10 +1,10 @@
 /**
  * One timer for many: the items of a queue all wait the same delay, so they
  * fall due in the order they were added, and one timer, set for the oldest,
- * serves them all. Keepalive uses it with one queue per `pingInterval` (and
- * one per `pingTimeout`) instead of a `Timeout` per connection: on an idle
- * connection, a timer of its own (its object, its arguments) cost about as
- * much memory as the rest of the keepalive's state together.
+ * serves them all. Keepalive uses it with one queue per `pingInterval`
+ * instead of a `setInterval()` per connection: on an idle connection, a timer
+ * of its own (its object, its arguments) cost about as much memory as the
+ * rest of the keepalive's state together.
  *
  * Items are never taken out early: whoever added one marks it stale on its
  * side, and `onDue` ignores it when its turn comes. An item therefore stays
@@ -75,13 +75,23 @@ export class DueQueue<T> {
     const now = performance.now() + TIMER_SLACK;
     // Not the items that onDue adds to this queue: they wait a whole delay.
     const end = this.items.length;
-    while (this.head < end && this.dues[this.head]! <= now) {
-      const item = this.items[this.head]!;
-      // Not kept alive by the spent part of the array until it is compacted.
-      this.items[this.head] = undefined as T;
-      this.head++;
-      this.onDue(item);
+    try {
+      while (this.head < end && this.dues[this.head]! <= now) {
+        const item = this.items[this.head]!;
+        // Not kept alive by the spent part of the array until it is compacted.
+        this.items[this.head] = undefined as T;
+        this.head++;
+        this.onDue(item);
+      }
+    } finally {
+      // Even after an onDue that threw (an uncaught exception then): the
+      // items behind it, of other connections, still fall due.
+      this.rearm();
     }
+  }
+
+  /** Sets the timer for the oldest item, or forgets the queue once none is left. */
+  private rearm(): void {
     if (this.head >= COMPACT_AFTER && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
       this.dues = this.dues.slice(this.head);

@@ -136,6 +136,39 @@ describe("DueQueue", () => {
     );
   });
 
+  it("hands over the items behind one whose onDue threw", async () => {
+    const module = fileURLToPath(new URL("../../src/node/due-queue.js", import.meta.url));
+    // In a process of its own: the exception is uncaught there, as it would be in a server.
+    const script = `
+      const { DueQueue } = await import(${JSON.stringify(module)});
+      const handed = [];
+      process.on("uncaughtException", (error) => handed.push("threw " + error.message));
+      const hold = setTimeout(() => {}, 5000);
+      const queue = new DueQueue(5, (item) => {
+        if (item === "a") throw new Error("a");
+        handed.push(item);
+        if (item === "c") {
+          clearTimeout(hold);
+          console.log(JSON.stringify(handed));
+        }
+      }, () => {});
+      queue.add("a");
+      queue.add("b");
+      setTimeout(() => queue.add("c"), 20);
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const killer = setTimeout(() => child.kill(), 10_000);
+    await once(child, "exit");
+    clearTimeout(killer);
+    assert.deepEqual(JSON.parse(output), ["threw a", "b", "c"]);
+  });
+
   it("does not keep the process alive", async () => {
     const module = fileURLToPath(new URL("../../src/node/due-queue.js", import.meta.url));
     // An item an hour away: the process must exit at once all the same.
