@@ -37,9 +37,11 @@ export interface DeflateOptions {
   /**
    * Asks the peer to compress with a window of at most 2^N bytes, so this side
    * keeps less of the peer's data between messages. A client sends
-   * `server_max_window_bits=N`; a server answers `client_max_window_bits=N`
-   * when the client's offer allows it. `null` asks for no limit. Default: 12
-   * on a server, `null` on a client.
+   * `server_max_window_bits=N`, a request: a server that declines it may
+   * accept the bare offer that follows, and then compress with up to 32 KiB,
+   * which this side keeps. A server answers `client_max_window_bits=N` when
+   * the client's offer allows it, and that binds the client. `null` asks for
+   * no limit. Default: 12 on a server, `null` on a client.
    */
   peerWindowBits?: number | null;
   /**
@@ -50,8 +52,8 @@ export interface DeflateOptions {
   noContextTakeover?: boolean;
   /**
    * Asks the peer to compress each message on its own. A server requires it;
-   * a client requests it, and the server may decline the offer.
-   * Default: `false`.
+   * a client requests it, and a server that declines may accept the bare
+   * offer that follows instead. Default: `false`.
    */
   peerNoContextTakeover?: boolean;
   /** zlib compression level, 0 to 9, or -1 for zlib's default (6). Default: -1. */
