@@ -29,6 +29,7 @@ import type { HttpLimits } from "./http-limits.js";
 import { Protocol, type ProtocolOptions } from "./protocol.js";
 import type { Request } from "./request.js";
 import { RequestParser } from "./request-parser.js";
+import { requestTargetPath } from "./request-target.js";
 import { Response } from "./response.js";
 import { State } from "./state.js";
 import { reasonPhrase } from "./status.js";
@@ -268,6 +269,16 @@ export class ServerProtocol extends Protocol {
     }
     if (request.version !== "HTTP/1.1") {
       throw new InvalidMessage(`unsupported HTTP version: ${request.version}`, 505);
+    }
+    // RFC 6455 §4.2.1 item 1: a Request-URI "that should be interpreted as a
+    // /resource name/ ... (or an absolute HTTP/HTTPS URI containing the
+    // /resource name/)". `localhost:8001` or `urn:chat` names none here.
+    if (requestTargetPath(request.path) === null) {
+      // Without its query, which may carry a token into logs.
+      const shown = request.path.split("?", 1)[0]!;
+      throw new InvalidMessage(
+        `invalid request target: ${JSON.stringify(shown)} names no resource of this server`,
+      );
     }
     const headers = request.headers;
     // RFC 6455 §4.2.1 item 2: "A |Host| header field containing the server's authority."

@@ -20,6 +20,7 @@ import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../co
 import type { HttpLimits } from "../core/http-limits.js";
 import type { Event } from "../core/protocol.js";
 import type { Request } from "../core/request.js";
+import { requestTargetPath } from "../core/request-target.js";
 import { Response } from "../core/response.js";
 import {
   type OriginRule,
@@ -42,7 +43,7 @@ import {
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
 import { checkOptionNames, SERVE_OPTIONS, SERVER_CLOSE_OPTIONS } from "./option-names.js";
-import { matchRoute, requestTargetPath } from "./routing.js";
+import { matchRoute } from "./routing.js";
 import { serverTlsOptions, tcpSocketOf } from "./tls.js";
 import { connectionTracer } from "./trace.js";
 import { upgradeRequestBytes } from "./upgrade.js";

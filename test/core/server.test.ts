@@ -355,6 +355,40 @@ describe("ServerProtocol", () => {
       assert.equal((failure(server) as InvalidMessage).status, 405);
     });
 
+    it("rejects a target that names no resource with 400 (RFC 6455 §4.2.1 item 1)", () => {
+      for (const [target, shown] of [
+        ["localhost:8001", "localhost:8001"],
+        ["urn:chat", "urn:chat"],
+        ["ftp://h/chat", "ftp://h/chat"],
+        ["http:/chat", "http:/chat"],
+        // The query stays out of the message, which logs repeat.
+        ["mailto:a@b?token=secret", "mailto:a@b"],
+      ]) {
+        const [server, response] = answer(requestBytes(RFC_HEADERS, `GET ${target} HTTP/1.1`));
+        assertRejected(
+          server,
+          response,
+          400,
+          "Bad Request",
+          `invalid request target: ${JSON.stringify(shown)} names no resource of this server`,
+          InvalidMessage,
+        );
+      }
+    });
+
+    it("accepts absolute-form targets of its schemes, with their resource name", () => {
+      for (const target of [
+        "http://h/chat",
+        "HTTPS://h:443/chat?x=1",
+        "ws://h",
+        "wss://u@h/chat",
+      ]) {
+        const [server, response] = answer(requestBytes(RFC_HEADERS, `GET ${target} HTTP/1.1`));
+        assert.equal(response.status, 101, target);
+        assert.equal(server.request?.path, target);
+      }
+    });
+
     it("writes the exact bytes of a 405", () => {
       // RFC 9110 §15.5.6: a 405 response MUST carry Allow.
       const [server, response] = answer(requestBytes(RFC_HEADERS, "get /chat HTTP/1.1"));
