@@ -22,6 +22,9 @@ import { Request } from "./request.js";
 import { parseRequestLine } from "./start-line.js";
 import type { StreamReader } from "./streams.js";
 
+/** RFC 8446 §5.1: ContentType handshake(22). */
+const TLS_HANDSHAKE = 0x16;
+
 /**
  * Parses handshake requests, incrementally.
  *
@@ -67,6 +70,16 @@ export class RequestParser {
 
   #parse(reader: StreamReader): Request | null {
     if (this.#requestLine === null && (this.#lines === null || this.#lines.isEmpty)) {
+      // RFC 9112 §3: a request line starts with a method, a token. A TLS
+      // record starts with its ContentType, handshake(22) for a ClientHello
+      // (RFC 8446 §5.1): a wss:// or https:// client on a plain port, whose
+      // ClientHello may hold no line feed for a long while, and which waits
+      // for an answer meanwhile.
+      if (reader.length > 0 && reader.peekByte(0) === TLS_HANDSHAKE) {
+        throw new InvalidMessage(
+          "received a TLS handshake on a plain connection: is the client using wss:// or https://?",
+        );
+      }
       // A request usually arrives whole, in one chunk, and nearly always in
       // the plain form that scanSimpleHead() reads in one pass. Anything else
       // is read line by line. The scan is tried only when a request starts,

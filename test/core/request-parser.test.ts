@@ -255,6 +255,30 @@ describe("RequestParser", () => {
     });
   });
 
+  it("refuses a TLS ClientHello at its first byte, without waiting for a line", () => {
+    // RFC 8446 §5.1: a handshake record, TLS 1.0 record version, then a
+    // ClientHello that need not hold a line feed for a long while.
+    const reader = new StreamReader();
+    reader.feedData(Buffer.from("160301020001fc0303", "hex"));
+    const parser = new RequestParser();
+    assert.throws(
+      () => parser.parse(reader),
+      (error: unknown) =>
+        error instanceof InvalidMessage &&
+        error.status === 400 &&
+        error.message ===
+          "received a TLS handshake on a plain connection: is the client using wss:// or https://?",
+    );
+    // Only at the start of a request: the same byte inside one is a line's business.
+    const later = new StreamReader();
+    later.feedData(bytes("GET / HTTP/1.1\r\nHost: h\r\nX: a"));
+    const parsing = new RequestParser();
+    assert.equal(parsing.parse(later), null);
+    later.feedData(Buffer.from("16", "hex"));
+    later.feedData(bytes("b\r\n\r\n"));
+    assert.throws(() => parsing.parse(later), /invalid character in X header/);
+  });
+
   describe("malformed requests are rejected with 400", () => {
     const cases: [string, string, string][] = [
       ["a request line with two parts", "GET /\r\n", "malformed request line"],

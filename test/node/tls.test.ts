@@ -13,7 +13,7 @@ import { isTransientError } from "../../src/node/reconnect.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
 import { hex } from "../helpers/bytes.js";
 import { receiveUntilEnd } from "../helpers/raw.js";
-import { deferred, echo, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -417,12 +417,33 @@ describe("a scheme that doesn't match the server", () => {
   }
 
   it("says that a wss:// client's server did not answer with TLS", async () => {
-    await using plain = await serve(echo, { host: "127.0.0.1", port: 0, logger: null });
+    const logged: string[] = [];
+    let onLogged = () => {};
+    const loggedOnce = new Promise<void>((resolve) => {
+      onLogged = resolve;
+    });
+    const ignore = () => {};
+    const logger = {
+      error: ignore,
+      warn: ignore,
+      debug: ignore,
+      info: (line: string) => {
+        logged.push(line);
+        onLogged();
+      },
+    };
+    await using plain = await serve(echo, { host: "127.0.0.1", port: 0, logger });
     const port = (plain.address() as net.AddressInfo).port;
     const error = await connect(`wss://127.0.0.1:${port}`, { tls: { ca } }).catch(
       (e: unknown) => e,
     );
     assertNotTls(error, "wrong version number");
+    // The server tells its operator what came: a ClientHello, refused at its first byte.
+    await within(loggedOnce, 5_000, "the server's log line");
+    assert.match(
+      logged.join("\n"),
+      /^connection rejected \(400\): received a TLS handshake on a plain connection: is the client using wss:\/\/ or https:\/\/\? \(127\.0\.0\.1:\d+\)$/m,
+    );
     // The same server over ws:// is fine.
     await using ws = await connect(`ws://127.0.0.1:${port}`);
     await ws.send("plain");
