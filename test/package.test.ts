@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import {
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -80,6 +81,16 @@ describe("the package", () => {
       paths.filter((path) => path.endsWith(".map") || path.endsWith(".tsbuildinfo")),
       [],
     );
+    // Nor a reference to a map it doesn't ship: source-map loaders warn for each.
+    assert.deepEqual(
+      paths.filter(
+        (path) =>
+          path.startsWith("dist/") &&
+          /\.(js|ts)$/.test(path) &&
+          readFileSync(join(scratch, path), "utf8").includes("sourceMappingURL"),
+      ),
+      [],
+    );
   });
 
   it("npm run build leaves @internal members out of the declarations, which still compile", () => {
@@ -109,6 +120,47 @@ describe("the package", () => {
       ts
         .getPreEmitDiagnostics(program)
         .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+      [],
+    );
+  });
+
+  it("a consumer on moduleResolution node10 finds every entry point's types", () => {
+    // node10 reads no `exports`: `typesVersions` maps the subpaths for it.
+    const consumerRoot = join(scratch, "consumer-node10");
+    mkdirSync(join(consumerRoot, "node_modules"), { recursive: true });
+    symlinkSync(scratch, join(consumerRoot, "node_modules", "websockets-ts"), "junction");
+    const file = join(consumerRoot, "consumer.ts");
+    writeFileSync(
+      file,
+      `import { serve } from "websockets-ts";
+import { ClientProtocol, parseUri } from "websockets-ts/protocol";
+import { connect } from "websockets-ts/sync";
+import { WebSocket } from "websockets-ts/web";
+
+export const protocol = new ClientProtocol(parseUri("ws://127.0.0.1:8001/"));
+export const blocking: typeof connect = connect;
+export function listen(ws: WebSocket): void {
+  ws.addEventListener("message", (event) => console.log(event.data));
+}
+// A handler's promise may resolve to a value: it is ignored.
+export const started = serve(async (connection) => connection.recv(), { port: 0 });
+`,
+    );
+    const program = ts.createProgram([file], {
+      target: ts.ScriptTarget.ES2022,
+      lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      strict: true,
+      skipLibCheck: true,
+      noEmit: true,
+      types: ["node"],
+      typeRoots: [join(root, "node_modules/@types")],
+    });
+    assert.deepEqual(
+      ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")),
       [],
     );
   });

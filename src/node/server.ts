@@ -49,8 +49,12 @@ import { connectionTracer } from "./trace.js";
 import { upgradeRequestBytes } from "./upgrade.js";
 import { USER_AGENT } from "./version.js";
 
-/** Handles one connection; the connection closes (1000) when it returns, (1011) when it throws. */
-export type Handler = (connection: ServerConnection) => void | Promise<void>;
+/**
+ * Handles one connection; the connection closes (1000) when it returns, or
+ * when its promise resolves, whatever the value (`async (ws) => ws.recv()`
+ * is a handler), and (1011) when it throws or its promise rejects.
+ */
+export type Handler = (connection: ServerConnection) => void | PromiseLike<unknown>;
 
 /**
  * What a connection keeps of the plain 101 it sent with extensions: the
@@ -734,7 +738,7 @@ export class Server implements AsyncDisposable {
   run(connection: ServerConnection): void {
     this.handshaking.delete(connection);
     this.openConnections.add(connection);
-    let returned: void | Promise<void>;
+    let returned: void | PromiseLike<unknown>;
     try {
       returned = this.handler(connection);
     } catch (error) {
