@@ -54,6 +54,7 @@ import { USER_AGENT } from "./version.js";
  * when its promise resolves, whatever the value (`async (ws) => ws.recv()`
  * is a handler), and (1011) when it throws or its promise rejects.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a return type; `undefined` would refuse handlers typed `: void`.
 export type Handler = (connection: ServerConnection) => void | PromiseLike<unknown>;
 
 /**
@@ -738,7 +739,7 @@ export class Server implements AsyncDisposable {
   run(connection: ServerConnection): void {
     this.handshaking.delete(connection);
     this.openConnections.add(connection);
-    let returned: void | PromiseLike<unknown>;
+    let returned: ReturnType<Handler>;
     try {
       returned = this.handler(connection);
     } catch (error) {
