@@ -165,6 +165,72 @@ export const started = serve(async (connection) => connection.recv(), { port: 0 
     );
   });
 
+  it("options take an explicit undefined, the default, under exactOptionalPropertyTypes", () => {
+    // The docs say `undefined` takes the default: a value that may be
+    // undefined (from the environment, say) must type-check as an option.
+    const file = join(scratch, "consumer-undefined.ts");
+    writeFileSync(
+      file,
+      `import {
+  basicAuth,
+  type ConnectOptions,
+  connect,
+  type ReconnectOptions,
+  type ServeOptions,
+  serve,
+} from "websockets-ts";
+import * as sync from "websockets-ts/sync";
+import { WebSocket } from "websockets-ts/web";
+
+declare const count: number | undefined;
+declare const text: string | undefined;
+
+export const client: ConnectOptions = {
+  pingInterval: count,
+  origin: text,
+  compression: undefined,
+  deflate: { windowBits: count, level: undefined },
+  httpLimits: { maxHeaders: count },
+  proxy: undefined,
+};
+export const server: ServeOptions = { port: count, host: text, maxQueue: count, tls: undefined };
+export const retry: ReconnectOptions = { initialDelay: count, shouldRetry: undefined };
+
+export async function main(): Promise<void> {
+  const running = await serve(() => {}, {
+    ...server,
+    processRequest: basicAuth({ realm: text, credentials: {}, check: undefined }),
+  });
+  const ws = await connect("ws://127.0.0.1:8001", client);
+  await ws.send("x", { compress: undefined });
+  await ws.recv({ signal: undefined });
+  await running.close({ code: count, reason: text });
+  using blocking = sync.connect("ws://127.0.0.1:8001", { openTimeout: count, logger: undefined });
+  blocking.send(blocking.recvText({ timeout: count }), { timeout: count });
+  new WebSocket("ws://127.0.0.1:8001", undefined, { pingInterval: count });
+}
+`,
+    );
+    const program = ts.createProgram([file], {
+      target: ts.ScriptTarget.ES2022,
+      lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: true,
+      noEmit: true,
+      types: ["node"],
+      typeRoots: [join(root, "node_modules/@types")],
+    });
+    assert.deepEqual(
+      ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")),
+      [],
+    );
+  });
+
   it("a user's code can't construct the connections or the server, whose public members type-check", () => {
     // Their constructors take the library's plumbing, and stripInternal left
     // them out of the declarations: a user's editor then offered the base

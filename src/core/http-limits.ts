@@ -7,11 +7,11 @@
 /** Size limits for parsing HTTP messages. Lines count their CRLF. */
 export interface HttpLimits {
   /** Longest request, status, header or chunk-size line, CRLF included. Default 8192. */
-  maxLineLength?: number;
+  maxLineLength?: number | undefined;
   /** Most header fields (and, separately, trailer fields). Default 128. */
-  maxHeaders?: number;
+  maxHeaders?: number | undefined;
   /** Largest response body, after chunked decoding. Default 1 MiB. */
-  maxBodySize?: number;
+  maxBodySize?: number | undefined;
 }
 
 /** The limits the parsers apply when given none. */

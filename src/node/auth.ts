@@ -16,15 +16,15 @@ export interface BasicAuthOptions {
    * The accepted users: `{ username: password }` or `[username, password]`
    * pairs. Passwords are compared in constant time.
    */
-  credentials?: Readonly<Record<string, string>> | Iterable<readonly [string, string]>;
+  credentials?: Readonly<Record<string, string>> | Iterable<readonly [string, string]> | undefined;
   /**
    * Decides whether a username and password are valid, e.g. against a
    * database of password hashes. Compare secrets in constant time
    * (`crypto.timingSafeEqual`) so response times don't leak them.
    */
-  check?: (username: string, password: string) => boolean | Promise<boolean>;
+  check?: ((username: string, password: string) => boolean | Promise<boolean>) | undefined;
   /** The protection space named in the challenge (RFC 9110 §11.5). Default: `"websockets"`. */
-  realm?: string;
+  realm?: string | undefined;
 }
 
 /** SHA-256 of a secret: equal-length digests make timingSafeEqual() applicable to any input. */

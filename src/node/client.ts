@@ -36,18 +36,18 @@ import { USER_AGENT } from "./version.js";
 /** Options of {@link connect}. */
 export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
   /** Value of the `Origin` header; none by default. */
-  origin?: string;
+  origin?: string | undefined;
   /** Subprotocols to offer, in order of preference; `ws.subprotocol` tells which the server chose. */
-  subprotocols?: readonly string[];
+  subprotocols?: readonly string[] | undefined;
   /**
    * Fail the handshake with a `NegotiationError` when subprotocols were
    * offered and the server selected none, as browsers and `ws` do; by
    * default, as RFC 6455 allows, the connection opens with `subprotocol`
    * `null`. Default: `false`.
    */
-  requireSubprotocol?: boolean;
+  requireSubprotocol?: boolean | undefined;
   /** Extensions to offer, in order of preference. */
-  extensions?: readonly ClientExtensionFactory[];
+  extensions?: readonly ClientExtensionFactory[] | undefined;
   /**
    * Extra headers for the handshake request, e.g. cookies or tokens. A `Host`
    * or `Origin` here replaces the one the URI or {@link origin} gives (a
@@ -55,24 +55,24 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
    * sets (`Upgrade`, `Connection`, `Sec-WebSocket-*`) are refused with a
    * `TypeError`: use {@link subprotocols} and {@link extensions}.
    */
-  additionalHeaders?: HeadersInit;
+  additionalHeaders?: HeadersInit | undefined;
   /** `User-Agent` header; `null` omits it. Default: `websockets-ts/<version>`. */
-  userAgent?: string | null;
+  userAgent?: string | null | undefined;
   /** Aborts connecting; the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Options for `tls.connect()` on `wss://` URIs: `ca`, `cert`, `key`,
    * `servername`, `rejectUnauthorized`, …
    */
-  tls?: tls.ConnectionOptions;
+  tls?: tls.ConnectionOptions | undefined;
   /** Limits on the server's handshake response. */
-  httpLimits?: HttpLimits;
+  httpLimits?: HttpLimits | undefined;
   /**
    * Path of a Unix domain socket to connect to instead of the URI's host and
    * port, without any proxy; the URI still gives the `Host` header, the
    * resource and, for `wss://`, the name the certificate must match.
    */
-  path?: string;
+  path?: string | undefined;
   /**
    * A proxy to connect through: `"http://[user:pass@]host:port"` (HTTP
    * CONNECT, also `https://`), `"socks5://…"` (the client resolves the host
@@ -81,14 +81,14 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
    * `ALL_PROXY`, each also in lowercase (which wins), except hosts that
    * `NO_PROXY` lists. Default: no proxy.
    */
-  proxy?: ProxySetting;
+  proxy?: ProxySetting | undefined;
   /** Options for `tls.connect()` to an `https://` proxy. */
-  proxyTls?: tls.ConnectionOptions;
+  proxyTls?: tls.ConnectionOptions | undefined;
   /**
    * Redirects (301, 302, 303, 307, 308) to follow; `0` makes a redirect
    * fail with `InvalidStatus`. Default: 10, and 0 with {@link socket}.
    */
-  maxRedirects?: number;
+  maxRedirects?: number | undefined;
   /**
    * Options for the TCP connection to the server, or to the proxy when there
    * is one: `family` (4 or 6), `lookup` (a DNS lookup function, e.g. a cache
@@ -97,7 +97,7 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
    * `lookup`, `family` and `hints` also resolve the server's host name, to
    * the one address the proxy is asked to connect to.
    */
-  tcp?: TcpOptions;
+  tcp?: TcpOptions | undefined;
   /**
    * A socket to speak WebSocket over instead of opening a connection, as
    * Python's `sock=`: connected or connecting (what `net.connect()` returns),
@@ -107,7 +107,7 @@ export interface ConnectOptions extends ConnectionOptions, CompressionOptions {
    * `InvalidStatus`. Not with {@link path} or {@link proxy}. The connection
    * owns the socket from then on, and destroys it when it closes.
    */
-  socket?: net.Socket;
+  socket?: net.Socket | undefined;
 }
 
 /** Fields of the handshake request that only the handshake sets (RFC 6455 §4.1), lowercase. */

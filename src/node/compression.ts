@@ -33,7 +33,7 @@ export interface DeflateOptions {
    * without a value, as browsers do, and compresses with what the server
    * allows. Default: 12 on a server, `null` on a client.
    */
-  windowBits?: number | null;
+  windowBits?: number | null | undefined;
   /**
    * Asks the peer to compress with a window of at most 2^N bytes, so this side
    * keeps less of the peer's data between messages. A client sends
@@ -43,28 +43,28 @@ export interface DeflateOptions {
    * the client's offer allows it, and that binds the client. `null` asks for
    * no limit. Default: 12 on a server, `null` on a client.
    */
-  peerWindowBits?: number | null;
+  peerWindowBits?: number | null | undefined;
   /**
    * This side compresses each message on its own: no memory is kept between
    * messages, at the expense of the ratio on small similar messages.
    * Default: `false`.
    */
-  noContextTakeover?: boolean;
+  noContextTakeover?: boolean | undefined;
   /**
    * Asks the peer to compress each message on its own. A server requires it;
    * a client requests it, and a server that declines may accept the bare
    * offer that follows instead. Default: `false`.
    */
-  peerNoContextTakeover?: boolean;
+  peerNoContextTakeover?: boolean | undefined;
   /** zlib compression level, 0 to 9, or -1 for zlib's default (6). Default: -1. */
-  level?: number;
+  level?: number | undefined;
   /** zlib memory level, 1 to 9: the size of the match-finding hash table. Default: 5. */
-  memLevel?: number;
+  memLevel?: number | undefined;
   /**
    * Messages shorter than this many bytes are sent uncompressed: compressing
    * them costs more CPU than the bytes it saves. Default: 128.
    */
-  threshold?: number;
+  threshold?: number | undefined;
 }
 
 /** Compression settings shared by {@link connect} and {@link serve}. */
@@ -73,14 +73,14 @@ export interface CompressionOptions {
    * `"deflate"` negotiates permessage-deflate (RFC 7692) when the peer
    * supports it; `null` disables compression. Default: `"deflate"`.
    */
-  compression?: "deflate" | null;
+  compression?: "deflate" | null | undefined;
   /**
    * Tuning of `compression: "deflate"`. A client that sets any of
    * `windowBits`, `peerWindowBits`, `noContextTakeover` or
    * `peerNoContextTakeover` follows its offer with the bare one browsers
    * send, which a server that declines the first may accept (RFC 7692 §5).
    */
-  deflate?: DeflateOptions;
+  deflate?: DeflateOptions | undefined;
 }
 
 /**

@@ -38,36 +38,36 @@ export interface ConnectionOptions {
    * Largest message accepted, in bytes (after decompression); `null` for no
    * limit. Default: 1 MiB. A larger message fails the connection with 1009.
    */
-  maxMessageSize?: number | null;
+  maxMessageSize?: number | null | undefined;
   /**
    * Messages queued for `recv()` before reading from the socket pauses: a
    * whole number from 1, or `Infinity` never to pause. Default: 16. Reading
    * resumes when the queue is down to a quarter of that.
    */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /**
    * Bytes buffered for writing above which `send()` waits for the socket to
    * drain; meanwhile the peer's pings get one pong, for the latest, once it
    * does (RFC 6455 §5.5.3). Default: 64 KiB.
    */
-  writeHighWaterMark?: number;
+  writeHighWaterMark?: number | undefined;
   /**
    * Time allowed for the opening handshake; `null` or `Infinity` for none.
    * Default: 10 s. At most 2147483647 ms (about 24.8 days), as for every
    * duration here: a larger one throws a `RangeError`.
    */
-  openTimeout?: number | null;
+  openTimeout?: number | null | undefined;
   /** Time allowed for the closing handshake and TCP close; `null` or `Infinity` for none. Default: 10 s. */
-  closeTimeout?: number | null;
+  closeTimeout?: number | null | undefined;
   /** Interval between keepalive pings; `null` or `Infinity` disables them. Default: 20 s. */
-  pingInterval?: number | null;
+  pingInterval?: number | null | undefined;
   /**
    * Time to wait for a keepalive pong before failing with 1011; `null` or
    * `Infinity` for no limit. Default: 20 s.
    */
-  pingTimeout?: number | null;
+  pingTimeout?: number | null | undefined;
   /** Where to log; `null` for nowhere. Default: errors and warnings to `console`. */
-  logger?: Logger | null;
+  logger?: Logger | null | undefined;
 }
 
 /** The options with their defaults applied. */
@@ -206,7 +206,7 @@ export interface RecvOptions {
    * signal already aborted rejects at once, even with messages queued, as
    * `fetch()` does. `null` is no signal, as in `fetch()`'s `RequestInit`.
    */
-  signal?: AbortSignal | null;
+  signal?: AbortSignal | null | undefined;
 }
 
 /**
@@ -230,7 +230,7 @@ export interface SendOptions extends MessageOptions {
    * negotiated, e.g. for data that is already compressed (images, archives).
    * Default: `true`; messages under the compression threshold are never compressed.
    */
-  readonly compress?: boolean;
+  readonly compress?: boolean | undefined;
 }
 
 /** Close codes that make {@link ConnectionClosedOK} rather than an error. */

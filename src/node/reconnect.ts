@@ -32,24 +32,24 @@ export interface ReconnectOptions extends ConnectOptions {
    * Default: 1000. From 0 to 2147483647 ms (about 24.8 days, the longest a
    * Node timer waits).
    */
-  initialDelay?: number;
+  initialDelay?: number | undefined;
   /**
    * Largest delay between two attempts, in milliseconds. Default: 60000, or
    * `initialDelay` if larger. From `initialDelay` to 2147483647 ms, or
    * `Infinity`, which lets the delay grow up to 2147483647 ms.
    */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
   /**
    * How much the delay grows after each setback in a row. Default: 2. Finite
    * and at least 1 (1 for a constant delay).
    */
-  backoffFactor?: number;
+  backoffFactor?: number | undefined;
   /**
    * Decides whether to retry after a failed attempt: `true` retries,
    * `false` ends the loop by throwing `error`. `attempt` counts the attempts
    * that failed in a row, from 1. Default: {@link isTransientError}.
    */
-  shouldRetry?: (error: unknown, attempt: number) => boolean;
+  shouldRetry?: ((error: unknown, attempt: number) => boolean) | undefined;
 }
 
 /** Default backoff of {@link reconnect}. */

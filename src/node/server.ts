@@ -76,9 +76,9 @@ export interface HttpResponseInit {
    * Header fields. `Content-Length` and `Connection: close` are added unless
    * given, and so is `Content-Type: text/plain; charset=utf-8` for a body.
    */
-  headers?: HeadersInit;
+  headers?: HeadersInit | undefined;
   /** The body; a string is sent as UTF-8. Default: none. */
-  body?: string | Uint8Array;
+  body?: string | Uint8Array | undefined;
 }
 
 /** What {@link ProcessRequest} and {@link ProcessResponse} answer: a response, or nothing. */
@@ -112,18 +112,18 @@ export type ProcessResponse = (
 /** Options of {@link serve}. */
 export interface ServeOptions extends ConnectionOptions, CompressionOptions {
   /** Interface to listen on. Default: every interface. */
-  host?: string;
+  host?: string | undefined;
   /** Port to listen on; 0 picks a free one (`server.address()` tells which). Default: 0. */
-  port?: number;
+  port?: number | undefined;
   /** Path of a Unix domain socket to listen on, instead of `host` and `port`. */
-  path?: string;
+  path?: string | undefined;
   /** Maximum length of the queue of pending TCP connections. */
-  backlog?: number;
+  backlog?: number | undefined;
   /**
    * Serves `wss://`: options for `tls.createServer()`, at least `key` and
    * `cert` (or `pfx`). `handshakeTimeout` defaults to `openTimeout`.
    */
-  tls?: tls.TlsOptions;
+  tls?: tls.TlsOptions | undefined;
   /**
    * An existing server to take connections from, instead of listening:
    * from a `node:http` or `node:https` server, its `upgrade` requests (it
@@ -131,31 +131,31 @@ export interface ServeOptions extends ConnectionOptions, CompressionOptions {
    * from a `net.Server`, its connections. `serve()` neither starts nor stops
    * it: listen on it yourself, before or after.
    */
-  server?: net.Server;
+  server?: net.Server | undefined;
   /**
    * `false` opens no listening socket: the server only takes the requests
    * given to {@link Server.handleUpgrade}. Default: `true`.
    */
-  listen?: boolean;
+  listen?: boolean | undefined;
   /** Allowed `Origin` values; `null` in the list allows requests without one. Default: any. */
-  origins?: readonly OriginRule[];
+  origins?: readonly OriginRule[] | undefined;
   /** Subprotocols supported, in order of preference; when set, clients must offer one. */
-  subprotocols?: readonly string[];
+  subprotocols?: readonly string[] | undefined;
   /** Picks the subprotocol instead of the default rule. */
-  selectSubprotocol?: SubprotocolSelector;
+  selectSubprotocol?: SubprotocolSelector | undefined;
   /** Extensions supported, in order of preference. */
-  extensions?: readonly ServerExtensionFactory[];
+  extensions?: readonly ServerExtensionFactory[] | undefined;
   /** Sync or async hook that may answer a request with plain HTTP; see {@link ProcessRequest}. */
-  processRequest?: ProcessRequest;
+  processRequest?: ProcessRequest | undefined;
   /** Sync or async hook that may change the 101 response; see {@link ProcessResponse}. */
-  processResponse?: ProcessResponse;
+  processResponse?: ProcessResponse | undefined;
   /**
    * `Server` header of responses; `null` omits it. Default: `websockets-ts/<version>`.
    * A value that can't be a field value (a control character, …) makes `serve()` throw.
    */
-  serverHeader?: string | null;
+  serverHeader?: string | null | undefined;
   /** Limits on the client's handshake request. */
-  httpLimits?: HttpLimits;
+  httpLimits?: HttpLimits | undefined;
 }
 
 /** The `params` of connections that no route with parameters matched, shared by all of them. */
@@ -539,9 +539,9 @@ function toResponse(answer: Response | HttpResponseInit): Response {
 /** Options of {@link Server.close}. */
 export interface ServerCloseOptions {
   /** Close code sent to open connections. Default: 1001 (going away). */
-  code?: number;
+  code?: number | undefined;
   /** Close reason sent to open connections. Default: empty. */
-  reason?: string;
+  reason?: string | undefined;
 }
 
 /** A WebSocket server, returned by {@link serve}. */

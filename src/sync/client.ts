@@ -40,7 +40,7 @@ export interface BlockingOptions {
    * limit. On expiry the call throws `TimeoutError` and the connection is
    * unaffected.
    */
-  timeout?: number | null;
+  timeout?: number | null | undefined;
 }
 
 /** Options of {@link ClientConnection.recv}. */
@@ -53,7 +53,7 @@ export interface SendOptions extends BlockingOptions {
    * negotiated, e.g. for data that is already compressed (images, archives).
    * Default: `true`; messages under the compression threshold are never compressed.
    */
-  compress?: boolean;
+  compress?: boolean | undefined;
 }
 
 /** Options of {@link ClientConnection.ping}. */

@@ -36,7 +36,7 @@ export interface ConnectOptions
    * caller's thread during the next call into the connection, or while one
    * blocks.
    */
-  logger?: Logger | null;
+  logger?: Logger | null | undefined;
 }
 
 /** The options as sent to the worker thread. */

@@ -51,7 +51,7 @@ export interface MessageOptions {
    * `false` asks compression extensions to send this message as it is, e.g.
    * because it is already compressed. Default: `true`.
    */
-  readonly compress?: boolean;
+  readonly compress?: boolean | undefined;
 }
 
 /** Offers an extension from the client and accepts the server's answer. */
