@@ -37,6 +37,23 @@ async function runNpm(cwd: string, args: readonly string[]): Promise<string> {
   return stdout;
 }
 
+/** What the compiler says of a user's `file`, in a strict project with `options` on top. */
+function consumerErrors(file: string, options: ts.CompilerOptions): string[] {
+  const program = ts.createProgram([file], {
+    target: ts.ScriptTarget.ES2022,
+    lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: ["node"],
+    typeRoots: [join(root, "node_modules/@types")],
+    ...options,
+  });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, " "));
+}
+
 describe("the package", () => {
   let scratch: string;
 
@@ -146,21 +163,11 @@ export function listen(ws: WebSocket): void {
 export const started = serve(async (connection) => connection.recv(), { port: 0 });
 `,
     );
-    const program = ts.createProgram([file], {
-      target: ts.ScriptTarget.ES2022,
-      lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
-      module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Node10,
-      strict: true,
-      skipLibCheck: true,
-      noEmit: true,
-      types: ["node"],
-      typeRoots: [join(root, "node_modules/@types")],
-    });
     assert.deepEqual(
-      ts
-        .getPreEmitDiagnostics(program)
-        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")),
+      consumerErrors(file, {
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+      }),
       [],
     );
   });
@@ -211,22 +218,12 @@ export async function main(): Promise<void> {
 }
 `,
     );
-    const program = ts.createProgram([file], {
-      target: ts.ScriptTarget.ES2022,
-      lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts"],
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      strict: true,
-      exactOptionalPropertyTypes: true,
-      skipLibCheck: true,
-      noEmit: true,
-      types: ["node"],
-      typeRoots: [join(root, "node_modules/@types")],
-    });
     assert.deepEqual(
-      ts
-        .getPreEmitDiagnostics(program)
-        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")),
+      consumerErrors(file, {
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        exactOptionalPropertyTypes: true,
+      }),
       [],
     );
   });
