@@ -8,13 +8,16 @@
  * `bufferutil`'s native `mask`/`unmask` when it loads. One more column masks
  * into a buffer allocated for each payload, as a server assembling a large
  * message does: writing to fresh memory costs the kernel's page faults too.
+ * The last of ours masks into a frame slot of WebAssembly memory, as a client
+ * sending a frame of 64 KiB or more does (`takeFrameSlot()`).
  *
  * @module
  */
 
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { applyMask, useWasmMask, wasmMaskAvailable } from "../src/core/mask.js";
+import { applyMask, takeFrameSlot, useWasmMask, wasmMaskAvailable } from "../src/core/mask.js";
+import { SPARE_FRAME_MIN } from "../src/core/outgoing.js";
 import { allocateFilled } from "../src/core/streams.js";
 
 const { values: flags } = parseArgs({
@@ -86,6 +89,15 @@ for (const [label, size] of SIZES) {
       : "n/a",
   );
   useWasmMask(true);
+  // A client's frame in a slot of WebAssembly memory, behind its 14-byte header.
+  const slot = size + 14 >= SPARE_FRAME_MIN ? takeFrameSlot(size + 14, 14, source) : null;
+  if (slot === null) {
+    row.push("n/a");
+  } else {
+    const payload = slot.buffer.subarray(14);
+    row.push(measure(size, () => applyMask(source, key, payload)).toFixed(2));
+    slot.release();
+  }
   if (bufferutil === null) {
     row.push("n/a", "n/a");
   } else {
@@ -102,6 +114,7 @@ const header = [
   "WASM in place",
   "WASM copy",
   "WASM copy, fresh target",
+  "WASM copy, frame slot",
   "bufferutil unmask",
   "bufferutil mask",
 ];

@@ -15,6 +15,7 @@ import {
   writeHeader,
   writePayload,
 } from "./frame-writer.js";
+import { FRAME_SLOT_MAX, takeFrameSlot } from "./mask.js";
 import { allocateFilled } from "./streams.js";
 
 /** Size of the shared buffers that small frames are serialized into. */
@@ -89,7 +90,7 @@ export function releaseChunk(chunk: Uint8Array): void {
  */
 export const SPARE_FRAME_MIN = 65536;
 /** Largest buffer of a masked frame kept for reuse, so that spares stay small. */
-export const SPARE_FRAME_MAX = 4 * 1024 * 1024 + 14;
+export const SPARE_FRAME_MAX = FRAME_SLOT_MAX;
 /**
  * How many bytes of written frame buffers are kept for reuse, shared by every
  * connection: two of the largest, about 8 MiB.
@@ -106,11 +107,18 @@ let spareBytes = 0;
 const recyclers = new WeakMap<Uint8Array, () => void>();
 
 /**
- * A buffer for a client's masked frame of `size` bytes: a written one if a
- * spare fits, else a new one. Large ones can come back through {@link recyclerOf}.
+ * A buffer for a client's masked frame of `size` bytes, whose payload starts
+ * at `payloadStart` and comes from `data`: a slot of WebAssembly memory if one
+ * is free (see `takeFrameSlot()`), else a written buffer if a spare fits, else
+ * a new one. Large ones can come back through {@link recyclerOf}.
  */
-function frameBuffer(size: number): Uint8Array {
+function frameBuffer(size: number, payloadStart: number, data: Uint8Array): Uint8Array {
   if (size < SPARE_FRAME_MIN || size > SPARE_FRAME_MAX) return allocateFilled(size);
+  const slot = takeFrameSlot(size, payloadStart, data);
+  if (slot !== null) {
+    recyclers.set(slot.buffer, slot.release);
+    return slot.buffer;
+  }
   // Best fit: the smallest spare that holds the frame.
   let best = -1;
   for (let i = 0; i < spareFrames.length; i++) {
@@ -198,7 +206,7 @@ export class OutgoingBytes {
     if (length > COALESCE_LIMIT && maskKey !== null) {
       // A client's large frame: masked straight into a buffer of its own,
       // reused from a frame already written when the connection says so.
-      const buffer = frameBuffer(headerSize + length);
+      const buffer = frameBuffer(headerSize + length, headerSize, data);
       writePayload(buffer, writeHeader(buffer, 0, firstByte, length, maskKey), data, maskKey);
       this.push(buffer);
       return;

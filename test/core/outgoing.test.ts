@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { Frame } from "../../src/core/frame.js";
 import { serializeFrame } from "../../src/core/frame-writer.js";
+import { useWasmMask } from "../../src/core/mask.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import {
   isPooled,
@@ -180,6 +181,11 @@ describe("OutgoingBytes: giving the shared slab's runs back", () => {
 });
 
 describe("OutgoingBytes: buffers of large masked frames", () => {
+  // The spares serve when no frame slot of WebAssembly memory is free, and
+  // without WebAssembly: tested here without, the slots below.
+  before(() => useWasmMask(false));
+  after(() => useWasmMask(true));
+
   /** The one chunk a client's large frame is queued as. */
   function masked(f: Frame, mask: Uint8Array = MASK): Uint8Array {
     const chunks = queued([f], mask);
@@ -268,5 +274,50 @@ describe("OutgoingBytes: buffers of large masked frames", () => {
     }
     for (const chunk of queued([frame(100000)], null)) assert.equal(recyclerOf(chunk), undefined);
     assert.equal(spareFrameBytes(), 0);
+  });
+});
+
+describe("OutgoingBytes: large masked frames in WebAssembly memory", () => {
+  function masked(f: Frame, mask: Uint8Array = MASK): Uint8Array {
+    const chunks = queued([f], mask);
+    assert.equal(chunks.length, 1);
+    assert.equal(toHex(chunks[0]!), serialized([f], mask));
+    return chunks[0]!;
+  }
+
+  /** Frames until one lands outside the slots: every slot is then taken. */
+  function takeSlots(): Uint8Array[] {
+    const taken: Uint8Array[] = [];
+    for (;;) {
+      const chunk = masked(frame(SPARE_FRAME_MIN));
+      if (taken.length > 0 && chunk.buffer !== taken[0]!.buffer) return taken;
+      taken.push(chunk);
+    }
+  }
+
+  it("masks a frame into a slot, which its recycler gives to the next frame", () => {
+    for (const chunk of takeSlots()) recyclerOf(chunk)!();
+    const spares = spareFrameBytes();
+    const first = masked(frame(100_000));
+    const second = masked(frame(SPARE_FRAME_MAX - 14, Opcode.TEXT), hex("01 02 03 04"));
+    assert.equal(second.buffer, first.buffer);
+    // Both slots are taken: the next frame is masked into memory of its own.
+    const third = masked(frame(100_000));
+    assert.notEqual(third.buffer, first.buffer);
+    recyclerOf(first)!();
+    const fourth = masked(frame(90_000), hex("05 06 07 08"));
+    assert.equal(fourth.buffer, first.buffer);
+    for (const chunk of [second, fourth]) recyclerOf(chunk)!();
+    // Slots are not spares.
+    assert.equal(spareFrameBytes(), spares);
+  });
+
+  it("keeps smaller and larger frames out of the slots", () => {
+    const slotted = takeSlots();
+    for (const chunk of slotted) recyclerOf(chunk)!();
+    const small = masked(frame(SPARE_FRAME_MIN - 15));
+    const large = masked(frame(SPARE_FRAME_MAX - 13));
+    assert.notEqual(small.buffer, slotted[0]!.buffer);
+    assert.notEqual(large.buffer, slotted[0]!.buffer);
   });
 });
