@@ -112,15 +112,15 @@ export function notTlsError(error: unknown): InvalidMessage | null {
   const code = (error as { code?: unknown }).code;
   const reason = NOT_TLS.exec(error.message)?.[1];
   if (reason === undefined && !(typeof code === "string" && NOT_TLS_CODES.has(code))) return null;
-  return new InvalidMessage(
-    `${NOT_TLS_MESSAGE} (${reason ?? code}); is it a plain ws:// server?`,
-    400,
-    { cause: error },
-  );
+  return new InvalidMessage(`${NOT_TLS_MESSAGE} (${reason ?? code})${NOT_TLS_QUESTION}`, 400, {
+    cause: error,
+  });
 }
 
 /** How {@link notTlsError}'s message starts. */
 const NOT_TLS_MESSAGE = "TLS handshake failed: the server did not answer with TLS";
+/** How {@link notTlsError}'s message ends: the CLI answers the question with the URI to try. */
+export const NOT_TLS_QUESTION = "; is it a plain ws:// server?";
 
 /**
  * Whether `error` says that the URI's scheme doesn't match the server: a

@@ -23,7 +23,7 @@ import {
   Response,
   serve,
 } from "../../src/index.js";
-import { certificateError } from "../../src/node/tls.js";
+import { certificateError, notTlsError } from "../../src/node/tls.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred } from "../helpers/server.js";
 
@@ -184,11 +184,17 @@ describe("connectHint", () => {
     const read = Object.assign(new Error("ssl3_get_record"), {
       code: "ERR_SSL_WRONG_VERSION_NUMBER",
     });
-    const hint = "The server may not speak TLS; try ws://alice:***@h:8443/x instead.";
+    const hint = "Is it a plain ws:// server? Try ws://alice:***@h:8443/x instead.";
     const uri = "wss://alice:s3cret@h:8443/x";
     assert.equal(connectHint(uri, written, {}), hint);
     assert.equal(connectHint(uri, read, {}), hint);
     assert.equal(connectHint(uri, new AggregateError([new Error("other"), read]), {}), hint);
+    // connect()'s error, which says so, and OpenSSL's other way of saying it.
+    assert.equal(connectHint(uri, notTlsError(written), {}), hint);
+    const tooLong = Object.assign(new Error("ssl3_get_record"), {
+      code: "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+    });
+    assert.equal(connectHint(uri, tooLong, {}), hint);
     // Not for ws://, another TLS error, or through a proxy, whose TLS may be the one.
     assert.equal(connectHint("ws://h/", written, {}), undefined);
     assert.equal(connectHint(uri, new Error("certificate has expired"), {}), undefined);
