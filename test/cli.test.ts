@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { SHORT_USAGE, USAGE } from "../src/cli/args.js";
 import { connect, type Handler, type Server, serve, VERSION } from "../src/index.js";
 import { deferred } from "./helpers/server.js";
+import { NGINX_ANSWER } from "./helpers/tls-expected.js";
 
 // The compiled test is .build/test/cli.test.js; the CLI is built to dist/cli.js.
 const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
@@ -301,6 +302,28 @@ describe("websockets-ts <uri>", () => {
     const shown = bare.stderr.replaceAll(uri.slice("ws://".length), "127.0.0.1:8001");
     const example = `\n\`\`\`console\n$ npx websockets-ts wss://127.0.0.1:8001\n${shown}\`\`\`\n`;
     assert.ok(page.includes(example), example);
+  });
+
+  it("says that a ws:// server expects TLS, without quoting its page", TIMEOUT, async () => {
+    const nginx = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end(NGINX_ANSWER));
+      // Reads the rest away: a socket ends only once what it received was read.
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => nginx.listen(0, "127.0.0.1", resolve));
+    try {
+      const uri = `ws://127.0.0.1:${(nginx.address() as AddressInfo).port}/`;
+      const cli = new Cli([uri]);
+      assert.equal(await cli.exited, 1);
+      assert.equal(
+        cli.stderr,
+        `Failed to connect to ${uri}: ` +
+          "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://.\n",
+      );
+    } finally {
+      await new Promise((resolve) => nginx.close(resolve));
+    }
   });
 
   it("doesn't print the password of the URI", TIMEOUT, async () => {

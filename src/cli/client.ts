@@ -136,7 +136,13 @@ export function describeError(error: unknown): string {
     return error.errors.map(describeError).join("; ");
   }
   if (error instanceof SecurityError) return error.message.replace(TLS_CA_HINT, CLI_CA_HINT);
-  if (error instanceof InvalidStatus && error.response instanceof Response) {
+  // A server that expects TLS says so in its body, which the message sums up:
+  // nginx's page would give its first line, "<html>".
+  if (
+    error instanceof InvalidStatus &&
+    error.response instanceof Response &&
+    !isSchemeMismatch(error)
+  ) {
     // The status alone rarely says why: a server's 400 explains in its body
     // which subprotocol or header it missed.
     const excerpt = bodyExcerpt(error.response.body);

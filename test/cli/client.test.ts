@@ -14,6 +14,7 @@ import {
 } from "../../src/cli/client.js";
 import type { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
+import { TLS_EXPECTED } from "../../src/core/tls-expected.js";
 import { parseUri } from "../../src/core/uri.js";
 import {
   type Handler,
@@ -26,6 +27,7 @@ import {
 import { certificateError, notTlsError } from "../../src/node/tls.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred } from "../helpers/server.js";
+import { NGINX_BODY } from "../helpers/tls-expected.js";
 
 const TIMEOUT = { timeout: 20_000 };
 
@@ -125,6 +127,24 @@ describe("describeError", () => {
     // Nothing to quote: the status alone, as before.
     assert.equal(describeError(refused("")), "server rejected WebSocket connection: HTTP 400");
     assert.equal(describeError(refused("\r\n")), "server rejected WebSocket connection: HTTP 400");
+  });
+
+  it("quotes no body when the status's hint says the server expects TLS", () => {
+    const page = new Response(
+      400,
+      "Bad Request",
+      new Headers(),
+      new TextEncoder().encode(NGINX_BODY),
+    );
+    assert.equal(
+      describeError(new InvalidStatus(page, { hint: TLS_EXPECTED })),
+      "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://",
+    );
+    // The first line of nginx's page, which says nothing.
+    assert.equal(
+      describeError(new InvalidStatus(page)),
+      'server rejected WebSocket connection: HTTP 400: "<html>"',
+    );
   });
 
   it("drops whitespace at the end, as of OpenSSL's messages", () => {
