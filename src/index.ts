@@ -23,6 +23,7 @@ export {
   InvalidParameterValue,
   InvalidState,
   InvalidStatus,
+  type InvalidStatusOptions,
   InvalidUpgrade,
   InvalidUri,
   NegotiationError,

@@ -24,6 +24,7 @@ import {
   Response,
   SecurityError,
 } from "../index.js";
+import { isSchemeMismatch, NOT_TLS_QUESTION, notTlsError } from "../node/tls.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
 import { redactUriIn } from "./redact.js";
@@ -135,7 +136,13 @@ export function describeError(error: unknown): string {
     return error.errors.map(describeError).join("; ");
   }
   if (error instanceof SecurityError) return error.message.replace(TLS_CA_HINT, CLI_CA_HINT);
-  if (error instanceof InvalidStatus && error.response instanceof Response) {
+  // A server that expects TLS says so in its body, which the message sums up:
+  // nginx's page would give its first line, "<html>".
+  if (
+    error instanceof InvalidStatus &&
+    error.response instanceof Response &&
+    !isSchemeMismatch(error)
+  ) {
     // The status alone rarely says why: a server's 400 explains in its body
     // which subprotocol or header it missed.
     const excerpt = bodyExcerpt(error.response.body);
@@ -189,14 +196,16 @@ export function bodyExcerpt(body: Uint8Array): string {
  *   `127.0.0.1:8001`, `localhost` or `example.com/chat`, if that makes a
  *   valid URI. Not for a single word (`serv`), likely no host name.
  * - `wss://` to a server whose answer to the TLS handshake isn't TLS: `ws://`.
- *   OpenSSL says `wrong version number` when the first record received is
- *   no TLS record; connect()'s error says so too, and this names the URI.
- *   Not through a proxy, whose TLS may be the one that failed.
+ *   OpenSSL says `wrong version number` (or `packet length too long`) when
+ *   the first record received is no TLS record; connect()'s error says so
+ *   and asks whether the server is a plain `ws://` one, a question this
+ *   answers with the URI to try, so {@link runClient} leaves it out of the
+ *   error. Not through a proxy, whose TLS may be the one that failed.
  *
  * `ws://` to a TLS server: connect()'s error already says to use `wss://`,
- * for certain when the answer is TLS, conditionally when the server closes
- * without a word (as Node's TLS server does, and others may for other
- * reasons).
+ * for certain when the answer is TLS or a 400 that says the server expects
+ * TLS, conditionally when the server closes without a word (as Node's TLS
+ * server does, and others may for other reasons).
  */
 export function connectHint(
   uri: string,
@@ -210,7 +219,7 @@ export function connectHint(
     return suggestion === undefined ? undefined : `Did you mean ${redactTypedUri(suggestion)}?`;
   }
   if (/^wss:/i.test(uri) && !options.proxy && isNotTls(error)) {
-    return `The server may not speak TLS; try ${redactTypedUri(`ws${uri.slice(3)}`)} instead.`;
+    return `Is it a plain ws:// server? Try ${redactTypedUri(`ws${uri.slice(3)}`)} instead.`;
   }
   return undefined;
 }
@@ -244,15 +253,12 @@ function withWebSocketScheme(uri: string): string | undefined {
 
 /**
  * Whether the TLS handshake failed because the server's answer isn't TLS:
- * OpenSSL's `wrong version number`, which Node reports as the error's code
- * when reading, and only in its message (code `EPROTO`) when writing, and
- * which connect()'s InvalidMessage repeats.
+ * connect()'s InvalidMessage that says so, or the error of Node's that it
+ * is made from.
  */
 function isNotTls(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isNotTls);
-  if (!(error instanceof Error)) return false;
-  const { code } = error as { code?: unknown };
-  return code === "ERR_SSL_WRONG_VERSION_NUMBER" || /wrong version number/i.test(error.message);
+  return isSchemeMismatch(error) || notTlsError(error) !== null;
 }
 
 /** How the library's untrusted-certificate hint names the CA option: connect()'s. */
@@ -366,9 +372,13 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
   } catch (error) {
     // Server-controlled text (a header value, …) can end up in the message;
     // the URI as given, with its credentials, too (`<uri> isn't a valid URI: …`).
-    const message = redactUriIn(describeError(error), uri);
-    stderr.write(`Failed to connect to ${printableUri}: ${escapeControl(message)}.\n`);
+    let message = redactUriIn(describeError(error), uri);
     const hint = connectHint(uri, error, connectOptions);
+    // The hint answers connect()'s question with the URI to try: once is enough.
+    if (hint !== undefined && message.endsWith(NOT_TLS_QUESTION)) {
+      message = message.slice(0, -NOT_TLS_QUESTION.length);
+    }
+    stderr.write(`Failed to connect to ${printableUri}: ${escapeControl(message)}.\n`);
     if (hint !== undefined) stderr.write(`${escapeControl(hint)}\n`);
     return 1;
   }

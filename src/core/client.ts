@@ -30,6 +30,7 @@ import { Request } from "./request.js";
 import type { Response } from "./response.js";
 import { ResponseParser } from "./response-parser.js";
 import { State } from "./state.js";
+import { expectsTls, TLS_EXPECTED } from "./tls-expected.js";
 import { hostHeader, parseUri, type WebSocketUri } from "./uri.js";
 
 /** Options of a {@link ClientProtocol}. */
@@ -137,7 +138,13 @@ export class ClientProtocol extends Protocol {
   processResponse(response: Response): void {
     // RFC 6455 §4.1: "If the status code received from the server is not 101,
     // the client handles the response per HTTP procedures."
-    if (response.status !== 101) throw new InvalidStatus(response);
+    if (response.status !== 101) {
+      // A server that expects TLS may say so in a 400. Over wss://, such an
+      // answer comes from behind the TLS endpoint: a proxy's upstream is what
+      // to fix, not the URI.
+      const hint = !this.uri.secure && expectsTls(response) ? TLS_EXPECTED : undefined;
+      throw new InvalidStatus(response, { hint });
+    }
     const headers = response.headers;
     checkUpgradeHeaders(headers);
 

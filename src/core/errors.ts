@@ -182,21 +182,37 @@ export class InvalidMessage extends InvalidHandshake {
   }
 }
 
+/** Options of an {@link InvalidStatus}. */
+export interface InvalidStatusOptions extends ErrorOptions {
+  /**
+   * What the response says of the cause, added to the message after the
+   * status, e.g. `"the server expects TLS; use wss://"`. Default: none.
+   */
+  hint?: string | undefined;
+}
+
 /** The server answered the handshake with a status other than 101. */
 export class InvalidStatus extends InvalidHandshake {
   /** This class's code: `"ERR_INVALID_STATUS"`. */
   override readonly code: ErrorCode = "ERR_INVALID_STATUS";
 
-  /** The message is `"server rejected WebSocket connection: HTTP <status>"`. */
+  /**
+   * The message is `"server rejected WebSocket connection: HTTP <status>"`,
+   * then `": <hint>"` with a `hint`.
+   */
   constructor(
     /**
      * The handshake's response, with its headers and body: `Retry-After`
      * on a 429 or 503, `WWW-Authenticate` on a 401, the server's explanation.
      */
     readonly response: Response,
-    options?: ErrorOptions,
+    options?: InvalidStatusOptions,
   ) {
-    super(`server rejected WebSocket connection: HTTP ${response.status}`, options);
+    const hint = options?.hint;
+    super(
+      `server rejected WebSocket connection: HTTP ${response.status}${hint ? `: ${hint}` : ""}`,
+      options,
+    );
   }
 }
 

@@ -84,16 +84,19 @@ const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
  * `ENOTFOUND`, … any error from a system call, and a connection reset during
  * the TLS handshake), timeouts, a server that closed or garbled its handshake
  * response (but not one that answered with TLS to `ws://`, or without TLS to
- * `wss://`: {@link isSchemeMismatch}), the HTTP statuses 500, 502, 503 and 504 from the server or an
- * HTTP proxy, and a proxy that couldn't reach the server or hung up (a
- * {@link ProxyError} that is `transient`). Everything else, such as 401, 403,
- * an untrusted certificate or an invalid URI, won't get better by retrying.
+ * `wss://`: {@link isSchemeMismatch}), the HTTP statuses 500, 502, 503 and 504
+ * from the server or an HTTP proxy, and a proxy that couldn't reach the server
+ * or hung up (a {@link ProxyError} that is `transient`). Everything else, such
+ * as 401, 403, a 400 that says the server expects TLS, an untrusted
+ * certificate or an invalid URI, won't get better by retrying.
  */
 export function isTransientError(error: unknown): boolean {
   if (error instanceof TimeoutError) return true;
-  // A server that closed or garbled its answer may be restarting; one whose
-  // scheme isn't the URI's (TLS for ws://, plain for wss://) stays so.
-  if (error instanceof InvalidMessage) return !isSchemeMismatch(error);
+  // A server whose scheme isn't the URI's (TLS for ws://, plain for wss://)
+  // stays so, whatever it answered.
+  if (isSchemeMismatch(error)) return false;
+  // A server that closed or garbled its answer may be restarting.
+  if (error instanceof InvalidMessage) return true;
   if (error instanceof InvalidStatus) return TRANSIENT_STATUSES.has(error.response.status);
   if (error instanceof ProxyError) {
     return error.transient || (error.status !== null && TRANSIENT_STATUSES.has(error.status));

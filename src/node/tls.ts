@@ -9,7 +9,8 @@
 import * as net from "node:net";
 import type * as tls from "node:tls";
 import { TLS_ANSWER } from "../core/client.js";
-import { InvalidMessage, SecurityError } from "../core/errors.js";
+import { InvalidMessage, InvalidStatus, SecurityError } from "../core/errors.js";
+import { TLS_EXPECTED } from "../core/tls-expected.js";
 import { formatUri, type WebSocketUri } from "../core/uri.js";
 import { resolveDuration } from "./connection.js";
 
@@ -111,22 +112,24 @@ export function notTlsError(error: unknown): InvalidMessage | null {
   const code = (error as { code?: unknown }).code;
   const reason = NOT_TLS.exec(error.message)?.[1];
   if (reason === undefined && !(typeof code === "string" && NOT_TLS_CODES.has(code))) return null;
-  return new InvalidMessage(
-    `${NOT_TLS_MESSAGE} (${reason ?? code}); is it a plain ws:// server?`,
-    400,
-    { cause: error },
-  );
+  return new InvalidMessage(`${NOT_TLS_MESSAGE} (${reason ?? code})${NOT_TLS_QUESTION}`, 400, {
+    cause: error,
+  });
 }
 
 /** How {@link notTlsError}'s message starts. */
 const NOT_TLS_MESSAGE = "TLS handshake failed: the server did not answer with TLS";
+/** How {@link notTlsError}'s message ends: the CLI answers the question with the URI to try. */
+export const NOT_TLS_QUESTION = "; is it a plain ws:// server?";
 
 /**
  * Whether `error` says that the URI's scheme doesn't match the server: a
- * `wss://` server that didn't answer with TLS, or a `ws://` one that did.
- * Retrying won't change that.
+ * `wss://` server that didn't answer with TLS, or a `ws://` one that did, or
+ * that answered that it expects TLS (see `expectsTls()`). Retrying won't
+ * change that.
  */
 export function isSchemeMismatch(error: unknown): boolean {
+  if (error instanceof InvalidStatus) return error.message.endsWith(TLS_EXPECTED);
   return (
     error instanceof InvalidMessage &&
     (error.message.startsWith(NOT_TLS_MESSAGE) || error.message.endsWith(TLS_ANSWER))

@@ -14,6 +14,7 @@ import {
 } from "../../src/cli/client.js";
 import type { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
+import { TLS_EXPECTED } from "../../src/core/tls-expected.js";
 import { parseUri } from "../../src/core/uri.js";
 import {
   type Handler,
@@ -23,9 +24,10 @@ import {
   Response,
   serve,
 } from "../../src/index.js";
-import { certificateError } from "../../src/node/tls.js";
+import { certificateError, notTlsError } from "../../src/node/tls.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred } from "../helpers/server.js";
+import { NGINX_BODY } from "../helpers/tls-expected.js";
 
 const TIMEOUT = { timeout: 20_000 };
 
@@ -127,6 +129,24 @@ describe("describeError", () => {
     assert.equal(describeError(refused("\r\n")), "server rejected WebSocket connection: HTTP 400");
   });
 
+  it("quotes no body when the status's hint says the server expects TLS", () => {
+    const page = new Response(
+      400,
+      "Bad Request",
+      new Headers(),
+      new TextEncoder().encode(NGINX_BODY),
+    );
+    assert.equal(
+      describeError(new InvalidStatus(page, { hint: TLS_EXPECTED })),
+      "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://",
+    );
+    // The first line of nginx's page, which says nothing.
+    assert.equal(
+      describeError(new InvalidStatus(page)),
+      'server rejected WebSocket connection: HTTP 400: "<html>"',
+    );
+  });
+
   it("drops whitespace at the end, as of OpenSSL's messages", () => {
     const openssl =
       "write EPROTO 80AC8171517F0000:error:0A00010B:SSL routines:ssl3_get_record:" +
@@ -184,11 +204,17 @@ describe("connectHint", () => {
     const read = Object.assign(new Error("ssl3_get_record"), {
       code: "ERR_SSL_WRONG_VERSION_NUMBER",
     });
-    const hint = "The server may not speak TLS; try ws://alice:***@h:8443/x instead.";
+    const hint = "Is it a plain ws:// server? Try ws://alice:***@h:8443/x instead.";
     const uri = "wss://alice:s3cret@h:8443/x";
     assert.equal(connectHint(uri, written, {}), hint);
     assert.equal(connectHint(uri, read, {}), hint);
     assert.equal(connectHint(uri, new AggregateError([new Error("other"), read]), {}), hint);
+    // connect()'s error, which says so, and OpenSSL's other way of saying it.
+    assert.equal(connectHint(uri, notTlsError(written), {}), hint);
+    const tooLong = Object.assign(new Error("ssl3_get_record"), {
+      code: "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+    });
+    assert.equal(connectHint(uri, tooLong, {}), hint);
     // Not for ws://, another TLS error, or through a proxy, whose TLS may be the one.
     assert.equal(connectHint("ws://h/", written, {}), undefined);
     assert.equal(connectHint(uri, new Error("certificate has expired"), {}), undefined);

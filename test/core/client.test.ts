@@ -24,6 +24,12 @@ import { State } from "../../src/core/state.js";
 import { parseUri } from "../../src/core/uri.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
 import { MASK } from "../helpers/protocol.js";
+import {
+  GO_BODY,
+  NGINX_ANSWER,
+  NGINX_BODY,
+  TLS_EXPECTED_ANSWERS,
+} from "../helpers/tls-expected.js";
 
 // RFC 6455 §1.3
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -653,6 +659,53 @@ describe("ClientProtocol", () => {
       const error = failure(protocol);
       assert.ok(error instanceof InvalidMessage, String(error));
       assert.equal(error.message, "did not receive a valid HTTP response");
+    });
+  });
+
+  describe("a ws:// client's server that answers it expects TLS", () => {
+    const HINTED =
+      "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://";
+
+    /** Why a client of `uri` failed, once `chunks` and the end of the connection arrived. */
+    function refusal(uri: string, chunks: Uint8Array[]) {
+      const protocol = client(uri);
+      for (const chunk of chunks) protocol.receiveData(chunk);
+      protocol.receiveEof();
+      const error = failure(protocol);
+      assert.ok(error instanceof InvalidStatus, String(error));
+      assert.deepEqual(protocol.eventsReceived(), [error.response]);
+      assert.deepEqual(written(protocol), [EOF]);
+      assert.equal(protocol.state, State.CLOSED);
+      return error;
+    }
+
+    for (const [server, answer, body] of TLS_EXPECTED_ANSWERS) {
+      it(`says so, as InvalidStatus, on ${server}'s answer in any chunks`, () => {
+        for (const chunks of splits(utf8(answer))) {
+          const error = refusal("ws://example.com/chat", chunks);
+          assert.equal(error.code, "ERR_INVALID_STATUS");
+          assert.equal(error.message, HINTED);
+          assert.equal(error.response.status, 400);
+          assert.equal(error.response.text, body);
+          assert.equal(error.cause, undefined);
+        }
+      });
+    }
+
+    it("gives no hint to a wss:// client: the answer comes from behind its TLS server", () => {
+      const error = refusal("wss://example.com/chat", [utf8(NGINX_ANSWER)]);
+      assert.equal(error.message, "server rejected WebSocket connection: HTTP 400");
+      assert.equal(error.response.text, NGINX_BODY);
+    });
+
+    it("gives no hint for another 400, or another status with the phrase", () => {
+      for (const answer of [
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nBad Request",
+        `HTTP/1.1 403 Forbidden\r\n\r\n${GO_BODY}`,
+      ]) {
+        const error = refusal("ws://example.com/chat", [utf8(answer)]);
+        assert.match(error.message, /^server rejected WebSocket connection: HTTP 40[03]$/);
+      }
     });
   });
 

@@ -189,6 +189,25 @@ describe("InvalidHandshake subclasses", () => {
     assert.equal(error.response, response);
   });
 
+  it("InvalidStatus adds a hint after the status, if any", () => {
+    const response = statusResponse(400);
+    const cause = new Error("root");
+    const hinted = new InvalidStatus(response, { hint: "the server expects TLS", cause });
+    assert.equal(
+      hinted.message,
+      "server rejected WebSocket connection: HTTP 400: the server expects TLS",
+    );
+    assert.equal(hinted.cause, cause);
+    assert.equal(hinted.code, "ERR_INVALID_STATUS");
+    assert.equal(hinted.name, "InvalidStatus");
+    assert.ok(!("hint" in hinted));
+    for (const hint of [undefined, ""]) {
+      const error = new InvalidStatus(response, { hint });
+      assert.equal(error.message, "server rejected WebSocket connection: HTTP 400");
+      assert.ok(!("cause" in error));
+    }
+  });
+
   it("InvalidHeader describes a missing header", () => {
     const error = new InvalidHeader("Sec-WebSocket-Key");
     assert.equal(error.header, "Sec-WebSocket-Key");

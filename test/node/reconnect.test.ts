@@ -13,6 +13,7 @@ import {
 } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
 import { Response } from "../../src/core/response.js";
+import { TLS_EXPECTED } from "../../src/core/tls-expected.js";
 import type { ClientConnection } from "../../src/node/client.js";
 import { silentLogger } from "../../src/node/logger.js";
 import {
@@ -651,6 +652,11 @@ describe("isTransientError()", () => {
       isTransientError(new InvalidMessage("did not receive a valid HTTP response")),
       true,
     );
+    // Nor a scheme that doesn't match the server, whatever the status.
+    const expectsTls = new InvalidStatus(new Response(503, "", new Headers()), {
+      hint: TLS_EXPECTED,
+    });
+    assert.equal(isTransientError(expectsTls), false);
     assert.equal(isTransientError(new TypeError("bug")), false);
     assert.equal(isTransientError("not an error"), false);
   });

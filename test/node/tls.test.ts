@@ -6,14 +6,16 @@ import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
-import { InvalidMessage, SecurityError } from "../../src/core/errors.js";
+import { InvalidMessage, InvalidStatus, SecurityError } from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
-import { isTransientError } from "../../src/node/reconnect.js";
+import { isTransientError, reconnect } from "../../src/node/reconnect.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
+import { isSchemeMismatch } from "../../src/node/tls.js";
 import { hex } from "../helpers/bytes.js";
 import { receiveUntilEnd } from "../helpers/raw.js";
 import { deferred, echo, unhandledRejections, within } from "../helpers/server.js";
+import { GO_ANSWER, GO_BODY, NGINX_ANSWER, NGINX_BODY } from "../helpers/tls-expected.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -388,16 +390,26 @@ describe("TLS", () => {
 });
 
 describe("a scheme that doesn't match the server", () => {
-  /** A plain TCP server on 127.0.0.1 that answers the first bytes it reads with `answer`. */
+  /**
+   * A plain TCP server on 127.0.0.1 that answers the first bytes it reads with
+   * `answer` and closes; `accepted` counts its connections.
+   */
   async function answering(answer: Uint8Array) {
+    let accepted = 0;
     const server = net.createServer((socket) => {
+      accepted++;
       socket.on("error", () => {});
       socket.once("data", () => socket.end(answer));
+      // Reads the rest away: a socket ends only once what it received was read.
+      socket.resume();
     });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     return {
       port: (server.address() as net.AddressInfo).port,
+      get accepted() {
+        return accepted;
+      },
       async [Symbol.asyncDispose]() {
         await new Promise((resolve) => server.close(resolve));
       },
@@ -502,6 +514,52 @@ describe("a scheme that doesn't match the server", () => {
       );
     }
   });
+
+  for (const [name, answer, body] of [
+    ["nginx", NGINX_ANSWER, NGINX_BODY],
+    ["Go's net/http", GO_ANSWER, GO_BODY],
+  ] as const) {
+    it(`says that a ws:// client's server expects TLS when it answers as ${name} does`, async () => {
+      await using tlsPort = await answering(Buffer.from(answer, "latin1"));
+      const uri = `ws://127.0.0.1:${tlsPort.port}/`;
+      const error = await connect(uri).catch((e: unknown) => e);
+      // What catches an InvalidStatus today still does.
+      assert.ok(error instanceof InvalidStatus, String(error));
+      assert.equal(error.code, "ERR_INVALID_STATUS");
+      assert.equal(
+        error.message,
+        "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://",
+      );
+      assert.equal(error.response.status, 400);
+      assert.equal(error.response.text, body);
+      assert.equal(isSchemeMismatch(error), true);
+      assert.equal(isTransientError(error), false);
+      // reconnect() gives up after the first attempt. A loop that retried would
+      // outlive a failed assertion: stopped in `finally`.
+      const stop = new AbortController();
+      try {
+        const given = await within(
+          (async () => {
+            for await (const _ of reconnect(uri, {
+              initialDelay: 5,
+              maxDelay: 20,
+              logger: null,
+              signal: stop.signal,
+            })) {
+              assert.fail("no connection opens");
+            }
+          })().catch((e: unknown) => e),
+          5_000,
+          `reconnect(${uri})`,
+        );
+        assert.ok(given instanceof InvalidStatus, String(given));
+        assert.equal(given.message, error.message);
+        assert.equal(tlsPort.accepted, 2);
+      } finally {
+        stop.abort();
+      }
+    });
+  }
 
   it("hints at wss:// when a ws:// client's TLS server closes without a word", async () => {
     // OpenSSL sends no alert when the first record is an HTTP request.
