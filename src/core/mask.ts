@@ -13,6 +13,8 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
+
 /**
  * The WebAssembly module, written by hand (139 bytes). In text format:
  *
@@ -187,11 +189,11 @@ export interface FrameSlot {
 let lastTurn = 0;
 
 /**
- * Frees a slot whose buffer was collected without being given back (a caller
- * of the core that never reports its writes, a connection that dropped its
- * queue): otherwise the slot would stay taken for the life of the process.
+ * Frees a slot whose buffer was collected without being given back (a
+ * connection that dropped its queued frames when its socket closed):
+ * otherwise the slot would stay taken for the life of the process.
  */
-const slotReclaimer = new FinalizationRegistry<() => void>((release) => release());
+const slotReclaimer = new FinalizationRegistry<() => void>((free) => free());
 
 /**
  * A buffer in WebAssembly memory for a client's masked frame of `size` bytes,
@@ -200,6 +202,11 @@ const slotReclaimer = new FinalizationRegistry<() => void>((release) => release(
  * lies, instead of copying it through the block and out again. `null` when
  * WebAssembly is off, the frame is larger than {@link FRAME_SLOT_MAX}, or
  * both slots are taken: the caller then allocates as usual.
+ *
+ * The slot is handed out again once `release` was called, or once neither
+ * the buffer nor `release` can be reached: the caller must call `release`
+ * only when nothing reads the buffer's memory any longer (a socket's write
+ * callback), and hold `buffer` or `release` for as long as anything may.
  *
  * The first call grows the module's memory by about 8 MiB of address space,
  * once; pages are only backed by memory as frames are written into them.
@@ -216,26 +223,52 @@ export function takeFrameSlot(
   const turns = wasm.slotTurns!;
   const slot = turns.indexOf(0);
   if (slot < 0) return null;
-  const turn = ++lastTurn;
-  turns[slot] = turn;
   // The payload half a page away from the source's position within its page,
   // as for the block (BLOCK_OFFSET), and at the same 16-byte phase: the copy
   // in runs fastest so (25 GB/s against 23 at other phases, on 1 MiB).
   const lead = (ALLOCATOR_HEADER + source.byteOffset + 2048 - payloadStart) & 4095;
   const at = SLOTS_START + slot * SLOT_SIZE + lead;
-  const buffer = heap.subarray(at, at + size);
-  // No closure here may capture `buffer` (they share one scope): the
-  // registry holds `free` until `buffer` is collected.
-  const free = () => {
+  // A Buffer, which a Node socket writes as it is: it would wrap any other
+  // Uint8Array in a Buffer of its own, an object per write.
+  const buffer: Uint8Array = Buffer.from(heap.buffer, at, size);
+  return new TakenSlot(buffer, turns, slot, ++lastTurn);
+}
+
+/** A frame slot handed out. */
+class TakenSlot implements FrameSlot {
+  /**
+   * Frees the slot and stops watching its buffer. Reaching it reaches the
+   * buffer: a socket holding it as a write callback keeps the slot taken,
+   * whatever it does with the buffer itself (Node wraps a Uint8Array that
+   * isn't a Buffer in one of its own and may drop ours).
+   */
+  readonly release = (): void => {
+    this.free();
+    slotReclaimer.unregister(this);
+  };
+  private readonly free: () => void;
+
+  constructor(
+    readonly buffer: Uint8Array,
+    turns: number[],
+    slot: number,
+    turn: number,
+  ) {
+    turns[slot] = turn;
+    this.free = slotFreer(turns, slot, turn);
+    slotReclaimer.register(buffer, this.free, this);
+  }
+}
+
+/**
+ * What frees turn `turn` of slot `slot`, and no later one. Made here, out of
+ * the scope of any buffer: the registry holds it until the buffer is
+ * collected, so it must not keep the buffer alive.
+ */
+function slotFreer(turns: number[], slot: number, turn: number): () => void {
+  return () => {
     if (turns[slot] === turn) turns[slot] = 0;
   };
-  const token = {};
-  slotReclaimer.register(buffer, free, token);
-  const release = () => {
-    free();
-    slotReclaimer.unregister(token);
-  };
-  return { buffer, release };
 }
 
 /** Grows the memory for the frame slots, once; `null` if it cannot grow. */
@@ -265,7 +298,15 @@ export function applyMask(source: Uint8Array, key: Uint8Array, target: Uint8Arra
   const length = source.length;
   if (length >= WASM_MASK_THRESHOLD && wasmMask !== null) {
     const heap = wasmMask.heap;
-    if (heap !== null && target.buffer === heap.buffer && target.byteOffset >= SLOTS_START) {
+    // A frame's payload in a slot (see takeFrameSlot()): the slot has room for
+    // the mask to run past its end. Any other view of that memory is masked
+    // through the block, which writes nothing past `length`.
+    if (
+      heap !== null &&
+      target.buffer === heap.buffer &&
+      target.byteOffset >= SLOTS_START &&
+      target.length === length
+    ) {
       maskInSlot(wasmMask, heap, source, key, target.byteOffset, length);
     } else {
       maskWithWasm(wasmMask, source, key, target, length);

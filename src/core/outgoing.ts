@@ -108,13 +108,19 @@ const recyclers = new WeakMap<Uint8Array, () => void>();
 
 /**
  * A buffer for a client's masked frame of `size` bytes, whose payload starts
- * at `payloadStart` and comes from `data`: a slot of WebAssembly memory if one
- * is free (see `takeFrameSlot()`), else a written buffer if a spare fits, else
- * a new one. Large ones can come back through {@link recyclerOf}.
+ * at `payloadStart` and comes from `data`: a slot of WebAssembly memory if the
+ * queue's writes are `recycled` and one is free (see `takeFrameSlot()`), else
+ * a written buffer if a spare fits, else a new one. Large ones can come back
+ * through {@link recyclerOf}.
  */
-function frameBuffer(size: number, payloadStart: number, data: Uint8Array): Uint8Array {
+function frameBuffer(
+  size: number,
+  payloadStart: number,
+  data: Uint8Array,
+  recycled: boolean,
+): Uint8Array {
   if (size < SPARE_FRAME_MIN || size > SPARE_FRAME_MAX) return allocateFilled(size);
-  const slot = takeFrameSlot(size, payloadStart, data);
+  const slot = recycled ? takeFrameSlot(size, payloadStart, data) : null;
   if (slot !== null) {
     recyclers.set(slot.buffer, slot.release);
     return slot.buffer;
@@ -175,6 +181,13 @@ export function spareFrameBytes(): number {
  * when the queue is taken. A view is made per run, not per frame.
  */
 export class OutgoingBytes {
+  /**
+   * @param recycled Whether whoever takes the chunks calls {@link recyclerOf}'s
+   *   function for each once it is written: only then may a client's large
+   *   frame sit in a frame slot, which is handed out again once written.
+   */
+  constructor(private readonly recycled = false) {}
+
   private readonly chunks: Uint8Array[] = [];
   /** The slab holding the open run, which follows the last of `chunks`. */
   private runSlab: Uint8Array | null = null;
@@ -206,7 +219,7 @@ export class OutgoingBytes {
     if (length > COALESCE_LIMIT && maskKey !== null) {
       // A client's large frame: masked straight into a buffer of its own,
       // reused from a frame already written when the connection says so.
-      const buffer = frameBuffer(headerSize + length, headerSize, data);
+      const buffer = frameBuffer(headerSize + length, headerSize, data, this.recycled);
       writePayload(buffer, writeHeader(buffer, 0, firstByte, length, maskKey), data, maskKey);
       this.push(buffer);
       return;

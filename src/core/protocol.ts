@@ -135,6 +135,8 @@ const CLOSE_REPLY_MAY_WAIT = 1024;
 const PARSING_HELD = 2048;
 /** Failed while open without a close frame (1006): still OPEN, but nothing more may be sent. */
 const FAILED_WITHOUT_CLOSE = 4096;
+/** The I/O layer reports its writes; see {@link Protocol.writesRecycled}. */
+const WRITES_RECYCLED = 8192;
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
 export abstract class Protocol {
@@ -424,6 +426,24 @@ export abstract class Protocol {
   }
 
   /**
+   * Set by an I/O layer that, once each chunk of {@link dataToSend} was
+   * written (or dropped unwritten), calls what `recyclerOf(chunk)` returns
+   * for it: a client's large frames may then be masked into memory that is
+   * handed out again after the call (`takeFrameSlot()`). Default: `false`.
+   *
+   * @internal
+   */
+  get writesRecycled(): boolean {
+    return (this.flags & WRITES_RECYCLED) !== 0;
+  }
+
+  /** @internal */
+  set writesRecycled(recycled: boolean) {
+    if (recycled) this.flags |= WRITES_RECYCLED;
+    else this.flags &= ~WRITES_RECYCLED;
+  }
+
+  /**
    * Returns and clears the bytes to write. An empty chunk means: half-close
    * the connection (end the write side) after writing what precedes it.
    * When there is nothing to write, the array is a shared frozen one: read
@@ -444,7 +464,9 @@ export abstract class Protocol {
 
   /** The queue of bytes to write, made when the first chunk is queued. */
   protected output(): OutgoingBytes {
-    if (this.outgoing === null) this.outgoing = new OutgoingBytes();
+    if (this.outgoing === null) {
+      this.outgoing = new OutgoingBytes((this.flags & WRITES_RECYCLED) !== 0);
+    }
     return this.outgoing;
   }
 

@@ -592,6 +592,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.socket = socket;
     this.protocol = protocol;
     this.options = options;
+    // write() hands each chunk's recycler to the socket as its callback.
+    protocol.writesRecycled = true;
     // The socket itself is paused and resumed: no object stands between them.
     // The protocol inflates no more compressed messages than the queue has
     // room for (see onData()), and the rest once reading resumes (onResume()).

@@ -216,6 +216,14 @@ describe("takeFrameSlot", () => {
       );
       applyMask(source, KEY, second.buffer.subarray(14));
       assert.equal(toHex(second.buffer.subarray(14)), toHex(expected));
+      // A view of a slot that isn't a payload's exact tail: nothing written past the source.
+      second.buffer.fill(0x5a);
+      applyMask(source.subarray(0, length - 100), KEY, second.buffer.subarray(14));
+      assert.equal(second.buffer[14 + length - 100], 0x5a);
+      assert.equal(
+        toHex(second.buffer.subarray(14, 14 + length - 100)),
+        toHex(expected.subarray(0, length - 100)),
+      );
       assert.equal(toHex(first.buffer.subarray(14)), toHex(expected));
       releaseAll([first, second]);
     }
@@ -285,6 +293,22 @@ describe("takeFrameSlot", () => {
     }
     assert.ok(freed !== null);
     freed.release();
+  });
+
+  it("keeps a slot taken while its release function can be reached, whatever became of its buffer", async () => {
+    releaseAll(takeAll());
+    // As a socket holds a write's callback, having wrapped the buffer in one of its own.
+    const releases = (() => takeAll().map((slot) => slot.release))();
+    assert.equal(releases.length, 2);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      collectGarbage();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(takeFrameSlot(70000, 14, patterned(1)), null);
+    }
+    for (const release of releases) release();
+    const slot = takeFrameSlot(70000, 14, patterned(1));
+    assert.ok(slot !== null);
+    slot.release();
   });
 
   it("masks through the block as before when the memory cannot grow", () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { after, before, describe, it } from "node:test";
 import { Frame } from "../../src/core/frame.js";
 import { serializeFrame } from "../../src/core/frame-writer.js";
@@ -26,8 +27,8 @@ const frame = (size: number, opcode: Opcode = Opcode.BINARY): Frame =>
 const serialized = (frames: Frame[], mask: Uint8Array | null): string =>
   toHex(concat(frames.flatMap((f) => serializeFrame(f, mask))));
 
-function queued(frames: Frame[], mask: Uint8Array | null): Uint8Array[] {
-  const outgoing = new OutgoingBytes();
+function queued(frames: Frame[], mask: Uint8Array | null, recycled = false): Uint8Array[] {
+  const outgoing = new OutgoingBytes(recycled);
   for (const f of frames) outgoing.appendFrame(f, mask);
   return outgoing.take();
 }
@@ -278,8 +279,8 @@ describe("OutgoingBytes: buffers of large masked frames", () => {
 });
 
 describe("OutgoingBytes: large masked frames in WebAssembly memory", () => {
-  function masked(f: Frame, mask: Uint8Array = MASK): Uint8Array {
-    const chunks = queued([f], mask);
+  function masked(f: Frame, mask: Uint8Array = MASK, recycled = true): Uint8Array {
+    const chunks = queued([f], mask, recycled);
     assert.equal(chunks.length, 1);
     assert.equal(toHex(chunks[0]!), serialized([f], mask));
     return chunks[0]!;
@@ -319,5 +320,20 @@ describe("OutgoingBytes: large masked frames in WebAssembly memory", () => {
     const large = masked(frame(SPARE_FRAME_MAX - 13));
     assert.notEqual(small.buffer, slotted[0]!.buffer);
     assert.notEqual(large.buffer, slotted[0]!.buffer);
+  });
+
+  it("keeps frames out of the slots unless the queue's writes are recycled", () => {
+    for (const chunk of takeSlots()) recyclerOf(chunk)!();
+    const unrecycled = masked(frame(100_000), MASK, false);
+    const recycled = masked(frame(100_000));
+    assert.notEqual(unrecycled.buffer, recycled.buffer);
+    recyclerOf(recycled)!();
+  });
+
+  it("hands out slots as Buffers, which a Node socket writes without wrapping them", () => {
+    for (const chunk of takeSlots()) recyclerOf(chunk)!();
+    const chunk = masked(frame(100_000));
+    assert.ok(Buffer.isBuffer(chunk));
+    recyclerOf(chunk)!();
   });
 });

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { once } from "node:events";
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
 import {
   InvalidHeaderValue,
   InvalidMessage,
@@ -20,6 +23,10 @@ import { deferred, echo, startServer, unhandledRejections } from "../helpers/ser
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
+
+// Full collections on demand, as `node --expose-gc` would allow.
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = vm.runInNewContext("gc") as () => void;
 
 describe("connect()", () => {
   it("sends the configured handshake headers", async () => {
@@ -409,5 +416,46 @@ describe("connect() over a socket given", () => {
       connect("ws://127.0.0.1/", { socket, proxy: "http://127.0.0.1:1" }),
       TypeError,
     );
+  });
+});
+
+describe("connect(): large frames in flight", () => {
+  it("keeps each frame's bytes while the socket writes them, through garbage collections", async () => {
+    const accepted = deferred<RawPeer>();
+    await using server = await rawServer((peer) => {
+      acceptRaw(peer).then(() => {
+        // Reads nothing until every message was sent: the writes stay pending.
+        peer.socket.pause();
+        accepted.resolve(peer);
+      });
+    });
+    await using ws = await connect(`ws://127.0.0.1:${server.port}`, { compression: null });
+    const peer = await accepted.promise;
+    // The connection reports its writes, so its large frames may sit in frame slots.
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+    assert.equal(ws["protocol"].writesRecycled, true);
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    // More than the kernel's socket buffers take: what follows waits in the socket.
+    const fills = [0x30, 0x41, 0x42, 0x43, 0x44];
+    const sizes = [16 * 1024 * 1024, 4 * 1024 * 1024, 3 * 1024 * 1024, 4 * 1024 * 1024, 65536];
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < fills.length; i++) {
+      sent.push(ws.send(new Uint8Array(sizes[i]!).fill(fills[i]!)));
+      // Written (or queued in the socket), then nothing of ours refers to the
+      // frame but the socket's write: a collection must not free its memory.
+      await turn();
+      collectGarbage();
+      await turn();
+      await turn();
+    }
+    peer.socket.resume();
+    for (let i = 0; i < fills.length; i++) {
+      const frame = (await peer.readFrame())!;
+      assert.equal(frame.opcode, Opcode.BINARY);
+      assert.equal(frame.data.length, sizes[i]);
+      const expected = Buffer.alloc(sizes[i]!, fills[i]!);
+      assert.ok(Buffer.from(frame.data).equals(expected), `message ${i} arrived intact`);
+    }
+    await Promise.all(sent);
   });
 });
