@@ -186,11 +186,20 @@ export const started = serve(async (connection) => connection.recv(), { port: 0 
   type ServeOptions,
   serve,
 } from "websockets-ts";
+import {
+  ClientPerMessageDeflateFactory,
+  ClientProtocol,
+  DEFAULT_HTTP_LIMITS,
+  ProxyError,
+  ServerPerMessageDeflateFactory,
+  ServerProtocol,
+} from "websockets-ts/protocol";
 import * as sync from "websockets-ts/sync";
-import { WebSocket } from "websockets-ts/web";
+import { CloseEvent, ErrorEvent, WebSocket } from "websockets-ts/web";
 
 declare const count: number | undefined;
 declare const text: string | undefined;
+declare const flag: boolean | undefined;
 
 export const client: ConnectOptions = {
   pingInterval: count,
@@ -202,6 +211,29 @@ export const client: ConnectOptions = {
 };
 export const server: ServeOptions = { port: count, host: text, maxQueue: count, tls: undefined };
 export const retry: ReconnectOptions = { initialDelay: count, shouldRetry: undefined };
+
+// The protocol entry's options, and its defaults, which are never undefined.
+export const maxHeaders: number = DEFAULT_HTTP_LIMITS.maxHeaders;
+export const clientProtocol = new ClientProtocol("ws://127.0.0.1:8001", {
+  origin: text,
+  extensions: [new ClientPerMessageDeflateFactory({ serverMaxWindowBits: count, level: count })],
+  requireSubprotocol: flag,
+  httpLimits: { maxLineLength: count },
+  maskKeyGenerator: undefined,
+  maxMessageSize: count,
+  state: undefined,
+  yieldBeforeLargeFrames: flag,
+});
+export const serverProtocol = new ServerProtocol({
+  origins: undefined,
+  extensions: [new ServerPerMessageDeflateFactory({ clientNoContextTakeover: flag })],
+  selectSubprotocol: undefined,
+  completeResponse: undefined,
+  deferFailureAfterMessages: flag,
+});
+export const refused = new ProxyError("refused", null, { transient: flag });
+export const closed = new CloseEvent("close", { code: count, reason: text, wasClean: flag });
+export const failed = new ErrorEvent("error", { message: text, lineno: count });
 
 export async function main(): Promise<void> {
   const running = await serve(() => {}, {

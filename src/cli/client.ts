@@ -65,7 +65,7 @@ export interface ClientCommandOptions {
    * is the one above. With `tls.rejectUnauthorized` `false`, a warning is
    * printed on stderr before connecting.
    */
-  readonly connect?: Omit<ConnectOptions, "signal">;
+  readonly connect?: Omit<ConnectOptions, "signal"> | undefined;
 }
 
 /**

@@ -36,21 +36,21 @@ import { hostHeader, parseUri, type WebSocketUri } from "./uri.js";
 /** Options of a {@link ClientProtocol}. */
 export interface ClientProtocolOptions extends ProtocolOptions {
   /** Value of the `Origin` header, if any. */
-  origin?: string | null;
+  origin?: string | null | undefined;
   /** Extensions to offer, in order of preference. */
-  extensions?: readonly ClientExtensionFactory[];
+  extensions?: readonly ClientExtensionFactory[] | undefined;
   /** Subprotocols to offer, in order of preference. */
-  subprotocols?: readonly string[];
+  subprotocols?: readonly string[] | undefined;
   /**
    * Fail the handshake when subprotocols were offered and the server selected
    * none, as browsers do (WHATWG WebSockets, "establish a WebSocket
    * connection"). RFC 6455 lets the server select none. Default: `false`.
    */
-  requireSubprotocol?: boolean;
+  requireSubprotocol?: boolean | undefined;
   /** Limits on the server's HTTP response. */
-  httpLimits?: HttpLimits;
+  httpLimits?: HttpLimits | undefined;
   /** Source of masking keys; only tests replace the random default. */
-  maskKeyGenerator?: () => Uint8Array;
+  maskKeyGenerator?: (() => Uint8Array) | undefined;
 }
 
 /** Sans-I/O WebSocket client. */

@@ -408,7 +408,7 @@ export class TimeoutError extends WebSocketError {
 /** Options of a {@link ProxyError}. */
 export interface ProxyErrorOptions extends ErrorOptions {
   /** See {@link ProxyError.transient}. Default: `false`. */
-  transient?: boolean;
+  transient?: boolean | undefined;
 }
 
 /** A proxy refused to open the tunnel or answered something unexpected. */

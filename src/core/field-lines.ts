@@ -11,6 +11,7 @@ import { appendParsedField, type Headers } from "./headers.js";
 import type { HttpLimits } from "./http-limits.js";
 import { latin1Decode } from "./latin1.js";
 import type { LineBuffer } from "./line-buffer.js";
+import type { Resolved } from "./resolved.js";
 import { isDigit } from "./start-line.js";
 import type { StreamReader } from "./streams.js";
 
@@ -77,7 +78,7 @@ export function readFields(
   reader: StreamReader,
   lines: LineBuffer,
   headers: Headers,
-  limits: Required<HttpLimits>,
+  limits: Resolved<HttpLimits>,
   what: string,
 ): boolean {
   while (true) {

@@ -20,6 +20,7 @@ import {
 import type { HttpLimits } from "./http-limits.js";
 import { latin1Encode } from "./latin1.js";
 import { Request } from "./request.js";
+import type { Resolved } from "./resolved.js";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -78,7 +79,7 @@ const fieldBounds: number[] = [];
  */
 export function scanSimpleHead(
   chunk: Uint8Array,
-  limits: Required<HttpLimits>,
+  limits: Resolved<HttpLimits>,
 ): ScannedHead | null {
   const length = chunk.length;
   const maxLineLength = limits.maxLineLength;

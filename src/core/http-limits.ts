@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { Resolved } from "./resolved.js";
+
 /** Size limits for parsing HTTP messages. Lines count their CRLF. */
 export interface HttpLimits {
   /** Longest request, status, header or chunk-size line, CRLF included. Default 8192. */
@@ -15,14 +17,14 @@ export interface HttpLimits {
 }
 
 /** The limits the parsers apply when given none. */
-export const DEFAULT_HTTP_LIMITS: Readonly<Required<HttpLimits>> = Object.freeze({
+export const DEFAULT_HTTP_LIMITS: Readonly<Resolved<HttpLimits>> = Object.freeze({
   maxLineLength: 8192,
   maxHeaders: 128,
   maxBodySize: 1_048_576,
 });
 
 /** Fills in the limits the caller left out. */
-export function withDefaults(limits: HttpLimits): Required<HttpLimits> {
+export function withDefaults(limits: HttpLimits): Resolved<HttpLimits> {
   // Every connection of a server without limits of its own shares the defaults.
   if (
     limits.maxLineLength === undefined &&

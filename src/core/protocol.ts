@@ -44,9 +44,9 @@ export interface ProtocolOptions {
    * connection with 1009. Anything but a whole number from 1 throws a
    * `RangeError`: `0` would refuse every message but empty ones.
    */
-  maxMessageSize?: number | null;
+  maxMessageSize?: number | null | undefined;
   /** Initial state, for tests and for connections whose handshake happened elsewhere. */
-  state?: State;
+  state?: State | undefined;
   /**
    * Whether parsing stops after a complete message when the next frame is
    * large (64 KiB or more), leaving its bytes buffered until
@@ -58,7 +58,7 @@ export interface ProtocolOptions {
    * throughput with two in flight. Defaults to `false`: every frame the
    * bytes hold is parsed at once.
    */
-  yieldBeforeLargeFrames?: boolean;
+  yieldBeforeLargeFrames?: boolean | undefined;
   /**
    * Whether a protocol error found in the same bytes as complete messages
    * before it (or when parsing resumes after a yield, or after
@@ -73,7 +73,7 @@ export interface ProtocolOptions {
    * answer. An I/O layer that sets this must call `failPending()`, or a peer
    * that sends nothing more is never answered.
    */
-  deferFailureAfterMessages?: boolean;
+  deferFailureAfterMessages?: boolean | undefined;
   /**
    * Whether the answer to the peer's close frame waits when complete
    * messages arrived before it in the same bytes (or parsing resumed after a
@@ -90,7 +90,7 @@ export interface ProtocolOptions {
    * or {@link Protocol.fail}. Defaults to `false`: the close frame is
    * answered as soon as it is parsed.
    */
-  deferCloseReplyAfterMessages?: boolean;
+  deferCloseReplyAfterMessages?: boolean | undefined;
 }
 
 /** Default {@link ProtocolOptions.maxMessageSize}: 1 MiB. */

@@ -19,6 +19,7 @@ import { type HttpLimits, withDefaults } from "./http-limits.js";
 import { latin1Decode } from "./latin1.js";
 import { LineBuffer } from "./line-buffer.js";
 import { Request } from "./request.js";
+import type { Resolved } from "./resolved.js";
 import { parseRequestLine } from "./start-line.js";
 import type { StreamReader } from "./streams.js";
 
@@ -37,7 +38,7 @@ const TLS_HANDSHAKE = 0x16;
  * parser throws it again on every call.
  */
 export class RequestParser {
-  readonly #limits: Required<HttpLimits>;
+  readonly #limits: Resolved<HttpLimits>;
   /** Created when a request arrives in pieces: most arrive whole. */
   #lines: LineBuffer | null = null;
   #requestLine: [method: string, target: string, version: string] | null = null;

@@ -18,6 +18,7 @@ import { Headers } from "./headers.js";
 import { type HttpLimits, withDefaults } from "./http-limits.js";
 import { latin1Decode } from "./latin1.js";
 import { LineBuffer } from "./line-buffer.js";
+import type { Resolved } from "./resolved.js";
 import { Response } from "./response.js";
 import { isDigit, isReasonPhrase, parseStatusLine } from "./start-line.js";
 import type { StreamReader } from "./streams.js";
@@ -60,7 +61,7 @@ type ResponseState = (typeof ResponseState)[keyof typeof ResponseState];
  * After an error the parser throws it again on every call.
  */
 export class ResponseParser {
-  readonly #limits: Required<HttpLimits>;
+  readonly #limits: Resolved<HttpLimits>;
   readonly #lines = new LineBuffer();
   #state: ResponseState = ResponseState.StatusLine;
   #status = 0;

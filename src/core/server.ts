@@ -46,18 +46,18 @@ export interface ServerProtocolOptions extends ProtocolOptions {
    * Allowed values of the `Origin` header; `null` in the list allows requests
    * without one. Unset: any origin (browsers send one, other clients may not).
    */
-  origins?: readonly OriginRule[] | null;
+  origins?: readonly OriginRule[] | null | undefined;
   /** Extensions the server supports, in order of preference. */
-  extensions?: readonly ServerExtensionFactory[];
+  extensions?: readonly ServerExtensionFactory[] | undefined;
   /**
    * Subprotocols the server supports, in order of preference. When set, a
    * client must offer one of them, else the handshake fails with 400.
    */
-  subprotocols?: readonly string[];
+  subprotocols?: readonly string[] | undefined;
   /** Replaces the default choice of subprotocol (the server's first one the client offered). */
-  selectSubprotocol?: SubprotocolSelector;
+  selectSubprotocol?: SubprotocolSelector | undefined;
   /** Limits on the client's HTTP request. */
-  httpLimits?: HttpLimits;
+  httpLimits?: HttpLimits | undefined;
   /**
    * Called with each response the protocol sends by itself, the answer to a
    * request it can't parse (400, 405, 414, 431, 505), before it is written:
@@ -65,7 +65,7 @@ export interface ServerProtocolOptions extends ProtocolOptions {
    * ServerProtocol.sendResponse} adds to its own responses, such as `Date`
    * and `Server`, which need a clock or a configuration the core hasn't got.
    */
-  completeResponse?: (response: Response) => void;
+  completeResponse?: ((response: Response) => void) | undefined;
 }
 
 const textEncoder = new TextEncoder();

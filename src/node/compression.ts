@@ -15,6 +15,7 @@ import {
   ClientPerMessageDeflateFactory,
   ServerPerMessageDeflateFactory,
 } from "../core/extensions/permessage-deflate-negotiation.js";
+import type { Resolved } from "../core/resolved.js";
 import { FallbackDeflateFactory } from "./deflate-fallback.js";
 
 /**
@@ -126,7 +127,7 @@ export const DEFLATE_DEFAULTS = {
     /** Messages under 128 bytes are sent uncompressed. */
     threshold: 128,
   },
-} as const satisfies Readonly<Record<"server" | "client", Required<DeflateOptions>>>;
+} as const satisfies Readonly<Record<"server" | "client", Resolved<DeflateOptions>>>;
 
 /** Whether the options ask for permessage-deflate. */
 function wantsDeflate(options: CompressionOptions): boolean {
@@ -201,7 +202,7 @@ export function releaseWhenIdle(extension: PerMessageDeflate): void {
 /** The zlib settings shared by both roles, with the role's defaults. */
 function deflateSettings(
   deflate: DeflateOptions,
-  defaults: Required<DeflateOptions>,
+  defaults: Resolved<DeflateOptions>,
 ): {
   level: number;
   memLevel: number;
@@ -230,7 +231,7 @@ function orDefault<T>(value: T | undefined, fallback: T): T {
  * @throws RangeError for an unknown `compression` or invalid `deflate` settings.
  */
 export function clientExtensions(
-  options: CompressionOptions & { extensions?: readonly ClientExtensionFactory[] },
+  options: CompressionOptions & { extensions?: readonly ClientExtensionFactory[] | undefined },
 ): ClientExtensionFactory[] {
   const extensions = [...(options.extensions ?? [])];
   if (!wantsDeflate(options)) return extensions;
@@ -274,7 +275,7 @@ export function clientExtensions(
  * @throws RangeError for an unknown `compression` or invalid `deflate` settings.
  */
 export function serverExtensions(
-  options: CompressionOptions & { extensions?: readonly ServerExtensionFactory[] },
+  options: CompressionOptions & { extensions?: readonly ServerExtensionFactory[] | undefined },
 ): ServerExtensionFactory[] {
   const extensions = [...(options.extensions ?? [])];
   if (!wantsDeflate(options)) return extensions;

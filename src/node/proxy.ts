@@ -20,7 +20,7 @@ import type { TcpOptions } from "./client.js";
 import { httpConnect } from "./proxy-http.js";
 import { socks5Connect } from "./proxy-socks.js";
 import { redactProxy } from "./proxy-url.js";
-import { proxyCertificateError } from "./tls.js";
+import { definedOptions, proxyCertificateError } from "./tls.js";
 
 /**
  * The `proxy` option of `connect()`: a proxy URL; `true` to read it from the
@@ -242,7 +242,7 @@ export async function openTunnel(
     port,
     ...(net.isIP(host) ? {} : { servername: host }),
     allowHalfOpen: true,
-    ...options.tls,
+    ...definedOptions(options.tls),
   };
   const socket =
     scheme === "https:"

@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import { CloseCode } from "../core/close-codes.js";
 import { describeValue, kindOf } from "../core/describe-value.js";
 import { InvalidMessage, InvalidStatus, ProxyError, TimeoutError } from "../core/errors.js";
+import type { Resolved } from "../core/resolved.js";
 import { State } from "../core/state.js";
 import {
   type ClientConnection,
@@ -113,7 +114,7 @@ export function isTransientError(error: unknown): boolean {
 export type BackoffOptions = Pick<ReconnectOptions, "initialDelay" | "maxDelay" | "backoffFactor">;
 
 /** {@link BackoffOptions} with their defaults applied, once checked. */
-type Backoff = Readonly<Required<BackoffOptions>>;
+type Backoff = Readonly<Resolved<BackoffOptions>>;
 
 /**
  * Applies the defaults of {@link RECONNECT_DEFAULTS} (to `undefined` and, as

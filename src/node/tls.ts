@@ -137,7 +137,26 @@ export function isSchemeMismatch(error: unknown): boolean {
 }
 
 /**
- * `tls.connect()` options for the server of `uri`, with the caller's on top.
+ * `options` without the properties whose value is `undefined`, to spread over
+ * defaults: an explicit `undefined` (a setting read from the environment, say)
+ * means the default, as for every option of this package, while spread it
+ * would replace the default, and Node takes `servername: undefined` for no
+ * SNI, `ALPNProtocols: undefined` for no ALPN, `host: undefined` for
+ * localhost.
+ */
+export function definedOptions<T extends object>(options: T | undefined): Partial<T> {
+  const defined: Partial<T> = {};
+  if (options === undefined) return defined;
+  for (const name of Object.keys(options) as (keyof T & string)[]) {
+    const value = options[name];
+    if (value !== undefined) defined[name] = value;
+  }
+  return defined;
+}
+
+/**
+ * `tls.connect()` options for the server of `uri`, with the caller's on top
+ * (those given as `undefined` leave the defaults).
  * `extra` says where to connect: a `port`, a Unix socket `path` or a tunnel `socket`.
  */
 export function clientTlsOptions(
@@ -159,11 +178,12 @@ export function clientTlsOptions(
     // negotiates protocols by ALPN must not pick HTTP/2.
     ALPNProtocols: ["http/1.1"],
   };
-  return { ...defaults, ...options };
+  return { ...defaults, ...definedOptions(options) };
 }
 
 /**
- * `tls.createServer()` options: the caller's, over defaults suited to WebSocket.
+ * `tls.createServer()` options: the caller's, over defaults suited to
+ * WebSocket (those given as `undefined` leave the defaults).
  *
  * @throws RangeError for an `openTimeout` a timer can't wait for.
  */
@@ -179,7 +199,7 @@ export function serverTlsOptions(
     // mid-handshake does not hold a socket for Node's default 120 s. Node only
     // reports the timeout (tlsClientError); the server's listener drops the socket.
     ...(handshakeTimeout === null ? {} : { handshakeTimeout }),
-    ...options,
+    ...definedOptions(options),
   };
 }
 

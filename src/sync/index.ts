@@ -11,11 +11,15 @@
  * ```
  *
  * The errors are the classes `websockets-ts` exports; they are re-exported
- * here for convenience.
+ * here for convenience, with the types and classes their fields and the
+ * connection's have: `ErrorCode`, `Close` (a `ConnectionClosed`'s frames),
+ * `Request`, `Response` and `Headers` (the handshake, an `InvalidStatus`'s
+ * response).
  *
  * @module
  */
 
+export { Close } from "../core/close.js";
 export { CloseCode } from "../core/close-codes.js";
 export {
   ConcurrencyError,
@@ -23,6 +27,7 @@ export {
   ConnectionClosedError,
   ConnectionClosedOK,
   DuplicateParameter,
+  type ErrorCode,
   InvalidHandshake,
   InvalidHeader,
   InvalidHeaderFormat,
@@ -39,10 +44,14 @@ export {
   PayloadTooBig,
   ProtocolError,
   ProxyError,
+  type ProxyErrorOptions,
   SecurityError,
   TimeoutError,
   WebSocketError,
 } from "../core/errors.js";
+export { Headers, type HeadersInit } from "../core/headers.js";
+export { Request } from "../core/request.js";
+export { Response } from "../core/response.js";
 export { State } from "../core/state.js";
 export type { Logger } from "../node/logger.js";
 export type { Data } from "../node/messages.js";

@@ -108,11 +108,13 @@ export function toWorkerOptions(options: ConnectOptions): WorkerConnectOptions {
 }
 
 /** Messages the worker delivers ahead of `recv()`: the read queue's bound. */
-export function deliveryWindow(options: { readonly maxQueue?: number }): number {
+export function deliveryWindow(options: { readonly maxQueue?: number | undefined }): number {
   return Math.max(1, options.maxQueue ?? DEFAULTS.maxQueue);
 }
 
 /** Bytes of sent messages in flight above which `send()` blocks. */
-export function writeHighWaterMark(options: { readonly writeHighWaterMark?: number }): number {
+export function writeHighWaterMark(options: {
+  readonly writeHighWaterMark?: number | undefined;
+}): number {
   return options.writeHighWaterMark ?? DEFAULTS.writeHighWaterMark;
 }

@@ -16,23 +16,23 @@ type EventInit = NonNullable<ConstructorParameters<typeof Event>[1]>;
 /** The fields of a {@link CloseEvent}; see its constructor. */
 export interface CloseEventInit extends EventInit {
   /** See {@link CloseEvent.wasClean}. Default: `false`. */
-  wasClean?: boolean;
+  wasClean?: boolean | undefined;
   /** See {@link CloseEvent.code}; converted to an integer from 0 to 65535. Default: 0. */
-  code?: number;
+  code?: number | undefined;
   /** See {@link CloseEvent.reason}. Default: `""`. */
-  reason?: string;
+  reason?: string | undefined;
 }
 
 /** The fields of an {@link ErrorEvent}; see its constructor. */
 export interface ErrorEventInit extends EventInit {
   /** See {@link ErrorEvent.message}. Default: `""`. */
-  message?: string;
+  message?: string | undefined;
   /** See {@link ErrorEvent.filename}. Default: `""`. */
-  filename?: string;
+  filename?: string | undefined;
   /** See {@link ErrorEvent.lineno}. Default: 0. */
-  lineno?: number;
+  lineno?: number | undefined;
   /** See {@link ErrorEvent.colno}. Default: 0. */
-  colno?: number;
+  colno?: number | undefined;
   /** See {@link ErrorEvent.error}. Default: `undefined`. */
   error?: unknown;
 }

@@ -443,11 +443,13 @@ export class WebSocket extends EventTarget {
     let connection: ClientConnection;
     try {
       connection = await connect(this.#url.href, {
+        ...options,
         // WHATWG WebSockets, "establish a WebSocket connection": the request's
         // redirect mode is "error", so a 3xx fails the connection, as in
         // browsers; `url` and `origin` could not name the server it moved to.
-        maxRedirects: 0,
-        ...options,
+        // After the options: an explicit `undefined` means this default too,
+        // not connect()'s, which follows redirects.
+        maxRedirects: options.maxRedirects ?? 0,
         subprotocols,
         // "If protocols is not the empty list and extracting header list
         // values given `Sec-WebSocket-Protocol` and response's header list

@@ -424,6 +424,13 @@ describe("HTTP CONNECT proxies", () => {
         ),
       );
       assert.ok(!error.message.includes("secret"));
+      // proxyTls's host, port and servername given as undefined are the proxy's.
+      await using defaults = await connect(uri, {
+        proxy: `https://localhost:${proxy.port}`,
+        proxyTls: { ca, host: undefined, port: undefined, servername: undefined },
+      });
+      await defaults.send("proxyTls with undefined");
+      assert.equal(await defaults.recv(), "proxyTls with undefined");
     } finally {
       await proxy.close();
     }

@@ -146,6 +146,30 @@ describe("TLS", () => {
     assert.equal(await ws.recv(), "unverified");
   });
 
+  it("takes tls options given as undefined for the defaults: SNI, ALPN, the URI's host", async () => {
+    // Spread over the defaults, an explicit undefined replaced them: Node
+    // then sent no server name and no ALPN, and connected to localhost.
+    const seen = deferred<[string | false | null, string | false | null]>();
+    const raw = tls.createServer({ key, cert, ALPNProtocols: ["http/1.1"] }, (socket) => {
+      seen.resolve([socket.servername, socket.alpnProtocol]);
+      socket.destroy();
+    });
+    raw.listen(0, "127.0.0.1");
+    await once(raw, "listening");
+    try {
+      const port = (raw.address() as net.AddressInfo).port;
+      await connect(`wss://localhost:${port}`, {
+        tls: { ca, servername: undefined, ALPNProtocols: undefined, host: undefined },
+      }).catch(() => {});
+      assert.deepEqual(await within(seen.promise, 5_000, "TLS handshake"), [
+        "localhost",
+        "http/1.1",
+      ]);
+    } finally {
+      raw.close();
+    }
+  });
+
   it("says the TLS handshake did not complete when the server hangs up during it", async () => {
     // A server that reads the ClientHello and closes, as a load balancer without backends does.
     const hangUp = net.createServer((socket) => {
@@ -242,6 +266,25 @@ describe("TLS", () => {
       "TLS handshake failed (ERR_TLS_HANDSHAKE_TIMEOUT)",
     ]);
     await server.close();
+  });
+
+  it("bounds the TLS handshake by openTimeout when tls.handshakeTimeout is given as undefined", {
+    timeout: 20_000,
+  }, async () => {
+    // Spread over openTimeout's, an explicit undefined left Node's 120 s.
+    await using server = await serve(echo, {
+      host: "127.0.0.1",
+      port: 0,
+      tls: { key, cert, handshakeTimeout: undefined },
+      logger: null,
+      openTimeout: 200,
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    const closed = once(socket, "close");
+    await once(socket, "connect");
+    await within(closed, 5_000, "the stalled TLS handshake's end");
   });
 
   it("drops a client whose TLS handshake began just before close()", {

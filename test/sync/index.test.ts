@@ -22,4 +22,34 @@ describe("websockets-ts/sync exports", () => {
     assert.equal(sync.CloseCode, main.CloseCode);
     assert.equal(sync.State, main.State);
   });
+
+  it("re-exports the classes of the errors' fields and the handshake, as the same classes", () => {
+    // ConnectionClosed.rcvd and .sent, InvalidStatus.response, ClientConnection.request and .response.
+    assert.equal(sync.Close, main.Close);
+    assert.equal(sync.Request, main.Request);
+    assert.equal(sync.Response, main.Response);
+    assert.equal(sync.Headers, main.Headers);
+    const headers = new sync.Headers({ "Retry-After": "1" });
+    const response = new sync.Response(503, "Service Unavailable", headers);
+    const error = new sync.InvalidStatus(response);
+    assert.ok(error.response instanceof sync.Response);
+    assert.equal(error.response.headers.get("Retry-After"), "1");
+    const closed = new sync.ConnectionClosedOK(new sync.Close(1000, "bye"), null, false);
+    assert.ok(closed.rcvd instanceof sync.Close);
+  });
+
+  it("re-exports the types ErrorCode, ProxyErrorOptions and HeadersInit, as the same types", () => {
+    const code: sync.ErrorCode = new sync.TimeoutError("late").code;
+    assert.equal(code, "ERR_TIMEOUT");
+    const options: sync.ProxyErrorOptions = { transient: true };
+    assert.equal(new sync.ProxyError("down", null, options).transient, true);
+    const init: sync.HeadersInit = [["Host", "example.com"]];
+    assert.equal(new sync.Headers(init).get("Host"), "example.com");
+    true satisfies SameType<sync.ErrorCode, main.ErrorCode>;
+    true satisfies SameType<sync.ProxyErrorOptions, main.ProxyErrorOptions>;
+    true satisfies SameType<sync.HeadersInit, main.HeadersInit>;
+  });
 });
+
+/** `true` when `A` and `B` are the same type, else `false`, which `true` doesn't satisfy. */
+type SameType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -213,7 +213,7 @@ async function serveWs(): Promise<() => Promise<void>> {
     host: "127.0.0.1",
     port: 0,
     maxPayload: 4 * 1024 * 1024,
-    verifyClient: (info: { req: { url?: string } }) => info.req.url !== "/forbidden",
+    verifyClient: (info: { req: { url?: string | undefined } }) => info.req.url !== "/forbidden",
     handleProtocols: (protocols: Set<string>) => (protocols.has("chat") ? "chat" : false),
   });
   server.on("connection", (socket: WebSocket, request) => {

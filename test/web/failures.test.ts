@@ -122,6 +122,21 @@ describe("WebSocket: failing to connect", () => {
     await trackedFollowed.closed;
   });
 
+  it("fails on a redirect when maxRedirects is given as undefined: the default here is 0", async () => {
+    // connect()'s default follows redirects: undefined must not stand for that one.
+    const { server: target, uri: targetUri } = await startServer(echo);
+    await using _target = target;
+    const { server, uri } = await startServer(echo, {
+      processRequest: () => ({ status: 302, headers: { Location: targetUri } }),
+    });
+    await using _server = server;
+    const ws = new WebSocket(uri, [], { maxRedirects: undefined });
+    const tracked = track(ws);
+    const error = await assertFailed(ws, tracked, ["error", "close"]);
+    assert.match(error.message, /302/);
+    assert.equal(target.connections.size, 0);
+  });
+
   it("reports openTimeout, given as an option", async () => {
     const raw = await rawServer((peer: RawPeer) => {
       void peer.readHead();

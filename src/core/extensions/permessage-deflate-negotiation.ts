@@ -55,17 +55,17 @@ const WINDOW_BITS_VALUE = /^(?:[89]|1[0-5])$/;
 /** Options of {@link ClientPerMessageDeflateFactory}; the defaults offer what browsers offer. */
 export interface ClientPerMessageDeflateOptions extends DeflateSettings {
   /** Asks the server to compress each message on its own (`server_no_context_takeover`). */
-  readonly serverNoContextTakeover?: boolean;
+  readonly serverNoContextTakeover?: boolean | undefined;
   /** Compresses each message on its own and tells the server (`client_no_context_takeover`). */
-  readonly clientNoContextTakeover?: boolean;
+  readonly clientNoContextTakeover?: boolean | undefined;
   /** Asks the server to use a window of at most 2^N bytes (`server_max_window_bits=N`). */
-  readonly serverMaxWindowBits?: number | null;
+  readonly serverMaxWindowBits?: number | null | undefined;
   /**
    * `true` offers `client_max_window_bits` without a value: the server may
    * limit this client's window. A number N also commits this client to a
    * window of at most 2^N bytes. `null` omits the parameter. Default: `true`.
    */
-  readonly clientMaxWindowBits?: number | true | null;
+  readonly clientMaxWindowBits?: number | true | null | undefined;
 }
 
 /** Offers permessage-deflate from a client and checks the server's answer (RFC 7692 §5, §7.1). */
@@ -183,19 +183,19 @@ export class ClientPerMessageDeflateFactory implements ClientExtensionFactory {
 /** Options of {@link ServerPerMessageDeflateFactory}; the defaults accept any valid offer as is. */
 export interface ServerPerMessageDeflateOptions extends DeflateSettings {
   /** Compresses each message on its own and tells the client (`server_no_context_takeover`). */
-  readonly serverNoContextTakeover?: boolean;
+  readonly serverNoContextTakeover?: boolean | undefined;
   /** Requires the client to compress each message on its own (`client_no_context_takeover`). */
-  readonly clientNoContextTakeover?: boolean;
+  readonly clientNoContextTakeover?: boolean | undefined;
   /**
    * Compresses with a window of at most 2^N bytes and tells the client
    * (`server_max_window_bits=N`), so its decompressor can keep less.
    */
-  readonly serverMaxWindowBits?: number | null;
+  readonly serverMaxWindowBits?: number | null | undefined;
   /**
    * Limits the client's window to 2^N bytes (`client_max_window_bits=N`) when
    * the client's offer allows it, so this side keeps less of its data.
    */
-  readonly clientMaxWindowBits?: number | null;
+  readonly clientMaxWindowBits?: number | null | undefined;
 }
 
 /** Accepts permessage-deflate offers on a server (RFC 7692 §5, §7.1). */

@@ -15,14 +15,14 @@ export const MAX_WINDOW_BITS = 15;
 /** zlib settings of the compressor, and when to use it. */
 export interface DeflateSettings {
   /** zlib compression level, 0 (none) to 9 (best), or -1 for zlib's default (6). Default: -1. */
-  readonly level?: number;
+  readonly level?: number | undefined;
   /**
    * zlib memory level, 1 to 9: memory for the match-finding hash table,
    * traded for speed and ratio. Default: 8 (zlib's).
    */
-  readonly memLevel?: number;
+  readonly memLevel?: number | undefined;
   /** Messages of fewer bytes than this are sent uncompressed. Fragmented messages are always compressed. Default: 0. */
-  readonly threshold?: number;
+  readonly threshold?: number | undefined;
   /**
    * Lets zlib streams live between messages. Called when the extension opens
    * a stream while it keeps none; the caller then calls
