@@ -7,6 +7,7 @@ import { InvalidState, ProtocolError } from "../../src/core/errors.js";
 import type { Extension } from "../../src/core/extensions/base.js";
 import { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
+import { recyclerOf } from "../../src/core/outgoing.js";
 import type { Protocol } from "../../src/core/protocol.js";
 import type { Request } from "../../src/core/request.js";
 import { ServerProtocol } from "../../src/core/server.js";
@@ -1521,5 +1522,38 @@ describe("Protocol, yielding before large frames", () => {
     plain.receiveData(concat([fromPeer(role, Opcode.TEXT, "a"), large]));
     assert.equal(plain.parsingYielded, false);
     assert.equal(frames(plain).length, 2);
+  });
+});
+
+describe("Protocol.writesRecycled", () => {
+  /** The one chunk a client's binary message of `size` bytes is written as. */
+  function sent(protocol: Protocol, size: number): Uint8Array {
+    protocol.sendBinary(new Uint8Array(size).fill(0x61));
+    const chunks = protocol.dataToSend();
+    assert.equal(chunks.length, 1);
+    return chunks[0]!;
+  }
+
+  it("is off by default: a client's large frames are buffers of their own", () => {
+    const protocol = openProtocol("client");
+    assert.equal(protocol.writesRecycled, false);
+    const first = sent(protocol, 100_000);
+    const second = sent(protocol, 100_000);
+    assert.notEqual(first.buffer, second.buffer);
+  });
+
+  it("lets a client's large frames sit in frame slots, which its writes give back", () => {
+    const protocol = openProtocol("client");
+    protocol.writesRecycled = true;
+    assert.equal(protocol.writesRecycled, true);
+    const first = sent(protocol, 100_000);
+    const second = sent(protocol, 100_000);
+    // Both in the same WebAssembly memory, one slot each.
+    assert.equal(first.buffer, second.buffer);
+    assert.notEqual(first.byteOffset, second.byteOffset);
+    for (const chunk of [first, second]) recyclerOf(chunk)!();
+    protocol.writesRecycled = false;
+    assert.equal(protocol.writesRecycled, false);
+    assert.notEqual(sent(protocol, 100_000).buffer, first.buffer);
   });
 });
