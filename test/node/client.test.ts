@@ -13,6 +13,7 @@ import {
   InvalidUri,
   TimeoutError,
 } from "../../src/core/errors.js";
+import { takeFrameSlot } from "../../src/core/mask.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { ClientConnection, type ConnectOptions, connect } from "../../src/node/client.js";
 import type { ServerConnection } from "../../src/node/server.js";
@@ -420,6 +421,39 @@ describe("connect() over a socket given", () => {
 });
 
 describe("connect(): large frames in flight", () => {
+  /** Whether both frame slots are free: takes them, and gives them back. */
+  function slotsFree(): boolean {
+    const slots = [
+      takeFrameSlot(70000, 14, new Uint8Array(1)),
+      takeFrameSlot(70000, 14, new Uint8Array(1)),
+    ];
+    for (const slot of slots) slot?.release();
+    return slots.every((slot) => slot !== null);
+  }
+
+  for (const [how, stop] of [
+    ["destroyed", (socket: net.Socket) => socket.destroy()],
+    ["ended", (socket: net.Socket) => socket.end()],
+  ] as const) {
+    it(`gives back the slot of a frame that its ${how} socket never writes`, async () => {
+      await using server = await rawServer((peer) => {
+        acceptRaw(peer).then(() => peer.socket.resume());
+      });
+      const ws = await connect(`ws://127.0.0.1:${server.port}`, { compression: null });
+      collectGarbage();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(slotsFree());
+      // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
+      stop(ws["socket"]);
+      // Queued at once, written (or not) at the end of the turn.
+      const sent = ws.send(new Uint8Array(100_000));
+      sent.catch(() => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(slotsFree());
+      await ws.close();
+    });
+  }
+
   it("keeps each frame's bytes while the socket writes them, through garbage collections", async () => {
     const accepted = deferred<RawPeer>();
     await using server = await rawServer((peer) => {
