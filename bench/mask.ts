@@ -16,7 +16,8 @@
 
 import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
-import { applyMask, takeFrameSlot, useWasmMask, wasmMaskAvailable } from "../src/core/mask.js";
+import { takeFrameSlot } from "../src/core/frame-slots.js";
+import { applyMask, useWasmMask, wasmMaskAvailable } from "../src/core/mask.js";
 import { SPARE_FRAME_MIN } from "../src/core/outgoing.js";
 import { allocateFilled } from "../src/core/streams.js";
 

@@ -319,7 +319,7 @@ describe("websockets-ts <uri>", () => {
       assert.equal(
         cli.stderr,
         `Failed to connect to ${uri}: ` +
-          "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://.\n",
+          "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss:// (or TLS from a proxy in front of it).\n",
       );
     } finally {
       await new Promise((resolve) => nginx.close(resolve));

@@ -186,7 +186,7 @@ export class InvalidMessage extends InvalidHandshake {
 export interface InvalidStatusOptions extends ErrorOptions {
   /**
    * What the response says of the cause, added to the message after the
-   * status, e.g. `"the server expects TLS; use wss://"`. Default: none.
+   * status, e.g. `"the server expects TLS; use wss:// (or TLS from a proxy in front of it)"`. Default: none.
    */
   hint?: string | undefined;
 }
@@ -195,6 +195,9 @@ export interface InvalidStatusOptions extends ErrorOptions {
 export class InvalidStatus extends InvalidHandshake {
   /** This class's code: `"ERR_INVALID_STATUS"`. */
   override readonly code: ErrorCode = "ERR_INVALID_STATUS";
+
+  /** What the response says of the cause, as given in the options; `null` without one. */
+  readonly hint: string | null;
 
   /**
    * The message is `"server rejected WebSocket connection: HTTP <status>"`,
@@ -208,11 +211,12 @@ export class InvalidStatus extends InvalidHandshake {
     readonly response: Response,
     options?: InvalidStatusOptions,
   ) {
-    const hint = options?.hint;
+    const hint = options?.hint || null;
     super(
       `server rejected WebSocket connection: HTTP ${response.status}${hint ? `: ${hint}` : ""}`,
       options,
     );
+    this.hint = hint;
   }
 }
 

@@ -6,14 +6,12 @@
  * SIMD instruction, copied through its memory in blocks: measured on 1 MiB,
  * copy in, XOR and copy out together run several times faster than the best
  * JavaScript loop (see `bench/mask.ts`). A client's large frames can be
- * written straight into that memory, in one of two frame slots, and masked
- * where they lie. Small payloads, and runtimes without WebAssembly SIMD, use
+ * written straight into that memory (`frame-slots.ts`) and masked where they
+ * lie. Small payloads, and runtimes without WebAssembly SIMD, use
  * an unrolled JavaScript loop.
  *
  * @module
  */
-
-import { Buffer } from "node:buffer";
 
 /**
  * The WebAssembly module, written by hand (139 bytes). In text format:
@@ -113,13 +111,10 @@ interface WasmMask {
    * and a view per payload costs more than masking a few hundred bytes.
    */
   prefix: Uint8Array;
-  /** All of the memory, once it was grown for frame slots; see {@link takeFrameSlot}. */
+  /** All of the memory, once it was grown for frame slots; see {@link slotMemory}. */
   heap: Uint8Array | null;
-  /**
-   * Per frame slot, the number of the turn it was handed out for, or 0 while
-   * it is free; `null` until the memory was grown for them (or failed to).
-   */
-  slotTurns: number[] | null;
+  /** Whether growing the memory for frame slots was tried (and failed, while `heap` is null). */
+  grown: boolean;
 }
 
 /** The compiled module, or `null` where WebAssembly or its SIMD proposal is missing. */
@@ -131,7 +126,7 @@ function loadWasmMask(): WasmMask | null {
       mask: (start: number, end: number, key: number) => void;
       memory: WasmMemory;
     };
-    // Grown at most once, by growForSlots(), which makes this view again.
+    // Grown at most once, by slotMemory(), which makes this view again.
     const memory = new Uint8Array(exports.memory.buffer, BLOCK_OFFSET, BLOCK_SIZE);
     return {
       mask: exports.mask,
@@ -139,7 +134,7 @@ function loadWasmMask(): WasmMask | null {
       memory,
       prefix: memory,
       heap: null,
-      slotTurns: null,
+      grown: false,
     };
   } catch {
     return null;
@@ -162,124 +157,30 @@ export function useWasmMask(enabled: boolean): boolean {
   return wasmMask !== null;
 }
 
-/** Largest frame a frame slot holds: 4 MiB of payload behind a client's 14-byte header. */
-export const FRAME_SLOT_MAX = 4 * 1024 * 1024 + 14;
-/** How many frames can sit in slots at once, like the two spare frames kept otherwise. */
-const SLOT_COUNT = 2;
-/** Where the slots start in WebAssembly memory: past the block, on pages of their own. */
-const SLOTS_START = 2 * WASM_PAGE;
-/**
- * Bytes of memory per slot: a frame of {@link FRAME_SLOT_MAX}, plus up to
- * 4 KiB before it (see {@link takeFrameSlot}) and the 63 bytes past its end
- * that the mask rounds up to, in whole pages.
- */
-const SLOT_SIZE = Math.ceil((FRAME_SLOT_MAX + 4096 + 64) / WASM_PAGE) * WASM_PAGE;
-/** The size of the header malloc() puts before a large buffer's bytes, on Linux. */
-const ALLOCATOR_HEADER = 16;
-
-/** A frame slot handed out by {@link takeFrameSlot}. */
-export interface FrameSlot {
-  /** Memory for the frame: exactly the size asked for. */
-  readonly buffer: Uint8Array;
-  /** Gives the slot back once nothing reads `buffer` any longer; later calls do nothing. */
-  readonly release: () => void;
-}
-
-/** Numbers the turns of the slots, so that a late release cannot free a later turn. */
-let lastTurn = 0;
+/** Where memory for frame slots starts, past the block: see {@link slotMemory}. */
+export const SLOT_MEMORY_START = 2 * WASM_PAGE;
 
 /**
- * Frees a slot whose buffer was collected without being given back (a
- * connection that dropped its queued frames when its socket closed):
- * otherwise the slot would stay taken for the life of the process.
- */
-const slotReclaimer = new FinalizationRegistry<() => void>((free) => free());
-
-/**
- * A buffer in WebAssembly memory for a client's masked frame of `size` bytes,
- * whose payload starts at `payloadStart` and comes from `source`: masking into
- * it with {@link applyMask} copies the payload in once and XORs it where it
- * lies, instead of copying it through the block and out again. `null` when
- * WebAssembly is off, the frame is larger than {@link FRAME_SLOT_MAX}, or
- * both slots are taken: the caller then allocates as usual.
+ * The whole of the module's memory, grown once so that `bytes` follow
+ * {@link SLOT_MEMORY_START}, for the frame slots of `frame-slots.ts`: a
+ * client's large frames written into it are masked where they lie by
+ * {@link applyMask}. `null` without WebAssembly, or when the memory cannot
+ * grow (then frames are masked through the block, as before). The view
+ * returned changes when {@link useWasmMask} loads the module again.
  *
- * The slot is handed out again once `release` was called, or once neither
- * the buffer nor `release` can be reached: the caller must call `release`
- * only when nothing reads the buffer's memory any longer (a socket's write
- * callback), and hold `buffer` or `release` for as long as anything may.
- *
- * The first call grows the module's memory by about 8 MiB of address space,
- * once; pages are only backed by memory as frames are written into them.
+ * A payload masked in place there is XORed up to 63 bytes past its end
+ * (whole groups of 64 bytes): whoever hands out that memory leaves the room.
  */
-export function takeFrameSlot(
-  size: number,
-  payloadStart: number,
-  source: Uint8Array,
-): FrameSlot | null {
+export function slotMemory(bytes: number): Uint8Array | null {
   const wasm = wasmMask;
-  if (wasm === null || size > FRAME_SLOT_MAX) return null;
-  const heap = wasm.heap ?? growForSlots(wasm);
-  if (heap === null) return null;
-  const turns = wasm.slotTurns!;
-  const slot = turns.indexOf(0);
-  if (slot < 0) return null;
-  // The payload half a page away from the source's position within its page,
-  // as for the block (BLOCK_OFFSET), and at the same 16-byte phase: the copy
-  // in runs fastest so (25 GB/s against 23 at other phases, on 1 MiB).
-  const lead = (ALLOCATOR_HEADER + source.byteOffset + 2048 - payloadStart) & 4095;
-  const at = SLOTS_START + slot * SLOT_SIZE + lead;
-  // A Buffer, which a Node socket writes as it is: it would wrap any other
-  // Uint8Array in a Buffer of its own, an object per write.
-  const buffer: Uint8Array = Buffer.from(heap.buffer, at, size);
-  return new TakenSlot(buffer, turns, slot, ++lastTurn);
-}
-
-/** A frame slot handed out. */
-class TakenSlot implements FrameSlot {
-  /**
-   * Frees the slot and stops watching its buffer. Reaching it reaches the
-   * buffer: a socket holding it as a write callback keeps the slot taken,
-   * whatever it does with the buffer itself (Node wraps a Uint8Array that
-   * isn't a Buffer in one of its own and may drop ours).
-   */
-  readonly release = (): void => {
-    this.free();
-    slotReclaimer.unregister(this);
-  };
-  private readonly free: () => void;
-
-  constructor(
-    readonly buffer: Uint8Array,
-    turns: number[],
-    slot: number,
-    turn: number,
-  ) {
-    turns[slot] = turn;
-    this.free = slotFreer(turns, slot, turn);
-    slotReclaimer.register(buffer, this.free, this);
-  }
-}
-
-/**
- * What frees turn `turn` of slot `slot`, and no later one. Made here, out of
- * the scope of any buffer: the registry holds it until the buffer is
- * collected, so it must not keep the buffer alive.
- */
-function slotFreer(turns: number[], slot: number, turn: number): () => void {
-  return () => {
-    if (turns[slot] === turn) turns[slot] = 0;
-  };
-}
-
-/** Grows the memory for the frame slots, once; `null` if it cannot grow. */
-function growForSlots(wasm: WasmMask): Uint8Array | null {
-  if (wasm.slotTurns !== null) return null;
-  wasm.slotTurns = new Array<number>(SLOT_COUNT).fill(0);
+  if (wasm === null) return null;
+  if (wasm.grown) return wasm.heap;
+  wasm.grown = true;
   try {
-    const pages = (SLOTS_START + SLOT_COUNT * SLOT_SIZE) / WASM_PAGE;
+    const pages = Math.ceil((SLOT_MEMORY_START + bytes) / WASM_PAGE);
     wasm.wasmMemory.grow(pages - wasm.wasmMemory.buffer.byteLength / WASM_PAGE);
   } catch {
-    // Out of address space or memory: frames are masked through the block, as before.
+    // Out of address space or memory.
     return null;
   }
   // Growing detached the views of the old memory: these are the only ones.
@@ -298,13 +199,13 @@ export function applyMask(source: Uint8Array, key: Uint8Array, target: Uint8Arra
   const length = source.length;
   if (length >= WASM_MASK_THRESHOLD && wasmMask !== null) {
     const heap = wasmMask.heap;
-    // A frame's payload in a slot (see takeFrameSlot()): the slot has room for
-    // the mask to run past its end. Any other view of that memory is masked
-    // through the block, which writes nothing past `length`.
+    // A frame's payload in a frame slot (see slotMemory()): the slot has room
+    // for the mask to run past its end. Any other view of that memory is
+    // masked through the block, which writes nothing past `length`.
     if (
       heap !== null &&
       target.buffer === heap.buffer &&
-      target.byteOffset >= SLOTS_START &&
+      target.byteOffset >= SLOT_MEMORY_START &&
       target.length === length
     ) {
       maskInSlot(wasmMask, heap, source, key, target.byteOffset, length);
@@ -330,7 +231,7 @@ function maskInSlot(
   length: number,
 ): void {
   heap.set(source, at);
-  // Rounded up to 64 bytes: the slot has room past its frame for it (SLOT_SLACK).
+  // Rounded up to 64 bytes: the slot has room past its frame for it (see slotMemory()).
   wasm.mask(at, at + ((length + 63) & ~63), keyWordOf(key));
 }
 

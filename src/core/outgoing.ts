@@ -8,6 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import type { Frame } from "./frame.js";
+import { FRAME_SLOT_MAX, takeFrameSlot } from "./frame-slots.js";
 import {
   COALESCE_LIMIT,
   firstByteOf,
@@ -15,7 +16,6 @@ import {
   writeHeader,
   writePayload,
 } from "./frame-writer.js";
-import { FRAME_SLOT_MAX, takeFrameSlot } from "./mask.js";
 import { allocateFilled } from "./streams.js";
 
 /** Size of the shared buffers that small frames are serialized into. */

@@ -13,7 +13,8 @@ import type { Response } from "./response.js";
  * How the error for a `ws://` URI whose server answered so ends, after the
  * status; see `isSchemeMismatch()`.
  */
-export const TLS_EXPECTED = "the server expects TLS; use wss://";
+export const TLS_EXPECTED =
+  "the server expects TLS; use wss:// (or TLS from a proxy in front of it)";
 
 /**
  * Phrases of the bodies that servers send with status 400 in answer to a

@@ -13,6 +13,7 @@ import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core
 import type { ClientExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
 import type { HttpLimits } from "../core/http-limits.js";
+import { recyclerOf } from "../core/outgoing.js";
 import type { Event } from "../core/protocol.js";
 import type { Request } from "../core/request.js";
 import type { Response } from "../core/response.js";
@@ -470,7 +471,8 @@ async function open(
   // A tunnel arrives paused; reading starts now that the connection listens.
   socket.resume();
   protocol.sendRequest(request);
-  for (const chunk of protocol.dataToSend()) socket.write(chunk);
+  // As Connection.write() does: the protocol reports its writes (writesRecycled).
+  for (const chunk of protocol.dataToSend()) socket.write(chunk, recyclerOf(chunk));
 
   const onAbort = () => connection.abortHandshake(signal.reason);
   if (signal.aborted) onAbort();

@@ -129,7 +129,9 @@ export const NOT_TLS_QUESTION = "; is it a plain ws:// server?";
  * change that.
  */
 export function isSchemeMismatch(error: unknown): boolean {
-  if (error instanceof InvalidStatus) return error.message.endsWith(TLS_EXPECTED);
+  if (error instanceof InvalidStatus) {
+    return error.response.status === 400 && error.hint === TLS_EXPECTED;
+  }
   return (
     error instanceof InvalidMessage &&
     (error.message.startsWith(NOT_TLS_MESSAGE) || error.message.endsWith(TLS_ANSWER))

@@ -38,6 +38,7 @@ export {
   InvalidParameterValue,
   InvalidState,
   InvalidStatus,
+  type InvalidStatusOptions,
   InvalidUpgrade,
   InvalidUri,
   NegotiationError,

@@ -138,7 +138,7 @@ describe("describeError", () => {
     );
     assert.equal(
       describeError(new InvalidStatus(page, { hint: TLS_EXPECTED })),
-      "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://",
+      "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss:// (or TLS from a proxy in front of it)",
     );
     // The first line of nginx's page, which says nothing.
     assert.equal(

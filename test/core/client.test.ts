@@ -664,7 +664,7 @@ describe("ClientProtocol", () => {
 
   describe("a ws:// client's server that answers it expects TLS", () => {
     const HINTED =
-      "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://";
+      "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss:// (or TLS from a proxy in front of it)";
 
     /** Why a client of `uri` failed, once `chunks` and the end of the connection arrived. */
     function refusal(uri: string, chunks: Uint8Array[]) {

@@ -200,10 +200,11 @@ describe("InvalidHandshake subclasses", () => {
     assert.equal(hinted.cause, cause);
     assert.equal(hinted.code, "ERR_INVALID_STATUS");
     assert.equal(hinted.name, "InvalidStatus");
-    assert.ok(!("hint" in hinted));
+    assert.equal(hinted.hint, "the server expects TLS");
     for (const hint of [undefined, ""]) {
       const error = new InvalidStatus(response, { hint });
       assert.equal(error.message, "server rejected WebSocket connection: HTTP 400");
+      assert.equal(error.hint, null);
       assert.ok(!("cause" in error));
     }
   });

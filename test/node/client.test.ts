@@ -13,7 +13,7 @@ import {
   InvalidUri,
   TimeoutError,
 } from "../../src/core/errors.js";
-import { takeFrameSlot } from "../../src/core/mask.js";
+import { takeFrameSlot } from "../../src/core/frame-slots.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { ClientConnection, type ConnectOptions, connect } from "../../src/node/client.js";
 import type { ServerConnection } from "../../src/node/server.js";
@@ -469,27 +469,44 @@ describe("connect(): large frames in flight", () => {
     // biome-ignore lint/complexity/useLiteralKeys: element access reaches a protected member.
     assert.equal(ws["protocol"].writesRecycled, true);
     const turn = () => new Promise((resolve) => setImmediate(resolve));
-    // More than the kernel's socket buffers take: what follows waits in the socket.
-    const fills = [0x30, 0x41, 0x42, 0x43, 0x44];
-    const sizes = [16 * 1024 * 1024, 4 * 1024 * 1024, 3 * 1024 * 1024, 4 * 1024 * 1024, 65536];
+    // The first is more than the kernel's socket buffers take: what follows
+    // waits in the socket. Messages of one turn leave in one corked write.
+    const turns = [
+      [[0x30, 16 * 1024 * 1024]],
+      [[0x41, 4 * 1024 * 1024]],
+      [
+        [0x42, 3 * 1024 * 1024],
+        [0x43, 2 * 1024 * 1024],
+      ],
+      [[0x44, 4 * 1024 * 1024]],
+      [
+        [0x45, 65536],
+        [0x46, 100_000],
+      ],
+    ] as const;
+    const messages = turns.flat();
     const sent: Promise<void>[] = [];
-    for (let i = 0; i < fills.length; i++) {
-      sent.push(ws.send(new Uint8Array(sizes[i]!).fill(fills[i]!)));
+    for (const messagesOfTurn of turns) {
+      for (const [fill, size] of messagesOfTurn)
+        sent.push(ws.send(new Uint8Array(size).fill(fill)));
       // Written (or queued in the socket), then nothing of ours refers to the
-      // frame but the socket's write: a collection must not free its memory.
+      // frames but the socket's writes: a collection must not free their memory.
       await turn();
       collectGarbage();
       await turn();
       await turn();
     }
     peer.socket.resume();
-    for (let i = 0; i < fills.length; i++) {
+    for (const [fill, size] of messages) {
       const frame = (await peer.readFrame())!;
       assert.equal(frame.opcode, Opcode.BINARY);
-      assert.equal(frame.data.length, sizes[i]);
-      const expected = Buffer.alloc(sizes[i]!, fills[i]!);
-      assert.ok(Buffer.from(frame.data).equals(expected), `message ${i} arrived intact`);
+      assert.equal(frame.data.length, size);
+      const expected = Buffer.alloc(size, fill);
+      assert.ok(Buffer.from(frame.data).equals(expected), `message of ${fill} arrived intact`);
     }
     await Promise.all(sent);
+    // Every write was reported: the slots are free without waiting for a collection.
+    await turn();
+    assert.ok(slotsFree());
   });
 });

@@ -25,6 +25,7 @@ import {
   reconnect,
 } from "../../src/node/reconnect.js";
 import { type Handler, type Server, serve } from "../../src/node/server.js";
+import { isSchemeMismatch } from "../../src/node/tls.js";
 import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
@@ -652,11 +653,18 @@ describe("isTransientError()", () => {
       isTransientError(new InvalidMessage("did not receive a valid HTTP response")),
       true,
     );
-    // Nor a scheme that doesn't match the server, whatever the status.
-    const expectsTls = new InvalidStatus(new Response(503, "", new Headers()), {
-      hint: TLS_EXPECTED,
-    });
-    assert.equal(isTransientError(expectsTls), false);
+    // Nor a 400 that says the server expects TLS; the hint alone doesn't make
+    // a scheme mismatch of a status that is retried.
+    const hinted = (code: number, hint?: string) =>
+      new InvalidStatus(new Response(code, "", new Headers()), { hint });
+    assert.equal(isSchemeMismatch(hinted(400, TLS_EXPECTED)), true);
+    assert.equal(isTransientError(hinted(400, TLS_EXPECTED)), false);
+    assert.equal(isSchemeMismatch(hinted(503, TLS_EXPECTED)), false);
+    assert.equal(isTransientError(hinted(503, TLS_EXPECTED)), true);
+    assert.equal(isSchemeMismatch(hinted(400, `not that: ${TLS_EXPECTED}`)), false);
+    assert.equal(isSchemeMismatch(hinted(400)), false);
+    assert.equal(hinted(400).hint, null);
+    assert.equal(hinted(400, TLS_EXPECTED).hint, TLS_EXPECTED);
     assert.equal(isTransientError(new TypeError("bug")), false);
     assert.equal(isTransientError("not an error"), false);
   });

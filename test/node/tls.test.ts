@@ -7,11 +7,12 @@ import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
 import { InvalidMessage, InvalidStatus, SecurityError } from "../../src/core/errors.js";
+import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
 import { isTransientError, reconnect } from "../../src/node/reconnect.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
-import { isSchemeMismatch } from "../../src/node/tls.js";
+import { clientTlsOptions, definedOptions, isSchemeMismatch } from "../../src/node/tls.js";
 import { hex } from "../helpers/bytes.js";
 import { receiveUntilEnd } from "../helpers/raw.js";
 import { deferred, echo, unhandledRejections, within } from "../helpers/server.js";
@@ -168,6 +169,26 @@ describe("TLS", () => {
     } finally {
       raw.close();
     }
+  });
+
+  it("keeps the defaults of the TLS options given as undefined, and the caller's others", () => {
+    const options = clientTlsOptions(
+      parseUri("wss://example.com:8443/"),
+      { port: 8443 },
+      {
+        host: undefined,
+        servername: undefined,
+        ALPNProtocols: undefined,
+        rejectUnauthorized: false,
+      },
+    );
+    assert.equal(options.host, "example.com");
+    assert.equal(options.servername, "example.com");
+    assert.deepEqual(options.ALPNProtocols, ["http/1.1"]);
+    assert.equal(options.rejectUnauthorized, false);
+    assert.equal(options.port, 8443);
+    assert.deepEqual(definedOptions({ a: 1, b: undefined, c: null }), { a: 1, c: null });
+    assert.deepEqual(definedOptions(undefined), {});
   });
 
   it("says the TLS handshake did not complete when the server hangs up during it", async () => {
@@ -571,7 +592,7 @@ describe("a scheme that doesn't match the server", () => {
       assert.equal(error.code, "ERR_INVALID_STATUS");
       assert.equal(
         error.message,
-        "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss://",
+        "server rejected WebSocket connection: HTTP 400: the server expects TLS; use wss:// (or TLS from a proxy in front of it)",
       );
       assert.equal(error.response.status, 400);
       assert.equal(error.response.text, body);

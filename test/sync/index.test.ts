@@ -38,7 +38,7 @@ describe("websockets-ts/sync exports", () => {
     assert.ok(closed.rcvd instanceof sync.Close);
   });
 
-  it("re-exports the types ErrorCode, ProxyErrorOptions and HeadersInit, as the same types", () => {
+  it("re-exports the types ErrorCode, ProxyErrorOptions, InvalidStatusOptions and HeadersInit, as the same types", () => {
     const code: sync.ErrorCode = new sync.TimeoutError("late").code;
     assert.equal(code, "ERR_TIMEOUT");
     const options: sync.ProxyErrorOptions = { transient: true };
@@ -48,6 +48,13 @@ describe("websockets-ts/sync exports", () => {
     true satisfies SameType<sync.ErrorCode, main.ErrorCode>;
     true satisfies SameType<sync.ProxyErrorOptions, main.ProxyErrorOptions>;
     true satisfies SameType<sync.HeadersInit, main.HeadersInit>;
+    const statusOptions: sync.InvalidStatusOptions = { hint: "why" };
+    const refused = new sync.InvalidStatus(
+      new sync.Response(400, "", new sync.Headers()),
+      statusOptions,
+    );
+    assert.equal(refused.hint, "why");
+    true satisfies SameType<sync.InvalidStatusOptions, main.InvalidStatusOptions>;
   });
 });
 
