@@ -49,6 +49,19 @@ export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/**
+ * The payload of a binary message as the application gets it: a `Buffer`
+ * over an `ArrayBuffer`. A view of the same memory, or a copy when that
+ * memory is shared (a `SharedArrayBuffer`), which only an extension of the
+ * application's own can hand over: socket reads, the protocol's buffers and
+ * zlib's output are all `ArrayBuffer`s.
+ */
+export function receivedBytes(data: Uint8Array): Buffer {
+  const buffer = data.buffer;
+  if (!(buffer instanceof ArrayBuffer)) return Buffer.from(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(buffer, data.byteOffset, data.byteLength);
+}
+
 /** Bits of {@link MessageAssembler}'s `flags`: one field for several booleans. */
 const WAITER_ITERATES = 1;
 const CLOSED = 2;
@@ -155,7 +168,7 @@ export class MessageAssembler {
         this.deliver(
           frame.opcode === Opcode.TEXT
             ? asBuffer(frame.data).toString("utf8")
-            : asBuffer(frame.data),
+            : receivedBytes(frame.data),
         );
         return;
       }
