@@ -71,6 +71,7 @@ export {
   type ConnectionOptions,
   type Data,
   DEFAULTS,
+  type ReceivedBytes,
   type RecvOptions,
   type Sendable,
   type SendOptions,

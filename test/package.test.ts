@@ -260,6 +260,68 @@ export async function main(): Promise<void> {
     );
   });
 
+  it("received bytes are ArrayBuffer-backed for web APIs with the DOM lib, and any bytes can be sent", () => {
+    // From TypeScript 5.7 on, BlobPart and BufferSource take only views of
+    // an ArrayBuffer: received messages must be typed as such (ReceivedBytes,
+    // Uint8Array<ArrayBuffer> there) to reach them without a cast. The last
+    // line is the control: a plain Uint8Array, which may be shared memory,
+    // must not compile there, or this test proves nothing.
+    const consumer = `import { broadcast, connect, type Data, type ReceivedBytes } from "websockets-ts";
+import * as sync from "websockets-ts/sync";
+
+declare const bytes: Uint8Array;
+declare const shared: Uint8Array<SharedArrayBuffer>;
+
+export async function main(): Promise<Blob[]> {
+  const ws = await connect("ws://127.0.0.1:8001");
+  const blob = new Blob([await ws.recvBinary()]);
+  const message: Data = await ws.recv();
+  if (typeof message !== "string") await crypto.subtle.digest("SHA-256", message);
+  for await (const received of ws) {
+    if (typeof received !== "string") new Response(received);
+  }
+  await ws.send(bytes);
+  await ws.send(shared);
+  await ws.send([bytes, shared]);
+  await ws.sendBinary(shared);
+  await ws.ping(shared);
+  await ws.pong(bytes);
+  broadcast([ws], shared);
+
+  const client = sync.connect("ws://127.0.0.1:8001");
+  const buffer: sync.ReceivedBuffer = client.recvBinary();
+  const blocking = new Blob([buffer, buffer.subarray(1), buffer.toString("hex")]);
+  const received: sync.Data = client.recv();
+  if (typeof received !== "string") await crypto.subtle.digest("SHA-256", received);
+  for (const next of client) {
+    if (typeof next !== "string") new Response(next);
+  }
+  const typed: ReceivedBytes = client.recvBinary();
+  client.send(shared);
+  client.send([bytes, shared]);
+  client.sendBinary(shared);
+  client.ping(bytes);
+  client.close();
+  return [blob, blocking, new Blob([typed])];
+}
+
+export const control = new Blob([bytes]);
+`;
+    const file = join(scratch, "consumer-dom.ts");
+    writeFileSync(file, consumer);
+    const errors = consumerErrors(file, {
+      lib: ["lib.es2022.d.ts", "lib.dom.d.ts"],
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      exactOptionalPropertyTypes: true,
+    });
+    assert.equal(errors.length, 1, errors.join("\n"));
+    assert.match(
+      errors[0]!,
+      /^Type 'Uint8Array<ArrayBufferLike>' is not assignable to type 'BlobPart'/,
+    );
+  });
+
   it("a user's code can't construct the connections or the server, whose public members type-check", () => {
     // Their constructors take the library's plumbing, and stripInternal left
     // them out of the declarations: a user's editor then offered the base

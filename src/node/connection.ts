@@ -28,9 +28,15 @@ import type { Event, Protocol } from "../core/protocol.js";
 import { State } from "../core/state.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
-import { asBuffer, type Data, MessageAssembler, Rejection } from "./messages.js";
+import {
+  asBuffer,
+  type Data,
+  MessageAssembler,
+  type ReceivedBytes,
+  Rejection,
+} from "./messages.js";
 
-export type { Data } from "./messages.js";
+export type { Data, ReceivedBytes } from "./messages.js";
 
 /** Options shared by client and server connections. All durations are in milliseconds. */
 export interface ConnectionOptions {
@@ -216,7 +222,8 @@ export interface RecvOptions {
  * binary (RFC 6455 §5.4), and one that mixes them fails at run time.
  */
 export type Sendable =
-  | Data
+  | string
+  | Uint8Array
   | ArrayBuffer
   | Iterable<string>
   | Iterable<Uint8Array | ArrayBuffer>
@@ -348,7 +355,10 @@ function copyOf(chunk: Uint8Array): Uint8Array {
 }
 
 /** The payload of a ping or a pong: a string as UTF-8, or bytes. */
-function controlPayload(method: "ping" | "pong", data: Data | ArrayBuffer): Uint8Array {
+function controlPayload(
+  method: "ping" | "pong",
+  data: string | Uint8Array | ArrayBuffer,
+): Uint8Array {
   if (typeof data === "string") return Buffer.from(data, "utf8");
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -717,7 +727,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /**
    * Resolves with the next message: a `string` for text, a `Uint8Array` (a
-   * `Buffer`) for binary.
+   * `Buffer`) over an `ArrayBuffer` for binary; see {@link ReceivedBytes}.
    *
    * @throws ConnectionClosedOK once the connection closed normally and every
    *   message was read; ConnectionClosedError when it closed otherwise.
@@ -734,7 +744,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   /** Like {@link recv}, but always bytes: text messages are encoded as UTF-8. */
-  async recvBinary(options?: RecvOptions | null): Promise<Uint8Array> {
+  async recvBinary(options?: RecvOptions | null): Promise<ReceivedBytes> {
     const message = await this.messages.get(options?.signal);
     return typeof message === "string" ? Buffer.from(message, "utf8") : message;
   }
@@ -967,7 +977,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         }
         if (item === STOPPED) break;
         // Typed by send()'s signature, checked below for callers without types.
-        const fragment = item as Data | ArrayBuffer;
+        const fragment = item as string | Uint8Array | ArrayBuffer;
         const isText = typeof fragment === "string";
         if (!isText && !(fragment instanceof Uint8Array || fragment instanceof ArrayBuffer)) {
           throw new TypeError(
@@ -1090,7 +1100,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * @throws ConnectionClosed when the connection is closing or closed.
    * @throws TypeError for `data` that is neither a string nor bytes.
    */
-  async ping(data?: Data | ArrayBuffer): Promise<number> {
+  async ping(data?: string | Uint8Array | ArrayBuffer): Promise<number> {
     const payload =
       data === undefined
         ? globalThis.crypto.getRandomValues(new Uint8Array(4))
@@ -1117,7 +1127,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * Sends an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat)
    * carrying `data`, a string or bytes as for {@link ping}.
    */
-  async pong(data: Data | ArrayBuffer = new Uint8Array(0)): Promise<void> {
+  async pong(data: string | Uint8Array | ArrayBuffer = new Uint8Array(0)): Promise<void> {
     const payload = controlPayload("pong", data);
     if (this.state !== State.OPEN) await this.throwNotOpen();
     this.protocol.sendPong(payload);

@@ -10,8 +10,29 @@ import { ConcurrencyError, ConnectionClosedOK } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import { Opcode } from "../core/opcodes.js";
 
-/** A message: `string` for text, `Uint8Array` (a `Buffer` at run time) for binary. */
-export type Data = string | Uint8Array;
+/**
+ * The bytes of a binary message received: a `Uint8Array` over an
+ * `ArrayBuffer`, never over shared memory (a `Buffer` at run time). On
+ * TypeScript 5.7 and later this is `Uint8Array<ArrayBuffer>`, which web APIs
+ * such as `new Blob([bytes])` and `crypto.subtle.digest()` take as it is;
+ * before 5.7, where `Uint8Array` is not generic, it is `Uint8Array`.
+ *
+ * Spelled as what `slice()` returns, a copy in an `ArrayBuffer` of its own,
+ * which lib declares as `Uint8Array<ArrayBuffer>` from 5.7 on: writing
+ * `Uint8Array<ArrayBuffer>` would not compile before.
+ */
+export type ReceivedBytes = ReturnType<Uint8Array["slice"]>;
+
+/**
+ * {@link ReceivedBytes} as the `Buffer` it is at run time: `Buffer<ArrayBuffer>`
+ * with TypeScript 5.7 and later and an `@types/node` whose `Buffer` is
+ * generic, else `Buffer`. Spelled as what `Buffer.alloc()` returns, for the
+ * same reason.
+ */
+export type ReceivedBuffer = ReturnType<typeof Buffer.alloc>;
+
+/** A message received: `string` for text, {@link ReceivedBytes} for binary. */
+export type Data = string | ReceivedBytes;
 
 /** Hooks the assembler calls to pause and resume reading from the network. */
 export interface FlowControl {
@@ -47,6 +68,21 @@ export class Rejection implements PromiseLike<never> {
 /** Turns a received view into a `Buffer` without copying. */
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * The payload of a binary message as the application gets it: a `Buffer`
+ * over an `ArrayBuffer`, as {@link ReceivedBytes} says. A view of the same
+ * memory, or a copy when that memory is shared (a `SharedArrayBuffer`), which
+ * only an extension of the application's own can hand over: socket reads,
+ * the protocol's buffers and zlib's output are all `ArrayBuffer`s.
+ */
+export function receivedBytes(data: Uint8Array): ReceivedBuffer {
+  const buffer = data.buffer;
+  if (!(buffer instanceof ArrayBuffer)) return Buffer.from(data);
+  return Buffer.isBuffer(data)
+    ? (data as ReceivedBuffer)
+    : Buffer.from(buffer, data.byteOffset, data.byteLength);
 }
 
 /** Bits of {@link MessageAssembler}'s `flags`: one field for several booleans. */
@@ -90,7 +126,7 @@ export class MessageAssembler {
   /** The function that builds the close error, then the error once built. */
   private closeErrorSource: unknown = null;
   private readonly highWater: number;
-  private fragments: Buffer | null = null;
+  private fragments: ReceivedBuffer | null = null;
   private fragmentsLength = 0;
 
   /**
@@ -155,7 +191,7 @@ export class MessageAssembler {
         this.deliver(
           frame.opcode === Opcode.TEXT
             ? asBuffer(frame.data).toString("utf8")
-            : asBuffer(frame.data),
+            : receivedBytes(frame.data),
         );
         return;
       }

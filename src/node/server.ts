@@ -36,7 +36,6 @@ import {
   Connection,
   type ConnectionOptions,
   checkCloseArguments,
-  type Data,
   DEFAULTS,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
@@ -1048,7 +1047,7 @@ function peerLabel(socket: net.Socket): string {
  * without bound for a client that reads too slowly; to deliver every message
  * to every client, `await ws.send()` to each one in its own task instead.
  */
-export function broadcast(connections: Iterable<Connection>, message: Data): void {
+export function broadcast(connections: Iterable<Connection>, message: string | Uint8Array): void {
   for (const connection of connections) {
     if (connection.state !== State.OPEN || isBackedUp(connection)) continue;
     connection.send(message).catch(() => {});

@@ -21,7 +21,7 @@ import { Response } from "../core/response.js";
 import { State } from "../core/state.js";
 import { parseUri } from "../core/uri.js";
 import { resolveLogger } from "../node/logger.js";
-import type { Data } from "../node/messages.js";
+import type { Data, ReceivedBuffer } from "../node/messages.js";
 import {
   checkOptionNames,
   type ListsEveryKey,
@@ -79,7 +79,12 @@ const PING_OPTIONS: OptionNames = optionNames(PING_OPTION_NAMES);
  * message, a frame per item. An iterable is typed with one kind of fragment,
  * as for the async client: one that mixes them fails at run time.
  */
-export type Sendable = Data | ArrayBuffer | Iterable<string> | Iterable<Uint8Array | ArrayBuffer>;
+export type Sendable =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | Iterable<string>
+  | Iterable<Uint8Array | ArrayBuffer>;
 
 /** Payload, transfer list and size of a message about to be posted. */
 interface Outgoing {
@@ -88,7 +93,10 @@ interface Outgoing {
   readonly size: number;
 }
 
-function wireOne(data: Data | ArrayBuffer, transfer: ArrayBuffer[]): [WireData, number] {
+function wireOne(
+  data: string | Uint8Array | ArrayBuffer,
+  transfer: ArrayBuffer[],
+): [WireData, number] {
   if (typeof data === "string") return [data, Buffer.byteLength(data)];
   // The application keeps its buffer: copy the bytes once, then move the copy.
   const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
@@ -239,9 +247,9 @@ export class ClientConnection implements Iterable<Data>, Disposable {
   }
 
   /** Like {@link recv}, but always bytes: text messages are encoded as UTF-8. */
-  recvBinary(options: RecvOptions = {}): Buffer {
+  recvBinary(options: RecvOptions = {}): ReceivedBuffer {
     const message = this.recv(options);
-    return typeof message === "string" ? Buffer.from(message, "utf8") : (message as Buffer);
+    return typeof message === "string" ? Buffer.from(message, "utf8") : (message as ReceivedBuffer);
   }
 
   /**
@@ -328,7 +336,7 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * @throws ConnectionClosed when the connection is closed.
    * @throws TypeError for an unknown option.
    */
-  ping(data?: Data | ArrayBuffer, options: PingOptions = {}): number {
+  ping(data?: string | Uint8Array | ArrayBuffer, options: PingOptions = {}): number {
     checkOptionNames(options, PING_OPTIONS, "ping()");
     const deadline = deadlineAfter(options.timeout);
     // TypeError, as from the async client; unchecked, wireOne() would turn a

@@ -55,7 +55,7 @@ export { Request } from "../core/request.js";
 export { Response } from "../core/response.js";
 export { State } from "../core/state.js";
 export type { Logger } from "../node/logger.js";
-export type { Data } from "../node/messages.js";
+export type { Data, ReceivedBuffer, ReceivedBytes } from "../node/messages.js";
 export {
   type BlockingOptions,
   ClientConnection,

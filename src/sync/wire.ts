@@ -12,6 +12,7 @@
 
 import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
+import type { ReceivedBuffer } from "../node/messages.js";
 import type { WireError, WireValue } from "./errors.js";
 
 /** A message payload on the wire: text as a string, binary as its own `ArrayBuffer`. */
@@ -106,7 +107,10 @@ export function transferableBytes(bytes: Uint8Array, owned: boolean): ArrayBuffe
   return new Uint8Array(bytes).buffer;
 }
 
-/** Turns a payload received from the other thread back into bytes or text. */
-export function unwireData(data: WireData): string | Buffer {
+/**
+ * Turns a payload received from the other thread back into bytes or text:
+ * the bytes are a view of the `ArrayBuffer` that was moved.
+ */
+export function unwireData(data: WireData): string | ReceivedBuffer {
   return typeof data === "string" ? data : Buffer.from(data);
 }

@@ -507,8 +507,8 @@ export class WebSocket extends EventTarget {
     } else if (this.#binaryType === "arraybuffer") {
       data = toArrayBuffer(message);
     } else {
-      // A Blob copies the bytes of the view; received bytes are never in shared memory.
-      data = new Blob([message as Uint8Array<ArrayBuffer>]);
+      // A Blob copies the bytes of the view.
+      data = new Blob([message]);
     }
     this.dispatchEvent(new MessageEvent("message", { data, origin: this.#origin }));
   }

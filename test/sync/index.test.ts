@@ -56,6 +56,14 @@ describe("websockets-ts/sync exports", () => {
     assert.equal(refused.hint, "why");
     true satisfies SameType<sync.InvalidStatusOptions, main.InvalidStatusOptions>;
   });
+
+  it("re-exports the types of messages, Data and ReceivedBytes, as the same types", () => {
+    const bytes: sync.ReceivedBytes = new Uint8Array(2).slice();
+    const message: sync.Data = bytes;
+    assert.equal(message, bytes);
+    true satisfies SameType<sync.Data, main.Data>;
+    true satisfies SameType<sync.ReceivedBytes, main.ReceivedBytes>;
+  });
 });
 
 /** `true` when `A` and `B` are the same type, else `false`, which `true` doesn't satisfy. */

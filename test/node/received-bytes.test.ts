@@ -1,0 +1,153 @@
+/**
+ * Binary messages arrive in an `ArrayBuffer`, never in a `SharedArrayBuffer`,
+ * as their type, `ReceivedBytes` (`Uint8Array<ArrayBuffer>` from TypeScript
+ * 5.7 on), promises: on the client and on the server, compressed or not,
+ * whole, large or fragmented, read with `recv()`, `recvBinary()` or
+ * `for await`, and even when an extension of the application's own hands
+ * over shared memory.
+ */
+
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import type {
+  ClientExtensionFactory,
+  Extension,
+  ServerExtensionFactory,
+} from "../../src/core/extensions/base.js";
+import { Frame } from "../../src/core/frame.js";
+import { Opcode } from "../../src/core/opcodes.js";
+import { connect } from "../../src/node/client.js";
+import type { Data } from "../../src/node/messages.js";
+import { startServer, unhandledRejections } from "../helpers/server.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+/** What a message is: text, or the kind of memory its bytes are in. */
+function memoryOf(message: Data): string {
+  if (typeof message === "string") return "text";
+  const buffer: ArrayBufferLike = message.buffer;
+  // Both ways: the tag names a SharedArrayBuffer as such.
+  const tag = Object.prototype.toString.call(buffer).slice(8, -1);
+  return buffer instanceof ArrayBuffer ? tag : `${tag}, not an ArrayBuffer`;
+}
+
+/** `n` bytes that compress well: permessage-deflate sends them compressed. */
+function repetitive(n: number, seed: number): Uint8Array {
+  return new Uint8Array(n).map((_, i) => (seed + (i % 17)) & 0xff);
+}
+
+/**
+ * The messages each test sends from the client, each echoed by the server:
+ * below the compression threshold, above it, larger than a socket read, and
+ * fragmented.
+ */
+const SENT: readonly (Uint8Array | Uint8Array[])[] = [
+  repetitive(10, 1),
+  repetitive(5_000, 2),
+  repetitive(300_000, 3),
+  [repetitive(3, 4), repetitive(5_000, 5)],
+];
+
+function joined(message: Uint8Array | Uint8Array[]): Uint8Array {
+  return Array.isArray(message) ? new Uint8Array(Buffer.concat(message)) : message;
+}
+
+describe("received binary messages", () => {
+  for (const compression of [null, "deflate"] as const) {
+    it(`are in an ArrayBuffer on the client and on the server (compression: ${compression})`, async () => {
+      const onServer: string[] = [];
+      const { server, uri } = await startServer(
+        async (ws) => {
+          for await (const message of ws) {
+            onServer.push(memoryOf(message));
+            await ws.send(message);
+          }
+        },
+        { compression },
+      );
+      await using _server = server;
+      await using ws = await connect(uri, { compression });
+      assert.equal(
+        ws.response?.headers.get("Sec-WebSocket-Extensions")?.startsWith("permessage-deflate"),
+        compression === null ? undefined : true,
+      );
+      const onClient: string[] = [];
+      for (const message of SENT) {
+        await ws.send(message);
+        const received = await ws.recv();
+        assert.deepEqual(received, Buffer.from(joined(message)));
+        onClient.push(memoryOf(received));
+      }
+      // recvBinary(): a binary message, and a text one it encodes.
+      await ws.send(repetitive(5_000, 6));
+      onClient.push(memoryOf(await ws.recvBinary()));
+      await ws.send("text");
+      onClient.push(memoryOf(await ws.recvBinary()));
+      // Bytes sent from shared memory arrive in an ArrayBuffer all the same.
+      const shared = new Uint8Array(new SharedArrayBuffer(1_000)).fill(7);
+      await ws.send(shared);
+      onClient.push(memoryOf(await ws.recv()));
+      await ws.send(repetitive(5_000, 8));
+      for await (const message of ws) {
+        onClient.push(memoryOf(message));
+        break;
+      }
+      assert.deepEqual(onClient, Array(8).fill("ArrayBuffer"));
+      // The server read every message but the text one as bytes.
+      assert.deepEqual(onServer, [
+        ...Array(5).fill("ArrayBuffer"),
+        "text",
+        "ArrayBuffer",
+        "ArrayBuffer",
+      ]);
+    });
+  }
+
+  // An extension that decodes each binary frame into a SharedArrayBuffer.
+  const sharing: Extension = {
+    name: "x-shared-memory",
+    decode(frame) {
+      if (frame.opcode !== Opcode.BINARY && frame.opcode !== Opcode.CONT) return frame;
+      const data = new Uint8Array(new SharedArrayBuffer(frame.data.length));
+      data.set(frame.data);
+      return new Frame(frame.opcode, data, frame.fin, frame.rsv1, frame.rsv2, frame.rsv3);
+    },
+    encode: (frame) => frame,
+  };
+  const clientFactory: ClientExtensionFactory = {
+    name: sharing.name,
+    getRequestParams: () => [],
+    processResponseParams: () => sharing,
+  };
+  const serverFactory: ServerExtensionFactory = {
+    name: sharing.name,
+    processRequestParams: () => [[], sharing],
+  };
+
+  it("are copied into an ArrayBuffer when an extension decodes them into shared memory", async () => {
+    const onServer: string[] = [];
+    const { server, uri } = await startServer(
+      async (ws) => {
+        for await (const message of ws) {
+          onServer.push(memoryOf(message));
+          await ws.send(message);
+        }
+      },
+      { compression: null, extensions: [serverFactory] },
+    );
+    await using _server = server;
+    await using ws = await connect(uri, { compression: null, extensions: [clientFactory] });
+    assert.equal(ws.response?.headers.get("Sec-WebSocket-Extensions"), sharing.name);
+    const onClient: string[] = [];
+    for (const message of SENT) {
+      await ws.send(message);
+      const received = await ws.recv();
+      assert.deepEqual(received, Buffer.from(joined(message)));
+      onClient.push(memoryOf(received));
+    }
+    assert.deepEqual(onClient, Array(4).fill("ArrayBuffer"));
+    assert.deepEqual(onServer, Array(4).fill("ArrayBuffer"));
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The blocking client's binary messages arrive in an `ArrayBuffer`, never in
+ * a `SharedArrayBuffer`, as their types, `ReceivedBytes` and
+ * `ReceivedBuffer`, promise: the worker thread moves each message's own
+ * `ArrayBuffer` to the caller, compressed or not, whole, large or fragmented,
+ * read with `recv()`, `recvBinary()` or `for … of`.
+ */
+
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { connect, type Data } from "../../src/sync/index.js";
+import { unhandledRejections } from "../helpers/server.js";
+import { Peer } from "./peer.js";
+
+after(() => {
+  assert.deepEqual(unhandledRejections(), []);
+});
+
+/** What a message is: text, or the kind of memory its bytes are in. */
+function memoryOf(message: Data): string {
+  if (typeof message === "string") return "text";
+  const buffer: ArrayBufferLike = message.buffer;
+  const tag = Object.prototype.toString.call(buffer).slice(8, -1);
+  return buffer instanceof ArrayBuffer ? tag : `${tag}, not an ArrayBuffer`;
+}
+
+/** `n` bytes that compress well: permessage-deflate sends them compressed. */
+function repetitive(n: number, seed: number): Uint8Array {
+  return new Uint8Array(n).map((_, i) => (seed + (i % 17)) & 0xff);
+}
+
+describe("sync: received binary messages", () => {
+  let peer: Peer;
+  before(async () => {
+    peer = await Peer.start("ours");
+  });
+  after(async () => {
+    await peer[Symbol.asyncDispose]();
+  });
+
+  for (const compression of [null, "deflate"] as const) {
+    it(`are in an ArrayBuffer (compression: ${compression})`, () => {
+      using client = connect(peer.uri(`/bytes-${compression}`), { compression });
+      assert.equal(
+        client.response.headers.get("Sec-WebSocket-Extensions")?.startsWith("permessage-deflate"),
+        compression === null ? undefined : true,
+      );
+      const seen: string[] = [];
+      for (const size of [10, 5_000, 300_000]) {
+        const sent = repetitive(size, size);
+        client.send(sent);
+        const received = client.recv();
+        assert.deepEqual(received, Buffer.from(sent));
+        seen.push(memoryOf(received));
+      }
+      client.send([repetitive(3, 1), repetitive(5_000, 2)]);
+      seen.push(memoryOf(client.recv()));
+      client.send(repetitive(5_000, 3));
+      seen.push(memoryOf(client.recvBinary()));
+      client.send("text");
+      seen.push(memoryOf(client.recvBinary()));
+      // Bytes sent from shared memory arrive in an ArrayBuffer all the same.
+      client.send(new Uint8Array(new SharedArrayBuffer(1_000)).fill(7));
+      seen.push(memoryOf(client.recv()));
+      client.send(repetitive(5_000, 4));
+      for (const message of client) {
+        seen.push(memoryOf(message));
+        break;
+      }
+      assert.deepEqual(seen, Array(8).fill("ArrayBuffer"));
+    });
+  }
+});
