@@ -640,6 +640,9 @@ export abstract class Protocol {
       const limit =
         this.currentSize === null ? this.maxMessageSize : this.maxMessageSize - this.currentSize;
       for (let i = extensions.length - 1; i >= 0; i--) frame = extensions[i]!.decode(frame, limit);
+      // Received payloads are views of ArrayBuffers (the Node layer types them
+      // so): an extension of the application's own may decode into shared memory.
+      if (!(frame.data.buffer instanceof ArrayBuffer)) frame = inArrayBuffer(frame);
       // The frame parser allowed for what extensions add; the limit holds on what they decoded.
       if (!isControlOpcode(opcode) && frame.data.length > limit) {
         throw new PayloadTooBig(`message exceeds limit of ${this.maxMessageSize} bytes`);
@@ -982,4 +985,9 @@ export abstract class Protocol {
     }
     if ((this.flags & FAILED_WITHOUT_CLOSE) !== 0) throw new InvalidState("connection failed");
   }
+}
+
+/** `frame` with a copy of its payload in an ArrayBuffer of its own. */
+function inArrayBuffer(frame: Frame): Frame {
+  return new Frame(frame.opcode, frame.data.slice(), frame.fin, frame.rsv1, frame.rsv2, frame.rsv3);
 }

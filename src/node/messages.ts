@@ -72,17 +72,13 @@ export function asBuffer(data: Uint8Array): Buffer {
 
 /**
  * The payload of a binary message as the application gets it: a `Buffer`
- * over an `ArrayBuffer`, as {@link ReceivedBytes} says. A view of the same
- * memory, or a copy when that memory is shared (a `SharedArrayBuffer`), which
- * only an extension of the application's own can hand over: socket reads,
- * the protocol's buffers and zlib's output are all `ArrayBuffer`s.
+ * over an `ArrayBuffer`, as {@link ReceivedBytes} says, without copying.
+ * Socket reads, the protocol's buffers and zlib's output are all
+ * `ArrayBuffer`s, and the protocol copies what an extension of the
+ * application's own decodes into shared memory (`receiveFrame()`).
  */
 export function receivedBytes(data: Uint8Array): ReceivedBuffer {
-  const buffer = data.buffer;
-  if (!(buffer instanceof ArrayBuffer)) return Buffer.from(data);
-  return Buffer.isBuffer(data)
-    ? (data as ReceivedBuffer)
-    : Buffer.from(buffer, data.byteOffset, data.byteLength);
+  return asBuffer(data) as ReceivedBuffer;
 }
 
 /** Bits of {@link MessageAssembler}'s `flags`: one field for several booleans. */
