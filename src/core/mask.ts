@@ -174,7 +174,10 @@ export const SLOT_MEMORY_START = 2 * WASM_PAGE;
 export function slotMemory(bytes: number): Uint8Array | null {
   const wasm = wasmMask;
   if (wasm === null) return null;
-  if (wasm.grown) return wasm.heap;
+  if (wasm.grown) {
+    const heap = wasm.heap;
+    return heap !== null && heap.length >= SLOT_MEMORY_START + bytes ? heap : null;
+  }
   wasm.grown = true;
   try {
     const pages = Math.ceil((SLOT_MEMORY_START + bytes) / WASM_PAGE);

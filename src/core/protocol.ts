@@ -640,13 +640,13 @@ export abstract class Protocol {
       const limit =
         this.currentSize === null ? this.maxMessageSize : this.maxMessageSize - this.currentSize;
       for (let i = extensions.length - 1; i >= 0; i--) frame = extensions[i]!.decode(frame, limit);
-      // Received payloads are views of ArrayBuffers (the Node layer types them
-      // so): an extension of the application's own may decode into shared memory.
-      if (!(frame.data.buffer instanceof ArrayBuffer)) frame = inArrayBuffer(frame);
       // The frame parser allowed for what extensions add; the limit holds on what they decoded.
       if (!isControlOpcode(opcode) && frame.data.length > limit) {
         throw new PayloadTooBig(`message exceeds limit of ${this.maxMessageSize} bytes`);
       }
+      // Received payloads are views of ArrayBuffers (the Node layer types them
+      // so): an extension of the application's own may decode into shared memory.
+      if (!(frame.data.buffer instanceof ArrayBuffer)) frame = inArrayBuffer(frame);
     }
     const trace = this.rareState?.trace;
     if (trace) trace(`< ${describeFrame(frame)}`);
@@ -987,7 +987,11 @@ export abstract class Protocol {
   }
 }
 
-/** `frame` with a copy of its payload in an ArrayBuffer of its own. */
+/**
+ * `frame` with a copy of its payload in an ArrayBuffer of its own: made by
+ * the constructor, as `slice()` of a Node `Buffer` is a view of the same memory.
+ */
 function inArrayBuffer(frame: Frame): Frame {
-  return new Frame(frame.opcode, frame.data.slice(), frame.fin, frame.rsv1, frame.rsv2, frame.rsv3);
+  const data = new Uint8Array(frame.data);
+  return new Frame(frame.opcode, data, frame.fin, frame.rsv1, frame.rsv2, frame.rsv3);
 }

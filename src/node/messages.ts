@@ -75,7 +75,9 @@ export function asBuffer(data: Uint8Array): Buffer {
  * over an `ArrayBuffer`, as {@link ReceivedBytes} says, without copying.
  * Socket reads, the protocol's buffers and zlib's output are all
  * `ArrayBuffer`s, and the protocol copies what an extension of the
- * application's own decodes into shared memory (`receiveFrame()`).
+ * application's own decodes into shared memory (`receiveFrame()`). A socket
+ * of the application's own (`connect()`'s `socket`) that pushed chunks of
+ * shared memory would be the one way around that; Node's sockets never do.
  */
 export function receivedBytes(data: Uint8Array): ReceivedBuffer {
   return asBuffer(data) as ReceivedBuffer;

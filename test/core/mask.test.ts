@@ -4,6 +4,8 @@ import {
   applyMask,
   maskKeyAt,
   randomMaskKey,
+  SLOT_MEMORY_START,
+  slotMemory,
   useWasmMask,
   WASM_MASK_THRESHOLD,
   wasmMaskAvailable,
@@ -176,5 +178,24 @@ describe("randomMaskKey", () => {
     }
     // 3000 draws of 32 bits: a handful of collisions at most.
     assert.ok(keys.size > 2990);
+  });
+});
+
+describe("slotMemory", () => {
+  it("grows the memory once, and lends it only to a caller it is large enough for", () => {
+    try {
+      // A fresh module, whose memory was never grown.
+      useWasmMask(false);
+      useWasmMask(true);
+      const memory = slotMemory(1 << 20);
+      assert.ok(memory !== null);
+      assert.ok(memory.length >= SLOT_MEMORY_START + (1 << 20));
+      assert.equal(slotMemory(1000), memory);
+      // Grown once: a caller that needs more gets none rather than too little.
+      assert.equal(slotMemory(memory.length), null);
+    } finally {
+      useWasmMask(false);
+      useWasmMask(true);
+    }
   });
 });

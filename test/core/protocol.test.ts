@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { ClientProtocol } from "../../src/core/client.js";
@@ -1287,28 +1288,35 @@ describe("extensions in the protocol", () => {
     assert.equal(server.closeSent?.code, 1002);
   });
 
-  it("copies a payload an extension decodes into shared memory into an ArrayBuffer", () => {
-    const sharing: Extension = {
-      name: "x-shared",
-      encode: (frame) => frame,
-      decode: (frame) => {
-        const shared = new Uint8Array(new SharedArrayBuffer(frame.data.length));
-        shared.set(frame.data);
-        return new Frame(frame.opcode, shared, frame.fin);
-      },
-    };
-    const server = openProtocol("server");
-    server.extensions = [sharing];
-    server.receiveData(fromPeer("server", Opcode.BINARY, hex("01 02 03"), false));
-    server.receiveData(fromPeer("server", Opcode.CONT, hex("04")));
-    const received = frames(server);
-    assert.equal(received.length, 2);
-    for (const frame of received) assert.ok(frame.data.buffer instanceof ArrayBuffer);
-    assert.equal(toHex(received[0]!.data), "010203");
-    assert.equal(received[0]!.fin, false);
-    assert.equal(toHex(received[1]!.data), "04");
-    assert.equal(received[1]!.opcode, Opcode.CONT);
-  });
+  const sharedMemory = [
+    ["a Uint8Array", (length: number) => new Uint8Array(new SharedArrayBuffer(length))],
+    // Whose slice() is a view of the same memory.
+    ["a Buffer", (length: number) => Buffer.from(new SharedArrayBuffer(length))],
+  ] as const;
+  for (const [kind, share] of sharedMemory) {
+    it(`copies a payload an extension decodes into shared memory (${kind}) into an ArrayBuffer`, () => {
+      const sharing: Extension = {
+        name: "x-shared",
+        encode: (frame) => frame,
+        decode: (frame) => {
+          const shared = share(frame.data.length);
+          shared.set(frame.data);
+          return new Frame(frame.opcode, shared, frame.fin);
+        },
+      };
+      const server = openProtocol("server");
+      server.extensions = [sharing];
+      server.receiveData(fromPeer("server", Opcode.BINARY, hex("01 02 03"), false));
+      server.receiveData(fromPeer("server", Opcode.CONT, hex("04")));
+      const received = frames(server);
+      assert.equal(received.length, 2);
+      for (const frame of received) assert.ok(frame.data.buffer instanceof ArrayBuffer);
+      assert.equal(toHex(received[0]!.data), "010203");
+      assert.equal(received[0]!.fin, false);
+      assert.equal(toHex(received[1]!.data), "04");
+      assert.equal(received[1]!.opcode, Opcode.CONT);
+    });
+  }
 
   it("checks the UTF-8 of an encoded message once decoded, not as its frames arrive", () => {
     // Bytes that are invalid UTF-8 on the wire and valid once the extension decodes them.
