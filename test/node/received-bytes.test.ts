@@ -17,26 +17,12 @@ import type {
 import { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
-import type { Data } from "../../src/node/messages.js";
+import { memoryOf, repetitive } from "../helpers/received-bytes.js";
 import { startServer, unhandledRejections } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
-
-/** What a message is: text, or the kind of memory its bytes are in. */
-function memoryOf(message: Data): string {
-  if (typeof message === "string") return "text";
-  const buffer: ArrayBufferLike = message.buffer;
-  // Both ways: the tag names a SharedArrayBuffer as such.
-  const tag = Object.prototype.toString.call(buffer).slice(8, -1);
-  return buffer instanceof ArrayBuffer ? tag : `${tag}, not an ArrayBuffer`;
-}
-
-/** `n` bytes that compress well: permessage-deflate sends them compressed. */
-function repetitive(n: number, seed: number): Uint8Array {
-  return new Uint8Array(n).map((_, i) => (seed + (i % 17)) & 0xff);
-}
 
 /**
  * The messages each test sends from the client, each echoed by the server:

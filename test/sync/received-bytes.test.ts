@@ -8,26 +8,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { connect, type Data } from "../../src/sync/index.js";
+import { connect } from "../../src/sync/index.js";
+import { memoryOf, repetitive } from "../helpers/received-bytes.js";
 import { unhandledRejections } from "../helpers/server.js";
 import { Peer } from "./peer.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
 });
-
-/** What a message is: text, or the kind of memory its bytes are in. */
-function memoryOf(message: Data): string {
-  if (typeof message === "string") return "text";
-  const buffer: ArrayBufferLike = message.buffer;
-  const tag = Object.prototype.toString.call(buffer).slice(8, -1);
-  return buffer instanceof ArrayBuffer ? tag : `${tag}, not an ArrayBuffer`;
-}
-
-/** `n` bytes that compress well: permessage-deflate sends them compressed. */
-function repetitive(n: number, seed: number): Uint8Array {
-  return new Uint8Array(n).map((_, i) => (seed + (i % 17)) & 0xff);
-}
 
 describe("sync: received binary messages", () => {
   let peer: Peer;
