@@ -16,7 +16,8 @@ import type {
 } from "../../src/core/extensions/base.js";
 import { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
-import { connect } from "../../src/node/client.js";
+import { type ClientConnection, connect } from "../../src/node/client.js";
+import type { ServerConnection } from "../../src/node/server.js";
 import { memoryOf, repetitive } from "../helpers/received-bytes.js";
 import { startServer, unhandledRejections } from "../helpers/server.js";
 
@@ -40,32 +41,40 @@ function joined(message: Uint8Array | Uint8Array[]): Uint8Array {
   return Array.isArray(message) ? new Uint8Array(Buffer.concat(message)) : message;
 }
 
+/** A handler that echoes each message, noting in `onServer` what memory it arrived in. */
+function echoNotingMemory(onServer: string[]): (ws: ServerConnection) => Promise<void> {
+  return async (ws) => {
+    for await (const message of ws) {
+      onServer.push(memoryOf(message));
+      await ws.send(message);
+    }
+  };
+}
+
+/** Sends each of {@link SENT} and checks its echo; returns what memory each echo arrived in. */
+async function echoEach(ws: ClientConnection): Promise<string[]> {
+  const onClient: string[] = [];
+  for (const message of SENT) {
+    await ws.send(message);
+    const received = await ws.recv();
+    assert.deepEqual(received, Buffer.from(joined(message)));
+    onClient.push(memoryOf(received));
+  }
+  return onClient;
+}
+
 describe("received binary messages", () => {
   for (const compression of [null, "deflate"] as const) {
     it(`are in an ArrayBuffer on the client and on the server (compression: ${compression})`, async () => {
       const onServer: string[] = [];
-      const { server, uri } = await startServer(
-        async (ws) => {
-          for await (const message of ws) {
-            onServer.push(memoryOf(message));
-            await ws.send(message);
-          }
-        },
-        { compression },
-      );
+      const { server, uri } = await startServer(echoNotingMemory(onServer), { compression });
       await using _server = server;
       await using ws = await connect(uri, { compression });
       assert.equal(
         ws.response?.headers.get("Sec-WebSocket-Extensions")?.startsWith("permessage-deflate"),
         compression === null ? undefined : true,
       );
-      const onClient: string[] = [];
-      for (const message of SENT) {
-        await ws.send(message);
-        const received = await ws.recv();
-        assert.deepEqual(received, Buffer.from(joined(message)));
-        onClient.push(memoryOf(received));
-      }
+      const onClient = await echoEach(ws);
       // recvBinary(): a binary message, and a text one it encodes.
       await ws.send(repetitive(5_000, 6));
       onClient.push(memoryOf(await ws.recvBinary()));
@@ -114,25 +123,14 @@ describe("received binary messages", () => {
 
   it("are copied into an ArrayBuffer when an extension decodes them into shared memory", async () => {
     const onServer: string[] = [];
-    const { server, uri } = await startServer(
-      async (ws) => {
-        for await (const message of ws) {
-          onServer.push(memoryOf(message));
-          await ws.send(message);
-        }
-      },
-      { compression: null, extensions: [serverFactory] },
-    );
+    const { server, uri } = await startServer(echoNotingMemory(onServer), {
+      compression: null,
+      extensions: [serverFactory],
+    });
     await using _server = server;
     await using ws = await connect(uri, { compression: null, extensions: [clientFactory] });
     assert.equal(ws.response?.headers.get("Sec-WebSocket-Extensions"), sharing.name);
-    const onClient: string[] = [];
-    for (const message of SENT) {
-      await ws.send(message);
-      const received = await ws.recv();
-      assert.deepEqual(received, Buffer.from(joined(message)));
-      onClient.push(memoryOf(received));
-    }
+    const onClient = await echoEach(ws);
     assert.deepEqual(onClient, Array(4).fill("ArrayBuffer"));
     assert.deepEqual(onServer, Array(4).fill("ArrayBuffer"));
   });
