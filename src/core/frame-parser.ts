@@ -187,6 +187,21 @@ export class FrameParser {
   }
 
   /**
+   * The rest of the payload being assembled, still to arrive, when nothing
+   * else is buffered in `reader`; else `null`. An I/O layer may read the next
+   * bytes from the network straight into it and feed `reader` a view of the
+   * part it filled: {@link StreamReader.readInto} then finds them in place
+   * and copies nothing. Valid until the next bytes are fed.
+   */
+  unfilledAssembly(reader: StreamReader): Uint8Array | null {
+    const assembly = this.assembly;
+    // Empty once peekPayload() assembled the whole payload: a read of zero
+    // bytes would look like the end of the stream.
+    if (assembly === null || reader.length !== 0 || this.assembled >= this.length) return null;
+    return assembly.subarray(this.assembled, this.length);
+  }
+
+  /**
    * Decides whether the payload of the frame just parsed is assembled as it
    * arrives: each chunk is copied (and unmasked) into the payload's buffer
    * while it is still in the processor's cache, and released right away, so

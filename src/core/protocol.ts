@@ -360,6 +360,18 @@ export abstract class Protocol {
   }
 
   /**
+   * Where the next bytes from the network may be read straight into, or
+   * `null`: the part of a large frame's payload still to arrive, while it is
+   * assembled and nothing else is buffered. The I/O layer passes a view of
+   * the part its read filled to {@link receiveData}, which then copies
+   * nothing. Valid until the next call to {@link receiveData}.
+   */
+  receiveBuffer(): Uint8Array | null {
+    if (this.mode !== "frames") return null;
+    return this.frameParser.unfilledAssembly(this.reader);
+  }
+
+  /**
    * Parses the bytes held back once {@link decodedMessageBudget} ran out,
    * within the budget now set, or once parsing yielded before a large frame
    * (see {@link parsingYielded}).

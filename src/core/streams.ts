@@ -194,8 +194,17 @@ export class StreamReader {
       const take = Math.min(stop - filled, chunk.length - offset);
       const piece =
         offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take);
-      if (key === null) target.set(piece, filled);
-      else applyMask(piece, maskKeyAt(key, filled), target.subarray(filled));
+      if (key !== null) {
+        // In place when the piece already is where it goes (see below).
+        applyMask(piece, maskKeyAt(key, filled), target.subarray(filled));
+      } else if (
+        piece.buffer !== target.buffer ||
+        piece.byteOffset !== target.byteOffset + filled
+      ) {
+        target.set(piece, filled);
+      }
+      // Else the I/O layer read these bytes straight into the target (see
+      // FrameParser.unfilledAssembly()): they are where they go already.
       filled += take;
       this.advance(take);
     }

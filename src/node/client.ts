@@ -6,7 +6,7 @@
  * @module
  */
 
-import * as net from "node:net";
+import type * as net from "node:net";
 import * as tls from "node:tls";
 import { ClientProtocol } from "../core/client.js";
 import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core/errors.js";
@@ -22,6 +22,7 @@ import { type CompressionOptions, clientExtensions } from "./compression.js";
 import {
   Connection,
   type ConnectionOptions,
+  connectReadingDirectly,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from "./connection.js";
@@ -507,11 +508,16 @@ function directSocket(uri: WebSocketUri, viaPath: boolean, options: ConnectOptio
     const path = options.path!;
     return uri.secure
       ? tls.connect(clientTlsOptions(uri, { path }, options.tls))
-      : net.connect({ path, allowHalfOpen: true });
+      : connectReadingDirectly({ path, allowHalfOpen: true });
   }
   return uri.secure
     ? tls.connect(clientTlsOptions(uri, { ...options.tcp, port: uri.port }, options.tls))
-    : net.connect({ ...options.tcp, host: uri.host, port: uri.port, allowHalfOpen: true });
+    : connectReadingDirectly({
+        ...options.tcp,
+        host: uri.host,
+        port: uri.port,
+        allowHalfOpen: true,
+      });
 }
 
 /** A tunnel through `proxy` to the server of `uri`, open and paused. */

@@ -8,6 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import type { AddressInfo, Socket } from "node:net";
+import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { Close } from "../core/close.js";
 import { CloseCode } from "../core/close-codes.js";
@@ -258,6 +259,7 @@ interface OwnedSocket extends Socket {
 
 // Set by the static block of Connection; see there.
 let onSocketData: (this: Socket, chunk: Buffer) => void;
+let onDirectRead: (this: Socket, bytesRead: number, buffer: Uint8Array) => boolean;
 let onSocketConnect: (this: Socket) => void;
 let onSocketEnd: (this: Socket) => void;
 let onSocketError: (this: Socket, error: Error) => void;
@@ -1566,7 +1568,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     settle(discarded ? new Rejection(this.closeError()) : undefined);
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Uint8Array): void {
     try {
       this.protocol.decodedMessageBudget = this.messages.room;
       this.protocol.receiveData(chunk);
@@ -1744,6 +1746,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     onSocketData = function (this: Socket, chunk: Buffer): void {
       (this as OwnedSocket)[CONNECTION].onData(chunk);
     };
+    onDirectRead = function (this: Socket, bytesRead: number, buffer: Uint8Array): boolean {
+      // The shared buffer is read into again by the next read of any socket:
+      // its bytes are copied out now. Others are the payload's own memory.
+      const chunk =
+        buffer === sharedReadBuffer ? buffer.slice(0, bytesRead) : buffer.subarray(0, bytesRead);
+      (this as OwnedSocket)[CONNECTION].onData(chunk);
+      return true;
+    };
     onSocketConnect = function (this: Socket): void {
       (this as OwnedSocket)[CONNECTION].captureRemoteAddress();
     };
@@ -1794,4 +1804,33 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       connection.socket.destroy();
     };
   }
+}
+
+/**
+ * Where the sockets of {@link connectReadingDirectly} read what is not the
+ * rest of a large payload: shared by all of them, since each read is copied
+ * out before the event loop reads from any socket again.
+ */
+const sharedReadBuffer = new Uint8Array(65536);
+
+/**
+ * `net.connect(options)`, for a socket that a connection will own, whose
+ * reads land straight in the large payload being assembled while there is
+ * one (see `Protocol.receiveBuffer()`): the bytes of a large message are
+ * then written once, by the kernel, where a read into a buffer of Node's
+ * would have them copied again. Other reads are copied out of a shared
+ * buffer, as Node copies each read into a buffer of its size. Node offers
+ * this (`onread`) only for the sockets it connects: not a server's, nor a
+ * TLS socket's.
+ */
+export function connectReadingDirectly(options: net.NetConnectOpts): Socket {
+  // Node asks for the first buffer while it makes the socket, before it returns it.
+  let socket: OwnedSocket | undefined;
+  const nextBuffer = (): Uint8Array =>
+    socket?.[CONNECTION]?.protocol.receiveBuffer() ?? sharedReadBuffer;
+  socket = net.connect({
+    ...options,
+    onread: { buffer: nextBuffer, callback: onDirectRead },
+  }) as OwnedSocket;
+  return socket;
 }

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
+import { ClientProtocol } from "../../src/core/client.js";
 import { PayloadTooBig } from "../../src/core/errors.js";
 import { Frame } from "../../src/core/frame.js";
 import { FrameParser } from "../../src/core/frame-parser.js";
 import { serializeFrame } from "../../src/core/frame-writer.js";
 import { Opcode } from "../../src/core/opcodes.js";
+import type { Protocol } from "../../src/core/protocol.js";
 import { State } from "../../src/core/state.js";
 import { StreamReader } from "../../src/core/streams.js";
 import { concat, hex, toHex } from "../helpers/bytes.js";
@@ -394,4 +396,151 @@ describe("large payloads through the protocol", () => {
       });
     });
   }
+});
+
+describe("FrameParser.unfilledAssembly", () => {
+  const data = payload(LARGE);
+  const bytes = wire(new Frame(Opcode.BINARY, data), false);
+  const header = bytes.length - LARGE;
+
+  it("is the rest of the payload being assembled, once nothing else is buffered", () => {
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: false });
+    assert.equal(parser.unfilledAssembly(reader), null, "no frame");
+    reader.feedData(bytes.slice(0, header + SIXTEENTH - 1));
+    assert.equal(parser.parse(reader), null);
+    assert.equal(parser.unfilledAssembly(reader), null, "not assembled before a sixteenth is here");
+    reader.feedData(bytes.slice(header + SIXTEENTH - 1, header + 30000));
+    assert.equal(parser.parse(reader), null);
+    const rest = parser.unfilledAssembly(reader)!;
+    assert.equal(rest.length, LARGE - 30000);
+    // Filled as a read would, in two parts.
+    rest.set(bytes.subarray(header + 30000, header + 40000));
+    reader.feedData(rest.subarray(0, 10000));
+    assert.equal(parser.parse(reader), null);
+    const last = parser.unfilledAssembly(reader)!;
+    assert.equal(last.buffer, rest.buffer);
+    assert.equal(last.byteOffset, rest.byteOffset + 10000);
+    assert.equal(last.length, LARGE - 40000);
+    last.set(bytes.subarray(header + 40000));
+    reader.feedData(last);
+    const frame = parser.parse(reader)!;
+    assert.ok(same(frame.data, data));
+    assert.equal(frame.data.buffer, rest.buffer, "the payload is the memory read into");
+    assert.equal(parser.unfilledAssembly(reader), null, "none once the frame is complete");
+  });
+
+  it("is null while other bytes are buffered", () => {
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: false });
+    reader.feedData(bytes.slice(0, header + 30000));
+    assert.equal(parser.parse(reader), null);
+    reader.feedData(bytes.slice(header + 30000, header + 30001));
+    assert.equal(parser.unfilledAssembly(reader), null);
+  });
+
+  it("is null when the payload was all assembled by peekPayload", () => {
+    const text = wire(new Frame(Opcode.TEXT, new Uint8Array(LARGE).fill(0x61)), false);
+    const reader = new StreamReader();
+    const parser = new FrameParser({ mask: false });
+    reader.feedData(text.slice(0, header + 30000));
+    assert.equal(parser.parse(reader), null);
+    assert.equal(parser.peekPayload(reader).length, 1);
+    assert.equal(parser.unfilledAssembly(reader)!.length, LARGE - 30000);
+    reader.feedData(text.slice(header + 30000));
+    assert.equal(parser.peekPayload(reader).length, 1);
+    // A read into an empty buffer would return 0 bytes: the end of the stream.
+    assert.equal(parser.unfilledAssembly(reader), null);
+    assert.equal(parser.parse(reader)!.data.length, LARGE);
+  });
+});
+
+/**
+ * Feeds `stream` to `protocol` the way an I/O layer that reads straight into
+ * {@link Protocol.receiveBuffer} does, reads of at most `readSize` bytes,
+ * each either into that buffer or into a scratch buffer copied out. Returns
+ * the frames received and the bytes read straight into a payload.
+ */
+function readStraightIn(
+  protocol: Protocol,
+  stream: Uint8Array,
+  readSize: number,
+): { frames: Frame[]; direct: number; regions: Uint8Array[] } {
+  const scratch = new Uint8Array(readSize);
+  const frames: Frame[] = [];
+  const regions: Uint8Array[] = [];
+  let direct = 0;
+  for (let at = 0; at < stream.length; ) {
+    const region = protocol.receiveBuffer();
+    const into = region ?? scratch;
+    const n = Math.min(into.length, readSize, stream.length - at);
+    into.set(stream.subarray(at, at + n));
+    at += n;
+    if (region !== null) {
+      regions.push(region);
+      direct += n;
+      protocol.receiveData(region.subarray(0, n));
+    } else {
+      protocol.receiveData(scratch.slice(0, n));
+    }
+    frames.push(...(protocol.eventsReceived() as Frame[]));
+  }
+  return { frames, direct, regions };
+}
+
+describe("Protocol.receiveBuffer", () => {
+  for (const role of ["client", "server"] as const satisfies readonly Role[]) {
+    it(`lets a ${role}'s large payloads be read straight into their memory`, () => {
+      const first = payload(LARGE, 1);
+      const second = payload(3 * LARGE, 2);
+      const text = new Uint8Array(2 * LARGE).fill(0x62);
+      const stream = concat([
+        fromPeer(role, Opcode.BINARY, first, false),
+        fromPeer(role, Opcode.PING, "hi"),
+        fromPeer(role, Opcode.CONT, second, true),
+        fromPeer(role, Opcode.BINARY, hex("01 02")),
+        fromPeer(role, Opcode.TEXT, text),
+      ]);
+      for (const readSize of [4096, 20000, 65536]) {
+        const context = `reads of ${readSize}`;
+        const protocol = openProtocol(role);
+        const { frames, direct, regions } = readStraightIn(protocol, stream, readSize);
+        assert.deepEqual(
+          frames.map((frame) => frame.opcode),
+          [Opcode.BINARY, Opcode.PING, Opcode.CONT, Opcode.BINARY, Opcode.TEXT],
+          context,
+        );
+        assert.ok(same(frames[0]!.data, first), context);
+        assert.ok(same(frames[2]!.data, second), context);
+        assert.equal(toHex(frames[3]!.data), "0102", context);
+        assert.ok(same(frames[4]!.data, text), context);
+        assert.equal(protocol.state, State.OPEN, context);
+        // All but what arrives before each assembly starts: a sixteenth of the
+        // payload, and the reads that brought it and the header.
+        const total = first.length + second.length + text.length;
+        const before = total / 16 + 3 * 2 * readSize;
+        assert.ok(direct > 0 && direct >= total - before, `${context}: ${direct} of ${total}`);
+        for (const index of [0, 2, 4]) {
+          const memory = frames[index]!.data.buffer;
+          assert.ok(
+            regions.some((region) => region.buffer === memory),
+            `${context}: frame ${index} was read into`,
+          );
+        }
+      }
+    });
+  }
+
+  it("is null during the handshake, between frames, and once input is discarded", () => {
+    const client = new ClientProtocol("ws://example.com/");
+    client.sendRequest(client.connect());
+    assert.equal(client.receiveBuffer(), null, "handshake");
+    const protocol = openProtocol("client");
+    assert.equal(protocol.receiveBuffer(), null, "between frames");
+    const bytes = fromPeer("client", Opcode.BINARY, payload(LARGE));
+    protocol.receiveData(bytes.slice(0, 30000));
+    assert.notEqual(protocol.receiveBuffer(), null, "during a large payload");
+    protocol.fail(1001, "going away");
+    assert.equal(protocol.receiveBuffer(), null, "after failing");
+  });
 });

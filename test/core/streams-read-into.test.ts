@@ -89,6 +89,80 @@ describe("StreamReader.readInto", () => {
   });
 });
 
+/**
+ * Runs `body` while counting the calls of `Uint8Array.prototype.set` that
+ * copy memory onto itself: readInto() on bytes already where they go.
+ */
+function countingCopiesInPlace(body: () => void): number {
+  const set = Uint8Array.prototype.set;
+  let inPlace = 0;
+  Uint8Array.prototype.set = function (
+    this: Uint8Array,
+    source: ArrayLike<number>,
+    offset = 0,
+  ): void {
+    const view = source as Uint8Array;
+    if (view.buffer === this.buffer && view.byteOffset === this.byteOffset + offset) inPlace++;
+    set.call(this, source, offset);
+  };
+  try {
+    body();
+  } finally {
+    Uint8Array.prototype.set = set;
+  }
+  return inPlace;
+}
+
+describe("StreamReader.readInto with bytes read straight into the target", () => {
+  it("finds them where they go and copies nothing", () => {
+    const target = new Uint8Array(10);
+    const reader = new StreamReader();
+    const copies = countingCopiesInPlace(() => {
+      // What an I/O layer does: it reads into the target past what is filled,
+      // then feeds the view of the part its read wrote.
+      target.set(hex("01 02 03"), 0);
+      reader.feedData(target.subarray(0, 3));
+      assert.equal(reader.readInto(target, 0, 10), 3);
+      target.set(hex("04 05 06 07"), 3);
+      reader.feedData(target.subarray(3, 7));
+      assert.equal(reader.readInto(target, 3, 10), 7);
+    });
+    assert.equal(copies, 0);
+    assert.equal(toHex(target), "01020304050607000000");
+    assert.equal(reader.length, 0);
+  });
+
+  it("copies bytes of the target's memory that are not where they go", () => {
+    const memory = new Uint8Array(12);
+    const target = memory.subarray(2);
+    const reader = new StreamReader();
+    memory.set(hex("0a 0b 0c"), 0);
+    // Same memory, 2 bytes before their place in the target: they move.
+    reader.feedData(memory.subarray(0, 3));
+    assert.equal(reader.readInto(target, 0, 10), 3);
+    assert.equal(toHex(target.subarray(0, 3)), "0a0b0c");
+    // The same bytes as a chunk fed after others: they go past what was filled.
+    reader.feedData(target.subarray(0, 3));
+    assert.equal(reader.readInto(target, 3, 10), 6);
+    assert.equal(toHex(target.subarray(0, 6)), "0a0b0c0a0b0c");
+  });
+
+  it("unmasks in place, with the key phase of their index in the target", () => {
+    const plain = new Uint8Array(1000).map((_, i) => (i * 7 + 1) & 0xff);
+    const wire = masked(plain);
+    const target = new Uint8Array(plain.length);
+    const reader = new StreamReader();
+    let filled = 0;
+    for (const size of [3, 400, 1, 596]) {
+      target.set(wire.subarray(filled, filled + size), filled);
+      reader.feedData(target.subarray(filled, filled + size));
+      filled = reader.readInto(target, filled, target.length, key);
+    }
+    assert.equal(filled, plain.length);
+    assert.equal(toHex(target), toHex(plain));
+  });
+});
+
 describe("StreamReader when emptied", () => {
   it("keeps working after every way of emptying it", () => {
     const reader = new StreamReader();
