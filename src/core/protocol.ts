@@ -364,7 +364,9 @@ export abstract class Protocol {
    * `null`: the part of a large frame's payload still to arrive, while it is
    * assembled and nothing else is buffered. The I/O layer passes a view of
    * the part its read filled to {@link receiveData}, which then copies
-   * nothing. Valid until the next call to {@link receiveData}.
+   * nothing. Valid until the next call to {@link receiveData}; should the
+   * connection fail or stop reading frames meanwhile, bytes read into it
+   * are still bytes of the stream, and are handled (or dropped) as such.
    */
   receiveBuffer(): Uint8Array | null {
     if (this.mode !== "frames") return null;

@@ -1355,8 +1355,12 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     const events = this.protocol.eventsReceived();
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
-      if (event instanceof Object && "opcode" in event) this.handleFrame(event as Frame);
-      else this.handleHandshakeEvent(event);
+      if (event instanceof Object && "opcode" in event) {
+        // The rest would follow a message lost: the connection failed.
+        if (!this.handleFrame(event as Frame)) break;
+      } else {
+        this.handleHandshakeEvent(event);
+      }
     }
     this.afterProtocolStep();
     if (this.protocol.parsingYielded) this.resumeAfterReplies();
@@ -1380,13 +1384,25 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     }
   }
 
-  private handleFrame(frame: Frame): void {
+  /** Hands `frame` on; `false` when its message can't be delivered, which fails the connection. */
+  private handleFrame(frame: Frame): boolean {
     const opcode = frame.opcode;
     if (opcode <= Opcode.BINARY) {
-      this.messages.put(frame);
+      try {
+        this.messages.put(frame);
+      } catch (error) {
+        // A text message longer than the longest string V8 makes (2^29 - 24
+        // characters: ERR_STRING_TOO_LONG), which only `maxMessageSize: null`
+        // lets in. Thrown from here, it would end the process.
+        this.logger.warn(this.logMessage("received a message too big to deliver"), error);
+        // RFC 6455 §7.4.1: 1009 "a message that is too big for it to process".
+        this.protocol.fail(CloseCode.MESSAGE_TOO_BIG, "message too big to deliver");
+        return false;
+      }
     } else if (opcode === Opcode.PONG) {
       this.acknowledgePings(frame.data);
     }
+    return true;
   }
 
   /** RFC 6455 §5.5.3: a pong answers its ping; it also settles every earlier ping. */
@@ -1751,7 +1767,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       // its bytes are copied out now. Others are the payload's own memory.
       const chunk =
         buffer === sharedReadBuffer ? buffer.slice(0, bytesRead) : buffer.subarray(0, bytesRead);
-      (this as OwnedSocket)[CONNECTION].onData(chunk);
+      try {
+        (this as OwnedSocket)[CONNECTION].onData(chunk);
+      } catch (error) {
+        // Node asks for the next buffer only after a callback that returned:
+        // no read may land in this one again.
+        this.destroy();
+        throw error;
+      }
       return true;
     };
     onSocketConnect = function (this: Socket): void {

@@ -531,6 +531,27 @@ describe("Protocol.receiveBuffer", () => {
     });
   }
 
+  it("is parsed in place once parsing resumes, when read into while parsing was held", () => {
+    const data = payload(LARGE);
+    const bytes = fromPeer("client", Opcode.BINARY, data);
+    const header = bytes.length - LARGE;
+    const protocol = openProtocol("client");
+    protocol.receiveData(bytes.slice(0, header + 30000));
+    const region = protocol.receiveBuffer()!;
+    assert.equal(region.length, LARGE - 30000);
+    region.set(bytes.subarray(header + 30000));
+    // The I/O layer's queue is full: the bytes wait, unparsed, where they were read.
+    protocol.decodedMessageBudget = 0;
+    protocol.receiveData(region);
+    assert.deepEqual(protocol.eventsReceived(), []);
+    assert.equal(protocol.receiveBuffer(), null, "bytes are buffered");
+    protocol.decodedMessageBudget = -1;
+    protocol.resumeParsing();
+    const [frame] = protocol.eventsReceived() as Frame[];
+    assert.ok(same(frame!.data, data));
+    assert.equal(frame!.data.buffer, region.buffer);
+  });
+
   it("is null during the handshake, between frames, and once input is discarded", () => {
     const client = new ClientProtocol("ws://example.com/");
     client.sendRequest(client.connect());

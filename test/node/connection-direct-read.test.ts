@@ -13,9 +13,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { CloseCode } from "../../src/core/close-codes.js";
+import { ConnectionClosedError } from "../../src/core/errors.js";
+import type { Frame } from "../../src/core/frame.js";
+import { Opcode } from "../../src/core/opcodes.js";
 import { type ClientConnection, connect } from "../../src/node/client.js";
 import { type Handler, serve } from "../../src/node/server.js";
-import { startServer, unhandledRejections } from "../helpers/server.js";
+import { fromPeer } from "../helpers/protocol.js";
+import { acceptRaw, closePayload, rawServer } from "../helpers/raw.js";
+import { deferred, startServer, unhandledRejections } from "../helpers/server.js";
 
 const directory = mkdtempSync(join(tmpdir(), "websockets-ts-"));
 
@@ -45,17 +51,36 @@ function sending(messages: readonly Message[]): Handler {
   };
 }
 
-/** Records the memory the connection's protocol hands out for reads straight into a payload. */
-function recordDirectReads(ws: ClientConnection): Uint8Array[] {
-  const regions: Uint8Array[] = [];
+/** What {@link recordDirectReads} saw. */
+interface DirectReads {
+  /** The memory the protocol handed out for reads straight into a payload. */
+  readonly regions: Uint8Array[];
+  /** How many bytes the socket fed the protocol where it had read them: in one of `regions`. */
+  bytesInPlace: number;
+  /** Called at each such feed. */
+  onRead?: () => void;
+}
+
+/** Watches what `ws`'s protocol hands out for reads, and what the socket feeds it. */
+function recordDirectReads(ws: ClientConnection): DirectReads {
+  const reads: DirectReads = { regions: [], bytesInPlace: 0 };
   const protocol = ws.protocol;
+  let last: Uint8Array | null = null;
   const receiveBuffer = protocol.receiveBuffer.bind(protocol);
   protocol.receiveBuffer = () => {
-    const region = receiveBuffer();
-    if (region !== null) regions.push(region);
-    return region;
+    last = receiveBuffer();
+    if (last !== null) reads.regions.push(last);
+    return last;
   };
-  return regions;
+  const receiveData = protocol.receiveData.bind(protocol);
+  protocol.receiveData = (data) => {
+    if (last !== null && data.buffer === last.buffer && data.byteOffset === last.byteOffset) {
+      reads.bytesInPlace += data.length;
+      reads.onRead?.();
+    }
+    receiveData(data);
+  };
+  return reads;
 }
 
 /** Receives `messages` in order on `ws`, checking each. */
@@ -96,13 +121,16 @@ describe("a client's reads straight into large payloads", () => {
         options = { path: join(directory, "direct.sock") };
       }
       await using ws = await connect(uri!, options);
-      const regions = recordDirectReads(ws);
+      const reads = recordDirectReads(ws);
       const got = await receiveAll(ws, MESSAGES);
       const large = got[0] as Buffer;
       assert.ok(
-        regions.some((region) => region.buffer === large.buffer),
+        reads.regions.some((region) => region.buffer === large.buffer),
         "the 1 MiB message is the memory its reads went into",
       );
+      // All of the 1 MiB but what arrived before its assembly started: a
+      // sixteenth, in reads of up to 64 KiB.
+      assert.ok(reads.bytesInPlace >= (1 << 20) - (1 << 16) - 2 * 65536, `${reads.bytesInPlace}`);
     });
   }
 
@@ -141,13 +169,13 @@ describe("a client's reads straight into large payloads", () => {
     const { server, uri } = await startServer(sending(messages));
     await using _server = server;
     await using ws = await connect(uri, { maxQueue: 1 });
-    const regions = recordDirectReads(ws);
+    const reads = recordDirectReads(ws);
     for (const [index, message] of messages.entries()) {
       // A turn of the event loop between messages: the queue fills and reading stops.
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(await ws.recv(), message, `message ${index}`);
     }
-    assert.ok(regions.length > 0);
+    assert.ok(reads.bytesInPlace > 0);
   });
 
   it("deliver a large compressed message whole", async () => {
@@ -157,8 +185,62 @@ describe("a client's reads straight into large payloads", () => {
     await using _server = server;
     await using ws = await connect(uri, { compression: "deflate" });
     assert.match(ws.response?.headers.get("Sec-WebSocket-Extensions") ?? "", /permessage-deflate/);
-    const regions = recordDirectReads(ws);
+    const reads = recordDirectReads(ws);
     await receiveAll(ws, messages);
-    assert.ok(regions.length > 0, "the compressed frame was read into");
+    assert.ok(reads.bytesInPlace > 0, "the compressed frame was read into");
+  });
+
+  it("fail with 1007 on invalid UTF-8 in text read straight into its payload", async () => {
+    const text = new Uint8Array(300_000).fill(0x61);
+    text[250_000] = 0xff;
+    const frame = fromPeer("client", Opcode.TEXT, text);
+    const closeFrame = deferred<Frame | null>();
+    const watching = deferred();
+    const pieceSent = deferred();
+    await using raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      await watching.promise;
+      peer.write(frame.subarray(0, 100_000));
+      // The rest once the client's reads land in the payload.
+      await pieceSent.promise;
+      peer.write(frame.subarray(100_000));
+      closeFrame.resolve(await peer.readUntilClose());
+      peer.socket.end();
+    });
+    await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    const reads = recordDirectReads(ws);
+    reads.onRead = () => pieceSent.resolve();
+    watching.resolve();
+    const error = await ws.recv().then(
+      () => assert.fail("the message is invalid"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    assert.equal(error.sent?.code, CloseCode.INVALID_DATA);
+    assert.equal(closePayload(await closeFrame.promise)?.[0], 1007);
+    assert.ok(reads.bytesInPlace > 0);
+  });
+
+  it("report a connection lost in the middle of a payload read straight into", async () => {
+    const frame = fromPeer("client", Opcode.BINARY, randomBytes(1 << 20));
+    const watching = deferred();
+    const readInto = deferred();
+    await using raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      await watching.promise;
+      peer.write(frame.subarray(0, 300_000));
+      await readInto.promise;
+      peer.socket.resetAndDestroy();
+    });
+    await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null });
+    const reads = recordDirectReads(ws);
+    reads.onRead = () => readInto.resolve();
+    watching.resolve();
+    const error = await ws.recv().then(
+      () => assert.fail("the message never completes"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    assert.equal(ws.closeCode, CloseCode.ABNORMAL_CLOSURE);
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
+import { Buffer, constants } from "node:buffer";
 import { once } from "node:events";
 import type { Socket } from "node:net";
 import { after, describe, it } from "node:test";
@@ -10,6 +10,7 @@ import {
   ConnectionClosedOK,
   InvalidState,
 } from "../../src/core/errors.js";
+import type { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { isPooled } from "../../src/core/outgoing.js";
 import { State } from "../../src/core/state.js";
@@ -1886,5 +1887,41 @@ describe("a close frame that arrives with messages", () => {
     ]);
     await ws.closed;
     assert.equal(ws.closeCode, 1001);
+  });
+});
+
+describe("Connection, a text message longer than a string can be", () => {
+  it("fails the connection with 1009 instead of throwing from the socket's callback", async () => {
+    // Only `maxMessageSize: null` lets such a message in: V8's strings stop
+    // at 2^29 - 24 characters, and each byte of ASCII text is one of them.
+    const length = constants.MAX_STRING_LENGTH + 1;
+    const closeFrame = deferred<Frame | null>();
+    await using raw = await rawServer(async (peer) => {
+      await acceptRaw(peer);
+      const header = new Uint8Array(10);
+      header[0] = 0x81; // FIN, TEXT
+      header[1] = 127; // RFC 6455 §5.2: the length in the next 8 bytes
+      new DataView(header.buffer).setBigUint64(2, BigInt(length));
+      peer.write(header);
+      const chunk = new Uint8Array(1 << 20).fill(0x61);
+      for (let left = length; left > 0 && !peer.ended; left -= chunk.length) {
+        if (!peer.socket.write(chunk.subarray(0, Math.min(left, chunk.length)))) {
+          await once(peer.socket, "drain");
+        }
+      }
+      closeFrame.resolve(await peer.readUntilClose());
+      peer.socket.end();
+    });
+    await using ws = await connect(`ws://127.0.0.1:${raw.port}`, {
+      maxMessageSize: null,
+      logger: silentLogger,
+    });
+    const error = await ws.recv().then(
+      () => assert.fail("no message can be delivered"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    assert.equal(error.sent?.code, CloseCode.MESSAGE_TOO_BIG);
+    assert.deepEqual(closePayload(await closeFrame.promise), [1009, "message too big to deliver"]);
   });
 });
