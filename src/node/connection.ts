@@ -1391,12 +1391,17 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       try {
         this.messages.put(frame);
       } catch (error) {
-        // A text message longer than the longest string V8 makes (2^29 - 24
-        // characters: ERR_STRING_TOO_LONG), which only `maxMessageSize: null`
-        // lets in. Thrown from here, it would end the process.
-        this.logger.warn(this.logMessage("received a message too big to deliver"), error);
-        // RFC 6455 §7.4.1: 1009 "a message that is too big for it to process".
-        this.protocol.fail(CloseCode.MESSAGE_TOO_BIG, "message too big to deliver");
+        // Thrown from here, it would end the process.
+        if ((error as { code?: unknown } | null)?.code === "ERR_STRING_TOO_LONG") {
+          // A text message longer than the longest string V8 makes (2^29 - 24
+          // characters), which only `maxMessageSize: null` lets in.
+          this.logger.warn(this.logMessage("received a message too big to deliver"), error);
+          // RFC 6455 §7.4.1: 1009 "a message that is too big for it to process".
+          this.protocol.fail(CloseCode.MESSAGE_TOO_BIG, "message too big to deliver");
+        } else {
+          this.logger.error(this.logMessage("unexpected error while delivering a message"), error);
+          this.protocol.fail(CloseCode.INTERNAL_ERROR, "");
+        }
         return false;
       }
     } else if (opcode === Opcode.PONG) {
@@ -1832,9 +1837,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 /**
  * Where the sockets of {@link connectReadingDirectly} read what is not the
  * rest of a large payload: shared by all of them, since each read is copied
- * out before the event loop reads from any socket again.
+ * out before the event loop reads from any socket again. Made for the first
+ * client: a process that only serves never holds it.
  */
-const sharedReadBuffer = new Uint8Array(65536);
+let sharedReadBuffer: Uint8Array | null = null;
+
+/** {@link sharedReadBuffer}, made if need be: as large as Node's own reads. */
+function readBuffer(): Uint8Array {
+  sharedReadBuffer ??= new Uint8Array(65536);
+  return sharedReadBuffer;
+}
 
 /**
  * `net.connect(options)`, for a socket that a connection will own, whose
@@ -1850,7 +1862,7 @@ export function connectReadingDirectly(options: net.NetConnectOpts): Socket {
   // Node asks for the first buffer while it makes the socket, before it returns it.
   let socket: OwnedSocket | undefined;
   const nextBuffer = (): Uint8Array =>
-    socket?.[CONNECTION]?.protocol.receiveBuffer() ?? sharedReadBuffer;
+    socket?.[CONNECTION]?.protocol.receiveBuffer() ?? readBuffer();
   socket = net.connect({
     ...options,
     onread: { buffer: nextBuffer, callback: onDirectRead },

@@ -1924,4 +1924,31 @@ describe("Connection, a text message longer than a string can be", () => {
     assert.equal(error.sent?.code, CloseCode.MESSAGE_TOO_BIG);
     assert.deepEqual(closePayload(await closeFrame.promise), [1009, "message too big to deliver"]);
   });
+
+  it("fails the connection with 1011 when delivering a message throws anything else", async () => {
+    const logged: string[] = [];
+    const logger = { ...silentLogger, error: (message: string) => logged.push(message) };
+    const { server, uri } = await startServer(
+      async (ws) => {
+        // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
+        ws["messages"].put = () => {
+          throw new TypeError("a bug");
+        };
+        await ws.closed;
+      },
+      { logger },
+    );
+    await using _server = server;
+    await using ws = await connect(uri);
+    await ws.send("first");
+    await ws.send("second");
+    const error = await ws.recv().then(
+      () => assert.fail("no message comes back"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    assert.equal(error.rcvd?.code, CloseCode.INTERNAL_ERROR);
+    assert.equal(logged.length, 1, "one error, not one per message");
+    assert.match(logged[0]!, /unexpected error while delivering a message/);
+  });
 });
