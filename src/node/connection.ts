@@ -7,8 +7,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { AddressInfo, Socket } from "node:net";
-import * as net from "node:net";
+import type { AddressInfo, NetConnectOpts, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Close } from "../core/close.js";
 import { CloseCode } from "../core/close-codes.js";
@@ -27,6 +26,12 @@ import { Opcode } from "../core/opcodes.js";
 import { isPooled, recyclerOf, releaseChunk } from "../core/outgoing.js";
 import type { Event, Protocol } from "../core/protocol.js";
 import { State } from "../core/state.js";
+import {
+  bytesOfRead,
+  connectReadingDirectly as connectDirectly,
+  nextReadFor,
+  readDirectly,
+} from "./direct-reads.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
 import {
@@ -576,6 +581,8 @@ const RESUME_AWAITED = 16;
 const PARSING_RESUMES = 32;
 /** The closing handshake began, and `startClosing()` ran. */
 const CLOSING_STARTED = 64;
+/** The socket is to read directly once a large payload arrives; see `readDirectlyWhenLarge()`. */
+const DIRECT_READS_AWAITED = 128;
 
 /**
  * The part of client and server connections that does not depend on the side.
@@ -1602,6 +1609,27 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.processEvents();
   }
 
+  /**
+   * @internal Has the socket, which a `net.Server` accepted, read the rest
+   * of a large payload straight into its memory from the first one on, as
+   * a client's socket does (see `direct-reads.ts`). Until then it reads as
+   * Node has it read: a read that doesn't go into a payload is copied out of
+   * the buffer shared by such sockets, which costs more than Node's own read
+   * once reads are a few KiB (1 KiB messages pipelined on 256 connections
+   * went 5-10% slower).
+   */
+  readDirectlyWhenLarge(): void {
+    this.flags |= DIRECT_READS_AWAITED;
+  }
+
+  /** Switches the socket to direct reads if the protocol is assembling a large payload now. */
+  private readDirectlyIfLarge(): void {
+    const region = this.protocol.receiveBuffer();
+    if (region === null) return;
+    this.flags &= ~DIRECT_READS_AWAITED;
+    readDirectly(this.socket, onDirectRead, region);
+  }
+
   /** Writes what was queued this turn, unless it was written since the flush was scheduled. */
   private flushIfScheduled(): void {
     if ((this.flags & FLUSH_SCHEDULED) === 0) return;
@@ -1765,21 +1793,22 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   // closures. The socket's listeners find their connection on the socket.
   static {
     onSocketData = function (this: Socket, chunk: Buffer): void {
-      (this as OwnedSocket)[CONNECTION].onData(chunk);
+      const connection = (this as OwnedSocket)[CONNECTION];
+      connection.onData(chunk);
+      if ((connection.flags & DIRECT_READS_AWAITED) !== 0) connection.readDirectlyIfLarge();
     };
     onDirectRead = function (this: Socket, bytesRead: number, buffer: Uint8Array): boolean {
-      // The shared buffer is read into again by the next read of any socket:
-      // its bytes are copied out now. Others are the payload's own memory.
-      const chunk =
-        buffer === sharedReadBuffer ? buffer.slice(0, bytesRead) : buffer.subarray(0, bytesRead);
+      const connection = (this as OwnedSocket)[CONNECTION];
       try {
-        (this as OwnedSocket)[CONNECTION].onData(chunk);
+        connection.onData(bytesOfRead(buffer, bytesRead));
       } catch (error) {
         // Node asks for the next buffer only after a callback that returned:
         // no read may land in this one again.
         this.destroy();
         throw error;
       }
+      // Node asks right after this returns where the socket's next read goes.
+      nextReadFor(connection.protocol);
       return true;
     };
     onSocketConnect = function (this: Socket): void {
@@ -1835,37 +1864,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 }
 
 /**
- * Where the sockets of {@link connectReadingDirectly} read what is not the
- * rest of a large payload: shared by all of them, since each read is copied
- * out before the event loop reads from any socket again. Made for the first
- * client: a process that only serves never holds it.
- */
-let sharedReadBuffer: Uint8Array | null = null;
-
-/** {@link sharedReadBuffer}, made if need be: as large as Node's own reads. */
-function readBuffer(): Uint8Array {
-  sharedReadBuffer ??= new Uint8Array(65536);
-  return sharedReadBuffer;
-}
-
-/**
  * `net.connect(options)`, for a socket that a connection will own, whose
  * reads land straight in the large payload being assembled while there is
- * one (see `Protocol.receiveBuffer()`): the bytes of a large message are
- * then written once, by the kernel, where a read into a buffer of Node's
- * would have them copied again. Other reads are copied out of a shared
- * buffer, as Node copies each read into a buffer of its size. Node offers
- * this (`onread`) only for the sockets it connects: not a server's, nor a
- * TLS socket's.
+ * one: see `direct-reads.ts`.
  */
-export function connectReadingDirectly(options: net.NetConnectOpts): Socket {
-  // Node asks for the first buffer while it makes the socket, before it returns it.
-  let socket: OwnedSocket | undefined;
-  const nextBuffer = (): Uint8Array =>
-    socket?.[CONNECTION]?.protocol.receiveBuffer() ?? readBuffer();
-  socket = net.connect({
-    ...options,
-    onread: { buffer: nextBuffer, callback: onDirectRead },
-  }) as OwnedSocket;
-  return socket;
+export function connectReadingDirectly(options: NetConnectOpts): Socket {
+  return connectDirectly(options, onDirectRead);
 }

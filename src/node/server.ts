@@ -828,8 +828,11 @@ export class Server implements AsyncDisposable {
         netServer.off("tlsClientError", onTlsError);
       };
     }
-    netServer.on("connection", this.accept);
-    return () => netServer.off("connection", this.accept);
+    // The sockets of a server given to serve() read as Node has them read:
+    // their 'data' events may have other listeners.
+    const accept = this.ownsNetServer ? this.acceptReadingDirectly : this.accept;
+    netServer.on("connection", accept);
+    return () => netServer.off("connection", accept);
   }
 
   private acceptSecure(socket: tls.TLSSocket): void {
@@ -837,6 +840,14 @@ export class Server implements AsyncDisposable {
     socket.allowHalfOpen = true;
     this.accept(socket);
   }
+
+  /**
+   * Accepts a socket of a plain TCP or Unix socket server, whose large
+   * payloads are then read straight into their memory (see `direct-reads.ts`).
+   */
+  private readonly acceptReadingDirectly = (socket: net.Socket): void => {
+    this.accept(socket)?.readDirectlyWhenLarge();
+  };
 
   private readonly accept = (socket: net.Socket): ServerConnection | null => {
     if (this.closing !== null) {

@@ -1,0 +1,161 @@
+/**
+ * Direct reads: sockets whose reads land straight in the large payload being
+ * assembled, while there is one (see `Protocol.receiveBuffer()`), so that the
+ * kernel writes those bytes once, where a read into a buffer of Node's would
+ * have them copied again. Other reads land in one buffer that all such
+ * sockets share, and are copied out of it at once.
+ *
+ * Node offers this as `net.connect()`'s `onread` option, which a client's
+ * socket uses. It offers nothing of the kind for the sockets a `net.Server`
+ * accepts, though they read the same way underneath: {@link readDirectly}
+ * turns it on for them through the socket's own `onread` state, where this
+ * Node has it as `net.connect()` sets it (Node 20 and later), and leaves the
+ * socket as it is otherwise.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import * as net from "node:net";
+
+/** What a socket reading directly calls with each read; `this` is the socket. */
+export type DirectReadCallback = (
+  this: net.Socket,
+  bytesRead: number,
+  buffer: Uint8Array,
+) => boolean;
+
+/** What decides where a socket's next read lands: its connection's protocol. */
+export interface ReadTarget {
+  /** The rest of the large payload being assembled, or `null`. */
+  receiveBuffer(): Uint8Array | null;
+}
+
+/**
+ * Where the sockets that read directly read what is not the rest of a large
+ * payload: shared by all of them, since each read is copied out before the
+ * event loop reads from any socket again. Made for the first such socket.
+ */
+let sharedReadBuffer: Uint8Array | null = null;
+
+/**
+ * The target of the socket whose read was just taken (see
+ * {@link nextReadFor}): Node asks for the next buffer right after the read's
+ * callback returns, without saying which socket it asks for.
+ */
+let readingTarget: ReadTarget | null = null;
+
+/** Where the next read of any socket lands: see {@link nextReadFor}. */
+function nextReadBuffer(): Uint8Array {
+  const target = readingTarget;
+  readingTarget = null;
+  return target?.receiveBuffer() ?? sharedBuffer();
+}
+
+/** {@link sharedReadBuffer}, made if need be: as large as Node's own reads, not zero-filled. */
+function sharedBuffer(): Uint8Array {
+  sharedReadBuffer ??= Buffer.allocUnsafeSlow(65536);
+  return sharedReadBuffer;
+}
+
+/**
+ * Says, from a read's callback once the read was taken, whose next read Node
+ * is about to ask a buffer for: that of the socket of `target`. Without it,
+ * the next read lands in the shared buffer.
+ */
+export function nextReadFor(target: ReadTarget): void {
+  readingTarget = target;
+}
+
+/**
+ * The bytes a read put in `buffer`: a view of a payload's memory, or copied
+ * out of the shared buffer. That one can't be handed over and replaced:
+ * every socket that reads directly holds it for its next read.
+ */
+export function bytesOfRead(buffer: Uint8Array, bytesRead: number): Uint8Array {
+  if (buffer !== sharedReadBuffer) return buffer.subarray(0, bytesRead);
+  // Not zero-filled first, as slice() would, and not from Node's pool: a
+  // message kept by the application keeps just its read alive, as with
+  // Node's own reads.
+  const copy = Buffer.allocUnsafeSlow(bytesRead);
+  copy.set(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+  return copy;
+}
+
+/** `net.connect(options)`, for a socket that reads directly and hands each read to `callback`. */
+export function connectReadingDirectly(
+  options: net.NetConnectOpts,
+  callback: DirectReadCallback,
+): net.Socket {
+  // Node asks for the first buffer as it makes the socket: the shared one.
+  readingTarget = null;
+  return net.connect({ ...options, onread: { buffer: nextReadBuffer, callback } });
+}
+
+/** Node's private names for a socket's `onread` state (lib/net.js), as `net.connect()` sets it. */
+interface ReadState {
+  /** The buffer the next read lands in; `null` when the socket reads into Node's. */
+  readonly buffer: symbol;
+  /** The `onread` callback. */
+  readonly callback: symbol;
+  /** The function that gives the buffer for the read after; `null` for a fixed buffer. */
+  readonly generator: symbol;
+}
+
+/** Found on the first socket asked about; `null` when this Node keeps its state otherwise. */
+let readState: ReadState | null | undefined;
+
+function findReadState(socket: net.Socket): ReadState | null {
+  const symbols = Object.getOwnPropertySymbols(socket);
+  const named = (name: string) => symbols.find((symbol) => symbol.description === name);
+  const buffer = named("kBuffer");
+  const callback = named("kBufferCb");
+  const generator = named("kBufferGen");
+  return buffer !== undefined && callback !== undefined && generator !== undefined
+    ? { buffer, callback, generator }
+    : null;
+}
+
+/** The native handle of a socket: `useUserBuffer()` is what `onread` calls on it. */
+interface StreamHandle {
+  useUserBuffer?: (buffer: Uint8Array) => void;
+}
+
+/**
+ * Has `socket`, which a `net.Server` accepted, read directly from now on,
+ * handing each read to `callback`, as if `net.connect()` had made it with
+ * `onread`; its next read lands in `first`, or in the shared buffer. May be
+ * called from the socket's 'data' listener. Returns whether it does: not
+ * when Node keeps a socket's read
+ * state in some other way than the one known here, nor for a socket that
+ * already has `onread`, has data waiting in its readable buffer, or has no
+ * handle of its own (a TLS socket reads through its TCP socket: it has one,
+ * but its callers leave it alone).
+ */
+export function readDirectly(
+  socket: net.Socket,
+  callback: DirectReadCallback,
+  first: Uint8Array | null = null,
+): boolean {
+  const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
+  if (handle === null || typeof handle.useUserBuffer !== "function") return false;
+  readState ??= findReadState(socket);
+  if (readState === null) return false;
+  const state = socket as unknown as Record<symbol, unknown>;
+  if (
+    state[readState.buffer] !== null ||
+    state[readState.generator] !== null ||
+    socket.readableLength !== 0 ||
+    socket.destroyed
+  ) {
+    return false;
+  }
+  readingTarget = null;
+  const buffer = first ?? nextReadBuffer();
+  // The order of net.connect() with onread: the state, then the handle.
+  state[readState.generator] = nextReadBuffer;
+  state[readState.callback] = callback;
+  state[readState.buffer] = buffer;
+  handle.useUserBuffer(buffer);
+  return true;
+}
