@@ -126,11 +126,11 @@ interface StreamHandle {
  * handing each read to `callback`, as if `net.connect()` had made it with
  * `onread`; its next read lands in `first`, or in the shared buffer. May be
  * called from the socket's 'data' listener. Returns whether it does: not
- * when Node keeps a socket's read
- * state in some other way than the one known here, nor for a socket that
- * already has `onread`, has data waiting in its readable buffer, or has no
- * handle of its own (a TLS socket reads through its TCP socket: it has one,
- * but its callers leave it alone).
+ * when Node keeps a socket's read state in some other way than the one
+ * known here, nor for a socket that already has `onread`, is paused, has
+ * data waiting in its readable buffer, or has no handle of its own (a TLS
+ * socket reads through its TCP socket: it has one, but its callers leave
+ * it alone).
  */
 export function readDirectly(
   socket: net.Socket,
@@ -146,6 +146,9 @@ export function readDirectly(
     state[readState.buffer] !== null ||
     state[readState.generator] !== null ||
     socket.readableLength !== 0 ||
+    // Node stops a paused socket's reads only once its readable buffer is
+    // full, and reads into a buffer of ours ignore that: it would read on.
+    socket.isPaused() ||
     socket.destroyed
   ) {
     return false;

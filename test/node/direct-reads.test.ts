@@ -525,7 +525,7 @@ describe("sockets that read as Node has them read", () => {
     }
   });
 
-  it("a socket that already reads directly, or has read into Node's buffers", async () => {
+  it("a socket that already reads directly, has read into Node's buffers, or is paused", async () => {
     const peers = new Set<net.Socket>();
     const netServer = net.createServer((socket) => {
       peers.add(socket);
@@ -549,12 +549,25 @@ describe("sockets that read as Node has them read", () => {
       const plain = net.connect({ host: "127.0.0.1", port });
       plain.on("error", () => {});
       await once(plain, "readable");
+      plain.removeAllListeners("readable");
+      const early = once(plain, "data");
+      // Flowing again: the bytes waiting are emitted in a later tick.
+      plain.resume();
+      assert.equal(plain.isPaused(), false);
       assert.ok(plain.readableLength > 0);
       assert.equal(
         readDirectly(plain, () => true),
         false,
       );
-      assert.equal(plain.read()?.toString(), "early bytes");
+      assert.equal(String((await early)[0]), "early bytes");
+      // Paused: Node reads on until its readable buffer is full, but it
+      // would read on into a buffer of ours.
+      plain.pause();
+      assert.equal(plain.readableLength, 0);
+      assert.equal(
+        readDirectly(plain, () => true),
+        false,
+      );
       plain.destroy();
       // No handle: not connected.
       assert.equal(
