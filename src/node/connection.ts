@@ -29,8 +29,8 @@ import { State } from "../core/state.js";
 import {
   bytesOfRead,
   connectReadingDirectly as connectDirectly,
-  nextReadFor,
   readDirectly,
+  type TargetOf,
 } from "./direct-reads.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
@@ -1622,12 +1622,16 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.flags |= DIRECT_READS_AWAITED;
   }
 
-  /** Switches the socket to direct reads if the protocol is assembling a large payload now. */
+  /**
+   * Switches the socket to direct reads if the protocol is assembling a
+   * large payload now, and the socket can (it isn't paused, …): otherwise
+   * at a later read.
+   */
   private readDirectlyIfLarge(): void {
     const region = this.protocol.receiveBuffer();
-    if (region === null) return;
-    this.flags &= ~DIRECT_READS_AWAITED;
-    readDirectly(this.socket, onDirectRead, region);
+    if (region !== null && readDirectly(this.socket, onDirectRead, protocolOf, region)) {
+      this.flags &= ~DIRECT_READS_AWAITED;
+    }
   }
 
   /** Writes what was queued this turn, unless it was written since the flush was scheduled. */
@@ -1795,6 +1799,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     onSocketData = function (this: Socket, chunk: Buffer): void {
       const connection = (this as OwnedSocket)[CONNECTION];
       connection.onData(chunk);
+      // Last: the switch must come after anything that may pause the socket (see readDirectly()).
       if ((connection.flags & DIRECT_READS_AWAITED) !== 0) connection.readDirectlyIfLarge();
     };
     onDirectRead = function (this: Socket, bytesRead: number, buffer: Uint8Array): boolean {
@@ -1807,8 +1812,6 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         this.destroy();
         throw error;
       }
-      // Node asks right after this returns where the socket's next read goes.
-      nextReadFor(connection.protocol);
       return true;
     };
     onSocketConnect = function (this: Socket): void {
@@ -1869,5 +1872,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
  * one: see `direct-reads.ts`.
  */
 export function connectReadingDirectly(options: NetConnectOpts): Socket {
-  return connectDirectly(options, onDirectRead);
+  return connectDirectly(options, onDirectRead, protocolOf);
 }
+
+/** Where a socket that reads directly reads: as its connection's protocol says. */
+const protocolOf: TargetOf = (socket) => (socket as Partial<OwnedSocket>)[CONNECTION]?.protocol;

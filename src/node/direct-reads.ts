@@ -31,6 +31,9 @@ export interface ReadTarget {
   receiveBuffer(): Uint8Array | null;
 }
 
+/** The target of a socket's reads, once a connection owns it. */
+export type TargetOf = (socket: net.Socket) => ReadTarget | null | undefined;
+
 /**
  * Where the sockets that read directly read what is not the rest of a large
  * payload: shared by all of them, since each read is copied out before the
@@ -39,32 +42,22 @@ export interface ReadTarget {
 let sharedReadBuffer: Uint8Array | null = null;
 
 /**
- * The target of the socket whose read was just taken (see
- * {@link nextReadFor}): Node asks for the next buffer right after the read's
- * callback returns, without saying which socket it asks for.
+ * What gives the buffer of each read of a socket, once the read before was
+ * taken: the rest of its payload, or the shared buffer. One per socket, as
+ * Node asks without saying for which socket: a generator shared by all of
+ * them would depend on the order of Node's calls to know.
  */
-let readingTarget: ReadTarget | null = null;
-
-/** Where the next read of any socket lands: see {@link nextReadFor}. */
-function nextReadBuffer(): Uint8Array {
-  const target = readingTarget;
-  readingTarget = null;
-  return target?.receiveBuffer() ?? sharedBuffer();
+function readBuffersOf(socket: () => net.Socket | undefined, targetOf: TargetOf): () => Uint8Array {
+  return () => {
+    const reader = socket();
+    return (reader === undefined ? null : targetOf(reader)?.receiveBuffer()) ?? sharedBuffer();
+  };
 }
 
 /** {@link sharedReadBuffer}, made if need be: as large as Node's own reads, not zero-filled. */
 function sharedBuffer(): Uint8Array {
   sharedReadBuffer ??= Buffer.allocUnsafeSlow(65536);
   return sharedReadBuffer;
-}
-
-/**
- * Says, from a read's callback once the read was taken, whose next read Node
- * is about to ask a buffer for: that of the socket of `target`. Without it,
- * the next read lands in the shared buffer.
- */
-export function nextReadFor(target: ReadTarget): void {
-  readingTarget = target;
 }
 
 /**
@@ -82,14 +75,20 @@ export function bytesOfRead(buffer: Uint8Array, bytesRead: number): Uint8Array {
   return copy;
 }
 
-/** `net.connect(options)`, for a socket that reads directly and hands each read to `callback`. */
+/**
+ * `net.connect(options)`, for a socket that reads directly, where
+ * `targetOf` says, and hands each read to `callback`.
+ */
 export function connectReadingDirectly(
   options: net.NetConnectOpts,
   callback: DirectReadCallback,
+  targetOf: TargetOf,
 ): net.Socket {
-  // Node asks for the first buffer as it makes the socket: the shared one.
-  readingTarget = null;
-  return net.connect({ ...options, onread: { buffer: nextReadBuffer, callback } });
+  // Node asks for the first buffer as it makes the socket, before it returns it: the shared one.
+  let socket: net.Socket | undefined;
+  const buffer = readBuffersOf(() => socket, targetOf);
+  socket = net.connect({ ...options, onread: { buffer, callback } });
+  return socket;
 }
 
 /** Node's private names for a socket's `onread` state (lib/net.js), as `net.connect()` sets it. */
@@ -124,19 +123,23 @@ interface StreamHandle {
 /**
  * Has `socket`, which a `net.Server` accepted, read directly from now on,
  * handing each read to `callback`, as if `net.connect()` had made it with
- * `onread`; its next read lands in `first`, or in the shared buffer. May be
- * called from the socket's 'data' listener. Returns whether it does: not
- * when Node keeps a socket's read state in some other way than the one
- * known here, nor for a socket that already has `onread`, is paused, has
- * data waiting in its readable buffer, or has no handle of its own (a TLS
- * socket reads through its TCP socket: it has one, but its callers leave
- * it alone).
+ * `onread`; its next read lands in `first`, or in the shared buffer, and
+ * the ones after where `targetOf` says. May be called from the socket's
+ * 'data' listener, as its last: a pause made after it in the same turn
+ * would be undone by the read Node's stream starts at the end of that
+ * turn. Returns whether it does: not when Node keeps a socket's read state
+ * in some other way than the one known here, nor for a socket that already
+ * has `onread`, is paused, has data waiting in its readable buffer, has no
+ * handle of its own, or is a TLS socket.
  */
 export function readDirectly(
   socket: net.Socket,
   callback: DirectReadCallback,
+  targetOf: TargetOf,
   first: Uint8Array | null = null,
 ): boolean {
+  // A TLS socket is fed by the TLS layer: its reads are decrypted records.
+  if ((socket as { encrypted?: boolean }).encrypted === true) return false;
   const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
   if (handle === null || typeof handle.useUserBuffer !== "function") return false;
   readState ??= findReadState(socket);
@@ -153,10 +156,9 @@ export function readDirectly(
   ) {
     return false;
   }
-  readingTarget = null;
-  const buffer = first ?? nextReadBuffer();
+  const buffer = first ?? sharedBuffer();
   // The order of net.connect() with onread: the state, then the handle.
-  state[readState.generator] = nextReadBuffer;
+  state[readState.generator] = readBuffersOf(() => socket, targetOf);
   state[readState.callback] = callback;
   state[readState.buffer] = buffer;
   handle.useUserBuffer(buffer);

@@ -27,7 +27,7 @@ import { connectReadingDirectly } from "../../src/node/connection.js";
 import { readDirectly } from "../../src/node/direct-reads.js";
 import { type Handler, serve } from "../../src/node/server.js";
 import { fromPeer } from "../helpers/protocol.js";
-import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
+import { acceptRaw, closePayload, RawPeer, rawServer, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 const directory = mkdtempSync(join(tmpdir(), "websockets-ts-"));
@@ -390,6 +390,35 @@ describe("a server's reads straight into large payloads", () => {
     await read.promise;
   });
 
+  it("stop reading when a full queue pauses a socket that reads directly", async () => {
+    const gate = deferred();
+    let reads: DirectReads | undefined;
+    let serverSocket: net.Socket | undefined;
+    const { server, port } = await startServer(
+      async (ws) => {
+        reads = recordDirectReads(ws);
+        serverSocket = (ws as unknown as { socket: net.Socket }).socket;
+        await gate.promise;
+        for await (const _ of ws);
+      },
+      { maxQueue: 2 },
+    );
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    try {
+      await peer.handshake();
+      // Frames of 512 KiB until the client's writes stall: the server read a few, then stopped.
+      const frame = fromPeer("server", Opcode.BINARY, randomBytes(1 << 19));
+      const { written, stalled } = await writeUntilStalled(peer.socket, frame, 256 << 20);
+      assert.ok(stalled, `the server read all ${written} bytes`);
+      assert.ok(reads !== undefined && reads.bytesInPlace > 0, "the socket reads directly");
+      assert.ok(serverSocket!.bytesRead < 16 << 20, `${serverSocket!.bytesRead} bytes read`);
+    } finally {
+      gate.resolve();
+      peer.socket.destroy();
+    }
+  });
+
   it("deliver a large compressed message whole", async () => {
     const messages = [randomBytes(1 << 20), text(200_000)];
     const got = deferred<Received>();
@@ -541,7 +570,11 @@ describe("sockets that read as Node has them read", () => {
       direct.on("error", () => {});
       await once(direct, "connect");
       assert.equal(
-        readDirectly(direct, () => true),
+        readDirectly(
+          direct,
+          () => true,
+          () => null,
+        ),
         false,
       );
       direct.destroy();
@@ -556,7 +589,11 @@ describe("sockets that read as Node has them read", () => {
       assert.equal(plain.isPaused(), false);
       assert.ok(plain.readableLength > 0);
       assert.equal(
-        readDirectly(plain, () => true),
+        readDirectly(
+          plain,
+          () => true,
+          () => null,
+        ),
         false,
       );
       assert.equal(String((await early)[0]), "early bytes");
@@ -565,13 +602,21 @@ describe("sockets that read as Node has them read", () => {
       plain.pause();
       assert.equal(plain.readableLength, 0);
       assert.equal(
-        readDirectly(plain, () => true),
+        readDirectly(
+          plain,
+          () => true,
+          () => null,
+        ),
         false,
       );
       plain.destroy();
       // No handle: not connected.
       assert.equal(
-        readDirectly(new net.Socket(), () => true),
+        readDirectly(
+          new net.Socket(),
+          () => true,
+          () => null,
+        ),
         false,
       );
     } finally {
@@ -603,5 +648,17 @@ describe("sockets that read as Node has them read", () => {
     assert.deepEqual(messages, [message]);
     assert.equal(reads.bytesInPlace, 0);
     assert.ok(dataEvents > 0);
+    // Refused, were it asked: the TLS layer, not the socket's own reads, feeds it.
+    const [connection] = [...server.connections];
+    const tlsSocket = (connection as unknown as { socket: net.Socket }).socket;
+    assert.equal(tlsSocket.isPaused(), false);
+    assert.equal(
+      readDirectly(
+        tlsSocket,
+        () => true,
+        () => null,
+      ),
+      false,
+    );
   });
 });
