@@ -71,17 +71,16 @@ async function runClient(port: number, count: number, websocket: boolean): Promi
       ? maskedFrame(WireOpcode.BINARY, Buffer.alloc(1024, 0x61))
       : Buffer.alloc(1024, 0x61);
     let pending = opened.length;
-    for (const { socket } of opened) {
+    for (const connection of opened) {
       let received = 0;
-      const onData = (chunk: Buffer) => {
+      connection.listen((chunk) => {
         received += chunk.length;
         // The echo of a 1 KiB binary message: 4 header bytes, then the payload.
         if (received < (websocket ? 1028 : 1024)) return;
-        socket.off("data", onData);
+        connection.listen(null);
         if (--pending === 0) process.send?.("echoed");
-      };
-      socket.on("data", onData);
-      socket.write(frame);
+      });
+      connection.socket.write(frame);
     }
   });
 }

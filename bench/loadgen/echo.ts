@@ -37,7 +37,7 @@ function pingPong(connection: Opened, websocket: boolean, frame: Buffer, meter: 
   const { socket } = connection;
   const counter = counterFor(websocket, frame);
   let sentAt = performance.now();
-  socket.on("data", (chunk: Buffer) => {
+  connection.listen((chunk) => {
     meter.bytes += chunk.length;
     const done = counter.feed(chunk);
     if (done === 0) return;
@@ -70,7 +70,7 @@ function pipeline(
       inFlight += job.batch;
     }
   };
-  socket.on("data", (chunk: Buffer) => {
+  connection.listen((chunk) => {
     meter.bytes += chunk.length;
     const done = counter.feed(chunk);
     if (done === 0) return;

@@ -37,17 +37,17 @@ export class IdleConnections {
     const frame = frameFor(this.job.payload);
     await Promise.all(
       this.connections.map(
-        ({ socket }) =>
+        (connection) =>
           new Promise<void>((resolve) => {
+            const { socket } = connection;
             const counter = counterFor(this.job.websocket, frame);
-            const onData = (chunk: Buffer) => {
+            connection.listen((chunk) => {
               this.meter.bytes += chunk.length;
               if (counter.feed(chunk) === 0) return;
               this.meter.count++;
-              socket.off("data", onData);
+              connection.listen(null);
               resolve();
-            };
-            socket.on("data", onData);
+            });
             socket.once("close", () => resolve());
             socket.write(frame);
           }),
