@@ -142,7 +142,9 @@ export function readDirectly(
   if ((socket as { encrypted?: boolean }).encrypted === true) return false;
   const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
   if (handle === null || typeof handle.useUserBuffer !== "function") return false;
-  readState ??= findReadState(socket);
+  // Looked up once: `null` (not there) is kept too, rather than looked up
+  // again at every read of a large payload on a Node that has it elsewhere.
+  if (readState === undefined) readState = findReadState(socket);
   if (readState === null) return false;
   const state = socket as unknown as Record<symbol, unknown>;
   if (

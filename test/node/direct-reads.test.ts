@@ -626,6 +626,63 @@ describe("sockets that read as Node has them read", () => {
     }
   });
 
+  it("every socket, when Node keeps the state of onread under other names", async () => {
+    // A module instance of its own: the one the other tests use has found
+    // the state already, and keeps what it found for the process.
+    const fresh = new URL("../../src/node/direct-reads.js?other-node", import.meta.url).href;
+    const module = (await import(fresh)) as typeof import("../../src/node/direct-reads.js");
+    const accepted: net.Socket[] = [];
+    const netServer = net.createServer((socket) => {
+      socket.on("error", () => {});
+      accepted.push(socket);
+    });
+    netServer.listen(0, "127.0.0.1");
+    await once(netServer, "listening");
+    const port = (netServer.address() as net.AddressInfo).port;
+    const clients: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const client = net.connect({ host: "127.0.0.1", port });
+        client.on("error", () => {});
+        clients.push(client);
+        await once(client, "connect");
+      }
+      while (accepted.length < 2) await once(netServer, "connection");
+      const [renamed, intact] = accepted as [net.Socket, net.Socket];
+      const state = renamed as unknown as Record<symbol, unknown>;
+      for (const symbol of Object.getOwnPropertySymbols(renamed)) {
+        if (["kBuffer", "kBufferCb", "kBufferGen"].includes(symbol.description ?? "")) {
+          delete state[symbol];
+        }
+      }
+      let calls = 0;
+      const count = () => {
+        calls++;
+        return true;
+      };
+      assert.equal(
+        module.readDirectly(renamed, count, () => null),
+        false,
+      );
+      // What it found is kept: the process runs one Node.
+      assert.equal(
+        module.readDirectly(intact, count, () => null),
+        false,
+      );
+      // Both sockets still read as Node has them read.
+      for (const [index, socket] of [renamed, intact].entries()) {
+        const data = once(socket, "data");
+        clients[index]!.write(`bytes ${index}`);
+        assert.equal(String((await data)[0]), `bytes ${index}`);
+      }
+      assert.equal(calls, 0);
+    } finally {
+      for (const socket of [...clients, ...accepted]) socket.destroy();
+      netServer.close();
+      await once(netServer, "close");
+    }
+  });
+
   it("a TLS server's sockets: the TLS layer feeds them", async () => {
     const fixtures = new URL("../../../test/fixtures/tls/", import.meta.url);
     const tlsOptions = {
