@@ -278,18 +278,8 @@ let resumeHeldParsing: (connection: Connection) => void;
 let closeTimedOut: (connection: Connection) => void;
 let keepaliveTimedOut: (connection: Connection) => void;
 
-/** What the keepalive calls: an object rather than closures, a few bytes per connection. */
-class KeepaliveHooks implements KeepaliveTarget {
-  constructor(private readonly connection: Connection) {}
-
-  ping(): Promise<number> {
-    return this.connection.ping();
-  }
-
-  timeout(): void {
-    keepaliveTimedOut(this.connection);
-  }
-}
+/** What every connection's keepalive calls when a pong is late: its target is the connection. */
+const onPongTimeout = (target: KeepaliveTarget): void => keepaliveTimedOut(target as Connection);
 
 const EMPTY = Buffer.alloc(0);
 
@@ -537,8 +527,10 @@ class FragmentedSend {
 
 /**
  * The state of a connection that an idle one never needs: created on first
- * use (a close, a ping or keepalive, a wait for drain, a fragmented send, a
- * question about the addresses), so that one field stands for a dozen until then.
+ * use (a close, a ping, a wait for drain, a fragmented send, a question
+ * about the addresses), so that one field stands for a dozen until then.
+ * A keepalive's ping needs it until its pong only: the connection lets go
+ * of it then, if nothing else is in it (see {@link RareState.isUnused}).
  */
 class RareState {
   /** Created by the first reader of {@link Connection.closed}; see there. */
@@ -563,10 +555,28 @@ class RareState {
   local: AddressInfo | null | undefined = undefined;
   /** The remote address, copied on first use; `undefined` until then. */
   remote: AddressInfo | null | undefined = undefined;
-  /** See {@link Connection.latency}. */
-  latency = 0;
-  /** Sends the keepalive pings, when `pingInterval` asks for them. */
-  keepalive: Keepalive | null = null;
+
+  /**
+   * Whether every field is back to its initial value, so that the
+   * connection can let go of this object. Lists every field above.
+   */
+  isUnused(): boolean {
+    return (
+      this.closedPromise === null &&
+      this.resolveClosed === null &&
+      this.socketError === null &&
+      this.closeTimer === null &&
+      this.closeErrorCache === null &&
+      this.pings === null &&
+      this.drainWaiter === null &&
+      this.settleDrain === null &&
+      this.fragmentedSend === null &&
+      this.pendingClose === null &&
+      this.handingOver === null &&
+      this.local === undefined &&
+      this.remote === undefined
+    );
+  }
 }
 
 /** Bits of {@link Connection}'s `flags`: one field for several booleans. */
@@ -614,6 +624,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   private flags = 0;
   /** See {@link RareState}; `null` until first needed. */
   private rareState: RareState | null = null;
+  /**
+   * Sends the keepalive pings, when `pingInterval` asks for them: a field of
+   * its own rather than in {@link RareState}, since keepalive is the default
+   * and a connection with it would otherwise carry all of that state.
+   */
+  private keepalive: Keepalive | null = null;
+  /** See {@link latency}: here, not in {@link RareState}, which keepalive pings would keep alive. */
+  private lastLatency = 0;
 
   /** For the subclasses, which `connect()` and `serve()` create. */
   protected constructor(socket: Socket, protocol: Protocol, options: ResolvedConnectionOptions) {
@@ -670,11 +688,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
 
   /** Round-trip time of the last ping answered, in milliseconds; 0 before the first. */
   get latency(): number {
-    return this.rareState?.latency ?? 0;
+    return this.lastLatency;
   }
 
   set latency(latency: number) {
-    this.rare().latency = latency;
+    this.lastLatency = latency;
   }
 
   /**
@@ -1264,7 +1282,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   protected startKeepalive(): void {
     const { pingInterval, pingTimeout } = this.options;
     if (pingInterval === null || this.isLost) return;
-    this.rare().keepalive = new Keepalive(pingInterval, pingTimeout, new KeepaliveHooks(this));
+    this.keepalive = new Keepalive(pingInterval, pingTimeout, this, onPongTimeout);
   }
 
   /** Whether the TCP connection is closed. */
@@ -1430,10 +1448,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       ping.resolve(now - ping.sentAt);
       if (pendingKey === key) break;
     }
-    // A map kept empty between keepalive pings would cost an idle connection
-    // more than making one for each ping does.
-    if (pings.size === 0) this.rareState!.pings = null;
-    this.latency = now - matched.sentAt;
+    this.lastLatency = now - matched.sentAt;
+    // A map kept empty between keepalive pings, and the rare state holding
+    // it, would cost an idle connection more than making them for each ping.
+    if (pings.size === 0) {
+      const rare = this.rareState!;
+      rare.pings = null;
+      if (rare.isUnused()) this.rareState = null;
+    }
   }
 
   /**
@@ -1726,9 +1748,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       clearTimeout(rare.closeTimer);
       rare.closeTimer = null;
     }
-    if (rare?.keepalive) {
-      rare.keepalive.stop();
-      rare.keepalive = null;
+    if (this.keepalive !== null) {
+      this.keepalive.stop();
+      this.keepalive = null;
     }
     this.protocol.state = State.CLOSED;
     this.messages.closeLazily(() => this.closeError(), this.closedOK());

@@ -19,16 +19,21 @@ import { DueQueue } from "./due-queue.js";
 export interface KeepaliveTarget {
   /** Sends a ping; resolves with the latency when the pong arrives, rejects if the connection closes. */
   ping(): Promise<number>;
-  /** Called when a pong did not arrive in time. */
-  timeout(): void;
 }
+
+/**
+ * Called with the target whose pong did not arrive in time: a function that
+ * every keepalive of a kind shares, rather than an object per connection
+ * that would carry both (an idle connection's bytes count).
+ */
+export type PongTimedOut = (target: KeepaliveTarget) => void;
 
 /** Keepalives by `pingInterval`, in the order their next ping is due. */
 const pingQueues = new Map<number, DueQueue<Keepalive>>();
 
 // Set by the static block of Keepalive, where they reach its private members.
 let tick: (keepalive: Keepalive) => void;
-let pongTimedOut: (keepalive: Keepalive) => void;
+let pongTimerFired: (keepalive: Keepalive) => void;
 
 /** The queue of the keepalives pinging every `interval` ms, made on first use and forgotten once empty. */
 function pingQueue(interval: number): DueQueue<Keepalive> {
@@ -56,6 +61,7 @@ export class Keepalive {
     private readonly pingInterval: number,
     private readonly pingTimeout: number | null,
     target: KeepaliveTarget,
+    private readonly pongTimedOut: PongTimedOut,
   ) {
     this.target = target;
     pingQueue(pingInterval).add(this);
@@ -84,7 +90,7 @@ export class Keepalive {
       if (keepalive.waiting) return;
       keepalive.waiting = true;
       if (keepalive.pingTimeout !== null) {
-        keepalive.pongTimer = setTimeout(pongTimedOut, keepalive.pingTimeout, keepalive);
+        keepalive.pongTimer = setTimeout(pongTimerFired, keepalive.pingTimeout, keepalive);
         // Keepalive timers never keep the process alive on their own.
         keepalive.pongTimer.unref();
       }
@@ -97,9 +103,10 @@ export class Keepalive {
         () => {},
       );
     };
-    pongTimedOut = (keepalive) => {
+    pongTimerFired = (keepalive) => {
       keepalive.pongTimer = null;
-      keepalive.target?.timeout();
+      const target = keepalive.target;
+      if (target !== null) keepalive.pongTimedOut(target);
     };
   }
 }

@@ -95,14 +95,18 @@ describe("keepalive", () => {
     const holdLoop = setTimeout(() => {}, 10_000);
     const answer = deferred<number>();
     const done = deferred();
-    const keepalive = new Keepalive(5, null, {
-      ping: () => {
-        pings++;
-        if (pings === 1) setTimeout(() => done.resolve(), 30);
-        return answer.promise;
+    const keepalive = new Keepalive(
+      5,
+      null,
+      {
+        ping: () => {
+          pings++;
+          if (pings === 1) setTimeout(() => done.resolve(), 30);
+          return answer.promise;
+        },
       },
-      timeout: () => assert.fail("no timeout without pingTimeout"),
-    });
+      () => assert.fail("no timeout without pingTimeout"),
+    );
     await done.promise;
     assert.equal(pings, 1);
     answer.resolve(1);
@@ -119,21 +123,25 @@ describe("keepalive", () => {
       const pinged = Array.from({ length: 50 }, () => deferred());
       const keepalives = pinged.map(
         (ping) =>
-          new Keepalive(interval, 1000, {
-            ping: () => {
-              ping.resolve();
-              return Promise.resolve(1);
+          new Keepalive(
+            interval,
+            1000,
+            {
+              ping: () => {
+                ping.resolve();
+                return Promise.resolve(1);
+              },
             },
-            timeout: () => assert.fail("every ping was answered"),
-          }),
+            () => assert.fail("every ping was answered"),
+          ),
       );
       assert.equal(queuedKeepalives(interval), 50);
       await Promise.all(pinged.map((ping) => ping.promise));
       // A stopped keepalive lets go of its connection at once, though its
       // queue holds it until its turn comes.
-      let target: KeepaliveTarget | null = { ping: () => Promise.resolve(1), timeout: () => {} };
+      let target: KeepaliveTarget | null = { ping: () => Promise.resolve(1) };
       const released = new WeakRef(target);
-      const stopped = new Keepalive(60_000, null, target);
+      const stopped = new Keepalive(60_000, null, target, () => {});
       target = null;
       stopped.stop();
       // A WeakRef holds its target until the end of the job that made it.
@@ -150,6 +158,28 @@ describe("keepalive", () => {
     }
   });
 
+  it("keeps no rare state on an idle connection that pings", async () => {
+    const { server, uri } = await startServer(echo, { pingInterval: null });
+    await using _server = server;
+    await using ws = await connect(uri, { pingInterval: 60_000 });
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
+    assert.notEqual(ws["keepalive"], null);
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
+    assert.equal(ws["rareState"], null);
+  });
+
+  it("keeps the rare state after a pong while something else is in it", async () => {
+    const { server, uri } = await startServer(echo, { pingInterval: null });
+    await using _server = server;
+    const ws = await connect(uri, { pingInterval: null });
+    const closed = ws.closed;
+    assert.ok((await ws.ping()) >= 0);
+    // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
+    assert.notEqual(ws["rareState"], null);
+    await ws.close();
+    await closed;
+  });
+
   it("keeps no map of pings between keepalive pings", async () => {
     const { server, uri } = await startServer(echo, { pingInterval: null });
     await using _server = server;
@@ -162,9 +192,10 @@ describe("keepalive", () => {
       return latency;
     };
     await measured.promise;
-    // An idle connection would otherwise keep an empty map from its first ping on.
+    // An idle connection would otherwise keep an empty map from its first
+    // ping on, and the rare state holding it.
     // biome-ignore lint/complexity/useLiteralKeys: element access reaches a private member.
-    assert.equal(ws["rareState"]?.pings, null);
+    assert.equal(ws["rareState"], null);
     assert.ok(ws.latency > 0);
   });
 
