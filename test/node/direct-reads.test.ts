@@ -343,7 +343,9 @@ describe("a server's reads straight into large payloads", () => {
       Array.from({ length: 24 }, (_, i) => randomBytes(sizes[(i * 5 + seed) % sizes.length]!)),
     );
     // Each connection echoes what it receives: the client checks its own sequence.
+    const serverReads: DirectReads[] = [];
     const { server, uri } = await startServer(async (ws) => {
+      serverReads.push(recordDirectReads(ws));
       for await (const message of ws) await ws.send(message);
     });
     await using _server = server;
@@ -357,6 +359,11 @@ describe("a server's reads straight into large payloads", () => {
           await sent;
         }),
       );
+      // Every sequence has payloads of 300,000 bytes: every socket switched.
+      assert.equal(serverReads.length, clients.length);
+      for (const [index, reads] of serverReads.entries()) {
+        assert.ok(reads.bytesInPlace > 0, `server connection ${index} read in place`);
+      }
     } finally {
       await Promise.all(clients.map((ws) => ws.close()));
     }
