@@ -22,10 +22,10 @@ import { ConnectionClosedError } from "../../src/core/errors.js";
 import type { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { type ClientConnection, connect } from "../../src/node/client.js";
-import type { Connection } from "../../src/node/connection.js";
 import { connectReadingDirectly } from "../../src/node/connection.js";
 import { readDirectly } from "../../src/node/direct-reads.js";
 import { type Handler, serve } from "../../src/node/server.js";
+import { type DirectReads, recordDirectReads } from "../helpers/direct-reads.js";
 import { fromPeer } from "../helpers/protocol.js";
 import { acceptRaw, closePayload, RawPeer, rawServer, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
@@ -56,38 +56,6 @@ function sending(messages: readonly Message[]): Handler {
     for (const message of messages) await ws.send(message);
     await ws.closed;
   };
-}
-
-/** What {@link recordDirectReads} saw. */
-interface DirectReads {
-  /** The memory the protocol handed out for reads straight into a payload. */
-  readonly regions: Uint8Array[];
-  /** How many bytes the socket fed the protocol where it had read them: in one of `regions`. */
-  bytesInPlace: number;
-  /** Called at each such feed. */
-  onRead?: () => void;
-}
-
-/** Watches what `ws`'s protocol hands out for reads, and what the socket feeds it. */
-function recordDirectReads(ws: Connection): DirectReads {
-  const reads: DirectReads = { regions: [], bytesInPlace: 0 };
-  const protocol = ws.protocol;
-  let last: Uint8Array | null = null;
-  const receiveBuffer = protocol.receiveBuffer.bind(protocol);
-  protocol.receiveBuffer = () => {
-    last = receiveBuffer();
-    if (last !== null) reads.regions.push(last);
-    return last;
-  };
-  const receiveData = protocol.receiveData.bind(protocol);
-  protocol.receiveData = (data) => {
-    if (last !== null && data.buffer === last.buffer && data.byteOffset === last.byteOffset) {
-      reads.bytesInPlace += data.length;
-      reads.onRead?.();
-    }
-    receiveData(data);
-  };
-  return reads;
 }
 
 /** Receives `messages` in order on `ws`, checking each. */

@@ -40,8 +40,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { type ClientConnection, connect } from "../../src/node/client.js";
-import type { Connection, Data, Sendable } from "../../src/node/connection.js";
+import type { Data, Sendable } from "../../src/node/connection.js";
 import { type Handler, type ServeOptions, type Server, serve } from "../../src/node/server.js";
+import { type DirectReads, recordDirectReads } from "../helpers/direct-reads.js";
 import { deferred, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 const RUNS = Number(process.env.ECHO_FUZZ_RUNS ?? 40);
@@ -375,41 +376,6 @@ function assertEcho(got: Data, message: Message, index: number, client: number):
   assert.fail(
     `${what}: ${bytes.length} bytes came back for ${expected.length}, first difference at ${at}`,
   );
-}
-
-// --- Direct reads ----------------------------------------------------------
-
-/** What {@link recordDirectReads} saw. */
-interface DirectReads {
-  /** The memory the protocol handed out for reads straight into a payload. */
-  readonly regions: Uint8Array[];
-  /** How many bytes the socket fed the protocol where it had read them: in one of `regions`. */
-  bytesInPlace: number;
-}
-
-/**
- * Watches what `ws`'s protocol hands out for reads, and what the socket
- * feeds it (as in direct-reads.test.ts): a read fed from the memory last
- * handed out was read straight into the payload.
- */
-function recordDirectReads(ws: Connection): DirectReads {
-  const reads: DirectReads = { regions: [], bytesInPlace: 0 };
-  const protocol = ws.protocol;
-  let last: Uint8Array | null = null;
-  const receiveBuffer = protocol.receiveBuffer.bind(protocol);
-  protocol.receiveBuffer = () => {
-    last = receiveBuffer();
-    if (last !== null) reads.regions.push(last);
-    return last;
-  };
-  const receiveData = protocol.receiveData.bind(protocol);
-  protocol.receiveData = (data) => {
-    if (last !== null && data.buffer === last.buffer && data.byteOffset === last.byteOffset) {
-      reads.bytesInPlace += data.length;
-    }
-    receiveData(data);
-  };
-  return reads;
 }
 
 // --- Runs ------------------------------------------------------------------
