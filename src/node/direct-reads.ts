@@ -123,8 +123,8 @@ interface StreamHandle {
 /**
  * Has `socket`, which a `net.Server` accepted, read directly from now on,
  * handing each read to `callback`, as if `net.connect()` had made it with
- * `onread`; its next read lands in `first`, or in the shared buffer, and
- * the ones after where `targetOf` says. May be called from the socket's
+ * `onread`; its next read lands in `first` (the payload being assembled:
+ * the switch is made for it), and the ones after where `targetOf` says. May be called from the socket's
  * 'data' listener, as its last: a pause made after it in the same turn
  * would be undone by the read Node's stream starts at the end of that
  * turn. Returns whether it does: not when Node keeps a socket's read state
@@ -136,7 +136,7 @@ export function readDirectly(
   socket: net.Socket,
   callback: DirectReadCallback,
   targetOf: TargetOf,
-  first: Uint8Array | null = null,
+  first: Uint8Array,
 ): boolean {
   // A TLS socket is fed by the TLS layer: its reads are decrypted records.
   if ((socket as { encrypted?: boolean }).encrypted === true) return false;
@@ -158,11 +158,10 @@ export function readDirectly(
   ) {
     return false;
   }
-  const buffer = first ?? sharedBuffer();
   // The order of net.connect() with onread: the state, then the handle.
   state[readState.generator] = readBuffersOf(() => socket, targetOf);
   state[readState.callback] = callback;
-  state[readState.buffer] = buffer;
-  handle.useUserBuffer(buffer);
+  state[readState.buffer] = first;
+  handle.useUserBuffer(first);
   return true;
 }

@@ -549,6 +549,7 @@ describe("sockets that read as Node has them read", () => {
           direct,
           () => true,
           () => null,
+          new Uint8Array(16),
         ),
         false,
       );
@@ -568,6 +569,7 @@ describe("sockets that read as Node has them read", () => {
           plain,
           () => true,
           () => null,
+          new Uint8Array(16),
         ),
         false,
       );
@@ -581,6 +583,7 @@ describe("sockets that read as Node has them read", () => {
           plain,
           () => true,
           () => null,
+          new Uint8Array(16),
         ),
         false,
       );
@@ -591,6 +594,7 @@ describe("sockets that read as Node has them read", () => {
           new net.Socket(),
           () => true,
           () => null,
+          new Uint8Array(16),
         ),
         false,
       );
@@ -636,12 +640,12 @@ describe("sockets that read as Node has them read", () => {
         return true;
       };
       assert.equal(
-        module.readDirectly(renamed, count, () => null),
+        module.readDirectly(renamed, count, () => null, new Uint8Array(16)),
         false,
       );
       // What it found is kept: the process runs one Node.
       assert.equal(
-        module.readDirectly(intact, count, () => null),
+        module.readDirectly(intact, count, () => null, new Uint8Array(16)),
         false,
       );
       // Both sockets still read as Node has them read.
@@ -689,6 +693,7 @@ describe("sockets that read as Node has them read", () => {
         tlsSocket,
         () => true,
         () => null,
+        new Uint8Array(16),
       ),
       false,
     );
