@@ -1,6 +1,6 @@
 /**
  * Echo fuzzing of the whole Node stack: clients connect over real loopback
- * sockets (TCP, or a Unix socket) to a server that echoes every message, send
+ * sockets (TCP with TLS or without, or a Unix socket) to a server that echoes every message, send
  * generated messages and check that each comes back byte for byte, in order.
  *
  * The messages are generated around the sizes where the code changes paths:
@@ -23,7 +23,8 @@
  * Besides the echoes, a run checks that every connection that received a
  * frame of 300,000 bytes or more did read straight into its payload (a
  * client's socket always may; a server's once `serve()` listens itself, as
- * it does here), that a server connection that received only frames too
+ * it does here; over TLS, that none did, the TLS layer feeding the socket
+ * decrypted records), that a server connection that received only frames too
  * small to be assembled never did, that the server received exactly what
  * was sent, and that every connection closed normally.
  *
@@ -34,12 +35,13 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
-import { type ClientConnection, connect } from "../../src/node/client.js";
+import { type ClientConnection, type ConnectOptions, connect } from "../../src/node/client.js";
 import type { Data, Sendable } from "../../src/node/connection.js";
 import { type Handler, type ServeOptions, type Server, serve } from "../../src/node/server.js";
 import { type DirectReads, recordDirectReads } from "../helpers/direct-reads.js";
@@ -82,6 +84,13 @@ const RUN_TIMEOUT = 15_000;
 const SHRINK_LIMIT = process.env.ECHO_FUZZ_RUNS === undefined ? 45_000 : undefined;
 
 const directory = mkdtempSync(join(tmpdir(), "websockets-ts-"));
+const fixtures = new URL("../../../test/fixtures/tls/", import.meta.url);
+/** A certificate for localhost, signed by the test CA that clients trust. */
+const TLS = {
+  key: readFileSync(new URL("localhost-key.pem", fixtures)),
+  cert: readFileSync(new URL("localhost.pem", fixtures)),
+};
+const CA = readFileSync(new URL("ca.pem", fixtures));
 let socketCount = 0;
 
 after(() => {
@@ -108,7 +117,7 @@ interface MessageSpec {
 
 /** What a run draws besides the messages. */
 interface RunOptions {
-  readonly transport: "tcp" | "unix";
+  readonly transport: "tcp" | "unix" | "tls";
   readonly clientCompression: boolean;
   readonly serverCompression: boolean;
   readonly serverMaxQueue: number;
@@ -165,7 +174,7 @@ const messageArb: fc.Arbitrary<MessageSpec> = fc.record({
 });
 
 const optionsArb: fc.Arbitrary<RunOptions> = fc.record({
-  transport: fc.constantFrom("tcp" as const, "unix" as const),
+  transport: fc.constantFrom("tcp" as const, "unix" as const, "tls" as const),
   clientCompression: fc.boolean(),
   serverCompression: fc.boolean(),
   serverMaxQueue: fc.integer({ min: 1, max: 16 }),
@@ -457,16 +466,24 @@ async function exchange(
   await Promise.all([sending, receiving]);
 }
 
-/** Starts the run's server: on 127.0.0.1 or on a Unix socket of its own. */
+/**
+ * Starts the run's server: on 127.0.0.1, with TLS or without, or on a Unix
+ * socket of its own; `client` is what a client needs besides the URI.
+ */
 async function startRunServer(
   handler: Handler,
   options: ServeOptions,
   transport: RunOptions["transport"],
-): Promise<{ server: Server; uri: string; path?: string }> {
-  if (transport === "tcp") return startServer(handler, options);
+): Promise<{ server: Server; uri: string; client: ConnectOptions }> {
+  if (transport === "tcp") return { ...(await startServer(handler, options)), client: {} };
+  if (transport === "tls") {
+    const server = await serve(handler, { ...options, host: "127.0.0.1", port: 0, tls: TLS });
+    const { port } = server.address() as AddressInfo;
+    return { server, uri: `wss://localhost:${port}`, client: { tls: { ca: CA } } };
+  }
   const path = join(directory, `echo-${socketCount++}.sock`);
   const server = await serve(handler, { ...options, path });
-  return { server, uri: "ws://localhost", path };
+  return { server, uri: "ws://localhost", client: { path } };
 }
 
 async function run(options: RunOptions, clientSpecs: readonly MessageSpec[][]): Promise<void> {
@@ -477,7 +494,7 @@ async function run(options: RunOptions, clientSpecs: readonly MessageSpec[][]): 
     // Only a failing run waits for it: a hung closing handshake ends soon.
     closeTimeout: 2_000,
   };
-  const { server, uri, path } = await startRunServer(
+  const { server, uri, client } = await startRunServer(
     echoing(options, sides),
     {
       ...common,
@@ -494,7 +511,7 @@ async function run(options: RunOptions, clientSpecs: readonly MessageSpec[][]): 
       clients.push(
         await connect(`${uri}/client-${i}`, {
           ...common,
-          ...(path === undefined ? {} : { path }),
+          ...client,
           compression: options.clientCompression ? "deflate" : null,
           maxQueue: options.clientMaxQueue,
           writeHighWaterMark: options.clientWriteHighWaterMark,
@@ -530,6 +547,13 @@ async function run(options: RunOptions, clientSpecs: readonly MessageSpec[][]): 
         0,
         ...messages[i]!.map((message) => largestFrame(message, compressed)),
       );
+      if (options.transport === "tls") {
+        // The TLS layer feeds a TLS socket decrypted records: neither side
+        // reads straight into a payload, and both still echo it whole.
+        assert.equal(side.reads.bytesInPlace, 0, `no direct reads on TLS (server, client ${i})`);
+        assert.equal(clientReads[i]!.bytesInPlace, 0, `no direct reads on TLS (client ${i})`);
+        continue;
+      }
       // The server listens itself (TCP or Unix socket path): its sockets
       // switch to direct reads at the first large payload.
       if (largest >= DIRECT_READ_FRAME) {
