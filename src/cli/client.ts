@@ -196,7 +196,7 @@ export function bodyExcerpt(body: Uint8Array): string {
  *   `127.0.0.1:8001`, `localhost` or `example.com/chat`, if that makes a
  *   valid URI. Not for a single word (`serv`), likely no host name.
  * - `wss://` to a server whose answer to the TLS handshake isn't TLS: `ws://`.
- *   OpenSSL says `wrong version number` (or `packet length too long`) when
+ *   OpenSSL says `wrong version number` (or a length "too long") when
  *   the first record received is no TLS record; connect()'s error says so
  *   and asks whether the server is a plain `ws://` one, a question this
  *   answers with the URI to try, so {@link runClient} leaves it out of the

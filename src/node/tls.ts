@@ -76,12 +76,19 @@ function untrustedCertificate(
 ): SecurityError | null {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string" || !CERTIFICATE_ERRORS.has(code)) return null;
-  const reason = (error as Error).message;
+  // Node 22.15 and later add advice of their own to OpenSSL's reason ("unable
+  // to verify the first certificate; if the root CA is installed locally, try
+  // running Node.js with --use-system-ca"): it goes after ours, so that the
+  // code stays beside the reason it names.
+  const message = (error as Error).message;
+  const adviceAt = message.indexOf("; ");
+  const reason = adviceAt < 0 ? message : message.slice(0, adviceAt);
+  const nodeAdvice = adviceAt < 0 ? "" : message.slice(adviceAt);
   const hint = UNKNOWN_ISSUER_ERRORS.has(code)
     ? `; pass the certificate of the CA that signed it in the ${caOption} option`
     : "";
   return new SecurityError(
-    `TLS certificate of ${whose} isn't trusted: ${reason} (${code})${hint}`,
+    `TLS certificate of ${whose} isn't trusted: ${reason} (${code})${hint}${nodeAdvice}`,
     {
       cause: error,
     },
@@ -93,12 +100,16 @@ function untrustedCertificate(
  * record: a plain HTTP answer ("HTTP/1.1 400") has no TLS version where a
  * record header has one, or a length no record has. Node puts them in the
  * error's code when reading, and only in its message (code `EPROTO`) when
- * writing. "unknown protocol" is OpenSSL 1.0's word for the same.
+ * writing. "unknown protocol" is OpenSSL 1.0's word for the same, and
+ * "data length too long" the word of OpenSSL 3.2's record layer and later
+ * (Node 22 and 24) for a length no record has.
  */
-const NOT_TLS = /\b(wrong version number|packet length too long|unknown protocol)\b/i;
+const NOT_TLS =
+  /\b(wrong version number|packet length too long|data length too long|unknown protocol)\b/i;
 const NOT_TLS_CODES = new Set([
   "ERR_SSL_WRONG_VERSION_NUMBER",
   "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+  "ERR_SSL_DATA_LENGTH_TOO_LONG",
   "ERR_SSL_UNKNOWN_PROTOCOL",
 ]);
 
