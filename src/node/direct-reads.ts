@@ -9,7 +9,7 @@
  * socket uses. It offers nothing of the kind for the sockets a `net.Server`
  * accepts, though they read the same way underneath: {@link readDirectly}
  * turns it on for them through the socket's own `onread` state, where this
- * Node keeps it as Node 20 does (found by name; tested on Node 20 only), and
+ * Node keeps it as Node 20 does (found by name; tested on Node 20, 22 and 24), and
  * leaves the socket as it is otherwise.
  *
  * @module
