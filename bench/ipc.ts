@@ -190,11 +190,11 @@ export class Child<Command, Reply extends { type: string }> implements AsyncDisp
   async stop(command: Command): Promise<void> {
     if (this.exited) return;
     const exited = once(this.process, "exit");
-    try {
-      this.process.send(command as object);
-    } catch {
-      // The channel closed already: the process is on its way out.
-    }
+    // The channel may be closing already (a server that could not load, such
+    // as uWS.js without a binary for this Node, exits right after saying so):
+    // given a callback, send() reports that there, not as an 'error' event
+    // that nothing listens to.
+    this.process.send(command as object, ignoreSendError);
     const timer = setTimeout(() => this.process.kill("SIGKILL"), 10_000);
     await exited;
     clearTimeout(timer);
@@ -214,3 +214,6 @@ export function reply(message: ServerReply | GeneratorReply): void {
 export function cpuSince(start: CpuTime, end: CpuTime = process.cpuUsage()): CpuTime {
   return { user: end.user - start.user, system: end.system - start.system };
 }
+
+/** The process is on its way out: its 'exit' says the rest. */
+function ignoreSendError(): void {}
