@@ -32,6 +32,7 @@ import {
   readDirectly,
   type TargetOf,
 } from "./direct-reads.js";
+import { listenForEnd } from "./end-listener.js";
 import { Keepalive, type KeepaliveTarget } from "./keepalive.js";
 import type { Logger } from "./logger.js";
 import {
@@ -655,7 +656,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     if (socket.connecting) socket.once("connect", onSocketConnect);
     else this.captureRemoteAddress();
     socket.on("data", onSocketData);
-    socket.on("end", onSocketEnd);
+    listenForEnd(socket, onSocketEnd);
     socket.on("error", onSocketError);
     socket.on("drain", onSocketDrain);
     // A socket handed over late (from an application's 'upgrade' listener
