@@ -88,6 +88,8 @@ const WAITER_ITERATES = 1;
 const CLOSED = 2;
 const ENDS_QUIETLY = 4;
 const PAUSED_FOR_QUEUE = 8;
+/** The iterator's `return()` was called (a loop exited early): its `next()` is done. */
+const ITERATION_RETURNED = 16;
 const FRAGMENTS_ARE_TEXT = 32;
 /** The close error was built: `closeErrorSource` holds it rather than its maker. */
 const CLOSE_ERROR_BUILT = 64;
@@ -108,8 +110,14 @@ const DROPPING = 256;
  * created on first use, booleans share one field, and a waiting reader keeps
  * one callback: an idle connection, whose handler waits for a message, holds
  * one small assembler, one promise and its resolving function.
+ *
+ * It is also the iterator of `for await (const message of ws)`: a plain
+ * object rather than an async generator, whose resumptions cost extra
+ * promises and microtask turns on every message, and this object rather than
+ * one of its own, which every idle connection would keep in its handler's
+ * frame.
  */
-export class MessageAssembler {
+export class MessageAssembler implements AsyncIterableIterator<Data> {
   private queue: Data[] | null = null;
   private head = 0;
   /**
@@ -242,6 +250,7 @@ export class MessageAssembler {
    * queue is empty after a normal closure, and rejects after another one.
    */
   next(): Promise<IteratorResult<Data, undefined>> {
+    if ((this.flags & ITERATION_RETURNED) !== 0) return Promise.resolve(DONE);
     if (this.size > 0) return Promise.resolve({ value: this.shift(), done: false });
     if ((this.flags & CLOSED) !== 0) {
       return (this.flags & ENDS_QUIETLY) !== 0
@@ -252,9 +261,27 @@ export class MessageAssembler {
     return this.wait(true) as Promise<IteratorResult<Data, undefined>>;
   }
 
-  /** An async iterator over the messages; see {@link next}. */
+  /**
+   * An async iterator over the messages; see {@link next}. There is one per
+   * assembler: a new loop starts it again, after a loop that exited early.
+   */
   iterator(): AsyncIterableIterator<Data> {
-    return new MessageIterator(this);
+    this.flags &= ~ITERATION_RETURNED;
+    return this;
+  }
+
+  /**
+   * Called when a loop exits early (`break`, `return`, a throw): the
+   * iterator's later `next()` calls are done, until {@link iterator} starts
+   * a new loop. Messages stay queued for that loop or for {@link get}.
+   */
+  return(): Promise<IteratorResult<Data, undefined>> {
+    this.flags |= ITERATION_RETURNED;
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Data> {
+    return this;
   }
 
   /**
@@ -369,34 +396,5 @@ export class MessageAssembler {
     }
     this.fragments.set(data, this.fragmentsLength);
     this.fragmentsLength = needed;
-  }
-}
-
-/**
- * The iterator of `for await (const message of ws)`: a plain object over the
- * assembler, rather than an async generator, whose resumptions cost extra
- * promises and microtask turns on every message.
- */
-class MessageIterator implements AsyncIterableIterator<Data> {
-  /** `null` once the loop exited early: one field rather than a flag beside it. */
-  private messages: MessageAssembler | null;
-
-  constructor(messages: MessageAssembler) {
-    this.messages = messages;
-  }
-
-  next(): Promise<IteratorResult<Data, undefined>> {
-    const messages = this.messages;
-    return messages === null ? Promise.resolve(DONE) : messages.next();
-  }
-
-  /** Called when a loop exits early (`break`, `return`, a throw): later calls are done. */
-  return(): Promise<IteratorResult<Data, undefined>> {
-    this.messages = null;
-    return Promise.resolve(DONE);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<Data> {
-    return this;
   }
 }

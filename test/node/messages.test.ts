@@ -211,6 +211,34 @@ describe("MessageAssembler", () => {
     assert.deepEqual(await iterator.next(), { value: undefined, done: true });
   });
 
+  it("ends an iterator whose loop exited early, until a new loop starts, losing nothing", async () => {
+    const { queue } = assembler();
+    queue.put(text("first"));
+    queue.put(text("second"));
+    const iterator = queue.iterator();
+    assert.equal(iterator[Symbol.asyncIterator](), iterator);
+    assert.deepEqual(await iterator.next(), { value: "first", done: false });
+    // What `break` in a for await loop calls.
+    assert.deepEqual(await iterator.return!(), { value: undefined, done: true });
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+    // recv() still reads, and a new loop starts where the last one stopped.
+    queue.put(text("third"));
+    assert.equal(await queue.get(), "second");
+    const again = queue.iterator();
+    assert.deepEqual(await again.next(), { value: "third", done: false });
+    const seen: unknown[] = [];
+    queue.put(text("fourth"));
+    for await (const message of { [Symbol.asyncIterator]: () => queue.iterator() }) {
+      seen.push(message);
+      break;
+    }
+    assert.deepEqual(seen, ["fourth"]);
+    // The loop's break returned the iterator: nothing was read past "fourth".
+    queue.put(text("fifth"));
+    assert.equal(queue.size, 1);
+    assert.equal(await queue.get(), "fifth");
+  });
+
   it("builds the close error only when a reader needs it, and only once", async () => {
     const { queue } = assembler();
     let built = 0;
