@@ -10,6 +10,7 @@
  * [--connections 2000] [--snapshot] [--message] [--keepalive]`. `--message`
  * echoes one 1 KiB message on each connection and measures again;
  * `--keepalive` runs ours with keepalive pings at their default interval.
+ * `KEEP_SNAPSHOTS=1` keeps the snapshot files in /tmp for other tools.
  *
  * @module
  */
@@ -273,8 +274,8 @@ async function runServer(options: Options): Promise<void> {
       printGrowth(before, census(afterFile), n);
       unlinkSync(afterFile);
     }
-    unlinkSync(baseFile);
-    unlinkSync(idleFile);
+    if (!process.env.KEEP_SNAPSHOTS) unlinkSync(baseFile);
+    if (!process.env.KEEP_SNAPSHOTS) unlinkSync(idleFile);
   }
   process.exit(0);
 }
