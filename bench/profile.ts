@@ -3,6 +3,11 @@
  * --workload small-16-16-pipelined [--server ours] [--seconds 5] [--top 30]
  * [--server-flag=--import=/path/to/patch.js] [--no-profile]`.
  *
+ * `--workload a,b,c` drives one server process through several workloads in
+ * turn, as the suite does, and prints each one's numbers: what a server does
+ * on one workload can depend on what it ran before (the profile, if taken,
+ * covers them all).
+ *
  * Runs the server with `node --cpu-prof`, drives it with the load generator,
  * stops it so that the profile is written, and prints where its CPU time
  * went: by file, then the functions with the most self time. The `.cpuprofile`
@@ -159,23 +164,24 @@ const server = await RunningServer.start(kind, {
   execArgv: flags["server-flag"],
 });
 if (!(server instanceof RunningServer)) throw new Error(server.unavailable);
-let outcome: string;
+const outcomes: string[] = [];
 try {
-  outcome = await drive(server, flags.workload, Number(flags.seconds));
+  for (const workload of flags.workload.split(",")) {
+    const outcome = await drive(server, workload, Number(flags.seconds));
+    outcomes.push(`${flags.server} on ${workload}: ${outcome}`);
+    if (flags["no-profile"]) console.log(outcomes.at(-1));
+  }
 } finally {
   await server[Symbol.asyncDispose]();
 }
-if (flags["no-profile"]) {
-  console.log(`${flags.server} on ${flags.workload}: ${outcome}`);
-  process.exit(0);
-}
+if (flags["no-profile"]) process.exit(0);
 const file = readdirSync(profileDir).find((name) => name.endsWith(".cpuprofile"));
 if (file === undefined) throw new Error(`no profile written in ${profileDir}`);
 const profilePath = path.join(profileDir, file);
 const { total, selfByFunction, totalByFunction, byFile } = summarize(
   JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile,
 );
-console.log(`${flags.server} on ${flags.workload}: ${outcome}`);
+for (const line of outcomes) console.log(line);
 console.log(`profile: ${profilePath} (${total.toFixed(0)} ms of CPU samples, idle excluded)`);
 const top = Number(flags.top);
 printTop("Self time by file", byFile, total, 15);
