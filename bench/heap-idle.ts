@@ -272,10 +272,10 @@ async function runServer(options: Options): Promise<void> {
     if (afterFile !== null) {
       console.log("after one message, growth over the baseline:");
       printGrowth(before, census(afterFile), n);
-      unlinkSync(afterFile);
     }
-    if (!process.env.KEEP_SNAPSHOTS) unlinkSync(baseFile);
-    if (!process.env.KEEP_SNAPSHOTS) unlinkSync(idleFile);
+    if (!process.env.KEEP_SNAPSHOTS) {
+      for (const file of [baseFile, idleFile, afterFile]) if (file !== null) unlinkSync(file);
+    }
   }
   process.exit(0);
 }
