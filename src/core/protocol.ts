@@ -16,7 +16,7 @@ import { CloseCode } from "./close-codes.js";
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import type { Extension, MessageOptions } from "./extensions/base.js";
 import { Frame } from "./frame.js";
-import { FrameParser } from "./frame-parser.js";
+import { FrameParser, type FrameParserOptions } from "./frame-parser.js";
 import type { Headers } from "./headers.js";
 import { randomMaskKey } from "./mask.js";
 import { resolveMaxMessageSize } from "./message-size.js";
@@ -137,6 +137,13 @@ const PARSING_HELD = 2048;
 const FAILED_WITHOUT_CLOSE = 4096;
 /** The I/O layer reports its writes; see {@link Protocol.writesRecycled}. */
 const WRITES_RECYCLED = 8192;
+/** Received frames must be masked: a server's (RFC 6455 §5.1). */
+const EXPECTS_MASKED_FRAMES = 16384;
+
+// The options of the frame parsers: shared, since a parser is made again
+// after each time the connection went idle (see Protocol.releaseIfIdle()).
+const MASKED_FRAMES: FrameParserOptions = Object.freeze({ mask: true });
+const UNMASKED_FRAMES: FrameParserOptions = Object.freeze({ mask: false });
 
 /** The state machine shared by {@link ClientProtocol} and {@link ServerProtocol}. */
 export abstract class Protocol {
@@ -150,8 +157,14 @@ export abstract class Protocol {
    */
   extensions: Extension[] = NO_EXTENSIONS;
 
-  /** Bytes received and not yet parsed; once drained, it holds no array storage. */
-  protected readonly reader = new StreamReader();
+  /**
+   * Bytes received and not yet parsed, and the parser of the frames among
+   * them: `null` while neither holds anything (see {@link releaseIfIdle}),
+   * so an idle connection keeps neither object. Reached through
+   * {@link reader} and {@link frameParser}, which make them again.
+   */
+  private readerOrNull: StreamReader | null = null;
+  private frameParserOrNull: FrameParser | null = null;
   /** Events not yet returned; the shared frozen empty array while there are none. */
   private events: Event[] = NO_EVENTS;
   /** What was queued for the network since the last {@link dataToSend}. */
@@ -165,7 +178,6 @@ export abstract class Protocol {
   protected mode: ParserMode;
 
   private currentState: State;
-  private readonly frameParser: FrameParser;
   /** Size so far of the fragmented message being received, or `null` between messages. */
   private currentSize: number | null = null;
   /** The bits defined above: RECEIVING_TEXT, RECEIVING_ENCODED, …, PARSING_YIELDED, PARSING_HELD. */
@@ -190,8 +202,7 @@ export abstract class Protocol {
     this.maxMessageSize = resolveMaxMessageSize(options.maxMessageSize, DEFAULT_MAX_SIZE);
     this.currentState = options.state ?? State.CONNECTING;
     this.mode = this.currentState === State.CONNECTING ? "handshake" : "frames";
-    this.frameParser = new FrameParser({ mask: side === "server" });
-    this.frameParser.maxMessageSize = this.maxMessageSize;
+    if (side === "server") this.flags |= EXPECTS_MASKED_FRAMES;
     if (options.yieldBeforeLargeFrames) this.flags |= YIELDS_BEFORE_LARGE_FRAMES;
     if (options.deferFailureAfterMessages) this.flags |= DEFERS_FAILURE;
     if (options.deferCloseReplyAfterMessages) this.flags |= DEFERS_CLOSE_REPLY;
@@ -346,6 +357,43 @@ export abstract class Protocol {
 
   // --- Receiving ---------------------------------------------------------
 
+  /** The bytes received and not yet parsed; made when first needed again. */
+  protected get reader(): StreamReader {
+    this.readerOrNull ??= new StreamReader();
+    return this.readerOrNull;
+  }
+
+  /** The parser of received frames; made when first needed again. */
+  private get frameParser(): FrameParser {
+    let parser = this.frameParserOrNull;
+    if (parser === null) {
+      const expectsMasked = (this.flags & EXPECTS_MASKED_FRAMES) !== 0;
+      parser = new FrameParser(expectsMasked ? MASKED_FRAMES : UNMASKED_FRAMES);
+      parser.maxMessageSize = this.maxMessageSize;
+      this.frameParserOrNull = parser;
+    }
+    return parser;
+  }
+
+  /**
+   * Drops the reader and the frame parser once they hold nothing: no bytes
+   * buffered, no end of stream, no frame header awaiting its payload, no
+   * fragmented message in progress (whose frames the parser checks against
+   * the size limit and, when text, as text). Most connections are idle most
+   * of the time, and both objects are the same again when the next bytes
+   * arrive; dropping them saves their memory on every idle connection for
+   * the cost of making them once per read that finds the connection idle.
+   */
+  private releaseIfIdle(): void {
+    const reader = this.readerOrNull;
+    if (reader !== null && (reader.length > 0 || reader.atEof)) return;
+    if (this.currentSize !== null) return;
+    const parser = this.frameParserOrNull;
+    if (parser !== null && parser.pendingHeader >= 0) return;
+    this.readerOrNull = null;
+    this.frameParserOrNull = null;
+  }
+
   /**
    * Feeds bytes received from the network. The protocol takes ownership of
    * `data` and may unmask it in place.
@@ -369,8 +417,10 @@ export abstract class Protocol {
    * are still bytes of the stream, and are handled (or dropped) as such.
    */
   receiveBuffer(): Uint8Array | null {
-    if (this.mode !== "frames") return null;
-    return this.frameParser.unfilledAssembly(this.reader);
+    // Without a parser, no frame is being assembled.
+    const parser = this.frameParserOrNull;
+    if (this.mode !== "frames" || parser === null) return null;
+    return parser.unfilledAssembly(this.reader);
   }
 
   /**
@@ -544,6 +594,7 @@ export abstract class Protocol {
             this.fail(CloseCode.ABNORMAL_CLOSURE, "unexpected end of stream");
           }
           this.validatePartialText();
+          this.releaseIfIdle();
           return;
         }
         if (
@@ -569,6 +620,7 @@ export abstract class Protocol {
       // Out of budget with bytes left: they are parsed on resumeParsing(), after
       // the messages before them were queued. With none left, nothing is held.
       if (this.mode === "frames" && this.reader.length > 0) this.flags |= PARSING_HELD;
+      else this.releaseIfIdle();
     } catch (error) {
       this.flags &= ~CLOSE_REPLY_MAY_WAIT;
       if ((this.flags & DEFERS_FAILURE) !== 0 && this.answersAwaited(resumed, eventsBefore)) {

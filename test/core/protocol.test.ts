@@ -1038,6 +1038,117 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
       });
     });
 
+    describe("an idle connection keeps no reader or frame parser", () => {
+      /** Which of the two objects the protocol holds at the moment. */
+      function held(protocol: Protocol): { reader: boolean; parser: boolean } {
+        const fields = protocol as unknown as {
+          readerOrNull: object | null;
+          frameParserOrNull: object | null;
+        };
+        return { reader: fields.readerOrNull !== null, parser: fields.frameParserOrNull !== null };
+      }
+      const NONE = { reader: false, parser: false };
+      const BOTH = { reader: true, parser: true };
+
+      it("holds neither before any byte, nor after a read of complete messages", () => {
+        const protocol = openProtocol(role);
+        assert.deepEqual(held(protocol), NONE);
+        protocol.receiveData(
+          concat([fromPeer(role, Opcode.TEXT, "one"), fromPeer(role, Opcode.BINARY, hex("02"))]),
+        );
+        assert.deepEqual(held(protocol), NONE);
+        const [text, binary] = frames(protocol);
+        assert.equal(decode(text!.data), "one");
+        assert.equal(toHex(binary!.data), "02");
+      });
+
+      it("holds both while a frame's header or payload is incomplete, then neither", () => {
+        const protocol = openProtocol(role);
+        const bytes = fromPeer(role, Opcode.BINARY, hex("01 02 03 04"));
+        const header = role === "server" ? 6 : 2;
+        protocol.receiveData(bytes.slice(0, 1));
+        assert.deepEqual(held(protocol), BOTH);
+        protocol.receiveData(bytes.slice(1, header + 2));
+        assert.deepEqual(held(protocol), BOTH);
+        assert.deepEqual(frames(protocol), []);
+        protocol.receiveData(bytes.slice(header + 2));
+        assert.deepEqual(held(protocol), NONE);
+        assert.equal(toHex(frames(protocol)[0]!.data), "01020304");
+      });
+
+      it("holds both between the fragments of a message, then neither", () => {
+        const protocol = openProtocol(role);
+        // The euro sign's three bytes split across the fragments: the UTF-8
+        // check carries on across reads.
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, hex("e2 82"), false));
+        assert.deepEqual(held(protocol), BOTH);
+        protocol.receiveData(fromPeer(role, Opcode.CONT, hex("ac"), true));
+        assert.deepEqual(held(protocol), NONE);
+        assert.deepEqual(
+          frames(protocol).map((frame) => toHex(frame.data)),
+          ["e282", "ac"],
+        );
+        assert.equal(protocol.state, State.OPEN);
+      });
+
+      it("checks a continuation of text after the parser was made again", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, "ok"));
+        assert.deepEqual(held(protocol), NONE);
+        // Invalid UTF-8 in the payload's first bytes, its end not arrived yet:
+        // caught as it arrives, by a parser made for this read.
+        protocol.receiveData(fromPeer(role, Opcode.TEXT, hex("ff 00 00")).slice(0, -2));
+        assert.equal(protocol.closeSent?.code, 1007);
+      });
+
+      it("applies the size limit with a parser made again", () => {
+        const protocol = openProtocol(role, { maxMessageSize: 4 });
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, hex("01 02 03 04")));
+        assert.deepEqual(held(protocol), NONE);
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, hex("01 02 03 04 05")));
+        assert.equal(protocol.closeSent?.code, 1009);
+        assert.match(protocol.parserExc!.message, /^message exceeds limit of 4 bytes/);
+      });
+
+      it("checks masking with a parser made again (RFC 6455 §5.1)", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, hex("01")));
+        assert.deepEqual(held(protocol), NONE);
+        // What this side would send itself is masked the wrong way for its peer.
+        protocol.receiveData(fromSelf(role, Opcode.BINARY, hex("01")));
+        assert.equal(protocol.closeSent?.code, 1002);
+        assert.match(
+          protocol.parserExc!.message,
+          role === "server" ? /incorrect masking/ : /unexpected masked frame/,
+        );
+      });
+
+      it("keeps the reader after the end of the stream, which no data may follow", () => {
+        const protocol = openProtocol(role);
+        protocol.receiveEof();
+        assert.equal(held(protocol).reader, true);
+        assert.throws(() => protocol.receiveData(hex("00")), InvalidState);
+      });
+
+      it("holds neither after a budget of decoded messages stopped parsing with no bytes left", () => {
+        const protocol = openProtocol(role);
+        protocol.decodedMessageBudget = 0;
+        protocol.receiveData(fromPeer(role, Opcode.BINARY, hex("01")));
+        assert.deepEqual(held(protocol), BOTH);
+        assert.deepEqual(frames(protocol), []);
+        protocol.decodedMessageBudget = -1;
+        protocol.resumeParsing();
+        assert.deepEqual(held(protocol), NONE);
+        assert.equal(frames(protocol).length, 1);
+      });
+
+      it("gives no receive buffer while it holds no parser", () => {
+        const protocol = openProtocol(role);
+        assert.equal(protocol.receiveBuffer(), null);
+        assert.deepEqual(held(protocol), NONE);
+      });
+    });
+
     describe("state", () => {
       it("reports closeCode and closeReason only once closed", () => {
         const protocol = openProtocol(role);
