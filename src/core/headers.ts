@@ -111,6 +111,51 @@ let pack: (headers: Headers) => void;
 const PACKED_SEPARATOR = "\n";
 
 /**
+ * Packed headers spell each common field name as one character: from this
+ * code on, by its index in {@link commonFieldNames}. No name is spelled so,
+ * since names are tokens, which are ASCII (RFC 9110 §5.6.2).
+ */
+const PACKED_NAME_BASE = 0x80;
+const packedNames = new Map<string, string>(
+  commonFieldNames.map((entry, index) => [entry[0], String.fromCharCode(PACKED_NAME_BASE + index)]),
+);
+
+/**
+ * Values that nearly every handshake request carries, which packed headers
+ * spell as one character each: U+0001 for the first, and so on, control
+ * characters that no field value holds (RFC 9110 §5.5: HTAB, SP, VCHAR and
+ * obs-text only). At most 8 of them, to stay below HTAB (U+0009).
+ */
+const PACKED_VALUES = [
+  "websocket",
+  "Upgrade",
+  "upgrade",
+  "keep-alive, Upgrade",
+  "13",
+  "no-cache",
+  "permessage-deflate; client_max_window_bits",
+];
+const packedValues = new Map<string, string>(
+  PACKED_VALUES.map((value, index) => [value, String.fromCharCode(1 + index)]),
+);
+
+/** The field name that `part`, a name of packed headers, spells. */
+function unpackName(part: string): FieldName {
+  if (part.length === 1) {
+    const common = commonFieldNames[part.charCodeAt(0) - PACKED_NAME_BASE];
+    if (common !== undefined) return common;
+  }
+  return fieldName(part);
+}
+
+/** The field value that `part`, a value of packed headers, spells. */
+function unpackValue(part: string): string {
+  if (part.length !== 1) return part;
+  const code = part.charCodeAt(0);
+  return (code < 0x09 ? PACKED_VALUES[code - 1] : undefined) ?? part;
+}
+
+/**
  * A case-insensitive multimap of HTTP header fields.
  *
  * Fields keep their insertion order and the casing of their names, which is how
@@ -138,7 +183,10 @@ export class Headers implements Iterable<HeaderField> {
       if (fields.length === 0) return;
       const parts: string[] = [];
       for (let i = 0; i < fields.length; i += 2) {
-        parts.push((fields[i] as FieldName)[0], fields[i + 1] as string);
+        const name = (fields[i] as FieldName)[0];
+        const value = fields[i + 1] as string;
+        // The common names and values take one character each (see PACKED_NAME_BASE).
+        parts.push(packedNames.get(name) ?? name, packedValues.get(value) ?? value);
       }
       // join() makes one flat string; concatenation would keep a tree of pieces.
       headers.#fields = parts.join(PACKED_SEPARATOR);
@@ -269,7 +317,9 @@ export class Headers implements Iterable<HeaderField> {
     if (typeof fields !== "string") return fields;
     const parts = fields.split(PACKED_SEPARATOR);
     const list: (FieldName | string)[] = [];
-    for (let i = 0; i < parts.length; i += 2) list.push(fieldName(parts[i]!), parts[i + 1]!);
+    for (let i = 0; i < parts.length; i += 2) {
+      list.push(unpackName(parts[i]!), unpackValue(parts[i + 1]!));
+    }
     this.#fields = list;
     return list;
   }
@@ -331,8 +381,10 @@ export function compactHeaders(headers: Headers): void {
  * Packs the fields into one string until they are next used, for headers
  * that are kept but seldom read: the request of each open connection. Its
  * names and values then cost one string rather than an array of references
- * and a string per value. Nothing else changes: the next call of any method
- * unpacks them.
+ * and a string per value, in which the common names and values of a
+ * handshake take one character each (a request from a browser or a client
+ * library is mostly those). Nothing else changes: the next call of any
+ * method unpacks them.
  *
  * @internal
  */

@@ -212,10 +212,25 @@ describe("Headers storage", () => {
   });
 
   it("behaves like a list of pairs compared case-insensitively", () => {
-    const name = fc.constantFrom("A", "a", "Bb", "bB", "BB", "Sec-WebSocket-Key", "host");
+    const name = fc.constantFrom(
+      "A",
+      "a",
+      "Bb",
+      "bB",
+      "BB",
+      "Sec-WebSocket-Key",
+      "host",
+      "Upgrade",
+      "UPGRADE",
+    );
+    // Short strings, and the values packed headers spell as one character, or nearly those.
+    const anyValue = fc.oneof(
+      fc.string({ maxLength: 3 }),
+      fc.constantFrom("websocket", "Upgrade", "13", "13 ", "no-cache", "WebSocket"),
+    );
     const op = fc.oneof(
-      fc.record({ kind: fc.constant("append" as const), name, value: fc.string({ maxLength: 3 }) }),
-      fc.record({ kind: fc.constant("set" as const), name, value: fc.string({ maxLength: 3 }) }),
+      fc.record({ kind: fc.constant("append" as const), name, value: anyValue }),
+      fc.record({ kind: fc.constant("set" as const), name, value: anyValue }),
       fc.record({ kind: fc.constant("delete" as const), name, value: fc.constant("") }),
       fc.record({ kind: fc.constant("pack" as const), name, value: fc.constant("") }),
     );
@@ -254,6 +269,31 @@ describe("Headers storage", () => {
         }
       }),
     );
+  });
+
+  it("unpacks exactly what was packed: common names and values, their other spellings, any octet", () => {
+    const fields: [string, string][] = [
+      ["Host", "127.0.0.1:8000"],
+      ["Upgrade", "websocket"],
+      ["connection", "Upgrade"],
+      ["Connection", "upgrade"],
+      ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="],
+      ["Sec-WebSocket-Version", "13"],
+      ["sec-websocket-extensions", "permessage-deflate; client_max_window_bits"],
+      ["Pragma", "no-cache"],
+      ["CONNECTION", "keep-alive, Upgrade"],
+      ["X", "1"],
+      ["Y", "\t"],
+      ["Z", "\x80"],
+      ["Accept-Language", "\xe9\xff"],
+      ["User-Agent", ""],
+      ["upgrade", "WebSocket"],
+    ];
+    const headers = new Headers(fields);
+    packHeaders(headers);
+    assert.deepEqual([...headers], fields);
+    assert.equal(headers.get("CONNECTION"), "Upgrade, upgrade, keep-alive, Upgrade");
+    assert.equal(headers.toString(), new Headers(fields).toString());
   });
 
   it("answers every method the same once packed, and unpacks once", () => {
