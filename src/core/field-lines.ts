@@ -7,7 +7,7 @@
  */
 
 import { InvalidMessage } from "./errors.js";
-import { appendParsedField, type Headers } from "./headers.js";
+import { appendParsedField, COMMON_FIELD_VALUES, type Headers } from "./headers.js";
 import type { HttpLimits } from "./http-limits.js";
 import { latin1Decode } from "./latin1.js";
 import type { LineBuffer } from "./line-buffer.js";
@@ -47,17 +47,7 @@ function parseFieldLine(bytes: Uint8Array, headers: Headers): void {
  * Field values that nearly every handshake request repeats: the request a
  * server keeps for each connection refers to these rather than to copies.
  */
-export const COMMON_VALUES = new Map(
-  [
-    "websocket",
-    "Upgrade",
-    "upgrade",
-    "keep-alive, Upgrade",
-    "13",
-    "no-cache",
-    "permessage-deflate; client_max_window_bits",
-  ].map((value) => [value, value]),
-);
+export const COMMON_VALUES = new Map(COMMON_FIELD_VALUES.map((value) => [value, value]));
 
 /** RFC 9110 §5.6.2: token = 1*tchar, as isToken() says; V8 runs the expression natively. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -121,12 +121,15 @@ const packedNames = new Map<string, string>(
 );
 
 /**
- * Values that nearly every handshake request carries, which packed headers
- * spell as one character each: U+0001 for the first, and so on, control
- * characters that no field value holds (RFC 9110 §5.5: HTAB, SP, VCHAR and
- * obs-text only). At most 8 of them, to stay below HTAB (U+0009).
+ * Field values that nearly every handshake request repeats. The HTTP parsers
+ * hand out these strings rather than copies, and packed headers spell each
+ * as one character: U+0001 for the first, and so on, control characters
+ * that no field value holds (RFC 9110 §5.5: HTAB, SP, VCHAR and obs-text
+ * only). At most 8 of them, to stay below HTAB (U+0009).
+ *
+ * @internal
  */
-const PACKED_VALUES = [
+export const COMMON_FIELD_VALUES: readonly string[] = [
   "websocket",
   "Upgrade",
   "upgrade",
@@ -136,7 +139,7 @@ const PACKED_VALUES = [
   "permessage-deflate; client_max_window_bits",
 ];
 const packedValues = new Map<string, string>(
-  PACKED_VALUES.map((value, index) => [value, String.fromCharCode(1 + index)]),
+  COMMON_FIELD_VALUES.map((value, index) => [value, String.fromCharCode(1 + index)]),
 );
 
 /** The field name that `part`, a name of packed headers, spells. */
@@ -152,7 +155,7 @@ function unpackName(part: string): FieldName {
 function unpackValue(part: string): string {
   if (part.length !== 1) return part;
   const code = part.charCodeAt(0);
-  return (code < 0x09 ? PACKED_VALUES[code - 1] : undefined) ?? part;
+  return (code < 0x09 ? COMMON_FIELD_VALUES[code - 1] : undefined) ?? part;
 }
 
 /**
