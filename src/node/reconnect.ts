@@ -102,6 +102,12 @@ export function isTransientError(error: unknown): boolean {
   if (error instanceof ProxyError) {
     return error.transient || (error.status !== null && TRANSIENT_STATUSES.has(error.status));
   }
+  // Node tries each address of a host with several (`localhost`: ::1 and
+  // 127.0.0.1, with `autoSelectFamily`) and reports their failures together,
+  // as an AggregateError without a system call of its own.
+  if (error instanceof AggregateError) {
+    return error.errors.length > 0 && error.errors.every((each) => isTransientError(each));
+  }
   if (!(error instanceof Error)) return false;
   const { syscall, code } = error as NodeJS.ErrnoException;
   // Node reports a peer that hung up during the TLS handshake ("Client network
@@ -289,10 +295,12 @@ export async function* reconnect(
     failures = 0;
     const openedAt = performance.now();
     /** Whether the loop body, rather than the server or the network, ended the connection. */
-    let leftOpen = false;
+    let endedByBody = false;
     try {
       yield connection;
-      leftOpen = connection.state === State.OPEN;
+      // Left open, or closed by the body: its close frame went first.
+      endedByBody =
+        connection.state === State.OPEN || connection.protocol.closeRcvdThenSent === false;
     } finally {
       await connection.close();
     }
@@ -312,7 +320,7 @@ export async function* reconnect(
     // by increasingly longer amounts of time". A server that accepts and
     // closes at once gets the same treatment; an application that ends its
     // connections early by leaving the loop body doesn't.
-    if (!ABNORMAL_CLOSE_CODES.has(code) && (lasted || leftOpen)) continue;
+    if (!ABNORMAL_CLOSE_CODES.has(code) && (lasted || endedByBody)) continue;
     setbacks++;
     const delay = jitteredDelay(setbacks, backoff, Math.random);
     logger.info(

@@ -457,6 +457,43 @@ describe("reconnect() after a connection ends", () => {
     assert.deepEqual(delays, []);
   });
 
+  it("connects again at once when the loop body closes the connection itself", async (t) => {
+    const delays = await delaysAfter(t, echo, async (ws) => {
+      await ws.send("one message");
+      assert.equal(await ws.recv(), "one message");
+      await ws.close();
+    });
+    assert.deepEqual(delays, []);
+  });
+
+  it("retries when every address of a host with several refused", async () => {
+    // A port nobody listens on: bound, then closed.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const attempts: unknown[] = [];
+    const error = await (async () => {
+      for await (const _ of reconnect(`ws://refused.test:${port}/`, {
+        initialDelay: 1,
+        logger: null,
+        // Two addresses, as `localhost` has on a dual-stack machine: Node
+        // tries both and reports an AggregateError.
+        tcp: { lookup: twoLoopbackAddresses },
+        shouldRetry: (error, attempt) => {
+          attempts.push(error);
+          return attempt < 3 && isTransientError(error);
+        },
+      })) {
+        assert.fail("connected to a closed port");
+      }
+    })().catch((e: unknown) => e);
+    assert.equal(attempts.length, 3);
+    assert.ok(error instanceof AggregateError, String(error));
+    assert.equal((error as NodeJS.ErrnoException).code, "ECONNREFUSED");
+    assert.equal(isTransientError(error), true);
+  });
+
   it("stops waiting after a closure when the signal is aborted", async () => {
     const controller = new AbortController();
     const { server, uri } = await startServer(async (ws) => {
@@ -626,6 +663,18 @@ describe("backoffDelay() arguments", () => {
   });
 });
 
+/** A DNS lookup that finds two loopback addresses for any host. */
+const twoLoopbackAddresses: net.LookupFunction = (_host, options, callback) => {
+  if (options.all) {
+    callback(null, [
+      { address: "127.0.0.1", family: 4 },
+      { address: "127.0.0.2", family: 4 },
+    ]);
+  } else {
+    callback(null, "127.0.0.1", 4);
+  }
+};
+
 describe("isTransientError()", () => {
   it("retries network errors, timeouts and unavailable servers only", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED"), {
@@ -665,6 +714,10 @@ describe("isTransientError()", () => {
     assert.equal(isSchemeMismatch(hinted(400)), false);
     assert.equal(hinted(400).hint, null);
     assert.equal(hinted(400, TLS_EXPECTED).hint, TLS_EXPECTED);
+    // Every address of a host refused, reported together.
+    assert.equal(isTransientError(new AggregateError([refused, refused], "")), true);
+    assert.equal(isTransientError(new AggregateError([refused, new TypeError("bug")], "")), false);
+    assert.equal(isTransientError(new AggregateError([], "")), false);
     assert.equal(isTransientError(new TypeError("bug")), false);
     assert.equal(isTransientError("not an error"), false);
   });
