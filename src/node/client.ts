@@ -17,6 +17,7 @@ import { recyclerOf } from "../core/outgoing.js";
 import type { Event } from "../core/protocol.js";
 import type { Request } from "../core/request.js";
 import type { Response } from "../core/response.js";
+import { describeValue } from "../core/describe-value.js";
 import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 import { type CompressionOptions, clientExtensions } from "./compression.js";
 import {
@@ -348,8 +349,27 @@ export function checkConnectArguments(
       );
     }
   }
+  // Checked here even when additionalHeaders sets User-Agent for the
+  // handshake: an HTTP proxy's CONNECT request carries it too, and a CR or LF
+  // in it would start a header line of the caller's choosing there.
+  if (typeof options.userAgent === "string") {
+    new Headers().set("User-Agent", options.userAgent);
+  }
+  checkMaxRedirects(options.maxRedirects);
   const logger = resolveLogger(options.logger);
   return { target, headers, logger, resolved: resolveConnectionOptions(options, logger) };
+}
+
+/**
+ * @throws RangeError unless `maxRedirects` is a whole number from 0 (or left
+ *   out): with `-1` or `2.5`, the count would never reach it, and a server
+ *   answering every request with a redirect would be asked again and again.
+ */
+function checkMaxRedirects(value: number | null | undefined): void {
+  if (value == null || (Number.isSafeInteger(value) && value >= 0)) return;
+  throw new RangeError(
+    `maxRedirects must be a whole number of redirects from 0; got ${describeValue(value)}`,
+  );
 }
 
 /**
@@ -370,7 +390,9 @@ export function checkConnectArguments(
  *   meant when it is close.
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`.
  * @throws RangeError for a duration option over 2147483647 ms, negative or
- *   NaN (`Infinity` means no limit, as `null` does).
+ *   NaN (`Infinity` means no limit, as `null` does), or a `maxRedirects`
+ *   that isn't a whole number from 0.
+ * @throws InvalidHeaderFormat for a `userAgent` that a header can't carry.
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
  *   when the server refuses or answers wrongly; ProxyError when the proxy does.
  *   InvalidMessage says when the scheme looks wrong: a `wss://` server that

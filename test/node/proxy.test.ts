@@ -5,7 +5,13 @@ import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
-import { InvalidUri, ProxyError, SecurityError, TimeoutError } from "../../src/core/errors.js";
+import {
+  InvalidHeaderFormat,
+  InvalidUri,
+  ProxyError,
+  SecurityError,
+  TimeoutError,
+} from "../../src/core/errors.js";
 import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
 import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
@@ -907,6 +913,31 @@ describe("proxy settings", () => {
     } finally {
       process.env = saved;
       await proxy.close();
+    }
+  });
+});
+
+describe("connect() through an HTTP proxy, with a userAgent a header can't carry", () => {
+  it("fails before connecting, even when additionalHeaders sets User-Agent", async () => {
+    let connections = 0;
+    const proxy = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = proxy.address() as net.AddressInfo;
+      for (const additionalHeaders of [{}, { "User-Agent": "fine/1.0" }]) {
+        const error = await connect("ws://127.0.0.1:1/", {
+          proxy: `http://127.0.0.1:${port}`,
+          userAgent: "app/1.0\r\nX-Injected: yes",
+          additionalHeaders,
+        }).catch((e: unknown) => e);
+        assert.ok(error instanceof InvalidHeaderFormat, String(error));
+      }
+      assert.equal(connections, 0);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
   });
 });

@@ -136,6 +136,25 @@ describe("redirects", () => {
     assert.equal(none.response.status, 302);
   });
 
+  it("refuses a maxRedirects that the count can't reach, before connecting", async () => {
+    let requests = 0;
+    const { server, uri } = await startServer(echo, {
+      processRequest: () => {
+        requests++;
+        return { status: 302, headers: { Location: "/again" } };
+      },
+    });
+    await using _server = server;
+    for (const maxRedirects of [-1, 2.5, Number.NaN, Number.POSITIVE_INFINITY, "3"]) {
+      const error = await connect(uri, { maxRedirects: maxRedirects as number }).catch(
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof RangeError, String(maxRedirects));
+      assert.match(error.message, /^maxRedirects must be a whole number of redirects from 0; got /);
+    }
+    assert.equal(requests, 0);
+  });
+
   it("refuses a redirect from wss:// to ws://", async () => {
     const fixtures = new URL("../../../test/fixtures/tls/", import.meta.url);
     const end = await target();
