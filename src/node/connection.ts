@@ -1685,7 +1685,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     });
   }
 
-  private onEnd(): void {
+  /** The peer half-closed the connection: the protocol learns of it. */
+  protected onEnd(): void {
     this.protocol.decodedMessageBudget = this.messages.room;
     this.protocol.receiveEof();
     this.processEvents();

@@ -424,6 +424,21 @@ export class ServerConnection extends Connection {
       this.startKeepalive();
       this.server.run(this);
     }
+    // An end of stream held back while hooks ran (see onEnd()) comes after
+    // the response and the bytes that preceded it, as it does without hooks.
+    if (this.socket.readableEnded) super.onEnd();
+  }
+
+  /**
+   * The peer half-closed the connection. While `processRequest` or
+   * `processResponse` runs, it waits, as the bytes before it do (see
+   * {@link handleHandshakeEvent}): the protocol would otherwise close a
+   * connection whose 101 is still to be sent, and the handler would never
+   * get the messages that came with the request.
+   */
+  protected override onEnd(): void {
+    if (this.protocol.state === State.CONNECTING && this.protocol.request !== null) return;
+    super.onEnd();
   }
 
   /**

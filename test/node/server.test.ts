@@ -231,6 +231,52 @@ describe("serve()", () => {
     await assert.rejects(connect(uri), /ECONNREFUSED/);
   });
 
+  for (const hook of ["processRequest", "processResponse"] as const) {
+    it(`holds a half-close back while an async ${hook} runs: the handler gets what came before`, async () => {
+      const handlerSaw = deferred<string[]>();
+      const hookRunning = deferred();
+      const gate = deferred();
+      const { server, port } = await startServer(
+        async (ws) => {
+          const seen: string[] = [];
+          try {
+            for await (const message of ws) seen.push(String(message));
+          } catch (error) {
+            seen.push((error as Error).constructor.name);
+          }
+          handlerSaw.resolve(seen);
+        },
+        {
+          [hook]: async () => {
+            hookRunning.resolve();
+            await gate.promise;
+            return undefined;
+          },
+        },
+      );
+      await using _server = server;
+      const peer = await RawPeer.connect(port);
+      // RFC 6455 §4.1 asks the client to wait for the response; this one
+      // sends a message and its end of stream with the request, in one
+      // segment, so that the server reads all three before the hook runs.
+      const request =
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+      const maskedX = [0x81, 0x81, 1, 2, 3, 4, 0x78 ^ 1];
+      peer.socket.end(Buffer.concat([Buffer.from(request, "latin1"), Buffer.from(maskedX)]));
+      const head = peer.readHead();
+      await hookRunning.promise;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gate.resolve();
+      assert.match(await head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      // As without a hook: the message, then 1006 for a stream that ended without a close frame.
+      assert.deepEqual(await within(handlerSaw.promise, 5_000, "the handler's end"), [
+        "x",
+        "ConnectionClosedError",
+      ]);
+    });
+  }
+
   it("answers a handshake in progress with 503 when closing", async () => {
     const gate = deferred();
     const requestSeen = deferred();
