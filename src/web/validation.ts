@@ -45,12 +45,40 @@ export function parseWebSocketUrl(url: unknown): URL {
     throw new DOMException(`URL has a fragment: ${input}`, "SyntaxError");
   }
   try {
-    parseUri(record.href);
+    parseUri(wireUri(record));
   } catch (error) {
     if (!(error instanceof InvalidUri)) throw error;
     throw new DOMException(error.message, "SyntaxError");
   }
   return record;
+}
+
+/**
+ * Bytes the URL standard leaves as they are in a path, query or user info
+ * but RFC 3986 §3 doesn't allow there (`\`, `^`, `{`, `|`, `[`, …), and a
+ * `%` that starts no escape: {@link wireUri} escapes them.
+ */
+const NOT_RFC_3986 = /%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g;
+
+function escapeByte(character: string): string {
+  return `%${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
+}
+
+/**
+ * The URI to connect to for a URL that {@link parseWebSocketUrl} returned:
+ * its serialization, with what RFC 3986 doesn't allow in a request target or
+ * in user info percent-encoded (RFC 3986 §2.1). `new URL("ws://h/?a\\b")`
+ * keeps its backslash, which a request target can't carry as it is; the
+ * server reads `/?a%5Cb`, the same query once decoded. The URL is ASCII
+ * already: the URL standard encodes everything else.
+ */
+export function wireUri(url: URL): string {
+  const escape = (part: string) => part.replace(NOT_RFC_3986, escapeByte);
+  let userInfo = "";
+  if (url.username !== "" || url.password !== "") {
+    userInfo = `${escape(url.username)}${url.password === "" ? "" : `:${escape(url.password)}`}@`;
+  }
+  return `${url.protocol}//${userInfo}${url.host}${escape(url.pathname)}${escape(url.search)}`;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
 import { type EventHandler, EventHandlers } from "./event-handlers.js";
 import { CloseEvent, ErrorEvent } from "./events.js";
 import { Outbox } from "./outbox.js";
-import { parseCloseArguments, parseProtocols, parseWebSocketUrl } from "./validation.js";
+import { parseCloseArguments, parseProtocols, parseWebSocketUrl, wireUri } from "./validation.js";
 import { toDOMString } from "./webidl.js";
 
 /** The values of `readyState`. */
@@ -442,7 +442,7 @@ export class WebSocket extends EventTarget {
   async #run(subprotocols: string[], options: WebSocketOptions): Promise<void> {
     let connection: ClientConnection;
     try {
-      connection = await connect(this.#url.href, {
+      connection = await connect(wireUri(this.#url), {
         ...options,
         // WHATWG WebSockets, "establish a WebSocket connection": the request's
         // redirect mode is "error", so a 3xx fails the connection, as in

@@ -6,6 +6,7 @@ import {
   parseCloseArguments,
   parseProtocols,
   parseWebSocketUrl,
+  wireUri,
 } from "../../src/web/validation.js";
 
 /** Asserts that `fn` throws a DOMException named `name`. */
@@ -54,6 +55,25 @@ describe("parseWebSocketUrl", () => {
   it("throws SyntaxError for URLs the client cannot connect to", () => {
     throwsDom(() => parseWebSocketUrl("ws://example.com:0/"), "SyntaxError");
     throwsDom(() => parseWebSocketUrl("ws://user@example.com/"), "SyntaxError");
+  });
+
+  it("takes URLs the URL standard parses but RFC 3986 doesn't allow as they are", () => {
+    // The URL standard keeps a backslash in a query, and a `%` that starts no
+    // escape in user info: the URL is kept, and the URI sent escapes them.
+    const backslash = parseWebSocketUrl("ws://127.0.0.1:8001/?a\\b");
+    assert.equal(backslash.href, "ws://127.0.0.1:8001/?a\\b");
+    assert.equal(wireUri(backslash), "ws://127.0.0.1:8001/?a%5Cb");
+    const userInfo = parseWebSocketUrl("ws://a%zz:pw@127.0.0.1:8001/");
+    assert.equal(userInfo.href, "ws://a%zz:pw@127.0.0.1:8001/");
+    assert.equal(wireUri(userInfo), "ws://a%25zz:pw@127.0.0.1:8001/");
+    const others = parseWebSocketUrl("ws://example.com/a|b^c?x={y}&z=[1]`");
+    assert.equal(wireUri(others), "ws://example.com/a%7Cb%5Ec?x=%7By%7D&z=%5B1%5D%60");
+    // Escapes already there, IPv6 hosts and default ports stay as they are.
+    assert.equal(wireUri(parseWebSocketUrl("wss://[::1]/p%20q?r=%2F")), "wss://[::1]/p%20q?r=%2F");
+    assert.equal(
+      wireUri(parseWebSocketUrl("http://u:p@example.com:8080/")),
+      "ws://u:p@example.com:8080/",
+    );
   });
 
   it("converts its argument to a string as WebIDL does", () => {
