@@ -83,11 +83,15 @@ class CloseEventShim extends Event implements CloseEvent {
   readonly #code: number;
   readonly #reason: string;
 
-  constructor(type: string, init: CloseEventInit = {}) {
-    super(type, init);
+  constructor(...args: [type: string, init?: CloseEventInit]) {
+    // Spread, not (type, init): Event throws a TypeError when `type`, which
+    // WebIDL requires, is missing, and only sees it missing without arguments.
+    super(...args);
+    const init = args[1] ?? {};
     this.#wasClean = Boolean(init.wasClean);
     this.#code = toUnsignedShort(init.code ?? 0);
-    this.#reason = toDOMString(init.reason ?? "");
+    // WebIDL converts any value given, `null` too ("null"), to a DOMString.
+    this.#reason = init.reason === undefined ? "" : toDOMString(init.reason);
   }
 
   get wasClean(): boolean {
@@ -115,10 +119,12 @@ class ErrorEventShim extends Event implements ErrorEvent {
   readonly #colno: number;
   readonly #error: unknown;
 
-  constructor(type: string, init: ErrorEventInit = {}) {
-    super(type, init);
-    this.#message = toDOMString(init.message ?? "");
-    this.#filename = toDOMString(init.filename ?? "");
+  constructor(...args: [type: string, init?: ErrorEventInit]) {
+    // See CloseEventShim: Event checks that `type` was given.
+    super(...args);
+    const init = args[1] ?? {};
+    this.#message = init.message === undefined ? "" : toDOMString(init.message);
+    this.#filename = init.filename === undefined ? "" : toDOMString(init.filename);
     this.#lineno = toUnsignedLong(init.lineno ?? 0);
     this.#colno = toUnsignedLong(init.colno ?? 0);
     this.#error = init.error;

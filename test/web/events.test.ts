@@ -30,6 +30,11 @@ describe("CloseEvent", () => {
     assert.equal(new CloseEvent("x", { wasClean: 1 as unknown as boolean }).wasClean, true);
   });
 
+  it("converts null as WebIDL does, and needs a type", () => {
+    assert.equal(new CloseEvent("x", { reason: null as unknown as string }).reason, "null");
+    assert.throws(() => new (CloseEvent as unknown as new () => CloseEvent)(), TypeError);
+  });
+
   it("has read-only fields", () => {
     const event = new CloseEvent("close", { code: 1000 });
     assert.throws(() => {
@@ -47,6 +52,15 @@ describe("ErrorEvent", () => {
     assert.equal(event.error, cause);
     assert.deepEqual([event.filename, event.lineno, event.colno], ["", 0, 0]);
     assert.equal(Object.prototype.toString.call(event), "[object ErrorEvent]");
+  });
+
+  it("converts null as WebIDL does, and needs a type", () => {
+    const event = new ErrorEvent("x", {
+      message: null as unknown as string,
+      filename: null as unknown as string,
+    });
+    assert.deepEqual([event.message, event.filename], ["null", "null"]);
+    assert.throws(() => new (ErrorEvent as unknown as new () => ErrorEvent)(), TypeError);
   });
 
   it("defaults to an empty message and an undefined error", () => {
