@@ -9,6 +9,7 @@
 import type * as net from "node:net";
 import * as tls from "node:tls";
 import { ClientProtocol } from "../core/client.js";
+import { describeValue } from "../core/describe-value.js";
 import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core/errors.js";
 import type { ClientExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
@@ -17,7 +18,6 @@ import { recyclerOf } from "../core/outgoing.js";
 import type { Event } from "../core/protocol.js";
 import type { Request } from "../core/request.js";
 import type { Response } from "../core/response.js";
-import { describeValue } from "../core/describe-value.js";
 import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 import { type CompressionOptions, clientExtensions } from "./compression.js";
 import {

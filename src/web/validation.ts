@@ -73,12 +73,12 @@ function escapeByte(character: string): string {
  * already: the URL standard encodes everything else.
  */
 export function wireUri(url: URL): string {
-  const escape = (part: string) => part.replace(NOT_RFC_3986, escapeByte);
+  const escapePart = (part: string) => part.replace(NOT_RFC_3986, escapeByte);
   let userInfo = "";
   if (url.username !== "" || url.password !== "") {
-    userInfo = `${escape(url.username)}${url.password === "" ? "" : `:${escape(url.password)}`}@`;
+    userInfo = `${escapePart(url.username)}${url.password === "" ? "" : `:${escapePart(url.password)}`}@`;
   }
-  return `${url.protocol}//${userInfo}${url.host}${escape(url.pathname)}${escape(url.search)}`;
+  return `${url.protocol}//${userInfo}${url.host}${escapePart(url.pathname)}${escapePart(url.search)}`;
 }
 
 /**
@@ -90,6 +90,29 @@ export function wireUri(url: URL): string {
  * @throws DOMException `SyntaxError` for an invalid or repeated subprotocol.
  */
 export function parseProtocols(protocols: unknown): string[] {
+  const list = convertProtocols(protocols);
+  const seen = new Set<string>();
+  for (const protocol of list) {
+    if (!isToken(protocol)) {
+      throw new DOMException(`invalid subprotocol: ${JSON.stringify(protocol)}`, "SyntaxError");
+    }
+    // The web-platform tests compare them case-insensitively (Chromium does not).
+    const key = protocol.toLowerCase();
+    if (seen.has(key)) {
+      throw new DOMException(`subprotocol offered twice: ${protocol}`, "SyntaxError");
+    }
+    seen.add(key);
+  }
+  return list;
+}
+
+/**
+ * The constructor's `protocols` converted as WebIDL's
+ * `(DOMString or sequence<DOMString>)`, without checks: a list of strings.
+ *
+ * @throws TypeError for what can't be converted (a `Symbol`).
+ */
+export function convertProtocols(protocols: unknown): string[] {
   let list: string[];
   if (protocols === undefined) {
     list = [];
@@ -102,18 +125,6 @@ export function parseProtocols(protocols: unknown): string[] {
     list = Array.from(protocols as Iterable<unknown>, toDOMString);
   } else {
     list = [toDOMString(protocols)];
-  }
-  const seen = new Set<string>();
-  for (const protocol of list) {
-    if (!isToken(protocol)) {
-      throw new DOMException(`invalid subprotocol: ${JSON.stringify(protocol)}`, "SyntaxError");
-    }
-    // The web-platform tests compare them case-insensitively (Chromium does not).
-    const key = protocol.toLowerCase();
-    if (seen.has(key)) {
-      throw new DOMException(`subprotocol offered twice: ${protocol}`, "SyntaxError");
-    }
-    seen.add(key);
   }
   return list;
 }
@@ -132,9 +143,11 @@ export interface CloseRequest {
  *   3000–4999; `SyntaxError` for a reason over 123 bytes of UTF-8.
  */
 export function parseCloseArguments(code: unknown, reason: unknown): CloseRequest {
-  let closeCode: number | null = null;
-  if (code !== undefined) {
-    closeCode = toClampedUnsignedShort(code);
+  // WebIDL converts both arguments before the method's steps check either:
+  // a reason that can't be converted throws its TypeError whatever the code.
+  const closeCode = code === undefined ? null : toClampedUnsignedShort(code);
+  const closeReason = reason === undefined ? "" : toDOMString(reason);
+  if (closeCode !== null) {
     // "If code is present, but is neither an integer equal to 1000 nor an
     // integer in the range 3000 to 4999, inclusive, throw an InvalidAccessError."
     if (closeCode !== 1000 && (closeCode < 3000 || closeCode > 4999)) {
@@ -144,9 +157,7 @@ export function parseCloseArguments(code: unknown, reason: unknown): CloseReques
       );
     }
   }
-  let closeReason = "";
   if (reason !== undefined) {
-    closeReason = toDOMString(reason);
     // A USVString: lone surrogates count as U+FFFD, 3 bytes, as Buffer counts them.
     const length = Buffer.byteLength(closeReason, "utf8");
     if (length > MAX_REASON_BYTES) {

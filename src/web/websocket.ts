@@ -24,7 +24,13 @@ import {
 import { type EventHandler, EventHandlers } from "./event-handlers.js";
 import { CloseEvent, ErrorEvent } from "./events.js";
 import { Outbox } from "./outbox.js";
-import { parseCloseArguments, parseProtocols, parseWebSocketUrl, wireUri } from "./validation.js";
+import {
+  convertProtocols,
+  parseCloseArguments,
+  parseProtocols,
+  parseWebSocketUrl,
+  wireUri,
+} from "./validation.js";
 import { toDOMString } from "./webidl.js";
 
 /** The values of `readyState`. */
@@ -243,7 +249,9 @@ export class WebSocket extends EventTarget {
    */
   constructor(
     url: string | URL,
-    protocols?: string | Iterable<string>,
+    // A default, not `protocols?`: WebIDL counts required arguments only, so
+    // `WebSocket.length` is 1, as in browsers.
+    protocols: string | Iterable<string> | undefined = undefined,
     options: WebSocketOptions = {},
   ) {
     super();
@@ -251,9 +259,12 @@ export class WebSocket extends EventTarget {
     if (arguments.length === 0) {
       throw new TypeError("WebSocket constructor: 1 argument required, but only 0 present");
     }
-    this.#url = parseWebSocketUrl(url);
+    // WebIDL converts every argument before the constructor's steps check any.
+    const urlString = toDOMString(url);
+    const offered = convertProtocols(protocols);
+    this.#url = parseWebSocketUrl(urlString);
     this.#origin = this.#url.origin;
-    const subprotocols = parseProtocols(protocols);
+    const subprotocols = parseProtocols(offered);
     void this.#run(subprotocols, checkOptions(options));
   }
 
@@ -378,7 +389,8 @@ export class WebSocket extends EventTarget {
    * @throws DOMException `InvalidAccessError` for a code other than 1000 or
    *   3000–4999; `SyntaxError` for a reason over 123 bytes of UTF-8.
    */
-  close(code?: number, reason?: string): void {
+  // Defaults, for `close.length`: 0, as WebIDL has it for optional arguments.
+  close(code: number | undefined = undefined, reason: string | undefined = undefined): void {
     const request = parseCloseArguments(code, reason);
     switch (this.#readyState) {
       case ReadyState.CONNECTING:

@@ -123,6 +123,19 @@ describe("parseCloseArguments", () => {
     assert.deepEqual(parseCloseArguments(undefined, "why"), { code: null, reason: "why" });
   });
 
+  it("converts the reason before checking the code, as WebIDL does", () => {
+    assert.throws(() => parseCloseArguments(5000, Symbol("r")), TypeError);
+    let converted = 0;
+    const reason = {
+      toString: () => {
+        converted++;
+        return "r";
+      },
+    };
+    throwsDom(() => parseCloseArguments(5000, reason), "InvalidAccessError");
+    assert.equal(converted, 1);
+  });
+
   it("throws InvalidAccessError for other codes", () => {
     for (const code of [0, 999, 1001, 1005, 1006, 1011, 2999, 5000, 65535, Number.NaN, -1]) {
       throwsDom(() => parseCloseArguments(code, undefined), "InvalidAccessError");

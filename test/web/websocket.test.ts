@@ -82,6 +82,14 @@ describe("WebSocket: the interface", () => {
     throwsDom(() => new WebSocket("ws://127.0.0.1/", [""]), "SyntaxError");
   });
 
+  it("converts every argument before checking any, and counts required ones, as WebIDL does", () => {
+    // A bad URL, but protocols that can't be converted: their TypeError comes first.
+    const symbols = [Symbol("p")] as unknown as string[];
+    assert.throws(() => new WebSocket("not a url", symbols), TypeError);
+    assert.equal(WebSocket.length, 1);
+    assert.equal(WebSocket.prototype.close.length, 0);
+  });
+
   it("throws TypeError for an unknown option, and for those the standard's arguments replace", () => {
     // @ts-expect-error: TypeScript rejects it at compile time.
     assert.throws(() => new WebSocket("ws://127.0.0.1:1/", [], { pingIntervall: 5 }), {
