@@ -8,6 +8,7 @@
  * @module
  */
 
+import { exposeAsInterface } from "./interface-members.js";
 import { toDOMString, toUnsignedLong, toUnsignedShort } from "./webidl.js";
 
 /** `bubbles`, `cancelable`, `composed`: what every event's constructor takes. */
@@ -105,10 +106,6 @@ class CloseEventShim extends Event implements CloseEvent {
   get reason(): string {
     return this.#reason;
   }
-
-  get [Symbol.toStringTag](): string {
-    return "CloseEvent";
-  }
 }
 
 /** WHATWG HTML: `[Exposed=*] interface ErrorEvent : Event`. */
@@ -149,14 +146,12 @@ class ErrorEventShim extends Event implements ErrorEvent {
   get error(): unknown {
     return this.#error;
   }
-
-  get [Symbol.toStringTag](): string {
-    return "ErrorEvent";
-  }
 }
 
 Object.defineProperty(CloseEventShim, "name", { value: "CloseEvent" });
 Object.defineProperty(ErrorEventShim, "name", { value: "ErrorEvent" });
+exposeAsInterface(CloseEventShim, "CloseEvent");
+exposeAsInterface(ErrorEventShim, "ErrorEvent");
 
 const runtime = globalThis as {
   CloseEvent?: CloseEventConstructor;

@@ -23,6 +23,7 @@ import {
 } from "../node/option-names.js";
 import { type EventHandler, EventHandlers } from "./event-handlers.js";
 import { CloseEvent, ErrorEvent } from "./events.js";
+import { exposeAsInterface } from "./interface-members.js";
 import { Outbox } from "./outbox.js";
 import {
   convertProtocols,
@@ -445,11 +446,6 @@ export class WebSocket extends EventTarget {
     super.removeEventListener(type, listener as Listener, options);
   }
 
-  /** `"WebSocket"`: what `Object.prototype.toString()` reports, as in a browser. */
-  get [Symbol.toStringTag](): string {
-    return "WebSocket";
-  }
-
   /** Connects, fires `open`, dispatches the messages, then fires `close`. */
   async #run(subprotocols: string[], options: WebSocketOptions): Promise<void> {
     let connection: ClientConnection;
@@ -589,3 +585,6 @@ for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket, name, descriptor);
   Object.defineProperty(WebSocket.prototype, name, descriptor);
 }
+
+// `"WebSocket"` is what `Object.prototype.toString()` reports, as in a browser.
+exposeAsInterface(WebSocket, "WebSocket");

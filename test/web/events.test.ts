@@ -69,3 +69,19 @@ describe("ErrorEvent", () => {
     assert.equal(event.error, undefined);
   });
 });
+
+describe("CloseEvent and ErrorEvent: the interfaces", () => {
+  it("have enumerable attributes, as WebIDL and browsers have them", () => {
+    const close: string[] = [];
+    for (const name in new CloseEvent("close", { code: 1000 })) close.push(name);
+    for (const name of ["wasClean", "code", "reason", "type"])
+      assert.ok(close.includes(name), name);
+    const error: string[] = [];
+    for (const name in new ErrorEvent("error")) error.push(name);
+    for (const name of ["message", "filename", "lineno", "colno", "error", "type"]) {
+      assert.ok(error.includes(name), name);
+    }
+    assert.equal(Object.prototype.toString.call(new CloseEvent("close")), "[object CloseEvent]");
+    assert.equal(Object.prototype.toString.call(new ErrorEvent("error")), "[object ErrorEvent]");
+  });
+});

@@ -72,6 +72,46 @@ describe("WebSocket: the interface", () => {
     assert.equal(Object.prototype.toString.call(WebSocket.prototype), "[object WebSocket]");
   });
 
+  it("has enumerable attributes and operations, as WebIDL and browsers have them", () => {
+    const names = new Set<string>();
+    for (const name in WebSocket.prototype) names.add(name);
+    for (const name of [
+      "url",
+      "readyState",
+      "bufferedAmount",
+      "extensions",
+      "protocol",
+      "binaryType",
+      "onopen",
+      "onmessage",
+      "onerror",
+      "onclose",
+      "send",
+      "close",
+      "CONNECTING",
+      "CLOSED",
+      "addEventListener",
+      "dispatchEvent",
+    ]) {
+      assert.ok(names.has(name), `${name} is enumerable`);
+    }
+    assert.ok(!names.has("constructor"));
+    const url = Object.getOwnPropertyDescriptor(WebSocket.prototype, "url");
+    assert.equal(url?.enumerable, true);
+    assert.equal(url?.configurable, true);
+    assert.equal(url?.set, undefined);
+    assert.equal(
+      typeof Object.getOwnPropertyDescriptor(WebSocket.prototype, "binaryType")?.set,
+      "function",
+    );
+    assert.deepEqual(Object.getOwnPropertyDescriptor(WebSocket.prototype, Symbol.toStringTag), {
+      value: "WebSocket",
+      writable: false,
+      enumerable: false,
+      configurable: true,
+    });
+  });
+
   it("throws TypeError without arguments, SyntaxError for bad URLs and subprotocols", () => {
     assert.throws(() => Reflect.construct(WebSocket, []), TypeError);
     throwsDom(() => new WebSocket("ftp://127.0.0.1/"), "SyntaxError");
