@@ -146,7 +146,7 @@ export class ClientProtocol extends Protocol {
       throw new InvalidStatus(response, { hint });
     }
     const headers = response.headers;
-    checkUpgradeHeaders(headers);
+    checkUpgradeHeaders(headers, "response");
 
     const accept = headers.getAll("Sec-WebSocket-Accept");
     if (accept.length === 0) throw new InvalidHeader("Sec-WebSocket-Accept");

@@ -44,7 +44,10 @@ export class FrameParser {
   // The limit the application set, quoted in errors: `limit` may be larger,
   // allowing for what extensions add to messages on the wire; -1 for `limit`.
   private statedLimit = -1;
-  /** Bytes already received of the fragmented message in progress, 0 between messages. */
+  /**
+   * Bytes already received of the fragmented message in progress, 0 between
+   * messages: payload bytes as they came on the wire. The parser counts them.
+   */
   messageSize = 0;
 
   // EXPECT_MASK and PLAIN_TEXT: two booleans in one field, a field less per connection.
@@ -122,6 +125,11 @@ export class FrameParser {
     this.maskWord = -1;
     this.peeked = 0;
     this.peekedLength = peeked;
+    // Counted as received, before extensions decode: a compression extension
+    // holds the fragments of a message until its last one, so the decoded
+    // size says nothing of what the connection has buffered.
+    if ((first & 0x08) === 0)
+      this.messageSize = (first & 0x80) !== 0 ? 0 : this.messageSize + data.length;
     return new Frame(
       (first & 0x0f) as Opcode,
       data,

@@ -61,10 +61,13 @@ export function isValidKey(key: string): boolean {
 /**
  * Checks that `Connection` includes `upgrade` and `Upgrade` names `websocket`,
  * both ASCII case-insensitive (RFC 6455 §4.1 items 5 and 6, §4.2.1 items 3 and 4).
+ * A request's `Upgrade` may list other protocols too; a response's names only
+ * `websocket`.
  *
+ * @param message whose header fields these are: the client's request or the server's response.
  * @throws InvalidUpgrade otherwise.
  */
-export function checkUpgradeHeaders(headers: Headers): void {
+export function checkUpgradeHeaders(headers: Headers, message: "request" | "response"): void {
   const connectionValues = headers.getAll("Connection");
   // Nearly every handshake sends exactly these values, which the lists' grammar
   // accepts as they are: no need to parse them.
@@ -77,9 +80,14 @@ export function checkUpgradeHeaders(headers: Headers): void {
   const upgradeValues = headers.getAll("Upgrade");
   if (!isOnly(upgradeValues, "websocket")) {
     const upgrade = parseEach(upgradeValues, parseUpgrade);
-    if (!upgrade.some((protocol) => protocol.toLowerCase() === "websocket")) {
-      throw new InvalidUpgrade("Upgrade", upgrade.length ? upgrade.join(", ") : null);
-    }
+    const names = (protocol: string) => protocol.toLowerCase() === "websocket";
+    // RFC 6455 §4.2.1: the request has "An |Upgrade| header field containing
+    // the value "websocket""; §4.1: the client MUST fail the connection "if
+    // ... the |Upgrade| header field contains a value that is not an ASCII
+    // case-insensitive match for the value "websocket"".
+    const valid =
+      message === "request" ? upgrade.some(names) : upgrade.length === 1 && names(upgrade[0]!);
+    if (!valid) throw new InvalidUpgrade("Upgrade", upgrade.length ? upgrade.join(", ") : null);
   }
 }
 

@@ -581,7 +581,6 @@ export abstract class Protocol {
     this.flags &= ~(PARSING_YIELDED | PARSING_HELD);
     try {
       while (this.mode === "frames" && this.decodedMessageBudget !== 0) {
-        parser.messageSize = this.currentSize ?? 0;
         const frame = parser.parse(reader);
         if (frame === null) {
           // A clean close replaces this parser before the end of the stream,

@@ -285,7 +285,7 @@ export class ServerProtocol extends Protocol {
     const hosts = headers.getAll("Host");
     if (hosts.length !== 1)
       throw new InvalidHeader("Host", hosts.length ? "multiple values" : null);
-    checkUpgradeHeaders(headers);
+    checkUpgradeHeaders(headers, "request");
 
     const keys = headers.getAll("Sec-WebSocket-Key");
     if (keys.length !== 1) {

@@ -503,6 +503,15 @@ describe("ClientProtocol", () => {
         "invalid Upgrade header: h2c",
       ],
       [
+        // RFC 6455 §4.1: the client MUST fail the connection if "the |Upgrade|
+        // header field contains a value that is not an ASCII case-insensitive
+        // match for the value "websocket"".
+        "an Upgrade list beside websocket",
+        [SWITCHING[0]!, "Upgrade: h2c, websocket", SWITCHING[2]!, SWITCHING[3]!],
+        InvalidUpgrade,
+        "invalid Upgrade header: h2c, websocket",
+      ],
+      [
         "a missing Connection",
         [SWITCHING[0]!, SWITCHING[1]!, SWITCHING[3]!],
         InvalidUpgrade,

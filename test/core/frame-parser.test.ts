@@ -157,6 +157,33 @@ describe("frame validation", () => {
     assert.equal(parser.maxMessageSize, Number.POSITIVE_INFINITY);
   });
 
+  it("counts the payload received of a fragmented message against the limit", () => {
+    const parser = new FrameParser({ mask: false });
+    parser.maxMessageSize = 10;
+    const reader = new StreamReader();
+    // BINARY, not final, 4 bytes; a ping between fragments; CONT, not final, 4 bytes.
+    reader.feedData(hex("02 04 01 02 03 04 89 01 aa 00 04 05 06 07 08"));
+    assert.equal(parser.parse(reader)?.opcode, Opcode.BINARY);
+    assert.equal(parser.messageSize, 4);
+    assert.equal(parser.parse(reader)?.opcode, Opcode.PING);
+    assert.equal(parser.messageSize, 4, "control frames are not part of the message");
+    assert.equal(parser.parse(reader)?.opcode, Opcode.CONT);
+    assert.equal(parser.messageSize, 8);
+    // The last fragment ends the message: the next one starts from 0.
+    reader.feedData(hex("80 02 09 0a 82 0a"));
+    assert.equal(parser.parse(reader)?.fin, true);
+    assert.equal(parser.messageSize, 0);
+    assert.equal(parser.parse(reader), null, "a whole message of the limit waits for its payload");
+    // 8 bytes received, then a fragment announcing 3: refused from its header.
+    const next = new FrameParser({ mask: false });
+    next.maxMessageSize = 10;
+    const more = new StreamReader();
+    more.feedData(hex("02 04 01 02 03 04 00 04 05 06 07 08 00 03"));
+    next.parse(more);
+    next.parse(more);
+    assert.throws(() => next.parse(more), /fragmented message exceeds limit of 10 bytes/);
+  });
+
   it("exempts control frames from the data size limit", () => {
     assert.equal(parseOne(PING_HELLO, false, 0).data.length, 5);
   });

@@ -90,13 +90,48 @@ describe("checkUpgradeHeaders", () => {
       "Connection in several fields",
       { Connection: ["keep-alive", "Upgrade"], Upgrade: "websocket" },
     ],
-    ["an Upgrade list", { Connection: "Upgrade", Upgrade: "HTTP/2.0, websocket" }],
-    ["Upgrade in several fields", { Connection: "Upgrade", Upgrade: ["h2c", "websocket"] }],
     ["single values with whitespace around", { Connection: " Upgrade ", Upgrade: "\twebsocket " }],
+    ["a list of websocket alone", { Connection: "Upgrade", Upgrade: ", websocket ," }],
   ];
   for (const [name, init] of valid) {
     it(`accepts ${name}`, () => {
-      assert.doesNotThrow(() => checkUpgradeHeaders(new Headers(init)));
+      assert.doesNotThrow(() => checkUpgradeHeaders(new Headers(init), "request"));
+      assert.doesNotThrow(() => checkUpgradeHeaders(new Headers(init), "response"));
+    });
+  }
+
+  // RFC 6455 §4.2.1: a request's Upgrade field "containing the value
+  // websocket"; §4.1: a response's with "a value that is not an ASCII
+  // case-insensitive match for the value websocket" fails the connection.
+  const upgradeLists: [string, HeadersInit, string][] = [
+    [
+      "an Upgrade list",
+      { Connection: "Upgrade", Upgrade: "HTTP/2.0, websocket" },
+      "HTTP/2.0, websocket",
+    ],
+    [
+      "Upgrade in several fields",
+      { Connection: "Upgrade", Upgrade: ["h2c", "websocket"] },
+      "h2c, websocket",
+    ],
+    [
+      "websocket twice",
+      { Connection: "Upgrade", Upgrade: ["websocket", "WebSocket"] },
+      "websocket, WebSocket",
+    ],
+  ];
+  for (const [name, init, value] of upgradeLists) {
+    it(`accepts ${name} in a request, not in a response`, () => {
+      assert.doesNotThrow(() => checkUpgradeHeaders(new Headers(init), "request"));
+      assert.throws(
+        () => checkUpgradeHeaders(new Headers(init), "response"),
+        (e: unknown) => {
+          assert.ok(e instanceof InvalidUpgrade, String(e));
+          assert.equal(e.header, "Upgrade");
+          assert.equal(e.value, value);
+          return true;
+        },
+      );
     });
   }
 
@@ -140,30 +175,40 @@ describe("checkUpgradeHeaders", () => {
   ];
   for (const [name, init, header, value, message] of invalid) {
     it(`rejects ${name} with InvalidUpgrade`, () => {
-      assert.throws(
-        () => checkUpgradeHeaders(new Headers(init)),
-        (e: unknown) => {
-          assert.ok(e instanceof InvalidUpgrade, String(e));
-          assert.equal(e.header, header);
-          assert.equal(e.value, value);
-          assert.equal(e.message, message);
-          return true;
-        },
-      );
+      for (const kind of ["request", "response"] as const) {
+        assert.throws(
+          () => checkUpgradeHeaders(new Headers(init), kind),
+          (e: unknown) => {
+            assert.ok(e instanceof InvalidUpgrade, String(e));
+            assert.equal(e.header, header);
+            assert.equal(e.value, value);
+            assert.equal(e.message, message);
+            return true;
+          },
+        );
+      }
     });
   }
 
   it("checks Connection before Upgrade", () => {
-    assert.throws(() => checkUpgradeHeaders(new Headers()), { header: "Connection" });
+    assert.throws(() => checkUpgradeHeaders(new Headers(), "request"), { header: "Connection" });
   });
 
   it("rejects values that don't follow the list grammar with InvalidHeaderFormat", () => {
     assert.throws(
-      () => checkUpgradeHeaders(new Headers({ Connection: "Upgrade;", Upgrade: "websocket" })),
+      () =>
+        checkUpgradeHeaders(
+          new Headers({ Connection: "Upgrade;", Upgrade: "websocket" }),
+          "request",
+        ),
       InvalidHeaderFormat,
     );
     assert.throws(
-      () => checkUpgradeHeaders(new Headers({ Connection: "Upgrade", Upgrade: "web socket" })),
+      () =>
+        checkUpgradeHeaders(
+          new Headers({ Connection: "Upgrade", Upgrade: "web socket" }),
+          "response",
+        ),
       InvalidHeaderFormat,
     );
   });

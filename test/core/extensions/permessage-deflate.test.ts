@@ -552,6 +552,44 @@ for (const mode of STREAM_MODES) {
               /fragmented message exceeds limit of 1000 bytes$/,
             );
           });
+
+          it("refuses a compressed fragment from its header when it and those held exceed the allowance", () => {
+            // The fragments of a compressed message are held, undecoded, until
+            // the last one: the header check counts them as received.
+            const protocol = deflating(role, {}, {}, 1000);
+            protocol.receiveData(
+              wire(peer, Opcode.BINARY, new Uint8Array(1000), { fin: false, rsv1: true }),
+            );
+            assert.equal(protocol.state, State.OPEN);
+            const next = wire(peer, Opcode.CONT, new Uint8Array(1000), { fin: false });
+            protocol.receiveData(next.subarray(0, next.length - 1000));
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+            assert.match(
+              String(protocol.parserExc),
+              /fragmented message exceeds limit of 1000 bytes$/,
+            );
+          });
+
+          it("counts a compressed message's fragments afresh after its last one", () => {
+            const protocol = deflating(role, {}, {}, 1000);
+            const hello = zlib
+              .deflateRawSync(new Uint8Array(900), { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+              .subarray(0, -4);
+            for (let i = 0; i < 3; i++) {
+              protocol.receiveData(
+                wire(peer, Opcode.BINARY, new Uint8Array(0), { fin: false, rsv1: true }),
+              );
+              protocol.receiveData(wire(peer, Opcode.CONT, hello.subarray(0, 2), { fin: false }));
+              protocol.receiveData(wire(peer, Opcode.CONT, hello.subarray(2)));
+              const received = frames(protocol).filter((frame) => frame.fin);
+              assert.equal(received.length, 1);
+              assert.equal(received[0]!.data.length, 900);
+            }
+            protocol.receiveData(
+              wire(peer, Opcode.BINARY, new Uint8Array(1100), { fin: false, rsv1: true }),
+            );
+            assert.equal(protocol.state, State.OPEN);
+          });
         });
       });
     }
