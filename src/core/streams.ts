@@ -153,7 +153,9 @@ export class StreamReader {
    */
   readExact(n: number, key: Uint8Array | null = null, maskFrom = 0): Uint8Array | null {
     if (n > this.total) return null;
-    if (n === 0) return EMPTY;
+    // A payload read here is its receiver's to keep, and to transfer to a
+    // worker, which detaches its buffer: an empty one is not shared either.
+    if (n === 0) return new Uint8Array(0);
     const first = this.chunks[0]!;
     const available = first.length - this.offset;
     if (n <= available) {

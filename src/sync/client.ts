@@ -14,7 +14,12 @@ import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
 import { CloseCode } from "../core/close-codes.js";
 import { kindOf } from "../core/describe-value.js";
-import { ConnectionClosedOK, InvalidState, TimeoutError } from "../core/errors.js";
+import {
+  ConnectionClosed,
+  ConnectionClosedOK,
+  InvalidState,
+  TimeoutError,
+} from "../core/errors.js";
 import { Headers } from "../core/headers.js";
 import { Request } from "../core/request.js";
 import { Response } from "../core/response.js";
@@ -358,7 +363,13 @@ export class ClientConnection implements Iterable<Data>, Disposable {
     const wire = data === undefined ? null : wireOne(data, transfer)[0];
     const outcome = link.call((id) => ({ type: "ping", id, data: wire }), deadline);
     if (outcome === null) throw new TimeoutError("timed out waiting for a pong");
-    if (!outcome.ok) throw reviveError(outcome.error, this.ping);
+    if (!outcome.ok) {
+      const error = reviveError(outcome.error, this.ping);
+      // The worker reports the end of the connection after failing the ping:
+      // wait for that report, so that `state` and `closeCode` agree with the error.
+      if (error instanceof ConnectionClosed) link.waitUntil(() => link.closed !== null, deadline);
+      throw error;
+    }
     this.latency = outcome.value!;
     return this.latency;
   }

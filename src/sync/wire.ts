@@ -96,6 +96,8 @@ export function transferableBytes(bytes: Uint8Array, owned: boolean): ArrayBuffe
   const buffer = bytes.buffer;
   if (
     owned &&
+    // An empty view may share an empty buffer with others: moving it would detach theirs.
+    bytes.byteLength > 0 &&
     buffer instanceof ArrayBuffer &&
     bytes.byteOffset === 0 &&
     bytes.byteLength === buffer.byteLength

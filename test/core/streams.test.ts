@@ -14,6 +14,7 @@ describe("StreamReader", () => {
     assert.equal(reader.length, 5);
     assert.equal(reader.readExact(6), null);
     assert.equal(toHex(reader.readExact(0)!), "");
+    assert.notEqual(reader.readExact(0)!.buffer, reader.readExact(0)!.buffer, "each its own");
     assert.equal(toHex(reader.readExact(2)!), "0102");
     assert.equal(toHex(reader.readExact(2)!), "0304");
     assert.equal(reader.peekByte(0), 5);

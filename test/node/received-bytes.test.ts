@@ -65,6 +65,29 @@ async function echoEach(ws: ClientConnection): Promise<string[]> {
 
 describe("received binary messages", () => {
   for (const compression of [null, "deflate"] as const) {
+    it(`are each in a buffer of their own when empty (compression: ${compression})`, async () => {
+      const onServer: string[] = [];
+      const { server, uri } = await startServer(echoNotingMemory(onServer), { compression });
+      await using _server = server;
+      await using ws = await connect(uri, { compression });
+      const received: Uint8Array[] = [];
+      // (An empty iterable sends nothing: a fragmented message needs one fragment.)
+      for (const message of [new Uint8Array(0), new Uint8Array(0), [new Uint8Array(0)]]) {
+        await ws.send(message);
+        received.push(await ws.recvBinary());
+      }
+      assert.deepEqual(
+        received.map((message) => message.length),
+        [0, 0, 0],
+      );
+      assert.equal(new Set(received.map((message) => message.buffer)).size, received.length);
+      // Moving one to another thread detaches its buffer, and no other message's.
+      structuredClone(received[0]!, { transfer: [received[0]!.buffer as ArrayBuffer] });
+      await ws.send(new Uint8Array(0));
+      assert.equal((await ws.recvBinary()).length, 0);
+      assert.equal(await (ws.send(""), ws.recv()), "");
+    });
+
     it(`are in an ArrayBuffer on the client and on the server (compression: ${compression})`, async () => {
       const onServer: string[] = [];
       const { server, uri } = await startServer(echoNotingMemory(onServer), { compression });

@@ -252,6 +252,26 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       assert.equal(client.recv(), "still open");
     });
 
+    it("reports the closure when a ping fails on it, in state and closeCode too", () => {
+      // The worker fails the ping, then reports the end of the connection: the
+      // error must not be seen before the state it describes.
+      let failed = 0;
+      for (let i = 0; i < 10; i++) {
+        const client = connect(peer.uri(uniquePath()));
+        client.send("drop");
+        try {
+          client.ping(undefined, { timeout: 10_000 });
+        } catch (error) {
+          assert.ok(error instanceof ConnectionClosedError, String(error));
+          assert.equal(client.state, State.CLOSED);
+          assert.equal(client.closeCode, 1006);
+          failed++;
+        }
+        client.close();
+      }
+      assert.ok(failed > 0, "the server dropped the connection before the pong at least once");
+    });
+
     it("closes with the client's code and reason", async () => {
       const path = uniquePath();
       const client = connect(peer.uri(path));

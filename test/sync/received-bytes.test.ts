@@ -27,6 +27,21 @@ describe("sync: received binary messages", () => {
   });
 
   for (const compression of [null, "deflate"] as const) {
+    it(`may be empty, one after another (compression: ${compression})`, () => {
+      // The worker moves each message's buffer to this thread: an empty one
+      // shared between messages would be detached for the next.
+      using client = connect(peer.uri(`/empty-${compression}`), { compression });
+      for (let i = 0; i < 3; i++) {
+        client.send(new Uint8Array(0));
+        assert.deepEqual(client.recvBinary(), Buffer.alloc(0));
+      }
+      client.send("");
+      assert.equal(client.recv(), "");
+      client.send("after");
+      assert.equal(client.recv(), "after");
+      assert.equal(client.state, 1);
+    });
+
     it(`are in an ArrayBuffer (compression: ${compression})`, () => {
       using client = connect(peer.uri(`/bytes-${compression}`), { compression });
       assert.equal(

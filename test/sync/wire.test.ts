@@ -12,6 +12,13 @@ describe("transferableBytes()", () => {
     assert.equal(transferableBytes(bytes, true), bytes.buffer);
   });
 
+  it("never moves an empty buffer, which others may share", () => {
+    const empty = new Uint8Array(0);
+    const buffer = transferableBytes(empty, true);
+    assert.notEqual(buffer, empty.buffer);
+    assert.equal(buffer.byteLength, 0);
+  });
+
   it("copies bytes that others may hold, or that are a view on a larger buffer", () => {
     const whole = new Uint8Array([1, 2, 3]);
     const shared = new Uint8Array([0, 1, 2, 3, 4]).subarray(1, 4);
