@@ -23,7 +23,10 @@ const REDACTED = "***";
  * in the error that says so; the user info is found as `parseUri()` finds
  * it, before the last `@` of the authority, which runs from `//` to the first
  * `/`, `?` or `#` (a fragment may hold `@` and `:` too), and split at its
- * first `:`. A string without user info, or
+ * first `:`. When that authority has no `@` and a port that is not a number,
+ * as when a password holds an unencoded `/`, `?` or `#`
+ * (`ws://alice:s/cret@host/`), the URI is invalid and the user info is taken
+ * to end at its last `@`. A string without user info, or
  * with an empty one (`ws://@host/`), comes back as it is.
  */
 export function redactUri(uri: string): string {
@@ -32,8 +35,15 @@ export function redactUri(uri: string): string {
   const start = slashes + 2;
   let end = start;
   while (end < uri.length && uri[end] !== "/" && uri[end] !== "?" && uri[end] !== "#") end++;
-  const at = uri.lastIndexOf("@", end - 1);
-  if (at < start) return uri;
+  let at = uri.lastIndexOf("@", end - 1);
+  if (at < start) {
+    // A password holding a "/", "?" or "#" that was not percent-encoded ends
+    // the authority early, in a port that is not a number: the URI is
+    // invalid, and its last "@" is the likeliest end of the user info.
+    if (!hasInvalidPort(uri.slice(start, end))) return uri;
+    at = uri.lastIndexOf("@");
+    if (at < start) return uri;
+  }
   const userInfo = uri.slice(start, at);
   const colon = userInfo.indexOf(":");
   const user = colon === -1 ? userInfo : userInfo.slice(0, colon);
@@ -41,6 +51,14 @@ export function redactUri(uri: string): string {
   const shownUser = password === "" && user !== "" ? REDACTED : user;
   const shown = colon === -1 ? shownUser : `${shownUser}:${REDACTED}`;
   return `${uri.slice(0, start)}${shown}${uri.slice(at)}`;
+}
+
+/** Whether `authority` (`host[:port]`, without user info) has a port that is not digits. */
+function hasInvalidPort(authority: string): boolean {
+  const colon = authority.lastIndexOf(":");
+  // An IPv6 literal's colons are inside its brackets.
+  if (colon === -1 || colon < authority.lastIndexOf("]")) return false;
+  return !/^[0-9]*$/.test(authority.slice(colon + 1));
 }
 
 /**

@@ -17,6 +17,20 @@ describe("redactUri", () => {
     assert.equal(redactUri("http://alice:pw@h/"), "http://alice:***@h/");
   });
 
+  it("redacts a password holding an unencoded /, ? or #, which ends the authority in a bad port", () => {
+    assert.equal(redactUri("ws://alice:s/cret@127.0.0.1:1/"), "ws://alice:***@127.0.0.1:1/");
+    assert.equal(redactUri("ws://alice:s?cret@h/x"), "ws://alice:***@h/x");
+    assert.equal(redactUri("ws://alice:s#cr@et@h"), "ws://alice:***@h");
+    assert.equal(redactUri("wss://TOKEN:a/b@h/"), "wss://TOKEN:***@h/");
+    assert.equal(redactTypedUri("alice:s/cret@h:8001"), "alice:***@h:8001");
+    // A port of digits, or none, makes a valid authority: an @ after it is the path's.
+    assert.equal(redactUri("ws://h:8001/a@b"), "ws://h:8001/a@b");
+    assert.equal(redactUri("ws://[::1]/a:b@c"), "ws://[::1]/a:b@c");
+    assert.equal(redactUri("ws://[::1]:80/x@y"), "ws://[::1]:80/x@y");
+    // A bad port without any @ has no user info to hide.
+    assert.equal(redactUri("ws://h:port/"), "ws://h:port/");
+  });
+
   it("replaces the user name too when there is no password, as for a token", () => {
     assert.equal(redactUri("wss://SECRETTOKEN@example.com/"), "wss://***@example.com/");
     assert.equal(redactUri("ws://token@127.0.0.1:8001/chat"), "ws://***@127.0.0.1:8001/chat");
