@@ -19,6 +19,7 @@ import { acceptKey, checkUpgradeHeaders, generateKey } from "./handshake.js";
 import {
   buildExtensionList,
   buildSubprotocolList,
+  checkSubprotocolsOption,
   parseEach,
   parseExtensionList,
   parseSubprotocolList,
@@ -86,6 +87,7 @@ export class ClientProtocol extends Protocol {
     this.uri = typeof uri === "string" ? parseUri(uri) : uri;
     this.origin = options.origin ?? null;
     this.availableExtensions = options.extensions ?? [];
+    checkSubprotocolsOption(options.subprotocols);
     this.availableSubprotocols = options.subprotocols ?? [];
     this.requireSubprotocol = options.requireSubprotocol ?? false;
     this.responseParser = this.mode === "handshake" ? new ResponseParser(options.httpLimits) : null;

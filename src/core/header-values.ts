@@ -11,6 +11,7 @@
  * @module
  */
 
+import { describeValue } from "./describe-value.js";
 import { InvalidHeaderFormat } from "./errors.js";
 import { isFieldValueChar, isToken, scanToken, skipOWS } from "./field-syntax.js";
 
@@ -228,4 +229,19 @@ export function buildSubprotocolList(list: readonly string[]): string {
   const header = "Sec-WebSocket-Protocol";
   if (list.length === 0) throw new InvalidHeaderFormat(header, "empty list", "", 0);
   return list.map((protocol) => checkToken(protocol, header)).join(", ");
+}
+
+/**
+ * Checks a `subprotocols` option: a list of strings. A string alone would
+ * pass for a list of its characters.
+ *
+ * @throws TypeError otherwise.
+ */
+export function checkSubprotocolsOption(value: readonly string[] | undefined): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string")) {
+    throw new TypeError(
+      `subprotocols must be an array of strings, such as ["chat"]; got ${describeValue(value)}`,
+    );
+  }
 }

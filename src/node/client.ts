@@ -391,7 +391,8 @@ function checkMaxRedirects(value: number | null | undefined): void {
  * @throws InvalidUri for a URI that is not `ws://` or `wss://`.
  * @throws RangeError for a duration option over 2147483647 ms, negative or
  *   NaN (`Infinity` means no limit, as `null` does), or a `maxRedirects`
- *   that isn't a whole number from 0.
+ *   that isn't a whole number from 0; TypeError for a duration that is not a
+ *   number, or `subprotocols` that are not an array of strings.
  * @throws InvalidHeaderFormat for a `userAgent` that a header can't carry.
  * @throws InvalidHandshake (InvalidStatus, InvalidHeader, NegotiationError, …)
  *   when the server refuses or answers wrongly; ProxyError when the proxy does.

@@ -134,6 +134,7 @@ export type DurationOption = "openTimeout" | "closeTimeout" | "pingInterval" | "
  * A duration option with its default applied: `undefined` takes the default;
  * `null` and `Infinity` mean none.
  *
+ * @throws TypeError for a value that is not a number, such as `"100"`.
  * @throws RangeError for a negative or NaN value, or a finite one larger than
  *   {@link MAX_TIMER_DELAY}, which a timer can't wait for.
  */
@@ -143,6 +144,12 @@ export function resolveDuration(
 ): number | null {
   if (value === undefined) return DEFAULTS[name];
   if (value === null || value === Number.POSITIVE_INFINITY) return null;
+  // Not what coerces to a number: `"100"` works by accident, `true` is 1 ms.
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `${name} must be a number of milliseconds, or null for no limit; got ${describeValue(value)}`,
+    );
+  }
   if (!(value >= 0 && value <= MAX_TIMER_DELAY)) {
     throw new RangeError(
       `${name} must be from 0 to ${MAX_TIMER_DELAY} ms, or Infinity or null for no limit; got ${value}`,

@@ -16,6 +16,7 @@ import * as tls from "node:tls";
 import { inspect } from "node:util";
 import { ConnectionClosed, InvalidMessage } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
+import { checkSubprotocolsOption } from "../core/header-values.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
 import type { HttpLimits } from "../core/http-limits.js";
 import type { Event } from "../core/protocol.js";
@@ -625,6 +626,7 @@ export class Server implements AsyncDisposable {
     this.ownsNetServer = ownsNetServer;
     this.logger = resolveLogger(options.logger);
     this.resolved = resolveConnectionOptions(options, this.logger);
+    checkSubprotocolsOption(options.subprotocols);
     this.protocolOptions = {
       origins: options.origins ?? null,
       subprotocols: options.subprotocols ?? [],

@@ -208,6 +208,20 @@ describe("ClientProtocol", () => {
       assert.deepEqual(request.headers.getAll("Sec-WebSocket-Protocol"), ["chat, superchat"]);
     });
 
+    it("refuses subprotocols that are not an array of strings with a TypeError", () => {
+      // A string alone would pass for the list of its characters.
+      for (const [value, shown] of [
+        ["chat", '"chat"'],
+        [["chat", 1], "an Array"],
+        [new Set(["chat"]), "a Set"],
+      ] as const) {
+        assert.throws(() => client("ws://example.com/", { subprotocols: value as never }), {
+          name: "TypeError",
+          message: `subprotocols must be an array of strings, such as ["chat"]; got ${shown}`,
+        });
+      }
+    });
+
     it("offers no extensions or subprotocols when it has none", () => {
       const headers = client("ws://example.com/", { extensions: [], subprotocols: [] }).connect()
         .headers;

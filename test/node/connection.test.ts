@@ -1649,6 +1649,28 @@ describe("durations", () => {
     }
   });
 
+  it("refuses a duration that is not a number, even one that would coerce to it", () => {
+    // JavaScript callers may pass anything: "100" would work by accident,
+    // true as 1 ms, which for pingInterval floods the peer with pings.
+    for (const name of NAMES) {
+      for (const [value, shown] of [
+        ["100", '"100"'],
+        [true, "a boolean"],
+        [{}, "an Object"],
+        [10n, "a bigint"],
+      ] as const) {
+        assert.throws(
+          () => resolveConnectionOptions({ [name]: value as never }, silentLogger),
+          {
+            name: "TypeError",
+            message: `${name} must be a number of milliseconds, or null for no limit; got ${shown}`,
+          },
+          `${name}: ${shown}`,
+        );
+      }
+    }
+  });
+
   it("waits without limit with Infinity, on both sides", async () => {
     using overflows = overflowWarnings();
     const unlimited = {

@@ -6,7 +6,7 @@ import { InvalidStatus, NegotiationError } from "../../src/core/errors.js";
 import { acceptKey } from "../../src/core/handshake.js";
 import type { Request } from "../../src/core/request.js";
 import { connect } from "../../src/node/client.js";
-import type { ServeOptions, ServerConnection } from "../../src/node/server.js";
+import { type ServeOptions, type ServerConnection, serve } from "../../src/node/server.js";
 import { rawServer } from "../helpers/raw.js";
 import { deferred, startServer, unhandledRejections } from "../helpers/server.js";
 
@@ -39,6 +39,21 @@ async function rejectedStatus(promise: Promise<unknown>): Promise<number> {
 }
 
 describe("subprotocols", () => {
+  it("refuses subprotocols given as a string, on either side, before anything starts", async () => {
+    // A string would pass for a list of its characters: a server with "chat"
+    // would select "c" for a client offering "c".
+    await assert.rejects(
+      serve(async () => {}, { port: 0, subprotocols: "chat" as never }),
+      {
+        name: "TypeError",
+        message: 'subprotocols must be an array of strings, such as ["chat"]; got "chat"',
+      },
+    );
+    await assert.rejects(connect("ws://127.0.0.1:1/", { subprotocols: "chat" as never }), {
+      name: "TypeError",
+    });
+  });
+
   it("offers subprotocols in the client's order of preference", async () => {
     const { server, uri, serverSide } = await subprotocolServer({ subprotocols: ["chat.v1"] });
     await using _server = server;
