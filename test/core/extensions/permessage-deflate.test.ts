@@ -627,6 +627,17 @@ describe("PerMessageDeflate", () => {
     assert.equal(frame.data.buffer.byteLength, 5);
   });
 
+  it("refuses held fragments past the allowance, without the protocol's header check", () => {
+    const extension = new PerMessageDeflate(DEFAULTS);
+    const allowance = extension.maxEncodedSize(100);
+    const first = new Frame(Opcode.BINARY, new Uint8Array(allowance), false, true);
+    assert.equal(extension.decode(first, 100).data.length, 0, "held until the last fragment");
+    assert.throws(
+      () => extension.decode(new Frame(Opcode.CONT, new Uint8Array(1), false), 100),
+      /compressed message exceeds limit of 100 bytes/,
+    );
+  });
+
   it("refuses anything but an empty message with a limit of 0", () => {
     const extension = new PerMessageDeflate(DEFAULTS);
     assert.equal(extension.decode(new Frame(Opcode.TEXT, hex(""), true, true), 0).data.length, 0);
