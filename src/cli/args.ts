@@ -214,7 +214,7 @@ export function parseCommand(argv: readonly string[]): Command {
     if (values.host === "") throw new UsageError("--host needs a host name or address");
     return {
       kind: "serve",
-      host: values.host ?? DEFAULT_HOST,
+      host: values.host === undefined ? DEFAULT_HOST : unbracketed(values.host),
       port: values.port === undefined ? DEFAULT_PORT : parsePort(values.port),
       path: values.path,
       tls: cert === undefined || key === undefined ? undefined : { cert, key },
@@ -316,8 +316,16 @@ function describeShortEquals(argv: readonly string[]): string | undefined {
 
 function parsePort(text: string): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(port <= 65535)) throw new UsageError(`invalid port: ${text}`);
+  if (!(port <= 65535)) throw new UsageError(`invalid port: ${escapeControl(text)}`);
   return port;
+}
+
+/**
+ * An IPv6 address as URIs write it, `[::1]`, is the address `::1` to listen
+ * on: Node's `listen()` would look the bracketed form up as a host name.
+ */
+function unbracketed(host: string): string {
+  return /^\[[^[\]]*:[^[\]]*\]$/.test(host) ? host.slice(1, -1) : host;
 }
 
 /** Multipliers of the suffixes of `--max-size`: binary, as memory is counted. */

@@ -62,6 +62,15 @@ describe("parseCommand", () => {
       parseCommand(["serve", "--host", "::1", "--port=0"]),
       server({ host: "::1", port: 0 }),
     );
+    // As a URI writes it: the brackets are not part of the address.
+    assert.deepEqual(
+      parseCommand(["serve", "--host", "[::1]", "--port=0"]),
+      server({ host: "::1", port: 0 }),
+    );
+    assert.deepEqual(
+      parseCommand(["serve", "--host", "[example]", "--port=0"]),
+      server({ host: "[example]", port: 0 }),
+    );
     assert.deepEqual(parseCommand(["--port", "65535", "serve"]), server({ port: 65535 }));
   });
 
@@ -187,6 +196,8 @@ describe("parseCommand", () => {
       [["serve", "--port=-1"], /^invalid port: -1$/],
       [["serve", "--port", "80a"], /^invalid port: 80a$/],
       [["serve", "--port", ""], /^invalid port: $/],
+      // The argument is quoted as escaped text, as elsewhere: no raw control characters.
+      [["serve", "--port", "1\x1b[2J"], /^invalid port: 1\\x1b\[2J$/],
       [["serve", "extra"], /^unexpected argument: extra$/],
       [["ws://a", "ws://b"], /^unexpected argument: ws:\/\/b$/],
       [["ws://a", "ws://u:secret@b"], /^unexpected argument: ws:\/\/u:\*\*\*@b$/],
