@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { inspect } from "node:util";
-import { ConnectionClosed, InvalidMessage } from "../core/errors.js";
+import { ConnectionClosed, InvalidHandshake, InvalidMessage } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { checkSubprotocolsOption } from "../core/header-values.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
@@ -411,12 +411,18 @@ export class ServerConnection extends Connection {
       plain = false;
       response = this.protocol.reject(503, "Server is shutting down.\n");
     }
-    if (response.status !== 101 && this.protocol.handshakeExc) {
-      this.logger.info(
-        this.logMessage(
-          `connection rejected (${response.status}): ${this.protocol.handshakeExc.message}`,
-        ),
-      );
+    const exc = this.protocol.handshakeExc;
+    if (response.status !== 101 && exc) {
+      // A client's mistake is news; an error of the server's own, such as a
+      // throwing selectSubprotocol or extension factory, is a bug its 500
+      // tells the client to look for in the server's log.
+      if (exc instanceof InvalidHandshake) {
+        this.logger.info(
+          this.logMessage(`connection rejected (${response.status}): ${exc.message}`),
+        );
+      } else {
+        this.logger.error(this.logMessage("opening handshake failed"), exc);
+      }
     }
     this.sendHandshakeResponse(response, plain);
     if (this.protocol.state === State.OPEN) {

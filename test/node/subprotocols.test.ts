@@ -131,16 +131,34 @@ describe("subprotocols", () => {
     assert.equal(server.connections.size, 0);
   });
 
-  it("answers 500 when selectSubprotocol picks one that wasn't offered, or throws", async () => {
-    for (const selectSubprotocol of [
-      () => "not-offered",
-      () => {
-        throw new Error("selector bug");
-      },
-    ]) {
-      const { server, uri } = await subprotocolServer({ selectSubprotocol });
+  it("answers 500 when selectSubprotocol picks one that wasn't offered, or throws, and logs the error", async () => {
+    for (const [selectSubprotocol, message] of [
+      [
+        () => "not-offered",
+        "selectSubprotocol returned not-offered, which the client did not offer",
+      ],
+      [
+        () => {
+          throw new Error("selector bug");
+        },
+        "selector bug",
+      ],
+    ] as const) {
+      // The 500 says "See server log": the error must be there, at error level.
+      const errors: unknown[][] = [];
+      const logger = {
+        error: (...args: unknown[]) => void errors.push(args),
+        warn: () => {},
+        info: () => {},
+        debug: () => {},
+      };
+      const { server, uri } = await subprotocolServer({ selectSubprotocol, logger });
       await using _server = server;
       assert.equal(await rejectedStatus(connect(uri, { subprotocols: ["chat"] })), 500);
+      assert.equal(errors.length, 1);
+      assert.match(String(errors[0]![0]), /^opening handshake failed \(/);
+      assert.ok(errors[0]![1] instanceof Error);
+      assert.equal(errors[0]![1].message, message);
     }
   });
 
