@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describeValue } from "../core/describe-value.js";
 import type { ClientExtensionFactory, ServerExtensionFactory } from "../core/extensions/base.js";
 import {
   PERMESSAGE_DEFLATE,
@@ -223,6 +224,24 @@ function orDefault<T>(value: T | undefined, fallback: T): T {
 }
 
 /**
+ * Checks `deflate.windowBits` and `deflate.peerWindowBits` under the names
+ * the application gave them: each role maps them to other RFC 7692
+ * parameters (`server_max_window_bits` is a server's own window and a
+ * client's peer's), whose names would only confuse the error.
+ *
+ * @throws RangeError unless each is `null`, left out, or an integer from 8 to 15.
+ */
+function checkWindowBits(deflate: DeflateOptions): void {
+  for (const name of ["windowBits", "peerWindowBits"] as const) {
+    const value = deflate[name];
+    if (value == null || (Number.isInteger(value) && value >= 8 && value <= 15)) continue;
+    throw new RangeError(
+      `deflate.${name} must be an integer from 8 to 15, or null; got ${describeValue(value)}`,
+    );
+  }
+}
+
+/**
  * The extensions a client offers: the user's own, then compression's, unless
  * the user already gave a permessage-deflate factory. Compression's is one
  * offer, or two when the first has parameters a server may decline: the
@@ -237,6 +256,7 @@ export function clientExtensions(
   if (!wantsDeflate(options)) return extensions;
   if (extensions.some((factory) => factory.name === PERMESSAGE_DEFLATE)) return extensions;
   const deflate = options.deflate ?? {};
+  checkWindowBits(deflate);
   const defaults = DEFLATE_DEFAULTS.client;
   const settings = deflateSettings(deflate, defaults);
   const windowBits = orDefault(deflate.windowBits, defaults.windowBits);
@@ -281,6 +301,7 @@ export function serverExtensions(
   if (!wantsDeflate(options)) return extensions;
   if (extensions.some((factory) => factory.name === PERMESSAGE_DEFLATE)) return extensions;
   const deflate = options.deflate ?? {};
+  checkWindowBits(deflate);
   const defaults = DEFLATE_DEFAULTS.server;
   extensions.push(
     new ServerPerMessageDeflateFactory({

@@ -245,6 +245,21 @@ describe("compression between our client and our server", () => {
       RangeError,
     );
     await assert.rejects(connect("ws://127.0.0.1:1", { deflate: { windowBits: 16 } }), RangeError);
+    // Named as the application gave them, on either side, not as RFC 7692's parameters.
+    for (const [deflate, message] of [
+      [{ windowBits: 20 }, "deflate.windowBits must be an integer from 8 to 15, or null; got 20"],
+      [
+        { peerWindowBits: 3 },
+        "deflate.peerWindowBits must be an integer from 8 to 15, or null; got 3",
+      ],
+      [{ windowBits: 9.5 }, "deflate.windowBits must be an integer from 8 to 15, or null; got 9.5"],
+    ] as const) {
+      await assert.rejects(connect("ws://127.0.0.1:1", { deflate }), {
+        name: "RangeError",
+        message,
+      });
+      await assert.rejects(startServer(echo, { deflate }), { name: "RangeError", message });
+    }
     await assert.rejects(startServer(echo, { deflate: { memLevel: 0 } }), RangeError);
   });
 });
