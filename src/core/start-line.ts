@@ -131,6 +131,13 @@ export function parseStatusLine(line: string): [status: number, reason: string] 
   }
   const status = Number(code);
   if (status < 100 || status > 599) throw new InvalidMessage(`invalid status code: ${status}`);
+  // RFC 9110 §7.8: Upgrade "is not supported in HTTP/1.0"; a 101 in an
+  // HTTP/1.0 response cannot complete the handshake RFC 6455 §4.1 describes
+  // (Python websockets and browsers refuse it too). Other statuses are still
+  // read, so that a 403 from an HTTP/1.0 proxy reports as a 403.
+  if (status === 101 && version === "HTTP/1.0") {
+    throw new InvalidMessage("101 Switching Protocols in an HTTP/1.0 response");
+  }
   const reason = line.slice(13);
   if (!isReasonPhrase(reason)) throw new InvalidMessage("invalid character in reason phrase");
   return [status, reason];

@@ -352,12 +352,24 @@ export function checkConnectArguments(
   // Checked here even when additionalHeaders sets User-Agent for the
   // handshake: an HTTP proxy's CONNECT request carries it too, and a CR or LF
   // in it would start a header line of the caller's choosing there.
-  if (typeof options.userAgent === "string") {
-    new Headers().set("User-Agent", options.userAgent);
-  }
+  checkHeaderOption(options.userAgent, "userAgent", "User-Agent");
+  checkHeaderOption(options.origin, "origin", "Origin");
   checkMaxRedirects(options.maxRedirects);
   const logger = resolveLogger(options.logger);
   return { target, headers, logger, resolved: resolveConnectionOptions(options, logger) };
+}
+
+/**
+ * @throws TypeError when `value` is neither a string, `null` nor `undefined`:
+ *   `origin: 5` or `userAgent: false` would be sent as the text "5" or "false".
+ * @throws InvalidHeaderFormat when a header can't carry the string.
+ */
+function checkHeaderOption(value: unknown, option: string, field: string): void {
+  if (value == null) return;
+  if (typeof value !== "string") {
+    throw new TypeError(`${option} must be a string or null; got ${describeValue(value)}`);
+  }
+  new Headers().set(field, value);
 }
 
 /**

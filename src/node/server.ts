@@ -70,11 +70,15 @@ class PlainResponse {
 
 /** An HTTP response given as plain data, for {@link ServeOptions.processRequest}. */
 export interface HttpResponseInit {
-  /** The status code, e.g. 401; the reason phrase is the standard one. */
+  /**
+   * The status code of a final response, 200–599, e.g. 401; the reason
+   * phrase is the standard one.
+   */
   status: number;
   /**
-   * Header fields. `Content-Length` and `Connection: close` are added unless
-   * given, and so is `Content-Type: text/plain; charset=utf-8` for a body.
+   * Header fields. `Content-Length` (except for 204 and 304, which have no
+   * body) and `Connection: close` are added unless given, and so is
+   * `Content-Type: text/plain; charset=utf-8` for a body.
    */
   headers?: HeadersInit | undefined;
   /** The body; a string is sent as UTF-8. Default: none. */
@@ -525,6 +529,11 @@ function hookResponse(answer: unknown, hook: string): Response | null {
         `${hook} returned { status: 101 }; return nothing to complete the handshake`,
       );
     }
+    // RFC 9110 §15.2: a 1xx is interim; the client would go on waiting for
+    // the final response that the server, closing, never sends.
+    if (answer.status >= 100 && answer.status < 200) {
+      throw new TypeError(`${hook} returned { status: ${answer.status} }: not a final response`);
+    }
     return toResponse(answer);
   }
   throw new TypeError(
@@ -550,7 +559,16 @@ function toResponse(answer: Response | HttpResponseInit): Response {
     typeof answer.body === "string"
       ? new TextEncoder().encode(answer.body)
       : (answer.body ?? new Uint8Array(0));
-  if (!headers.has("Content-Length")) headers.set("Content-Length", String(body.length));
+  // RFC 9112 §6.3: a 204 or 304 response ends with its header section, and
+  // RFC 9110 §8.6: "A server MUST NOT send a Content-Length header field in
+  // any response with a status code of … 204 (No Content)".
+  if (answer.status === 204 || answer.status === 304) {
+    if (body.length > 0) {
+      throw new TypeError(`a ${answer.status} response has no body; got ${body.length} bytes`);
+    }
+  } else if (!headers.has("Content-Length")) {
+    headers.set("Content-Length", String(body.length));
+  }
   if (!headers.has("Connection")) headers.set("Connection", "close");
   if (body.length > 0 && !headers.has("Content-Type"))
     headers.set("Content-Type", "text/plain; charset=utf-8");

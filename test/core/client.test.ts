@@ -498,6 +498,12 @@ describe("ClientProtocol", () => {
       assert.deepEqual(events, []);
     });
 
+    it("rejects a 101 in an HTTP/1.0 response with InvalidMessage", () => {
+      const { error } = fail(head("HTTP/1.0 101 Switching Protocols", ...SWITCHING.slice(1)));
+      assertError(error, InvalidMessage, "did not receive a valid HTTP response");
+      assert.match(String(error.cause), /101 Switching Protocols in an HTTP\/1\.0 response/);
+    });
+
     it("rejects a 200 response", () => {
       const { error } = fail(head("HTTP/1.1 200 OK", "Content-Length: 0"));
       assertError(error, InvalidStatus, "server rejected WebSocket connection: HTTP 200");

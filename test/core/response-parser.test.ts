@@ -65,7 +65,15 @@ describe("ResponseParser", () => {
       "Switching  Protocols\t",
     );
     assert.equal(parseResponse("HTTP/1.1 101 Sw\xeftching\r\n\r\n")?.reason, "Sw\u00eftching");
-    assert.equal(parseResponse("HTTP/1.0 101 OK\r\n\r\n")?.status, 101);
+  });
+
+  it("rejects a 101 in an HTTP/1.0 response, and reads HTTP/1.0 error responses", () => {
+    assertInvalid(
+      () => parseResponse("HTTP/1.0 101 Switching Protocols\r\n\r\n"),
+      400,
+      "101 Switching Protocols in an HTTP/1.0 response",
+    );
+    assert.equal(parseResponse("HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n")?.status, 403);
   });
 
   describe("malformed status lines", () => {

@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import {
+  InvalidHeaderFormat,
   InvalidHeaderValue,
   InvalidMessage,
   InvalidStatus,
@@ -277,6 +278,22 @@ describe("connect() with additionalHeaders", () => {
         name: "TypeError",
         message: new RegExp(`can't set ${name}: the handshake sets it`),
       });
+    }
+  });
+
+  it("refuses an origin or userAgent that is not a string, or can't be a header, before connecting", async () => {
+    // Port 1: nothing listens there, so a check made after connecting would fail differently.
+    for (const option of ["origin", "userAgent"]) {
+      for (const value of [5, false, { toString: () => "x" }]) {
+        await assert.rejects(connect("ws://127.0.0.1:1/", { [option]: value }), {
+          name: "TypeError",
+          message: new RegExp(`^${option} must be a string or null; got `),
+        });
+      }
+      await assert.rejects(
+        connect("ws://127.0.0.1:1/", { [option]: "a\r\nX-Injected: 1" }),
+        InvalidHeaderFormat,
+      );
     }
   });
 });

@@ -423,6 +423,28 @@ describe("serve()", () => {
     assert.equal(await ws.recv(), "open");
   });
 
+  it("sends no Content-Length or body with { status: 204 } or { status: 304 }", async () => {
+    const { server, port } = await startServer(echo, {
+      processRequest: (_connection, request) =>
+        request.path === "/204" ? { status: 204 } : { status: 304, headers: { ETag: '"1"' } },
+    });
+    await using _server = server;
+    for (const [path, status] of [
+      ["/204", "204 No Content"],
+      ["/304", "304 Not Modified"],
+    ] as const) {
+      const peer = await RawPeer.connect(port);
+      const head = await peer.handshake(path);
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status}\r\n`));
+      assert.doesNotMatch(head, /Content-Length|Content-Type/i);
+      assert.match(head, /\r\nConnection: close\r\n/);
+      assert.equal(await peer.readToEnd(), "");
+    }
+    const error = await connect(`ws://127.0.0.1:${port}/204`).catch((e: unknown) => e);
+    assert.ok(error instanceof InvalidStatus);
+    assert.equal(error.response.status, 204);
+  });
+
   it("answers 500 and logs when a hook returns something that is not a response", async () => {
     const answers: unknown[] = [
       "nope",
@@ -435,6 +457,12 @@ describe("serve()", () => {
       { status: 600 },
       // Not a handshake response: the request would skip validation.
       { status: 101 },
+      // Interim responses: the client would wait for a final one.
+      { status: 100 },
+      { status: 103 },
+      // No body allowed.
+      { status: 204, body: "x" },
+      { status: 304, body: new Uint8Array(1) },
     ];
     for (const [hook, answer] of answers.flatMap((answer) => [
       ["processRequest", answer] as const,
