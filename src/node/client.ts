@@ -247,13 +247,19 @@ export class ClientConnection extends Connection {
     const error = this.protocol.handshakeExc;
     // During the TLS handshake no HTTP was read: an end of stream then is
     // onConnectionLost()'s to report, as a TLS failure.
-    if (error !== null && !this.tlsHandshaking) this.settleHandshake(error);
+    if (error !== null && !this.tlsHandshaking) this.settleHandshake(this.socketError ?? error);
   }
 
   /**
-   * Fails an opening handshake still under way: with the protocol's or the
-   * socket's error, else an {@link InvalidMessage} that says the connection
+   * Fails an opening handshake still under way: with the socket's or the
+   * protocol's error, else an {@link InvalidMessage} that says the connection
    * closed during it (or during the TLS handshake).
+   *
+   * A socket error comes first, here and in {@link afterProtocolStep}: it is
+   * why the stream ended. With TLS 1.3 the client's handshake is over before
+   * the server checks its certificate; a server that wants one sends its
+   * alert then ('error', then 'end'), and the protocol's "connection closed
+   * while reading HTTP response" would hide it.
    */
   protected override onConnectionLost(): void {
     if (this.tlsHandshaking) {
@@ -269,8 +275,8 @@ export class ClientConnection extends Connection {
       return;
     }
     this.settleHandshake(
-      this.protocol.handshakeExc ??
-        this.socketError ??
+      this.socketError ??
+        this.protocol.handshakeExc ??
         new InvalidMessage("connection closed during the opening handshake"),
     );
   }

@@ -88,8 +88,6 @@ const WAITER_ITERATES = 1;
 const CLOSED = 2;
 const ENDS_QUIETLY = 4;
 const PAUSED_FOR_QUEUE = 8;
-/** The iterator's `return()` was called (a loop exited early): its `next()` is done. */
-const ITERATION_RETURNED = 16;
 const FRAGMENTS_ARE_TEXT = 32;
 /** The close error was built: `closeErrorSource` holds it rather than its maker. */
 const CLOSE_ERROR_BUILT = 64;
@@ -205,12 +203,14 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
       else this.flags &= ~FRAGMENTS_ARE_TEXT;
       this.fragmentsLength = 0;
     }
-    this.append(frame.data);
+    const isText = (this.flags & FRAGMENTS_ARE_TEXT) !== 0;
+    this.append(frame.data, frame.fin && !isText);
     if (frame.fin) {
-      const bytes = this.fragments!.subarray(0, this.fragmentsLength);
+      const fragments = this.fragments!;
+      const length = this.fragmentsLength;
       this.fragments = null;
       this.fragmentsLength = 0;
-      this.deliver((this.flags & FRAGMENTS_ARE_TEXT) !== 0 ? bytes.toString("utf8") : bytes);
+      this.deliver(isText ? fragments.toString("utf8", 0, length) : exactly(fragments, length));
     }
   }
 
@@ -250,7 +250,6 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
    * queue is empty after a normal closure, and rejects after another one.
    */
   next(): Promise<IteratorResult<Data, undefined>> {
-    if ((this.flags & ITERATION_RETURNED) !== 0) return Promise.resolve(DONE);
     if (this.size > 0) return Promise.resolve({ value: this.shift(), done: false });
     if ((this.flags & CLOSED) !== 0) {
       return (this.flags & ENDS_QUIETLY) !== 0
@@ -263,20 +262,20 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
 
   /**
    * An async iterator over the messages; see {@link next}. There is one per
-   * assembler: a new loop starts it again, after a loop that exited early.
+   * assembler, shared by every loop: an object per loop would cost each
+   * connection's suspended handler 32 B.
    */
   iterator(): AsyncIterableIterator<Data> {
-    this.flags &= ~ITERATION_RETURNED;
     return this;
   }
 
   /**
-   * Called when a loop exits early (`break`, `return`, a throw): the
-   * iterator's later `next()` calls are done, until {@link iterator} starts
-   * a new loop. Messages stay queued for that loop or for {@link get}.
+   * Called when a loop exits early (`break`, `return`, a throw). It changes
+   * nothing: the loop calls no `next()` after it, and another loop over the
+   * same connection (one it is nested in, or a later one) must go on
+   * reading. Messages stay queued for those loops or for {@link get}.
    */
   return(): Promise<IteratorResult<Data, undefined>> {
-    this.flags |= ITERATION_RETURNED;
     return Promise.resolve(DONE);
   }
 
@@ -386,15 +385,36 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     return message;
   }
 
-  private append(data: Uint8Array): void {
+  /**
+   * Appends a fragment's bytes. With `last`, the buffer grows, if it must, to
+   * the message's exact size, which a binary message is handed over in.
+   */
+  private append(data: Uint8Array, last: boolean): void {
     const needed = this.fragmentsLength + data.length;
     if (this.fragments === null || needed > this.fragments.length) {
-      // Double to keep appends amortized O(1); the protocol's size limit caps the total.
-      const grown = Buffer.allocUnsafe(Math.max(needed, (this.fragments?.length ?? 0) * 2, 256));
+      // Double to keep appends amortized O(1); the protocol's size limit caps
+      // the total. Not from Node's pool (allocUnsafe): the buffer becomes the
+      // message's, and a slice of the pool would share its ArrayBuffer with
+      // whatever else the process keeps there.
+      const grown = Buffer.allocUnsafeSlow(
+        last ? needed : Math.max(needed, (this.fragments?.length ?? 0) * 2, 256),
+      );
       if (this.fragments !== null) this.fragments.copy(grown, 0, 0, this.fragmentsLength);
       this.fragments = grown;
     }
     this.fragments.set(data, this.fragmentsLength);
     this.fragmentsLength = needed;
   }
+}
+
+/**
+ * The first `length` bytes of `buffer`, in an ArrayBuffer of that size: the
+ * room doubling left past them was never written, and a message's `buffer`
+ * must not show it.
+ */
+function exactly(buffer: ReceivedBuffer, length: number): ReceivedBuffer {
+  if (buffer.length === length) return buffer;
+  const copy = Buffer.allocUnsafeSlow(length);
+  buffer.copy(copy, 0, 0, length);
+  return copy;
 }

@@ -185,8 +185,10 @@ export function clientTlsOptions(
     // Used for the certificate's host name check even when the socket is a
     // tunnel or a Unix socket.
     host: uri.host,
-    // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in "HostName"."
-    ...(net.isIP(uri.host) ? {} : { servername: uri.host }),
+    // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in
+    // "HostName"", which is "represented as a byte string using ASCII
+    // encoding without a trailing dot".
+    ...(net.isIP(uri.host) ? {} : { servername: uri.host.replace(/\.$/, "") }),
     // RFC 6455 §4.1: the handshake is an HTTP/1.1 request; a server that
     // negotiates protocols by ALPN must not pick HTTP/2.
     ALPNProtocols: ["http/1.1"],

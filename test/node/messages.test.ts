@@ -211,7 +211,7 @@ describe("MessageAssembler", () => {
     assert.deepEqual(await iterator.next(), { value: undefined, done: true });
   });
 
-  it("ends an iterator whose loop exited early, until a new loop starts, losing nothing", async () => {
+  it("lets a loop exit early, losing nothing, and other loops go on", async () => {
     const { queue } = assembler();
     queue.put(text("first"));
     queue.put(text("second"));
@@ -220,7 +220,6 @@ describe("MessageAssembler", () => {
     assert.deepEqual(await iterator.next(), { value: "first", done: false });
     // What `break` in a for await loop calls.
     assert.deepEqual(await iterator.return!(), { value: undefined, done: true });
-    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
     // recv() still reads, and a new loop starts where the last one stopped.
     queue.put(text("third"));
     assert.equal(await queue.get(), "second");
@@ -237,6 +236,49 @@ describe("MessageAssembler", () => {
     queue.put(text("fifth"));
     assert.equal(queue.size, 1);
     assert.equal(await queue.get(), "fifth");
+  });
+
+  it("keeps an outer loop going when a loop nested in it exits early", async () => {
+    const { queue } = assembler(16);
+    for (const word of ["a", "begin", "x", "y", "end", "b", "c"]) queue.put(text(word));
+    queue.closeLazily(() => new Error("not built"), true);
+    const loop = { [Symbol.asyncIterator]: () => queue.iterator() };
+    const outer: unknown[] = [];
+    const inner: unknown[] = [];
+    for await (const message of loop) {
+      outer.push(message);
+      if (message !== "begin") continue;
+      for await (const part of loop) {
+        if (part === "end") break;
+        inner.push(part);
+      }
+    }
+    assert.deepEqual(outer, ["a", "begin", "b", "c"]);
+    assert.deepEqual(inner, ["x", "y"]);
+  });
+
+  it("hands a fragmented binary message over in an ArrayBuffer of its exact size, not Node's pool", async () => {
+    const { queue } = assembler(16);
+    // Small enough for Buffer.allocUnsafe() to slice Node's 8 KiB pool.
+    queue.put(new Frame(Opcode.BINARY, Buffer.from([1, 2]), false));
+    queue.put(new Frame(Opcode.CONT, Buffer.from([3, 4])));
+    // Doubling grows the buffer to 20,000 bytes for three fragments of 5,000.
+    const fragment = Buffer.alloc(5_000, 9);
+    queue.put(new Frame(Opcode.BINARY, fragment, false));
+    queue.put(new Frame(Opcode.CONT, fragment, false));
+    queue.put(new Frame(Opcode.CONT, fragment));
+    // Text is decoded from the buffer, whatever its size.
+    queue.put(text("t", false));
+    queue.put(text("ext", true, Opcode.CONT));
+    const small = (await queue.get()) as Uint8Array;
+    assert.deepEqual([...small], [1, 2, 3, 4]);
+    assert.equal(small.byteOffset, 0);
+    assert.equal(small.buffer.byteLength, 4);
+    const large = (await queue.get()) as Uint8Array;
+    assert.equal(large.length, 15_000);
+    assert.equal(large.buffer.byteLength, 15_000);
+    assert.ok(large.every((byte) => byte === 9));
+    assert.equal(await queue.get(), "text");
   });
 
   it("builds the close error only when a reader needs it, and only once", async () => {

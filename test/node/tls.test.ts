@@ -214,6 +214,10 @@ describe("TLS", () => {
     assert.deepEqual(options.ALPNProtocols, ["http/1.1"]);
     assert.equal(options.rejectUnauthorized, false);
     assert.equal(options.port, 8443);
+    // RFC 6066 §3: the server name goes without the trailing dot of a fully qualified name.
+    const dotted = clientTlsOptions(parseUri("wss://example.com./"), {}, undefined);
+    assert.equal(dotted.servername, "example.com");
+    assert.equal(dotted.host, "example.com.");
     assert.deepEqual(definedOptions({ a: 1, b: undefined, c: null }), { a: 1, c: null });
     assert.deepEqual(definedOptions(undefined), {});
   });
@@ -237,6 +241,30 @@ describe("TLS", () => {
     // As with a connection refused, trying again later may succeed.
     assert.equal(isTransientError(error), true);
   });
+
+  for (const maxVersion of ["TLSv1.3", "TLSv1.2"] as const) {
+    it(`reports the alert of a ${maxVersion} server that wants a client certificate`, async () => {
+      // With TLS 1.3 the alert comes after the client's handshake is done:
+      // 'error', then 'end', which the HTTP response parser saw as a
+      // connection closed while reading the response.
+      const server = await serve(echo, {
+        host: "127.0.0.1",
+        port: 0,
+        tls: { key, cert, ca, requestCert: true, rejectUnauthorized: true, maxVersion },
+        logger: null,
+      });
+      await using _server = server;
+      const port = (server.address() as net.AddressInfo).port;
+      const error = await connect(`wss://localhost:${port}/`, { tls: { ca } }).catch(
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof Error);
+      assert.match(
+        `${(error as NodeJS.ErrnoException).code} ${error.message}`,
+        maxVersion === "TLSv1.3" ? /certificate required/ : /alert handshake failure/,
+      );
+    });
+  }
 
   it("keeps serving after a client that doesn't speak TLS", async () => {
     const lines: string[] = [];
