@@ -7,7 +7,12 @@
  */
 
 import { InvalidMessage } from "./errors.js";
-import { appendParsedField, COMMON_FIELD_VALUES, type Headers } from "./headers.js";
+import {
+  appendParsedField,
+  COMMON_FIELD_VALUES,
+  extendLastField,
+  type Headers,
+} from "./headers.js";
 import type { HttpLimits } from "./http-limits.js";
 import { latin1Decode } from "./latin1.js";
 import type { LineBuffer } from "./line-buffer.js";
@@ -15,14 +20,19 @@ import type { Resolved } from "./resolved.js";
 import { isDigit } from "./start-line.js";
 import type { StreamReader } from "./streams.js";
 
-/** Parses one field line into `headers`. */
-function parseFieldLine(bytes: Uint8Array, headers: Headers): void {
+/**
+ * Parses one field line into `headers`. With `unfoldWithin`, the line length
+ * limit, a line that continues the last field (obs-fold) is joined to it.
+ */
+function parseFieldLine(bytes: Uint8Array, headers: Headers, unfoldWithin: number | null): void {
   const line = latin1Decode(bytes);
-  // RFC 9112 §5.2: "A server that receives an obs-fold in a request message …
-  // MUST either reject the message by sending a 400 (Bad Request) …"
   const first = line.charCodeAt(0);
   if (first === 0x20 || first === 0x09) {
-    throw new InvalidMessage("obsolete line folding isn't supported");
+    // RFC 9112 §5.2: "A server that receives an obs-fold in a request message …
+    // MUST either reject the message by sending a 400 (Bad Request) …"
+    if (unfoldWithin === null) throw new InvalidMessage("obsolete line folding isn't supported");
+    unfold(line, headers, unfoldWithin);
+    return;
   }
   // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS
   const colon = line.indexOf(":");
@@ -44,6 +54,31 @@ function parseFieldLine(bytes: Uint8Array, headers: Headers): void {
 }
 
 /**
+ * RFC 9112 §5.2: "A user agent that receives an obs-fold in a response
+ * message … MUST replace each received obs-fold with one or more SP octets
+ * prior to interpreting the field value." The unfolded field must fit in
+ * `maxLength`, as a line would: continuation lines add no field, so the
+ * header count alone would not bound them.
+ */
+function unfold(line: string, headers: Headers, maxLength: number): void {
+  let start = 0;
+  let end = line.length;
+  while (start < end && isOws(line.charCodeAt(start))) start++;
+  while (end > start && isOws(line.charCodeAt(end - 1))) end--;
+  const more = line.slice(start, end);
+  if (!FIELD_VALUE.test(more)) throw new InvalidMessage("invalid character in folded header line");
+  // RFC 9112 §2.2: whitespace before the first field line is not a fold;
+  // "A recipient … MUST either reject the message as invalid or …".
+  const field = more.length === 0 ? [] : extendLastField(headers, more);
+  if (field === null) throw new InvalidMessage("folded header line before the first header");
+  const [name = "", value = ""] = field;
+  // Name, ": ", value and CRLF, as one line of it would be.
+  if (name.length + value.length + 4 > maxLength) {
+    throw new InvalidMessage("header line too long", 431);
+  }
+}
+
+/**
  * Field values that nearly every handshake request repeats: the request a
  * server keeps for each connection refers to these rather than to copies.
  */
@@ -62,7 +97,8 @@ export function isOws(code: number): boolean {
 
 /**
  * Reads field lines into `headers` until the empty line; `false` if more
- * bytes are needed.
+ * bytes are needed. With `unfold`, for a response, obs-fold continuation
+ * lines are joined to their field rather than refused.
  */
 export function readFields(
   reader: StreamReader,
@@ -70,6 +106,7 @@ export function readFields(
   headers: Headers,
   limits: Resolved<HttpLimits>,
   what: string,
+  unfold = false,
 ): boolean {
   while (true) {
     const line = lines.read(
@@ -80,7 +117,7 @@ export function readFields(
     if (line === null) return false;
     if (line.length === 0) return true;
     if (headers.size >= limits.maxHeaders) throw new InvalidMessage(`too many ${what}s`, 431);
-    parseFieldLine(line, headers);
+    parseFieldLine(line, headers, unfold ? limits.maxLineLength : null);
   }
 }
 

@@ -245,3 +245,17 @@ export function checkSubprotocolsOption(value: readonly string[] | undefined): v
     );
   }
 }
+
+/**
+ * RFC 9110 §7.2: Host = uri-host [ ":" port ], with RFC 3986 §3.2.2's
+ * uri-host: an IP-literal in brackets, or a reg-name of unreserved
+ * characters, percent-encodings and sub-delims (an IPv4 address is one).
+ * Empty is valid: RFC 9110 §7.2 asks for it when the target has no authority.
+ */
+const HOST_VALUE =
+  /^(?:\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|(?:[0-9A-Za-z._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+
+/** Whether `value` is a valid Host field value; see {@link HOST_VALUE}. */
+export function isHostValue(value: string): boolean {
+  return HOST_VALUE.test(value);
+}

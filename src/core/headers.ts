@@ -106,6 +106,7 @@ function keyOf(name: string): string {
 let appendTrusted: (headers: Headers, name: FieldName, value: string) => void;
 let trimStorage: (headers: Headers) => void;
 let pack: (headers: Headers) => void;
+let extendLast: (headers: Headers, more: string) => [name: string, value: string] | null;
 
 /** What separates names and values in packed headers: LF, which neither may contain. */
 const PACKED_SEPARATOR = "\n";
@@ -178,6 +179,14 @@ export class Headers implements Iterable<HeaderField> {
 
   static {
     appendTrusted = (headers, name, value) => headers.#list().push(name, value);
+    extendLast = (headers, more) => {
+      const fields = headers.#list();
+      if (fields.length === 0) return null;
+      const last = fields[fields.length - 1] as string;
+      const value = last === "" ? more : `${last} ${more}`;
+      fields[fields.length - 1] = value;
+      return [(fields[fields.length - 2] as FieldName)[0], value];
+    };
     trimStorage = (headers) => {
       headers.#fields = headers.#list().slice();
     };
@@ -367,6 +376,20 @@ export function appendParsedField(
   const entry = typeof name === "string" ? fieldName(name) : name;
   appendTrusted(headers, entry, value);
   return entry[1];
+}
+
+/**
+ * Appends a space and `more` to the value of the last field, whose obs-fold
+ * continuation `more` is (RFC 9112 §5.2), already checked as a field value.
+ * Returns that field's name and new value, or `null` when there is no field.
+ *
+ * @internal
+ */
+export function extendLastField(
+  headers: Headers,
+  more: string,
+): [name: string, value: string] | null {
+  return extendLast(headers, more);
 }
 
 /**

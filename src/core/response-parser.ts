@@ -112,7 +112,7 @@ export class ResponseParser {
           break;
         }
         case ResponseState.Headers:
-          if (!readFields(reader, this.#lines, this.#headers, limits, "header")) {
+          if (!readFields(reader, this.#lines, this.#headers, limits, "header", true)) {
             return this.#incomplete(reader);
           }
           this.#state = this.#bodyState();
@@ -148,7 +148,7 @@ export class ResponseParser {
         }
         case ResponseState.Trailers:
           // RFC 9112 §7.1.2: "A recipient … MAY discard" trailer fields.
-          if (!readFields(reader, this.#lines, this.#trailers, limits, "trailer")) {
+          if (!readFields(reader, this.#lines, this.#trailers, limits, "trailer", true)) {
             return this.#incomplete(reader);
           }
           return this.#complete();

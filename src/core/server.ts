@@ -20,6 +20,7 @@ import type { Extension, ExtensionHeader, ServerExtensionFactory } from "./exten
 import { acceptKey, checkUpgradeHeaders, isValidKey } from "./handshake.js";
 import {
   buildExtensionList,
+  isHostValue,
   parseEach,
   parseExtensionList,
   parseSubprotocolList,
@@ -285,6 +286,10 @@ export class ServerProtocol extends Protocol {
     const hosts = headers.getAll("Host");
     if (hosts.length !== 1)
       throw new InvalidHeader("Host", hosts.length ? "multiple values" : null);
+    // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status
+    // code to any HTTP/1.1 request message that … contains … a Host header
+    // field with an invalid field value."
+    if (!isHostValue(hosts[0]!)) throw new InvalidHeaderValue("Host", hosts[0]!);
     checkUpgradeHeaders(headers, "request");
 
     const keys = headers.getAll("Sec-WebSocket-Key");

@@ -123,12 +123,51 @@ describe("ResponseParser", () => {
     });
   });
 
-  it("rejects malformed headers like the request parser", () => {
-    assertInvalid(
-      () => parseResponse("HTTP/1.1 101 OK\r\nX: a\r\n b\r\n\r\n"),
-      400,
-      "obsolete line folding",
+  it("replaces each obs-fold with a space (RFC 9112 §5.2), however the response is split", () => {
+    const folded = "HTTP/1.1 101 OK\r\nX: a\r\n b \r\n\t\tc\r\nY: 1\r\n  \r\nZ:\r\n z\r\n\r\n";
+    const whole = parseResponse(folded);
+    assert.deepEqual(
+      [...whole!.headers],
+      [
+        ["X", "a b c"],
+        ["Y", "1"],
+        ["Z", "z"],
+      ],
     );
+    const parser = new ResponseParser();
+    const results = feedBytewise(new StreamReader(), (r) => parser.parse(r), bytes(folded));
+    assert.deepEqual([...results.at(-1)!.headers], [...whole!.headers]);
+  });
+
+  it("bounds an unfolded field by maxLineLength, and refuses a fold before any field", () => {
+    const head = "HTTP/1.1 101 OK\r\n";
+    // "X: " + 10 + " " + 10 + CRLF is 26 bytes.
+    const response = `${head}X: ${"a".repeat(10)}\r\n ${"b".repeat(10)}\r\n\r\n`;
+    assert.equal(parseResponse(response, { maxLineLength: 26 })?.headers.get("X")?.length, 21);
+    assertInvalid(
+      () => parseResponse(response, { maxLineLength: 25 }),
+      431,
+      "header line too long",
+    );
+    // Endless continuation lines would otherwise add no field and no limit.
+    assertInvalid(
+      () => parseResponse(`${head}X: a\r\n${" b\r\n".repeat(10_000)}\r\n`),
+      431,
+      "header line too long",
+    );
+    assertInvalid(
+      () => parseResponse(`${head} b\r\nX: a\r\n\r\n`),
+      400,
+      "folded header line before the first header",
+    );
+    assertInvalid(
+      () => parseResponse(`${head}X: a\r\n b\x00\r\n\r\n`),
+      400,
+      "invalid character in folded header line",
+    );
+  });
+
+  it("rejects malformed headers like the request parser", () => {
     assertInvalid(
       () => parseResponse("HTTP/1.1 101 OK\r\nX: \0\r\n\r\n"),
       400,

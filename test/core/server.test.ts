@@ -523,6 +523,50 @@ describe("ServerProtocol", () => {
       );
     });
 
+    it('rejects a Host that is not uri-host [ ":" port ] with 400 (RFC 9112 §3.2)', () => {
+      for (const host of [
+        "a b",
+        "x/y?z",
+        "<script>",
+        "user@host",
+        "h:80:80",
+        "h:x",
+        "[::1",
+        "%zz",
+      ]) {
+        const server = new ServerProtocol();
+        const response = server.accept(new Request("/chat", new Headers(changed("Host", host))));
+        assertRejected(
+          server,
+          response,
+          400,
+          "Bad Request",
+          `invalid Host header: ${host}`,
+          InvalidHeaderValue,
+        );
+      }
+    });
+
+    it("accepts a Host of any valid form", () => {
+      for (const host of [
+        "",
+        "example.com",
+        "example.com.",
+        "EXAMPLE.com:8080",
+        "127.0.0.1:1",
+        "[::1]",
+        "[::ffff:127.0.0.1]:443",
+        "[v1.fe80::a+en1]",
+        "my_host-1.internal:",
+        "caf%C3%A9.example",
+        "a!$&'()*+,;=~b",
+      ]) {
+        const server = new ServerProtocol();
+        const response = server.accept(new Request("/chat", new Headers(changed("Host", host))));
+        assert.equal(response.status, 101, host);
+      }
+    });
+
     const upgradeRequired: [string, [string, string][], string][] = [
       ["a missing Upgrade", changed("Upgrade"), "missing Upgrade header"],
       ["a wrong Upgrade", changed("Upgrade", "h2c"), "invalid Upgrade header: h2c"],
