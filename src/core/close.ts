@@ -5,6 +5,7 @@
  */
 
 import { CloseCode, closeCodeExplanation, isValidCloseCode } from "./close-codes.js";
+import { escapeControlCharacters } from "./control-characters.js";
 import { InvalidState, ProtocolError } from "./errors.js";
 import { isValidUtf8 } from "./utf8.js";
 
@@ -61,10 +62,13 @@ export class Close {
     return data;
   }
 
-  /** `1000 (OK) bye` */
+  /**
+   * `1000 (OK) bye`. Control characters in the reason, which the peer chose,
+   * are escaped (`\x0a`): the text goes into error messages and logs.
+   */
   toString(): string {
     const explanation = `${this.code} (${closeCodeExplanation(this.code)})`;
-    return this.reason ? `${explanation} ${this.reason}` : explanation;
+    return this.reason ? `${explanation} ${escapeControlCharacters(this.reason)}` : explanation;
   }
 }
 

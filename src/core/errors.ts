@@ -33,6 +33,7 @@
  */
 
 import type { Close } from "./close.js";
+import { escapeControlCharacters } from "./control-characters.js";
 import { redactTypedUri } from "./redact-uri.js";
 // Types only: response.ts imports this module's InvalidMessage at run time.
 import type { Response } from "./response.js";
@@ -245,7 +246,9 @@ export class InvalidHeader extends InvalidHandshake {
   private static describe(header: string, value: string | null): string {
     if (value === null) return `missing ${header} header`;
     if (value === "") return `empty ${header} header`;
-    return `invalid ${header} header: ${value}`;
+    // The value came from the peer, or from the caller's options: the
+    // message goes to logs, where a line feed would forge a line.
+    return `invalid ${header} header: ${escapeControlCharacters(value)}`;
   }
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { Close } from "./close.js";
+import { escapeControlCharacters } from "./control-characters.js";
 import type { Frame } from "./frame.js";
 import type { Headers } from "./headers.js";
 import { Opcode } from "./opcodes.js";
@@ -39,7 +40,7 @@ function isCredentialField(name: string): boolean {
  * travel; the names stay, and a parameter without `=`, which may be a token
  * itself, is redacted whole.
  */
-function redactTarget(target: string): string {
+export function redactTarget(target: string): string {
   let redacted = target.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, "$1[redacted]@");
   const query = redacted.indexOf("?");
   if (query !== -1) {
@@ -114,12 +115,13 @@ export function describeFrame(frame: Frame): string {
  * and bug reports.
  */
 export function describeHead(startLine: string, headers: Headers): string[] {
-  const lines = [redactStartLine(startLine)];
+  const lines = [escapeControlCharacters(redactStartLine(startLine))];
   for (const [name, value] of headers) {
     let shown = value;
     if (isCredentialField(name)) shown = "[redacted]";
     else if (name.toLowerCase() === "location") shown = redactTarget(value);
-    lines.push(`${name}: ${shown}`);
+    // A field value may hold obs-text, C1 controls among it (RFC 9110 §5.5).
+    lines.push(`${name}: ${escapeControlCharacters(shown)}`);
   }
   return lines;
 }
@@ -134,9 +136,12 @@ function textPreview(data: Uint8Array): string | null {
   }
 }
 
-/** JSON-style quotes and escapes: control characters can't reach a terminal. */
+/**
+ * JSON-style quotes and escapes, and `\xNN` for DEL and the C1 controls,
+ * which JSON leaves as they are: control characters can't reach a terminal.
+ */
 function quote(text: string, truncated: boolean): string {
-  return `${JSON.stringify(text)}${truncated ? "…" : ""}`;
+  return `${escapeControlCharacters(JSON.stringify(text))}${truncated ? "…" : ""}`;
 }
 
 function hexPreview(data: Uint8Array): string {

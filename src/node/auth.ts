@@ -7,6 +7,8 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { parseBasicAuthorization } from "../core/basic-auth.js";
+import { describeValue } from "../core/describe-value.js";
+import { Headers } from "../core/headers.js";
 import { BASIC_AUTH_OPTIONS, checkOptionNames } from "./option-names.js";
 import type { HttpResponseInit, ProcessRequest } from "./server.js";
 
@@ -62,7 +64,14 @@ export function basicAuth(options: BasicAuthOptions): ProcessRequest {
   const check = checkOption ?? checkCredentials(credentials!);
   // RFC 7617 §2: challenge = "Basic" realm; §2.1: charset="UTF-8" announces
   // that the server expects UTF-8 credentials.
-  const challenge = `Basic realm=${quote(options.realm ?? "websockets")}, charset="UTF-8"`;
+  const realm = options.realm ?? "websockets";
+  if (typeof realm !== "string") {
+    throw new TypeError(`realm must be a string; got ${describeValue(realm)}`);
+  }
+  const challenge = `Basic realm=${quote(realm)}, charset="UTF-8"`;
+  // Checked now rather than in every 401: a realm with a line feed or a
+  // character above U+00FF can't be sent.
+  new Headers().set("WWW-Authenticate", challenge);
   const unauthorized = (text: string): HttpResponseInit => ({
     // RFC 9110 §15.5.2: "The server generating a 401 response MUST send a
     // WWW-Authenticate header field containing at least one challenge".

@@ -18,6 +18,7 @@ import { recyclerOf } from "../core/outgoing.js";
 import type { Event } from "../core/protocol.js";
 import type { Request } from "../core/request.js";
 import type { Response } from "../core/response.js";
+import { redactTarget } from "../core/trace.js";
 import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 import { type CompressionOptions, clientExtensions } from "./compression.js";
 import {
@@ -134,7 +135,7 @@ export function isHandshakeField(name: string): boolean {
 }
 
 /** Fields of which a request has one, which additional headers replace, lowercase. */
-const REPLACING_FIELDS = new Set(["host", "origin"]);
+const REPLACING_FIELDS = new Set(["host", "origin", "authorization"]);
 
 /** The options of `net.connect()` that {@link ConnectOptions.tcp} passes on. */
 export type TcpOptions = Pick<
@@ -483,11 +484,13 @@ async function open(
     deferFailureAfterMessages: true,
     deferCloseReplyAfterMessages: true,
   });
-  protocol.trace = connectionTracer(() => formatUri(uri));
+  // Every line starts with the URI: its query may carry a token.
+  protocol.trace = connectionTracer(() => redactTarget(formatUri(uri)));
   const request = protocol.connect();
   for (const [name, value] of headers) {
-    // RFC 9110 §7.2: a request has one Host (and RFC 6454 §7.3, one Origin):
-    // one given replaces the URI's rather than join it.
+    // RFC 9110 §7.2: a request has one Host (RFC 6454 §7.3, one Origin; RFC
+    // 9110 §11.6.2, one set of credentials in Authorization): one given
+    // replaces the URI's rather than join it.
     if (REPLACING_FIELDS.has(name.toLowerCase())) request.headers.set(name, value);
     else request.headers.append(name, value);
   }

@@ -264,6 +264,11 @@ const OK_CLOSE_CODES = new Set<number>([
 /** Where a socket's module-level listeners find their connection; see {@link Connection}. */
 const CONNECTION = Symbol("websockets-ts.connection");
 
+/** Whether a connection drives `socket` already: a socket is upgraded once. */
+export function isOwnedSocket(socket: Socket): boolean {
+  return CONNECTION in socket;
+}
+
 /** A socket driven by a connection. */
 interface OwnedSocket extends Socket {
   [CONNECTION]: Connection;

@@ -63,13 +63,43 @@ export function parseProxy(value: string | URL): URL {
   }
   // The credentials are percent-decoded when used: a stray "%" would throw
   // a bare URIError then, naming neither the proxy nor the option.
+  let username: string;
   try {
-    decodeURIComponent(url.username);
+    username = decodeURIComponent(url.username);
     decodeURIComponent(url.password);
   } catch {
     throw new InvalidUri(redactProxy(url), "invalid percent-encoding in user info");
   }
+  // RFC 7617 §2: "a user-id containing a colon character is invalid" in Basic
+  // credentials, which an HTTP proxy gets; RFC 1929 lets a SOCKS5 one have it.
+  if (username.includes(":") && isHttpProxy(url)) {
+    throw new InvalidUri(
+      redactProxy(url),
+      "user name with a colon, which Basic authentication can't carry",
+    );
+  }
+  // socks5: and socks5h: are no special scheme to the WHATWG URL parser: it
+  // percent-encodes a host name's non-ASCII letters where, for http:, it
+  // converts them to ASCII (UTS #46), which DNS needs.
+  if (!isHttpProxy(url) && !url.hostname.startsWith("[")) {
+    const ascii = hostNameToAscii(url.hostname);
+    if (ascii === "") throw new InvalidUri(redactProxy(url), "invalid proxy host name");
+    url.hostname = ascii;
+  }
   return url;
+}
+
+/** A percent-encoded host name in ASCII (UTS #46), or `""` when it is not a valid one. */
+function hostNameToAscii(hostname: string): string {
+  try {
+    return domainToASCII(decodeURIComponent(hostname));
+  } catch {
+    return "";
+  }
+}
+
+function isHttpProxy(url: URL): boolean {
+  return url.protocol === "http:" || url.protocol === "https:";
 }
 
 /**

@@ -79,7 +79,9 @@ function compile(pattern: string): Segment[] {
   if (!pattern.startsWith("/")) throw new TypeError(`route patterns start with "/": ${pattern}`);
   const names = new Set<string>();
   return pattern.split("/").map((segment) => {
-    if (!segment.startsWith(":")) return segment;
+    // Paths are matched decoded: a pattern written encoded, "/caf%C3%A9",
+    // means the same path as "/café".
+    if (!segment.startsWith(":")) return decodePatternSegment(pattern, segment);
     const param = segment.slice(1);
     if (!/^[A-Za-z_$][\w$]*$/.test(param)) {
       throw new TypeError(`invalid parameter name in route ${pattern}: ${segment}`);
@@ -88,6 +90,16 @@ function compile(pattern: string): Segment[] {
     names.add(param);
     return { param };
   });
+}
+
+/** `segment` percent-decoded, as request paths are. */
+function decodePatternSegment(pattern: string, segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // No request path would match it: its own "%" would not decode either.
+    throw new TypeError(`invalid percent-encoding in route ${pattern}: ${segment}`);
+  }
 }
 
 /** The parameters when `segments` of a path match `pattern`, else `null`. */

@@ -14,7 +14,12 @@ import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { inspect } from "node:util";
-import { ConnectionClosed, InvalidHandshake, InvalidMessage } from "../core/errors.js";
+import {
+  ConnectionClosed,
+  InvalidHandshake,
+  InvalidMessage,
+  InvalidState,
+} from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { checkSubprotocolsOption } from "../core/header-values.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
@@ -38,6 +43,7 @@ import {
   type ConnectionOptions,
   checkCloseArguments,
   DEFAULTS,
+  isOwnedSocket,
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from "./connection.js";
@@ -715,10 +721,18 @@ export class Server implements AsyncDisposable {
    *
    * @param head the bytes Node read past the request: the first frames, if the client was quick.
    * @throws TypeError when `socket` is not a `net.Socket` (or `tls.TLSSocket`).
+   * @throws InvalidState when `socket` was given to `handleUpgrade()` already,
+   *   of this server or another: two `'upgrade'` listeners that both call it,
+   *   or one beside a server made with `serve({ server })`, which listens itself.
    */
   handleUpgrade(request: http.IncomingMessage, socket: Duplex, head?: Uint8Array): void {
     if (!(socket instanceof net.Socket)) {
       throw new TypeError("handleUpgrade() takes the net.Socket of an upgrade event");
+    }
+    // A second connection on the socket would answer the request again and
+    // take the socket's events from the first, which would never close.
+    if (isOwnedSocket(socket)) {
+      throw new InvalidState("handleUpgrade() was given a socket that it already upgraded");
     }
     if (socket.destroyed || !socket.readable || !socket.writable) {
       // No answer reaches a client that is gone, and one that half-closed

@@ -15,6 +15,14 @@ describe("Close", () => {
     assert.equal(String(new Close(1009, "")), "1009 (message too big)");
   });
 
+  it("escapes the control characters of the reason in its text, which goes into logs", () => {
+    assert.equal(
+      String(new Close(1000, "a\r\nb\tc\x1b\x7f\u009b")),
+      "1000 (OK) a\\x0d\\x0ab\\x09c\\x1b\\x7f\\x9b",
+    );
+    assert.equal(new Close(1000, "a\nb").reason, "a\nb");
+  });
+
   it("keeps a reason's leading U+FEFF, as sent", () => {
     // A decoder that strips a byte order mark would report "bye".
     const close = Close.parse(hex("03 e8 ef bb bf 62 79 65"));

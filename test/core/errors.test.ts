@@ -227,6 +227,12 @@ describe("InvalidHandshake subclasses", () => {
     assert.equal(error.message, "invalid Sec-WebSocket-Accept header: multiple values");
   });
 
+  it("InvalidHeader escapes the control characters of the value in its message, not in value", () => {
+    const error = new InvalidHeader("Origin", "a\r\nX-Forged: 1\u009b");
+    assert.equal(error.message, "invalid Origin header: a\\x0d\\x0aX-Forged: 1\\x9b");
+    assert.equal(error.value, "a\r\nX-Forged: 1\u009b");
+  });
+
   it("InvalidHeaderFormat says what went wrong and where", () => {
     const error = new InvalidHeaderFormat("Connection", "expected comma", "Upgrade;", 7);
     assert.equal(error.header, "Connection");

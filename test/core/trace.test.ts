@@ -15,6 +15,11 @@ describe("describeFrame", () => {
       'TEXT "\\u001b[2J\\n" [5 bytes]',
     );
     assert.equal(describeFrame(new Frame(Opcode.TEXT, utf8("a"))), 'TEXT "a" [1 byte]');
+    // DEL and the C1 controls, which JSON leaves alone: U+009B is CSI on its own.
+    assert.equal(
+      describeFrame(new Frame(Opcode.TEXT, utf8("\x7f\u009b31m"))),
+      'TEXT "\\x7f\\x9b31m" [6 bytes]',
+    );
     // A leading U+FEFF is part of the text, not a byte order mark to drop.
     assert.equal(
       describeFrame(new Frame(Opcode.TEXT, utf8("\ufeffa"))),
@@ -73,6 +78,13 @@ describe("describeFrame", () => {
       describeFrame(new Frame(Opcode.CLOSE, new Uint8Array(0))),
       "CLOSE 1005 (no status received [internal]) [0 bytes]",
     );
+    // The reason can't forge a line or drive a terminal.
+    assert.equal(
+      describeFrame(
+        new Frame(Opcode.CLOSE, new Close(1000, "bye\nX 1: < FORGED\x1b[31m").serialize()),
+      ),
+      "CLOSE 1000 (OK) bye\\x0aX 1: < FORGED\\x1b[31m [24 bytes]",
+    );
     // A malformed close payload (1 byte) is shown as bytes.
     assert.equal(describeFrame(new Frame(Opcode.CLOSE, hex("03"))), "CLOSE 03 [1 byte]");
   });
@@ -83,6 +95,14 @@ describe("describeFrame", () => {
 });
 
 describe("describeHead", () => {
+  it("escapes the C1 controls that obs-text lets a field value hold, and tabs", () => {
+    const headers = new Headers([["X-Note", "a\u009b31m\tb"]]);
+    assert.deepEqual(describeHead("HTTP/1.1 400 Bad\u009bRequest", headers), [
+      "HTTP/1.1 400 Bad\\x9bRequest",
+      "X-Note: a\\x9b31m\\x09b",
+    ]);
+  });
+
   it("gives the start line, then each field, credentials redacted", () => {
     const headers = new Headers([
       ["Host", "example.com"],

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { InvalidStatus } from "../../src/core/errors.js";
+import { InvalidHeaderFormat, InvalidStatus } from "../../src/core/errors.js";
 import { basicAuth } from "../../src/node/auth.js";
 import { connect } from "../../src/node/client.js";
 import { RawPeer } from "../helpers/raw.js";
@@ -88,5 +88,19 @@ describe("basicAuth()", () => {
   it("needs exactly one of credentials and check", () => {
     assert.throws(() => basicAuth({}), TypeError);
     assert.throws(() => basicAuth({ credentials: {}, check: () => true }), TypeError);
+  });
+
+  it("refuses a realm that a challenge can't carry when made, not at every request", () => {
+    const credentials = { alice: "secret" };
+    assert.throws(
+      () => basicAuth({ credentials, realm: "a\r\nX-Injected: 1" }),
+      InvalidHeaderFormat,
+    );
+    assert.throws(() => basicAuth({ credentials, realm: "chat ☃" }), InvalidHeaderFormat);
+    assert.throws(
+      () => basicAuth({ credentials, realm: 5 as unknown as string }),
+      /realm must be a string; got 5/,
+    );
+    assert.equal(typeof basicAuth({ credentials, realm: 'café "lounge"' }), "function");
   });
 });

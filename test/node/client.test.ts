@@ -249,6 +249,22 @@ function loopbackLookup(asked: string[]): net.LookupFunction {
 }
 
 describe("connect() with additionalHeaders", () => {
+  it("replaces the URI's Basic credentials with an Authorization given", async () => {
+    const seen = deferred<ServerConnection>();
+    const { server, port } = await startServer(async (ws) => {
+      seen.resolve(ws);
+      await echo(ws);
+    });
+    await using _server = server;
+    await using _ws = await connect(`ws://user:pass@127.0.0.1:${port}/`, {
+      additionalHeaders: { Authorization: "Bearer token" },
+    });
+    // RFC 9110 §11.6.2: one set of credentials; two fields would be an invalid request.
+    assert.deepEqual((await seen.promise).request.headers.getAll("Authorization"), [
+      "Bearer token",
+    ]);
+  });
+
   it("replaces the URI's Host and the origin option's Origin with those given", async () => {
     const seen = deferred<ServerConnection>();
     const { server, port } = await startServer(async (ws) => {

@@ -1590,7 +1590,7 @@ describe("Connection, state created on demand", () => {
     assert.equal(second, first);
   });
 
-  it("ends an iterator left with break, and serves a new loop afterwards", async () => {
+  it("keeps the messages after a loop's break for a new loop", async () => {
     const { server, uri } = await startServer(async (ws) => {
       for (const word of ["one", "two", "three"]) await ws.send(word);
       await ws.recv().catch(() => {});
@@ -1600,7 +1600,6 @@ describe("Connection, state created on demand", () => {
     const iterator = ws[Symbol.asyncIterator]();
     assert.deepEqual(await iterator.next(), { value: "one", done: false });
     assert.deepEqual(await iterator.return?.(), { value: undefined, done: true });
-    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
     const rest: unknown[] = [];
     for await (const message of ws) {
       rest.push(message);

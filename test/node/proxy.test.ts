@@ -847,6 +847,39 @@ describe("proxy settings", () => {
     assert.throws(() => parseProxy("http://"), InvalidUri);
   });
 
+  it("refuses a colon in an HTTP proxy's user name before any I/O; a SOCKS5 one may have it", async () => {
+    const proxy = "http://us%3Aer:secret@127.0.0.1:1";
+    const check = (error: unknown) => {
+      assert.ok(error instanceof InvalidUri, String(error));
+      assert.match(error.message, /user name with a colon/);
+      assert.doesNotMatch(error.message, /secret/);
+      return true;
+    };
+    assert.throws(() => parseProxy(proxy), check);
+    // Before any I/O: nothing listens on port 1.
+    await assert.rejects(connect("ws://example.invalid/", { proxy }), check);
+    assert.equal(parseProxy("socks5://us%3Aer:pw@127.0.0.1:1").username, "us%3Aer");
+  });
+
+  it("converts an internationalized SOCKS proxy host name to ASCII, as for HTTP ones", async () => {
+    for (const scheme of ["socks5", "socks5h", "http"]) {
+      assert.equal(parseProxy(`${scheme}://BÜCHER.example:1080`).hostname, "xn--bcher-kva.example");
+    }
+    assert.equal(parseProxy("socks5://[::1]:1080").hostname, "[::1]");
+    assert.throws(() => parseProxy("socks5://a%zz:1080"), /invalid proxy host name/);
+    // The name the proxy's address is looked up by.
+    const asked: string[] = [];
+    const lookup: net.LookupFunction = (hostname, _options, callback) => {
+      asked.push(hostname);
+      callback(Object.assign(new Error("no such host"), { code: "ENOTFOUND" }), "", 4);
+    };
+    await connect("ws://127.0.0.1:1/", {
+      proxy: "socks5://bücher.example:1080",
+      tcp: { lookup },
+    }).catch(() => {});
+    assert.deepEqual(asked, ["xn--bcher-kva.example"]);
+  });
+
   it("rejects user info with invalid percent-encoding, naming the proxy but not the credentials", async () => {
     for (const proxy of ["http://100%:secret@127.0.0.1:1", "socks5://user:50%@127.0.0.1:1"]) {
       const check = (error: unknown) => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { InvalidStatus } from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
-import { route } from "../../src/node/routing.js";
+import { matchRoute, route } from "../../src/node/routing.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { RawPeer } from "../helpers/raw.js";
 import { startServer, unhandledRejections } from "../helpers/server.js";
@@ -142,5 +142,20 @@ describe("route()", () => {
     assert.throws(() => route({ chat: handler }), TypeError);
     assert.throws(() => route({ "/a/:": handler }), TypeError);
     assert.throws(() => route({ "/a/:id/:id": handler }), TypeError);
+    assert.throws(() => route({ "/100%": handler }), /invalid percent-encoding in route \/100%/);
+  });
+
+  it("decodes a pattern's percent-encoding as it does the path's", () => {
+    const handler = reply("x");
+    const routes = route({ "/hello%20world": handler, "/caf%C3%A9/:id": handler });
+    for (const path of ["/hello%20world", "/hello world", "/hello%20world?x=1"]) {
+      assert.equal(matchRoute(routes, path)?.pattern, "/hello%20world", path);
+    }
+    assert.deepEqual(matchRoute(routes, "/caf%c3%a9/a%2Fb")?.params, { id: "a/b" });
+    assert.deepEqual(matchRoute(routes, "/café/1")?.params, { id: "1" });
+    // A pattern's encoded slash stays inside its segment.
+    const slash = route({ "/a%2Fb": handler });
+    assert.equal(matchRoute(slash, "/a/b"), null);
+    assert.equal(matchRoute(slash, "/a%2Fb")?.pattern, "/a%2Fb");
   });
 });

@@ -5,7 +5,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import { after, describe, it } from "node:test";
-import { InvalidStatus } from "../../src/core/errors.js";
+import { InvalidState, InvalidStatus } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
@@ -284,6 +284,37 @@ describe("Server.handleUpgrade()", () => {
       const answer = await peer.readToEnd();
       assert.match(answer, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
       assert.match(answer, /\r\nSec-WebSocket-Version: 13\r\n/);
+    } finally {
+      await closeHttpServer(httpServer);
+    }
+  });
+
+  it("refuses a socket that handleUpgrade() upgraded already, and still closes", async () => {
+    const { httpServer, port } = await startHttpServer();
+    try {
+      // Two listeners that both hand the socket over: a misconfiguration.
+      const chat = await serve(echo, { listen: false, logger: null });
+      const refused = deferred<unknown>();
+      httpServer.on("upgrade", (request, socket: net.Socket, head) => {
+        chat.handleUpgrade(request, socket, head);
+        try {
+          chat.handleUpgrade(request, socket, head);
+          refused.resolve(null);
+        } catch (error) {
+          refused.resolve(error);
+        }
+      });
+      const ws = await connect(`ws://127.0.0.1:${port}/`);
+      const error = await refused.promise;
+      assert.ok(error instanceof InvalidState, String(error));
+      assert.match(error.message, /already upgraded/);
+      // One answer: the connection works, and closes.
+      await ws.send("once");
+      assert.equal(await ws.recv(), "once");
+      assert.equal(chat.connections.size, 1);
+      await ws.close();
+      await chat.close();
+      assert.equal(chat.connections.size, 0);
     } finally {
       await closeHttpServer(httpServer);
     }
