@@ -487,12 +487,19 @@ async function open(
   // Every line starts with the URI: its query may carry a token.
   protocol.trace = connectionTracer(() => redactTarget(formatUri(uri)));
   const request = protocol.connect();
+  const replaced = new Set<string>();
   for (const [name, value] of headers) {
     // RFC 9110 §7.2: a request has one Host (RFC 6454 §7.3, one Origin; RFC
     // 9110 §11.6.2, one set of credentials in Authorization): one given
-    // replaces the URI's rather than join it.
-    if (REPLACING_FIELDS.has(name.toLowerCase())) request.headers.set(name, value);
-    else request.headers.append(name, value);
+    // replaces the URI's rather than join it. Several given are all sent, as
+    // asked: the server's to refuse.
+    const key = name.toLowerCase();
+    if (REPLACING_FIELDS.has(key) && !replaced.has(key)) {
+      request.headers.set(name, value);
+      replaced.add(key);
+    } else {
+      request.headers.append(name, value);
+    }
   }
   const userAgent = options.userAgent === undefined ? USER_AGENT : options.userAgent;
   if (userAgent !== null && !request.headers.has("User-Agent"))
