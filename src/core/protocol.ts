@@ -592,7 +592,7 @@ export abstract class Protocol {
             );
             this.fail(CloseCode.ABNORMAL_CLOSURE, "unexpected end of stream");
           }
-          this.validatePartialText();
+          this.checkPendingHeader();
           this.releaseIfIdle();
           return;
         }
@@ -660,6 +660,22 @@ export abstract class Protocol {
       // details stay on this side.
       this.fail(CloseCode.INTERNAL_ERROR, "");
     }
+  }
+
+  /**
+   * Checks what can be checked of a frame whose payload is still arriving:
+   * without an extension, RSV bits fail it from its header, as its size does
+   * (receiveFrame() would refuse it once complete, after a peer may have
+   * held it back for good); then the UTF-8 of a text frame's payload so far.
+   */
+  private checkPendingHeader(): void {
+    const header = this.frameParser.pendingHeader;
+    // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that
+    // defines meanings for non-zero values".
+    if (header >= 0 && (header & 0x70) !== 0 && this.extensions.length === 0) {
+      throw new ProtocolError("reserved bits must be 0");
+    }
+    this.validatePartialText();
   }
 
   /**

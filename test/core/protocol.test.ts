@@ -486,6 +486,17 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         }
       });
 
+      it("fails with 1002 on RSV bits from the frame's header, before its payload", () => {
+        for (const rsv of [0x40, 0x20, 0x10]) {
+          const protocol = openProtocol(role);
+          const frame = fromPeer(role, Opcode.BINARY, new Uint8Array(98));
+          frame[0]! |= rsv;
+          // The header (and the masking key) and two bytes of the payload.
+          protocol.receiveData(frame.subarray(0, role === "server" ? 8 : 4));
+          assertFailed(protocol, 1002, /reserved bits must be 0/);
+        }
+      });
+
       it("fails with 1002 on masking from the wrong side", () => {
         const protocol = openProtocol(role);
         const wrong = role === "server" ? hex("81 01 78") : hex("81 81 00 00 00 00 78");
@@ -1027,14 +1038,16 @@ for (const role of ["client", "server"] as const satisfies readonly Role[]) {
         assert.equal(closeSent(protocol), null);
       });
 
-      it("leaves binary frames and frames with RSV bits to be checked once complete", () => {
+      it("leaves binary frames to be checked once complete; fails RSV bits from the header", () => {
         const protocol = openProtocol(role);
         const binary = fromPeer(role, Opcode.BINARY, invalid);
         protocol.receiveData(binary.slice(0, -1));
         const rsv = fromPeer(role, Opcode.TEXT, invalid, true, [false, false, true]);
         assert.equal(closeSent(protocol), null);
         protocol.receiveData(concat([binary.slice(-1), rsv.slice(0, -1)]));
-        assert.equal(closeSent(protocol), null);
+        // No extension claims RSV3: 1002 from the header, not 1007 for the text.
+        assert.equal(protocol.closeSent?.code, 1002);
+        assert.match(protocol.parserExc!.message, /reserved bits must be 0/);
       });
     });
 
