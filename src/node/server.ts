@@ -994,6 +994,12 @@ export class Server implements AsyncDisposable {
     await Promise.all([...this.handshaking.keys()].map((connection) => connection.closed));
     await stopped;
     if (this.ownsNetServer) this.detach();
+    // No handshake is left to time out; the timer, unref()'d but holding the
+    // server, would keep it in memory until it fired (up to openTimeout).
+    if (this.openTimer !== null) {
+      clearTimeout(this.openTimer);
+      this.openTimer = null;
+    }
     this.resolveClosed();
   }
 }

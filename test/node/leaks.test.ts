@@ -22,9 +22,9 @@ import {
 } from "../../src/core/errors.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { connect } from "../../src/node/client.js";
-import type { Server, ServerConnection } from "../../src/node/server.js";
+import { type Server, type ServerConnection, serve } from "../../src/node/server.js";
 import { RawPeer, rawServer } from "../helpers/raw.js";
-import { startServer, unhandledRejections } from "../helpers/server.js";
+import { echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 // Full collections on demand, as `node --expose-gc` would allow.
 v8.setFlagsFromString("--expose-gc");
@@ -114,8 +114,8 @@ function activeResources(): Map<string, number> {
  * the last sockets close a turn or two after the peer saw them close, and no
  * public event says when the server dropped a connection.
  */
-async function settle(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
+async function settle(condition: () => boolean, within = 5000): Promise<void> {
+  const deadline = Date.now() + within;
   while (!condition() && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -325,5 +325,31 @@ describe("client connections leave nothing behind", { timeout: 120_000 }, () => 
       },
       { expected: listening, watched: false },
     );
+  });
+});
+
+describe("a closed server leaves nothing behind", () => {
+  it("is freed once closed, with no timer of its handshakes left holding it", async () => {
+    // In a function of its own: a suspended async function keeps its
+    // variables, and the test's would hold the last server.
+    const serveAndClose = async (): Promise<WeakRef<Server>> => {
+      const server = await serve(echo, { host: "127.0.0.1", port: 0, logger: null });
+      // A handshake arms the server's openTimeout timer (10 s by default).
+      const ws = await connect(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+      await ws.close();
+      await server.close();
+      return new WeakRef(server);
+    };
+    const servers: WeakRef<Server>[] = [];
+    for (let i = 0; i < 3; i++) servers.push(await serveAndClose());
+    // The last sockets' 'close' events come a turn or two after close()
+    // resolved; a WeakRef keeps its target until the end of the job that
+    // made or read it. So: collect, and look again a turn later, for 2 s.
+    const alive = () => servers.filter((ref) => ref.deref() !== undefined).length;
+    await settle(() => {
+      collectGarbage();
+      return false;
+    }, 200);
+    assert.equal(alive(), 0);
   });
 });
