@@ -66,12 +66,15 @@ function unfold(line: string, headers: Headers, maxLength: number): void {
   while (start < end && isOws(line.charCodeAt(start))) start++;
   while (end > start && isOws(line.charCodeAt(end - 1))) end--;
   const more = line.slice(start, end);
+  // Adding nothing to a field, such lines would add nothing to its length
+  // either, and no limit would hold them.
+  if (more.length === 0) throw new InvalidMessage("empty folded header line");
   if (!FIELD_VALUE.test(more)) throw new InvalidMessage("invalid character in folded header line");
   // RFC 9112 §2.2: whitespace before the first field line is not a fold;
   // "A recipient … MUST either reject the message as invalid or …".
-  const field = more.length === 0 ? [] : extendLastField(headers, more);
+  const field = extendLastField(headers, more);
   if (field === null) throw new InvalidMessage("folded header line before the first header");
-  const [name = "", value = ""] = field;
+  const [name, value] = field;
   // Name, ": ", value and CRLF, as one line of it would be.
   if (name.length + value.length + 4 > maxLength) {
     throw new InvalidMessage("header line too long", 431);
@@ -116,7 +119,10 @@ export function readFields(
     );
     if (line === null) return false;
     if (line.length === 0) return true;
-    if (headers.size >= limits.maxHeaders) throw new InvalidMessage(`too many ${what}s`, 431);
+    // A continuation line adds no field; unfold() bounds it by the line length.
+    if (headers.size >= limits.maxHeaders && !isOws(line[0]!)) {
+      throw new InvalidMessage(`too many ${what}s`, 431);
+    }
     parseFieldLine(line, headers, unfold ? limits.maxLineLength : null);
   }
 }

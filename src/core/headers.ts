@@ -22,6 +22,9 @@ export type HeaderField = [name: string, value: string];
 
 /** What {@link Headers} can be built from. */
 export type HeadersInit =
+  // Spelled out beside the iterable: TypeScript 5.0 reads an inline
+  // `[["Cookie", "a=b"]]` as string[][] against the iterable alone.
+  | readonly (readonly [string, string])[]
   | Iterable<readonly [string, string]>
   | Record<string, string | readonly string[]>
   | Headers;

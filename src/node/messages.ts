@@ -204,14 +204,34 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
       this.fragmentsLength = 0;
     }
     const isText = (this.flags & FRAGMENTS_ARE_TEXT) !== 0;
-    this.append(frame.data, frame.fin && !isText);
+    if (frame.fin && !isText) {
+      this.deliver(this.binaryMessage(frame.data));
+      return;
+    }
+    this.append(frame.data);
     if (frame.fin) {
       const fragments = this.fragments!;
       const length = this.fragmentsLength;
       this.fragments = null;
       this.fragmentsLength = 0;
-      this.deliver(isText ? fragments.toString("utf8", 0, length) : exactly(fragments, length));
+      this.deliver(fragments.toString("utf8", 0, length));
     }
+  }
+
+  /**
+   * The fragments so far and the last one, `data`, in a buffer of the
+   * message's exact size and of its own: not a slice of Node's pool, whose
+   * ArrayBuffer other buffers of the process share, and without the room
+   * doubling leaves, which was never written.
+   */
+  private binaryMessage(data: Uint8Array): ReceivedBuffer {
+    const length = this.fragmentsLength;
+    const message = Buffer.allocUnsafeSlow(length + data.length);
+    if (length > 0) this.fragments!.copy(message, 0, 0, length);
+    message.set(data, length);
+    this.fragments = null;
+    this.fragmentsLength = 0;
+    return message;
   }
 
   /**
@@ -385,36 +405,18 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     return message;
   }
 
-  /**
-   * Appends a fragment's bytes. With `last`, the buffer grows, if it must, to
-   * the message's exact size, which a binary message is handed over in.
-   */
-  private append(data: Uint8Array, last: boolean): void {
+  /** Appends a fragment's bytes to the message being assembled. */
+  private append(data: Uint8Array): void {
     const needed = this.fragmentsLength + data.length;
     if (this.fragments === null || needed > this.fragments.length) {
       // Double to keep appends amortized O(1); the protocol's size limit caps
-      // the total. Not from Node's pool (allocUnsafe): the buffer becomes the
-      // message's, and a slice of the pool would share its ArrayBuffer with
-      // whatever else the process keeps there.
-      const grown = Buffer.allocUnsafeSlow(
-        last ? needed : Math.max(needed, (this.fragments?.length ?? 0) * 2, 256),
-      );
+      // the total. Node's pool serves the small ones: this buffer is never
+      // handed over (see binaryMessage()).
+      const grown = Buffer.allocUnsafe(Math.max(needed, (this.fragments?.length ?? 0) * 2, 256));
       if (this.fragments !== null) this.fragments.copy(grown, 0, 0, this.fragmentsLength);
       this.fragments = grown;
     }
     this.fragments.set(data, this.fragmentsLength);
     this.fragmentsLength = needed;
   }
-}
-
-/**
- * The first `length` bytes of `buffer`, in an ArrayBuffer of that size: the
- * room doubling left past them was never written, and a message's `buffer`
- * must not show it.
- */
-function exactly(buffer: ReceivedBuffer, length: number): ReceivedBuffer {
-  if (buffer.length === length) return buffer;
-  const copy = Buffer.allocUnsafeSlow(length);
-  buffer.copy(copy, 0, 0, length);
-  return copy;
 }

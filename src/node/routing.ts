@@ -81,7 +81,7 @@ function compile(pattern: string): Segment[] {
   return pattern.split("/").map((segment) => {
     // Paths are matched decoded: a pattern written encoded, "/caf%C3%A9",
     // means the same path as "/café".
-    if (!segment.startsWith(":")) return decodePatternSegment(pattern, segment);
+    if (!segment.startsWith(":")) return decodePatternSegment(segment);
     const param = segment.slice(1);
     if (!/^[A-Za-z_$][\w$]*$/.test(param)) {
       throw new TypeError(`invalid parameter name in route ${pattern}: ${segment}`);
@@ -92,13 +92,15 @@ function compile(pattern: string): Segment[] {
   });
 }
 
-/** `segment` percent-decoded, as request paths are. */
-function decodePatternSegment(pattern: string, segment: string): string {
+/**
+ * `segment` percent-decoded, as request paths are; as it is when it does not
+ * decode: "/100%" is the path a client sends as "/100%25".
+ */
+function decodePatternSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    // No request path would match it: its own "%" would not decode either.
-    throw new TypeError(`invalid percent-encoding in route ${pattern}: ${segment}`);
+    return segment;
   }
 }
 

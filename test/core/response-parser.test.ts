@@ -124,7 +124,7 @@ describe("ResponseParser", () => {
   });
 
   it("replaces each obs-fold with a space (RFC 9112 §5.2), however the response is split", () => {
-    const folded = "HTTP/1.1 101 OK\r\nX: a\r\n b \r\n\t\tc\r\nY: 1\r\n  \r\nZ:\r\n z\r\n\r\n";
+    const folded = "HTTP/1.1 101 OK\r\nX: a\r\n b \r\n\t\tc\r\nY: 1\r\nZ:\r\n z\r\n\r\n";
     const whole = parseResponse(folded);
     assert.deepEqual(
       [...whole!.headers],
@@ -159,6 +159,20 @@ describe("ResponseParser", () => {
       () => parseResponse(`${head} b\r\nX: a\r\n\r\n`),
       400,
       "folded header line before the first header",
+    );
+    // Lines of whitespace would add nothing, and no limit would hold them.
+    assertInvalid(
+      () => parseResponse(`${head}X: a\r\n${" \r\n".repeat(3)}\r\n`),
+      400,
+      "empty folded header line",
+    );
+    // Continuation lines add no field: the last field allowed may be folded.
+    const two = `${head}A: 1\r\nB: 2\r\n`;
+    assert.equal(parseResponse(`${two} 3\r\n\r\n`, { maxHeaders: 2 })?.headers.get("B"), "2 3");
+    assertInvalid(
+      () => parseResponse(`${two}C: 3\r\n\r\n`, { maxHeaders: 2 }),
+      431,
+      "too many headers",
     );
     assertInvalid(
       () => parseResponse(`${head}X: a\r\n b\x00\r\n\r\n`),
