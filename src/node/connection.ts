@@ -38,6 +38,7 @@ import type { Logger } from "./logger.js";
 import {
   asBuffer,
   type Data,
+  decodeBinaryAsText,
   MessageAssembler,
   type ReceivedBytes,
   Rejection,
@@ -777,10 +778,15 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     return this.messages.get(options?.signal);
   }
 
-  /** Like {@link recv}, but always a string: binary messages are decoded as UTF-8. */
+  /**
+   * Like {@link recv}, but always a string: binary messages are decoded as UTF-8.
+   *
+   * @throws TypeError if a binary message is not valid UTF-8; the message is
+   *   consumed, as with Python's `recv(decode=True)`.
+   */
   async recvText(options?: RecvOptions | null): Promise<string> {
     const message = await this.messages.get(options?.signal);
-    return typeof message === "string" ? message : asBuffer(message).toString("utf8");
+    return typeof message === "string" ? message : decodeBinaryAsText(message, "recvText()");
   }
 
   /** Like {@link recv}, but always bytes: text messages are encoded as UTF-8. */

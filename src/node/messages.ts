@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 import { ConcurrencyError, ConnectionClosedOK } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import { Opcode } from "../core/opcodes.js";
@@ -63,6 +63,24 @@ export class Rejection implements PromiseLike<never> {
     onRejected?.(this.error);
     return this as PromiseLike<TResult1 | TResult2>;
   }
+}
+
+/**
+ * A binary message read as text, for `recvText()`: strictly, as Python's
+ * `recv(decode=True)` does. Replacing invalid bytes with U+FFFD would hand
+ * the application text that the peer never sent, with nothing to tell it so.
+ *
+ * @throws TypeError if `data` is not valid UTF-8 (RFC 3629).
+ */
+export function decodeBinaryAsText(data: Uint8Array, method: string): string {
+  const bytes = asBuffer(data);
+  if (!isUtf8(bytes)) {
+    throw new TypeError(
+      `${method} received a binary message of ${bytes.length} bytes that is not valid UTF-8; ` +
+        "recv() or recvBinary() reads it as bytes",
+    );
+  }
+  return bytes.toString("utf8");
 }
 
 /** Turns a received view into a `Buffer` without copying. */

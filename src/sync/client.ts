@@ -26,7 +26,7 @@ import { Response } from "../core/response.js";
 import { State } from "../core/state.js";
 import { parseUri } from "../core/uri.js";
 import { resolveLogger } from "../node/logger.js";
-import type { Data, ReceivedBuffer } from "../node/messages.js";
+import { type Data, decodeBinaryAsText, type ReceivedBuffer } from "../node/messages.js";
 import {
   checkOptionNames,
   type ListsEveryKey,
@@ -245,10 +245,15 @@ export class ClientConnection implements Iterable<Data>, Disposable {
     throw reviveError(link.closed!.error, this.recv);
   }
 
-  /** Like {@link recv}, but always a string: binary messages are decoded as UTF-8. */
+  /**
+   * Like {@link recv}, but always a string: binary messages are decoded as UTF-8.
+   *
+   * @throws TypeError if a binary message is not valid UTF-8; the message is
+   *   consumed.
+   */
   recvText(options: RecvOptions = {}): string {
     const message = this.recv(options);
-    return typeof message === "string" ? message : Buffer.from(message).toString("utf8");
+    return typeof message === "string" ? message : decodeBinaryAsText(message, "recvText()");
   }
 
   /** Like {@link recv}, but always bytes: text messages are encoded as UTF-8. */

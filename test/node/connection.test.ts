@@ -54,6 +54,21 @@ describe("Connection", () => {
     assert.equal(typeof ws.localAddress?.port, "number");
   });
 
+  it("refuses to read a binary message that is not UTF-8 as text, and stays open", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    await ws.send(new Uint8Array([0xff, 0xfe, 0x41]));
+    await assert.rejects(ws.recvText(), {
+      name: "TypeError",
+      message: /recvText\(\) received a binary message of 3 bytes that is not valid UTF-8/,
+    });
+    // The message was consumed, as with Python's recv(decode=True); the next one reads.
+    await ws.sendBinary(Buffer.from("après"));
+    assert.equal(await ws.recvText(), "après");
+    assert.equal(ws.state, State.OPEN);
+  });
+
   it("reports the close code and reason on both sides when the client closes", async () => {
     const closedOnServer = deferred<[number | null, string | null, unknown]>();
     const { server, uri } = await startServer(async (ws) => {

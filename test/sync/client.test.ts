@@ -76,6 +76,11 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
       // A view on a larger buffer (here Node's buffer pool) sends only its bytes.
       client.sendBinary(Buffer.from("bytes"));
       assert.equal(client.recvText(), "bytes");
+      client.send(new Uint8Array([0x41, 0xc3]));
+      assert.throws(() => client.recvText(), {
+        name: "TypeError",
+        message: /recvText\(\) received a binary message of 2 bytes that is not valid UTF-8/,
+      });
       client.send("as bytes");
       assert.equal(client.recvBinary().toString(), "as bytes");
       client.send("");
