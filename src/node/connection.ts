@@ -360,6 +360,12 @@ function giveBackUnwritten(chunks: Uint8Array[], from: number, to: number): void
   for (let i = from; i < to; i++) recyclerOf(chunks[i]!)?.();
 }
 
+/**
+ * Stands for "no slab may be written as a view" in `Connection.write()`: no
+ * chunk's buffer is this one, so every pooled chunk is copied.
+ */
+const COPY_EVERY_SLAB: ArrayBufferLike = new ArrayBuffer(0);
+
 /** A copy of `chunk` in memory of its own, sized to it (not from Node's shared pool). */
 function copyOf(chunk: Uint8Array): Uint8Array {
   return new Uint8Array(chunk);
@@ -1583,16 +1589,29 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       return;
     }
     // Corked writes leave in one writev(), without copying large payloads.
+    // Views of one slab at most: if the kernel does not take every byte, the
+    // socket keeps what it holds, and small frames interleaved with other
+    // connections' (a broadcast) would otherwise keep one 64 KiB slab alive
+    // per frame. Frames in any other slab are copied.
+    let viewedSlab: ArrayBufferLike | null = backedUp ? COPY_EVERY_SLAB : null;
     socket.cork();
     for (let i = from; i < to; i++) {
       const chunk = chunks[i]!;
-      const copied = backedUp && isPooled(chunk);
+      let copied = false;
+      if (chunk.buffer !== viewedSlab && isPooled(chunk)) {
+        if (viewedSlab === null) viewedSlab = chunk.buffer;
+        else copied = true;
+      }
       socket.write(copied ? copyOf(chunk) : chunk, recyclerOf(chunk));
       if (copied) releaseChunk(chunk);
     }
     socket.uncork();
-    if (!backedUp && socket.writableLength === 0) {
-      for (let i = from; i < to; i++) releaseChunk(chunks[i]!);
+    if (viewedSlab !== null && viewedSlab !== COPY_EVERY_SLAB && socket.writableLength === 0) {
+      // The socket took every byte: the views are free too (the copies were given back above).
+      for (let i = from; i < to; i++) {
+        const chunk = chunks[i]!;
+        if (chunk.buffer === viewedSlab) releaseChunk(chunk);
+      }
     }
   }
 

@@ -854,6 +854,64 @@ describe("Connection", () => {
     await Promise.all(sends);
   });
 
+  it("writes views of one shared slab at most, so a write the kernel defers pins one slab", async () => {
+    // Two connections' small frames, interleaved in one turn as a broadcast
+    // interleaves them, spread each connection's frames over several slabs.
+    const received = [deferred<unknown[]>(), deferred<unknown[]>()];
+    let accepted = 0;
+    const { server, uri } = await startServer(async (ws) => {
+      const mine = received[accepted++]!;
+      const messages: unknown[] = [];
+      for await (const message of ws) messages.push(message);
+      mine.resolve(messages);
+    });
+    await using _server = server;
+    const first = await connect(uri, { compression: null });
+    const second = await connect(uri, { compression: null });
+    // The chunks of each corked write, which leave in one writev() and which
+    // the socket keeps together if the kernel does not take them all.
+    const socket = socketOf(first);
+    const corkedWrites: Uint8Array[][] = [];
+    let corked: Uint8Array[] | null = null;
+    const { cork, uncork, write } = socket;
+    socket.cork = function (this: Socket) {
+      corked = [];
+      cork.call(this);
+    };
+    socket.uncork = function (this: Socket) {
+      if (corked !== null) corkedWrites.push(corked);
+      corked = null;
+      uncork.call(this);
+    };
+    socket.write = function (this: Socket, chunk: Uint8Array, ...rest: unknown[]) {
+      corked?.push(chunk);
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof socket.write;
+    const sends: Promise<void>[] = [];
+    const payloads: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const payload = `${String(i).padStart(3, "0")}${"x".repeat(997)}`;
+      payloads.push(payload);
+      sends.push(first.send(payload), second.send(payload));
+    }
+    await Promise.all(sends);
+    assert.ok(corkedWrites.length > 0, "no corked write");
+    let spanned = 0;
+    for (const chunks of corkedWrites) {
+      const pooled = chunks.filter((chunk) => isPooled(chunk));
+      const slabs = new Set(pooled.map((chunk) => chunk.buffer));
+      assert.ok(slabs.size <= 1, `one write of ${pooled.length} views of ${slabs.size} slabs`);
+      spanned += new Set(chunks.map((chunk) => chunk.buffer)).size;
+    }
+    // Copies each have memory of their own: the frames did come from several slabs.
+    assert.ok(spanned > corkedWrites.length * 2, `${spanned} buffers in ${corkedWrites.length}`);
+    await first.close();
+    await second.close();
+    // Copied or not, every frame arrived whole and in order, on both connections.
+    assert.deepEqual(await received[0]!.promise, payloads);
+    assert.deepEqual(await received[1]!.promise, payloads);
+  });
+
   it("closes cleanly while its queue is full and the peer is still sending", async () => {
     // The peer's messages fill the queue, which pauses reading; the peer's
     // close frame then waits behind megabytes that close() must read past.
