@@ -12,7 +12,7 @@ import type { Utf8Validator } from "./utf8.js";
 /**
  * The state of a protocol that an open connection exchanging whole messages
  * never needs: how it closed or failed, and the helpers of fragmented
- * messages. Created on first use, so that one field stands for eight until then.
+ * messages. Created on first use, so that one field stands for all of them until then.
  */
 export class RareState {
   closeRcvd: Close | null = null;
