@@ -112,10 +112,18 @@ export function readFields(
   unfold = false,
 ): boolean {
   while (true) {
-    const line = lines.read(
-      reader,
-      limits.maxLineLength,
-      () => new InvalidMessage(`${what} line too long`, 431),
+    // What the head may still take, its start line included (the owner
+    // counts from its start): a line is refused as soon as it would pass
+    // that, so no more than maxHeaderSize bytes are ever held.
+    const budget =
+      what === "header" ? limits.maxHeaderSize - lines.linesLength : Number.POSITIVE_INFINITY;
+    const boundByHead = budget < limits.maxLineLength;
+    const headTooLarge = () =>
+      new InvalidMessage(`head larger than ${limits.maxHeaderSize} bytes`, 431);
+    // Even the empty line that ends the head takes two bytes.
+    if (budget < 2) throw headTooLarge();
+    const line = lines.read(reader, boundByHead ? budget : limits.maxLineLength, () =>
+      boundByHead ? headTooLarge() : new InvalidMessage(`${what} line too long`, 431),
     );
     if (line === null) return false;
     if (line.length === 0) return true;

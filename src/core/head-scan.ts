@@ -69,7 +69,8 @@ const fieldBounds: number[] = [];
  * the general parser accepts, in one pass over its octets: method, target
  * (in origin-form) and version well-formed and the version 1.0 or 1.1; field names that are
  * tokens, field values of field-value octets; every line ending with CRLF
- * and within `maxLineLength`, at most `maxHeaders` fields; one Host field
+ * and within `maxLineLength`, at most `maxHeaders` fields and `maxHeaderSize`
+ * octets in all; one Host field
  * (none allowed in HTTP/1.0) and no Content-Length or Transfer-Encoding.
  *
  * Returns `null` for anything else, whatever the reason: an incomplete head,
@@ -136,6 +137,7 @@ export function scanSimpleHead(
     bounds.push(lineStart, nameEnd, valueStart, valueEnd);
   }
   const headLength = at + 2;
+  if (headLength > limits.maxHeaderSize) return null;
 
   // Valid so far. The common names and values are known strings; the rest
   // are decoded each on its own, so that none keeps the others alive.

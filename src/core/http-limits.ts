@@ -4,6 +4,7 @@
  * @module
  */
 
+import { describeValue } from "./describe-value.js";
 import type { Resolved } from "./resolved.js";
 
 /** Size limits for parsing HTTP messages. Lines count their CRLF. */
@@ -12,6 +13,13 @@ export interface HttpLimits {
   maxLineLength?: number | undefined;
   /** Most header fields (and, separately, trailer fields). Default 128. */
   maxHeaders?: number | undefined;
+  /**
+   * Largest head: the request or status line and the header fields, every
+   * CRLF included, as Node's `maxHeaderSize` counts it. Default 16384, Node's
+   * default. A server keeps each connection's request headers for as long as
+   * the connection is open, so this bounds what they cost.
+   */
+  maxHeaderSize?: number | undefined;
   /** Largest response body, after chunked decoding. Default 1 MiB. */
   maxBodySize?: number | undefined;
 }
@@ -20,22 +28,42 @@ export interface HttpLimits {
 export const DEFAULT_HTTP_LIMITS: Readonly<Resolved<HttpLimits>> = Object.freeze({
   maxLineLength: 8192,
   maxHeaders: 128,
+  maxHeaderSize: 16_384,
   maxBodySize: 1_048_576,
 });
 
-/** Fills in the limits the caller left out. */
+/**
+ * Fills in the limits the caller left out.
+ *
+ * @throws RangeError for a limit that is not a whole number from 0.
+ */
 export function withDefaults(limits: HttpLimits): Resolved<HttpLimits> {
   // Every connection of a server without limits of its own shares the defaults.
   if (
-    limits.maxLineLength === undefined &&
-    limits.maxHeaders === undefined &&
-    limits.maxBodySize === undefined
+    limits === DEFAULT_HTTP_LIMITS ||
+    (limits.maxLineLength === undefined &&
+      limits.maxHeaders === undefined &&
+      limits.maxHeaderSize === undefined &&
+      limits.maxBodySize === undefined)
   ) {
     return DEFAULT_HTTP_LIMITS;
   }
   return {
-    maxLineLength: limits.maxLineLength ?? DEFAULT_HTTP_LIMITS.maxLineLength,
-    maxHeaders: limits.maxHeaders ?? DEFAULT_HTTP_LIMITS.maxHeaders,
-    maxBodySize: limits.maxBodySize ?? DEFAULT_HTTP_LIMITS.maxBodySize,
+    maxLineLength: limit(limits, "maxLineLength"),
+    maxHeaders: limit(limits, "maxHeaders"),
+    maxHeaderSize: limit(limits, "maxHeaderSize"),
+    maxBodySize: limit(limits, "maxBodySize"),
   };
+}
+
+/** One limit, or its default when left out. */
+function limit(limits: HttpLimits, name: keyof HttpLimits): number {
+  const value = limits[name];
+  if (value === undefined) return DEFAULT_HTTP_LIMITS[name];
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(
+      `httpLimits.${name} must be a whole number from 0; got ${describeValue(value)}`,
+    );
+  }
+  return value;
 }

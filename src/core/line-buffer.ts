@@ -18,6 +18,11 @@ const CR = 0x0d;
  */
 export class LineBuffer {
   readonly #partial = new ByteBuffer();
+  /**
+   * Bytes of the lines returned since the owner last set it to 0, CRLFs
+   * included: how a head's total size is bounded (`maxHeaderSize`).
+   */
+  linesLength = 0;
 
   /** Whether no bytes of an incomplete line are held. */
   get isEmpty(): boolean {
@@ -53,6 +58,7 @@ export class LineBuffer {
     if (line.length < 2 || line[line.length - 2] !== CR) {
       throw new InvalidMessage("line ends with a bare LF");
     }
+    this.linesLength += line.length;
     return line.subarray(0, line.length - 2);
   }
 }

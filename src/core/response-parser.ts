@@ -238,6 +238,7 @@ export class ResponseParser {
     this.#state = ResponseState.StatusLine;
     this.#headers = new Headers();
     this.#trailers = new Headers();
+    this.#lines.linesLength = 0;
     return response;
   }
 }

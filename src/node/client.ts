@@ -13,7 +13,7 @@ import { describeValue } from "../core/describe-value.js";
 import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core/errors.js";
 import type { ClientExtensionFactory } from "../core/extensions/base.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
-import type { HttpLimits } from "../core/http-limits.js";
+import { type HttpLimits, withDefaults } from "../core/http-limits.js";
 import { recyclerOf } from "../core/outgoing.js";
 import type { Event } from "../core/protocol.js";
 import type { Request } from "../core/request.js";
@@ -362,6 +362,7 @@ export function checkConnectArguments(
   checkHeaderOption(options.userAgent, "userAgent", "User-Agent");
   checkHeaderOption(options.origin, "origin", "Origin");
   checkMaxRedirects(options.maxRedirects);
+  withDefaults(options.httpLimits ?? {});
   const logger = resolveLogger(options.logger);
   return { target, headers, logger, resolved: resolveConnectionOptions(options, logger) };
 }

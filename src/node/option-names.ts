@@ -82,6 +82,7 @@ true satisfies ListsEveryKey<DeflateOptions, typeof DEFLATE_OPTION_NAMES>;
 export const HTTP_LIMITS_OPTION_NAMES = [
   "maxLineLength",
   "maxHeaders",
+  "maxHeaderSize",
   "maxBodySize",
 ] as const satisfies readonly (keyof HttpLimits)[];
 true satisfies ListsEveryKey<HttpLimits, typeof HTTP_LIMITS_OPTION_NAMES>;

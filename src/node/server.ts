@@ -23,7 +23,7 @@ import {
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
 import { checkSubprotocolsOption } from "../core/header-values.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
-import type { HttpLimits } from "../core/http-limits.js";
+import { type HttpLimits, withDefaults } from "../core/http-limits.js";
 import type { Event } from "../core/protocol.js";
 import type { Request } from "../core/request.js";
 import { requestTargetPath } from "../core/request-target.js";
@@ -663,7 +663,8 @@ export class Server implements AsyncDisposable {
       ...(options.selectSubprotocol ? { selectSubprotocol: options.selectSubprotocol } : {}),
       extensions: serverExtensions(options),
       maxMessageSize: this.resolved.maxMessageSize,
-      httpLimits: options.httpLimits ?? {},
+      // Checked now, not at the first handshake.
+      httpLimits: withDefaults(options.httpLimits ?? {}),
       // Answers leave before a large frame behind the message is unmasked; see Connection.
       yieldBeforeLargeFrames: true,
       // Handlers answer the messages before a protocol error or a close frame: see Connection.

@@ -217,6 +217,57 @@ describe("RequestParser", () => {
       );
     });
 
+    it("accepts a head of exactly maxHeaderSize bytes and rejects one more with 431", () => {
+      const head = (size: number) => {
+        const start = "GET / HTTP/1.1\r\nHost: h\r\n";
+        const filler = size - start.length - "X: \r\n\r\n".length;
+        return `${start}X: ${"v".repeat(filler)}\r\n\r\n`;
+      };
+      const limit = { maxHeaderSize: 100 };
+      assert.equal(head(100).length, 100);
+      assert.equal(parseRequest(head(100), limit)?.headers.get("X")?.length, 100 - 32);
+      // Whole in one chunk (the one-pass scan), then a byte at a time (line by line).
+      assertInvalid(() => parseRequest(head(101), limit), 431, "head larger than 100 bytes");
+      const reader = new StreamReader();
+      const parser = new RequestParser(limit);
+      assertInvalid(
+        () => feedBytewise(reader, (r) => parser.parse(r), bytes(head(101))),
+        431,
+        "head larger than 100 bytes",
+      );
+    });
+
+    it("applies the default maxHeaderSize of 16 KiB, Node's, however the head is split", () => {
+      // 3 lines of 8000 bytes: each within maxLineLength, 24 KB in all.
+      const fields = `X: ${"v".repeat(7995)}\r\n`.repeat(3);
+      const data = bytes(`GET / HTTP/1.1\r\nHost: h\r\n${fields}\r\n`);
+      assertInvalid(() => parseRequest(data), 431, "head larger than 16384 bytes");
+      // The limit holds before the head's end arrives: what a peer can make
+      // the server buffer, and then keep with the connection, is bounded.
+      const reader = new StreamReader();
+      const parser = new RequestParser();
+      reader.feedData(data.subarray(0, 16500));
+      assertInvalid(() => parser.parse(reader), 431, "head larger than 16384 bytes");
+      const fits = `X: ${"v".repeat(16384 - 32)}`;
+      assert.equal(
+        parseRequest(`GET / HTTP/1.1\r\nHost: h\r\n${fits}\r\n\r\n`, {
+          maxLineLength: 1 << 20,
+        })?.headers.get("X")?.length,
+        16384 - 32,
+      );
+    });
+
+    it("counts each request's head on its own", () => {
+      const request = `GET / HTTP/1.1\r\nHost: h\r\nX: ${"v".repeat(60)}\r\n\r\n`;
+      const reader = new StreamReader();
+      const parser = new RequestParser({ maxHeaderSize: request.length });
+      // Line by line (bytewise), then twice more: each fits, none counts the last.
+      for (let i = 0; i < 3; i++) {
+        const results = feedBytewise(reader, (r) => parser.parse(r), bytes(request));
+        assert.equal(results.at(-1)?.headers.get("X")?.length, 60);
+      }
+    });
+
     it("copies the bytes of an incomplete line rather than keeping a view per read", () => {
       const data = bytes(
         `GET /${"p".repeat(300)} HTTP/1.1\r\nHost: h\r\nX: ${"v".repeat(600)}\r\n\r\n`,
@@ -245,7 +296,7 @@ describe("RequestParser", () => {
       const line = `X: ${"v".repeat(8000)}\r\n`;
       const data = bytes(`GET / HTTP/1.1\r\nHost: h\r\n${line.repeat(64)}\r\n`);
       const reader = new StreamReader();
-      const parser = new RequestParser();
+      const parser = new RequestParser({ maxHeaderSize: data.length });
       let request: Request | null = null;
       for (let i = 0; i < data.length; i++) {
         reader.feedData(data.subarray(i, i + 1));

@@ -87,11 +87,12 @@ describe("Resolved", () => {
     });
     true satisfies SameType<
       Resolved<HttpLimits>,
-      { maxLineLength: number; maxHeaders: number; maxBodySize: number }
+      { maxLineLength: number; maxHeaders: number; maxHeaderSize: number; maxBodySize: number }
     >;
     assert.deepEqual(limits, {
       maxLineLength: 100,
       maxHeaders: DEFAULT_HTTP_LIMITS.maxHeaders,
+      maxHeaderSize: DEFAULT_HTTP_LIMITS.maxHeaderSize,
       maxBodySize: DEFAULT_HTTP_LIMITS.maxBodySize,
     });
   });

@@ -139,6 +139,33 @@ describe("ResponseParser", () => {
     assert.deepEqual([...results.at(-1)!.headers], [...whole!.headers]);
   });
 
+  it("bounds the head by maxHeaderSize, 16 KiB by default, for each response on its own", () => {
+    const response = (size: number) => {
+      const start = "HTTP/1.1 101 OK\r\n";
+      const filler = size - start.length - "X: \r\n\r\n".length;
+      return `${start}X: ${"v".repeat(filler)}\r\n\r\n`;
+    };
+    assert.equal(parseResponse(response(64), { maxHeaderSize: 64 })?.status, 101);
+    assertInvalid(
+      () => parseResponse(response(65), { maxHeaderSize: 64 }),
+      431,
+      "head larger than 64 bytes",
+    );
+    // Continuation lines count too.
+    assertInvalid(
+      () => parseResponse(`HTTP/1.1 101 OK\r\nX: a\r\n${" b\r\n".repeat(5_000)}\r\n`),
+      431,
+      "head larger than 16384 bytes",
+    );
+    // An interim response and the final one are counted apart.
+    const interim = "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n";
+    const reader = new StreamReader();
+    const parser = new ResponseParser({ maxHeaderSize: 64 });
+    reader.feedData(bytes(`${interim}${response(64)}`));
+    assert.equal(parser.parse(reader)?.status, 103);
+    assert.equal(parser.parse(reader)?.status, 101);
+  });
+
   it("bounds an unfolded field by maxLineLength, and refuses a fold before any field", () => {
     const head = "HTTP/1.1 101 OK\r\n";
     // "X: " + 10 + " " + 10 + CRLF is 26 bytes.
@@ -151,7 +178,10 @@ describe("ResponseParser", () => {
     );
     // Endless continuation lines would otherwise add no field and no limit.
     assertInvalid(
-      () => parseResponse(`${head}X: a\r\n${" b\r\n".repeat(10_000)}\r\n`),
+      () =>
+        parseResponse(`${head}X: a\r\n${" b\r\n".repeat(10_000)}\r\n`, {
+          maxHeaderSize: 1 << 20,
+        }),
       431,
       "header line too long",
     );

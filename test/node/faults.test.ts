@@ -507,6 +507,17 @@ describe("a hostile opening handshake", () => {
     `${line}\r\nHost: 127.0.0.1\r\n${UPGRADE}${KEY}${extra}\r\n`;
   const headers = (count: number) =>
     Array.from({ length: count }, (_, i) => `X-${i}: ${i}\r\n`).join("");
+  /** The request with padding lines of at most 8,000 bytes that make it `size` bytes long. */
+  const requestOfSize = (size: number) => {
+    let missing = size - request().length;
+    let padding = "";
+    while (missing > 0) {
+      const line = Math.min(missing, 8000);
+      padding += `X-Pad: ${"a".repeat(line - 9)}\r\n`;
+      missing -= line;
+    }
+    return request(padding);
+  };
 
   it("is read when it arrives one byte per TCP segment", async () => {
     const { server, port } = await startServer(echo);
@@ -530,6 +541,9 @@ describe("a hostile opening handshake", () => {
     ["a header line of 8193 bytes", request(`X-Long: ${"a".repeat(8183)}\r\n`), 431],
     ["128 header lines", request(headers(123)), 101],
     ["129 header lines", request(headers(124)), 431],
+    // httpLimits.maxHeaderSize: a head of at most 16 KiB, as Node's HTTP server takes.
+    ["a head of 16384 bytes", requestOfSize(16384), 101],
+    ["a head of 16385 bytes", requestOfSize(16385), 431],
     ["a body", `${request("Content-Length: 5\r\n")}hello`, 400],
     ["a chunked body", `${request("Transfer-Encoding: chunked\r\n")}5\r\nhello\r\n0\r\n\r\n`, 400],
     ["HTTP/1.0", request("", "GET / HTTP/1.0"), 505],
@@ -605,6 +619,32 @@ describe("a hostile 101 response", () => {
       await dropped.promise;
     });
   }
+
+  it("fails connect() with a head over maxHeaderSize, which the connection would keep", async () => {
+    await using raw = await rawServer(async (peer) => {
+      const head = await peer.readHead();
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
+      const padding = `X-Pad: ${"a".repeat(7991)}\r\n`.repeat(3);
+      peer.write(`HTTP/1.1 101 Switching Protocols\r\n${valid(acceptKey(key))}${padding}\r\n`);
+      await peer.closed;
+    });
+    const error = await connect(`ws://127.0.0.1:${raw.port}`, { logger: null }).catch(
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof Error && error.name === "InvalidMessage", String(error));
+    assert.match(String(error.cause), /head larger than 16384 bytes/);
+    // A limit of the application's own lets it through.
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, {
+      logger: null,
+      httpLimits: { maxHeaderSize: 32 * 1024 },
+    });
+    assert.equal(ws.response?.headers.get("X-Pad")?.length, 3 * 7991 + 2 * 2);
+    ws.terminate();
+    await assert.rejects(
+      connect(`ws://127.0.0.1:${raw.port}`, { logger: null, httpLimits: { maxHeaderSize: -1 } }),
+      { name: "RangeError", message: /httpLimits\.maxHeaderSize must be a whole number from 0/ },
+    );
+  });
 
   it("delivers the frames that came in the same TCP segment as the 101", async () => {
     await using raw = await rawServer(async (peer) => {

@@ -842,6 +842,13 @@ describe("bad input from the network", () => {
     assert.match(await other.readToEnd(), /^HTTP\/1\.1 414 /);
   });
 
+  it("checks httpLimits when it is created, not at the first handshake", async () => {
+    await assert.rejects(serve(echo, { listen: false, httpLimits: { maxHeaderSize: 1.5 } }), {
+      name: "RangeError",
+      message: "httpLimits.maxHeaderSize must be a whole number from 0; got 1.5",
+    });
+  });
+
   it("answers a plain HTTP request with 426", async () => {
     const { server, port } = await startServer(echo);
     await using _server = server;
