@@ -94,6 +94,7 @@ describe("the package", () => {
     // in an installed copy too.
     assert.ok(paths.includes("docs/index.md"), "the docs are packed");
     assert.ok(paths.includes("examples/README.md"), "the examples are packed");
+    assert.ok(paths.includes("CHANGELOG.md"), "the changelog README.md links to is packed");
     assert.deepEqual(
       paths.filter((path) => path.endsWith(".map") || path.endsWith(".tsbuildinfo")),
       [],
