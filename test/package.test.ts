@@ -59,7 +59,13 @@ describe("the package", () => {
 
   before(async () => {
     scratch = mkdtempSync(join(tmpdir(), "websockets-ts-package-"));
-    for (const file of ["package.json", "tsconfig.json", "tsconfig.base.json"]) {
+    for (const file of [
+      "package.json",
+      "tsconfig.json",
+      "tsconfig.base.json",
+      "README.md",
+      "CHANGELOG.md",
+    ]) {
       cpSync(join(root, file), join(scratch, file));
     }
     for (const dir of ["src", "docs", "examples"]) {
