@@ -711,10 +711,6 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     return this.lastLatency;
   }
 
-  set latency(latency: number) {
-    this.lastLatency = latency;
-  }
-
   /**
    * The connection's state: CONNECTING, OPEN, CLOSING or CLOSED. CLOSING
    * from the call to `close()` on, also while its close frame waits for the
@@ -1151,6 +1147,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * @throws ConcurrencyError if a ping with the same data is awaiting its pong.
    * @throws ConnectionClosed when the connection is closing or closed.
    * @throws TypeError for `data` that is neither a string nor bytes.
+   * @throws InvalidState for `data` over 125 bytes (RFC 6455 §5.5).
    */
   async ping(data?: string | Uint8Array | ArrayBuffer): Promise<number> {
     const payload =
@@ -1178,6 +1175,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   /**
    * Sends an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat)
    * carrying `data`, a string or bytes as for {@link ping}.
+   *
+   * @throws ConnectionClosed when the connection is closing or closed.
+   * @throws TypeError for `data` that is neither a string nor bytes.
+   * @throws InvalidState for `data` over 125 bytes (RFC 6455 §5.5).
    */
   async pong(data: string | Uint8Array | ArrayBuffer = new Uint8Array(0)): Promise<void> {
     const payload = controlPayload("pong", data);
@@ -1211,9 +1212,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *
    * @throws TypeError for a code that isn't a number (`"1000"`) or a reason
    *   that isn't a string.
-   * @throws InvalidState for a code that may not be sent (1006, 1015,
-   *   outside 1000–4999), a reason longer than 123 bytes in UTF-8, or a
-   *   reason with 1005.
+   * @throws InvalidState for a code that may not be sent (only 1000–1003,
+   *   1007–1014 and 3000–4999 may, and 1005 without a reason), a reason
+   *   longer than 123 bytes in UTF-8, or a reason with 1005.
    */
   async close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): Promise<void> {
     checkCloseArgumentTypes(code, reason);
