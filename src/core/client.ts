@@ -79,8 +79,14 @@ export class ClientProtocol extends Protocol {
   private readonly maskKeyGenerator: (() => Uint8Array) | undefined;
 
   /**
+   * A client that has sent nothing yet: {@link connect} builds the handshake
+   * request and {@link sendRequest} queues it.
+   *
    * @param uri the `ws://` or `wss://` URI to connect to, parsed if a string.
+   * @param options see {@link ClientProtocolOptions}; all optional. Default: `{}`.
    * @throws InvalidUri when `uri` is a string that isn't a valid WebSocket URI.
+   * @throws TypeError when `subprotocols` is not an array of strings.
+   * @throws RangeError when `maxMessageSize` is not a whole number from 1, `null` or `Infinity`.
    */
   constructor(uri: WebSocketUri | string, options: ClientProtocolOptions = {}) {
     super("client", options);

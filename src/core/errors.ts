@@ -75,6 +75,9 @@ export class WebSocketError extends Error {
   readonly code: ErrorCode = "ERR_WEBSOCKET";
 
   /**
+   * Sets {@link name} to the class actually constructed, so that a subclass's
+   * errors print as such without each subclass setting it.
+   *
    * @param message what went wrong, lowercase, e.g. `"invalid close code: 999"`.
    * @param options `cause`: the error behind this one, if any.
    */
@@ -93,7 +96,12 @@ export class ConnectionClosed extends WebSocketError {
   /** This class's code: `"ERR_CONNECTION_CLOSED"`. */
   override readonly code: ErrorCode = "ERR_CONNECTION_CLOSED";
 
-  /** The message describes the close frames, e.g. `"received 1000 (OK); then sent 1000 (OK)"`. */
+  /**
+   * The message describes the close frames, e.g. `"received 1000 (OK); then sent 1000 (OK)"`.
+   *
+   * @param options `cause`: what ended the connection, e.g. the
+   *   {@link ProtocolError} that made this side close or the socket error, if any.
+   */
   constructor(
     /** The close frame received, or `null` when none was. */
     readonly rcvd: Close | null,
@@ -168,7 +176,13 @@ export class InvalidMessage extends InvalidHandshake {
   /** This class's code: `"ERR_INVALID_MESSAGE"`. */
   override readonly code: ErrorCode = "ERR_INVALID_MESSAGE";
 
-  /** @param message what is wrong, e.g. `"invalid status code: 999"`. */
+  /**
+   * An error in the request or response, or one over a limit with the
+   * status that says which.
+   *
+   * @param message what is wrong, e.g. `"invalid status code: 999"`.
+   * @param options `cause`: the error behind this one, if any.
+   */
   constructor(
     message: string,
     /**
@@ -203,6 +217,8 @@ export class InvalidStatus extends InvalidHandshake {
   /**
    * The message is `"server rejected WebSocket connection: HTTP <status>"`,
    * then `": <hint>"` with a `hint`.
+   *
+   * @param options `hint`, kept in {@link hint}, and `cause`.
    */
   constructor(
     /**
@@ -229,6 +245,8 @@ export class InvalidHeader extends InvalidHandshake {
   /**
    * The message names the header and what is wrong with it, e.g.
    * `"missing Origin header"` or `"invalid Upgrade header: h2c"`.
+   *
+   * @param options `cause`: the error behind this one, if any.
    */
   constructor(
     /** The header's name, e.g. `"Sec-WebSocket-Accept"`. */
@@ -257,7 +275,11 @@ export class InvalidHeaderFormat extends InvalidHeader {
   /** This class's code: `"ERR_INVALID_HEADER_FORMAT"`. */
   override readonly code: ErrorCode = "ERR_INVALID_HEADER_FORMAT";
 
-  /** {@link value} becomes `"<error> at <position> in <headerValue>"`. */
+  /**
+   * {@link value} becomes `"<error> at <position> in <headerValue>"`.
+   *
+   * @param header the header's name, e.g. `"Sec-WebSocket-Extensions"`.
+   */
   constructor(
     header: string,
     /** What the parser expected or found, e.g. `"expected token"`. */
@@ -282,7 +304,12 @@ export class InvalidOrigin extends InvalidHeader {
   /** This class's code: `"ERR_INVALID_ORIGIN"`. */
   override readonly code: ErrorCode = "ERR_INVALID_ORIGIN";
 
-  /** @param origin the `Origin` header's value, or `null` when it is missing. */
+  /**
+   * The message is `"missing Origin header"`, `"empty Origin header"` or
+   * `"invalid Origin header: <origin>"`, as for any {@link InvalidHeader}.
+   *
+   * @param origin the `Origin` header's value, or `null` when it is missing.
+   */
   constructor(origin: string | null) {
     super("Origin", origin);
   }
@@ -372,7 +399,12 @@ export class ProtocolError extends WebSocketError {
   /** This class's code: `"ERR_PROTOCOL"`. */
   override readonly code: ErrorCode = "ERR_PROTOCOL";
 
-  /** @param message what the peer did wrong, e.g. `"invalid close code: 999"`. */
+  /**
+   * An error in what the peer sent, with the close code that answers it.
+   *
+   * @param message what the peer did wrong, e.g. `"invalid close code: 999"`.
+   * @param options `cause`: the error behind this one, if any.
+   */
   constructor(
     message: string,
     /** The close code to send: 1002 (protocol error) by default. */
@@ -388,7 +420,12 @@ export class PayloadTooBig extends ProtocolError {
   /** This class's code: `"ERR_PAYLOAD_TOO_BIG"`. */
   override readonly code: ErrorCode = "ERR_PAYLOAD_TOO_BIG";
 
-  /** Its {@link closeCode} is 1009 (message too big). */
+  /**
+   * Its {@link closeCode} is 1009 (message too big).
+   *
+   * @param message what is too big and its limit, e.g. `"message exceeds limit of 1048576 bytes"`.
+   * @param options `cause`: the error behind this one, if any.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, 1009, options);
   }
@@ -430,7 +467,14 @@ export class ProxyError extends InvalidHandshake {
    */
   readonly transient: boolean;
 
-  /** @param options `transient`, see {@link transient}, and `cause`. */
+  /**
+   * A proxy's refusal or unexpected answer, with the HTTP status of an HTTP
+   * proxy's refusal.
+   *
+   * @param message which proxy and what it did, e.g.
+   *   `"proxy http://127.0.0.1:3128 refused the tunnel: HTTP 407"`.
+   * @param options `transient`, see {@link transient}, and `cause`.
+   */
   constructor(
     message: string,
     /** The HTTP status of an HTTP proxy's refusal, e.g. 407; `null` otherwise. */

@@ -67,7 +67,12 @@ export class FrameParser {
   /** How many payload bytes of the frame last returned by {@link parse} went through {@link peekPayload} first. */
   peekedLength = 0;
 
-  /** A parser for the frames one endpoint receives: a server's expects them masked. */
+  /**
+   * A parser for the frames one endpoint receives: a server's expects them masked.
+   *
+   * @param options `mask`: whether received frames must be masked, `true` on
+   *   a server; a frame that is not as expected is a {@link ProtocolError}.
+   */
   constructor(options: FrameParserOptions) {
     this.bits = options.mask ? EXPECT_MASK : 0;
   }

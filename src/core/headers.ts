@@ -212,6 +212,8 @@ export class Headers implements Iterable<HeaderField> {
    * Fields from `[name, value]` pairs, another `Headers`, or a record of names
    * to a value or a list of values, in order.
    *
+   * @param init the fields to start with, each added as by {@link append}, so
+   *   a repeated name keeps every value; omitted: no fields.
    * @throws InvalidHeaderFormat for a name that isn't a token or a forbidden
    *   character in a value.
    */

@@ -182,6 +182,8 @@ export function spareFrameBytes(): number {
  */
 export class OutgoingBytes {
   /**
+   * An empty queue, one per connection.
+   *
    * @param recycled Whether whoever takes the chunks calls {@link recyclerOf}'s
    *   function for each once it is written: only then may a client's large
    *   frame sit in a frame slot, which is handed out again once written.

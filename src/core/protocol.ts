@@ -197,7 +197,13 @@ export abstract class Protocol {
   /** See {@link RareState}; `null` until first needed. */
   private rareState: RareState | null = null;
 
-  /** For {@link ClientProtocol} and {@link ServerProtocol}, which pass their {@link Side}. */
+  /**
+   * For {@link ClientProtocol} and {@link ServerProtocol}, which pass their {@link Side}.
+   *
+   * @param side which end this is: a server expects masked frames, a client unmasked ones.
+   * @param options see {@link ProtocolOptions}; all optional. Default: `{}`.
+   * @throws RangeError when `maxMessageSize` is not a whole number from 1, `null` or `Infinity`.
+   */
   constructor(side: Side, options: ProtocolOptions = {}) {
     this.maxMessageSize = resolveMaxMessageSize(options.maxMessageSize, DEFAULT_MAX_SIZE);
     this.currentState = options.state ?? State.CONNECTING;

@@ -47,7 +47,12 @@ export class RequestParser {
   #headers: Headers | null = null;
   #error: unknown = null;
 
-  /** @param limits the limits on requests; each omitted one takes its default. */
+  /**
+   * A parser waiting for the first byte of a request.
+   *
+   * @param limits the limits on requests; each omitted one takes its default
+   *   (see {@link HttpLimits}). Default: `{}`.
+   */
   constructor(limits: HttpLimits = {}) {
     this.#limits = withDefaults(limits);
   }

@@ -13,6 +13,9 @@ import { isHttpVersion, isRequestTarget } from "./start-line.js";
 /** A handshake request. The path is the request-target, e.g. `/chat?room=1`. */
 export class Request {
   /**
+   * Checks the parts of the request line, which {@link serialize} writes as
+   * they are: a CR, LF or space in one of them would forge another line.
+   *
    * @throws InvalidMessage when the method isn't a token, the path holds
    *   anything but visible ASCII, or the version isn't `HTTP/x.y`.
    */

@@ -73,7 +73,12 @@ export class ResponseParser {
   #remaining = 0;
   #error: unknown = null;
 
-  /** @param limits the limits on responses; each omitted one takes its default. */
+  /**
+   * A parser waiting for the first byte of a response.
+   *
+   * @param limits the limits on responses; each omitted one takes its default
+   *   (see {@link HttpLimits}). Default: `{}`.
+   */
   constructor(limits: HttpLimits = {}) {
     this.#limits = withDefaults(limits);
   }

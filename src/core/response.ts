@@ -15,6 +15,9 @@ const EMPTY = new Uint8Array(0);
 /** A handshake response, or the error page a server sends instead. */
 export class Response {
   /**
+   * Checks the parts of the status line, which {@link serialize} writes as
+   * they are: a CR or LF in the reason would forge another line.
+   *
    * @throws InvalidMessage when the status isn't an integer from 100 to 599 or
    *   the reason holds a control character.
    */

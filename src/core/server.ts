@@ -120,7 +120,14 @@ export class ServerProtocol extends Protocol {
   /** Released once the request is parsed: an open connection has no use for it. */
   private requestParser: RequestParser | null;
 
-  /** @param options read when the handshake request arrives. */
+  /**
+   * A server waiting for the handshake request, which {@link receiveData}
+   * feeds it.
+   *
+   * @param options see {@link ServerProtocolOptions}, read when the handshake
+   *   request arrives, not copied; all optional. Default: `{}`.
+   * @throws RangeError when `maxMessageSize` is not a whole number from 1, `null` or `Infinity`.
+   */
   constructor(options: ServerProtocolOptions = {}) {
     super("server", options);
     this.options = options;

@@ -94,6 +94,10 @@ export interface CompressionOptions {
  * docs/topics/compression.md measures what each setting costs and saves.
  */
 export const DEFLATE_DEFAULTS = {
+  /**
+   * What {@link serve} uses: 4 KiB windows both ways rather than zlib's
+   * 32 KiB, as a server keeps them for every connection.
+   */
   server: {
     /**
      * A 4 KiB window, announced in the answer; it keeps the preset dictionary
@@ -102,7 +106,12 @@ export const DEFLATE_DEFAULTS = {
     windowBits: 12,
     /** Clients are asked for a 4 KiB window too, when their offer allows it. */
     peerWindowBits: 12,
+    /**
+     * Keeps its window between messages: small similar messages compress
+     * much better, at the cost of the window's memory between them.
+     */
     noContextTakeover: false,
+    /** Lets clients keep their window between messages, as they offer by default. */
     peerNoContextTakeover: false,
     /** zlib's default compression level (6). */
     level: -1,
@@ -111,6 +120,10 @@ export const DEFLATE_DEFAULTS = {
     /** Messages under 128 bytes are sent uncompressed. */
     threshold: 128,
   },
+  /**
+   * What {@link connect} uses: the offer browsers make, which leaves the
+   * windows to the server.
+   */
   client: {
     /**
      * Offers `client_max_window_bits` without a value, as browsers do: the
@@ -119,7 +132,15 @@ export const DEFLATE_DEFAULTS = {
     windowBits: null,
     /** Asks the server for no limit on its window. */
     peerWindowBits: null,
+    /**
+     * Keeps its window between messages: small similar messages compress
+     * much better, at the cost of the window's memory between them.
+     */
     noContextTakeover: false,
+    /**
+     * Doesn't ask the server to compress each message on its own: a server
+     * that keeps its window compresses small similar messages much better.
+     */
     peerNoContextTakeover: false,
     /** zlib's default compression level (6). */
     level: -1,

@@ -152,6 +152,9 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
   private fragmentsLength = 0;
 
   /**
+   * An empty assembler, one per connection, with nothing allocated but itself
+   * until a message arrives or a reader waits.
+   *
    * @param maxQueue number of messages queued before the socket is paused; it
    *   resumes once the queue is down to a quarter of that.
    * @param flow what to pause and resume: the socket.
@@ -317,6 +320,7 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     return Promise.resolve(DONE);
   }
 
+  /** This assembler itself: `for await` loops read from the queue every other reader shares. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Data> {
     return this;
   }

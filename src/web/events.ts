@@ -12,7 +12,7 @@ import { exposeAsInterface } from "./interface-members.js";
 import { toDOMString, toUnsignedLong, toUnsignedShort } from "./webidl.js";
 
 /** `bubbles`, `cancelable`, `composed`: what every event's constructor takes. */
-type EventInit = NonNullable<ConstructorParameters<typeof Event>[1]>;
+export type EventInit = NonNullable<ConstructorParameters<typeof Event>[1]>;
 
 /** The fields of a {@link CloseEvent}; see its constructor. */
 export interface CloseEventInit extends EventInit {

@@ -21,9 +21,15 @@ export {
   ErrorEvent,
   type ErrorEventConstructor,
   type ErrorEventInit,
+  type EventInit,
 } from "./events.js";
 export {
+  type AddListenerOptions,
   type BinaryType,
+  type Listener,
+  type ReadyState,
+  type RemoveListenerOptions,
+  type TypedListener,
   WebSocket,
   type WebSocketEventMap,
   type WebSocketOptions,

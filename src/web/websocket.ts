@@ -34,10 +34,26 @@ import {
 } from "./validation.js";
 import { toDOMString } from "./webidl.js";
 
-/** The values of `readyState`. */
-const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+/**
+ * The values of `readyState`: the source of the constants defined on
+ * {@link WebSocket} and its prototype below, as WebIDL defines constants
+ * (enumerable, neither writable nor configurable), which class fields can't be.
+ */
+const ReadyState = {
+  /** The connection is being established: 0. */
+  CONNECTING: 0,
+  /** The connection is open: 1. */
+  OPEN: 1,
+  /** The closing handshake started, on either side: 2. */
+  CLOSING: 2,
+  /** The connection is closed, or could not be opened: 3. */
+  CLOSED: 3,
+} as const;
 /** One of the values of `readyState`, 0 to 3: see {@link WebSocket.CONNECTING} and the others. */
 type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+// The type alone: the values are WebSocket.CONNECTING and the others, as in browsers.
+export type { ReadyState };
 
 /** How binary messages are delivered: as a `Blob` (the default) or an `ArrayBuffer`. */
 export type BinaryType = "blob" | "arraybuffer";
@@ -110,13 +126,13 @@ export interface WebSocketEventMap {
 }
 
 /** A listener as `EventTarget` takes it: a function, an object with `handleEvent`, or `null`. */
-type Listener = Parameters<EventTarget["addEventListener"]>[1];
+export type Listener = Parameters<EventTarget["addEventListener"]>[1];
 /** `addEventListener()`'s options: `capture`, `once`, `passive`, `signal`, or `capture` alone. */
-type AddListenerOptions = Parameters<EventTarget["addEventListener"]>[2];
+export type AddListenerOptions = Parameters<EventTarget["addEventListener"]>[2];
 /** `removeEventListener()`'s options: `capture`, or `capture` alone as a boolean. */
-type RemoveListenerOptions = Parameters<EventTarget["removeEventListener"]>[2];
+export type RemoveListenerOptions = Parameters<EventTarget["removeEventListener"]>[2];
 /** A listener for one of the events of {@link WebSocketEventMap}. */
-type TypedListener<K extends keyof WebSocketEventMap> = (
+export type TypedListener<K extends keyof WebSocketEventMap> = (
   this: WebSocket,
   event: WebSocketEventMap[K],
 ) => unknown;
@@ -242,6 +258,12 @@ export class WebSocket extends EventTarget {
    * offering `protocols` as subprotocols. The connection opens in the
    * background: listen for `open`, or for `error` and `close` if it fails.
    *
+   * @param url an absolute URL with the scheme `ws`, `wss`, `http` or `https`
+   *   and no fragment; relative URLs are errors, as there is no document to
+   *   resolve them against.
+   * @param protocols the subprotocols to offer, in order of preference: one
+   *   string, or an iterable of them, each a token and none twice; the server
+   *   must select one when any is offered. Default: none.
    * @param options the Node client's options (an extension to the standard).
    * @throws DOMException `SyntaxError` for an invalid URL or subprotocol.
    * @throws TypeError for an unknown option, naming the one meant when it is

@@ -75,6 +75,12 @@ export class ClientPerMessageDeflateFactory implements ClientExtensionFactory {
   private readonly options: ClientPerMessageDeflateOptions;
 
   /**
+   * Checks the options here, so that a mistake fails when the factory is
+   * made rather than in the middle of a handshake.
+   *
+   * @param options what to offer and how to compress; see
+   *   {@link ClientPerMessageDeflateOptions}. Default: `{}`, which offers
+   *   `client_max_window_bits` alone, as browsers do.
    * @throws RangeError for window bits other than 8 to 15, or a `level`,
    *   `memLevel` or `threshold` out of range; TypeError for a
    *   `scheduleRelease` that isn't a function.
@@ -205,6 +211,12 @@ export class ServerPerMessageDeflateFactory implements ServerExtensionFactory {
   private readonly options: ServerPerMessageDeflateOptions;
 
   /**
+   * Checks the options here, so that a mistake fails when the factory is
+   * made rather than in the middle of a handshake.
+   *
+   * @param options what to require or grant and how to compress; see
+   *   {@link ServerPerMessageDeflateOptions}. Default: `{}`, which accepts
+   *   any valid offer as it is.
    * @throws RangeError for window bits other than 8 to 15, or a `level`,
    *   `memLevel` or `threshold` out of range; TypeError for a
    *   `scheduleRelease` that isn't a function.
@@ -217,7 +229,14 @@ export class ServerPerMessageDeflateFactory implements ServerExtensionFactory {
     this.options = { ...options, serverMaxWindowBits, clientMaxWindowBits };
   }
 
-  /** @throws NegotiationError to decline an offer with invalid or duplicate parameters. */
+  /**
+   * Answers a client's offer (RFC 7692 §7.1): the parameters of the response,
+   * which honour the offer and add this server's own limits, and the
+   * extension they agree on.
+   *
+   * @throws NegotiationError to decline an offer with invalid or duplicate
+   *   parameters, or a second permessage-deflate offer once one is accepted.
+   */
   processRequestParams(
     params: readonly ExtensionParameter[],
     accepted: readonly Extension[],

@@ -120,6 +120,11 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   /**
    * The extension as negotiated; the factories build it during the handshake.
    *
+   * @param parameters what the negotiation settled, from this side's point of
+   *   view: "local" is this side's compressor, "remote" the peer's.
+   * @param settings how this side compresses (`level`, `memLevel`,
+   *   `threshold`) and whether zlib streams live between messages
+   *   (`scheduleRelease`); see {@link DeflateSettings}. Default: `{}`.
    * @throws RangeError for window bits other than 8 to 15, or a `level`,
    *   `memLevel` or `threshold` out of range; TypeError for a
    *   `scheduleRelease` that isn't a function.
