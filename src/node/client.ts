@@ -345,6 +345,12 @@ export function checkConnectArguments(
 ): { target: WebSocketUri; headers: Headers; logger: Logger; resolved: ResolvedConnectionOptions } {
   checkOptionNames(options, CONNECT_OPTIONS, "connect()");
   const target = parseUri(String(uri));
+  // Node reads an empty path as none, and would connect to port 0 of this host instead.
+  if (options.path !== undefined && (typeof options.path !== "string" || options.path === "")) {
+    throw new TypeError(
+      `connect()'s path must be the path of a Unix socket, a non-empty string; got ${describeValue(options.path)}`,
+    );
+  }
   if (options.socket !== undefined && (options.path !== undefined || options.proxy)) {
     throw new TypeError("connect() takes a socket, or a path or proxy to open one, not both");
   }

@@ -179,6 +179,12 @@ const INTERNAL_ERROR_TEXT =
 // a bound function without arguments costs less than a closure and its context.
 let handlerReturned: (this: ServerConnection) => Promise<void>;
 let handlerThrew: (this: ServerConnection, error: unknown) => Promise<void>;
+/**
+ * The servers given to `serve({ server })` and not yet closed. Two on one
+ * would both answer each handshake on the same socket, and the first, whose
+ * connection never saw its socket close, would never finish closing.
+ */
+const attachedServers = new WeakSet<net.Server>();
 /** Times out the handshakes whose `openTimeout` ran out; set by the static block of Server. */
 let sweepHandshakes: (server: Server) => void;
 // The constructors of ServerConnection and Server are private, so that the
@@ -838,8 +844,28 @@ export class Server implements AsyncDisposable {
     this.openConnections.delete(connection);
   }
 
-  /** Listens to the events of `netServer` that bring connections; returns how to stop. */
+  /**
+   * Listens to the events of `netServer` that bring connections; returns how to stop.
+   *
+   * @throws InvalidState when another server takes `netServer`'s connections:
+   *   both would answer every handshake on the same socket.
+   */
   private attach(netServer: net.Server): () => void {
+    if (attachedServers.has(netServer)) {
+      throw new InvalidState(
+        "serve() was given a server that another serve() takes connections from; close that one first",
+      );
+    }
+    attachedServers.add(netServer);
+    const stopListening = this.listen(netServer);
+    return () => {
+      stopListening();
+      attachedServers.delete(netServer);
+    };
+  }
+
+  /** {@link attach}'s listeners; returns how to remove them. */
+  private listen(netServer: net.Server): () => void {
     if (netServer instanceof http.Server || netServer instanceof https.Server) {
       const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) =>
         this.handleUpgrade(request, socket, head);

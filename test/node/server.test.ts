@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import * as http from "node:http";
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, describe, it } from "node:test";
@@ -295,6 +296,35 @@ describe("serve()", () => {
     gate.resolve();
     assert.match(await head, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
     await closing;
+  });
+
+  it("refuses a second serve() on a server the first takes connections from, until it closes", async () => {
+    for (const netServer of [net.createServer(), http.createServer()]) {
+      netServer.listen(0, "127.0.0.1");
+      await once(netServer, "listening");
+      const first = await serve(echo, { server: netServer, logger: null });
+      await assert.rejects(serve(echo, { server: netServer, logger: null }), {
+        name: "InvalidState",
+        message: /another serve\(\) takes connections from/,
+      });
+      // The first one alone answers, and closes.
+      const uri = `ws://127.0.0.1:${(netServer.address() as net.AddressInfo).port}`;
+      {
+        await using ws = await connect(uri);
+        await ws.send("one server");
+        assert.equal(await ws.recv(), "one server");
+      }
+      await first.close();
+      const second = await serve(echo, { server: netServer, logger: null });
+      {
+        await using ws = await connect(uri);
+        await ws.send("the next one");
+        assert.equal(await ws.recv(), "the next one");
+      }
+      await second.close();
+      netServer.close();
+      await once(netServer, "close");
+    }
   });
 
   it("answers 503 to a handshake whose request is incomplete when closing", async () => {

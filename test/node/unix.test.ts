@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import type * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { connect } from "../../src/node/client.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
-import { deferred, echo, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 
 const directory = mkdtempSync(join(tmpdir(), "websockets-ts-"));
 let count = 0;
@@ -76,5 +77,21 @@ describe("Unix sockets", () => {
 
   it("refuses a path together with a host or port", async () => {
     await assert.rejects(serve(echo, { path: socketPath(), port: 0 }), TypeError);
+  });
+
+  it("refuses an empty path rather than connecting to port 0 of this host", async () => {
+    // A server at the URI: an empty path must not fall back to it either.
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    let connections = 0;
+    const { netServer } = server as unknown as { netServer: net.Server };
+    netServer.on("connection", () => connections++);
+    for (const path of ["", false, null, 0]) {
+      await assert.rejects(connect(uri, { path: path as never }), {
+        name: "TypeError",
+        message: /^connect\(\)'s path must be the path of a Unix socket, a non-empty string; got /,
+      });
+    }
+    assert.equal(connections, 0);
   });
 });
