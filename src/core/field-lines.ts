@@ -99,6 +99,31 @@ export function isOws(code: number): boolean {
 }
 
 /**
+ * Reads the next line of a head (its start line or a field line) as
+ * `lines.read()` does, within `maxLineLength` and within what the head may
+ * still take of `maxHeaderSize`, its earlier lines counted from the head's
+ * start by `lines.linesLength`: a line is refused as soon as it would pass
+ * either, so no more than `maxHeaderSize` bytes of a head are ever held.
+ *
+ * @throws InvalidMessage `lineTooLong()` past `maxLineLength`; with status
+ *   431 past `maxHeaderSize` when that is the nearer limit.
+ */
+export function readHeadLine(
+  reader: StreamReader,
+  lines: LineBuffer,
+  limits: Resolved<HttpLimits>,
+  lineTooLong: () => InvalidMessage,
+): Uint8Array | null {
+  const budget = limits.maxHeaderSize - lines.linesLength;
+  const headTooLarge = () =>
+    new InvalidMessage(`head larger than ${limits.maxHeaderSize} bytes`, 431);
+  // Even the empty line that ends the head takes two bytes.
+  if (budget < 2) throw headTooLarge();
+  if (budget < limits.maxLineLength) return lines.read(reader, budget, headTooLarge);
+  return lines.read(reader, limits.maxLineLength, lineTooLong);
+}
+
+/**
  * Reads field lines into `headers` until the empty line; `false` if more
  * bytes are needed. With `unfold`, for a response, obs-fold continuation
  * lines are joined to their field rather than refused.
@@ -112,19 +137,14 @@ export function readFields(
   unfold = false,
 ): boolean {
   while (true) {
-    // What the head may still take, its start line included (the owner
-    // counts from its start): a line is refused as soon as it would pass
-    // that, so no more than maxHeaderSize bytes are ever held.
-    const budget =
-      what === "header" ? limits.maxHeaderSize - lines.linesLength : Number.POSITIVE_INFINITY;
-    const boundByHead = budget < limits.maxLineLength;
-    const headTooLarge = () =>
-      new InvalidMessage(`head larger than ${limits.maxHeaderSize} bytes`, 431);
-    // Even the empty line that ends the head takes two bytes.
-    if (budget < 2) throw headTooLarge();
-    const line = lines.read(reader, boundByHead ? budget : limits.maxLineLength, () =>
-      boundByHead ? headTooLarge() : new InvalidMessage(`${what} line too long`, 431),
-    );
+    const line =
+      what === "header"
+        ? readHeadLine(reader, lines, limits, () => new InvalidMessage("header line too long", 431))
+        : lines.read(
+            reader,
+            limits.maxLineLength,
+            () => new InvalidMessage(`${what} line too long`, 431),
+          );
     if (line === null) return false;
     if (line.length === 0) return true;
     // A continuation line adds no field; unfold() bounds it by the line length.

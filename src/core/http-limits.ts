@@ -14,10 +14,13 @@ export interface HttpLimits {
   /** Most header fields (and, separately, trailer fields). Default 128. */
   maxHeaders?: number | undefined;
   /**
-   * Largest head: the request or status line and the header fields, every
-   * CRLF included, as Node's `maxHeaderSize` counts it. Default 16384, Node's
-   * default. A server keeps each connection's request headers for as long as
-   * the connection is open, so this bounds what they cost.
+   * Largest head, in bytes as they arrive: the request or status line and
+   * the header fields, every CRLF included. Default 32768: more than Node's
+   * HTTP server and client take by default (16 KiB of the target, names and
+   * values, without the rest of each line), as much as nginx's default
+   * buffers hold (4 × 8 KiB). A server keeps each connection's request
+   * headers for as long as the connection is open, so this bounds what they
+   * cost.
    */
   maxHeaderSize?: number | undefined;
   /** Largest response body, after chunked decoding. Default 1 MiB. */
@@ -28,7 +31,7 @@ export interface HttpLimits {
 export const DEFAULT_HTTP_LIMITS: Readonly<Resolved<HttpLimits>> = Object.freeze({
   maxLineLength: 8192,
   maxHeaders: 128,
-  maxHeaderSize: 16_384,
+  maxHeaderSize: 32_768,
   maxBodySize: 1_048_576,
 });
 

@@ -12,7 +12,7 @@
  */
 
 import { InvalidMessage } from "./errors.js";
-import { contentLength, readFields } from "./field-lines.js";
+import { contentLength, readFields, readHeadLine } from "./field-lines.js";
 import { scanSimpleHead } from "./head-scan.js";
 import { compactHeaders, Headers } from "./headers.js";
 import { type HttpLimits, withDefaults } from "./http-limits.js";
@@ -99,9 +99,10 @@ export class RequestParser {
     }
     const lines = this.#lineBuffer();
     if (this.#requestLine === null) {
-      const line = lines.read(
+      const line = readHeadLine(
         reader,
-        this.#limits.maxLineLength,
+        lines,
+        this.#limits,
         () => new InvalidMessage("request line too long", 414),
       );
       if (line === null) return this.#incomplete(reader);

@@ -13,7 +13,7 @@
 
 import { ByteBuffer } from "./byte-buffer.js";
 import { InvalidMessage } from "./errors.js";
-import { contentLength, readFields } from "./field-lines.js";
+import { contentLength, readFields, readHeadLine } from "./field-lines.js";
 import { Headers } from "./headers.js";
 import { type HttpLimits, withDefaults } from "./http-limits.js";
 import { latin1Decode } from "./latin1.js";
@@ -106,9 +106,10 @@ export class ResponseParser {
     while (true) {
       switch (this.#state) {
         case ResponseState.StatusLine: {
-          const line = this.#lines.read(
+          const line = readHeadLine(
             reader,
-            limits.maxLineLength,
+            this.#lines,
+            limits,
             () => new InvalidMessage("status line too long"),
           );
           if (line === null) return this.#incomplete(reader);

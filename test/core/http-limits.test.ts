@@ -8,7 +8,7 @@ describe("DEFAULT_HTTP_LIMITS", () => {
     assert.deepEqual(DEFAULT_HTTP_LIMITS, {
       maxLineLength: 8192,
       maxHeaders: 128,
-      maxHeaderSize: 16_384,
+      maxHeaderSize: 32_768,
       maxBodySize: 1_048_576,
     });
     assert.ok(Object.isFrozen(DEFAULT_HTTP_LIMITS));

@@ -237,23 +237,39 @@ describe("RequestParser", () => {
       );
     });
 
-    it("applies the default maxHeaderSize of 16 KiB, Node's, however the head is split", () => {
-      // 3 lines of 8000 bytes: each within maxLineLength, 24 KB in all.
-      const fields = `X: ${"v".repeat(7995)}\r\n`.repeat(3);
+    it("applies the default maxHeaderSize of 32 KiB, however the head is split", () => {
+      // 5 lines of 8000 bytes: each within maxLineLength, 40 KB in all.
+      const fields = `X: ${"v".repeat(7995)}\r\n`.repeat(5);
       const data = bytes(`GET / HTTP/1.1\r\nHost: h\r\n${fields}\r\n`);
-      assertInvalid(() => parseRequest(data), 431, "head larger than 16384 bytes");
+      assertInvalid(() => parseRequest(data), 431, "head larger than 32768 bytes");
       // The limit holds before the head's end arrives: what a peer can make
       // the server buffer, and then keep with the connection, is bounded.
       const reader = new StreamReader();
       const parser = new RequestParser();
-      reader.feedData(data.subarray(0, 16500));
-      assertInvalid(() => parser.parse(reader), 431, "head larger than 16384 bytes");
-      const fits = `X: ${"v".repeat(16384 - 32)}`;
+      reader.feedData(data.subarray(0, 33000));
+      assertInvalid(() => parser.parse(reader), 431, "head larger than 32768 bytes");
+      const fits = `X: ${"v".repeat(32768 - 32)}`;
       assert.equal(
         parseRequest(`GET / HTTP/1.1\r\nHost: h\r\n${fits}\r\n\r\n`, {
           maxLineLength: 1 << 20,
         })?.headers.get("X")?.length,
-        16384 - 32,
+        32768 - 32,
+      );
+    });
+
+    it("bounds the request line by maxHeaderSize too, when that is the nearer limit", () => {
+      const limit = { maxHeaderSize: 64, maxLineLength: 8192 };
+      // Refused before its end arrives, as a line past maxLineLength is.
+      assertInvalid(
+        () => parseRequest(`GET /${"a".repeat(100)}`, limit),
+        431,
+        "head larger than 64 bytes",
+      );
+      // maxLineLength, when nearer, still gets 414.
+      assertInvalid(
+        () => parseRequest(`GET /${"a".repeat(100)}`, { maxHeaderSize: 1000, maxLineLength: 64 }),
+        414,
+        "request line too long",
       );
     });
 

@@ -139,7 +139,7 @@ describe("ResponseParser", () => {
     assert.deepEqual([...results.at(-1)!.headers], [...whole!.headers]);
   });
 
-  it("bounds the head by maxHeaderSize, 16 KiB by default, for each response on its own", () => {
+  it("bounds the head by maxHeaderSize, 32 KiB by default, for each response on its own", () => {
     const response = (size: number) => {
       const start = "HTTP/1.1 101 OK\r\n";
       const filler = size - start.length - "X: \r\n\r\n".length;
@@ -151,11 +151,20 @@ describe("ResponseParser", () => {
       431,
       "head larger than 64 bytes",
     );
-    // Continuation lines count too.
+    // Continuation lines count too (the field they make is bounded by maxLineLength).
     assertInvalid(
-      () => parseResponse(`HTTP/1.1 101 OK\r\nX: a\r\n${" b\r\n".repeat(5_000)}\r\n`),
+      () =>
+        parseResponse(`HTTP/1.1 101 OK\r\nX: a\r\n${" b\r\n".repeat(9_000)}\r\n`, {
+          maxLineLength: 1 << 20,
+        }),
       431,
-      "head larger than 16384 bytes",
+      "head larger than 32768 bytes",
+    );
+    // The status line too, before its end arrives.
+    assertInvalid(
+      () => parseResponse(`HTTP/1.1 101 ${"a".repeat(100)}`, { maxHeaderSize: 64 }),
+      431,
+      "head larger than 64 bytes",
     );
     // An interim response and the final one are counted apart.
     const interim = "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n";

@@ -541,9 +541,9 @@ describe("a hostile opening handshake", () => {
     ["a header line of 8193 bytes", request(`X-Long: ${"a".repeat(8183)}\r\n`), 431],
     ["128 header lines", request(headers(123)), 101],
     ["129 header lines", request(headers(124)), 431],
-    // httpLimits.maxHeaderSize: a head of at most 16 KiB, as Node's HTTP server takes.
-    ["a head of 16384 bytes", requestOfSize(16384), 101],
-    ["a head of 16385 bytes", requestOfSize(16385), 431],
+    // httpLimits.maxHeaderSize: a head of at most 32 KiB.
+    ["a head of 32768 bytes", requestOfSize(32768), 101],
+    ["a head of 32769 bytes", requestOfSize(32769), 431],
     ["a body", `${request("Content-Length: 5\r\n")}hello`, 400],
     ["a chunked body", `${request("Transfer-Encoding: chunked\r\n")}5\r\nhello\r\n0\r\n\r\n`, 400],
     ["HTTP/1.0", request("", "GET / HTTP/1.0"), 505],
@@ -624,7 +624,7 @@ describe("a hostile 101 response", () => {
     await using raw = await rawServer(async (peer) => {
       const head = await peer.readHead();
       const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? "";
-      const padding = `X-Pad: ${"a".repeat(7991)}\r\n`.repeat(3);
+      const padding = `X-Pad: ${"a".repeat(7991)}\r\n`.repeat(5);
       peer.write(`HTTP/1.1 101 Switching Protocols\r\n${valid(acceptKey(key))}${padding}\r\n`);
       await peer.closed;
     });
@@ -632,13 +632,13 @@ describe("a hostile 101 response", () => {
       (e: unknown) => e,
     );
     assert.ok(error instanceof Error && error.name === "InvalidMessage", String(error));
-    assert.match(String(error.cause), /head larger than 16384 bytes/);
+    assert.match(String(error.cause), /head larger than 32768 bytes/);
     // A limit of the application's own lets it through.
     const ws = await connect(`ws://127.0.0.1:${raw.port}`, {
       logger: null,
-      httpLimits: { maxHeaderSize: 32 * 1024 },
+      httpLimits: { maxHeaderSize: 64 * 1024 },
     });
-    assert.equal(ws.response?.headers.get("X-Pad")?.length, 3 * 7991 + 2 * 2);
+    assert.equal(ws.response?.headers.get("X-Pad")?.length, 5 * 7991 + 4 * 2);
     ws.terminate();
     await assert.rejects(
       connect(`ws://127.0.0.1:${raw.port}`, { logger: null, httpLimits: { maxHeaderSize: -1 } }),
