@@ -361,6 +361,29 @@ function giveBackUnwritten(chunks: Uint8Array[], from: number, to: number): void
 }
 
 /**
+ * Writes `chunks[from..to)`, views of shared slabs, as one copy in memory of
+ * its own, and gives them back to the slab (see `releaseChunk()`): nothing
+ * holds them afterwards.
+ */
+function writeCopies(socket: Socket, chunks: Uint8Array[], from: number, to: number): void {
+  if (to - from === 1) {
+    socket.write(copyOf(chunks[from]!));
+  } else {
+    let size = 0;
+    for (let i = from; i < to; i++) size += chunks[i]!.length;
+    // Not from Node's pool (Buffer.concat()), which a stalled socket would pin instead.
+    const copy = Buffer.allocUnsafeSlow(size);
+    let offset = 0;
+    for (let i = from; i < to; i++) {
+      copy.set(chunks[i]!, offset);
+      offset += chunks[i]!.length;
+    }
+    socket.write(copy);
+  }
+  for (let i = from; i < to; i++) releaseChunk(chunks[i]!);
+}
+
+/**
  * Stands for "no slab may be written as a view" in `Connection.write()`: no
  * chunk's buffer is this one, so every pooled chunk is copied.
  */
@@ -1593,19 +1616,27 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     // Views of one slab at most: if the kernel does not take every byte, the
     // socket keeps what it holds, and small frames interleaved with other
     // connections' (a broadcast) would otherwise keep one 64 KiB slab alive
-    // per frame. Frames in any other slab are copied.
+    // per frame. Frames in any other slab are copied, each run of them into
+    // one buffer: a broadcast's frames for one connection sit in as many slabs.
     let viewedSlab: ArrayBufferLike | null = backedUp ? COPY_EVERY_SLAB : null;
+    let copiesFrom = -1;
     socket.cork();
     for (let i = from; i < to; i++) {
       const chunk = chunks[i]!;
-      let copied = false;
       if (chunk.buffer !== viewedSlab && isPooled(chunk)) {
-        if (viewedSlab === null) viewedSlab = chunk.buffer;
-        else copied = true;
+        if (viewedSlab !== null) {
+          if (copiesFrom < 0) copiesFrom = i;
+          continue;
+        }
+        viewedSlab = chunk.buffer;
       }
-      socket.write(copied ? copyOf(chunk) : chunk, recyclerOf(chunk));
-      if (copied) releaseChunk(chunk);
+      if (copiesFrom >= 0) {
+        writeCopies(socket, chunks, copiesFrom, i);
+        copiesFrom = -1;
+      }
+      socket.write(chunk, recyclerOf(chunk));
     }
+    if (copiesFrom >= 0) writeCopies(socket, chunks, copiesFrom, to);
     socket.uncork();
     if (viewedSlab !== null && viewedSlab !== COPY_EVERY_SLAB && socket.writableLength === 0) {
       // The socket took every byte: the views are free too (the copies were given back above).

@@ -896,15 +896,17 @@ describe("Connection", () => {
     }
     await Promise.all(sends);
     assert.ok(corkedWrites.length > 0, "no corked write");
-    let spanned = 0;
+    let copies = 0;
     for (const chunks of corkedWrites) {
       const pooled = chunks.filter((chunk) => isPooled(chunk));
       const slabs = new Set(pooled.map((chunk) => chunk.buffer));
       assert.ok(slabs.size <= 1, `one write of ${pooled.length} views of ${slabs.size} slabs`);
-      spanned += new Set(chunks.map((chunk) => chunk.buffer)).size;
+      // Every frame here is small, so in a slab: what is not is a copy of
+      // frames from other slabs, one per run of them.
+      copies += chunks.length - pooled.length;
+      assert.ok(chunks.length - pooled.length <= pooled.length + 1, "runs copied together");
     }
-    // Copies each have memory of their own: the frames did come from several slabs.
-    assert.ok(spanned > corkedWrites.length * 2, `${spanned} buffers in ${corkedWrites.length}`);
+    assert.ok(copies > 0, "the frames came from one slab: nothing to test");
     await first.close();
     await second.close();
     // Copied or not, every frame arrived whole and in order, on both connections.
