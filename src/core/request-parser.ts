@@ -32,11 +32,11 @@ const TLS_HANDSHAKE = 0x16;
  * Call {@link RequestParser.parse} whenever bytes arrive, and once more after
  * `reader.feedEof()`. Errors are {@link InvalidMessage} whose `status` is the
  * response a server should send: 414 for a request line longer than
- * `maxLineLength`, 431 for a longer header line, more than `maxHeaders`
- * fields or a head over `maxHeaderSize` bytes, 505 for a well-formed HTTP
- * version other than 1.0 and 1.1, and 400 for everything else, including a
- * request with a body. After an error the parser throws it again on every
- * call.
+ * `maxLineLength` (431 when `maxHeaderSize` is the nearer limit), 431 for a
+ * longer header line, more than `maxHeaders` fields or a head over
+ * `maxHeaderSize` bytes, 505 for a well-formed HTTP version other than 1.0
+ * and 1.1, and 400 for everything else, including a request with a body.
+ * After an error the parser throws it again on every call.
  */
 export class RequestParser {
   readonly #limits: Resolved<HttpLimits>;
