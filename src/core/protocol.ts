@@ -670,18 +670,30 @@ export abstract class Protocol {
 
   /**
    * Checks what can be checked of a frame whose payload is still arriving:
-   * without an extension, RSV bits fail it from its header, as its size does
-   * (receiveFrame() would refuse it once complete, after a peer may have
-   * held it back for good); then the UTF-8 of a text frame's payload so far.
+   * RSV bits that no negotiated extension uses fail it from its header, as
+   * its size does (receiveFrame() would refuse it once complete, after a peer
+   * may have held it back for good); then the UTF-8 of a text frame's payload
+   * so far.
    */
   private checkPendingHeader(): void {
     const header = this.frameParser.pendingHeader;
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that
     // defines meanings for non-zero values".
-    if (header >= 0 && (header & 0x70) !== 0 && this.extensions.length === 0) {
+    if (header >= 0 && (header & 0x70 & ~this.extensionReservedBits()) !== 0) {
       throw new ProtocolError("reserved bits must be 0");
     }
     this.validatePartialText();
+  }
+
+  /**
+   * The RSV bits the negotiated extensions may set, as a mask of a frame's
+   * first byte; an extension that doesn't say may set any of them.
+   */
+  private extensionReservedBits(): number {
+    const extensions = this.extensions;
+    let bits = 0;
+    for (let i = 0; i < extensions.length; i++) bits |= extensions[i]!.reservedBits ?? 0x70;
+    return bits;
   }
 
   /**

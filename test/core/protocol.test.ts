@@ -6,6 +6,7 @@ import { ClientProtocol } from "../../src/core/client.js";
 import { Close } from "../../src/core/close.js";
 import { InvalidState, ProtocolError } from "../../src/core/errors.js";
 import type { Extension } from "../../src/core/extensions/base.js";
+import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
 import { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { recyclerOf } from "../../src/core/outgoing.js";
@@ -1410,6 +1411,81 @@ describe("extensions in the protocol", () => {
     assert.equal(written(server)[0], "a103636261");
     server.receiveData(fromPeer("server", Opcode.TEXT, "x", true, [true, false, false]));
     assert.equal(server.closeSent?.code, 1002);
+  });
+
+  describe("RSV bits no extension uses, from the frame's header", () => {
+    /** A 98-byte binary frame from the client with `bits` set, cut after its header and 2 payload bytes. */
+    function headerOnly(bits: number): Uint8Array {
+      const frame = fromPeer("server", Opcode.BINARY, new Uint8Array(98));
+      frame[0]! |= bits;
+      return frame.subarray(0, 8);
+    }
+    const rsv1Only: Extension = {
+      name: "x-rsv1",
+      reservedBits: 0x40,
+      encode: (frame) => frame,
+      decode: (frame) =>
+        new Frame(frame.opcode, frame.data, frame.fin, false, frame.rsv2, frame.rsv3),
+    };
+    function assertRefused(server: Protocol): void {
+      assert.equal(server.closeSent?.code, 1002);
+      assert.equal(server.closeSent?.reason, "reserved bits must be 0");
+    }
+    const unspecified: Extension = {
+      name: "x-any",
+      encode: (frame) => frame,
+      decode: (frame) => frame,
+    };
+
+    for (const bits of [0x20, 0x10, 0x60, 0x50]) {
+      it(`fails with 1002 on 0x${bits.toString(16)} when the extensions use RSV1 only`, () => {
+        const server = openProtocol("server");
+        server.extensions = [rsv1Only];
+        server.receiveData(headerOnly(bits));
+        assertRefused(server);
+      });
+    }
+
+    it("waits for the payload of a frame with the bit an extension uses", () => {
+      const server = openProtocol("server");
+      server.extensions = [rsv1Only];
+      server.receiveData(headerOnly(0x40));
+      assert.equal(server.closeSent, null);
+      assert.equal(server.state, State.OPEN);
+    });
+
+    it("adds up the bits of every extension", () => {
+      const rsv2Only: Extension = { ...rsv1Only, name: "x-rsv2", reservedBits: 0x20 };
+      const server = openProtocol("server");
+      server.extensions = [rsv1Only, rsv2Only];
+      server.receiveData(headerOnly(0x60));
+      assert.equal(server.closeSent, null);
+      const other = openProtocol("server");
+      other.extensions = [rsv1Only, rsv2Only];
+      other.receiveData(headerOnly(0x10));
+      assertRefused(other);
+    });
+
+    it("waits for the whole frame when an extension doesn't say which bits it uses", () => {
+      const server = openProtocol("server");
+      server.extensions = [rsv1Only, unspecified];
+      server.receiveData(headerOnly(0x10));
+      assert.equal(server.closeSent, null);
+    });
+
+    it("fails with 1002 on RSV2 from the header under permessage-deflate", () => {
+      const server = openProtocol("server");
+      server.extensions = [
+        new PerMessageDeflate({
+          localNoContextTakeover: false,
+          remoteNoContextTakeover: false,
+          localMaxWindowBits: 15,
+          remoteMaxWindowBits: 15,
+        }),
+      ];
+      server.receiveData(headerOnly(0x20));
+      assertRefused(server);
+    });
   });
 
   const sharedMemory = [

@@ -518,6 +518,7 @@ describe("custom extensions", () => {
    */
   class Rsv2Marker implements Extension {
     readonly name = "x-rsv2-marker";
+    readonly reservedBits = 0x20;
     encoded = 0;
     decoded = 0;
     private receiving = false;

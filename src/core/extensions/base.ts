@@ -38,6 +38,16 @@ export interface Extension {
   maxEncodedSize?(maxSize: number): number;
 
   /**
+   * The RSV bits this extension gives a meaning to, as a mask of a frame's
+   * first byte: `0x40` for RSV1, `0x20` for RSV2, `0x10` for RSV3
+   * (permessage-deflate: `0x40`). With it, the protocol refuses a frame with
+   * another RSV bit set as soon as the frame's header arrives, instead of after
+   * its whole payload. Omit it for an extension that may use any of them:
+   * frames are then checked once every extension has decoded them.
+   */
+  readonly reservedBits?: number;
+
+  /**
    * Transforms a frame about to be sent. Extensions encode in the order of
    * negotiation. `options` are those the application gave for the message the
    * frame belongs to; every frame of a fragmented message gets the same.

@@ -58,6 +58,9 @@ const EMPTY_STORED_BLOCK_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 const EMPTY = new Uint8Array(0);
 
+/** RSV1 in a frame's first byte. */
+const RSV1 = 0x40;
+
 /**
  * How many bytes compression may add to an unfragmented message before it is
  * sent uncompressed instead (RFC 7692 §6 lets each message choose). DEFLATE
@@ -80,6 +83,15 @@ const MAX_OUTPUT_LENGTH = bufferConstants.MAX_LENGTH;
 export class PerMessageDeflate implements Extension, PerMessageDeflateParameters {
   /** The registered name, `"permessage-deflate"`. */
   readonly name = PERMESSAGE_DEFLATE;
+
+  /**
+   * RSV1 only: RFC 7692 §6 allocates it to compression extensions, as the
+   * "Per-Message Compressed" bit, and no other. A getter, so that connections
+   * don't each hold it.
+   */
+  get reservedBits(): number {
+    return RSV1;
+  }
   /** This side compresses each message on its own. */
   readonly localNoContextTakeover: boolean;
   /** The peer compresses each message on its own, so no window is kept for it. */

@@ -645,6 +645,12 @@ describe("PerMessageDeflate", () => {
     assert.throws(() => extension.decode(frame, 0), PayloadTooBig);
   });
 
+  it("claims RSV1 alone, from its prototype", () => {
+    const extension: Extension = new PerMessageDeflate(DEFAULTS);
+    assert.equal(extension.reservedBits, 0x40);
+    assert.equal(Object.hasOwn(extension, "reservedBits"), false, "no field per connection");
+  });
+
   it("works with any other extension: RSV2 and RSV3 pass through", () => {
     const extension: Extension = new PerMessageDeflate(DEFAULTS);
     const encoded = extension.encode(
