@@ -679,7 +679,8 @@ export abstract class Protocol {
     const header = this.frameParser.pendingHeader;
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that
     // defines meanings for non-zero values".
-    if (header >= 0 && (header & 0x70 & ~this.extensionReservedBits()) !== 0) {
+    const reserved = header & 0x70;
+    if (header >= 0 && reserved !== 0 && (reserved & ~this.extensionReservedBits()) !== 0) {
       throw new ProtocolError("reserved bits must be 0");
     }
     this.validatePartialText();
