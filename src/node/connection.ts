@@ -298,6 +298,22 @@ const onPongTimeout = (target: KeepaliveTarget): void => keepaliveTimedOut(targe
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * Who wants to know when a connection's closing handshake starts: the
+ * blocking client's worker, whose caller refuses sends from then on. Kept
+ * here rather than on each connection, which would cost every one a field.
+ */
+const closingObservers = new WeakMap<Connection, () => void>();
+
+/**
+ * Calls `observer` once, when the closing handshake of `connection` starts
+ * (a close frame received or sent, or the connection failed). Not part of
+ * the public API.
+ */
+export function observeClosing(connection: Connection, observer: () => void): void {
+  closingObservers.set(connection, observer);
+}
+
+/**
  * Batches of held-back compressed messages that all connections together may
  * parse in one turn of the event loop. 'resume' follows the application's
  * reads within the turn, so a read full of tiny compressed messages (some
@@ -1398,6 +1414,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   private startClosing(): void {
     this.flags |= CLOSING_STARTED;
+    const observer = closingObservers.get(this);
+    if (observer !== undefined) {
+      closingObservers.delete(this);
+      observer();
+    }
     // A fragmented message can't be completed any more: its send() stops
     // waiting for a source that may never yield again.
     this.rareState?.fragmentedSend?.stop();

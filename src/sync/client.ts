@@ -120,8 +120,17 @@ function toOutgoing(message: Sendable): Outgoing {
     const [wire, size] = wireOne(message, transfer);
     return { message: wire, transfer, size };
   }
-  if (typeof message !== "object" || message === null || !(Symbol.iterator in message)) {
-    throw new TypeError("send() takes a string, bytes, or an iterable of them");
+  // A Uint16Array, … is an iterable too, of numbers: refused with its name,
+  // as the async client does, rather than as a fragment that is not bytes.
+  if (
+    typeof message !== "object" ||
+    message === null ||
+    !(Symbol.iterator in message) ||
+    ArrayBuffer.isView(message)
+  ) {
+    throw new TypeError(
+      `send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got ${kindOf(message)}`,
+    );
   }
   const fragments: WireData[] = [];
   let total = 0;
@@ -201,11 +210,16 @@ export class ClientConnection implements Iterable<Data>, Disposable {
     abandoned.register(this, link, link);
   }
 
-  /** OPEN, CLOSING while {@link close} runs, or CLOSED once the TCP connection is closed. */
+  /**
+   * OPEN; CLOSING from the closing handshake on (a close frame received or
+   * sent, {@link close} running, or the connection failing); CLOSED once the
+   * TCP connection is closed.
+   */
   get state(): State {
-    this.link.poll();
-    if (this.link.closed !== null) return State.CLOSED;
-    return this.closing ? State.CLOSING : State.OPEN;
+    const link = this.link;
+    link.poll();
+    if (link.closed !== null) return State.CLOSED;
+    return this.closing || link.closing ? State.CLOSING : State.OPEN;
   }
 
   /** The close code received (1006 when the connection was lost), or `null` until closed. */
@@ -296,9 +310,11 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * `{ compress: false }` skips compression for this message, all its
    * fragments included.
    *
-   * @throws ConnectionClosed when the connection is closed.
+   * @throws ConnectionClosed when the connection is closed, or closing: then
+   *   once it closed, to say how.
    * @throws TimeoutError when the bytes waiting to be written did not drain
-   *   within `timeout` ms; the message was handed over and is still sent.
+   *   within `timeout` ms; the message was handed over and is still sent. Or
+   *   when the connection was closing and did not close within `timeout` ms.
    * @throws TypeError for an unknown option (`compres`).
    */
   send(message: Sendable, options: SendOptions = {}): void {
@@ -307,6 +323,14 @@ export class ClientConnection implements Iterable<Data>, Disposable {
     const outgoing = toOutgoing(message);
     const link = this.link;
     link.poll();
+    if (link.closing && link.closed === null) {
+      // RFC 6455 §5.5.1: "The application MUST NOT send any more data frames
+      // after sending a Close frame." As Python's client does, wait for the
+      // end (the worker bounds it by closeTimeout) to say how it closed.
+      if (!link.waitUntil(() => link.closed !== null, deadline)) {
+        throw new TimeoutError("timed out waiting for the closing connection to close");
+      }
+    }
     if (link.closed !== null) throw reviveError(link.closed.error, this.send);
     if (outgoing.size === 0 && Array.isArray(outgoing.message) && outgoing.message.length === 0) {
       return; // An empty iterable sends nothing, as with the async client.

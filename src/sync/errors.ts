@@ -4,7 +4,9 @@
  * there and rebuilt on the caller's thread as an instance of the same class,
  * with the same message, `code` and fields, so `instanceof` and `error.code`
  * work exactly as with the async client. The stack is the caller's: that is
- * where the application needs to look.
+ * where the application needs to look. Its causes, and errors in forwarded
+ * log records, keep the stack they had in the worker, which is where the
+ * failure happened.
  *
  * Structured cloning alone would not do: it keeps only the standard error
  * classes and drops own properties such as `code`, `response` or `rcvd`.
@@ -25,6 +27,8 @@ export interface WireError {
   /** Own enumerable properties: `code`, `errno`, `rcvd`, `response`, … */
   readonly fields: Readonly<Record<string, WireValue>>;
   readonly cause?: WireValue;
+  /** The stack in the worker thread, when the error had one. */
+  readonly stack?: string;
 }
 
 /**
@@ -120,7 +124,7 @@ export function decodeValue(value: WireValue): unknown {
   if (!isTagged(value)) return value;
   switch (value.$wire) {
     case "error":
-      return reviveError(value.error);
+      return reviveNestedError(value.error);
     case "close":
       return new Close(value.code, value.reason);
     case "headers":
@@ -141,7 +145,8 @@ export function serializeError(error: unknown): WireError {
     if (!OMITTED_FIELDS.has(key))
       fields[key] = encodeValue((error as unknown as Record<string, unknown>)[key]);
   }
-  const wire: WireError = { name: error.name, message: error.message, fields };
+  const stack = typeof error.stack === "string" ? { stack: error.stack } : {};
+  const wire: WireError = { name: error.name, message: error.message, fields, ...stack };
   return "cause" in error ? { ...wire, cause: encodeValue(error.cause) } : wire;
 }
 
@@ -165,6 +170,24 @@ export function reviveError(
   if (error.name !== wire.name) define(error, "name", wire.name);
   for (const [key, value] of Object.entries(wire.fields)) define(error, key, decodeValue(value));
   Error.captureStackTrace(error, stackStart);
+  return error;
+}
+
+/**
+ * Rebuilds an error found inside another value (a cause, a log record's
+ * detail) with the stack it had in the worker: the caller's would only show
+ * where the error was rebuilt.
+ */
+function reviveNestedError(wire: WireError): Error {
+  const error = reviveError(wire);
+  if (wire.stack !== undefined) {
+    Object.defineProperty(error, "stack", {
+      value: wire.stack,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
   return error;
 }
 

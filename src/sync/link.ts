@@ -109,6 +109,8 @@ export class Link {
   opened: OpenReport | null = null;
   /** Why the handshake failed, once reported. */
   failure: WireError | null = null;
+  /** Whether the closing handshake started, as reported. */
+  closing = false;
   /** The connection's end, once reported; every message was reported before. */
   closed: ClosedReport | null = null;
 
@@ -330,6 +332,9 @@ export class Link {
         return;
       case "failed":
         this.failure = report.error;
+        return;
+      case "closing":
+        this.closing = true;
         return;
       case "closed":
         this.closed = report;

@@ -67,6 +67,11 @@ export type Report =
   | { readonly type: "failed"; readonly error: WireError }
   | { readonly type: "message"; readonly data: WireData }
   /**
+   * The closing handshake started: a close frame was received or sent, or
+   * the connection failed. Messages received before it may still follow.
+   */
+  | { readonly type: "closing" }
+  /**
    * The TCP connection closed and every message received before was
    * reported; `error` is what `recv()` throws from now on.
    */

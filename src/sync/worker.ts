@@ -18,6 +18,7 @@ import type { MessagePort } from "node:worker_threads";
 import { workerData } from "node:worker_threads";
 import { State } from "../core/state.js";
 import { type ClientConnection, connect } from "../node/client.js";
+import { observeClosing } from "../node/connection.js";
 import type { Logger } from "../node/logger.js";
 import type { Data } from "../node/messages.js";
 import { SharedCounters } from "./counters.js";
@@ -202,6 +203,10 @@ async function run(): Promise<void> {
       body: response!.body,
     },
   });
+  // From the closing handshake on, the caller refuses sends, as the async
+  // client does, instead of handing over messages that can't go out.
+  if (ws.state === State.OPEN) observeClosing(ws, () => report({ type: "closing" }));
+  else report({ type: "closing" });
   port.on("message", (command: Command) => execute(ws, command));
   // The caller's side of the port closes without a close command only when
   // the caller is gone: do not keep the connection open for nobody.

@@ -159,8 +159,24 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
 
     it("refuses what it cannot send, and sends nothing for an empty iterable", () => {
       using client = connect(peer.uri(uniquePath()));
-      assert.throws(() => client.send(42 as never), TypeError);
+      assert.throws(() => client.send(42 as never), {
+        name: "TypeError",
+        message:
+          "send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got a number",
+      });
       assert.throws(() => client.send(null as never), TypeError);
+      // Typed arrays other than Uint8Array are iterables of numbers: named, not taken as fragments.
+      const views = [
+        [new Int16Array(2), "an Int16Array"],
+        [new Float32Array(1), "a Float32Array"],
+        [new DataView(new ArrayBuffer(2)), "a DataView"],
+      ] as const;
+      for (const [view, kind] of views) {
+        assert.throws(() => client.send(view as never), {
+          name: "TypeError",
+          message: `send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got ${kind}`,
+        });
+      }
       assert.throws(() => client.send([42] as never), {
         name: "TypeError",
         message: "fragments must be strings or bytes (Uint8Array or ArrayBuffer); got a number",
@@ -429,3 +445,48 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
     });
   });
 }
+
+describe("sync connect() once the server sent its close frame", () => {
+  let peer: Peer;
+  before(async () => {
+    peer = await Peer.start("lingering");
+  });
+  after(async () => {
+    await peer[Symbol.asyncDispose]();
+  });
+
+  /** Blocks until the worker reported the closing handshake: the server's close frame arrived. */
+  function untilClosing(client: ClientConnection): void {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = performance.now() + 5_000;
+    while (client.state === State.OPEN && performance.now() < deadline)
+      Atomics.wait(pause, 0, 0, 5);
+  }
+
+  it("says CLOSING, and send() waits for the end to throw how it closed", () => {
+    // The server never closes the TCP connection: closeTimeout ends it.
+    const client = connect(peer.uri(), { closeTimeout: 200 });
+    untilClosing(client);
+    assert.equal(client.state, State.CLOSING);
+    assert.equal(client.closeCode, null, "known once closed");
+    const error = closeError(() => client.send("too late"));
+    assert.ok(error instanceof ConnectionClosedOK, String(error));
+    assert.equal(error.rcvd?.code, 1000);
+    assert.equal(error.rcvd?.reason, "bye");
+    assert.equal(client.state, State.CLOSED);
+    // The message sent before the close frame is still there.
+    assert.equal(client.recv(), "last");
+    client.close();
+  });
+
+  it("throws TimeoutError from send() when the closing connection outlasts the timeout", () => {
+    const client = connect(peer.uri(), { closeTimeout: 1_000 });
+    untilClosing(client);
+    assert.throws(() => client.send("too late", { timeout: 20 }), TimeoutError);
+    assert.equal(client.state, State.CLOSING);
+    assert.throws(() => client.sendText("still too late", { timeout: 0 }), TimeoutError);
+    client.close();
+    assert.equal(client.state, State.CLOSED);
+    assert.equal(client.closeCode, 1000);
+  });
+});

@@ -133,6 +133,26 @@ describe("serializeError() and reviveError()", () => {
   });
 });
 
+describe("the stack of a cause", () => {
+  it("is the one it had where it was thrown, not where it was rebuilt", () => {
+    function failInWorker(): Error {
+      return new TypeError("worker failure");
+    }
+    const cause = failInWorker();
+    const wire = structuredClone(
+      serializeError(new ConnectionClosedError(null, null, null, { cause })),
+    );
+    const error = reviveError(wire);
+    const revived = error.cause as Error;
+    assert.ok(revived instanceof TypeError);
+    assert.equal(revived.stack, cause.stack);
+    assert.match(String(revived.stack), /failInWorker/);
+    assert.equal(Object.keys(revived).includes("stack"), false, "not enumerable, as usual");
+    // The error itself starts where it was rebuilt.
+    assert.doesNotMatch(String(error.stack), /failInWorker/);
+  });
+});
+
 describe("encodeValue() and decodeValue()", () => {
   it("rebuild the library's objects and keep plain data", () => {
     const request = new Request("/chat", new Headers({ Host: "example.com" }));

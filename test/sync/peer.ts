@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type WebSocket from "ws";
 import { WebSocketServer } from "ws";
+import { Close } from "../../src/core/close.js";
 import { PerMessageDeflate } from "../../src/core/extensions/permessage-deflate.js";
 import { Frame } from "../../src/core/frame.js";
 import { serializeFrame } from "../../src/core/frame-writer.js";
@@ -37,6 +38,9 @@ import { startServer } from "../helpers/server.js";
  * - `vanish`: accepts the handshake, sends the text "first", then the header
  *   and 10 bytes of a 100-byte binary frame, then destroys the socket.
  * - `silent`: accepts TCP connections and never answers.
+ * - `lingering`: accepts the handshake, sends the text "last" and a close
+ *   frame (1000, "bye"), then reads and ignores everything, never closing
+ *   the TCP connection.
  * - `mute`: accepts the handshake, then stops reading and never answers,
  *   not even pings.
  * - `tls`: this library's server over TLS, with test/fixtures/tls's
@@ -46,7 +50,16 @@ import { startServer } from "../helpers/server.js";
  *   `permessage-deflate`), reports every data frame it reads as a `frame`
  *   event, echoes each message uncompressed, and answers a close frame.
  */
-export type PeerKind = "ours" | "ws" | "vanish" | "silent" | "mute" | "tls" | "unix" | "deflate";
+export type PeerKind =
+  | "ours"
+  | "ws"
+  | "vanish"
+  | "lingering"
+  | "silent"
+  | "mute"
+  | "tls"
+  | "unix"
+  | "deflate";
 
 /** What the server observed on the connection to `path`, reported to the test. */
 export type PeerEvent =
@@ -260,6 +273,22 @@ async function serveVanishing(): Promise<() => Promise<void>> {
   return () => server.close();
 }
 
+async function serveLingering(): Promise<() => Promise<void>> {
+  const server = await rawServer((peer) => {
+    void (async () => {
+      await acceptRaw(peer);
+      peer.write(
+        concat([
+          ...serializeFrame(new Frame(Opcode.TEXT, Buffer.from("last")), null),
+          ...serializeFrame(new Frame(Opcode.CLOSE, new Close(1000, "bye").serialize()), null),
+        ]),
+      );
+    })();
+  });
+  parentPort!.postMessage(server.port);
+  return () => server.close();
+}
+
 async function serveMute(): Promise<() => Promise<void>> {
   const server = await rawServer((peer) => {
     void acceptRaw(peer).then(() => peer.socket.pause());
@@ -331,6 +360,7 @@ const SERVERS = {
   ours: serveOurs,
   ws: serveWs,
   vanish: serveVanishing,
+  lingering: serveLingering,
   silent: serveSilent,
   mute: serveMute,
   tls: serveTls,
