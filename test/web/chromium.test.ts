@@ -112,18 +112,6 @@ function insertBefore(log: readonly Entry[], match: Entry, entry: Entry): Entry[
   return [...log.slice(0, index), entry, ...log.slice(index)];
 }
 
-/**
- * Our `readyState` is CLOSING (2) as soon as the connection below is closing,
- * so a `message` listener may see 2 where Chromium's sees OPEN (1)
- * until the task that closes it: whether it does depends on what the socket
- * read before the event was dispatched. Only these scenarios may show it.
- */
-function closingSeenAsOpen(log: readonly Entry[]): Entry[] {
-  return log.map((entry) =>
-    entry.event === "message" && entry.readyState === 2 ? { ...entry, readyState: 1 } : entry,
-  );
-}
-
 /** What the servers saw, without the close reason: each client words its own. */
 function withoutReason(observed: Observation | null): Observation | null {
   if (observed === null) return null;
@@ -228,14 +216,6 @@ const DIFFERENCES: Partial<Record<ScenarioName, (chromium: Comparable) => Compar
   },
 };
 
-/** Scenarios where ours may show CLOSING in `message` listeners (see closingSeenAsOpen). */
-const CLOSING_SEEN_AS_OPEN: ReadonlySet<ScenarioName> = new Set<ScenarioName>([
-  // Documented: "readyState becomes CLOSING as soon as the server's close
-  // frame arrived, rather than in a task queued after the messages before it".
-  "server-close",
-  "server-close-empty",
-]);
-
 describe("our WebSocket against Chromium's, scenario by scenario", { skip }, () => {
   let servers: ScenarioServers;
   let browser: Browser;
@@ -285,9 +265,7 @@ describe("our WebSocket against Chromium's, scenario by scenario", { skip }, () 
         observed: reason ? withoutReason(browserRun.observed) : browserRun.observed,
       };
       const ourSide: Comparable = {
-        log: CLOSING_SEEN_AS_OPEN.has(scenario)
-          ? closingSeenAsOpen(order(ourRun.recording.log))
-          : order(ourRun.recording.log),
+        log: order(ourRun.recording.log),
         observed: reason ? withoutReason(ourRun.observed) : ourRun.observed,
       };
       const expected = DIFFERENCES[scenario]?.(chromiumSide) ?? chromiumSide;

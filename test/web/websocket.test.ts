@@ -5,10 +5,14 @@
 
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { Close } from "../../src/core/close.js";
+import { Frame } from "../../src/core/frame.js";
+import { serializeFrame } from "../../src/core/frame-writer.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import type { Data } from "../../src/node/messages.js";
 import type { ServeOptions, ServerConnection } from "../../src/node/server.js";
 import { CloseEvent, WebSocket } from "../../src/web/index.js";
+import { concat, utf8 } from "../helpers/bytes.js";
 import { acceptRaw, closePayload, type RawPeer, rawServer } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
 import { closeAndWait, track } from "./track.js";
@@ -650,6 +654,62 @@ describe("WebSocket: closing", () => {
       const event = await tracked.closed;
       assert.deepEqual([event.wasClean, event.code, event.reason], [true, 1005, ""]);
       assert.deepEqual(tracked.log, ["open", "close"]);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("dispatches the messages sent before the server's close frame with readyState OPEN", async () => {
+    const received = deferred<string[]>();
+    const release = deferred();
+    const raw = await rawServer((peer: RawPeer) => {
+      void (async () => {
+        await acceptRaw(peer);
+        // Three messages and the close frame in one write: one read for the client.
+        peer.socket.write(
+          concat([
+            ...serializeFrame(new Frame(Opcode.TEXT, utf8("a")), null),
+            ...serializeFrame(new Frame(Opcode.TEXT, utf8("b")), null),
+            ...serializeFrame(new Frame(Opcode.TEXT, utf8("c")), null),
+            ...serializeFrame(new Frame(Opcode.CLOSE, new Close(1000, "").serialize()), null),
+          ]),
+        );
+        const texts: string[] = [];
+        for (;;) {
+          const frame = await peer.readFrame();
+          if (frame === null || frame.opcode === Opcode.CLOSE) break;
+          texts.push(new TextDecoder().decode(frame.data));
+        }
+        received.resolve(texts);
+        await release.promise;
+        peer.socket.end();
+      })();
+    });
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${raw.port}`, [], { compression: null });
+      const tracked = track(ws);
+      const states: number[] = [];
+      const dispatched = deferred();
+      ws.onmessage = (event) => {
+        states.push(ws.readyState);
+        // Answering while OPEN, as applications do.
+        if (ws.readyState === WebSocket.OPEN) ws.send(`ack:${event.data}`);
+        if (states.length === 3) dispatched.resolve();
+      };
+      await tracked.opened;
+      await dispatched.promise;
+      // The answers that reach the server before the close frame's reply vary; Chromium's reply
+      // to the close frame goes before any of them.
+      const answers = await received.promise;
+      assert.deepEqual(answers, ["ack:a", "ack:b", "ack:c"].slice(0, answers.length));
+      // WebSockets standard: the task that makes it CLOSING is queued after those of the messages.
+      assert.deepEqual(states, [WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN]);
+      // Then, in a later task, it is CLOSING: the server has not closed TCP yet.
+      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(ws.readyState, WebSocket.CLOSING);
+      release.resolve();
+      const event = await tracked.closed;
+      assert.deepEqual([event.wasClean, event.code], [true, 1000]);
     } finally {
       await raw.close();
     }
