@@ -26,6 +26,15 @@ export function describeValue(value: unknown): string {
 }
 
 /**
+ * The error for a numeric option refused: a `TypeError` when `value` is not
+ * a number at all (`"100"`, `true`), a `RangeError` when it is one out of
+ * range. `message` says what is expected and what was given.
+ */
+export function numberOptionError(value: unknown, message: string): TypeError | RangeError {
+  return typeof value === "number" ? new RangeError(message) : new TypeError(message);
+}
+
+/**
  * `word` after "a", or "an" before a vowel: "an Object", "an Array". Not
  * before U, which starts "Uint8Array" and "URL" with the sound of "you".
  */

@@ -239,9 +239,15 @@ export function buildSubprotocolList(list: readonly string[]): string {
  */
 export function checkSubprotocolsOption(value: readonly string[] | undefined): void {
   if (value === undefined) return;
-  if (!Array.isArray(value) || !value.every((entry) => typeof entry === "string")) {
+  if (!Array.isArray(value)) {
     throw new TypeError(
       `subprotocols must be an array of strings, such as ["chat"]; got ${describeValue(value)}`,
+    );
+  }
+  const index = value.findIndex((entry) => typeof entry !== "string");
+  if (index >= 0) {
+    throw new TypeError(
+      `subprotocols must be an array of strings, such as ["chat"]; item ${index} is ${describeValue(value[index])}`,
     );
   }
 }

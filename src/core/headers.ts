@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describeValue } from "./describe-value.js";
 import { InvalidHeaderFormat } from "./errors.js";
 import { isFieldValueChar, isToken, scanToken } from "./field-syntax.js";
 
@@ -219,15 +220,30 @@ export class Headers implements Iterable<HeaderField> {
    */
   constructor(init?: HeadersInit) {
     if (init === undefined) return;
+    if (typeof init !== "object" || init === null) {
+      throw new TypeError(
+        `headers must be [name, value] pairs, a Headers, or an object of names to values; got ${describeValue(init)}`,
+      );
+    }
     if (Symbol.iterator in init) {
-      for (const [name, value] of init as Iterable<readonly [string, string]>) {
-        this.append(name, value);
+      for (const pair of init as Iterable<unknown>) {
+        if (!Array.isArray(pair) || pair.length !== 2) {
+          throw new TypeError(
+            `headers given as a list must hold [name, value] pairs; got ${describeValue(pair)}`,
+          );
+        }
+        this.append(pair[0], pair[1]);
       }
       return;
     }
     for (const [name, values] of Object.entries(init)) {
       if (typeof values === "string") this.append(name, values);
-      else for (const value of values) this.append(name, value);
+      else if (Array.isArray(values)) for (const value of values) this.append(name, value);
+      else {
+        throw new TypeError(
+          `header ${name} must be a string or an array of strings; got ${describeValue(values)}`,
+        );
+      }
     }
   }
 
@@ -424,6 +440,12 @@ export function packHeaders(headers: Headers): void {
 }
 
 function validateField(name: string, value: string): void {
+  if (typeof name !== "string") {
+    throw new TypeError(`a header name must be a string; got ${describeValue(name)}`);
+  }
+  if (typeof value !== "string") {
+    throw new TypeError(`header ${name} must be a string; got ${describeValue(value)}`);
+  }
   // RFC 9110 §5.1: field-name = token
   if (!isToken(name)) {
     const at = name.length === 0 ? 0 : scanToken(name, 0);

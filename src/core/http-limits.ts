@@ -4,7 +4,7 @@
  * @module
  */
 
-import { describeValue } from "./describe-value.js";
+import { describeValue, numberOptionError } from "./describe-value.js";
 import type { Resolved } from "./resolved.js";
 
 /** Size limits for parsing HTTP messages. Lines count their CRLF. */
@@ -64,7 +64,8 @@ function limit(limits: HttpLimits, name: keyof HttpLimits): number {
   const value = limits[name];
   if (value === undefined) return DEFAULT_HTTP_LIMITS[name];
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(
+    throw numberOptionError(
+      value,
       `httpLimits.${name} must be a whole number from 0; got ${describeValue(value)}`,
     );
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { describeValue } from "./describe-value.js";
+import { describeValue, numberOptionError } from "./describe-value.js";
 
 /**
  * `value` as a limit in bytes: `fallback` for `undefined`, `Infinity` for
@@ -19,7 +19,8 @@ export function resolveMaxMessageSize(value: number | null | undefined, fallback
   if (value === undefined) return fallback;
   if (value === null || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   if (!(Number.isSafeInteger(value) && value >= 1)) {
-    throw new RangeError(
+    throw numberOptionError(
+      value,
       `maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got ${describeValue(value)}`,
     );
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describeValue } from "./describe-value.js";
 import {
   InvalidHandshake,
   InvalidHeader,
@@ -37,6 +38,25 @@ import { reasonPhrase } from "./status.js";
 
 /** An allowed `Origin`: an exact value, a pattern, or `null` for requests without one. */
 export type OriginRule = string | RegExp | null;
+
+/**
+ * @throws TypeError unless `value` is `undefined`, `null`, or an array of
+ *   origins (strings, regular expressions, or `null` for requests without
+ *   `Origin`): a single string would otherwise be read as the list of its
+ *   characters, or fail every handshake.
+ */
+export function checkOriginsOption(value: unknown): void {
+  if (value === undefined || value === null) return;
+  const expected =
+    'origins must be an array of origins (strings such as "https://example.com", regular expressions, or null for no Origin header)';
+  if (!Array.isArray(value)) throw new TypeError(`${expected}; got ${describeValue(value)}`);
+  const index = value.findIndex(
+    (rule: unknown) => !(rule === null || typeof rule === "string" || rule instanceof RegExp),
+  );
+  if (index >= 0) {
+    throw new TypeError(`${expected}; item ${index} is ${describeValue(value[index])}`);
+  }
+}
 
 /** Picks a subprotocol among those the client offered, or `null` for none. */
 export type SubprotocolSelector = (offered: readonly string[], request: Request) => string | null;

@@ -9,9 +9,10 @@
 import type * as net from "node:net";
 import * as tls from "node:tls";
 import { ClientProtocol } from "../core/client.js";
-import { describeValue } from "../core/describe-value.js";
+import { describeValue, numberOptionError } from "../core/describe-value.js";
 import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core/errors.js";
 import type { ClientExtensionFactory } from "../core/extensions/base.js";
+import { checkClientFactories } from "../core/extensions/check-factories.js";
 import { Headers, type HeadersInit } from "../core/headers.js";
 import { type HttpLimits, withDefaults } from "../core/http-limits.js";
 import { recyclerOf } from "../core/outgoing.js";
@@ -30,7 +31,7 @@ import {
 } from "./connection.js";
 import { type Logger, resolveLogger } from "./logger.js";
 import { CONNECT_OPTIONS, checkOptionNames } from "./option-names.js";
-import { openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
+import { checkProxySetting, openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
 import { redactProxy } from "./proxy-url.js";
 import { DEFAULT_MAX_REDIRECTS, followRedirect, redirectLocation } from "./redirects.js";
 import { certificateError, clientTlsOptions, notTlsError } from "./tls.js";
@@ -344,6 +345,10 @@ export function checkConnectArguments(
   options: ConnectOptions,
 ): { target: WebSocketUri; headers: Headers; logger: Logger; resolved: ResolvedConnectionOptions } {
   checkOptionNames(options, CONNECT_OPTIONS, "connect()");
+  // An unset environment variable (`connect(process.env.WS_URL)`) is the likely mistake.
+  if (typeof uri !== "string" && !(uri instanceof URL)) {
+    throw new TypeError(`connect() takes a URI, a string or a URL; got ${describeValue(uri)}`);
+  }
   const target = parseUri(String(uri));
   // Node reads an empty path as none, and would connect to port 0 of this host instead.
   if (options.path !== undefined && (typeof options.path !== "string" || options.path === "")) {
@@ -354,7 +359,20 @@ export function checkConnectArguments(
   if (options.socket !== undefined && (options.path !== undefined || options.proxy)) {
     throw new TypeError("connect() takes a socket, or a path or proxy to open one, not both");
   }
-  const headers = new Headers(options.additionalHeaders);
+  checkClientFactories(options.extensions);
+  checkProxySetting(options.proxy);
+  const signal: unknown = options.signal;
+  if (signal != null && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal; got ${describeValue(signal)}`);
+  }
+  let headers: Headers;
+  try {
+    headers = new Headers(options.additionalHeaders);
+  } catch (error) {
+    // Named as the application gave them.
+    if (error instanceof TypeError) throw new TypeError(`additionalHeaders: ${error.message}`);
+    throw error;
+  }
   for (const [name] of headers) {
     if (isHandshakeField(name)) {
       throw new TypeError(
@@ -393,7 +411,8 @@ function checkHeaderOption(value: unknown, option: string, field: string): void 
  */
 function checkMaxRedirects(value: number | null | undefined): void {
   if (value == null || (Number.isSafeInteger(value) && value >= 0)) return;
-  throw new RangeError(
+  throw numberOptionError(
+    value,
     `maxRedirects must be a whole number of redirects from 0; got ${describeValue(value)}`,
   );
 }

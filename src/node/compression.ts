@@ -6,7 +6,7 @@
  * @module
  */
 
-import { describeValue } from "../core/describe-value.js";
+import { describeValue, numberOptionError } from "../core/describe-value.js";
 import type { ClientExtensionFactory, ServerExtensionFactory } from "../core/extensions/base.js";
 import {
   PERMESSAGE_DEFLATE,
@@ -156,7 +156,8 @@ function wantsDeflate(options: CompressionOptions): boolean {
   const compression = options.compression === undefined ? "deflate" : options.compression;
   if (compression === null) return false;
   if (compression !== "deflate") {
-    throw new RangeError(`unsupported compression: ${String(compression)}`);
+    const message = `compression must be "deflate" (the default) or null for none; got ${describeValue(compression)}`;
+    throw typeof compression === "string" ? new RangeError(message) : new TypeError(message);
   }
   return true;
 }
@@ -256,7 +257,8 @@ function checkWindowBits(deflate: DeflateOptions): void {
   for (const name of ["windowBits", "peerWindowBits"] as const) {
     const value = deflate[name];
     if (value == null || (Number.isInteger(value) && value >= 8 && value <= 15)) continue;
-    throw new RangeError(
+    throw numberOptionError(
+      value,
       `deflate.${name} must be an integer from 8 to 15, or null; got ${describeValue(value)}`,
     );
   }

@@ -11,7 +11,7 @@ import type { AddressInfo, NetConnectOpts, Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { Close } from "../core/close.js";
 import { CloseCode } from "../core/close-codes.js";
-import { describeValue, kindOf } from "../core/describe-value.js";
+import { describeValue, kindOf, numberOptionError } from "../core/describe-value.js";
 import {
   ConcurrencyError,
   type ConnectionClosed,
@@ -174,7 +174,8 @@ function maxMessageSizeOption(value: number | null | undefined): number | null {
 function resolveMaxQueue(value: number | undefined): number {
   if (value === undefined) return DEFAULTS.maxQueue;
   if (!(value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && value >= 1))) {
-    throw new RangeError(
+    throw numberOptionError(
+      value,
       `maxQueue must be a whole number of messages from 1, or Infinity for no limit; got ${describeValue(value)}`,
     );
   }
@@ -190,7 +191,8 @@ function resolveMaxQueue(value: number | undefined): number {
 function resolveWriteHighWaterMark(value: number | undefined): number {
   if (value === undefined) return DEFAULTS.writeHighWaterMark;
   if (!(typeof value === "number" && value >= 0)) {
-    throw new RangeError(
+    throw numberOptionError(
+      value,
       `writeHighWaterMark must be a number of bytes from 0; got ${describeValue(value)}`,
     );
   }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { describeValue } from "../core/describe-value.js";
+
 /** The subset of `console` the library logs through; pass `console` itself for verbose logs. */
 export interface Logger {
   /** An unexpected failure, e.g. a connection handler that threw; `details` hold the error. */
@@ -29,8 +31,28 @@ export const defaultLogger: Logger = {
 /** A logger that drops everything, for `logger: null`. */
 export const silentLogger: Logger = { error: ignore, warn: ignore, info: ignore, debug: ignore };
 
-/** The logger an option designates: `undefined` gives the default, `null` silence. */
+const LEVELS = ["error", "warn", "info", "debug"] as const;
+
+/**
+ * The logger an option designates: `undefined` gives the default, `null` silence.
+ *
+ * @throws TypeError for anything without the four methods: a logger missing
+ *   one would fail later, inside a timer or a handler's error path, where
+ *   nobody catches it.
+ */
 export function resolveLogger(logger: Logger | null | undefined): Logger {
   if (logger === undefined) return defaultLogger;
-  return logger ?? silentLogger;
+  if (logger === null) return silentLogger;
+  if ((typeof logger !== "object" && typeof logger !== "function") || logger === null) {
+    throw new TypeError(
+      `logger must be an object with error, warn, info and debug methods, or null; got ${describeValue(logger)}`,
+    );
+  }
+  const missing = LEVELS.filter((level) => typeof logger[level] !== "function");
+  if (missing.length > 0) {
+    throw new TypeError(
+      `logger must have error, warn, info and debug methods; ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing`,
+    );
+  }
+  return logger;
 }

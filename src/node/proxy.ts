@@ -14,6 +14,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { domainToASCII } from "node:url";
+import { describeValue } from "../core/describe-value.js";
 import { InvalidUri, ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
 import type { TcpOptions } from "./client.js";
@@ -103,6 +104,26 @@ function isHttpProxy(url: URL): boolean {
 }
 
 /**
+ * @throws TypeError unless `setting` is a proxy URL (a string or a `URL`),
+ *   a boolean, `null` or `undefined`: a port number alone would otherwise be
+ *   read as a host name (`8080` is the address 0.0.31.144).
+ */
+export function checkProxySetting(setting: unknown): void {
+  if (
+    setting === undefined ||
+    setting === null ||
+    typeof setting === "boolean" ||
+    typeof setting === "string" ||
+    setting instanceof URL
+  ) {
+    return;
+  }
+  throw new TypeError(
+    `proxy must be a proxy URL such as "http://proxy.example:3128", true to read HTTPS_PROXY and HTTP_PROXY, or false or null for none; got ${describeValue(setting)}`,
+  );
+}
+
+/**
  * The proxy `uri` goes through under `setting`, or `null` for a direct connection.
  *
  * @param env the environment to read when `setting` is `true`.
@@ -112,6 +133,7 @@ export function resolveProxy(
   setting: ProxySetting | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): URL | null {
+  checkProxySetting(setting);
   if (setting === undefined || setting === null || setting === false) return null;
   if (setting !== true) return parseProxy(setting);
   const value = environmentProxy(uri.secure, env);

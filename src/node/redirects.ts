@@ -9,6 +9,7 @@
 
 import { InvalidStatus, InvalidUri, SecurityError } from "../core/errors.js";
 import { Headers } from "../core/headers.js";
+import { redactUri } from "../core/redact-uri.js";
 import { Response } from "../core/response.js";
 import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 
@@ -70,7 +71,20 @@ export function followRedirect(
   // "Fragment identifiers are meaningless in the context of WebSocket URIs
   // and MUST NOT be used on these URIs." Dropped, rather than fail.
   url.hash = "";
-  let uri = parseUri(url.href);
+  let uri: WebSocketUri;
+  try {
+    uri = parseUri(url.href);
+  } catch (error) {
+    // The application never wrote this URI: say where it came from.
+    if (!(error instanceof InvalidUri)) throw error;
+    const why = /^(?:wss?|https?):$/.test(url.protocol)
+      ? error.why
+      : "scheme isn't ws, wss, http or https";
+    throw new InvalidUri(
+      url.href,
+      `invalid redirect location from ${redactUri(formatUri(from))}: ${why}`,
+    );
+  }
   if (from.secure && !uri.secure) {
     throw new SecurityError(
       `refusing to follow a redirect from ${formatUri(from)} to ${formatUri(uri)}, which isn't secure`,

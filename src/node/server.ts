@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { inspect } from "node:util";
+import { describeValue } from "../core/describe-value.js";
 import {
   ConnectionClosed,
   InvalidHandshake,
@@ -21,6 +22,7 @@ import {
   InvalidState,
 } from "../core/errors.js";
 import type { ServerExtensionFactory } from "../core/extensions/base.js";
+import { checkServerFactories } from "../core/extensions/check-factories.js";
 import { checkSubprotocolsOption } from "../core/header-values.js";
 import { appendParsedField, Headers, type HeadersInit, packHeaders } from "../core/headers.js";
 import { type HttpLimits, withDefaults } from "../core/http-limits.js";
@@ -29,6 +31,7 @@ import type { Request } from "../core/request.js";
 import { requestTargetPath } from "../core/request-target.js";
 import { Response } from "../core/response.js";
 import {
+  checkOriginsOption,
   type OriginRule,
   ServerProtocol,
   type ServerProtocolOptions,
@@ -656,6 +659,21 @@ export class Server implements AsyncDisposable {
     netServer: net.Server | null,
     ownsNetServer: boolean,
   ) {
+    // Checked now: each would otherwise fail every handshake, with an
+    // internal TypeError in the log and a 500 or a 1011 for the client.
+    if (typeof handler !== "function") {
+      throw new TypeError(
+        `serve() takes a handler, a function of the connection; got ${describeValue(handler)}`,
+      );
+    }
+    for (const name of ["processRequest", "processResponse", "selectSubprotocol"] as const) {
+      const hook: unknown = options[name];
+      if (hook != null && typeof hook !== "function") {
+        throw new TypeError(`${name} must be a function; got ${describeValue(hook)}`);
+      }
+    }
+    checkOriginsOption(options.origins);
+    checkServerFactories(options.extensions);
     this.handler = handler;
     this.options = options;
     this.netServer = netServer;

@@ -564,10 +564,13 @@ describe("runClient", () => {
       ],
       // A URL, but not a WebSocket URI: the error quotes it as resolved.
       // Not followed by a hint: the URI given was a ws:// one.
-      ["ftp://user:SECRET@h/", "ftp://user:***@h/ isn't a valid URI: scheme isn't ws or wss"],
+      [
+        "ftp://user:SECRET@h/",
+        `ftp://user:***@h/ isn't a valid URI: invalid redirect location from ${uri}: scheme isn't ws, wss, http or https`,
+      ],
       [
         "ws://SECRET@h/\x9b2J",
-        "ws://***@h/%C2%9B2J isn't a valid URI: username provided without password",
+        `ws://***@h/%C2%9B2J isn't a valid URI: invalid redirect location from ${uri}: username provided without password`,
       ],
     ];
     for (const [sent, printed] of cases) {

@@ -211,13 +211,14 @@ describe("ClientProtocol", () => {
     it("refuses subprotocols that are not an array of strings with a TypeError", () => {
       // A string alone would pass for the list of its characters.
       for (const [value, shown] of [
-        ["chat", '"chat"'],
-        [["chat", 1], "an Array"],
-        [new Set(["chat"]), "a Set"],
+        ["chat", 'got "chat"'],
+        [["chat", 1], "item 1 is 1"],
+        [[null], "item 0 is null"],
+        [new Set(["chat"]), "got a Set"],
       ] as const) {
         assert.throws(() => client("ws://example.com/", { subprotocols: value as never }), {
           name: "TypeError",
-          message: `subprotocols must be an array of strings, such as ["chat"]; got ${shown}`,
+          message: `subprotocols must be an array of strings, such as ["chat"]; ${shown}`,
         });
       }
     });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { describeValue, kindOf } from "../../src/core/describe-value.js";
+import { describeValue, kindOf, numberOptionError } from "../../src/core/describe-value.js";
 
 describe("kindOf", () => {
   it("names the kind of a value, with the article it is read with", () => {
@@ -34,5 +34,20 @@ describe("describeValue", () => {
     assert.equal(describeValue('say "hi"'), '"say \\"hi\\""');
     assert.equal(describeValue(null), "null");
     assert.equal(describeValue([1]), "an Array");
+  });
+});
+
+describe("numberOptionError", () => {
+  it("is a RangeError for a number out of range, a TypeError for anything else", () => {
+    for (const value of [-1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const error = numberOptionError(value, "size must be from 0");
+      assert.ok(error instanceof RangeError);
+      assert.equal(error.message, "size must be from 0");
+    }
+    for (const value of ["100", true, null, undefined, 1n, {}]) {
+      const error = numberOptionError(value, "size must be from 0");
+      assert.ok(error instanceof TypeError && !(error instanceof RangeError));
+      assert.equal(error.message, "size must be from 0");
+    }
   });
 });

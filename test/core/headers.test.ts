@@ -62,6 +62,39 @@ describe("Headers", () => {
     );
   });
 
+  it("refuses what isn't pairs, a Headers or a record of strings, with a TypeError naming it", () => {
+    const cases: [unknown, string][] = [
+      [
+        "X-A: b",
+        'headers must be [name, value] pairs, a Headers, or an object of names to values; got "X-A: b"',
+      ],
+      [
+        42,
+        "headers must be [name, value] pairs, a Headers, or an object of names to values; got 42",
+      ],
+      [
+        null,
+        "headers must be [name, value] pairs, a Headers, or an object of names to values; got null",
+      ],
+      [[["X-A"]], "headers given as a list must hold [name, value] pairs; got an Array"],
+      [["X-A: b"], 'headers given as a list must hold [name, value] pairs; got "X-A: b"'],
+      [[["X-A", 5]], "header X-A must be a string; got 5"],
+      [[[5, "b"]], "a header name must be a string; got 5"],
+      [{ "X-N": 5 }, "header X-N must be a string or an array of strings; got 5"],
+      [{ "X-N": [5] }, "header X-N must be a string; got 5"],
+    ];
+    for (const [init, message] of cases) {
+      assert.throws(() => new Headers(init as never), { name: "TypeError", message });
+    }
+    const headers = new Headers();
+    assert.throws(() => headers.append("X-A", 5 as never), {
+      name: "TypeError",
+      message: "header X-A must be a string; got 5",
+    });
+    assert.throws(() => headers.set("X-A", undefined as never), TypeError);
+    assert.equal(headers.size, 0);
+  });
+
   it("copies another Headers instance", () => {
     const original = new Headers([["A", "1"]]);
     const copy = new Headers(original);

@@ -35,7 +35,7 @@ describe("withDefaults", () => {
       [null, "null"],
     ] as const) {
       assert.throws(() => withDefaults({ maxLineLength: value as never }), {
-        name: "RangeError",
+        name: typeof value === "number" ? "RangeError" : "TypeError",
         message: `httpLimits.maxLineLength must be a whole number from 0; got ${shown}`,
       });
     }

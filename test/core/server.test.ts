@@ -23,6 +23,7 @@ import { Opcode } from "../../src/core/opcodes.js";
 import { Request } from "../../src/core/request.js";
 import type { Response } from "../../src/core/response.js";
 import {
+  checkOriginsOption,
   MAX_EXTENSION_OFFERS_TRIED,
   ServerProtocol,
   type ServerProtocolOptions,
@@ -1368,6 +1369,31 @@ describe("ServerProtocol retention", () => {
       assert.equal(request.headers.get("x-long"), long);
       assert.equal(request.headers.get("Host"), "server.example.com");
       assert.equal(request.headers.get("Origin"), "http://example.com");
+    }
+  });
+});
+
+describe("checkOriginsOption", () => {
+  const EXPECTED =
+    'origins must be an array of origins (strings such as "https://example.com", regular expressions, or null for no Origin header)';
+
+  it("takes undefined, null and arrays of strings, regular expressions and null", () => {
+    checkOriginsOption(undefined);
+    checkOriginsOption(null);
+    checkOriginsOption([]);
+    checkOriginsOption(["https://example.com", /^https:\/\/[a-z]+\.example\.com$/, null]);
+  });
+
+  it("refuses a single origin and other values with a TypeError naming them", () => {
+    const cases: [unknown, string][] = [
+      ["https://example.com", `${EXPECTED}; got "https://example.com"`],
+      [/example/, `${EXPECTED}; got a RegExp`],
+      [new Set(["https://example.com"]), `${EXPECTED}; got a Set`],
+      [["https://example.com", 42], `${EXPECTED}; item 1 is 42`],
+      [[undefined], `${EXPECTED}; item 0 is undefined`],
+    ];
+    for (const [value, message] of cases) {
+      assert.throws(() => checkOriginsOption(value), { name: "TypeError", message });
     }
   });
 });

@@ -314,6 +314,97 @@ describe("connect() with additionalHeaders", () => {
   });
 });
 
+describe("connect() arguments of the wrong type", () => {
+  // Port 1: nothing listens there, so a check made after connecting would fail differently.
+  const refused: [string, () => Promise<unknown>, string][] = [
+    [
+      "an unset URI",
+      () => connect(undefined as never),
+      "connect() takes a URI, a string or a URL; got undefined",
+    ],
+    [
+      "a URI object that isn't a URL",
+      () => connect({ href: "ws://127.0.0.1:1/" } as never),
+      "connect() takes a URI, a string or a URL; got an Object",
+    ],
+    [
+      "additionalHeaders as a string",
+      () => connect("ws://127.0.0.1:1/", { additionalHeaders: "X-A: b" as never }),
+      'additionalHeaders: headers must be [name, value] pairs, a Headers, or an object of names to values; got "X-A: b"',
+    ],
+    [
+      "a header value that isn't a string",
+      () => connect("ws://127.0.0.1:1/", { additionalHeaders: { "X-N": 5 as never } }),
+      "additionalHeaders: header X-N must be a string or an array of strings; got 5",
+    ],
+    [
+      "a signal that isn't an AbortSignal",
+      () => connect("ws://127.0.0.1:1/", { signal: "x" as never }),
+      'signal must be an AbortSignal; got "x"',
+    ],
+    [
+      "extensions that aren't factories",
+      () => connect("ws://127.0.0.1:1/", { extensions: ["permessage-deflate" as never] }),
+      'extensions must be an array of client extension factories, with a name and getRequestParams() and processResponseParams(); item 0 is "permessage-deflate"',
+    ],
+    [
+      "a proxy port alone",
+      () => connect("ws://127.0.0.1:1/", { proxy: 8080 as never }),
+      'proxy must be a proxy URL such as "http://proxy.example:3128", true to read HTTPS_PROXY and HTTP_PROXY, or false or null for none; got 8080',
+    ],
+    [
+      "a logger without debug",
+      () => connect("ws://127.0.0.1:1/", { logger: { error() {}, warn() {}, info() {} } as never }),
+      "logger must have error, warn, info and debug methods; debug is missing",
+    ],
+    [
+      "compression: true",
+      () => connect("ws://127.0.0.1:1/", { compression: true as never }),
+      'compression must be "deflate" (the default) or null for none; got a boolean',
+    ],
+    [
+      "a size as a string",
+      () => connect("ws://127.0.0.1:1/", { maxMessageSize: "1M" as never }),
+      'maxMessageSize must be a whole number of bytes from 1, or null or Infinity for no limit; got "1M"',
+    ],
+    [
+      "a queue as a string",
+      () => connect("ws://127.0.0.1:1/", { maxQueue: "16" as never }),
+      'maxQueue must be a whole number of messages from 1, or Infinity for no limit; got "16"',
+    ],
+    [
+      "a write mark as a string",
+      () => connect("ws://127.0.0.1:1/", { writeHighWaterMark: "64k" as never }),
+      'writeHighWaterMark must be a number of bytes from 0; got "64k"',
+    ],
+  ];
+  for (const [what, attempt, message] of refused) {
+    it(`refuses ${what} with a TypeError naming it, before connecting`, async () => {
+      const error = await attempt().catch((e: unknown) => e);
+      assert.ok(error instanceof TypeError && !(error instanceof RangeError), String(error));
+      assert.equal(error.message, message);
+    });
+  }
+
+  it("takes a null signal, as fetch() does", async () => {
+    const error = await connect("ws://127.0.0.1:1/", { signal: null as never }).catch(
+      (e: unknown) => e,
+    );
+    assert.equal((error as NodeJS.ErrnoException).code, "ECONNREFUSED");
+  });
+
+  it("refuses an unknown compression name with a RangeError saying what is known", async () => {
+    await assert.rejects(
+      connect("ws://127.0.0.1:1/", { compression: "permessage-deflate" as never }),
+      {
+        name: "RangeError",
+        message:
+          'compression must be "deflate" (the default) or null for none; got "permessage-deflate"',
+      },
+    );
+  });
+});
+
 describe("connect() with tcp options", () => {
   it("resolves the host name with tcp.lookup", async () => {
     const { server, port } = await startServer(echo);

@@ -1774,7 +1774,7 @@ describe("durations", () => {
     assert.deepEqual(overflows.warnings, []);
   });
 
-  it("refuses a size or count out of range with a RangeError naming it and the value", () => {
+  it("refuses a size or count out of range with a RangeError naming it and the value, a TypeError when not a number", () => {
     const refused: [string, unknown, string][] = [
       // ws reads maxPayload: 0 as no limit; here it would refuse every message but empty ones.
       ["maxMessageSize", 0, "got 0"],
@@ -1794,9 +1794,10 @@ describe("durations", () => {
       assert.throws(
         () => resolveConnectionOptions({ [name]: value }, silentLogger),
         (error: unknown) =>
-          error instanceof RangeError &&
-          error.message.startsWith(`${name} must be`) &&
-          error.message.endsWith(got),
+          error instanceof (typeof value === "number" ? RangeError : TypeError) &&
+          (error as Error).name === (typeof value === "number" ? "RangeError" : "TypeError") &&
+          (error as Error).message.startsWith(`${name} must be`) &&
+          (error as Error).message.endsWith(got),
         `${name}: ${String(value)}`,
       );
     }

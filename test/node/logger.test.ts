@@ -52,4 +52,32 @@ describe("resolveLogger()", () => {
     assert.equal(resolveLogger(custom), custom);
     assert.equal(resolveLogger(console), console);
   });
+
+  it("refuses what lacks any of the four methods, naming those missing", () => {
+    const cases: [unknown, string][] = [
+      [5, "logger must be an object with error, warn, info and debug methods, or null; got 5"],
+      [
+        "console",
+        'logger must be an object with error, warn, info and debug methods, or null; got "console"',
+      ],
+      [
+        {},
+        "logger must have error, warn, info and debug methods; error, warn, info, debug are missing",
+      ],
+      [
+        { error() {}, warn() {}, info() {} },
+        "logger must have error, warn, info and debug methods; debug is missing",
+      ],
+      [
+        { error() {}, warn: "no", info() {}, debug: 1 },
+        "logger must have error, warn, info and debug methods; warn, debug are missing",
+      ],
+    ];
+    for (const [logger, message] of cases) {
+      assert.throws(() => resolveLogger(logger as never), { name: "TypeError", message });
+    }
+    // A function with the methods, as some logging libraries export, is one.
+    const callable = Object.assign(() => {}, { error() {}, warn() {}, info() {}, debug() {} });
+    assert.equal(resolveLogger(callable as never), callable);
+  });
 });

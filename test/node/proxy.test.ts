@@ -14,7 +14,12 @@ import {
 } from "../../src/core/errors.js";
 import { parseUri } from "../../src/core/uri.js";
 import { connect } from "../../src/node/client.js";
-import { bypassesProxy, parseProxy, resolveProxy } from "../../src/node/proxy.js";
+import {
+  bypassesProxy,
+  checkProxySetting,
+  parseProxy,
+  resolveProxy,
+} from "../../src/node/proxy.js";
 import { isTransientError, reconnect } from "../../src/node/reconnect.js";
 import { type Server, serve } from "../../src/node/server.js";
 import { rawServer } from "../helpers/raw.js";
@@ -733,6 +738,20 @@ describe("proxy settings", () => {
     assert.equal(resolveProxy(ws, undefined, { HTTP_PROXY: "http://proxy" }), null);
     assert.equal(resolveProxy(ws, false, { HTTP_PROXY: "http://proxy" }), null);
     assert.equal(resolveProxy(ws, null), null);
+  });
+
+  it("refuses a setting that isn't a URL, a boolean or null, a port number above all", () => {
+    for (const setting of [8080, {}, ["http://proxy"]]) {
+      assert.throws(() => checkProxySetting(setting), {
+        name: "TypeError",
+        message:
+          /^proxy must be a proxy URL such as "http:\/\/proxy\.example:3128", true to read HTTPS_PROXY and HTTP_PROXY, or false or null for none; got /,
+      });
+      assert.throws(() => resolveProxy(ws, setting as never), TypeError);
+    }
+    for (const setting of [undefined, null, true, false, "proxy:3128", new URL("http://proxy")]) {
+      checkProxySetting(setting);
+    }
   });
 
   it("reads the environment when asked, by scheme, lowercase first", () => {

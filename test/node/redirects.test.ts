@@ -149,8 +149,17 @@ describe("redirects", () => {
       const error = await connect(uri, { maxRedirects: maxRedirects as number }).catch(
         (e: unknown) => e,
       );
-      assert.ok(error instanceof RangeError, String(maxRedirects));
-      assert.match(error.message, /^maxRedirects must be a whole number of redirects from 0; got /);
+      // A string isn't a number at all: a TypeError.
+      assert.ok(
+        typeof maxRedirects === "string"
+          ? error instanceof TypeError && !(error instanceof RangeError)
+          : error instanceof RangeError,
+        String(maxRedirects),
+      );
+      assert.match(
+        (error as Error).message,
+        /^maxRedirects must be a whole number of redirects from 0; got /,
+      );
     }
     assert.equal(requests, 0);
   });
@@ -190,6 +199,20 @@ describe("redirects", () => {
     assert.equal(error.response.status, 302);
     const invalid = await redirector(() => "ftp://example.com/");
     await using _invalid = invalid.server;
-    await assert.rejects(connect(invalid.uri), InvalidUri);
+    // Where the URI came from, and what a Location may say: the application never wrote it.
+    await assert.rejects(connect(invalid.uri), {
+      name: "InvalidUri",
+      message:
+        /^ftp:\/\/example\.com\/ isn't a valid URI: invalid redirect location from ws:\/\/127\.0\.0\.1:\d+\/: scheme isn't ws, wss, http or https$/,
+    });
+    // A user name without a password: refused by parseUri(), with the redirect named.
+    const userOnly = await redirector(() => "ws://user@127.0.0.1:1/");
+    await using _userOnly = userOnly.server;
+    const userOnlyError = await connect(userOnly.uri).catch((e: unknown) => e);
+    assert.ok(userOnlyError instanceof InvalidUri);
+    assert.match(
+      userOnlyError.message,
+      /: invalid redirect location from ws:\/\/127\.0\.0\.1:\d+\/: /,
+    );
   });
 });

@@ -36,6 +36,51 @@ function recordingLogger(): Logger & { lines: string[] } {
   return { lines, error: record, warn: record, info: record, debug: record };
 }
 
+describe("serve() arguments of the wrong type", () => {
+  const refused: [string, () => Promise<unknown>, string][] = [
+    [
+      "a missing handler",
+      () => serve(undefined as never, { port: 0 }),
+      "serve() takes a handler, a function of the connection; got undefined",
+    ],
+    [
+      "a single origin",
+      () => serve(echo, { port: 0, origins: "https://example.com" as never }),
+      'origins must be an array of origins (strings such as "https://example.com", regular expressions, or null for no Origin header); got "https://example.com"',
+    ],
+    [
+      "a processRequest that isn't a function",
+      () => serve(echo, { port: 0, processRequest: "x" as never }),
+      'processRequest must be a function; got "x"',
+    ],
+    [
+      "a processResponse that isn't a function",
+      () => serve(echo, { listen: false, processResponse: {} as never }),
+      "processResponse must be a function; got an Object",
+    ],
+    [
+      "a selectSubprotocol that isn't a function",
+      () => serve(echo, { listen: false, selectSubprotocol: "chat" as never }),
+      'selectSubprotocol must be a function; got "chat"',
+    ],
+    [
+      "extensions that aren't server factories",
+      () => serve(echo, { listen: false, extensions: [{ name: "x" }] as never }),
+      "extensions must be an array of server extension factories, with a name and processRequestParams(); item 0 is an Object",
+    ],
+    [
+      "a logger that isn't one",
+      () => serve(echo, { listen: false, logger: {} as never }),
+      "logger must have error, warn, info and debug methods; error, warn, info, debug are missing",
+    ],
+  ];
+  for (const [what, attempt, message] of refused) {
+    it(`refuses ${what} with a TypeError`, async () => {
+      await assert.rejects(attempt(), { name: "TypeError", message });
+    });
+  }
+});
+
 describe("serve()", () => {
   it("listens on a free port when given port 0 and reports it", async () => {
     const { server, port } = await startServer(echo);

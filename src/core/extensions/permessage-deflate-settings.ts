@@ -7,6 +7,7 @@
  */
 
 import { constants as zlibConstants } from "node:zlib";
+import { describeValue, numberOptionError } from "../describe-value.js";
 import type { PerMessageDeflate } from "./permessage-deflate.js";
 
 /** RFC 7692 §7.1.2: without a limit, the window is 32,768 bytes. */
@@ -51,7 +52,10 @@ export interface PerMessageDeflateParameters {
 /** @throws RangeError unless `bits` is a window size RFC 7692 §7.1.2 allows: 8 to 15. */
 export function checkWindowBits(bits: number, option: string): void {
   if (!Number.isInteger(bits) || bits < 8 || bits > MAX_WINDOW_BITS) {
-    throw new RangeError(`${option} must be an integer from 8 to 15, got ${bits}`);
+    throw numberOptionError(
+      bits,
+      `${option} must be an integer from 8 to 15, got ${describeValue(bits)}`,
+    );
   }
 }
 
@@ -63,12 +67,23 @@ export function checkSettings(settings: DeflateSettings): {
 } {
   const { level = zlibConstants.Z_DEFAULT_COMPRESSION, memLevel = 8, threshold = 0 } = settings;
   if (!Number.isInteger(level) || level < -1 || level > 9) {
-    throw new RangeError(`level must be an integer from -1 to 9, got ${level}`);
+    throw numberOptionError(
+      level,
+      `level must be an integer from -1 to 9, got ${describeValue(level)}`,
+    );
   }
   if (!Number.isInteger(memLevel) || memLevel < 1 || memLevel > 9) {
-    throw new RangeError(`memLevel must be an integer from 1 to 9, got ${memLevel}`);
+    throw numberOptionError(
+      memLevel,
+      `memLevel must be an integer from 1 to 9, got ${describeValue(memLevel)}`,
+    );
   }
-  if (!(threshold >= 0)) throw new RangeError(`threshold must be 0 or more, got ${threshold}`);
+  if (!(typeof threshold === "number" && threshold >= 0)) {
+    throw numberOptionError(
+      threshold,
+      `threshold must be 0 or more, got ${describeValue(threshold)}`,
+    );
+  }
   const { scheduleRelease } = settings;
   if (scheduleRelease !== undefined && typeof scheduleRelease !== "function") {
     throw new TypeError("scheduleRelease must be a function");

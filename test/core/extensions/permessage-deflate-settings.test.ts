@@ -88,6 +88,16 @@ describe("checkSettings", () => {
     }
   });
 
+  it("refuses settings that aren't numbers with a TypeError", () => {
+    for (const settings of [{ level: "9" }, { memLevel: true }, { threshold: "1024" }]) {
+      assert.throws(() => checkSettings(settings as never), TypeError);
+    }
+    assert.throws(() => checkWindowBits("9" as never, "clientMaxWindowBits"), {
+      name: "TypeError",
+      message: 'clientMaxWindowBits must be an integer from 8 to 15, got "9"',
+    });
+  });
+
   it("takes any threshold from 0 up, Infinity included, and refuses negatives and NaN", () => {
     for (const threshold of [0, 1, 0.5, 1_000_000, Number.POSITIVE_INFINITY]) {
       assert.equal(checkSettings({ threshold }).threshold, threshold);
