@@ -24,8 +24,7 @@ import { Headers } from "../core/headers.js";
 import { Request } from "../core/request.js";
 import { Response } from "../core/response.js";
 import { State } from "../core/state.js";
-import { parseUri } from "../core/uri.js";
-import { resolveLogger } from "../node/logger.js";
+import { checkConnectArguments } from "../node/client.js";
 import { type Data, decodeBinaryAsText, type ReceivedBuffer } from "../node/messages.js";
 import {
   checkOptionNames,
@@ -35,7 +34,12 @@ import {
 } from "../node/option-names.js";
 import { reviveError } from "./errors.js";
 import { deadlineAfter, Link } from "./link.js";
-import { type ConnectOptions, toWorkerOptions, writeHighWaterMark } from "./options.js";
+import {
+  type ConnectOptions,
+  checkBlockingOptionNames,
+  toWorkerOptions,
+  writeHighWaterMark,
+} from "./options.js";
 import { transferableBytes, unwireData, type WireData } from "./wire.js";
 
 /** Options of a blocking call. */
@@ -470,9 +474,11 @@ export class ClientConnection implements Iterable<Data>, Disposable {
  *   whose `code` is e.g. `ECONNREFUSED`) when the TCP connection fails.
  */
 export function connect(uri: string | URL, options: ConnectOptions = {}): ClientConnection {
-  const text = String(uri);
-  parseUri(text);
-  const link = new Link(text, toWorkerOptions(options), resolveLogger(options.logger));
+  checkBlockingOptionNames(options);
+  // The async client's checks, on this thread: before a thread is started,
+  // and with the caller's stack.
+  const { logger } = checkConnectArguments(uri, options);
+  const link = new Link(String(uri), toWorkerOptions(options), logger);
   link.waitUntil(() => link.opened !== null || link.failure !== null);
   if (link.opened === null) {
     link.shutdown();

@@ -79,12 +79,7 @@ const KNOWN_OPTIONS = optionNames(
  *   another thread.
  */
 export function toWorkerOptions(options: ConnectOptions): WorkerConnectOptions {
-  checkOptionNames(options, KNOWN_OPTIONS, "connect()");
-  for (const [name, why] of Object.entries(REFUSED_OPTIONS)) {
-    if ((options as Record<string, unknown>)[name] !== undefined) {
-      throw new TypeError(`the blocking client does not take the ${name} option: ${why}`);
-    }
-  }
+  checkBlockingOptionNames(options);
   // Out-of-range durations and sizes throw here, before a thread is started
   // for a connection that the worker's connect() would refuse anyway.
   resolveConnectionOptions(options, silentLogger);
@@ -105,6 +100,19 @@ export function toWorkerOptions(options: ConnectOptions): WorkerConnectOptions {
     );
   }
   return workerOptions;
+}
+
+/**
+ * @throws TypeError for an option unknown here (`pingIntervall`) or one the
+ *   blocking client refuses (`signal`, `socket`, …), saying why.
+ */
+export function checkBlockingOptionNames(options: ConnectOptions): void {
+  checkOptionNames(options, KNOWN_OPTIONS, "connect()");
+  for (const [name, why] of Object.entries(REFUSED_OPTIONS)) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw new TypeError(`the blocking client does not take the ${name} option: ${why}`);
+    }
+  }
 }
 
 /** Messages the worker delivers ahead of `recv()`: the read queue's bound. */

@@ -53,6 +53,30 @@ describe("sync connect() failures", () => {
     assert.throws(() => connect("not a uri"), InvalidUri);
   });
 
+  it("refuses arguments of the wrong type as the async client does, before starting a thread", () => {
+    const refused: [() => unknown, string][] = [
+      [
+        () => connect(undefined as never),
+        "connect() takes a URI, a string or a URL; got undefined",
+      ],
+      [
+        () => connect("ws://127.0.0.1:1/", { additionalHeaders: "X-A: b" as never }),
+        'additionalHeaders: headers must be [name, value] pairs, a Headers, or an object of names to values; got "X-A: b"',
+      ],
+      [
+        () => connect("ws://127.0.0.1:1/", { logger: {} as never }),
+        "logger must have error, warn, info and debug methods; error, warn, info, debug are missing",
+      ],
+      [
+        () => connect("ws://127.0.0.1:1/", { maxQueue: "16" as never }),
+        'maxQueue must be a whole number of messages from 1, or Infinity for no limit; got "16"',
+      ],
+    ];
+    for (const [attempt, message] of refused) {
+      assert.throws(attempt, { name: "TypeError", message });
+    }
+  });
+
   it("refuses an unknown option before starting a thread", () => {
     // @ts-expect-error: TypeScript rejects it at compile time.
     assert.throws(() => connect("ws://127.0.0.1:1/", { pingIntervall: 5 }), {
