@@ -1296,7 +1296,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * peer why.
    */
   terminate(): void {
-    if (!this.isLost) this.socket.destroy();
+    if (this.isLost) return;
+    this.socket.destroy();
+    // The socket reports its close a tick later. Meanwhile nothing can be
+    // written: a send(), pong() or close() in this tick must not look done.
+    if (this.protocol.state === State.OPEN) this.protocol.state = State.CLOSING;
   }
 
   /** `await using` support: closes with 1000. */

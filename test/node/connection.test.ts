@@ -767,6 +767,40 @@ describe("Connection", () => {
     }
   });
 
+  it("refuses send(), pong() and close() in the tick of terminate(), before the socket reports its close", async () => {
+    const serverGot: string[] = [];
+    const serverDone = deferred();
+    const { server, uri } = await startServer(async (ws) => {
+      try {
+        for await (const message of ws) serverGot.push(String(message));
+      } catch {
+        // The client's terminate().
+      }
+      serverDone.resolve();
+    });
+    await using _server = server;
+    const client = await connect(uri);
+    client.terminate();
+    assert.equal(client.state, State.CLOSING, "closed once the socket says so");
+    const outcomes = await Promise.allSettled([
+      client.send("after terminate()"),
+      client.send(["frag", "ments"]),
+      client.pong("p"),
+    ]);
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, "rejected");
+      assert.ok((outcome as PromiseRejectedResult).reason instanceof ConnectionClosedError);
+    }
+    // close() sends nothing now: it waits for the end, which no close frame preceded.
+    await client.close(1000);
+    assert.equal(client.closeCode, 1006);
+    const error = await client.recv().catch((e: unknown) => e);
+    assert.ok(error instanceof ConnectionClosedError);
+    assert.equal(error.sent, null, "no close frame was sent");
+    await serverDone.promise;
+    assert.deepEqual(serverGot, []);
+  });
+
   it("terminate() drops the connection without a closing handshake, on either side", async () => {
     const serverSaw = deferred<unknown>();
     const { server, uri } = await startServer(async (ws) => {
