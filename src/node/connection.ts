@@ -1287,8 +1287,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * `closeTimeout` for its close frame is not wanted. What was not written
    * yet is discarded. The connection ends as abnormally closed (1006) on
    * both sides, unless it had already closed; readers get a
-   * `ConnectionClosedError`, and {@link closed} resolves once the socket is
-   * closed. Does nothing on a connection that is closed.
+   * `ConnectionClosedError`. {@link state} is CLOSING at once, so sends
+   * reject, and {@link closed} resolves once the socket is closed. Does
+   * nothing on a connection that is closed.
    *
    * RFC 6455 §7.1.1: "To _Close the WebSocket Connection_, an endpoint
    * closes the underlying TCP connection"; without a close frame received,
