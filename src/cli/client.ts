@@ -338,6 +338,23 @@ async function untilServerReadAll(ws: ClientConnection): Promise<void> {
 
 function noop(): void {}
 
+/** Resolves once `output` drained its buffer, or can't be written to any more. */
+function writable(output: NodeJS.WritableStream): Promise<void> {
+  // Destroyed (EPIPE: its reader is gone): nothing will drain.
+  if (!output.writable) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      output.off("drain", done);
+      output.off("close", done);
+      output.off("error", done);
+      resolve();
+    };
+    output.on("drain", done);
+    output.on("close", done);
+    output.on("error", done);
+  });
+}
+
 /**
  * Connects to `uri` and relays stdin to the server and the server to stdout
  * until either side closes. Resolves with the exit code: 0 when the
@@ -396,14 +413,15 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
   });
   let linesClosed = false;
 
-  /** Prints a line; on a terminal, over the prompt, then redraws it with what was typed. */
-  const print = (text: string, prompt: boolean): void => {
-    if (!redraw) {
-      stdout.write(`${text}\n`);
-      return;
-    }
-    stdout.write(`\r\x1b[K${text}\n`);
+  /**
+   * Prints a line; on a terminal, over the prompt, then redraws it with what
+   * was typed. Returns `false` when stdout's buffer is full.
+   */
+  const print = (text: string, prompt: boolean): boolean => {
+    if (!redraw) return stdout.write(`${text}\n`);
+    const taken = stdout.write(`\r\x1b[K${text}\n`);
     if (prompt && !linesClosed) lines.prompt(true);
+    return taken;
   };
 
   let sending = Promise.resolve();
@@ -444,7 +462,13 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
 
   let ok = true;
   try {
-    for await (const message of ws) print(formatMessage(message), true);
+    for await (const message of ws) {
+      // Stdout written asynchronously (a socket, as a parent process or a
+      // supervisor may give) can't keep up with a server that floods: stop
+      // reading until it drains, so that TCP slows the server down instead
+      // of memory filling up.
+      if (!print(formatMessage(message), true)) await writable(stdout);
+    }
   } catch {
     ok = false;
   }

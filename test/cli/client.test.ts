@@ -254,6 +254,38 @@ describe("bodyExcerpt", () => {
 });
 
 describe("runClient", () => {
+  it("stops reading messages while stdout doesn't drain", TIMEOUT, async () => {
+    const serverClosed = deferred();
+    const handler: Handler = async (ws) => {
+      for (const text of ["a", "b", "c"]) await ws.send(text);
+      await ws.close(1000);
+      serverClosed.resolve();
+    };
+    await withServer(handler, async (uri) => {
+      const cli = streams(false);
+      // A stdout whose buffer is full, as a pipe or socket nobody reads.
+      let full = true;
+      const stdout = cli.io.stdout;
+      const write = stdout.write.bind(stdout) as (chunk: string) => boolean;
+      stdout.write = ((chunk: string) => {
+        write(chunk);
+        return !full;
+      }) as typeof stdout.write;
+      const running = runClient(uri, { streams: cli.io });
+      // The connection closes meanwhile: the Node layer answers the close frame by itself.
+      await serverClosed.promise;
+      await cli.waitFor("< a\n");
+      assert.equal(cli.stdout(), `Connected to ${uri}.\n< a\n`, "waiting for 'drain'");
+      full = false;
+      stdout.emit("drain");
+      assert.equal(await running, 0);
+      assert.equal(
+        cli.stdout(),
+        `Connected to ${uri}.\n< a\n< b\n< c\nConnection closed: 1000 (OK).\n`,
+      );
+    });
+  });
+
   it(
     "shows a `> ` prompt when stdin and stdout are terminals, redrawn below messages",
     TIMEOUT,
