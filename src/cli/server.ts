@@ -98,8 +98,14 @@ export async function runServer(options: ServeCommandOptions): Promise<number> {
   try {
     server = await serve(echo, serveOptions);
   } catch (error) {
+    // A server killed without closing (SIGKILL, a crash) leaves its socket
+    // file behind, and every later start fails the same way until it is gone.
+    const stale =
+      options.path !== undefined && (error as NodeJS.ErrnoException).code === "EADDRINUSE"
+        ? ` (if no server runs there, the socket file is left from one that stopped: remove ${options.path})`
+        : "";
     stderr.write(
-      `Failed to listen on ${describeAddress(options, options.port)}: ${describeError(error)}.\n`,
+      `Failed to listen on ${describeAddress(options, options.port)}: ${describeError(error)}${stale}.\n`,
     );
     return 1;
   }

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { runServer, serverUri } from "../../src/cli/server.js";
@@ -66,5 +70,29 @@ describe("runServer", () => {
     const cli = streams();
     assert.equal(await runServer({ host: "127.0.0.1", port, streams: cli.io }), 1);
     assert.match(cli.stderr(), /^Failed to listen on ws:\/\/127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    assert.doesNotMatch(cli.stderr(), /socket file/);
+  });
+
+  it("names a stale Unix socket file as the likely cause of EADDRINUSE", TIMEOUT, async () => {
+    const directory = await mkdtemp(join(tmpdir(), "cli-stale-"));
+    try {
+      // What a server killed without closing leaves behind: a socket file nothing listens on.
+      const path = join(directory, "stale.sock");
+      const killed = spawnSync(process.execPath, [
+        "-e",
+        `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`,
+      ]);
+      assert.equal(killed.signal, "SIGKILL");
+      const cli = streams();
+      assert.equal(await runServer({ host: "localhost", port: 0, path, streams: cli.io }), 1);
+      assert.match(
+        cli.stderr(),
+        new RegExp(
+          `EADDRINUSE.* \\(if no server runs there, the socket file is left from one that stopped: remove ${path.replace(/[.]/g, "\\.")}\\)\\.\n$`,
+        ),
+      );
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
