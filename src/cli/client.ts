@@ -21,9 +21,12 @@ import {
   InvalidStatus,
   InvalidUri,
   ProtocolError,
+  ProxyError,
   Response,
   SecurityError,
 } from "../index.js";
+import { resolveProxy } from "../node/proxy.js";
+import { redactProxy } from "../node/proxy-url.js";
 import { isSchemeMismatch, NOT_TLS_QUESTION, notTlsError } from "../node/tls.js";
 import { type ClientCommand, UsageError } from "./args.js";
 import { escapeControl } from "./escape.js";
@@ -338,6 +341,22 @@ async function untilServerReadAll(ws: ClientConnection): Promise<void> {
 
 function noop(): void {}
 
+/**
+ * ` through the proxy http://proxy:3128` when the connection went through
+ * one: an `ECONNREFUSED 127.0.0.1:3128` alone reads as the server's.
+ * `ProxyError`s name the proxy already.
+ */
+function throughProxy(uri: string, options: ConnectOptions, error: unknown): string {
+  if (error instanceof ProxyError || options.proxy === undefined) return "";
+  let proxy: URL | null;
+  try {
+    proxy = resolveProxy(parseUri(uri), options.proxy);
+  } catch {
+    return "";
+  }
+  return proxy === null ? "" : ` through the proxy ${escapeControl(redactProxy(proxy))}`;
+}
+
 /** Resolves once `output` drained its buffer, or can't be written to any more. */
 function writable(output: NodeJS.WritableStream): Promise<void> {
   // Destroyed (EPIPE: its reader is gone): nothing will drain.
@@ -395,7 +414,9 @@ export async function runClient(uri: string, options: ClientCommandOptions = {})
     if (hint !== undefined && message.endsWith(NOT_TLS_QUESTION)) {
       message = message.slice(0, -NOT_TLS_QUESTION.length);
     }
-    stderr.write(`Failed to connect to ${printableUri}: ${escapeControl(message)}.\n`);
+    stderr.write(
+      `Failed to connect to ${printableUri}${throughProxy(uri, connectOptions, error)}: ${escapeControl(message)}.\n`,
+    );
     if (hint !== undefined) stderr.write(`${escapeControl(hint)}\n`);
     return 1;
   }

@@ -636,4 +636,22 @@ describe("runClient", () => {
     assert.equal(cli.stdout(), "");
     assert.match(cli.stderr(), /^Failed to connect to ws:\/\/: ws:\/\/ isn't a valid URI: .*\.\n$/);
   });
+
+  it("names the proxy a connection failed through, without its credentials", TIMEOUT, async () => {
+    // Port 1 of loopback: nothing listens there, so connecting to the "proxy" is refused.
+    const cli = streams(false);
+    const connect = { proxy: "http://user:SECRET@127.0.0.1:1" };
+    assert.equal(await runClient("ws://127.0.0.1:2/", { streams: cli.io, connect }), 1);
+    assert.equal(
+      cli.stderr(),
+      "Failed to connect to ws://127.0.0.1:2/ through the proxy http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1.\n",
+    );
+    // Not without a proxy.
+    const direct = streams(false);
+    assert.equal(await runClient("ws://127.0.0.1:1/", { streams: direct.io, connect: {} }), 1);
+    assert.equal(
+      direct.stderr(),
+      "Failed to connect to ws://127.0.0.1:1/: connect ECONNREFUSED 127.0.0.1:1.\n",
+    );
+  });
 });
