@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isRegExpObject } from "./brands.js";
 import { describeValue } from "./describe-value.js";
 import {
   InvalidHandshake,
@@ -51,7 +52,7 @@ export function checkOriginsOption(value: unknown): void {
     'origins must be an array of origins (strings such as "https://example.com", regular expressions, or null for no Origin header)';
   if (!Array.isArray(value)) throw new TypeError(`${expected}; got ${describeValue(value)}`);
   const index = value.findIndex(
-    (rule: unknown) => !(rule === null || typeof rule === "string" || rule instanceof RegExp),
+    (rule: unknown) => !(rule === null || typeof rule === "string" || isRegExpObject(rule)),
   );
   if (index >= 0) {
     throw new TypeError(`${expected}; item ${index} is ${describeValue(value[index])}`);

@@ -8,6 +8,7 @@
 
 import type * as net from "node:net";
 import * as tls from "node:tls";
+import { isUrlObject } from "../core/brands.js";
 import { ClientProtocol } from "../core/client.js";
 import { describeValue, numberOptionError } from "../core/describe-value.js";
 import { InvalidMessage, ProxyError, SecurityError, TimeoutError } from "../core/errors.js";
@@ -346,7 +347,7 @@ export function checkConnectArguments(
 ): { target: WebSocketUri; headers: Headers; logger: Logger; resolved: ResolvedConnectionOptions } {
   checkOptionNames(options, CONNECT_OPTIONS, "connect()");
   // An unset environment variable (`connect(process.env.WS_URL)`) is the likely mistake.
-  if (typeof uri !== "string" && !(uri instanceof URL)) {
+  if (typeof uri !== "string" && !isUrlObject(uri)) {
     throw new TypeError(`connect() takes a URI, a string or a URL; got ${describeValue(uri)}`);
   }
   const target = parseUri(String(uri));
@@ -362,7 +363,8 @@ export function checkConnectArguments(
   checkClientFactories(options.extensions);
   checkProxySetting(options.proxy);
   const signal: unknown = options.signal;
-  if (signal != null && !(signal instanceof AbortSignal)) {
+  // What Node's own APIs check: an AbortSignal of another realm or a polyfill passes.
+  if (signal != null && !(typeof signal === "object" && "aborted" in signal)) {
     throw new TypeError(`signal must be an AbortSignal; got ${describeValue(signal)}`);
   }
   let headers: Headers;

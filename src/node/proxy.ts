@@ -14,6 +14,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { domainToASCII } from "node:url";
+import { isUrlObject } from "../core/brands.js";
 import { describeValue } from "../core/describe-value.js";
 import { InvalidUri, ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
@@ -49,10 +50,9 @@ function isProxyScheme(protocol: string): protocol is ProxyScheme {
 export function parseProxy(value: string | URL): URL {
   let url: URL;
   try {
-    url =
-      value instanceof URL
-        ? new URL(value.href)
-        : new URL(/^[a-z][a-z\d+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+    url = isUrlObject(value)
+      ? new URL(value.href)
+      : new URL(/^[a-z][a-z\d+.-]*:\/\//i.test(value) ? value : `http://${value}`);
   } catch {
     throw new InvalidUri("<proxy>", "malformed proxy URL");
   }
@@ -114,7 +114,7 @@ export function checkProxySetting(setting: unknown): void {
     setting === null ||
     typeof setting === "boolean" ||
     typeof setting === "string" ||
-    setting instanceof URL
+    isUrlObject(setting)
   ) {
     return;
   }

@@ -63,7 +63,7 @@ export function followRedirect(
   try {
     url = new URL(location, formatUri(from));
   } catch {
-    throw new InvalidUri(location, "invalid redirect location");
+    throw new InvalidUri(location, `invalid redirect location from ${redactUri(formatUri(from))}`);
   }
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";

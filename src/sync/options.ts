@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isUrlObject } from "../core/brands.js";
 import { Headers } from "../core/headers.js";
 import type { ConnectOptions as AsyncConnectOptions } from "../node/client.js";
 import { DEFAULTS, resolveConnectionOptions } from "../node/connection.js";
@@ -88,7 +89,7 @@ export function toWorkerOptions(options: ConnectOptions): WorkerConnectOptions {
     ...rest,
     // A Headers object and a URL lose their contents when cloned: send them as data.
     additionalHeaders: [...new Headers(additionalHeaders)],
-    ...(proxy === undefined ? {} : { proxy: proxy instanceof URL ? proxy.href : proxy }),
+    ...(proxy === undefined ? {} : { proxy: isUrlObject(proxy) ? proxy.href : proxy }),
     forwardLogs: logger !== null,
   };
   try {

@@ -245,12 +245,13 @@ export class WebSocket extends EventTarget {
   #extensions = "";
   #binaryType: BinaryType = "blob";
   #connection: ClientConnection | null = null;
+  /** Whether `open` was dispatched: until then, `readyState` says OPEN whatever the connection does. */
+  #openDispatched = false;
   /**
-   * Whether the receiving loop waits for the connection's next message,
-   * having dispatched those before: only then does `readyState` follow the
-   * connection to CLOSING (see {@link readyState}).
+   * Whether a `message` event is being dispatched: its listeners see OPEN
+   * whatever the connection does (see {@link readyState}).
    */
-  #awaitingMessage = false;
+  #dispatching = false;
   /** Why the connection was failed on this side after it opened, if it was. */
   #failure: { readonly error: unknown } | null = null;
   readonly #opening = new AbortController();
@@ -302,18 +303,20 @@ export class WebSocket extends EventTarget {
 
   /**
    * `CONNECTING` (0), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). It is
-   * `CLOSING` once the closing handshake started: at once when this side
-   * closes; when the server does, once the messages it sent before its close
-   * frame were dispatched, which see `OPEN`.
+   * `CLOSING` once the closing handshake started, on either side; the
+   * `message` events of what the server sent before its close frame still
+   * see `OPEN`, as their tasks come first in a browser.
    */
   get readyState(): ReadyState {
     const state = this.#readyState;
     // WebSockets standard: "When the WebSocket closing handshake is started,
     // the user agent must queue a task to change the readyState attribute's
-    // value to CLOSING": after the tasks of the messages received before it.
+    // value to CLOSING": after the tasks of the messages received before it,
+    // which see OPEN, and before any task their listeners queue.
     if (
       state === ReadyState.OPEN &&
-      this.#awaitingMessage &&
+      this.#openDispatched &&
+      !this.#dispatching &&
       this.#connection!.state !== State.OPEN
     ) {
       return ReadyState.CLOSING;
@@ -510,6 +513,7 @@ export class WebSocket extends EventTarget {
       this.#extensions = connection.response?.headers.get("Sec-WebSocket-Extensions") ?? "";
       this.#protocol = connection.subprotocol ?? "";
       this.dispatchEvent(new Event("open"));
+      this.#openDispatched = true;
     } else {
       // close() was called once connecting had succeeded, too late to abort it.
       this.#fail(this.#opening.signal.reason, CloseCode.GOING_AWAY);
@@ -528,15 +532,19 @@ export class WebSocket extends EventTarget {
   async #receive(connection: ClientConnection): Promise<unknown> {
     for (;;) {
       let message: Data;
-      this.#awaitingMessage = true;
       try {
         message = await connection.recv();
       } catch (error) {
         return error;
-      } finally {
-        this.#awaitingMessage = false;
       }
-      if (this.#readyState === ReadyState.OPEN) this.#dispatchMessage(message);
+      if (this.#readyState === ReadyState.OPEN) {
+        this.#dispatching = true;
+        try {
+          this.#dispatchMessage(message);
+        } finally {
+          this.#dispatching = false;
+        }
+      }
       await nextTask();
     }
   }

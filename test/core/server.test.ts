@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import vm from "node:vm";
 
 import {
   InvalidHandshake,
@@ -1382,6 +1383,8 @@ describe("checkOriginsOption", () => {
     checkOriginsOption(null);
     checkOriginsOption([]);
     checkOriginsOption(["https://example.com", /^https:\/\/[a-z]+\.example\.com$/, null]);
+    // A regular expression of another realm (a vm context) works with new RegExp() too.
+    checkOriginsOption([vm.runInNewContext("/^https:\\/\\/a\\.example$/")]);
   });
 
   it("refuses a single origin and other values with a TypeError naming them", () => {

@@ -386,6 +386,18 @@ describe("connect() arguments of the wrong type", () => {
     });
   }
 
+  it("takes a URL of another implementation and a signal of another realm", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    // As whatwg-url's URL (jsdom's) is: tagged "URL", with an href.
+    const foreign = { [Symbol.toStringTag]: "URL", href: uri, toString: () => uri };
+    const signal = vm.runInNewContext("new AbortController().signal", { AbortController });
+    const client = await connect(foreign as unknown as URL, { signal });
+    await client.send("hi");
+    assert.equal(await client.recv(), "hi");
+    await client.close();
+  });
+
   it("takes a null signal, as fetch() does", async () => {
     const error = await connect("ws://127.0.0.1:1/", { signal: null as never }).catch(
       (e: unknown) => e,

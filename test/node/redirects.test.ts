@@ -205,6 +205,14 @@ describe("redirects", () => {
       message:
         /^ftp:\/\/example\.com\/ isn't a valid URI: invalid redirect location from ws:\/\/127\.0\.0\.1:\d+\/: scheme isn't ws, wss, http or https$/,
     });
+    // Not a URL at all: named with the redirect too.
+    const unparsable = await redirector(() => "http://[::1");
+    await using _unparsable = unparsable.server;
+    await assert.rejects(connect(unparsable.uri), {
+      name: "InvalidUri",
+      message:
+        /^http:\/\/\[::1 isn't a valid URI: invalid redirect location from ws:\/\/127\.0\.0\.1:\d+\/$/,
+    });
     // A user name without a password: refused by parseUri(), with the redirect named.
     const userOnly = await redirector(() => "ws://user@127.0.0.1:1/");
     await using _userOnly = userOnly.server;

@@ -690,8 +690,11 @@ describe("WebSocket: closing", () => {
       const tracked = track(ws);
       const states: number[] = [];
       const dispatched = deferred();
+      const later: Promise<number>[] = [];
       ws.onmessage = (event) => {
         states.push(ws.readyState);
+        // A task the listener queues comes after the one that makes it CLOSING.
+        later.push(new Promise((resolve) => setImmediate(() => resolve(ws.readyState))));
         // Answering while OPEN, as applications do.
         if (ws.readyState === WebSocket.OPEN) ws.send(`ack:${event.data}`);
         if (states.length === 3) dispatched.resolve();
@@ -704,8 +707,13 @@ describe("WebSocket: closing", () => {
       assert.deepEqual(answers, ["ack:a", "ack:b", "ack:c"].slice(0, answers.length));
       // WebSockets standard: the task that makes it CLOSING is queued after those of the messages.
       assert.deepEqual(states, [WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN]);
-      // Then, in a later task, it is CLOSING: the server has not closed TCP yet.
-      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(await Promise.all(later), [
+        WebSocket.CLOSING,
+        WebSocket.CLOSING,
+        WebSocket.CLOSING,
+      ]);
+      // Outside of those events it is CLOSING, the close frame having arrived; the server has not
+      // closed TCP yet.
       assert.equal(ws.readyState, WebSocket.CLOSING);
       release.resolve();
       const event = await tracked.closed;
