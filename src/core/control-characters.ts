@@ -24,3 +24,11 @@ function escapeOne(character: string): string {
 export function escapeControlCharacters(text: string): string {
   return text.replace(CONTROL, escapeOne);
 }
+
+/**
+ * `text` in double quotes for an error message, as `JSON.stringify()` quotes
+ * it, with DEL and the C1 controls escaped too, which JSON leaves as they are.
+ */
+export function quoteText(text: string): string {
+  return escapeControlCharacters(JSON.stringify(text));
+}

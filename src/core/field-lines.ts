@@ -6,6 +6,7 @@
  * @module
  */
 
+import { quoteText } from "./control-characters.js";
 import { InvalidMessage } from "./errors.js";
 import {
   appendParsedField,
@@ -36,11 +37,11 @@ function parseFieldLine(bytes: Uint8Array, headers: Headers, unfoldWithin: numbe
   }
   // RFC 9112 §5: field-line = field-name ":" OWS field-value OWS
   const colon = line.indexOf(":");
-  if (colon === -1) throw new InvalidMessage(`header line without colon: ${JSON.stringify(line)}`);
+  if (colon === -1) throw new InvalidMessage(`header line without colon: ${quoteText(line)}`);
   const name = line.slice(0, colon);
   // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon"
   // and such a request MUST get a 400; isToken() rejects the whitespace.
-  if (!TOKEN.test(name)) throw new InvalidMessage(`invalid header name: ${JSON.stringify(name)}`);
+  if (!TOKEN.test(name)) throw new InvalidMessage(`invalid header name: ${quoteText(name)}`);
   let start = colon + 1;
   let end = line.length;
   while (start < end && isOws(line.charCodeAt(start))) start++;

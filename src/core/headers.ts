@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isCredentialField } from "./credential-fields.js";
 import { describeValue } from "./describe-value.js";
 import { InvalidHeaderFormat } from "./errors.js";
 import { isFieldValueChar, isToken, scanToken } from "./field-syntax.js";
@@ -454,6 +455,10 @@ function validateField(name: string, value: string): void {
   // RFC 9110 §5.5: "Field values containing CR, LF, or NUL characters are invalid
   // and dangerous"; a CRLF would end the field and start an injected one.
   const at = findInvalidValueChar(value);
-  if (at !== -1)
-    throw new InvalidHeaderFormat(name, "invalid character in header value", value, at);
+  if (at !== -1) {
+    // A token read from a file with its line feed is a common mistake: the
+    // error goes to logs, which must not get the token.
+    const shown = isCredentialField(name) ? "[redacted]" : value;
+    throw new InvalidHeaderFormat(name, "invalid character in header value", shown, at);
+  }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { quoteText } from "./control-characters.js";
 import { InvalidMessage } from "./errors.js";
 import { isToken } from "./field-syntax.js";
 import type { Headers } from "./headers.js";
@@ -32,7 +33,7 @@ export class Request {
     if (!isToken(method)) throw new InvalidMessage(`invalid request method: ${method}`);
     // A CR, LF or SP in the path would let it rewrite the request line.
     if (!isRequestTarget(path))
-      throw new InvalidMessage(`invalid request path: ${JSON.stringify(path)}`);
+      throw new InvalidMessage(`invalid request path: ${quoteText(path)}`);
     if (!isHttpVersion(version)) throw new InvalidMessage(`invalid HTTP version: ${version}`);
   }
 

@@ -12,6 +12,7 @@
  */
 
 import { ByteBuffer } from "./byte-buffer.js";
+import { quoteText } from "./control-characters.js";
 import { InvalidMessage } from "./errors.js";
 import { contentLength, readFields, readHeadLine } from "./field-lines.js";
 import { Headers } from "./headers.js";
@@ -187,7 +188,7 @@ export class ResponseParser {
       // any message that contains a Transfer-Encoding header field."
       if (length !== null) throw new InvalidMessage("both Transfer-Encoding and Content-Length");
       if (transferEncoding.toLowerCase() !== "chunked") {
-        throw new InvalidMessage(`unsupported Transfer-Encoding: ${transferEncoding}`);
+        throw new InvalidMessage(`unsupported Transfer-Encoding: ${quoteText(transferEncoding)}`);
       }
       return ResponseState.ChunkSize;
     }
@@ -210,12 +211,12 @@ export class ResponseParser {
       // Checked per digit, so that a long run of digits can't overflow.
       if (this.#body.size + size > this.#limits.maxBodySize) throw this.#tooBig();
     }
-    if (pos === 0) throw new InvalidMessage(`invalid chunk size: ${JSON.stringify(line)}`);
+    if (pos === 0) throw new InvalidMessage(`invalid chunk size: ${quoteText(line)}`);
     // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ):
     // extensions are ignored, but must be made of field-value characters.
     while (line.charCodeAt(pos) === 0x20 || line.charCodeAt(pos) === 0x09) pos++;
     if (pos < line.length && (line.charCodeAt(pos) !== 0x3b || !isReasonPhrase(line.slice(pos)))) {
-      throw new InvalidMessage(`invalid chunk size: ${JSON.stringify(line)}`);
+      throw new InvalidMessage(`invalid chunk size: ${quoteText(line)}`);
     }
     return size;
   }

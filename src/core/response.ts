@@ -5,6 +5,7 @@
  * @module
  */
 
+import { quoteText } from "./control-characters.js";
 import { InvalidMessage } from "./errors.js";
 import type { Headers } from "./headers.js";
 import { latin1Encode } from "./latin1.js";
@@ -36,7 +37,7 @@ export class Response {
       throw new InvalidMessage(`invalid status code: ${status}`);
     }
     if (!isReasonPhrase(reason)) {
-      throw new InvalidMessage(`invalid reason phrase: ${JSON.stringify(reason)}`);
+      throw new InvalidMessage(`invalid reason phrase: ${quoteText(reason)}`);
     }
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { quoteText } from "./control-characters.js";
 import { InvalidMessage } from "./errors.js";
 import { isFieldValueChar, isToken } from "./field-syntax.js";
 
@@ -81,24 +82,22 @@ function hasTargetForm(method: string, target: string): boolean {
 /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version */
 export function parseRequestLine(line: string): [method: string, target: string, version: string] {
   const parts = line.split(" ");
-  if (parts.length !== 3)
-    throw new InvalidMessage(`malformed request line: ${JSON.stringify(line)}`);
+  if (parts.length !== 3) throw new InvalidMessage(`malformed request line: ${quoteText(line)}`);
   const [method, target, version] = parts as [string, string, string];
-  if (!isToken(method))
-    throw new InvalidMessage(`invalid request method: ${JSON.stringify(method)}`);
+  if (!isToken(method)) throw new InvalidMessage(`invalid request method: ${quoteText(method)}`);
   if (!isRequestTarget(target)) {
-    throw new InvalidMessage(`invalid request target: ${JSON.stringify(target)}`);
+    throw new InvalidMessage(`invalid request target: ${quoteText(target)}`);
   }
   if (!hasTargetForm(method, target)) {
     throw new InvalidMessage(
-      `invalid request target: ${JSON.stringify(target)} is neither a path nor an absolute URI`,
+      `invalid request target: ${quoteText(target)} is neither a path nor an absolute URI`,
     );
   }
   if (EMPTY_HOST_ORIGIN.test(target)) {
-    throw new InvalidMessage(`invalid request target: ${JSON.stringify(target)} has no host`);
+    throw new InvalidMessage(`invalid request target: ${quoteText(target)} has no host`);
   }
   if (!isHttpVersion(version)) {
-    throw new InvalidMessage(`invalid HTTP version: ${JSON.stringify(version)}`);
+    throw new InvalidMessage(`invalid HTTP version: ${quoteText(version)}`);
   }
   if (!isSupportedVersion(version)) {
     throw new InvalidMessage(`unsupported HTTP version: ${version}`, 505);
@@ -115,7 +114,7 @@ export function parseRequestLine(line: string): [method: string, target: string,
 export function parseStatusLine(line: string): [status: number, reason: string] {
   const version = line.slice(0, 8);
   if (!isHttpVersion(version) || line.charCodeAt(8) !== 0x20) {
-    throw new InvalidMessage(`malformed status line: ${JSON.stringify(line)}`);
+    throw new InvalidMessage(`malformed status line: ${quoteText(line)}`);
   }
   if (!isSupportedVersion(version)) {
     throw new InvalidMessage(`unsupported HTTP version: ${version}`, 505);
@@ -127,7 +126,7 @@ export function parseStatusLine(line: string): [status: number, reason: string] 
     !(isDigit(code.charCodeAt(0)) && isDigit(code.charCodeAt(1)) && isDigit(code.charCodeAt(2))) ||
     (line.length > 12 && line.charCodeAt(12) !== 0x20)
   ) {
-    throw new InvalidMessage(`malformed status line: ${JSON.stringify(line)}`);
+    throw new InvalidMessage(`malformed status line: ${quoteText(line)}`);
   }
   const status = Number(code);
   if (status < 100 || status > 599) throw new InvalidMessage(`invalid status code: ${status}`);

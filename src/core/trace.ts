@@ -8,30 +8,13 @@
 
 import { Close } from "./close.js";
 import { escapeControlCharacters } from "./control-characters.js";
+import { isCredentialField } from "./credential-fields.js";
 import type { Frame } from "./frame.js";
 import type { Headers } from "./headers.js";
 import { Opcode } from "./opcodes.js";
 
 /** Payload bytes previewed in a description: enough to recognize a message. */
 const PREVIEW_BYTES = 48;
-
-/**
- * Header fields whose values are credentials: traces say they were there, not
- * what they held. Beyond HTTP's own, the names applications give their keys
- * and tokens (`X-Api-Key`, `X-Auth-Token`, `X-Session-Id`, …), recognized by
- * a part of the name; `Sec-WebSocket-Key` is a nonce, shown (it checks the
- * `Sec-WebSocket-Accept` in the same trace).
- */
-const CREDENTIAL_FIELDS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
-const CREDENTIAL_NAME_PART = /token|secret|passw|session|signature|credential|api-?key|auth|-key$/;
-
-function isCredentialField(name: string): boolean {
-  const lower = name.toLowerCase();
-  if (CREDENTIAL_FIELDS.has(lower)) return true;
-  // Challenges name a scheme and realm, not a secret.
-  if (lower === "www-authenticate" || lower === "proxy-authenticate") return false;
-  return lower !== "sec-websocket-key" && CREDENTIAL_NAME_PART.test(lower);
-}
 
 /**
  * A URI reference with what it may hold of credentials redacted: the user
@@ -41,7 +24,8 @@ function isCredentialField(name: string): boolean {
  * itself, is redacted whole.
  */
 export function redactTarget(target: string): string {
-  let redacted = target.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, "$1[redacted]@");
+  // Up to the last "@" before the path, as URL parsers read the user info.
+  let redacted = target.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1[redacted]@");
   const query = redacted.indexOf("?");
   if (query !== -1) {
     const parameters = redacted

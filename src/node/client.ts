@@ -478,7 +478,9 @@ export async function connect(
           throw new SecurityError(`more than ${maxRedirects} redirects`, { cause: error });
         }
         const next = followRedirect(target, location, headers);
-        logger.debug(`redirected from ${formatUri(target)} to ${formatUri(next.uri)}`);
+        logger.debug(
+          `redirected from ${redactTarget(formatUri(target))} to ${redactTarget(formatUri(next.uri))}`,
+        );
         target = next.uri;
         headers = next.headers;
         // The Unix socket serves the origin it was given for, not others.
@@ -608,7 +610,7 @@ async function tunnelSocket(
   signal: AbortSignal,
   logger: Logger,
 ): Promise<net.Socket> {
-  logger.debug(`connecting to ${formatUri(uri)} through ${redactProxy(proxy)}`);
+  logger.debug(`connecting to ${redactTarget(formatUri(uri))} through ${redactProxy(proxy)}`);
   const tunnel = await openTunnel(proxy, uri, {
     signal,
     tls: options.proxyTls,

@@ -9,8 +9,8 @@
 
 import { InvalidStatus, InvalidUri, SecurityError } from "../core/errors.js";
 import { Headers } from "../core/headers.js";
-import { redactUri } from "../core/redact-uri.js";
 import { Response } from "../core/response.js";
+import { redactTarget } from "../core/trace.js";
 import { formatUri, parseUri, type WebSocketUri } from "../core/uri.js";
 
 /** Default `maxRedirects` of `connect()`. */
@@ -63,7 +63,10 @@ export function followRedirect(
   try {
     url = new URL(location, formatUri(from));
   } catch {
-    throw new InvalidUri(location, `invalid redirect location from ${redactUri(formatUri(from))}`);
+    throw new InvalidUri(
+      location,
+      `invalid redirect location from ${redactTarget(formatUri(from))}`,
+    );
   }
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
@@ -82,12 +85,12 @@ export function followRedirect(
       : "scheme isn't ws, wss, http or https";
     throw new InvalidUri(
       url.href,
-      `invalid redirect location from ${redactUri(formatUri(from))}: ${why}`,
+      `invalid redirect location from ${redactTarget(formatUri(from))}: ${why}`,
     );
   }
   if (from.secure && !uri.secure) {
     throw new SecurityError(
-      `refusing to follow a redirect from ${formatUri(from)} to ${formatUri(uri)}, which isn't secure`,
+      `refusing to follow a redirect from ${redactTarget(formatUri(from))} to ${redactTarget(formatUri(uri))}, which isn't secure`,
     );
   }
   const sameOrigin = from.secure === uri.secure && from.host === uri.host && from.port === uri.port;

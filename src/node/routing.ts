@@ -86,6 +86,11 @@ function compile(pattern: string): Segment[] {
     if (!/^[A-Za-z_$][\w$]*$/.test(param)) {
       throw new TypeError(`invalid parameter name in route ${pattern}: ${segment}`);
     }
+    // Assigned to `params`, a plain object, `__proto__` would set its
+    // prototype instead of a parameter: the value would be lost.
+    if (param === "__proto__") {
+      throw new TypeError(`invalid parameter name in route ${pattern}: ${segment} is reserved`);
+    }
     if (names.has(param)) throw new TypeError(`repeated parameter in route ${pattern}: ${param}`);
     names.add(param);
     return { param };

@@ -87,6 +87,12 @@ describe("Headers", () => {
       assert.throws(() => new Headers(init as never), { name: "TypeError", message });
     }
     const headers = new Headers();
+    // A token read from a file with its line feed: the error, bound for logs, leaves it out.
+    assert.throws(() => headers.append("Authorization", "Bearer TOKEN\n"), {
+      name: "InvalidHeaderFormat",
+      message:
+        "invalid Authorization header: invalid character in header value at 12 in [redacted]",
+    });
     assert.throws(() => headers.append("X-A", 5 as never), {
       name: "TypeError",
       message: "header X-A must be a string; got 5",

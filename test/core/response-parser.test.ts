@@ -433,7 +433,7 @@ describe("ResponseParser", () => {
       assertInvalid(
         () => parseResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
         400,
-        "unsupported Transfer-Encoding: gzip, chunked",
+        'unsupported Transfer-Encoding: "gzip, chunked"',
       );
       assertInvalid(
         () =>

@@ -152,6 +152,9 @@ describe("describeHead", () => {
     assert.equal(head("GET /chat?key=a=b HTTP/1.1"), "GET /chat?key=[redacted] HTTP/1.1");
     assert.equal(head("GET /chat HTTP/1.1"), "GET /chat HTTP/1.1");
     assert.equal(head("GET http://h:1/a@b HTTP/1.1"), "GET http://h:1/a@b HTTP/1.1");
+    // The user info ends at the last "@" before the path, as URL parsers read it.
+    assert.equal(head("GET ws://u:p@ss@h/ HTTP/1.1"), "GET ws://[redacted]@h/ HTTP/1.1");
+    assert.equal(head("GET ws://u:p@ss@h?q HTTP/1.1"), "GET ws://[redacted]@h?[redacted] HTTP/1.1");
     // A status line's reason is the server's to choose, and no target.
     assert.equal(head("HTTP/1.1 400 Bad token=x"), "HTTP/1.1 400 Bad token=x");
     // A redirect's Location is redacted as a target is.

@@ -142,6 +142,13 @@ describe("route()", () => {
     assert.throws(() => route({ chat: handler }), TypeError);
     assert.throws(() => route({ "/a/:": handler }), TypeError);
     assert.throws(() => route({ "/a/:id/:id": handler }), TypeError);
+    // It would set the prototype of the params object, not a parameter.
+    assert.throws(() => route({ "/r/:__proto__": handler }), {
+      name: "TypeError",
+      message: "invalid parameter name in route /r/:__proto__: :__proto__ is reserved",
+    });
+    // Other names of Object.prototype's members are parameters like any other.
+    route({ "/r/:constructor/:toString": handler });
   });
 
   it("decodes a pattern's percent-encoding as it does the path's", () => {
