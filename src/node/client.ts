@@ -334,6 +334,19 @@ class OpeningDeadline {
   };
 }
 
+/** Whether `value` has what the client uses of an `AbortSignal`. */
+function isAbortSignalLike(value: unknown): boolean {
+  const signal = value as Partial<AbortSignal> | null;
+  return (
+    typeof value === "object" &&
+    signal !== null &&
+    typeof signal.aborted === "boolean" &&
+    typeof signal.throwIfAborted === "function" &&
+    typeof signal.addEventListener === "function" &&
+    typeof signal.removeEventListener === "function"
+  );
+}
+
 /**
  * @internal What {@link connect} checks before any I/O, and what it makes of
  * it: mistakes in the arguments, which no retry can fix, so that
@@ -363,8 +376,9 @@ export function checkConnectArguments(
   checkClientFactories(options.extensions);
   checkProxySetting(options.proxy);
   const signal: unknown = options.signal;
-  // What Node's own APIs check: an AbortSignal of another realm or a polyfill passes.
-  if (signal != null && !(typeof signal === "object" && "aborted" in signal)) {
+  // An AbortSignal of another realm (a vm context) passes, as what has the
+  // members used here does; `instanceof` would refuse it.
+  if (signal != null && !isAbortSignalLike(signal)) {
     throw new TypeError(`signal must be an AbortSignal; got ${describeValue(signal)}`);
   }
   let headers: Headers;

@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import type * as net from "node:net";
 import { buildBasicAuthorization } from "../core/basic-auth.js";
+import { quoteText } from "../core/control-characters.js";
 import { PayloadTooBig, ProxyError } from "../core/errors.js";
 import type { WebSocketUri } from "../core/uri.js";
 import { redactProxy } from "./proxy-url.js";
@@ -93,7 +94,5 @@ const MAX_QUOTED_LINE = 100;
  * it may be nearly 64 KiB long, and messages end up in terminals and logs.
  */
 function quoteLine(line: string): string {
-  return JSON.stringify(
-    line.length > MAX_QUOTED_LINE ? `${line.slice(0, MAX_QUOTED_LINE)}…` : line,
-  );
+  return quoteText(line.length > MAX_QUOTED_LINE ? `${line.slice(0, MAX_QUOTED_LINE)}…` : line);
 }

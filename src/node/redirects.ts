@@ -63,8 +63,10 @@ export function followRedirect(
   try {
     url = new URL(location, formatUri(from));
   } catch {
+    // The server's Location, with what it may carry of credentials redacted
+    // as a trace does: the error goes to logs.
     throw new InvalidUri(
-      location,
+      redactTarget(location),
       `invalid redirect location from ${redactTarget(formatUri(from))}`,
     );
   }
@@ -84,7 +86,7 @@ export function followRedirect(
       ? error.why
       : "scheme isn't ws, wss, http or https";
     throw new InvalidUri(
-      url.href,
+      redactTarget(url.href),
       `invalid redirect location from ${redactTarget(formatUri(from))}: ${why}`,
     );
   }

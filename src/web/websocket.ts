@@ -245,13 +245,20 @@ export class WebSocket extends EventTarget {
   #extensions = "";
   #binaryType: BinaryType = "blob";
   #connection: ClientConnection | null = null;
-  /** Whether `open` was dispatched: until then, `readyState` says OPEN whatever the connection does. */
+  /**
+   * Whether `open` was dispatched, from the next task: until then, `readyState`
+   * says OPEN whatever the connection does.
+   */
   #openDispatched = false;
   /**
-   * Whether a `message` event is being dispatched: its listeners see OPEN
-   * whatever the connection does (see {@link readyState}).
+   * Whether a `message` event is being dispatched, until the next task: its
+   * listeners and their microtasks see OPEN whatever the connection does
+   * (see {@link readyState}).
    */
   #dispatching = false;
+  readonly #dispatched = (): void => {
+    this.#dispatching = false;
+  };
   /** Why the connection was failed on this side after it opened, if it was. */
   #failure: { readonly error: unknown } | null = null;
   readonly #opening = new AbortController();
@@ -512,8 +519,11 @@ export class WebSocket extends EventTarget {
       this.#readyState = ReadyState.OPEN;
       this.#extensions = connection.response?.headers.get("Sec-WebSocket-Extensions") ?? "";
       this.#protocol = connection.subprotocol ?? "";
+      // Its listeners' microtasks see OPEN too; the tasks they queue don't.
+      setImmediate(() => {
+        this.#openDispatched = true;
+      });
       this.dispatchEvent(new Event("open"));
-      this.#openDispatched = true;
     } else {
       // close() was called once connecting had succeeded, too late to abort it.
       this.#fail(this.#opening.signal.reason, CloseCode.GOING_AWAY);
@@ -538,13 +548,15 @@ export class WebSocket extends EventTarget {
         return error;
       }
       if (this.#readyState === ReadyState.OPEN) {
+        // Until the next task, scheduled first so that it comes before any
+        // the listeners queue: those see CLOSING (a browser queued that task
+        // before theirs), while the listeners' microtasks (an async listener
+        // past its first await) see OPEN.
         this.#dispatching = true;
-        try {
-          this.#dispatchMessage(message);
-        } finally {
-          this.#dispatching = false;
-        }
+        setImmediate(this.#dispatched);
+        this.#dispatchMessage(message);
       }
+      // After the tasks the listeners queued: the next message comes after them.
       await nextTask();
     }
   }

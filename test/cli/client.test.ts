@@ -592,13 +592,13 @@ describe("runClient", () => {
       // Not a URL at all (port out of range): the error quotes it as sent.
       [
         "ws://user:SECRET@h:99999/\x9b2J",
-        `ws://user:***@h:99999/\\x9b2J isn't a valid URI: invalid redirect location from ${uri}`,
+        `ws://***@h:99999/\\x9b2J isn't a valid URI: invalid redirect location from ${uri}`,
       ],
       // A URL, but not a WebSocket URI: the error quotes it as resolved.
       // Not followed by a hint: the URI given was a ws:// one.
       [
         "ftp://user:SECRET@h/",
-        `ftp://user:***@h/ isn't a valid URI: invalid redirect location from ${uri}: scheme isn't ws, wss, http or https`,
+        `ftp://***@h/ isn't a valid URI: invalid redirect location from ${uri}: scheme isn't ws, wss, http or https`,
       ],
       [
         "ws://SECRET@h/\x9b2J",

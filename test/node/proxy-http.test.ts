@@ -193,6 +193,12 @@ describe("httpConnect()", () => {
       `invalid response from proxy http://proxy.test:3128: ${JSON.stringify(`${line.slice(0, 100)}…`)}`,
     );
     assert.ok(!error.message.includes("\x1b"));
+    // DEL and the C1 controls (CSI 0x9b) too, which JSON leaves as they are.
+    const c1 = await refusal("\x9b2J\x7fBAD\r\n\r\n");
+    assert.equal(
+      c1.message,
+      'invalid response from proxy http://proxy.test:3128: "\\x9b2J\\x7fBAD"',
+    );
   });
 
   it("rejects a response head over 64 KiB as an invalid response", async () => {

@@ -198,6 +198,16 @@ describe("redirects", () => {
     assert.ok(error instanceof InvalidStatus);
     assert.equal(error.response.status, 302);
     const invalid = await redirector(() => "ftp://example.com/");
+    // The Location's query, where tokens travel, is redacted as in traces.
+    const tokened = await redirector(() => "ftp://example.com/?token=SECRET");
+    await using _tokened = tokened.server;
+    const tokenError = await connect(tokened.uri).catch((e: unknown) => e);
+    assert.ok(tokenError instanceof InvalidUri);
+    assert.match(
+      tokenError.message,
+      /^ftp:\/\/example\.com\/\?token=\[redacted\] isn't a valid URI/,
+    );
+    assert.doesNotMatch(`${tokenError.message} ${tokenError.uri}`, /SECRET/);
     await using _invalid = invalid.server;
     // Where the URI came from, and what a Location may say: the application never wrote it.
     await assert.rejects(connect(invalid.uri), {
