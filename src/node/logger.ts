@@ -43,7 +43,7 @@ const LEVELS = ["error", "warn", "info", "debug"] as const;
 export function resolveLogger(logger: Logger | null | undefined): Logger {
   if (logger === undefined) return defaultLogger;
   if (logger === null) return silentLogger;
-  if ((typeof logger !== "object" && typeof logger !== "function") || logger === null) {
+  if (typeof logger !== "object" && typeof logger !== "function") {
     throw new TypeError(
       `logger must be an object with error, warn, info and debug methods, or null; got ${describeValue(logger)}`,
     );
