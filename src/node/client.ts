@@ -30,6 +30,7 @@ import {
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from "./connection.js";
+import { setDeadline } from "./deadline.js";
 import { type Logger, resolveLogger } from "./logger.js";
 import { CONNECT_OPTIONS, checkOptionNames } from "./option-names.js";
 import { checkProxySetting, openTunnel, type ProxySetting, resolveProxy } from "./proxy.js";
@@ -305,19 +306,16 @@ export class ClientConnection extends Connection {
 class OpeningDeadline {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout | null;
+  /** Set once {@link connect} no longer needs the deadline: it connected, or failed. */
+  private disposed = false;
 
   constructor(
     private readonly callerSignal: AbortSignal | undefined,
     timeout: number | null,
   ) {
     callerSignal?.addEventListener("abort", this.onAbort, { once: true });
-    this.timer =
-      timeout === null
-        ? null
-        : setTimeout(
-            () => this.controller.abort(new TimeoutError("timed out during the opening handshake")),
-            timeout,
-          );
+    // A deadline: a response that came in time but sits unread after a stall of the event loop counts.
+    this.timer = timeout === null ? null : setDeadline(OpeningDeadline.expire, timeout, this);
   }
 
   get signal(): AbortSignal {
@@ -325,6 +323,7 @@ class OpeningDeadline {
   }
 
   dispose(): void {
+    this.disposed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.callerSignal?.removeEventListener("abort", this.onAbort);
   }
@@ -332,6 +331,11 @@ class OpeningDeadline {
   private readonly onAbort = (): void => {
     this.controller.abort(this.callerSignal!.reason);
   };
+
+  private static expire(deadline: OpeningDeadline): void {
+    if (deadline.disposed) return;
+    deadline.controller.abort(new TimeoutError("timed out during the opening handshake"));
+  }
 }
 
 /** Whether `value` has what the client uses of an `AbortSignal`. */

@@ -26,6 +26,7 @@ import { Opcode } from "../core/opcodes.js";
 import { isPooled, recyclerOf, releaseChunk } from "../core/outgoing.js";
 import type { Event, Protocol } from "../core/protocol.js";
 import { State } from "../core/state.js";
+import { setDeadline } from "./deadline.js";
 import {
   bytesOfRead,
   connectReadingDirectly as connectDirectly,
@@ -1896,7 +1897,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   private armCloseTimer(): void {
     const timeout = this.options.closeTimeout;
     if (timeout === null || this.isLost || this.rareState?.closeTimer) return;
-    const timer = setTimeout(closeTimedOut, timeout, this);
+    // A deadline: a close frame and a FIN that came in time but sit unread after a stall count.
+    const timer = setDeadline(closeTimedOut, timeout, this);
     timer.unref();
     this.rare().closeTimer = timer;
   }
@@ -1981,6 +1983,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       connection.afterProtocolStep();
     };
     closeTimedOut = (connection) => {
+      // Closed since the timer fired, by what the peer had sent in time.
+      if (connection.isLost) return;
       connection.logger.debug(connection.logMessage("close timeout; dropping the TCP connection"));
       connection.socket.destroy();
     };

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { setDeadline } from "./deadline.js";
 import { DueQueue } from "./due-queue.js";
 
 /** What the keepalive needs from its connection. */
@@ -90,7 +91,8 @@ export class Keepalive {
       if (keepalive.waiting) return;
       keepalive.waiting = true;
       if (keepalive.pingTimeout !== null) {
-        keepalive.pongTimer = setTimeout(pongTimerFired, keepalive.pingTimeout, keepalive);
+        // A deadline: a pong that came in time but sits unread after a stall of the event loop counts.
+        keepalive.pongTimer = setDeadline(pongTimerFired, keepalive.pingTimeout, keepalive);
         // Keepalive timers never keep the process alive on their own.
         keepalive.pongTimer.unref();
       }
@@ -104,6 +106,8 @@ export class Keepalive {
       );
     };
     pongTimerFired = (keepalive) => {
+      // Cleared since it fired: the pong came, or the connection closed.
+      if (keepalive.pongTimer === null) return;
       keepalive.pongTimer = null;
       const target = keepalive.target;
       if (target !== null) keepalive.pongTimedOut(target);

@@ -50,6 +50,7 @@ import {
   type ResolvedConnectionOptions,
   resolveConnectionOptions,
 } from "./connection.js";
+import { setDeadline } from "./deadline.js";
 import { type Logger, resolveLogger } from "./logger.js";
 import { checkOptionNames, SERVE_OPTIONS, SERVER_CLOSE_OPTIONS } from "./option-names.js";
 import { matchRoute } from "./routing.js";
@@ -970,7 +971,8 @@ export class Server implements AsyncDisposable {
   };
 
   private armOpenTimer(delay: number): void {
-    this.openTimer = setTimeout(sweepHandshakes, delay, this);
+    // A deadline: a request that came in time but sits unread after a stall of the event loop counts.
+    this.openTimer = setDeadline(sweepHandshakes, delay, this);
     this.openTimer.unref();
   }
 
@@ -978,6 +980,8 @@ export class Server implements AsyncDisposable {
     constructServer = (handler, options, netServer, ownsNetServer) =>
       new Server(handler, options, netServer, ownsNetServer);
     sweepHandshakes = (server) => {
+      // Cleared since it fired: the server shut down.
+      if (server.openTimer === null) return;
       server.openTimer = null;
       const now = performance.now();
       for (const [connection, deadline] of server.handshaking) {
@@ -1068,9 +1072,14 @@ function refuse(socket: net.Socket, response: Response, closeTimeout: number | n
   if (closeTimeout === null) return;
   // Bounded like the closing handshake of a connection: a client that never
   // closes its side doesn't hold the socket.
-  const timer = setTimeout(() => socket.destroy(), closeTimeout);
+  // A deadline: a FIN that came in time but sits unread after a stall counts.
+  const timer = setDeadline(destroyUnlessClosed, closeTimeout, socket);
   timer.unref();
   socket.once("close", () => clearTimeout(timer));
+}
+
+function destroyUnlessClosed(socket: net.Socket): void {
+  if (!socket.closed) socket.destroy();
 }
 
 /** Options that only make sense when `serve()` listens itself. */
