@@ -1450,7 +1450,15 @@ describe("Connection, while the peer does not read", () => {
         // tell which ping the pong answers: the server reads them all.
         const ping = fromPeer("server", Opcode.PING, new Uint8Array(125));
         const batch = Buffer.concat(Array.from({ length: 512 }, () => ping));
-        const { written, stalled } = await writeUntilStalled(peer.socket, batch, 8 * 1024 * 1024);
+        // Patience for a loaded machine: the server reads half of what fills
+        // the loopback buffers before the peer's socket drains, and a false
+        // "stalled" would fail the test.
+        const { written, stalled } = await writeUntilStalled(
+          peer.socket,
+          batch,
+          8 * 1024 * 1024,
+          10_000,
+        );
         assert.equal(stalled, false, `${label}: the server stopped reading after ${written} bytes`);
         peer.writeFrame(Opcode.PING, "latest");
         // A message after the pings: once the handler has it, the server read them all.

@@ -32,23 +32,19 @@ describe("openTimeout", () => {
     const { server, port } = await startServer(echo, { openTimeout });
     await using _server = server;
     const first = stall(port);
-    // The second's deadline comes half an openTimeout after the first's. The
-    // first's close is seen a few event-loop turns after its deadline, and on
-    // a loaded machine a turn can come hundreds of ms late: with less room
-    // (150 ms), the second's deadline had passed too by then, in about one
-    // run in 150 under load, and the server rightly dropped both at once.
+    // The second's deadline comes half an openTimeout after the first's.
+    // Each socket's own time to its close says whether it got a whole
+    // openTimeout: checking the second when the first closes would not do,
+    // since on a loaded machine the first's close can be seen after the
+    // second's deadline too (it was, in about one run in ten under load).
     await sleep(openTimeout / 2);
     const second = stall(port);
     const firstAfter = await first.closedAfter;
-    assert.equal(
-      second.socket.destroyed,
-      false,
-      `the second handshake still has time (the first closed after ${Math.round(firstAfter)} ms)`,
-    );
     const secondAfter = await second.closedAfter;
     for (const after of [firstAfter, secondAfter]) {
       assert.ok(after >= openTimeout, `closed after ${after} ms`);
-      assert.ok(after < openTimeout + 2000, `closed after ${after} ms`);
+      // Loose: a loaded machine's event loop can come seconds late.
+      assert.ok(after < openTimeout + 5000, `closed after ${after} ms`);
     }
   });
 
