@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -47,5 +47,20 @@ describe(PAGE, { skip: process.platform === "win32" ? "no Unix sockets" : false 
       assert.deepEqual([code, signal], [0, null], `${run} run: SIGINT closes the server`);
       assert.equal(existsSync(socket), false, `${run} run: the socket file is removed`);
     }
+  });
+
+  it("opens the socket to the group, and serves on it", async () => {
+    using project = scratchProject();
+    const socket = join(project.dir, "app.sock");
+    project.writeProgram("server", example("chmod").replaceAll("/run/app/app.sock", socket));
+    project.writeProgram("client", example("connect").replaceAll("/tmp/echo.sock", socket));
+    await using server = await startNode(["server.js"], {
+      cwd: project.dir,
+      ready: /Listening on (.*)\n/,
+    });
+    assert.equal(server.ready[1], socket);
+    assert.equal((statSync(socket).mode & 0o777).toString(8), "660");
+    const client = await runNode(["client.js"], { cwd: project.dir });
+    assert.deepEqual(client, { code: 0, stdout: "Hello over a Unix socket!\n", stderr: "" });
   });
 });
