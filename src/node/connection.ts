@@ -1983,8 +1983,15 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       connection.afterProtocolStep();
     };
     closeTimedOut = (connection) => {
-      // Closed since the timer fired, by what the peer had sent in time.
-      if (connection.isLost) return;
+      // Closing on its own since the timer fired, by what the peer had sent
+      // in time: its FIN read, ours handed to the kernel ('close' comes later).
+      const socket = connection.socket;
+      if (
+        socket.destroyed ||
+        (socket.readableEnded && socket.writableEnded && socket.writableLength === 0)
+      ) {
+        return;
+      }
       connection.logger.debug(connection.logMessage("close timeout; dropping the TCP connection"));
       connection.socket.destroy();
     };

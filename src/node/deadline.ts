@@ -8,18 +8,29 @@
  * response or a close frame that arrived in time would still sit unread when
  * the timer gives up on it, and a healthy connection would be failed (1011),
  * refused or cut (1006) because the application was busy. So the verdict
- * waits for the check phase, which comes right after the poll phase of the
- * same turn of the loop: what arrived by then has been read and handled, and
- * the callback decides on the state it left. A peer that really didn't answer
- * loses one turn of the loop more, not a timeout more.
+ * waits for the check phase, which comes right after a poll phase: what
+ * arrived by then has been read and handled, and the callback decides on the
+ * state it left.
+ *
+ * Two turns of the loop, not one: a read that returns fewer bytes than it
+ * asked for ends libuv's reading of that socket for the turn, so a FIN that
+ * came right behind the last bytes (a close frame, then the TCP close) is
+ * read in the next poll. A peer that really didn't answer is noticed two
+ * turns of the loop later, not a timeout later.
+ *
+ * What arrived is not always read by then: not on a socket paused for
+ * backpressure (a full message queue), not past the 32 reads libuv makes of
+ * one socket per poll (about 2 MiB behind a backlog), and not when several
+ * round trips remain (a TLS handshake). Those cases behave as before: the
+ * timer's verdict stands.
  *
  * @module
  */
 
 /**
  * Like `setTimeout(onExpired, delay, argument)`, except that `onExpired`
- * runs in the check phase after the timer fires, once the sockets' pending
- * reads were handled; it must check whether what it waited for came
+ * runs in the second check phase after the timer fires, once the sockets'
+ * pending reads were handled; it must check whether what it waited for came
  * meanwhile. Clearing the returned timer after it fired doesn't stop
  * `onExpired`.
  */
@@ -32,5 +43,10 @@ export function setDeadline<T>(
 }
 
 function afterPendingReads<T>(onExpired: (argument: T) => void, argument: T): void {
+  setImmediate(inNextCheckPhase<T>, onExpired, argument);
+}
+
+function inNextCheckPhase<T>(onExpired: (argument: T) => void, argument: T): void {
+  // Queued from a check phase, an immediate runs in the next turn's.
   setImmediate(onExpired, argument);
 }

@@ -1079,7 +1079,9 @@ function refuse(socket: net.Socket, response: Response, closeTimeout: number | n
 }
 
 function destroyUnlessClosed(socket: net.Socket): void {
-  if (!socket.closed) socket.destroy();
+  // Closing on its own since the timer fired: the client's FIN was read, ours handed to the kernel.
+  if (socket.destroyed || (socket.readableEnded && socket.writableLength === 0)) return;
+  socket.destroy();
 }
 
 /** Options that only make sense when `serve()` listens itself. */

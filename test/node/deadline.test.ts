@@ -24,26 +24,43 @@ after(() => {
  * run before the loop polls the sockets again.
  */
 function stallEventLoop(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
+  stallUntil(performance.now() + ms);
+}
+
+/** Blocks the event loop until `performance.now()` reaches `time`. */
+function stallUntil(time: number): void {
+  while (performance.now() < time) {
     // Busy: nothing else runs.
   }
 }
 
-/** A timeout, and a stall that outlasts it by far, even on a loaded machine. */
-const TIMEOUT = 50;
+/**
+ * Keepalive: a ping and its pong take one turn of the loop, so the timeout
+ * can be short, and the stall outlasts it by far, even on a loaded machine.
+ */
+const PING_TIMEOUT = 50;
 const STALL = 250;
+/**
+ * The other timeouts also cover connecting, or the turns of the loop before
+ * the peer's answer, which a loaded machine can slow down: a generous
+ * timeout, and a stall that ends well after it.
+ */
+const TIMEOUT = 1000;
+const PAST_TIMEOUT = TIMEOUT + 200;
 
-/** A logger that keeps the warnings. */
-function warnings(): Logger & { lines: string[] } {
+/** The log lines of a level. */
+function logLines(level: "warn" | "debug"): Logger & { lines: string[] } {
   const lines: string[] = [];
   const ignore = () => {};
+  const keep = (message: string) => {
+    lines.push(message);
+  };
   return {
     lines,
     error: ignore,
-    warn: (message: string) => lines.push(message),
+    warn: level === "warn" ? keep : ignore,
     info: ignore,
-    debug: ignore,
+    debug: level === "debug" ? keep : ignore,
   };
 }
 
@@ -67,6 +84,8 @@ describe("setDeadline", () => {
     );
     // A timer due at the same time runs first: the verdict waits for the check phase.
     setTimeout(() => order.push("timer"), 1);
+    // Both due by the next timers phase, whatever millisecond each started in.
+    stallEventLoop(3);
     await done.promise;
     assert.deepEqual(order, ["timer", "deadline"]);
   });
@@ -81,10 +100,10 @@ describe("setDeadline", () => {
 
 describe("timeouts after a stall of the event loop", () => {
   it("keepalive: a pong that came in time counts (server)", async () => {
-    const logger = warnings();
+    const logger = logLines("warn");
     const { server, port } = await startServer((ws) => ws.closed.then(() => {}), {
       pingInterval: 20,
-      pingTimeout: TIMEOUT,
+      pingTimeout: PING_TIMEOUT,
       logger,
     });
     await using _server = server;
@@ -111,10 +130,10 @@ describe("timeouts after a stall of the event loop", () => {
       stallEventLoop(STALL);
       answered.resolve((await peer.readFrame())?.opcode);
     });
-    const logger = warnings();
+    const logger = logLines("warn");
     await using ws = await connect(`ws://127.0.0.1:${raw.port}`, {
       pingInterval: 20,
-      pingTimeout: TIMEOUT,
+      pingTimeout: PING_TIMEOUT,
       logger,
     });
     assert.equal(await answered.promise, Opcode.PING);
@@ -124,10 +143,12 @@ describe("timeouts after a stall of the event loop", () => {
   });
 
   it("openTimeout: a response that came in time opens the connection (client)", async () => {
+    let started = 0;
     await using raw = await rawServer(async (peer) => {
       peer.write(switchingProtocols(await peer.readHead()));
-      stallEventLoop(STALL);
+      stallUntil(started + PAST_TIMEOUT);
     });
+    started = performance.now();
     await using ws = await connect(`ws://127.0.0.1:${raw.port}`, { openTimeout: TIMEOUT });
     assert.equal(ws.state, State.OPEN);
     ws.terminate();
@@ -153,21 +174,31 @@ describe("timeouts after a stall of the event loop", () => {
     // Both ends connected, the server's open timer armed (its listener came first).
     await Promise.all([once(netServer, "connection"), once(socket, "connect")]);
     const head = peer.handshake();
-    stallEventLoop(STALL);
+    stallEventLoop(PAST_TIMEOUT);
     assert.match(await head, /^HTTP\/1\.1 101 /);
   });
 
-  it("closeTimeout: a close frame that came in time makes a clean close (client)", async () => {
+  it("closeTimeout: a close frame and a FIN that came in time make a clean close (client)", async () => {
+    let closing = 0;
     await using raw = await rawServer(async (peer) => {
       peer.write(switchingProtocols(await peer.readHead()));
       const close = await peer.readFrame();
       peer.writeFrame(Opcode.CLOSE, close!.data);
       peer.socket.end();
-      stallEventLoop(STALL);
+      // Once the FIN is out (libuv sends it from a later poll), it waits unread.
+      await once(peer.socket, "finish");
+      stallUntil(closing + PAST_TIMEOUT);
     });
-    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: TIMEOUT });
+    const logger = logLines("debug");
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`, { closeTimeout: TIMEOUT, logger });
+    closing = performance.now();
     await ws.close();
     assert.equal(ws.closeCode, 1000);
+    // The TCP close was under way: nothing left to drop.
+    assert.deepEqual(
+      logger.lines.filter((line) => line.includes("close timeout")),
+      [],
+    );
   });
 
   it("closeTimeout: a close frame that came in time makes a clean close (server)", async () => {
@@ -184,7 +215,8 @@ describe("timeouts after a stall of the event loop", () => {
     await peer.handshake();
     const close = await peer.readFrame();
     peer.writeFrame(Opcode.CLOSE, close!.data);
-    stallEventLoop(STALL);
+    // The server's close timer was armed before its close frame was read here.
+    stallEventLoop(PAST_TIMEOUT);
     assert.equal(await closeCode.promise, 1000);
     peer.socket.destroy();
   });
