@@ -1985,6 +1985,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     closeTimedOut = (connection) => {
       // Closing on its own since the timer fired, by what the peer had sent
       // in time: its FIN read, ours handed to the kernel ('close' comes later).
+      // Mostly destroyed by now; the rest is for a half-close still queued.
       const socket = connection.socket;
       if (
         socket.destroyed ||

@@ -32,21 +32,35 @@
  * runs in the second check phase after the timer fires, once the sockets'
  * pending reads were handled; it must check whether what it waited for came
  * meanwhile. Clearing the returned timer after it fired doesn't stop
- * `onExpired`.
+ * `onExpired`, which is also given the timer: the owner may have armed
+ * another one meanwhile, and only the latest should act.
  */
 export function setDeadline<T>(
-  onExpired: (argument: T) => void,
+  onExpired: (argument: T, timer: NodeJS.Timeout) => void,
   delay: number,
   argument: T,
 ): NodeJS.Timeout {
-  return setTimeout(afterPendingReads, delay, onExpired, argument);
+  const deadline: Deadline<T> = { onExpired, argument, timer: null };
+  const timer = setTimeout(afterPendingReads<T>, delay, deadline);
+  deadline.timer = timer;
+  return timer;
 }
 
-function afterPendingReads<T>(onExpired: (argument: T) => void, argument: T): void {
-  setImmediate(inNextCheckPhase<T>, onExpired, argument);
+interface Deadline<T> {
+  readonly onExpired: (argument: T, timer: NodeJS.Timeout) => void;
+  readonly argument: T;
+  timer: NodeJS.Timeout | null;
 }
 
-function inNextCheckPhase<T>(onExpired: (argument: T) => void, argument: T): void {
+function afterPendingReads<T>(deadline: Deadline<T>): void {
+  setImmediate(inNextCheckPhase<T>, deadline);
+}
+
+function inNextCheckPhase<T>(deadline: Deadline<T>): void {
   // Queued from a check phase, an immediate runs in the next turn's.
-  setImmediate(onExpired, argument);
+  setImmediate(expire<T>, deadline);
+}
+
+function expire<T>(deadline: Deadline<T>): void {
+  deadline.onExpired(deadline.argument, deadline.timer!);
 }

@@ -34,7 +34,7 @@ const pingQueues = new Map<number, DueQueue<Keepalive>>();
 
 // Set by the static block of Keepalive, where they reach its private members.
 let tick: (keepalive: Keepalive) => void;
-let pongTimerFired: (keepalive: Keepalive) => void;
+let pongTimerFired: (keepalive: Keepalive, timer: NodeJS.Timeout) => void;
 
 /** The queue of the keepalives pinging every `interval` ms, made on first use and forgotten once empty. */
 function pingQueue(interval: number): DueQueue<Keepalive> {
@@ -105,9 +105,10 @@ export class Keepalive {
         () => {},
       );
     };
-    pongTimerFired = (keepalive) => {
-      // Cleared since it fired: the pong came, or the connection closed.
-      if (keepalive.pongTimer === null) return;
+    pongTimerFired = (keepalive, timer) => {
+      // Cleared since it fired: the pong came, or the connection closed;
+      // maybe the next ping's timer is set already, which is its own verdict.
+      if (keepalive.pongTimer !== timer) return;
       keepalive.pongTimer = null;
       const target = keepalive.target;
       if (target !== null) keepalive.pongTimedOut(target);

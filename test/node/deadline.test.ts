@@ -121,6 +121,31 @@ describe("timeouts after a stall of the event loop", () => {
     peer.socket.destroy();
   });
 
+  it("keepalive: a late verdict on a ping answered in time leaves the next ping alone", async () => {
+    const logger = logLines("warn");
+    const { server, port } = await startServer(
+      async (ws) => {
+        // Longer than pingInterval: the next ping goes out before the first one's verdict.
+        for await (const message of ws) if (message === "work") stallEventLoop(40);
+      },
+      { pingInterval: 20, pingTimeout: PING_TIMEOUT, logger },
+    );
+    await using _server = server;
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    const ping = await peer.readFrame();
+    peer.writeFrame(Opcode.PONG, ping!.data);
+    peer.writeFrame(Opcode.TEXT, "work");
+    stallEventLoop(STALL);
+    for (let answered = 0; answered < 3; answered++) {
+      const next = await peer.readFrame();
+      assert.equal(next?.opcode, Opcode.PING, `got ${JSON.stringify(closePayload(next))}`);
+      peer.writeFrame(Opcode.PONG, next!.data);
+    }
+    assert.deepEqual(logger.lines, []);
+    peer.socket.destroy();
+  });
+
   it("keepalive: a pong that came in time counts (client)", async () => {
     const answered = deferred<Opcode | undefined>();
     await using raw = await rawServer(async (peer) => {
