@@ -1880,7 +1880,17 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   private captureLocalAddress(): void {
     const socket = this.socket;
     if (socket.connecting || this.rareState?.local !== undefined) return;
-    this.rare().local = addressOf(socket.localAddress, socket.localFamily, socket.localPort);
+    this.rare().local =
+      this.knownLocalAddress() ??
+      addressOf(socket.localAddress, socket.localFamily, socket.localPort);
+  }
+
+  /**
+   * The socket's local address when it is known without asking the kernel,
+   * else `null`: see `ServerConnection`.
+   */
+  protected knownLocalAddress(): AddressInfo | null {
+    return null;
   }
 
   /**

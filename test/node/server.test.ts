@@ -1018,3 +1018,108 @@ describe("bad input from the network", () => {
     await new Promise((resolve) => socket.once("close", resolve));
   });
 });
+
+describe("ServerConnection.localAddress without asking the kernel", () => {
+  /**
+   * Counts Node's `getsockname()` calls on the server's sockets while `run`
+   * runs: the system call behind `socket.localAddress`.
+   */
+  async function countingGetsockname(run: () => Promise<void>): Promise<number> {
+    const prototype = net.Socket.prototype as unknown as { _getsockname(): unknown };
+    const original = prototype._getsockname;
+    let calls = 0;
+    prototype._getsockname = function (this: net.Socket) {
+      // Node sets `server` on the sockets a server accepted, null on the others.
+      if ((this as { server?: unknown }).server != null) calls++;
+      return original.call(this);
+    };
+    try {
+      await run();
+    } finally {
+      prototype._getsockname = original;
+    }
+    return calls;
+  }
+
+  /** Opens and closes one connection; hands back the server's side of it, closed. */
+  async function closedServerSide(uri: string, connections: Promise<ServerConnection>) {
+    const ws = await connect(uri);
+    const local = ws.localAddress;
+    const connection = await connections;
+    await ws.close();
+    await connection.closed;
+    return { connection, clientPort: local?.port };
+  }
+
+  for (const host of ["127.0.0.1", "::1"]) {
+    it(`is the address of a server bound to ${host}, after close, with no system call`, async () => {
+      const serverSide = deferred<ServerConnection>();
+      const { server, port } = await startServer(
+        async (ws) => {
+          serverSide.resolve(ws);
+          await ws.closed;
+        },
+        { host },
+      );
+      await using _server = server;
+      const uri = host.includes(":") ? `ws://[${host}]:${port}` : `ws://${host}:${port}`;
+      let closed: Awaited<ReturnType<typeof closedServerSide>> | undefined;
+      const calls = await countingGetsockname(async () => {
+        closed = await closedServerSide(uri, serverSide.promise);
+      });
+      assert.equal(calls, 0);
+      const family = host.includes(":") ? "IPv6" : "IPv4";
+      assert.deepEqual(closed!.connection.localAddress, { address: host, family, port });
+      assert.equal(closed!.connection.remoteAddress?.port, closed!.clientPort);
+    });
+  }
+
+  it("gives each connection its own object", async () => {
+    const serverSides: ServerConnection[] = [];
+    const bothOpen = deferred<void>();
+    const { server, uri, port } = await startServer(async (ws) => {
+      serverSides.push(ws);
+      if (serverSides.length === 2) bothOpen.resolve();
+      await ws.closed;
+    });
+    await using _server = server;
+    await using first = await connect(uri);
+    await using second = await connect(uri);
+    await bothOpen.promise;
+    await Promise.all([first.close(), second.close()]);
+    await Promise.all(serverSides.map((ws) => ws.closed));
+    const [a, b] = serverSides.map((ws) => ws.localAddress!);
+    a!.port = 1;
+    assert.equal(b!.port, port);
+    assert.equal(serverSides[1]!.localAddress!.port, port);
+  });
+
+  it("asks the kernel for the sockets of a server given to serve()", async () => {
+    const netServer = net.createServer();
+    await new Promise<void>((resolve) => netServer.listen(0, "127.0.0.1", resolve));
+    const port = (netServer.address() as net.AddressInfo).port;
+    const serverSide = deferred<ServerConnection>();
+    const server = await serve(
+      async (ws) => {
+        serverSide.resolve(ws);
+        await ws.closed;
+      },
+      { server: netServer, logger: null },
+    );
+    try {
+      let closed: Awaited<ReturnType<typeof closedServerSide>> | undefined;
+      const calls = await countingGetsockname(async () => {
+        closed = await closedServerSide(`ws://127.0.0.1:${port}`, serverSide.promise);
+      });
+      assert.ok(calls > 0);
+      assert.deepEqual(closed!.connection.localAddress, {
+        address: "127.0.0.1",
+        family: "IPv4",
+        port,
+      });
+    } finally {
+      await server.close();
+      await new Promise((resolve) => netServer.close(resolve));
+    }
+  });
+});
