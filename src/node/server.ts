@@ -206,6 +206,8 @@ let constructServer: (
   netServer: net.Server | null,
   ownsNetServer: boolean,
 ) => Server;
+/** Addresses that bind every address of the machine (IPv4-mapped `0.0.0.0` included). */
+const WILDCARD_ADDRESSES = new Set(["::", "0.0.0.0", "::ffff:0.0.0.0"]);
 let noteBoundAddress: (server: Server, address: net.AddressInfo | string | null) => void;
 
 /** A connection accepted by {@link serve}. */
@@ -1013,7 +1015,7 @@ export class Server implements AsyncDisposable {
       // every address of the machine: each socket has its own. A Unix socket
       // (a string) has none.
       if (address === null || typeof address === "string") return;
-      if (address.address === "::" || address.address === "0.0.0.0") return;
+      if (WILDCARD_ADDRESSES.has(address.address)) return;
       server.boundAddress = {
         address: address.address,
         family: address.family,
