@@ -273,8 +273,12 @@ export class Headers implements Iterable<HeaderField> {
   getAll(name: string): string[] {
     const key = keyOf(name);
     const fields = this.#list();
-    const values: string[] = [];
-    for (let i = 0; i < fields.length; i += 2) {
+    const first = this.#indexOf(key);
+    if (first === -1) return [];
+    // Most fields come once: an array of exactly one value, where push()
+    // would allocate room for 17 (a handshake reads half a dozen fields).
+    const values = [fields[first + 1] as string];
+    for (let i = first + 2; i < fields.length; i += 2) {
       if ((fields[i] as FieldName)[1] === key) values.push(fields[i + 1] as string);
     }
     return values;
