@@ -34,7 +34,9 @@ export const silentLogger: Logger = { error: ignore, warn: ignore, info: ignore,
 const LEVELS = ["error", "warn", "info", "debug"] as const;
 
 /**
- * The logger an option designates: `undefined` gives the default, `null` silence.
+ * The logger an option designates: `undefined` gives the default, `null`
+ * silence, and any other logger is called through a wrapper that keeps its
+ * exceptions from the library (see {@link ContainedLogger}).
  *
  * @throws TypeError for anything without the four methods: a logger missing
  *   one would fail later, inside a timer or a handler's error path, where
@@ -54,5 +56,64 @@ export function resolveLogger(logger: Logger | null | undefined): Logger {
       `logger must have error, warn, info and debug methods; ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing`,
     );
   }
-  return logger;
+  return new ContainedLogger(logger);
+}
+
+/**
+ * An application's logger, called so that its failures stay its own: a
+ * logger that throws (a closed destination, a bug in a formatter) is called
+ * from event listeners, timers and the server's handling of a failed handler,
+ * where its exception would crash the process or leave a connection open and
+ * `server.close()` waiting for good. Its first failure is reported once, as a
+ * process warning; the record it failed on is dropped.
+ */
+class ContainedLogger implements Logger {
+  private failed = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  error(message: string, ...details: unknown[]): void {
+    try {
+      this.logger.error(message, ...details);
+    } catch (error) {
+      this.report("error", error);
+    }
+  }
+
+  warn(message: string, ...details: unknown[]): void {
+    try {
+      this.logger.warn(message, ...details);
+    } catch (error) {
+      this.report("warn", error);
+    }
+  }
+
+  info(message: string, ...details: unknown[]): void {
+    try {
+      this.logger.info(message, ...details);
+    } catch (error) {
+      this.report("info", error);
+    }
+  }
+
+  debug(message: string, ...details: unknown[]): void {
+    try {
+      this.logger.debug(message, ...details);
+    } catch (error) {
+      this.report("debug", error);
+    }
+  }
+
+  private report(level: (typeof LEVELS)[number], error: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    process.emitWarning(
+      `the logger's ${level}() threw (${describeError(error)}); websockets-ts drops the records it fails on and reports only this first failure`,
+      { code: "WEBSOCKETS_TS_LOGGER_FAILED" },
+    );
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
 }

@@ -887,7 +887,11 @@ export class Server implements AsyncDisposable {
     else connection.close(code).then(this.handlerDone, this.handlerDone);
   }
 
-  /** Counts a handler done, once it returned and its connection is closed. */
+  /**
+   * Counts a handler done, once it returned and its connection's closing
+   * handshake is over (its socket may close a moment later: `close()` waits
+   * for that through {@link connections}).
+   */
   private readonly handlerDone = (): void => {
     this.runningHandlers--;
     if (this.runningHandlers === 0) this.resolveHandlersDone?.();

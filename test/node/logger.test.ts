@@ -45,12 +45,72 @@ describe("silentLogger", () => {
 });
 
 describe("resolveLogger()", () => {
-  it("gives the default for undefined, silence for null, and any other logger as it is", () => {
+  it("gives the default for undefined, silence for null, and passes records to any other", () => {
     assert.equal(resolveLogger(undefined), defaultLogger);
     assert.equal(resolveLogger(null), silentLogger);
-    const custom: Logger = { error() {}, warn() {}, info() {}, debug() {} };
-    assert.equal(resolveLogger(custom), custom);
-    assert.equal(resolveLogger(console), console);
+    const calls: [string, unknown, string, unknown[]][] = [];
+    const custom: Logger = {
+      error(message, ...details) {
+        calls.push(["error", this, message, details]);
+      },
+      warn(message, ...details) {
+        calls.push(["warn", this, message, details]);
+      },
+      info(message, ...details) {
+        calls.push(["info", this, message, details]);
+      },
+      debug(message, ...details) {
+        calls.push(["debug", this, message, details]);
+      },
+    };
+    const resolved = resolveLogger(custom);
+    const cause = new Error("boom");
+    for (const level of LEVELS) resolved[level](`a ${level} record`, cause, 7);
+    // Called as methods of the application's logger: some loggers need `this`.
+    assert.deepEqual(
+      calls,
+      LEVELS.map((level) => [level, custom, `a ${level} record`, [cause, 7]]),
+    );
+  });
+
+  it("keeps a logger's exceptions from its callers, and reports the first as a warning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const records: string[] = [];
+      let failing = true;
+      const throwing: Logger = {
+        error(message) {
+          if (failing) throw new Error("destination closed");
+          records.push(message);
+        },
+        warn() {
+          throw "not an Error";
+        },
+        info() {
+          throw new TypeError("bad format");
+        },
+        debug() {
+          throw null;
+        },
+      };
+      const resolved = resolveLogger(throwing);
+      for (const level of LEVELS) assert.doesNotThrow(() => resolved[level]("dropped"));
+      failing = false;
+      resolved.error("kept");
+      assert.deepEqual(records, ["kept"]);
+      // Process warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 1);
+      assert.equal((warnings[0] as NodeJS.ErrnoException).code, "WEBSOCKETS_TS_LOGGER_FAILED");
+      assert.match(
+        warnings[0]!.message,
+        /the logger's error\(\) threw \(Error: destination closed\)/,
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("refuses what lacks any of the four methods, naming those missing", () => {
@@ -77,7 +137,16 @@ describe("resolveLogger()", () => {
       assert.throws(() => resolveLogger(logger as never), { name: "TypeError", message });
     }
     // A function with the methods, as some logging libraries export, is one.
-    const callable = Object.assign(() => {}, { error() {}, warn() {}, info() {}, debug() {} });
-    assert.equal(resolveLogger(callable as never), callable);
+    const records: string[] = [];
+    const callable = Object.assign(() => {}, {
+      error(message: string) {
+        records.push(message);
+      },
+      warn() {},
+      info() {},
+      debug() {},
+    });
+    resolveLogger(callable as never).error("taken");
+    assert.deepEqual(records, ["taken"]);
   });
 });

@@ -127,6 +127,33 @@ describe("serve()", () => {
     assert.equal(await ws.recv(), "fine");
   });
 
+  it("closes with 1011 and lets close() finish when the handler throws and the logger too", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const throwing = () => {
+        throw new Error("log destination closed");
+      };
+      const { server, uri } = await startServer(
+        async () => {
+          throw new Error("handler bug");
+        },
+        { logger: { error: throwing, warn: throwing, info: throwing, debug: throwing } },
+      );
+      const ws = await connect(uri);
+      await ws.closed;
+      assert.equal(ws.closeCode, 1011);
+      await within(server.close(), 5000, "server.close() with a handler whose logging threw");
+      assert.deepEqual(
+        warnings.map((warning) => (warning as NodeJS.ErrnoException).code),
+        ["WEBSOCKETS_TS_LOGGER_FAILED"],
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("tracks open connections and broadcasts to them", async () => {
     const joined = deferred();
     let count = 0;
