@@ -44,6 +44,7 @@ import {
   type ReceivedBytes,
   Rejection,
 } from "./messages.js";
+import { BYTES_TAKEN, bytesOf } from "./sendable-bytes.js";
 
 export type { Data, ReceivedBytes } from "./messages.js";
 
@@ -236,17 +237,19 @@ export interface RecvOptions {
 /**
  * A message for `send()`: a string (text), bytes (binary), or the fragments
  * of one message, from an iterable or an async iterable of strings or of
- * bytes. An iterable is typed with one kind of fragment: a message is text or
- * binary (RFC 6455 §5.4), and one that mixes them fails at run time.
+ * bytes. Bytes are an `ArrayBuffer` or any view of one: a `Uint8Array` (a
+ * `Buffer`), another typed array, a `DataView`; a view sends the bytes it
+ * covers. An iterable is typed with one kind of fragment: a message is text
+ * or binary (RFC 6455 §5.4), and one that mixes them fails at run time.
  */
 export type Sendable =
   | string
-  | Uint8Array
-  | ArrayBuffer
+  | ArrayBufferView
+  | ArrayBufferLike
   | Iterable<string>
-  | Iterable<Uint8Array | ArrayBuffer>
+  | Iterable<ArrayBufferView | ArrayBufferLike>
   | AsyncIterable<string>
-  | AsyncIterable<Uint8Array | ArrayBuffer>;
+  | AsyncIterable<ArrayBufferView | ArrayBufferLike>;
 
 /** Options of one `send()` call. */
 export interface SendOptions extends MessageOptions {
@@ -365,11 +368,6 @@ interface PendingPing {
   reject(error: unknown): void;
 }
 
-/** Converts `ArrayBuffer` and views to the `Uint8Array` the protocol takes. */
-function toBytes(data: Uint8Array | ArrayBuffer): Uint8Array {
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-}
-
 /**
  * Gives back the frame slots of chunks that will never be written (their
  * socket was destroyed or ended first): nothing reads them, and the slots
@@ -416,21 +414,18 @@ function copyOf(chunk: Uint8Array): Uint8Array {
 /** The payload of a ping or a pong: a string as UTF-8, or bytes. */
 function controlPayload(
   method: "ping" | "pong",
-  data: string | Uint8Array | ArrayBuffer,
+  data: string | ArrayBufferView | ArrayBufferLike,
 ): Uint8Array {
   if (typeof data === "string") return Buffer.from(data, "utf8");
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  throw new TypeError(
-    `${method}() takes a string or bytes (a Uint8Array or an ArrayBuffer); got ${kindOf(data)}`,
-  );
+  const bytes = bytesOf(data);
+  if (bytes !== null) return bytes;
+  throw new TypeError(`${method}() takes a string or bytes (${BYTES_TAKEN}); got ${kindOf(data)}`);
 }
 
 /** The bytes `message` will take, as far as is known before it is sent: 0 for an iterable. */
 function byteSize(message: Sendable): number {
   if (typeof message === "string") return Buffer.byteLength(message, "utf8");
-  if (message instanceof Uint8Array || message instanceof ArrayBuffer) return message.byteLength;
-  return 0;
+  return bytesOf(message)?.byteLength ?? 0;
 }
 
 function isIterable(value: unknown): value is Iterable<unknown> | AsyncIterable<unknown> {
@@ -851,9 +846,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   // --- Sending -----------------------------------------------------------
 
   /**
-   * Sends a message: a string as text, bytes (`Uint8Array`, `Buffer`,
-   * `ArrayBuffer`) as binary, or an iterable / async iterable of strings or of
-   * bytes as one fragmented message, a frame per item.
+   * Sends a message: a string as text, bytes (an `ArrayBuffer`, or any view
+   * of one: `Uint8Array`, `Buffer`, another typed array, `DataView`) as
+   * binary, or an iterable / async iterable of strings or of bytes as one
+   * fragmented message, a frame per item. A view sends the bytes it covers
+   * (`byteOffset` to `byteOffset + byteLength`), whatever its element type.
    *
    * Resolves once the message is queued for writing: everything sent in one
    * turn of the event loop is written together at the end of that turn, in
@@ -863,9 +860,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *
    * `{ compress: false }` skips compression for this message.
    *
-   * Bytes are not copied, as with `socket.write()`: a `Uint8Array` handed to
-   * `send()` must not be modified afterwards, since it may still be waiting
-   * to be written when the promise resolves.
+   * Bytes are not copied, as with `socket.write()`: a buffer or view handed
+   * to `send()` must not be modified afterwards, since it may still be
+   * waiting to be written when the promise resolves.
    *
    * A fragmented message holds back the messages sent after it until it is
    * complete. A `close()` called meanwhile lets it finish, and the messages
@@ -892,24 +889,24 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    */
   send(message: Sendable, options?: SendOptions): Promise<void> {
     if (this.rareState?.fragmentedSend) return this.sendAfterFragmented(message, options);
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | null;
     let isText: boolean;
     if (typeof message === "string") {
       bytes = Buffer.from(message, "utf8");
       isText = true;
-    } else if (message instanceof Uint8Array || message instanceof ArrayBuffer) {
-      bytes = toBytes(message);
-      isText = false;
-    } else if (isIterable(message) && !ArrayBuffer.isView(message)) {
-      // A Uint16Array, … is an iterable too, of numbers: refused here with
-      // its name rather than as a fragment that is not bytes.
-      return this.sendFragmented(message, options);
     } else {
-      return Promise.reject(
-        new TypeError(
-          `send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got ${kindOf(message)}`,
-        ),
-      );
+      // Before the iterables: a Float32Array, … is an iterable too, of
+      // numbers, but it is sent as the bytes it covers.
+      bytes = bytesOf(message);
+      isText = false;
+      if (bytes === null) {
+        if (isIterable(message)) return this.sendFragmented(message, options);
+        return Promise.reject(
+          new TypeError(
+            `send() takes a string, bytes (${BYTES_TAKEN}), or an iterable of them; got ${kindOf(message)}`,
+          ),
+        );
+      }
     }
     if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
     // No async frame, no await: a send that needs no drain settles with a
@@ -999,19 +996,22 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   /**
-   * Sends a binary message.
+   * Sends a binary message: the bytes of an `ArrayBuffer`, or those a view
+   * of one covers (a typed array of any element type, a `DataView`), as
+   * with {@link send}.
    *
-   * @throws TypeError (the promise rejects) unless `data` is a `Uint8Array`
-   *   or an `ArrayBuffer`: for callers without types, a string would
-   *   otherwise go out as a text message.
+   * @throws TypeError (the promise rejects) unless `data` is bytes: for
+   *   callers without types, a string would otherwise go out as a text
+   *   message.
    */
-  sendBinary(data: Uint8Array | ArrayBuffer, options?: SendOptions): Promise<void> {
-    if (!(data instanceof Uint8Array || data instanceof ArrayBuffer)) {
+  sendBinary(data: ArrayBufferView | ArrayBufferLike, options?: SendOptions): Promise<void> {
+    const bytes = bytesOf(data);
+    if (bytes === null) {
       return Promise.reject(
-        new TypeError(`sendBinary() takes a Uint8Array or an ArrayBuffer; got ${kindOf(data)}`),
+        new TypeError(`sendBinary() takes bytes (${BYTES_TAKEN}); got ${kindOf(data)}`),
       );
     }
-    return this.send(toBytes(data), options);
+    return this.send(bytes, options);
   }
 
   private async sendFragmented(
@@ -1067,24 +1067,17 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
         }
         if (item === STOPPED) break;
         // Typed by send()'s signature, checked below for callers without types.
-        const fragment = item as string | Uint8Array | ArrayBuffer;
-        const isText = typeof fragment === "string";
-        if (!isText && !(fragment instanceof Uint8Array || fragment instanceof ArrayBuffer)) {
-          throw new TypeError(
-            `fragments must be strings or bytes (Uint8Array or ArrayBuffer); got ${kindOf(fragment)}`,
-          );
-        }
-        if (kind !== null && (kind === "text") !== isText) {
-          throw new TypeError("a fragmented message mixes strings and bytes");
-        }
-        let bytes: Uint8Array;
-        if (isText) {
+        const isText = typeof item === "string";
+        let bytes: Uint8Array | null;
+        if (typeof item === "string") {
+          if (kind === "binary")
+            throw new TypeError("a fragmented message mixes strings and bytes");
           // RFC 6455 §5.6: the message is UTF-8 as a whole, not each frame. A
           // string may end between the two halves of a surrogate pair (one
           // split by code units, `"x😀".split("")`): encoded on its own, each
           // half would become U+FFFD. The high one waits for the next string,
           // as in WHATWG's TextEncoderStream.
-          let text = highSurrogate === "" ? fragment : highSurrogate + fragment;
+          let text = highSurrogate === "" ? item : highSurrogate + item;
           const last = text.charCodeAt(text.length - 1);
           if (last >= 0xd800 && last <= 0xdbff) {
             highSurrogate = text.slice(-1);
@@ -1094,7 +1087,13 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
           }
           bytes = Buffer.from(text, "utf8");
         } else {
-          bytes = toBytes(fragment);
+          bytes = bytesOf(item);
+          if (bytes === null) {
+            throw new TypeError(
+              `fragments must be strings or bytes (${BYTES_TAKEN}); got ${kindOf(item)}`,
+            );
+          }
+          if (kind === "text") throw new TypeError("a fragmented message mixes strings and bytes");
         }
         if (this.protocol.state !== State.OPEN) break;
         if (kind === null) {
@@ -1184,14 +1183,15 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   /**
    * Sends a ping and resolves with the round-trip time in milliseconds once
    * the matching pong arrives. `data` is a string (sent as UTF-8) or bytes
-   * (`Uint8Array`, `ArrayBuffer`); without it, 4 random bytes identify the ping.
+   * (an `ArrayBuffer`, a typed array, a `DataView`: the bytes it covers);
+   * without it, 4 random bytes identify the ping.
    *
    * @throws ConcurrencyError if a ping with the same data is awaiting its pong.
    * @throws ConnectionClosed when the connection is closing or closed.
    * @throws TypeError for `data` that is neither a string nor bytes.
    * @throws InvalidState for `data` over 125 bytes (RFC 6455 §5.5).
    */
-  async ping(data?: string | Uint8Array | ArrayBuffer): Promise<number> {
+  async ping(data?: string | ArrayBufferView | ArrayBufferLike): Promise<number> {
     const payload =
       data === undefined
         ? globalThis.crypto.getRandomValues(new Uint8Array(4))
@@ -1222,7 +1222,7 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * @throws TypeError for `data` that is neither a string nor bytes.
    * @throws InvalidState for `data` over 125 bytes (RFC 6455 §5.5).
    */
-  async pong(data: string | Uint8Array | ArrayBuffer = new Uint8Array(0)): Promise<void> {
+  async pong(data: string | ArrayBufferView | ArrayBufferLike = new Uint8Array(0)): Promise<void> {
     const payload = controlPayload("pong", data);
     if (this.state !== State.OPEN) await this.throwNotOpen();
     this.protocol.sendPong(payload);

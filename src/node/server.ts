@@ -1219,16 +1219,20 @@ function peerLabel(socket: net.Socket): string {
 }
 
 /**
- * Sends `message` to every open connection among `connections`, without
- * waiting for any of them: a slow or closing connection does not hold up the
- * others, and errors on one connection are ignored.
+ * Sends `message`, a string or bytes as for `Connection.send()`, to every
+ * open connection among `connections`, without waiting for any of them: a
+ * slow or closing connection does not hold up the others, and errors on one
+ * connection are ignored.
  *
  * A connection whose unsent bytes already exceed its `writeHighWaterMark`
  * is skipped: it does not get this message. Broadcasting thus never buffers
  * without bound for a client that reads too slowly; to deliver every message
  * to every client, `await ws.send()` to each one in its own task instead.
  */
-export function broadcast(connections: Iterable<Connection>, message: string | Uint8Array): void {
+export function broadcast(
+  connections: Iterable<Connection>,
+  message: string | ArrayBufferView | ArrayBufferLike,
+): void {
   for (const connection of connections) {
     if (connection.state !== State.OPEN || isBackedUp(connection)) continue;
     connection.send(message).catch(() => {});

@@ -23,7 +23,7 @@ import {
 } from "../../src/node/connection.js";
 import { silentLogger } from "../../src/node/logger.js";
 import { type ServerConnection, serve } from "../../src/node/server.js";
-import { concat } from "../helpers/bytes.js";
+import { concat, coveredBytes, offsetViews } from "../helpers/bytes.js";
 import { fromPeer } from "../helpers/protocol.js";
 import { acceptRaw, closePayload, RawPeer, rawServer, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
@@ -294,39 +294,51 @@ describe("Connection", () => {
   it("refuses a fragmented message that mixes text and bytes, and fails the connection", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
-    const ws = await connect(uri);
-    await assert.rejects(ws.send(["text", Buffer.from("bytes")] as never), TypeError);
-    await ws.closed;
-    assert.equal(ws.protocol.closeSent?.code, 1011);
+    for (const mixed of [
+      ["text", Buffer.from("bytes")],
+      [new Float32Array([1]), "text"],
+    ]) {
+      const ws = await connect(uri);
+      await assert.rejects(ws.send(mixed as never), {
+        name: "TypeError",
+        message: "a fragmented message mixes strings and bytes",
+      });
+      await ws.closed;
+      assert.equal(ws.protocol.closeSent?.code, 1011);
+    }
   });
 
   it("refuses what it cannot send", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
     await using ws = await connect(uri);
-    await assert.rejects(ws.send(42 as never), TypeError);
-    await assert.rejects(ws.send([42] as never), {
+    const bytes = "an ArrayBuffer, a typed array such as Uint8Array, or a DataView";
+    await assert.rejects(ws.send(42 as never), {
       name: "TypeError",
-      message: "fragments must be strings or bytes (Uint8Array or ArrayBuffer); got a number",
+      message: `send() takes a string, bytes (${bytes}), or an iterable of them; got a number`,
     });
-    // Not reported as mixing strings and bytes: it is neither.
-    await assert.rejects(ws.send([new Uint16Array([1])] as never), /; got a Uint16Array$/);
-    // Typed arrays other than Uint8Array are iterables of numbers, not of fragments.
-    await assert.rejects(ws.send(new Uint16Array([1, 2]) as never), {
+    // Not bytes, though it holds some: a Blob is read asynchronously.
+    await assert.rejects(ws.send(new Blob(["abc"]) as never), {
       name: "TypeError",
-      message: /^send\(\) takes .*a Uint8Array or an ArrayBuffer.*; got a Uint16Array$/,
+      message: `send() takes a string, bytes (${bytes}), or an iterable of them; got a Blob`,
     });
-    await assert.rejects(ws.send(new DataView(new ArrayBuffer(2)) as never), /got a DataView$/);
-    await assert.rejects(ws.send({} as never), /got an Object$/);
-    await assert.rejects(ws.ping(new Uint16Array([1]) as never), {
+    await assert.rejects(ws.send(null as never), /; got null$/);
+    await assert.rejects(ws.send({} as never), /; got an Object$/);
+    // An iterable of numbers is not one of fragments, as a typed array is not.
+    await assert.rejects(ws.send([1, 2, 3] as never), {
       name: "TypeError",
-      message: /^ping\(\) takes a string or bytes .*; got a Uint16Array$/,
+      message: `fragments must be strings or bytes (${bytes}); got a number`,
+    });
+    await assert.rejects(ws.send([new Blob([])] as never), /^TypeError: fragments .*; got a Blob$/);
+    await assert.rejects(ws.ping(new Blob(["a"]) as never), {
+      name: "TypeError",
+      message: `ping() takes a string or bytes (${bytes}); got a Blob`,
     });
     await assert.rejects(ws.pong(42 as never), /^TypeError: pong\(\) takes .*; got a number$/);
     // Callers without types: the method names the kind of message, whatever is passed.
     await assert.rejects(ws.sendBinary("abc" as never), {
       name: "TypeError",
-      message: "sendBinary() takes a Uint8Array or an ArrayBuffer; got a string",
+      message: `sendBinary() takes bytes (${bytes}); got a string`,
     });
     await assert.rejects(ws.sendText(new Uint8Array([0x61]) as never), {
       name: "TypeError",
@@ -352,6 +364,119 @@ describe("Connection", () => {
     assert.equal(ws.state, State.OPEN);
     // A close code is an integer: 3000.5 is refused, not sent as 3000.
     await assert.rejects(ws.close(3000.5), /invalid close code: 3000\.5/);
+    await ws.send("still open");
+    assert.equal(await ws.recv(), "still open");
+  });
+
+  it("sends a typed array or a DataView as the bytes it covers: a message, fragments, sendBinary(), ping(), pong()", async () => {
+    const accepted = deferred<RawPeer>();
+    await using raw = await rawServer((peer) => {
+      void acceptRaw(peer).then(() => accepted.resolve(peer));
+    });
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`);
+    const peer = await accepted.promise;
+    /** The frames of the next message, or the next control frame, as [opcode, payload]. */
+    async function nextFrames(): Promise<[Opcode, number[]][]> {
+      const frames: [Opcode, number[]][] = [];
+      for (;;) {
+        const frame = await within(peer.readFrame(), 10_000, "a frame");
+        assert.ok(frame !== null);
+        frames.push([frame.opcode, [...frame.data]]);
+        if (frame.fin) return frames;
+      }
+    }
+    const views = offsetViews();
+    const covered = views.map(coveredBytes);
+    for (const [i, view] of views.entries()) {
+      const name = view.constructor.name;
+      await ws.send(view);
+      assert.deepEqual(await nextFrames(), [[Opcode.BINARY, covered[i]]], `send(${name})`);
+      await ws.sendBinary(view);
+      assert.deepEqual(await nextFrames(), [[Opcode.BINARY, covered[i]]], `sendBinary(${name})`);
+      const pinging = ws.ping(view);
+      assert.deepEqual(await nextFrames(), [[Opcode.PING, covered[i]]], `ping(${name})`);
+      peer.writeFrame(Opcode.PONG, new Uint8Array(covered[i]!));
+      assert.ok((await within(pinging, 10_000, "the pong")) >= 0);
+      await ws.pong(view);
+      assert.deepEqual(await nextFrames(), [[Opcode.PONG, covered[i]]], `pong(${name})`);
+    }
+    // A fragment may be any view, from a sync or an async iterable.
+    const fragmented: [Opcode, number[]][] = [
+      [Opcode.BINARY, covered[0]!],
+      [Opcode.CONT, covered[1]!],
+      [Opcode.CONT, covered[2]!],
+      [Opcode.CONT, []],
+    ];
+    await ws.send(views);
+    assert.deepEqual(await nextFrames(), fragmented, "an array of views");
+    async function* generated() {
+      yield* views;
+    }
+    await ws.send(generated());
+    assert.deepEqual(await nextFrames(), fragmented, "an async generator of views");
+    // A SharedArrayBuffer is taken as an ArrayBuffer is, as a view of one already was.
+    const shared = new SharedArrayBuffer(8);
+    new Uint8Array(shared).set([1, 2, 3, 4, 5, 6, 7, 8]);
+    await ws.send(shared);
+    assert.deepEqual(await nextFrames(), [[Opcode.BINARY, [1, 2, 3, 4, 5, 6, 7, 8]]]);
+    await ws.send([new Int16Array(shared, 2, 1), shared]);
+    assert.deepEqual(await nextFrames(), [
+      [Opcode.BINARY, [3, 4]],
+      [Opcode.CONT, [1, 2, 3, 4, 5, 6, 7, 8]],
+      [Opcode.CONT, []],
+    ]);
+    await ws.pong(shared);
+    assert.deepEqual(await nextFrames(), [[Opcode.PONG, [1, 2, 3, 4, 5, 6, 7, 8]]]);
+    const closing = ws.close();
+    assert.equal((await within(peer.readFrame(), 10_000, "the close frame"))?.opcode, Opcode.CLOSE);
+    peer.socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
+    await closing;
+    assert.equal(ws.closeCode, 1000);
+  });
+
+  it("sends the samples of a Float32Array over part of a larger buffer, compressed or not", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      // The server sends views too: its samples, back as it read them.
+      for await (const message of ws) {
+        const bytes = message as Uint8Array;
+        const samples = new Float32Array(bytes.byteLength / 4 + 2);
+        new Uint8Array(samples.buffer, 4, bytes.byteLength).set(bytes);
+        await ws.send(samples.subarray(1, -1));
+      }
+    });
+    await using _server = server;
+    const buffer = new ArrayBuffer(4 * 1002);
+    const samples = new Float32Array(buffer, 4, 1000);
+    samples.forEach((_, i) => {
+      samples[i] = Math.sin(i / 10);
+    });
+    for (const compression of [undefined, null]) {
+      await using ws = await connect(uri, { compression });
+      assert.equal(ws.response?.headers.has("Sec-WebSocket-Extensions"), compression === undefined);
+      await ws.send(samples);
+      const received = await ws.recvBinary();
+      assert.equal(received.byteLength, 4000);
+      // A copy of its own: the received bytes need not start at a multiple of 4.
+      assert.deepEqual(new Float32Array(new Uint8Array(received).buffer), samples);
+    }
+  });
+
+  it("refuses a ping or a pong over 125 bytes from a view as from a Uint8Array", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const refusal = await outcome(ws.ping(new Uint8Array(126)));
+    assert.ok(refusal instanceof InvalidState);
+    // 128 bytes, and 126 of a larger buffer.
+    for (const view of [new Float32Array(32), new DataView(new ArrayBuffer(200), 10, 126)]) {
+      for (const control of [ws.ping(view), ws.pong(view)]) {
+        const error = await outcome(control);
+        assert.ok(error instanceof InvalidState);
+        assert.equal(error.message, refusal.message);
+      }
+    }
+    // 125 bytes of a larger buffer, which the limit is not about.
+    assert.ok((await ws.ping(new DataView(new ArrayBuffer(200), 10, 125))) >= 0);
     await ws.send("still open");
     assert.equal(await ws.recv(), "still open");
   });

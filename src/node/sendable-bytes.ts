@@ -1,0 +1,34 @@
+/**
+ * What the async and the blocking clients take as bytes to send: any
+ * `ArrayBufferView` (a typed array of any element type, a `DataView`, a
+ * `Buffer`) and any `ArrayBuffer`, as the browser's `WebSocket`, `ws` and
+ * Python's `websockets` (any bytes-like object) do.
+ *
+ * @module
+ */
+
+import { isAnyArrayBuffer } from "node:util/types";
+
+/** How error messages name the bytes that are taken. */
+export const BYTES_TAKEN = "an ArrayBuffer, a typed array such as Uint8Array, or a DataView";
+
+/**
+ * The bytes of `data` as the `Uint8Array` the protocol takes, over the same
+ * memory (not a copy), or `null` when `data` is not bytes.
+ *
+ * A view goes out as the bytes it covers, `byteOffset` to
+ * `byteOffset + byteLength`, whatever its element type: a `Float32Array` of
+ * samples is sent as its bytes (in the machine's byte order, as the browser
+ * sends it), not refused as an iterable of numbers. A `SharedArrayBuffer` is
+ * taken as an `ArrayBuffer` is, as a view of one already was: the application
+ * must not write to it until the bytes are written, as with any buffer sent.
+ */
+export function bytesOf(data: unknown): Uint8Array | null {
+  // Most bytes sent are a Uint8Array (a Buffer): as they are, no new object.
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // isAnyArrayBuffer(), unlike instanceof, also knows buffers of another realm (vm, a worker's).
+  if (isAnyArrayBuffer(data)) return new Uint8Array(data);
+  return null;
+}

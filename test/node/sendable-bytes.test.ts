@@ -1,0 +1,52 @@
+/** What the clients take as bytes to send; over sockets in connection.test.ts and sync/client.test.ts. */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { describe, it } from "node:test";
+import { runInNewContext } from "node:vm";
+import { bytesOf } from "../../src/node/sendable-bytes.js";
+import { coveredBytes, offsetViews } from "../helpers/bytes.js";
+
+describe("bytesOf()", () => {
+  it("gives a Uint8Array, a Buffer included, as it is", () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    assert.equal(bytesOf(bytes), bytes);
+    const buffer = Buffer.from("abc");
+    assert.equal(bytesOf(buffer), buffer);
+  });
+
+  it("gives the bytes a view covers over the same memory, not a copy", () => {
+    for (const view of offsetViews()) {
+      const bytes = bytesOf(view);
+      assert.ok(bytes instanceof Uint8Array, view.constructor.name);
+      assert.equal(bytes.buffer, view.buffer);
+      assert.equal(bytes.byteOffset, view.byteOffset);
+      assert.equal(bytes.byteLength, view.byteLength);
+      assert.deepEqual([...bytes], coveredBytes(view));
+    }
+  });
+
+  it("gives all of an ArrayBuffer or a SharedArrayBuffer, over the same memory", () => {
+    for (const buffer of [new ArrayBuffer(3), new SharedArrayBuffer(3)]) {
+      const bytes = bytesOf(buffer);
+      assert.ok(bytes !== null);
+      assert.equal(bytes.buffer, buffer);
+      assert.equal(bytes.byteLength, 3);
+    }
+  });
+
+  it("knows views and buffers of another realm", () => {
+    const [view, buffer] = runInNewContext(
+      "[new Float32Array(new ArrayBuffer(16), 4, 2), new ArrayBuffer(5)]",
+    ) as [Float32Array, ArrayBuffer];
+    assert.equal(bytesOf(view)?.byteLength, 8);
+    assert.equal(bytesOf(view)?.byteOffset, 4);
+    assert.equal(bytesOf(buffer)?.byteLength, 5);
+  });
+
+  it("is null for what is not bytes", () => {
+    for (const value of [null, undefined, 3, "abc", [1, 2, 3], {}, new Blob(["abc"])]) {
+      assert.equal(bytesOf(value), null, String(value));
+    }
+  });
+});
