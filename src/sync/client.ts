@@ -32,6 +32,7 @@ import {
   type OptionNames,
   optionNames,
 } from "../node/option-names.js";
+import { BYTES_TAKEN, bytesOf } from "../node/sendable-bytes.js";
 import { reviveError } from "./errors.js";
 import { deadlineAfter, Link } from "./link.js";
 import {
@@ -85,15 +86,17 @@ const PING_OPTIONS: OptionNames = optionNames(PING_OPTION_NAMES);
 /**
  * A message for {@link ClientConnection.send}: a string (text), bytes
  * (binary), or an iterable of strings or of bytes sent as one fragmented
- * message, a frame per item. An iterable is typed with one kind of fragment,
+ * message, a frame per item. Bytes are an `ArrayBuffer` or any view of one:
+ * a `Uint8Array` (a `Buffer`), another typed array, a `DataView`; a view
+ * sends the bytes it covers. An iterable is typed with one kind of fragment,
  * as for the async client: one that mixes them fails at run time.
  */
 export type Sendable =
   | string
-  | Uint8Array
-  | ArrayBuffer
+  | ArrayBufferView
+  | ArrayBufferLike
   | Iterable<string>
-  | Iterable<Uint8Array | ArrayBuffer>;
+  | Iterable<ArrayBufferView | ArrayBufferLike>;
 
 /** Payload, transfer list and size of a message about to be posted. */
 interface Outgoing {
@@ -102,57 +105,53 @@ interface Outgoing {
   readonly size: number;
 }
 
-function wireOne(
-  data: string | Uint8Array | ArrayBuffer,
-  transfer: ArrayBuffer[],
-): [WireData, number] {
+/**
+ * `data` as it crosses to the worker thread, and its size in bytes; `null`
+ * when `data` is neither a string nor bytes.
+ */
+function wireOne(data: unknown, transfer: ArrayBuffer[]): [WireData, number] | null {
   if (typeof data === "string") return [data, Buffer.byteLength(data)];
-  // The application keeps its buffer: copy the bytes once, then move the copy.
-  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+  const bytes = bytesOf(data);
+  return bytes === null ? null : [wireBytes(bytes, transfer), bytes.byteLength];
+}
+
+/** `bytes` as they cross to the worker thread, in a buffer added to `transfer`. */
+function wireBytes(bytes: Uint8Array, transfer: ArrayBuffer[]): ArrayBuffer {
+  // The application keeps its buffer: copy the bytes the view covers once
+  // (those only, not the rest of a larger buffer), then move the copy.
   const buffer = transferableBytes(bytes, false);
   transfer.push(buffer);
-  return [buffer, bytes.byteLength];
+  return buffer;
 }
 
 function toOutgoing(message: Sendable): Outgoing {
   const transfer: ArrayBuffer[] = [];
-  if (
-    typeof message === "string" ||
-    message instanceof Uint8Array ||
-    message instanceof ArrayBuffer
-  ) {
-    const [wire, size] = wireOne(message, transfer);
-    return { message: wire, transfer, size };
-  }
-  // A Uint16Array, … is an iterable too, of numbers: refused with its name,
-  // as the async client does, rather than as a fragment that is not bytes.
-  if (
-    typeof message !== "object" ||
-    message === null ||
-    !(Symbol.iterator in message) ||
-    ArrayBuffer.isView(message)
-  ) {
+  // Before the iterables: a Float32Array, … is an iterable too, of numbers,
+  // but it is sent as the bytes it covers, as by the async client.
+  const one = wireOne(message, transfer);
+  if (one !== null) return { message: one[0], transfer, size: one[1] };
+  if (typeof message !== "object" || message === null || !(Symbol.iterator in message)) {
     throw new TypeError(
-      `send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got ${kindOf(message)}`,
+      `send() takes a string, bytes (${BYTES_TAKEN}), or an iterable of them; got ${kindOf(message)}`,
     );
   }
   const fragments: WireData[] = [];
   let total = 0;
   let isText: boolean | null = null;
   for (const fragment of message as Iterable<unknown>) {
-    const fragmentIsText = typeof fragment === "string";
-    if (!fragmentIsText && !(fragment instanceof Uint8Array || fragment instanceof ArrayBuffer)) {
+    const wired = wireOne(fragment, transfer);
+    if (wired === null) {
       throw new TypeError(
-        `fragments must be strings or bytes (Uint8Array or ArrayBuffer); got ${kindOf(fragment)}`,
+        `fragments must be strings or bytes (${BYTES_TAKEN}); got ${kindOf(fragment)}`,
       );
     }
+    const fragmentIsText = typeof fragment === "string";
     if (isText !== null && isText !== fragmentIsText) {
       throw new TypeError("a fragmented message mixes strings and bytes");
     }
     isText = fragmentIsText;
-    const [wire, size] = wireOne(fragment, transfer);
-    fragments.push(wire);
-    total += size;
+    fragments.push(wired[0]);
+    total += wired[1];
   }
   return { message: fragments, transfer, size: total };
 }
@@ -301,9 +300,11 @@ export class ClientConnection implements Iterable<Data>, Disposable {
   // --- Sending -----------------------------------------------------------
 
   /**
-   * Sends a message: a string as text, bytes (`Uint8Array`, `Buffer`,
-   * `ArrayBuffer`) as binary, or an iterable of strings or of bytes as one
-   * fragmented message, a frame per item.
+   * Sends a message: a string as text, bytes (an `ArrayBuffer`, or any view
+   * of one: `Uint8Array`, `Buffer`, another typed array, `DataView`) as
+   * binary, or an iterable of strings or of bytes as one fragmented message,
+   * a frame per item. A view sends the bytes it covers (`byteOffset` to
+   * `byteOffset + byteLength`), whatever its element type.
    *
    * Returns once the message is handed over to the worker thread, which
    * writes it in order; when more than `writeHighWaterMark` bytes are
@@ -353,10 +354,16 @@ export class ClientConnection implements Iterable<Data>, Disposable {
     this.send(text, options);
   }
 
-  /** Sends a binary message. */
-  sendBinary(data: Uint8Array | ArrayBuffer, options: SendOptions = {}): void {
-    if (!(data instanceof Uint8Array || data instanceof ArrayBuffer)) {
-      throw new TypeError("sendBinary() takes a Uint8Array or an ArrayBuffer");
+  /**
+   * Sends a binary message: the bytes of an `ArrayBuffer`, or those a view
+   * of one covers (a typed array of any element type, a `DataView`).
+   *
+   * @throws TypeError unless `data` is bytes: for callers without types, a
+   *   string would otherwise go out as a text message.
+   */
+  sendBinary(data: ArrayBufferView | ArrayBufferLike, options: SendOptions = {}): void {
+    if (bytesOf(data) === null) {
+      throw new TypeError(`sendBinary() takes bytes (${BYTES_TAKEN}); got ${kindOf(data)}`);
     }
     this.send(data, options);
   }
@@ -365,7 +372,8 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * Sends a ping and blocks until the matching pong arrives; returns the
    * round-trip time in milliseconds, as measured by the worker on the wire.
    * Without `data`, 4 random bytes identify the ping; `data` may be a string
-   * (sent as UTF-8) or bytes, at most 125 bytes.
+   * (sent as UTF-8) or bytes (an `ArrayBuffer`, a typed array, a `DataView`:
+   * the bytes it covers), at most 125 bytes.
    *
    * @throws TypeError for `data` that is neither a string nor bytes.
    * @throws InvalidState for `data` over 125 bytes.
@@ -374,26 +382,24 @@ export class ClientConnection implements Iterable<Data>, Disposable {
    * @throws ConnectionClosed when the connection is closed.
    * @throws TypeError for an unknown option.
    */
-  ping(data?: string | Uint8Array | ArrayBuffer, options: PingOptions = {}): number {
+  ping(data?: string | ArrayBufferView | ArrayBufferLike, options: PingOptions = {}): number {
     checkOptionNames(options, PING_OPTIONS, "ping()");
     const deadline = deadlineAfter(options.timeout);
-    // TypeError, as from the async client; unchecked, wireOne() would turn a
-    // number into that many zero bytes (5e8 of them for ping(5e8)).
-    if (
-      data !== undefined &&
-      !(typeof data === "string" || data instanceof Uint8Array || data instanceof ArrayBuffer)
-    ) {
-      throw new TypeError("ping() takes a string or bytes");
+    // TypeError, as from the async client, before anything is copied.
+    const bytes = data === undefined || typeof data === "string" ? null : bytesOf(data);
+    if (data !== undefined && typeof data !== "string" && bytes === null) {
+      throw new TypeError(`ping() takes a string or bytes (${BYTES_TAKEN}); got ${kindOf(data)}`);
     }
     const link = this.link;
     link.poll();
     if (link.closed !== null) throw reviveError(link.closed.error, this.ping);
-    const size = typeof data === "string" ? Buffer.byteLength(data) : (data?.byteLength ?? 0);
+    const size = typeof data === "string" ? Buffer.byteLength(data) : (bytes?.byteLength ?? 0);
     // RFC 6455 §5.5: "All control frames MUST have a payload length of 125
     // bytes or less"; the worker's protocol would say so too, after the copy.
     if (size > 125) throw new InvalidState("control frame payload exceeds 125 bytes");
     const transfer: ArrayBuffer[] = [];
-    const wire = data === undefined ? null : wireOne(data, transfer)[0];
+    const wire =
+      typeof data === "string" ? data : bytes === null ? null : wireBytes(bytes, transfer);
     const outcome = link.call((id) => ({ type: "ping", id, data: wire }), deadline);
     if (outcome === null) throw new TimeoutError("timed out waiting for a pong");
     if (!outcome.ok) {

@@ -15,6 +15,7 @@ import {
 } from "../../src/core/errors.js";
 import { State } from "../../src/core/state.js";
 import { ClientConnection, connect } from "../../src/sync/index.js";
+import { coveredBytes, offsetViews } from "../helpers/bytes.js";
 import { unhandledRejections } from "../helpers/server.js";
 import { Peer, type PeerKind } from "./peer.js";
 
@@ -159,33 +160,78 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
 
     it("refuses what it cannot send, and sends nothing for an empty iterable", () => {
       using client = connect(peer.uri(uniquePath()));
-      assert.throws(() => client.send(42 as never), {
-        name: "TypeError",
-        message:
-          "send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got a number",
-      });
-      assert.throws(() => client.send(null as never), TypeError);
-      // Typed arrays other than Uint8Array are iterables of numbers: named, not taken as fragments.
-      const views = [
-        [new Int16Array(2), "an Int16Array"],
-        [new Float32Array(1), "a Float32Array"],
-        [new DataView(new ArrayBuffer(2)), "a DataView"],
-      ] as const;
-      for (const [view, kind] of views) {
-        assert.throws(() => client.send(view as never), {
+      const bytes = "an ArrayBuffer, a typed array such as Uint8Array, or a DataView";
+      for (const [value, kind] of [
+        [42, "a number"],
+        [null, "null"],
+        [{}, "an Object"],
+        // Not bytes, though it holds some: a Blob is read asynchronously.
+        [new Blob(["abc"]), "a Blob"],
+      ] as const) {
+        assert.throws(() => client.send(value as never), {
           name: "TypeError",
-          message: `send() takes a string, bytes (a Uint8Array or an ArrayBuffer), or an iterable of them; got ${kind}`,
+          message: `send() takes a string, bytes (${bytes}), or an iterable of them; got ${kind}`,
         });
       }
-      assert.throws(() => client.send([42] as never), {
+      // An iterable of numbers is not one of fragments, as a typed array is not.
+      assert.throws(() => client.send([1, 2, 3] as never), {
         name: "TypeError",
-        message: "fragments must be strings or bytes (Uint8Array or ArrayBuffer); got a number",
+        message: `fragments must be strings or bytes (${bytes}); got a number`,
+      });
+      assert.throws(() => client.send([new Blob([])] as never), /; got a Blob$/);
+      for (const mixed of [
+        ["text", Buffer.from("bytes")],
+        [new Float32Array([1]), "text"],
+      ]) {
+        assert.throws(() => client.send(mixed as never), {
+          name: "TypeError",
+          message: "a fragmented message mixes strings and bytes",
+        });
+      }
+      assert.throws(() => client.sendBinary("x" as never), {
+        name: "TypeError",
+        message: `sendBinary() takes bytes (${bytes}); got a string`,
       });
       assert.throws(() => client.sendText(Buffer.from("x") as never), TypeError);
-      assert.throws(() => client.sendBinary("x" as never), TypeError);
       client.send([]);
       client.send("next");
       assert.equal(client.recv(), "next");
+    });
+
+    it("sends a typed array or a DataView as the bytes it covers: a message, fragments, sendBinary()", () => {
+      using client = connect(peer.uri(uniquePath()));
+      const views = offsetViews();
+      const covered = views.map(coveredBytes);
+      for (const [i, view] of views.entries()) {
+        client.send(view);
+        assert.deepEqual([...client.recvBinary()], covered[i], `send(${view.constructor.name})`);
+        client.sendBinary(view);
+        assert.deepEqual(
+          [...client.recvBinary()],
+          covered[i],
+          `sendBinary(${view.constructor.name})`,
+        );
+      }
+      // A fragment may be any view.
+      client.send(views);
+      assert.deepEqual([...client.recvBinary()], covered.flat(), "an array of views");
+      function* generated() {
+        yield* views;
+      }
+      client.send(generated());
+      assert.deepEqual([...client.recvBinary()], covered.flat(), "a generator of views");
+      // Copied to cross to the worker thread, not moved: the caller's buffer is intact.
+      assert.deepEqual(
+        coveredBytes(views[0].buffer),
+        Array.from({ length: 64 }, (_, i) => i),
+      );
+      // A SharedArrayBuffer is taken as an ArrayBuffer is, as a view of one already was.
+      const shared = new SharedArrayBuffer(8);
+      new Uint8Array(shared).set([1, 2, 3, 4, 5, 6, 7, 8]);
+      client.send(shared);
+      assert.deepEqual([...client.recvBinary()], [1, 2, 3, 4, 5, 6, 7, 8]);
+      client.send([new Int16Array(shared, 2, 1), shared]);
+      assert.deepEqual([...client.recvBinary()], [3, 4, 1, 2, 3, 4, 5, 6, 7, 8]);
     });
 
     it("times out in recv() without losing the message that comes later", () => {
@@ -257,15 +303,30 @@ for (const kind of ["ours", "ws"] satisfies PeerKind[]) {
     it("refuses ping data that is not a string or bytes, or over 125 bytes", () => {
       using client = connect(peer.uri(uniquePath()));
       // A number used to send that many zero bytes, 5e8 of them included.
-      for (const data of [5, 5e8, {}, null, [1, 2]]) {
+      for (const [data, kind] of [
+        [5, "a number"],
+        [5e8, "a number"],
+        [{}, "an Object"],
+        [null, "null"],
+        [[1, 2], "an Array"],
+        [new Blob(["a"]), "a Blob"],
+      ] as const) {
         assert.throws(() => client.ping(data as never), {
           name: "TypeError",
-          message: "ping() takes a string or bytes",
+          message: `ping() takes a string or bytes (an ArrayBuffer, a typed array such as Uint8Array, or a DataView); got ${kind}`,
         });
       }
       assert.throws(() => client.ping("é".repeat(63)), /control frame payload exceeds 125 bytes/);
       assert.throws(() => client.ping(new Uint8Array(126)), InvalidState);
       assert.throws(() => client.ping(new ArrayBuffer(126)), InvalidState);
+      // 128 bytes, and 126 of a larger buffer: refused as 126 bytes of a Uint8Array are.
+      for (const view of [new Float32Array(32), new DataView(new ArrayBuffer(200), 10, 126)]) {
+        assert.throws(() => client.ping(view), {
+          name: "InvalidState",
+          message: "control frame payload exceeds 125 bytes",
+        });
+      }
+      assert.ok(client.ping(new DataView(new ArrayBuffer(200), 10, 125)) >= 0);
       assert.ok(client.ping("é".repeat(62)) >= 0);
       assert.ok(client.ping(new Uint8Array(125)) >= 0);
       assert.ok(client.ping(Uint8Array.of(1, 2, 3).buffer) >= 0);
@@ -488,5 +549,31 @@ describe("sync connect() once the server sent its close frame", () => {
     client.close();
     assert.equal(client.state, State.CLOSED);
     assert.equal(client.closeCode, 1000);
+  });
+});
+
+describe("sync connect(): pings with bytes from a view", () => {
+  // The ws server reports the payload of each ping it receives; a ping's
+  // latency alone would not tell, since the pong echoes whatever was sent.
+  let peer: Peer;
+  before(async () => {
+    peer = await Peer.start("ws");
+  });
+  after(async () => {
+    await peer[Symbol.asyncDispose]();
+  });
+
+  it("sends the bytes a typed array, a DataView or a SharedArrayBuffer covers", async () => {
+    const path = uniquePath();
+    const shared = new SharedArrayBuffer(3);
+    new Uint8Array(shared).set([7, 8, 9]);
+    const payloads = [...offsetViews(), shared];
+    {
+      using client = connect(peer.uri(path));
+      for (const payload of payloads) assert.ok(client.ping(payload) >= 0);
+    }
+    for (const payload of payloads) {
+      assert.deepEqual((await peer.next("ping", path)).data, coveredBytes(payload));
+    }
   });
 });

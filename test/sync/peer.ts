@@ -34,7 +34,8 @@ import { startServer } from "../helpers/server.js";
 /**
  * - `ours`: this library's server. `/forbidden` is answered 403; the
  *   `chat` subprotocol is selected when offered.
- * - `ws`: a `ws` WebSocketServer, same behaviour (its refusal is a 401).
+ * - `ws`: a `ws` WebSocketServer, same behaviour (its refusal is a 401);
+ *   it also reports the payload of each ping it receives as a `ping` event.
  * - `vanish`: accepts the handshake, sends the text "first", then the header
  *   and 10 bytes of a 100-byte binary frame, then destroys the socket.
  * - `silent`: accepts TCP connections and never answers.
@@ -65,6 +66,8 @@ export type PeerKind =
 export type PeerEvent =
   | { type: "request"; path: string; headers: [string, string][] }
   | { type: "closed"; path: string; code: number; reason: string }
+  /** A ping as the `ws` server received it: its payload. */
+  | { type: "ping"; path: string; data: number[] }
   /** A data frame as it arrived: `size` is its payload's length on the wire. */
   | { type: "frame"; path: string; opcode: Opcode; rsv1: boolean; fin: boolean; size: number };
 
@@ -247,6 +250,7 @@ async function serveWs(): Promise<() => Promise<void>> {
         for (let i = 0; i < action.count; i++) socket.send(`message ${i}`);
       } else socket.terminate();
     });
+    socket.on("ping", (data: Buffer) => report({ type: "ping", path, data: [...data] }));
     socket.on("close", (code: number, reason: Buffer) => {
       report({ type: "closed", path, code, reason: reason.toString() });
     });
