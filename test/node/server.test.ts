@@ -1078,7 +1078,7 @@ describe("ServerConnection.localAddress without asking the kernel", () => {
     return { connection, clientPort: local?.port };
   }
 
-  for (const host of ["127.0.0.1", "::1"]) {
+  for (const host of ["127.0.0.1", "::1", "::ffff:127.0.0.1"]) {
     it(`is the address of a server bound to ${host}, after close, with no system call`, async () => {
       const serverSide = deferred<ServerConnection>();
       const { server, port } = await startServer(
@@ -1119,6 +1119,29 @@ describe("ServerConnection.localAddress without asking the kernel", () => {
     a!.port = 1;
     assert.equal(b!.port, port);
     assert.equal(serverSides[1]!.localAddress!.port, port);
+  });
+
+  it("asks the kernel for the sockets that another server accepted", async () => {
+    // Bound to 127.0.0.1, and handed, through handleUpgrade(), a socket that
+    // an HTTP server on 127.0.0.2 accepted: its address is not the server's.
+    const serverSide = deferred<ServerConnection>();
+    const { server } = await startServer(async (ws) => {
+      serverSide.resolve(ws);
+      await ws.closed;
+    });
+    await using _server = server;
+    const httpServer = http.createServer();
+    httpServer.on("upgrade", (request, socket, head) =>
+      server.handleUpgrade(request, socket, head),
+    );
+    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.2", resolve));
+    try {
+      const port = (httpServer.address() as net.AddressInfo).port;
+      const { connection } = await closedServerSide(`ws://127.0.0.2:${port}`, serverSide.promise);
+      assert.deepEqual(connection.localAddress, { address: "127.0.0.2", family: "IPv4", port });
+    } finally {
+      await new Promise((resolve) => httpServer.close(resolve));
+    }
   });
 
   it("asks the kernel for the sockets of a server given to serve()", async () => {
