@@ -73,34 +73,27 @@ class ContainedLogger implements Logger {
   constructor(private readonly logger: Logger) {}
 
   error(message: string, ...details: unknown[]): void {
-    try {
-      this.logger.error(message, ...details);
-    } catch (error) {
-      this.report("error", error);
-    }
+    this.call("error", message, details);
   }
 
   warn(message: string, ...details: unknown[]): void {
-    try {
-      this.logger.warn(message, ...details);
-    } catch (error) {
-      this.report("warn", error);
-    }
+    this.call("warn", message, details);
   }
 
   info(message: string, ...details: unknown[]): void {
-    try {
-      this.logger.info(message, ...details);
-    } catch (error) {
-      this.report("info", error);
-    }
+    this.call("info", message, details);
   }
 
   debug(message: string, ...details: unknown[]): void {
+    this.call("debug", message, details);
+  }
+
+  private call(level: (typeof LEVELS)[number], message: string, details: unknown[]): void {
     try {
-      this.logger.debug(message, ...details);
+      // As a method of the application's logger: some loggers need `this`.
+      this.logger[level](message, ...details);
     } catch (error) {
-      this.report("debug", error);
+      this.report(level, error);
     }
   }
 
