@@ -10,6 +10,7 @@ import { ConnectionClosedOK, InvalidStatus } from "../../src/core/errors.js";
 import { Headers } from "../../src/core/headers.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { Response } from "../../src/core/response.js";
+import { State } from "../../src/core/state.js";
 import { connect } from "../../src/node/client.js";
 import type { Logger } from "../../src/node/logger.js";
 import {
@@ -781,6 +782,28 @@ describe("serve(), per-connection costs", () => {
       );
     }
     assert.ok(!logger.lines.some((line) => line.includes("secret")));
+  });
+
+  it("close() waits for a returned handler's connection whose peer never answers the close", async () => {
+    const serverSide = deferred<ServerConnection>();
+    const { server, port } = await startServer(
+      async (ws) => {
+        serverSide.resolve(ws);
+      },
+      { closeTimeout: 300 },
+    );
+    const peer = await RawPeer.connect(port);
+    await peer.handshake();
+    // The handler returned at once: the server sent its close frame, which
+    // this peer reads and never answers.
+    const frame = await peer.readFrame();
+    assert.equal(frame?.opcode, Opcode.CLOSE);
+    const connection = await serverSide.promise;
+    assert.equal(connection.state, State.CLOSING);
+    await within(server.close(), 5_000, "server.close()");
+    // Only once the close timer dropped the connection.
+    assert.equal(connection.state, State.CLOSED);
+    assert.equal(connection.closeCode, 1006);
   });
 
   it("close() warns, after closeTimeout (1 s at least), of a handler that awaits close()", async () => {
