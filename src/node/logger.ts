@@ -56,8 +56,19 @@ export function resolveLogger(logger: Logger | null | undefined): Logger {
       `logger must have error, warn, info and debug methods; ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing`,
     );
   }
-  return new ContainedLogger(logger);
+  let contained = containedLoggers.get(logger);
+  if (contained === undefined) {
+    contained = new ContainedLogger(logger);
+    containedLoggers.set(logger, contained);
+  }
+  return contained;
 }
+
+/**
+ * One wrapper per application logger, however many servers, connections and
+ * reconnections share it: its first failure is reported once.
+ */
+const containedLoggers = new WeakMap<Logger, ContainedLogger>();
 
 /**
  * An application's logger, called so that its failures stay its own: a
@@ -91,7 +102,10 @@ class ContainedLogger implements Logger {
   private call(level: (typeof LEVELS)[number], message: string, details: unknown[]): void {
     try {
       // As a method of the application's logger: some loggers need `this`.
-      this.logger[level](message, ...details);
+      const result: unknown = this.logger[level](message, ...details);
+      // An async method (typed as returning nothing, accepted all the same)
+      // fails with a rejection, which would otherwise go unhandled.
+      if (isThenable(result)) result.then(undefined, (error) => this.report(level, error));
     } catch (error) {
       this.report(level, error);
     }
@@ -109,4 +123,12 @@ class ContainedLogger implements Logger {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }

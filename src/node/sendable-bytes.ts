@@ -26,9 +26,26 @@ export const BYTES_TAKEN = "an ArrayBuffer, a typed array such as Uint8Array, or
 export function bytesOf(data: unknown): Uint8Array | null {
   // Most bytes sent are a Uint8Array (a Buffer): as they are, no new object.
   if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data))
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  // isAnyArrayBuffer(), unlike instanceof, also knows buffers of another realm (vm, a worker's).
-  if (isAnyArrayBuffer(data)) return new Uint8Array(data);
+  try {
+    if (ArrayBuffer.isView(data)) {
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+    // isAnyArrayBuffer(), unlike instanceof, also knows buffers of another realm (vm, a worker's).
+    if (isAnyArrayBuffer(data)) {
+      // A resizable ArrayBuffer may shrink before its bytes are written,
+      // under a header that announced more: sent as a copy. A growable
+      // SharedArrayBuffer only grows, and a view of fixed length ignores that.
+      if ((data as { resizable?: boolean }).resizable === true) {
+        return new Uint8Array(data.slice(0));
+      }
+      return new Uint8Array(data, 0, data.byteLength);
+    }
+  } catch {
+    // A detached buffer (transferred to a worker, say): V8 refuses a view
+    // of it, or even to read the offset of a DataView over it. It holds no
+    // bytes, as a Uint8Array over one says (length 0), and as the browser's
+    // WebSocket sends it: an empty message.
+    return new Uint8Array(0);
+  }
   return null;
 }

@@ -461,6 +461,21 @@ describe("Connection", () => {
     }
   });
 
+  it("sends an empty message for a view of a detached buffer, with a promise, not a throw", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const buffer = new ArrayBuffer(8);
+    const views = [new DataView(buffer, 2), new Uint16Array(buffer, 2, 2)];
+    // Transferring a buffer detaches it.
+    structuredClone(buffer, { transfer: [buffer] });
+    for (const sent of [ws.send(views[0]!), ws.sendBinary(views[1]!), ws.send(buffer)]) {
+      assert.ok(sent instanceof Promise);
+      await sent;
+      assert.equal((await ws.recv()).length, 0);
+    }
+  });
+
   it("refuses a ping or a pong over 125 bytes from a view as from a Uint8Array", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;

@@ -113,6 +113,44 @@ describe("resolveLogger()", () => {
     }
   });
 
+  it("reports a logger's failure once, however many times it is resolved", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const throwing = () => {
+        throw new Error("down");
+      };
+      const logger: Logger = { error: throwing, warn: throwing, info: throwing, debug: throwing };
+      // As each connect(), reconnection and server resolves its `logger` option.
+      for (let i = 0; i < 3; i++) resolveLogger(logger).error("dropped");
+      assert.equal(resolveLogger(logger), resolveLogger(logger));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 1);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
+  it("reports an async logger method's rejection instead of leaving it unhandled", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const rejecting = async () => {
+        throw new Error("async destination closed");
+      };
+      const logger = { error: rejecting, warn: rejecting, info: rejecting, debug: rejecting };
+      resolveLogger(logger).warn("dropped");
+      // The rejection settles in a microtask, the warning a tick later.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!.message, /warn\(\) threw \(Error: async destination closed\)/);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("refuses what lacks any of the four methods, naming those missing", () => {
     const cases: [unknown, string][] = [
       [5, "logger must be an object with error, warn, info and debug methods, or null; got 5"],

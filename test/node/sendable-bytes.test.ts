@@ -44,6 +44,52 @@ describe("bytesOf()", () => {
     assert.equal(bytesOf(buffer)?.byteLength, 5);
   });
 
+  it("gives no bytes for a detached buffer or a view of one, as a Uint8Array over one has", () => {
+    /** What `make` gives for a buffer, once that buffer is detached. */
+    const detached = <T>(make: (buffer: ArrayBuffer) => T): T => {
+      const buffer = new ArrayBuffer(8);
+      const made = make(buffer);
+      // Transferring a buffer detaches it.
+      structuredClone(buffer, { transfer: [buffer] });
+      return made;
+    };
+    const cases: [string, unknown][] = [
+      ["ArrayBuffer", detached((buffer) => buffer)],
+      ["Uint16Array", detached((buffer) => new Uint16Array(buffer, 2, 2))],
+      ["DataView", detached((buffer) => new DataView(buffer, 1))],
+      ["Uint8Array", detached((buffer) => new Uint8Array(buffer))],
+    ];
+    for (const [name, value] of cases) {
+      assert.equal(bytesOf(value)?.byteLength, 0, name);
+    }
+  });
+
+  it("copies a resizable ArrayBuffer, which could shrink before it is written", () => {
+    // ES2024, which the project's lib (ES2022) doesn't type.
+    const Resizable = ArrayBuffer as unknown as new (
+      length: number,
+      options: { maxByteLength: number },
+    ) => ArrayBuffer & { resize(length: number): void };
+    const buffer = new Resizable(4, { maxByteLength: 8 });
+    new Uint8Array(buffer).set([1, 2, 3, 4]);
+    const bytes = bytesOf(buffer)!;
+    assert.notEqual(bytes.buffer, buffer);
+    buffer.resize(2);
+    assert.deepEqual([...bytes], [1, 2, 3, 4]);
+  });
+
+  it("takes a growable SharedArrayBuffer at its length when sent", () => {
+    const Growable = SharedArrayBuffer as unknown as new (
+      length: number,
+      options: { maxByteLength: number },
+    ) => SharedArrayBuffer & { grow(length: number): void };
+    const buffer = new Growable(4, { maxByteLength: 8 });
+    const bytes = bytesOf(buffer)!;
+    assert.equal(bytes.buffer, buffer);
+    buffer.grow(8);
+    assert.equal(bytes.byteLength, 4);
+  });
+
   it("is null for what is not bytes", () => {
     for (const value of [null, undefined, 3, "abc", [1, 2, 3], {}, new Blob(["abc"])]) {
       assert.equal(bytesOf(value), null, String(value));
