@@ -45,6 +45,7 @@ import {
   Rejection,
 } from "./messages.js";
 import { BYTES_TAKEN, bytesOf } from "./sendable-bytes.js";
+import { isThenable } from "./thenable.js";
 
 export type { Data, ReceivedBytes } from "./messages.js";
 
@@ -454,14 +455,6 @@ interface FragmentSource {
 
 /** What the wait for a source's next item resolves with once the connection stopped waiting. */
 const STOPPED: unique symbol = Symbol("stopped");
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
-}
 
 function ignore(): void {}
 

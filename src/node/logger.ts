@@ -5,6 +5,7 @@
  */
 
 import { describeValue } from "../core/describe-value.js";
+import { isThenable } from "./thenable.js";
 
 /** The subset of `console` the library logs through; pass `console` itself for verbose logs. */
 export interface Logger {
@@ -123,12 +124,4 @@ class ContainedLogger implements Logger {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function"
-  );
 }

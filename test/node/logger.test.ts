@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defaultLogger, type Logger, resolveLogger, silentLogger } from "../../src/node/logger.js";
+import { warningsOf } from "../helpers/warnings.js";
 
 const LEVELS = ["error", "warn", "info", "debug"] as const;
 const CONSOLE_METHODS = ["error", "warn", "info", "debug", "log"] as const;
@@ -74,81 +75,60 @@ describe("resolveLogger()", () => {
   });
 
   it("keeps a logger's exceptions from its callers, and reports the first as a warning", async () => {
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning);
-    process.on("warning", onWarning);
-    try {
-      const records: string[] = [];
-      let failing = true;
-      const throwing: Logger = {
-        error(message) {
-          if (failing) throw new Error("destination closed");
-          records.push(message);
-        },
-        warn() {
-          throw "not an Error";
-        },
-        info() {
-          throw new TypeError("bad format");
-        },
-        debug() {
-          throw null;
-        },
-      };
+    const records: string[] = [];
+    let failing = true;
+    const throwing: Logger = {
+      error(message) {
+        if (failing) throw new Error("destination closed");
+        records.push(message);
+      },
+      warn() {
+        throw "not an Error";
+      },
+      info() {
+        throw new TypeError("bad format");
+      },
+      debug() {
+        throw null;
+      },
+    };
+    const warnings = await warningsOf(() => {
       const resolved = resolveLogger(throwing);
       for (const level of LEVELS) assert.doesNotThrow(() => resolved[level]("dropped"));
       failing = false;
       resolved.error("kept");
-      assert.deepEqual(records, ["kept"]);
-      // Process warnings are emitted on the next tick.
-      await new Promise((resolve) => setImmediate(resolve));
-      assert.equal(warnings.length, 1);
-      assert.equal((warnings[0] as NodeJS.ErrnoException).code, "WEBSOCKETS_TS_LOGGER_FAILED");
-      assert.match(
-        warnings[0]!.message,
-        /the logger's error\(\) threw \(Error: destination closed\)/,
-      );
-    } finally {
-      process.off("warning", onWarning);
-    }
+    });
+    assert.deepEqual(records, ["kept"]);
+    assert.equal(warnings.length, 1);
+    assert.equal((warnings[0] as NodeJS.ErrnoException).code, "WEBSOCKETS_TS_LOGGER_FAILED");
+    assert.match(
+      warnings[0]!.message,
+      /the logger's error\(\) threw \(Error: destination closed\)/,
+    );
   });
 
   it("reports a logger's failure once, however many times it is resolved", async () => {
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning);
-    process.on("warning", onWarning);
-    try {
-      const throwing = () => {
-        throw new Error("down");
-      };
-      const logger: Logger = { error: throwing, warn: throwing, info: throwing, debug: throwing };
+    const throwing = () => {
+      throw new Error("down");
+    };
+    const logger: Logger = { error: throwing, warn: throwing, info: throwing, debug: throwing };
+    const warnings = await warningsOf(() => {
       // As each connect(), reconnection and server resolves its `logger` option.
       for (let i = 0; i < 3; i++) resolveLogger(logger).error("dropped");
-      assert.equal(resolveLogger(logger), resolveLogger(logger));
-      await new Promise((resolve) => setImmediate(resolve));
-      assert.equal(warnings.length, 1);
-    } finally {
-      process.off("warning", onWarning);
-    }
+    });
+    assert.equal(resolveLogger(logger), resolveLogger(logger));
+    assert.equal(warnings.length, 1);
   });
 
   it("reports an async logger method's rejection instead of leaving it unhandled", async () => {
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning);
-    process.on("warning", onWarning);
-    try {
-      const rejecting = async () => {
-        throw new Error("async destination closed");
-      };
-      const logger = { error: rejecting, warn: rejecting, info: rejecting, debug: rejecting };
-      resolveLogger(logger).warn("dropped");
-      // The rejection settles in a microtask, the warning a tick later.
-      await new Promise((resolve) => setImmediate(resolve));
-      assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!.message, /warn\(\) threw \(Error: async destination closed\)/);
-    } finally {
-      process.off("warning", onWarning);
-    }
+    const rejecting = async () => {
+      throw new Error("async destination closed");
+    };
+    const logger = { error: rejecting, warn: rejecting, info: rejecting, debug: rejecting };
+    // The rejection settles in a microtask, before the warning's tick.
+    const warnings = await warningsOf(() => resolveLogger(logger).warn("dropped"));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!.message, /warn\(\) threw \(Error: async destination closed\)/);
   });
 
   it("refuses what lacks any of the four methods, naming those missing", () => {

@@ -23,6 +23,7 @@ import { runNode } from "../helpers/child.js";
 import { fromPeer } from "../helpers/protocol.js";
 import { closePayload, RawPeer, receiveUntilEnd, writeUntilStalled } from "../helpers/raw.js";
 import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
+import { warningsOf } from "../helpers/warnings.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -129,13 +130,10 @@ describe("serve()", () => {
   });
 
   it("closes with 1011 and lets close() finish when the handler throws and the logger too", async () => {
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error) => warnings.push(warning);
-    process.on("warning", onWarning);
-    try {
-      const throwing = () => {
-        throw new Error("log destination closed");
-      };
+    const throwing = () => {
+      throw new Error("log destination closed");
+    };
+    const warnings = await warningsOf(async () => {
       const { server, uri } = await startServer(
         async () => {
           throw new Error("handler bug");
@@ -146,13 +144,11 @@ describe("serve()", () => {
       await ws.closed;
       assert.equal(ws.closeCode, 1011);
       await within(server.close(), 5000, "server.close() with a handler whose logging threw");
-      assert.deepEqual(
-        warnings.map((warning) => (warning as NodeJS.ErrnoException).code),
-        ["WEBSOCKETS_TS_LOGGER_FAILED"],
-      );
-    } finally {
-      process.off("warning", onWarning);
-    }
+    });
+    assert.deepEqual(
+      warnings.map((warning) => (warning as NodeJS.ErrnoException).code),
+      ["WEBSOCKETS_TS_LOGGER_FAILED"],
+    );
   });
 
   it("tracks open connections and broadcasts to them", async () => {
