@@ -95,7 +95,7 @@ const report = [
   "## Results",
   "",
   renderMachine(machine, command),
-  `- Mode: ${flags.quick ? "quick" : "full"}: echo workloads in ${timing.repeats} rounds, the servers taking turns, one window of ${timing.windowMs} ms each after ${timing.warmupMs} ms of warm-up (half that after the first round); the others ${timing.repeats} windows after ${timing.warmupMs} ms of warm-up; medians shown; run took ${minutes} min`,
+  `- Mode: ${flags.quick ? "quick" : "full"}: echo and client workloads in ${timing.repeats} rounds, the servers (or clients) taking turns, one window of ${timing.windowMs} ms each after ${timing.warmupMs} ms of warm-up (half that after the first round, except for a fresh process: every round of the large messages and of the clients runs in new processes); the others ${timing.repeats} windows after ${timing.warmupMs} ms of warm-up; medians shown; run took ${minutes} min`,
   "",
   ...tables.flatMap((table) => [renderTable(table), ""]),
   ...(generatorCheck === null ? [] : [generatorCheck, ""]),

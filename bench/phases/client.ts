@@ -6,7 +6,13 @@
  */
 
 import { CLIENT_LABELS, ClientKind, SERVER_LABELS, ServerKind } from "../kinds.js";
-import { type Measurement, measureClient, RunningServer, skipped } from "../measure.js";
+import {
+  combineMeasurements,
+  type Measurement,
+  measureClient,
+  RunningServer,
+  skipped,
+} from "../measure.js";
 import { nodeWebSocketFlags } from "../node-websocket.js";
 import { formatValue, limitOf, type Ratio, type Row, type Table } from "../report.js";
 import { clientWorkloads } from "../workloads.js";
@@ -35,21 +41,15 @@ export async function clientPhase(context: RunContext): Promise<Table[]> {
     for (const workload of clientWorkloads()) {
       const row = emptyRow(workload.id, workload.title);
       const cpuRow = emptyRow(workload.id, workload.title);
+      const measured = await clientRounds(
+        server instanceof RunningServer ? server : null,
+        clients,
+        workload,
+        context,
+        nodeFlags,
+      );
       for (const client of clients) {
-        let measurement: Measurement;
-        if (!(server instanceof RunningServer)) {
-          measurement = skipped("no server");
-        } else if (client === ClientKind.NODE && nodeFlags === null) {
-          measurement = skipped(`no WebSocket in Node ${process.version}`);
-        } else {
-          measurement = await measureClient(
-            server,
-            client,
-            { connections: workload.connections, size: workload.size, inFlight: workload.inFlight },
-            context.timing,
-            client === ClientKind.NODE ? (nodeFlags ?? []) : [],
-          );
-        }
+        const measurement = measured.get(client)!;
         row.measurements![client] = measurement;
         row.values[client] = measurement.rate;
         cpuRow.values[client] = measurement.generatorCpuPerUnit;
@@ -97,4 +97,45 @@ export async function clientPhase(context: RunContext): Promise<Table[]> {
       footnotes: [],
     },
   ];
+}
+
+/**
+ * Measures every client on `workload` in rounds of one window each, the
+ * clients taking turns (in a different order each round), each window in a
+ * new process warmed up in full: the machine drifts over minutes, and how a
+ * process's C allocator lays out its heap decides, for the life of that
+ * process, whether large messages land on pages the kernel faults in again
+ * (see the large echo phase). Medians over the rounds.
+ */
+async function clientRounds(
+  server: RunningServer | null,
+  clients: ClientKind[],
+  workload: ReturnType<typeof clientWorkloads>[number],
+  context: RunContext,
+  nodeFlags: string[] | null,
+): Promise<Map<ClientKind, Measurement>> {
+  const rounds = new Map<ClientKind, Measurement[]>(clients.map((client) => [client, []]));
+  for (let round = 0; round < context.timing.repeats; round++) {
+    for (let turn = 0; turn < clients.length; turn++) {
+      const client = clients[(round + turn) % clients.length]!;
+      let measurement: Measurement;
+      if (server === null) {
+        measurement = skipped("no server");
+      } else if (client === ClientKind.NODE && nodeFlags === null) {
+        measurement = skipped(`no WebSocket in Node ${process.version}`);
+      } else {
+        measurement = await measureClient(
+          server,
+          client,
+          { connections: workload.connections, size: workload.size, inFlight: workload.inFlight },
+          { ...context.timing, repeats: 1 },
+          client === ClientKind.NODE ? (nodeFlags ?? []) : [],
+        );
+      }
+      rounds.get(client)!.push(measurement);
+    }
+  }
+  return new Map(
+    [...rounds].map(([client, measurements]) => [client, combineMeasurements(measurements)]),
+  );
 }

@@ -45,6 +45,7 @@ export async function echoRows(
   started: Started,
   unit: "msg/s" | "B/s",
   limitColumn: ServerKind,
+  processes: "kept" | "fresh" = "kept",
 ): Promise<EchoRows> {
   const result: EchoRows = { rows: [], cpu: [], latency: [] };
   for (const workload of workloads) {
@@ -52,10 +53,11 @@ export async function echoRows(
     const cpu = emptyRow(workload.id, workload.title);
     const p50 = emptyRow(`${workload.id}-p50`, `${workload.title}, p50`);
     const p99 = emptyRow(`${workload.id}-p99`, `${workload.title}, p99`);
-    const measured = await interleaved(started, workload, context);
+    const measured = await interleaved(started, workload, context, processes);
     for (const [kind, server] of started) {
       const measurement =
-        server instanceof RunningServer ? measured.get(kind)! : skipped(server.unavailable);
+        measured.get(kind) ??
+        skipped(server instanceof RunningServer ? "not measured" : server.unavailable);
       const value = unit === "msg/s" ? measurement.rate : measurement.throughput;
       row.measurements![kind] = measurement;
       row.values[kind] = value;
@@ -86,26 +88,41 @@ export async function echoRows(
  * over minutes on shared hosts, and a server measured in a fast minute
  * against another in a slow one made ratios that flipped between runs.
  * Later rounds warm up for half as long; the first one also warms V8 up.
+ *
+ * With `processes: "fresh"`, every round after the first measures a new
+ * process of each server (replacing it in `started`), warmed up in full:
+ * how a process's C allocator lays out its heap decides whether each large
+ * message lands on pages the kernel has to fault in again, and that holds
+ * for the life of the process (ours and `ws` alike: 1 MiB echoes at 1.0 or
+ * 1.9 ms of CPU, depending on the process). The median over fresh processes
+ * measures the library, not one draw of that.
  */
 async function interleaved(
   started: Started,
   workload: EchoWorkload,
   context: RunContext,
+  processes: "kept" | "fresh",
 ): Promise<Map<ServerKind, Measurement>> {
-  const running = [...started].filter(
-    (entry): entry is [ServerKind, RunningServer] => entry[1] instanceof RunningServer,
-  );
-  const rounds = new Map<ServerKind, Measurement[]>(running.map(([kind]) => [kind, []]));
+  const kinds = [...started]
+    .filter((entry) => entry[1] instanceof RunningServer)
+    .map(([kind]) => kind);
+  const rounds = new Map<ServerKind, Measurement[]>(kinds.map((kind) => [kind, []]));
   const { timing } = context;
   for (let round = 0; round < timing.repeats; round++) {
-    const warmupMs = round === 0 ? timing.warmupMs : Math.round(timing.warmupMs / 2);
-    for (let turn = 0; turn < running.length; turn++) {
-      const [kind, server] = running[(round + turn) % running.length]!;
-      const measurement = await measureEcho(server, workload.job, {
-        ...timing,
-        warmupMs,
-        repeats: 1,
-      });
+    const restart = processes === "fresh" && round > 0;
+    const warmupMs = round === 0 || restart ? timing.warmupMs : Math.round(timing.warmupMs / 2);
+    for (let turn = 0; turn < kinds.length; turn++) {
+      const kind = kinds[(round + turn) % kinds.length]!;
+      let server = started.get(kind);
+      if (restart && server instanceof RunningServer) {
+        await server[Symbol.asyncDispose]();
+        server = await RunningServer.start(kind);
+        started.set(kind, server);
+      }
+      const measurement =
+        server instanceof RunningServer
+          ? await measureEcho(server, workload.job, { ...timing, warmupMs, repeats: 1 })
+          : skipped(server?.unavailable ?? "not started");
       rounds.get(kind)!.push(measurement);
     }
   }
@@ -184,6 +201,7 @@ export async function largePhase(context: RunContext): Promise<Table[]> {
       started,
       "B/s",
       "ours",
+      "fresh",
     );
     return [
       {
