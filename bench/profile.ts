@@ -1,7 +1,9 @@
 /**
  * Profiles one server on one workload: `node .build/bench/profile.js
  * --workload small-16-16-pipelined [--server ours] [--seconds 5] [--top 30]
- * [--server-flag=--import=/path/to/patch.js] [--no-profile]`.
+ * [--server-flag=--import=/path/to/patch.js] [--no-profile]
+ * [--default-allocator]`. Runs with the allocator settings of the suite's
+ * speed phases (`allocator.ts`) unless told otherwise.
  *
  * `--workload a,b,c` drives one server process through several workloads in
  * turn, as the suite does, and prints each one's numbers: what a server does
@@ -21,6 +23,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { useTunedAllocator } from "./allocator.js";
 import { type ServerKind, ServerKind as ServerKinds } from "./kinds.js";
 import { measureEcho, measureHandshakes, measureIdleMemory, RunningServer } from "./measure.js";
 import {
@@ -41,8 +44,13 @@ const { values: flags } = parseArgs({
     "server-flag": { type: "string", multiple: true, default: [] },
     // Measure only: for strace or perf on the server, without the profiler's signals.
     "no-profile": { type: "boolean", default: false },
+    // glibc's defaults instead of the suite's settings for its speed phases (allocator.ts).
+    "default-allocator": { type: "boolean", default: false },
   },
 });
+
+// Every process started from here inherits them, as in the suite's speed phases.
+useTunedAllocator(!flags["default-allocator"]);
 
 /** The parts of a V8 `.cpuprofile` used here. */
 interface CpuProfile {

@@ -8,7 +8,8 @@
  *
  * Flags: `--quick` (about 3 minutes), `--only small,large,handshake,memory,
  * compression,client`, `--json <file>` (default `.build/bench-results.json`),
- * `--write-docs` (rewrites the results section of docs/topics/performance.md).
+ * `--write-docs` (rewrites the results section of docs/topics/performance.md),
+ * `--default-allocator` (glibc's defaults in every phase: see `allocator.ts`).
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { describeTunedAllocator, useTunedAllocator } from "./allocator.js";
 import { renderGeneratorCheck } from "./generator-check.js";
 import { describeMachine, renderMachine } from "./machine.js";
 import { clientPhase } from "./phases/client.js";
@@ -38,6 +40,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     json: { type: "string" },
     "write-docs": { type: "boolean", default: false },
+    "default-allocator": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -45,7 +48,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     "npm run bench -- [--quick] [--only small,large,handshake,memory,compression,client]\n" +
-      "                 [--json <file>] [--write-docs]",
+      "                 [--json <file>] [--write-docs] [--default-allocator]",
   );
   process.exit(0);
 }
@@ -61,6 +64,9 @@ const phases = new Set<PhaseName>(
         return name as PhaseName;
       }),
 );
+
+/** The phases that measure speed, run with the allocator settings of `allocator.ts`. */
+const TUNED_ALLOCATOR_PHASES = new Set<PhaseName>(["small", "large", "handshake", "client"]);
 
 const PHASE_RUNNERS: Record<PhaseName, Phase> = {
   small: smallPhase,
@@ -84,8 +90,11 @@ const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`
 const began = performance.now();
 const tables: Table[] = [];
 for (const phase of PHASES) {
-  if (phases.has(phase)) tables.push(...(await PHASE_RUNNERS[phase](context)));
+  if (!phases.has(phase)) continue;
+  useTunedAllocator(!flags["default-allocator"] && TUNED_ALLOCATOR_PHASES.has(phase));
+  tables.push(...(await PHASE_RUNNERS[phase](context)));
 }
+useTunedAllocator(false);
 const minutes = ((performance.now() - began) / 60_000).toFixed(1);
 
 const targets = evaluateTargets(tables);
@@ -95,6 +104,9 @@ const report = [
   "## Results",
   "",
   renderMachine(machine, command),
+  flags["default-allocator"]
+    ? "- Allocator: glibc's defaults in every phase"
+    : `- Allocator: \`${describeTunedAllocator()}\` in every process of the small, large, handshake and client phases, for every server, client and load generator alike (page faults cost about 19 µs here, and glibc's defaults made some processes fault in most large buffers again; see \`bench/allocator.ts\`); glibc's defaults in the memory and compression phases`,
   `- Mode: ${flags.quick ? "quick" : "full"}: echo and client workloads in ${timing.repeats} rounds, the servers (or clients) taking turns, one window of ${timing.windowMs} ms each after ${timing.warmupMs} ms of warm-up (half that after the first round, except for a fresh process: every round of the large messages and of the clients runs in new processes); the others ${timing.repeats} windows after ${timing.warmupMs} ms of warm-up; medians shown; run took ${minutes} min`,
   "",
   ...tables.flatMap((table) => [renderTable(table), ""]),

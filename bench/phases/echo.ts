@@ -81,6 +81,9 @@ export async function echoRows(
   return result;
 }
 
+/** Server processes that took a window of some workload already. */
+const measuredProcesses = new WeakSet<RunningServer>();
+
 /**
  * Measures `workload` on every running server in rounds of one window each,
  * the servers taking turns (in a different order each round), rather than
@@ -89,8 +92,9 @@ export async function echoRows(
  * against another in a slow one made ratios that flipped between runs.
  * Later rounds warm up for half as long; the first one also warms V8 up.
  *
- * With `processes: "fresh"`, every round after the first measures a new
- * process of each server (replacing it in `started`), warmed up in full:
+ * With `processes: "fresh"`, every window is taken on a process that took
+ * none before, of this workload or another (a new one replaces it in
+ * `started`), warmed up in full:
  * how a process's C allocator lays out its heap decides whether each large
  * message lands on pages the kernel has to fault in again, and that holds
  * for the life of the process (ours and `ws` alike: 1 MiB echoes at 1.0 or
@@ -109,16 +113,21 @@ async function interleaved(
   const rounds = new Map<ServerKind, Measurement[]>(kinds.map((kind) => [kind, []]));
   const { timing } = context;
   for (let round = 0; round < timing.repeats; round++) {
-    const restart = processes === "fresh" && round > 0;
-    const warmupMs = round === 0 || restart ? timing.warmupMs : Math.round(timing.warmupMs / 2);
+    const warmupMs =
+      round === 0 || processes === "fresh" ? timing.warmupMs : Math.round(timing.warmupMs / 2);
     for (let turn = 0; turn < kinds.length; turn++) {
       const kind = kinds[(round + turn) % kinds.length]!;
       let server = started.get(kind);
-      if (restart && server instanceof RunningServer) {
+      if (
+        processes === "fresh" &&
+        server instanceof RunningServer &&
+        measuredProcesses.has(server)
+      ) {
         await server[Symbol.asyncDispose]();
         server = await RunningServer.start(kind);
         started.set(kind, server);
       }
+      if (server instanceof RunningServer) measuredProcesses.add(server);
       const measurement =
         server instanceof RunningServer
           ? await measureEcho(server, workload.job, { ...timing, warmupMs, repeats: 1 })
