@@ -217,7 +217,7 @@ export function connectHint(
 ): string | undefined {
   // A redirect to a Location that isn't a WebSocket URI fails with
   // InvalidUri too; then the URI given isn't the one to change.
-  if (error instanceof InvalidUri && error.uri === uri) {
+  if (error instanceof InvalidUri && error.uri === redactTypedUri(uri)) {
     const suggestion = withWebSocketScheme(uri);
     return suggestion === undefined ? undefined : `Did you mean ${redactTypedUri(suggestion)}?`;
   }

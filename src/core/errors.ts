@@ -377,17 +377,27 @@ export class InvalidUri extends WebSocketError {
   override readonly code: ErrorCode = "ERR_INVALID_URI";
 
   /**
-   * The message is `"<uri> isn't a valid URI: <why>"`, with the password or
-   * token of the URI's user info shown as `***` (see `redactUri()`): error
-   * messages end up in logs.
+   * The URI as given, with the password or token of its user info shown as
+   * `***` (see `redactUri()`), as in the message: loggers that serialize an
+   * error's own properties (pino's, winston's) would otherwise write the
+   * credentials of a URI that merely had a typo in its port.
+   */
+  readonly uri: string;
+
+  /**
+   * The message is `"<uri> isn't a valid URI: <why>"`, with {@link uri}
+   * redacted as described there.
+   *
+   * @param uri the URI as given; kept redacted.
    */
   constructor(
-    /** The URI as given, credentials included; for a proxy URL, without them. */
-    readonly uri: string,
+    uri: string,
     /** What is wrong with it, e.g. `"scheme isn't ws or wss"`. */
     readonly why: string,
   ) {
-    super(`${redactTypedUri(uri)} isn't a valid URI: ${why}`);
+    const redacted = redactTypedUri(uri);
+    super(`${redacted} isn't a valid URI: ${why}`);
+    this.uri = redacted;
   }
 }
 

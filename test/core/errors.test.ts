@@ -291,9 +291,11 @@ describe("InvalidUri", () => {
     assert.equal(error.message, "ws://example.com/#top isn't a valid URI: fragment isn't allowed");
   });
 
-  it("keeps credentials out of its message, not out of uri", () => {
+  it("keeps credentials out of its message and out of uri", () => {
     const error = new InvalidUri("wss://alice:s3cret@example.com:99999/", "port out of range");
-    assert.equal(error.uri, "wss://alice:s3cret@example.com:99999/");
+    assert.equal(error.uri, "wss://alice:***@example.com:99999/");
+    // What a logger that serializes an error's own properties writes.
+    assert.doesNotMatch(JSON.stringify({ ...error, message: error.message }), /s3cret/);
     assert.equal(
       error.message,
       "wss://alice:***@example.com:99999/ isn't a valid URI: port out of range",
@@ -306,6 +308,7 @@ describe("InvalidUri", () => {
     );
     // Typed without its scheme, as to the CLI: the user info is still found.
     const bare = new InvalidUri("alice:s3cret@example.com:8001", "scheme isn't ws or wss");
+    assert.equal(bare.uri, "alice:***@example.com:8001");
     assert.equal(
       bare.message,
       "alice:***@example.com:8001 isn't a valid URI: scheme isn't ws or wss",

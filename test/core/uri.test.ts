@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { InvalidUri } from "../../src/core/errors.js";
+import { redactTypedUri } from "../../src/core/redact-uri.js";
 import { formatUri, hostHeader, parseUri, type WebSocketUri } from "../../src/core/uri.js";
 
 function uri(fields: Partial<WebSocketUri>): WebSocketUri {
@@ -21,7 +22,9 @@ function assertInvalid(input: string, why: string): void {
     () => parseUri(input),
     (e: unknown) => {
       assert.ok(e instanceof InvalidUri, String(e));
-      assert.equal(e.uri, input);
+      // Credentials are redacted, as in the message.
+      assert.equal(e.uri, redactTypedUri(input));
+      if (input.includes("pass@")) assert.doesNotMatch(e.uri, /pass@/);
       assert.equal(e.why, why);
       return true;
     },
