@@ -344,6 +344,35 @@ export class FrameParser {
  */
 const ASSEMBLY_THRESHOLD = 65536;
 
+/**
+ * Whether `bytes`, received at a frame boundary, start with the whole header
+ * of a frame whose payload is one {@link FrameParser} assembles as it arrives
+ * (64 KiB or more) and does not all follow in them. Parsing them copies that
+ * part of the payload into the frame's own buffer, unless too little of it
+ * came (see `startAssembly()`); nothing else in them stays referenced.
+ */
+export function startsIncompleteLargeFrame(bytes: Uint8Array): boolean {
+  // RFC 6455 §5.2: 127 in the second byte announces the length in the 8
+  // bytes after it; the masking key, if any, follows them.
+  if (bytes.length < 10 || (bytes[1]! & 0x7f) !== 127) return false;
+  const high = uint32At(bytes, 2);
+  const low = uint32At(bytes, 6);
+  if (high === 0 && low < ASSEMBLY_THRESHOLD) return false;
+  const headerLength = (bytes[1]! & 0x80) !== 0 ? 14 : 10;
+  return bytes.length >= headerLength && high * 2 ** 32 + low > bytes.length - headerLength;
+}
+
+/** The big-endian 32-bit number at `index` in `bytes`. */
+function uint32At(bytes: Uint8Array, index: number): number {
+  return (
+    ((bytes[index]! << 24) |
+      (bytes[index + 1]! << 16) |
+      (bytes[index + 2]! << 8) |
+      bytes[index + 3]!) >>>
+    0
+  );
+}
+
 /** Where {@link FrameParser} spells out a masking key for the masking functions. */
 const KEY_BYTES = new Uint8Array(4);
 

@@ -16,7 +16,11 @@ import { CloseCode } from "./close-codes.js";
 import { InvalidState, PayloadTooBig, ProtocolError } from "./errors.js";
 import type { Extension, MessageOptions } from "./extensions/base.js";
 import { Frame } from "./frame.js";
-import { FrameParser, type FrameParserOptions } from "./frame-parser.js";
+import {
+  FrameParser,
+  type FrameParserOptions,
+  startsIncompleteLargeFrame,
+} from "./frame-parser.js";
 import type { Headers } from "./headers.js";
 import { randomMaskKey } from "./mask.js";
 import { resolveMaxMessageSize } from "./message-size.js";
@@ -411,6 +415,39 @@ export abstract class Protocol {
     this.reader.feedData(data);
     if (this.rareState?.pendingError) this.failPending();
     else this.step();
+  }
+
+  /**
+   * Feeds bytes that sit in memory the I/O layer reads into again once this
+   * returns (one read buffer that many sockets share), when they can be
+   * parsed where they lie: when they start a large frame, with nothing else
+   * buffered, its header and the first part of its payload, which is copied
+   * (and unmasked) into the buffer the payload is assembled in, as
+   * {@link receiveData} would copy it; whatever stays buffered (too little of
+   * the payload came to start assembling it, or parsing waits for the
+   * application) is copied too. The I/O layer then need not copy the read
+   * first. Returns `false`, having done nothing, for other bytes: the I/O
+   * layer copies them and passes the copy to {@link receiveData}.
+   *
+   * @throws InvalidState after {@link receiveEof}.
+   */
+  receiveBorrowedData(data: Uint8Array): boolean {
+    const reader = this.readerOrNull;
+    if (
+      this.mode !== "frames" ||
+      (reader !== null && reader.length > 0) ||
+      (this.frameParserOrNull?.pendingHeader ?? -1) >= 0 ||
+      this.rareState?.pendingError ||
+      !startsIncompleteLargeFrame(data)
+    ) {
+      return false;
+    }
+    try {
+      this.receiveData(data);
+    } finally {
+      this.readerOrNull?.copyBuffered();
+    }
+    return true;
   }
 
   /**

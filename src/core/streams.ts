@@ -278,6 +278,20 @@ export class StreamReader {
     return views;
   }
 
+  /**
+   * Replaces the buffered bytes with a copy of them in memory of the
+   * reader's own, for bytes fed from memory that its owner reuses.
+   */
+  copyBuffered(): void {
+    const total = this.total;
+    if (total === 0) return;
+    const copy = allocateFilled(total);
+    this.readInto(copy, 0, total);
+    this.chunks = [copy];
+    this.offset = 0;
+    this.total = total;
+  }
+
   /** Removes and returns every buffered byte. */
   readAll(): Uint8Array {
     return this.readExact(this.total)!;

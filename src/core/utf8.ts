@@ -93,7 +93,8 @@ export class Utf8Validator {
     const tail = final ? 0 : incompleteTailLength(data);
     if (tail === 0) return isUtf8(data);
     const head = data.subarray(0, data.length - tail);
-    this.pending = data.slice(data.length - tail);
+    // A copy, which a Buffer's slice() is not: the caller may reuse its memory.
+    this.pending = new Uint8Array(data.subarray(data.length - tail));
     return isUtf8(head) && isValidPrefix(this.pending);
   }
 

@@ -28,8 +28,9 @@ import type { Event, Protocol } from "../core/protocol.js";
 import { State } from "../core/state.js";
 import { setDeadline } from "./deadline.js";
 import {
-  bytesOfRead,
   connectReadingDirectly as connectDirectly,
+  copyOfRead,
+  isSharedReadBuffer,
   readDirectly,
   type TargetOf,
 } from "./direct-reads.js";
@@ -1710,10 +1711,17 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     settle(discarded ? new Rejection(this.closeError()) : undefined);
   }
 
-  private onData(chunk: Uint8Array): void {
+  /**
+   * @param borrowed whether `chunk` lies in the read buffer that sockets
+   *   reading directly share (see `direct-reads.ts`): parsed there when it
+   *   starts a large frame, copied first otherwise.
+   */
+  private onData(chunk: Uint8Array, borrowed = false): void {
     try {
-      this.protocol.decodedMessageBudget = this.messages.room;
-      this.protocol.receiveData(chunk);
+      const protocol = this.protocol;
+      protocol.decodedMessageBudget = this.messages.room;
+      if (!borrowed) protocol.receiveData(chunk);
+      else if (!protocol.receiveBorrowedData(chunk)) protocol.receiveData(copyOfRead(chunk));
     } catch (error) {
       // Only possible after the end of the stream, which Node does not do.
       this.logger.error(this.logMessage("unexpected error while receiving data"), error);
@@ -1931,7 +1939,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     onDirectRead = function (this: Socket, bytesRead: number, buffer: Uint8Array): boolean {
       const connection = (this as OwnedSocket)[CONNECTION];
       try {
-        connection.onData(bytesOfRead(buffer, bytesRead));
+        const bytes = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+        connection.onData(bytes, isSharedReadBuffer(buffer));
       } catch (error) {
         // Node asks for the next buffer only after a callback that returned:
         // no read may land in this one again.

@@ -3,7 +3,9 @@
  * assembled, while there is one (see `Protocol.receiveBuffer()`), so that the
  * kernel writes those bytes once, where a read into a buffer of Node's would
  * have them copied again. Other reads land in one buffer that all such
- * sockets share, and are copied out of it at once.
+ * sockets share: the protocol parses a read that starts a large frame where
+ * it lies, copying that payload's first part straight into the payload's
+ * memory, and any other read is copied out of it at once.
  *
  * Node offers this as `net.connect()`'s `onread` option, which a client's
  * socket uses. It offers nothing of the kind for the sockets a `net.Server`
@@ -61,17 +63,24 @@ function sharedBuffer(): Uint8Array {
 }
 
 /**
- * The bytes a read put in `buffer`: a view of a payload's memory, or copied
- * out of the shared buffer. That one can't be handed over and replaced:
- * every socket that reads directly holds it for its next read.
+ * Whether a read landed in the buffer that every socket reading directly
+ * shares, rather than in a payload's memory. Those bytes can't be handed
+ * over as they are, nor the buffer replaced: every such socket holds it for
+ * its next read. The protocol parses them where they lie when it can (see
+ * `Protocol.receiveBorrowedData()`), else they are copied ({@link copyOfRead}).
  */
-export function bytesOfRead(buffer: Uint8Array, bytesRead: number): Uint8Array {
-  if (buffer !== sharedReadBuffer) return buffer.subarray(0, bytesRead);
-  // Not zero-filled first, as slice() would, and not from Node's pool: a
-  // message kept by the application keeps just its read alive, as with
-  // Node's own reads.
-  const copy = Buffer.allocUnsafeSlow(bytesRead);
-  copy.set(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+export function isSharedReadBuffer(buffer: Uint8Array): boolean {
+  return buffer === sharedReadBuffer;
+}
+
+/**
+ * A copy of bytes read into the shared buffer: not zero-filled first, as
+ * `slice()` would, and not from Node's pool, so that a message kept by the
+ * application keeps just its read alive, as with Node's own reads.
+ */
+export function copyOfRead(bytes: Uint8Array): Uint8Array {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
   return copy;
 }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PayloadTooBig, ProtocolError } from "../../src/core/errors.js";
 import type { Frame } from "../../src/core/frame.js";
-import { FrameParser } from "../../src/core/frame-parser.js";
+import { FrameParser, startsIncompleteLargeFrame } from "../../src/core/frame-parser.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { StreamReader } from "../../src/core/streams.js";
 import { concat, hex, splits, toHex, utf8 } from "../helpers/bytes.js";
@@ -196,6 +196,49 @@ describe("frame validation", () => {
     reader.feedData(hex("7e 01"));
     assert.equal(parser.parse(reader), null);
     assert.equal(reader.length, 3, "an incomplete header stays buffered");
+  });
+});
+
+describe("startsIncompleteLargeFrame", () => {
+  const withPayload = (header: string, payloadBytes: number): Uint8Array =>
+    concat([hex(header), new Uint8Array(payloadBytes)]);
+
+  it("is true for a whole header of 64 KiB or more with part of its payload", () => {
+    // RFC 6455 §5.2: 127, then 8 bytes of length; unmasked (10 bytes) and masked (14).
+    assert.equal(startsIncompleteLargeFrame(withPayload("82 7f 00 00 00 00 00 01 00 00", 0)), true);
+    assert.equal(
+      startsIncompleteLargeFrame(withPayload("82 7f 00 00 00 00 00 01 00 00", 65535)),
+      true,
+    );
+    assert.equal(
+      startsIncompleteLargeFrame(withPayload("82 ff 00 00 00 00 00 01 00 00 01 02 03 04", 100)),
+      true,
+    );
+    // Over 4 GiB: the high word.
+    assert.equal(
+      startsIncompleteLargeFrame(withPayload("82 7f 00 00 00 01 00 00 00 00", 10)),
+      true,
+    );
+  });
+
+  it("is false for a payload that all follows, a small one, or a partial header", () => {
+    assert.equal(
+      startsIncompleteLargeFrame(withPayload("82 7f 00 00 00 00 00 01 00 00", 65536)),
+      false,
+    );
+    assert.equal(
+      startsIncompleteLargeFrame(withPayload("82 ff 00 00 00 00 00 01 00 00 01 02 03 04", 65536)),
+      false,
+    );
+    assert.equal(
+      startsIncompleteLargeFrame(withPayload("82 7f 00 00 00 00 00 00 ff ff", 10)),
+      false,
+    );
+    assert.equal(startsIncompleteLargeFrame(withPayload("82 7e ff ff", 100)), false);
+    assert.equal(startsIncompleteLargeFrame(hex("82 7f 00 00 00 00 00 01 00")), false);
+    // Masked, the key not all here.
+    assert.equal(startsIncompleteLargeFrame(hex("82 ff 00 00 00 00 00 01 00 00 01 02")), false);
+    assert.equal(startsIncompleteLargeFrame(new Uint8Array(0)), false);
   });
 });
 

@@ -22,6 +22,20 @@ describe("StreamReader", () => {
     assert.equal(toHex(reader.readAll()), "05");
   });
 
+  it("copies what it buffers into memory of its own", () => {
+    const borrowed = hex("01 02 03 04 05 06");
+    const reader = new StreamReader();
+    reader.copyBuffered();
+    assert.equal(reader.length, 0);
+    reader.feedData(borrowed.subarray(0, 3));
+    reader.feedData(borrowed.subarray(3));
+    reader.readExact(1);
+    reader.copyBuffered();
+    borrowed.fill(0);
+    assert.equal(reader.length, 5);
+    assert.equal(toHex(reader.readAll()), "0203040506");
+  });
+
   it("returns views into a chunk instead of copies", () => {
     const chunk = hex("01 02 03 04");
     const reader = new StreamReader();

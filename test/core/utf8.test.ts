@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { isValidUtf8, Utf8Validator } from "../../src/core/utf8.js";
@@ -54,6 +55,15 @@ describe("Utf8Validator", () => {
         assert.deepEqual(validatorResults(fragments), [true, true, true], `${i} ${j}`);
       }
     }
+  });
+
+  it("keeps a copy of a split code point's start, not a view of a Buffer's memory", () => {
+    // Buffer's slice() is a view: the memory of a read may be reused after feed() returns.
+    const memory = Buffer.from(utf8("ab€"));
+    const validator = new Utf8Validator();
+    assert.equal(validator.feed(memory.subarray(0, 3), false), true);
+    memory.fill(0x41);
+    assert.equal(validator.feed(hex("82 ac"), true), true);
   });
 
   it("fails at the fragment where the sequence becomes invalid, not at the end", () => {
