@@ -107,7 +107,7 @@ const report = [
   flags["default-allocator"]
     ? "- Allocator: glibc's defaults in every phase"
     : `- Allocator: \`${describeTunedAllocator()}\` in every process of the small, large, handshake and client phases, for every server, client and load generator alike (page faults cost about 19 µs here, and glibc's defaults made some processes fault in most large buffers again; see \`bench/allocator.ts\`); glibc's defaults in the memory and compression phases`,
-  `- Mode: ${flags.quick ? "quick" : "full"}: echo and client workloads in ${timing.repeats} rounds, the servers (or clients) taking turns, one window of ${timing.windowMs} ms each after ${timing.warmupMs} ms of warm-up (half that after the first round, except for a fresh process: every round of the large messages and of the clients runs in new processes); the others ${timing.repeats} windows after ${timing.warmupMs} ms of warm-up; medians shown; run took ${minutes} min`,
+  `- Mode: ${flags.quick ? "quick" : "full"}: echo, handshake and client workloads in ${timing.repeats} rounds, the servers (or clients) taking turns, one window of ${timing.windowMs} ms each after ${timing.warmupMs} ms of warm-up (half that after the first round, except for a fresh process: every round of the large messages and of the clients runs in new processes); the others ${timing.repeats} windows after ${timing.warmupMs} ms of warm-up; medians shown; run took ${minutes} min`,
   "",
   ...tables.flatMap((table) => [renderTable(table), ""]),
   ...(generatorCheck === null ? [] : [generatorCheck, ""]),

@@ -150,6 +150,20 @@ describe("Protocol.receiveBorrowedData", () => {
         const midHeader = openProtocol(role);
         midHeader.receiveData(large.subarray(0, 3));
         declined.push(["bytes after part of a header", midHeader, large.subarray(3, 30_000)]);
+        // A header parsed, its payload awaited, nothing buffered.
+        const awaitingPayload = openProtocol(role);
+        awaitingPayload.receiveData(
+          fromPeer(role, Opcode.BINARY, pattern(1000)).subarray(0, role === "server" ? 8 : 4),
+        );
+        declined.push(["bytes after a header", awaitingPayload, large.subarray(0, 30_000)]);
+        // A failure found behind a complete message, not reported yet.
+        const failing = openProtocol(role, { deferFailureAfterMessages: true });
+        failing.receiveData(
+          concat([fromPeer(role, Opcode.TEXT, "before"), fromPeer(role, Opcode.CONT, "bad")]),
+        );
+        assert.equal(failing.failurePending, true);
+        failing.eventsReceived();
+        declined.push(["bytes after a failure", failing, large.subarray(0, 30_000)]);
         const handshaking = new ServerProtocol();
         declined.push(["bytes before the handshake", handshaking, large.subarray(0, 30_000)]);
         for (const [what, protocol, bytes] of declined) {
