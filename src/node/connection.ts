@@ -45,7 +45,7 @@ import {
   type ReceivedBytes,
   Rejection,
 } from "./messages.js";
-import { BYTES_TAKEN, bytesOf } from "./sendable-bytes.js";
+import { BYTES_TAKEN, bytesOf, isBlob } from "./sendable-bytes.js";
 import { isThenable } from "./thenable.js";
 
 export type { Data, ReceivedBytes } from "./messages.js";
@@ -241,13 +241,14 @@ export interface RecvOptions {
  * of one message, from an iterable or an async iterable of strings or of
  * bytes. Bytes are an `ArrayBuffer` or any view of one: a `Uint8Array` (a
  * `Buffer`), another typed array, a `DataView`; a view sends the bytes it
- * covers. An iterable is typed with one kind of fragment: a message is text
+ * covers. A `Blob` (or a `File`) is binary too, sent once read. An iterable is typed with one kind of fragment: a message is text
  * or binary (RFC 6455 §5.4), and one that mixes them fails at run time.
  */
 export type Sendable =
   | string
   | ArrayBufferView
   | ArrayBufferLike
+  | Blob
   | Iterable<string>
   | Iterable<ArrayBufferView | ArrayBufferLike>
   | AsyncIterable<string>
@@ -427,6 +428,7 @@ function controlPayload(
 /** The bytes `message` will take, as far as is known before it is sent: 0 for an iterable. */
 function byteSize(message: Sendable): number {
   if (typeof message === "string") return Buffer.byteLength(message, "utf8");
+  if (isBlob(message)) return message.size;
   return bytesOf(message)?.byteLength ?? 0;
 }
 
@@ -544,8 +546,24 @@ class FragmentedSend {
   /**
    * @param synchronous Whether the source is a sync iterable, whose items
    *   need no waiting: `close()` lets such a message finish.
+   * @param endsByItself Whether its one wait ends without the application's
+   *   help: a `Blob` being read. `close()` lets such a message finish too.
    */
-  constructor(readonly synchronous: boolean) {}
+  constructor(
+    private readonly synchronous: boolean,
+    private readonly endsByItself = false,
+  ) {}
+
+  /**
+   * Whether a `close()` called now lets the message finish before its close
+   * frame: one whose fragments are at hand (a sync iterable not waiting for
+   * a promise), or a `Blob` being read, which ends by itself (`closeTimeout`
+   * bounds both); not one that waits for an async source or a promise, which
+   * may never settle.
+   */
+  get finishesBeforeClose(): boolean {
+    return this.endsByItself || (this.synchronous && !this.waitingForSource);
+  }
 
   /**
    * Waits for `pending` (the source's next item), unless {@link stop} is
@@ -846,6 +864,12 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * fragmented message, a frame per item. A view sends the bytes it covers
    * (`byteOffset` to `byteOffset + byteLength`), whatever its element type.
    *
+   * A `Blob` (a `File` too) is sent as one binary message once its bytes are
+   * read, in the order of the calls: the messages sent after it wait for it,
+   * and so does a `close()`. If it can't be read (a file-backed `Blob` whose
+   * file changed), the promise rejects with the reader's error, nothing is
+   * sent, and the connection stays open.
+   *
    * Resolves once the message is queued for writing: everything sent in one
    * turn of the event loop is written together at the end of that turn, in
    * order. When more than `writeHighWaterMark` bytes are waiting to be
@@ -876,31 +900,39 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * {@link closed}.
    *
    * @throws ConnectionClosed when the connection is closing or closed.
-   * @throws TypeError for a message that is neither a string, bytes nor an
-   *   iterable of them, or a fragmented message whose items are not all
+   * @throws TypeError for a message that is neither a string, bytes, a
+   *   `Blob` nor an iterable of strings or bytes, or a fragmented message whose items are not all
    *   strings or all bytes; the connection fails with 1011 if a fragment
    *   went out before.
    */
   send(message: Sendable, options?: SendOptions): Promise<void> {
     if (this.rareState?.fragmentedSend) return this.sendAfterFragmented(message, options);
-    let bytes: Uint8Array | null;
-    let isText: boolean;
-    if (typeof message === "string") {
-      bytes = Buffer.from(message, "utf8");
-      isText = true;
-    } else {
-      // Before the iterables: a Float32Array, … is an iterable too, of
-      // numbers, but it is sent as the bytes it covers.
-      bytes = bytesOf(message);
-      isText = false;
-      if (bytes === null) {
-        if (isIterable(message)) return this.sendFragmented(message, options);
-        return Promise.reject(
-          new TypeError(
-            `send() takes a string, bytes (${BYTES_TAKEN}), or an iterable of them; got ${kindOf(message)}`,
-          ),
-        );
-      }
+    if (typeof message === "string")
+      return this.sendEncoded(Buffer.from(message, "utf8"), true, options);
+    // Before the iterables: a Float32Array, … is an iterable too, of
+    // numbers, but it is sent as the bytes it covers.
+    const bytes = bytesOf(message);
+    if (bytes !== null) return this.sendEncoded(bytes, false, options);
+    if (isBlob(message)) return this.sendBlob(message, options);
+    if (isIterable(message)) return this.sendFragmented(message, options);
+    return Promise.reject(
+      new TypeError(
+        `send() takes a string, bytes (${BYTES_TAKEN}), a Blob, or an iterable of strings or bytes; got ${kindOf(message)}`,
+      ),
+    );
+  }
+
+  /**
+   * @internal Sends one message whose payload is `bytes`: the UTF-8 of a
+   * text message (`isText`), or a binary one. What `send()` does once it
+   * has the bytes; `broadcast()` calls it to encode a text message once for
+   * every connection.
+   */
+  sendEncoded(bytes: Uint8Array, isText: boolean, options?: SendOptions): Promise<void> {
+    if (this.rareState?.fragmentedSend) {
+      // Queued as the message it was: a text message's bytes would go out as binary.
+      const message = isText ? Buffer.prototype.toString.call(bytes, "utf8") : bytes;
+      return this.sendAfterFragmented(message, options);
     }
     if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
     // No async frame, no await: a send that needs no drain settles with a
@@ -914,6 +946,47 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.pendingBytes += bytes.length;
     this.scheduleFlush();
     return this.waitForDrain();
+  }
+
+  /**
+   * Sends the bytes of `blob` as one binary message, once read, as `ws` and
+   * the browser's `WebSocket` do. The sends made meanwhile wait for it, as
+   * they do for a fragmented message, and so does a `close()`: reading a
+   * `Blob` ends by itself, and `closeTimeout` bounds the wait. A `Blob` that
+   * can't be read (one backed by a file that changed) rejects with the
+   * reader's error: nothing went out, so the connection stays open and the
+   * sends that waited go on.
+   */
+  private async sendBlob(blob: Blob, options: SendOptions | undefined): Promise<void> {
+    if (this.protocol.state !== State.OPEN) return this.throwNotOpen();
+    const rare = this.rare();
+    const reading = new FragmentedSend(false, true);
+    // Counted in bufferedAmount while it is read, as the bytes it will be.
+    reading.queuedBytes = blob.size;
+    rare.fragmentedSend = reading;
+    let read: unknown;
+    try {
+      read = await reading.wait(Promise.resolve(blob.arrayBuffer()));
+    } catch (error) {
+      rare.fragmentedSend = null;
+      this.handOver(reading);
+      throw error;
+    }
+    rare.fragmentedSend = null;
+    let sent: Promise<void>;
+    if (read === STOPPED) {
+      // The connection is closing: the message can't go out any more.
+      sent = this.throwNotOpen();
+    } else {
+      const bytes = bytesOf(read);
+      sent =
+        bytes === null
+          ? Promise.reject(new TypeError(`Blob.arrayBuffer() gave ${kindOf(read)}`))
+          : this.sendEncoded(bytes, false, options);
+    }
+    // After this message, as they were sent after it.
+    this.handOver(reading);
+    return sent;
   }
 
   /**
@@ -990,19 +1063,21 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   /**
-   * Sends a binary message: the bytes of an `ArrayBuffer`, or those a view
-   * of one covers (a typed array of any element type, a `DataView`), as
-   * with {@link send}.
+   * Sends a binary message: the bytes of an `ArrayBuffer`, those a view
+   * of one covers (a typed array of any element type, a `DataView`), or
+   * those of a `Blob`, as with {@link send}.
    *
-   * @throws TypeError (the promise rejects) unless `data` is bytes: for
+   * @throws TypeError (the promise rejects) unless `data` is bytes or a
+   *   `Blob`: for
    *   callers without types, a string would otherwise go out as a text
    *   message.
    */
-  sendBinary(data: ArrayBufferView | ArrayBufferLike, options?: SendOptions): Promise<void> {
+  sendBinary(data: ArrayBufferView | ArrayBufferLike | Blob, options?: SendOptions): Promise<void> {
+    if (isBlob(data)) return this.send(data, options);
     const bytes = bytesOf(data);
     if (bytes === null) {
       return Promise.reject(
-        new TypeError(`sendBinary() takes bytes (${BYTES_TAKEN}); got ${kindOf(data)}`),
+        new TypeError(`sendBinary() takes bytes (${BYTES_TAKEN}) or a Blob; got ${kindOf(data)}`),
       );
     }
     return this.send(bytes, options);
@@ -1231,7 +1306,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * Closing a connection that is already closing or closed just waits.
    *
    * A fragmented message from an array or another sync iterable being sent
-   * is finished first, and so are the messages queued behind it: the close
+   * is finished first, and so is a `Blob` being read, and so are the
+   * messages queued behind them: the close
    * frame waits for them (RFC 6455 §5.5.1: "An endpoint MAY delay sending a
    * Close frame until its current message is sent"), the connection's
    * {@link state} is CLOSING meanwhile, and `closeTimeout` runs from now.
@@ -1257,9 +1333,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     const rare = this.rareState;
     if (this.protocol.state === State.OPEN && !this.isLost && !rare?.pendingClose) {
       const fragmented = rare?.fragmentedSend;
-      if (rare && fragmented?.synchronous && !fragmented.waitingForSource) {
-        // Its fragments are at hand: the close frame waits for it and the
-        // sends queued behind it (see above). handOver() sends it after them,
+      if (rare && fragmented?.finishesBeforeClose) {
+        // Its fragments are at hand, or it is a Blob being read: the close
+        // frame waits for it and the sends queued behind it (see above). handOver() sends it after them,
         // or sendFragmented() when a message would wait for its source. A bad
         // code is refused now, as it would be at once. The close timer bounds
         // the wait: a peer that doesn't read could hold the message forever.

@@ -49,3 +49,19 @@ export function bytesOf(data: unknown): Uint8Array | null {
   }
   return null;
 }
+
+/**
+ * Whether `value` is a `Blob` (a `File` included), whose bytes `send()`
+ * reads before it sends them. Known by its class, or by its tag and its
+ * `arrayBuffer()`, as `ws` knows one: a `Blob` made by another copy of the
+ * class (another realm's) is a `Blob` too.
+ */
+export function isBlob(value: unknown): value is Blob {
+  if (value instanceof Blob) return true;
+  if (typeof value !== "object" || value === null) return false;
+  const tag = (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  return (
+    (tag === "Blob" || tag === "File") &&
+    typeof (value as { arrayBuffer?: unknown }).arrayBuffer === "function"
+  );
+}

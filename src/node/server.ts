@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
@@ -14,7 +15,7 @@ import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { inspect } from "node:util";
-import { describeValue } from "../core/describe-value.js";
+import { describeValue, kindOf } from "../core/describe-value.js";
 import {
   ConnectionClosed,
   InvalidHandshake,
@@ -54,6 +55,7 @@ import { setDeadline } from "./deadline.js";
 import { type Logger, resolveLogger } from "./logger.js";
 import { checkOptionNames, SERVE_OPTIONS, SERVER_CLOSE_OPTIONS } from "./option-names.js";
 import { matchRoute } from "./routing.js";
+import { BYTES_TAKEN, bytesOf } from "./sendable-bytes.js";
 import { serverTlsOptions, tcpSocketOf } from "./tls.js";
 import { connectionTracer } from "./trace.js";
 import { upgradeRequestBytes } from "./upgrade.js";
@@ -1222,19 +1224,33 @@ function peerLabel(socket: net.Socket): string {
  * Sends `message`, a string or bytes as for `Connection.send()`, to every
  * open connection among `connections`, without waiting for any of them: a
  * slow or closing connection does not hold up the others, and errors on one
- * connection are ignored.
+ * connection are ignored. A string is encoded once, for all of them.
  *
  * A connection whose unsent bytes already exceed its `writeHighWaterMark`
  * is skipped: it does not get this message. Broadcasting thus never buffers
  * without bound for a client that reads too slowly; to deliver every message
  * to every client, `await ws.send()` to each one in its own task instead.
+ *
+ * @throws TypeError for a message that is neither a string nor bytes (an
+ *   `ArrayBuffer` or a view of one), before anything is sent: an iterable
+ *   (a fragmented message) can't be read once per connection, and a `Blob`
+ *   must be read first (`await blob.arrayBuffer()`).
  */
 export function broadcast(
   connections: Iterable<Connection>,
   message: string | ArrayBufferView | ArrayBufferLike,
 ): void {
+  const isText = typeof message === "string";
+  let bytes = isText ? null : bytesOf(message);
+  if (!isText && bytes === null) {
+    throw new TypeError(
+      `broadcast() takes a string or bytes (${BYTES_TAKEN}); got ${kindOf(message)}`,
+    );
+  }
   for (const connection of connections) {
     if (connection.state !== State.OPEN || isBackedUp(connection)) continue;
-    connection.send(message).catch(() => {});
+    // Encoded for the first connection that gets it: none may.
+    bytes ??= Buffer.from(message as string, "utf8");
+    connection.sendEncoded(bytes, isText).catch(() => {});
   }
 }

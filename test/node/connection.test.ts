@@ -315,12 +315,7 @@ describe("Connection", () => {
     const bytes = "an ArrayBuffer, a typed array such as Uint8Array, or a DataView";
     await assert.rejects(ws.send(42 as never), {
       name: "TypeError",
-      message: `send() takes a string, bytes (${bytes}), or an iterable of them; got a number`,
-    });
-    // Not bytes, though it holds some: a Blob is read asynchronously.
-    await assert.rejects(ws.send(new Blob(["abc"]) as never), {
-      name: "TypeError",
-      message: `send() takes a string, bytes (${bytes}), or an iterable of them; got a Blob`,
+      message: `send() takes a string, bytes (${bytes}), a Blob, or an iterable of strings or bytes; got a number`,
     });
     await assert.rejects(ws.send(null as never), /; got null$/);
     await assert.rejects(ws.send({} as never), /; got an Object$/);
@@ -338,7 +333,7 @@ describe("Connection", () => {
     // Callers without types: the method names the kind of message, whatever is passed.
     await assert.rejects(ws.sendBinary("abc" as never), {
       name: "TypeError",
-      message: `sendBinary() takes bytes (${bytes}); got a string`,
+      message: `sendBinary() takes bytes (${bytes}) or a Blob; got a string`,
     });
     await assert.rejects(ws.sendText(new Uint8Array([0x61]) as never), {
       name: "TypeError",
@@ -2229,5 +2224,183 @@ describe("Connection, a text message longer than a string can be", () => {
     assert.equal(error.rcvd?.code, CloseCode.INTERNAL_ERROR);
     assert.equal(logged.length, 1, "one error, not one per message");
     assert.match(logged[0]!, /unexpected error while delivering a message/);
+  });
+});
+
+describe("Connection, sending a Blob", () => {
+  /** A Blob whose bytes come when the test says, or never. */
+  class SlowBlob extends Blob {
+    readonly read = deferred<ArrayBuffer>();
+    override arrayBuffer(): Promise<ArrayBuffer> {
+      return this.read.promise;
+    }
+  }
+
+  /** A server that collects what each connection receives until it closes. */
+  async function collectingServer(options: Parameters<typeof startServer>[1] = {}) {
+    const received = deferred<unknown[]>();
+    const started = await startServer(async (ws) => {
+      const messages: unknown[] = [];
+      try {
+        for await (const message of ws) {
+          messages.push(typeof message === "string" ? message : [...message]);
+        }
+      } finally {
+        received.resolve(messages);
+      }
+    }, options);
+    return { ...started, received: received.promise };
+  }
+
+  it("sends a Blob or a File as one binary frame, from either side", async () => {
+    const accepted = deferred<RawPeer>();
+    await using raw = await rawServer((peer) => {
+      void acceptRaw(peer).then(() => accepted.resolve(peer));
+    });
+    const ws = await connect(`ws://127.0.0.1:${raw.port}`);
+    const peer = await accepted.promise;
+    const nextFrame = async (): Promise<[Opcode, boolean, string]> => {
+      const frame = await within(peer.readFrame(), 10_000, "a frame");
+      assert.ok(frame !== null);
+      return [frame.opcode, frame.fin, Buffer.from(frame.data).toString()];
+    };
+    await ws.send(new Blob(["a ", "blob"]));
+    assert.deepEqual(await nextFrame(), [Opcode.BINARY, true, "a blob"]);
+    await ws.send(new File(["a file"], "file.txt", { type: "text/plain" }));
+    assert.deepEqual(
+      await nextFrame(),
+      [Opcode.BINARY, true, "a file"],
+      "binary, whatever its type",
+    );
+    await ws.sendBinary(new Blob(["with sendBinary()"]));
+    assert.deepEqual(await nextFrame(), [Opcode.BINARY, true, "with sendBinary()"]);
+    await ws.send(new Blob([]));
+    assert.deepEqual(await nextFrame(), [Opcode.BINARY, true, ""], "an empty message");
+    const closing = ws.close();
+    assert.equal((await within(peer.readFrame(), 10_000, "the close frame"))?.opcode, Opcode.CLOSE);
+    peer.socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
+    await closing;
+
+    // The server's side, compressed: a Blob is bytes like any other.
+    const big = new Uint8Array(200_000).map((_, i) => i % 251);
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.send(new Blob([big]));
+      await ws.closed;
+    });
+    await using _server = server;
+    await using client = await connect(uri);
+    assert.match(
+      client.response?.headers.get("Sec-WebSocket-Extensions") ?? "",
+      /permessage-deflate/,
+    );
+    assert.deepEqual(await client.recvBinary(), Buffer.from(big));
+  });
+
+  it("keeps the order of the calls, counting the Blob in bufferedAmount while it is read", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    await using ws = await connect(uri);
+    const slow = new SlowBlob(["0123456789"]);
+    const sent = [ws.send(slow), ws.send("after"), ws.send(new Blob(["another blob"]))];
+    assert.equal(ws.bufferedAmount, 10 + 5 + 12);
+    // Messages sent while it is read wait for it, however long that takes.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ws.bufferedAmount, 10 + 5 + 12);
+    slow.read.resolve(await new Blob(["0123456789"]).arrayBuffer());
+    await Promise.all(sent);
+    assert.equal(Buffer.from(await ws.recvBinary()).toString(), "0123456789");
+    assert.equal(await ws.recv(), "after");
+    assert.equal(Buffer.from(await ws.recvBinary()).toString(), "another blob");
+  });
+
+  it("lets close() wait for a Blob being read and the sends behind it, then closes normally", async () => {
+    const { server, uri, received } = await collectingServer();
+    await using _server = server;
+    const ws = await connect(uri);
+    const slow = new SlowBlob(["abc"]);
+    const sent = [ws.send(slow), ws.send("behind it")];
+    const closing = ws.close(1000, "done");
+    assert.equal(ws.state, State.CLOSING);
+    // Refused, once the connection is closed: it came after close().
+    const refused = assert.rejects(ws.send("after close()"), ConnectionClosedOK);
+    slow.read.resolve(new Uint8Array([1, 2, 3]).buffer);
+    await Promise.all(sent);
+    await closing;
+    await refused;
+    assert.deepEqual(await received, [[1, 2, 3], "behind it"]);
+    assert.equal(ws.closeCode, 1000);
+    assert.equal(ws.closeReason, "done");
+  });
+
+  it("rejects with the reader's error a Blob that can't be read, sends nothing, and stays open", async () => {
+    const { server, uri, received } = await collectingServer();
+    await using _server = server;
+    const ws = await connect(uri);
+    const unreadable = new Error("the file changed");
+    class UnreadableBlob extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return Promise.reject(unreadable);
+      }
+    }
+    class ThrowingBlob extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        throw unreadable;
+      }
+    }
+    class NotBytesBlob extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return Promise.resolve("not bytes" as never);
+      }
+    }
+    const failing = ws.send(new UnreadableBlob(["x"]));
+    const behind = ws.send("sent behind it");
+    await assert.rejects(failing, (error) => error === unreadable);
+    await behind;
+    await assert.rejects(ws.send(new ThrowingBlob(["x"])), (error) => error === unreadable);
+    await assert.rejects(ws.send(new NotBytesBlob(["x"])), {
+      name: "TypeError",
+      message: "Blob.arrayBuffer() gave a string",
+    });
+    assert.equal(ws.state, State.OPEN);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ws.bufferedAmount, 0, "nothing waits to be written");
+    await ws.send("still open");
+    await ws.close();
+    assert.deepEqual(await received, ["sent behind it", "still open"]);
+    assert.equal(ws.closeCode, 1000);
+  });
+
+  it("rejects a send() whose Blob is still being read when the peer closes, and the sends behind it", async () => {
+    const opened = deferred<ServerConnection>();
+    const { server, uri } = await startServer(async (ws) => {
+      opened.resolve(ws);
+      await ws.closed;
+    });
+    await using _server = server;
+    const ws = await connect(uri);
+    const serverSide = await opened.promise;
+    const slow = new SlowBlob(["abc"]);
+    const reading = assert.rejects(ws.send(slow), ConnectionClosedOK);
+    const behind = assert.rejects(ws.send("behind it"), ConnectionClosedOK);
+    await serverSide.close();
+    await reading;
+    await behind;
+    // Read at last, too late: nothing more happens.
+    slow.read.resolve(new ArrayBuffer(3));
+    await ws.closed;
+    assert.equal(ws.closeCode, 1000);
+  });
+
+  it("gives up on a Blob never read at closeTimeout", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.closed;
+    });
+    await using _server = server;
+    const ws = await connect(uri, { closeTimeout: 100 });
+    const never = new SlowBlob(["abc"]);
+    const reading = assert.rejects(ws.send(never), ConnectionClosedError);
+    await within(ws.close(), 10_000, "close() at closeTimeout");
+    await reading;
+    assert.equal(ws.closeCode, 1006);
   });
 });

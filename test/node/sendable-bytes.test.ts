@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import { runInNewContext } from "node:vm";
-import { bytesOf } from "../../src/node/sendable-bytes.js";
+import { bytesOf, isBlob } from "../../src/node/sendable-bytes.js";
 import { coveredBytes, offsetViews } from "../helpers/bytes.js";
 
 describe("bytesOf()", () => {
@@ -94,5 +94,46 @@ describe("bytesOf()", () => {
     for (const value of [null, undefined, 3, "abc", [1, 2, 3], {}, new Blob(["abc"])]) {
       assert.equal(bytesOf(value), null, String(value));
     }
+  });
+});
+
+describe("isBlob()", () => {
+  it("knows a Blob and a File", () => {
+    assert.equal(isBlob(new Blob(["abc"])), true);
+    assert.equal(isBlob(new File(["abc"], "a.txt")), true);
+    class Subclass extends Blob {}
+    assert.equal(isBlob(new Subclass([])), true);
+  });
+
+  it("knows a Blob of another class by its tag and its arrayBuffer()", () => {
+    const foreign = {
+      [Symbol.toStringTag]: "Blob",
+      size: 1,
+      arrayBuffer: () => Promise.resolve(new ArrayBuffer(1)),
+    };
+    assert.equal(isBlob(foreign), true);
+    assert.equal(isBlob({ ...foreign, [Symbol.toStringTag]: "File" }), true);
+    // A tag alone is not enough: send() reads the bytes with arrayBuffer().
+    assert.equal(isBlob({ [Symbol.toStringTag]: "Blob" }), false);
+    assert.equal(isBlob({ arrayBuffer: foreign.arrayBuffer }), false);
+    // A vm context has no Blob of its own; an object of another realm is known by its tag.
+    const other = runInNewContext(
+      "({ [Symbol.toStringTag]: 'Blob', size: 0, arrayBuffer() { return Promise.resolve(new ArrayBuffer(0)); } })",
+    );
+    assert.equal(isBlob(other), true);
+  });
+
+  it("is false for bytes, strings, iterables and the rest", () => {
+    const values = [
+      null,
+      undefined,
+      3,
+      "abc",
+      [1, 2, 3],
+      {},
+      new Uint8Array(2),
+      new ArrayBuffer(2),
+    ];
+    for (const value of values) assert.equal(isBlob(value), false, String(value));
   });
 });

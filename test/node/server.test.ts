@@ -171,6 +171,41 @@ describe("serve()", () => {
     await Promise.all(clients.map((client) => client.close()));
   });
 
+  it("broadcast() refuses, before sending anything, what it can't send to every connection", async () => {
+    const { server, uri } = await startServer(async (ws) => {
+      await ws.closed;
+    });
+    await using _server = server;
+    await using client = await connect(uri);
+    while (server.connections.size < 1) await new Promise((resolve) => setImmediate(resolve));
+    const bytes = "an ArrayBuffer, a typed array such as Uint8Array, or a DataView";
+    function* fragments() {
+      yield "a";
+      yield "b";
+    }
+    for (const [message, kind] of [
+      [42, "a number"],
+      [{ text: "an object" }, "an Object"],
+      [null, "null"],
+      // Fragments: a generator can't be read once per connection.
+      [fragments(), "an object"],
+      [["a", "b"], "an Array"],
+      // Read asynchronously: read it first.
+      [new Blob(["abc"]), "a Blob"],
+    ] as const) {
+      assert.throws(() => broadcast(server.connections, message as never), {
+        name: "TypeError",
+        message: `broadcast() takes a string or bytes (${bytes}); got ${kind}`,
+      });
+    }
+    // Refused with no connection to send to as well.
+    assert.throws(() => broadcast([], 42 as never), TypeError);
+    broadcast(server.connections, "the first message sent");
+    assert.equal(await client.recv(), "the first message sent");
+    broadcast(server.connections, new Uint16Array([0x0201]).buffer);
+    assert.deepEqual([...(await client.recvBinary())], [1, 2]);
+  });
+
   it("broadcast() skips connections that are not keeping up", async () => {
     const { server, uri, port } = await startServer(
       async (ws) => {
