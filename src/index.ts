@@ -100,4 +100,5 @@ export {
   ServerConnection,
   serve,
 } from "./node/server.js";
+export { createWebSocketStream } from "./node/stream.js";
 export { VERSION } from "./node/version.js";

@@ -8,11 +8,14 @@
  */
 
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import * as net from "node:net";
 import { after, describe, it } from "node:test";
 import { connect } from "../../src/index.js";
 import { runNode } from "../helpers/child.js";
-import { unhandledRejections } from "../helpers/server.js";
+import { deferred, unhandledRejections, within } from "../helpers/server.js";
 import {
+  edit,
   examplesOf,
   onLoopback,
   refusal,
@@ -124,5 +127,52 @@ describe(`${PAGE}: backoffDelay()`, () => {
     assert.ok(Number(first) >= 2000 && Number(first) <= 4000, first);
     assert.equal(second, "200");
     assert.equal(run.stdout, `${first}\n200\n`);
+  });
+});
+
+describe(`${PAGE}: createWebSocketStream()`, () => {
+  it("tunnels each connection to the TCP service, and closes it when the service does", async () => {
+    // The TCP service: answers each line in upper case, and hangs up on "bye".
+    const ended = deferred();
+    const service = net.createServer((socket) => {
+      socket.on("end", () => ended.resolve());
+      socket.setEncoding("utf8");
+      socket.on("data", (text: string) => {
+        if (text === "bye") socket.end("BYE");
+        else socket.write(text.toUpperCase());
+      });
+    });
+    service.listen(0, "127.0.0.1");
+    await once(service, "listening");
+    const servicePort = (service.address() as net.AddressInfo).port;
+    try {
+      using project = scratchProject();
+      await using gateway = await startProgram(
+        project,
+        "gateway",
+        edit(
+          onLoopback(example("createWebSocketStream(ws)")),
+          "port: 7000,",
+          `port: ${servicePort},`,
+        ),
+      );
+      await using ws = await connect(`ws://127.0.0.1:${gateway.port}/`);
+      await ws.send(new TextEncoder().encode("hello"));
+      assert.equal(Buffer.from(await ws.recvBinary()).toString(), "HELLO");
+      await ws.send(new TextEncoder().encode("bye"));
+      assert.equal(Buffer.from(await ws.recvBinary()).toString(), "BYE");
+      // The service hung up: the gateway closes the WebSocket normally.
+      await ws.closed;
+      assert.equal(ws.closeCode, 1000);
+      // The client hangs up: the gateway ends the TCP connection.
+      const ws2 = await connect(`ws://127.0.0.1:${gateway.port}/`);
+      await ws2.send(new TextEncoder().encode("hi"));
+      assert.equal(Buffer.from(await ws2.recvBinary()).toString(), "HI");
+      await ws2.close();
+      await within(ended.promise, 10_000, "the end of the TCP connection");
+      assert.equal(gateway.stderr, "", "no handler failed");
+    } finally {
+      service.close();
+    }
   });
 });
