@@ -52,16 +52,19 @@ export function bytesOf(data: unknown): Uint8Array | null {
 
 /**
  * Whether `value` is a `Blob` (a `File` included), whose bytes `send()`
- * reads before it sends them. Known by its class, or by its tag and its
- * `arrayBuffer()`, as `ws` knows one: a `Blob` made by another copy of the
- * class (another realm's) is a `Blob` too.
+ * reads before it sends them. Known by its class, or by its tag, its
+ * `arrayBuffer()` and its `size` (counted in `bufferedAmount` while it is
+ * read), as `ws` knows one: a `Blob` made by another copy of the class
+ * (another realm's) is a `Blob` too.
  */
 export function isBlob(value: unknown): value is Blob {
   if (value instanceof Blob) return true;
   if (typeof value !== "object" || value === null) return false;
   const tag = (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  const blob = value as { arrayBuffer?: unknown; size?: unknown };
   return (
     (tag === "Blob" || tag === "File") &&
-    typeof (value as { arrayBuffer?: unknown }).arrayBuffer === "function"
+    typeof blob.arrayBuffer === "function" &&
+    typeof blob.size === "number"
   );
 }

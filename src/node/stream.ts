@@ -30,7 +30,9 @@ import type { Connection, Data, Sendable } from "./connection.js";
  * network, so the peer's sends wait in turn. Nothing else may read from
  * `ws` meanwhile: a `recv()` or a `for await` loop running at the same time
  * would take messages from the stream (and is refused with
- * `ConcurrencyError` while the stream waits for one).
+ * `ConcurrencyError` while the stream waits for one; one already waiting
+ * when the stream asks for a message makes the stream fail with it, and
+ * closes the connection with 1011).
  *
  * Ending the writable side (`end()`) closes the connection with 1000
  * (normal closure): the readable side still gets the messages that arrive

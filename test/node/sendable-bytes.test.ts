@@ -116,6 +116,8 @@ describe("isBlob()", () => {
     // A tag alone is not enough: send() reads the bytes with arrayBuffer().
     assert.equal(isBlob({ [Symbol.toStringTag]: "Blob" }), false);
     assert.equal(isBlob({ arrayBuffer: foreign.arrayBuffer }), false);
+    // Nor without its size, which bufferedAmount counts while it is read.
+    assert.equal(isBlob({ [Symbol.toStringTag]: "Blob", arrayBuffer: foreign.arrayBuffer }), false);
     // A vm context has no Blob of its own; an object of another realm is known by its tag.
     const other = runInNewContext(
       "({ [Symbol.toStringTag]: 'Blob', size: 0, arrayBuffer() { return Promise.resolve(new ArrayBuffer(0)); } })",

@@ -6,7 +6,11 @@ import * as net from "node:net";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { after, describe, it } from "node:test";
-import { ConnectionClosedError, ConnectionClosedOK } from "../../src/core/errors.js";
+import {
+  ConcurrencyError,
+  ConnectionClosedError,
+  ConnectionClosedOK,
+} from "../../src/core/errors.js";
 import { connect } from "../../src/node/client.js";
 import type { ServerConnection } from "../../src/node/server.js";
 import { createWebSocketStream } from "../../src/node/stream.js";
@@ -232,6 +236,20 @@ describe("createWebSocketStream()", () => {
     }
     await ws3.closed;
     assert.equal(ws3.closeCode, 1000);
+  });
+
+  it("fails with ConcurrencyError, closing with 1011, when another reader already waits", async () => {
+    const { server, uri } = await startServer(echo);
+    await using _server = server;
+    const ws = await connect(uri);
+    const elsewhere = assert.rejects(ws.recv(), ConnectionClosedError);
+    const stream = createWebSocketStream(ws);
+    stream.resume();
+    const [error] = await once(stream, "error");
+    assert.ok(error instanceof ConcurrencyError);
+    await ws.closed;
+    assert.equal(ws.closeCode, 1011);
+    await elsewhere;
   });
 
   it("tunnels a TCP connection through a WebSocket", async () => {
