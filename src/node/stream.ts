@@ -82,9 +82,10 @@ export function createWebSocketStream(ws: Connection, options?: DuplexOptions): 
       ws.close().then(() => callback(), callback);
     },
     destroy(error, callback) {
-      // A `for await` loop over the stream destroys it when it ends or breaks,
-      // with an AbortError while the writable side hasn't finished, as Node
-      // does to any half-open Duplex: the application stopped, it didn't fail.
+      // A `for await` loop over the stream destroys it when it breaks (and on
+      // Node 20 when it ends), with an AbortError while the writable side
+      // hasn't finished, as Node does to any half-open Duplex: the
+      // application stopped, it didn't fail.
       const stopped = error === null || error.name === "AbortError";
       // Once the connection closed normally and every message was read, nothing is left to abort.
       if (stopped && stream.readableEnded && ws.state === State.CLOSED) error = null;

@@ -153,11 +153,15 @@ describe("createWebSocketStream()", () => {
     await using _server = server;
     const ws = await connect(uri);
     const stream = createWebSocketStream(ws);
-    // Rejects on an 'error' event: a for await loop that ends must not make one.
-    const closed = once(stream, "close");
+    // A for await loop that reads to the end must leave no error behind.
+    const errors: unknown[] = [];
+    stream.on("error", (error) => errors.push(error));
     assert.equal((await readAll(stream)).toString(), "last words");
-    await closed;
-    assert.equal(stream.destroyed, true);
+    // Node 20 destroys the stream as the loop ends (with an AbortError, as
+    // the writable side hasn't finished); Node 22 on leaves it open, and end() closes it.
+    if (!stream.destroyed) stream.end();
+    if (!stream.closed) await once(stream, "close");
+    assert.deepEqual(errors, []);
     assert.equal(ws.closeCode, 1000);
 
     const lost = deferred<ServerConnection>();
