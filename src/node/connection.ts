@@ -241,8 +241,9 @@ export interface RecvOptions {
  * of one message, from an iterable or an async iterable of strings or of
  * bytes. Bytes are an `ArrayBuffer` or any view of one: a `Uint8Array` (a
  * `Buffer`), another typed array, a `DataView`; a view sends the bytes it
- * covers. A `Blob` (or a `File`) is binary too, sent once read. An iterable is typed with one kind of fragment: a message is text
- * or binary (RFC 6455 §5.4), and one that mixes them fails at run time.
+ * covers. A `Blob` (or a `File`) is binary too, sent once read. An iterable
+ * is typed with one kind of fragment: a message is text or binary (RFC 6455
+ * §5.4), and one that mixes them fails at run time.
  */
 export type Sendable =
   | string
@@ -901,9 +902,9 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *
    * @throws ConnectionClosed when the connection is closing or closed.
    * @throws TypeError for a message that is neither a string, bytes, a
-   *   `Blob` nor an iterable of strings or bytes, or a fragmented message whose items are not all
-   *   strings or all bytes; the connection fails with 1011 if a fragment
-   *   went out before.
+   *   `Blob` nor an iterable of strings or bytes, or a fragmented message
+   *   whose items are not all strings or all bytes; the connection fails
+   *   with 1011 if a fragment went out before.
    */
   send(message: Sendable, options?: SendOptions): Promise<void> {
     if (this.rareState?.fragmentedSend) return this.sendAfterFragmented(message, options);
@@ -1068,9 +1069,8 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * those of a `Blob`, as with {@link send}.
    *
    * @throws TypeError (the promise rejects) unless `data` is bytes or a
-   *   `Blob`: for
-   *   callers without types, a string would otherwise go out as a text
-   *   message.
+   *   `Blob`: for callers without types, a string would otherwise go out as
+   *   a text message.
    */
   sendBinary(data: ArrayBufferView | ArrayBufferLike | Blob, options?: SendOptions): Promise<void> {
     if (isBlob(data)) return this.send(data, options);
@@ -1307,10 +1307,10 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *
    * A fragmented message from an array or another sync iterable being sent
    * is finished first, and so is a `Blob` being read, and so are the
-   * messages queued behind them: the close
-   * frame waits for them (RFC 6455 §5.5.1: "An endpoint MAY delay sending a
-   * Close frame until its current message is sent"), the connection's
-   * {@link state} is CLOSING meanwhile, and `closeTimeout` runs from now.
+   * messages queued behind them: the close frame waits for them (RFC 6455
+   * §5.5.1: "An endpoint MAY delay sending a Close frame until its current
+   * message is sent"), the connection's {@link state} is CLOSING meanwhile,
+   * and `closeTimeout` runs from now.
    * One that waits for an async source or a promise is left unfinished.
    *
    * `close(1005)` sends a close frame without a code, which the peer reports
@@ -1335,10 +1335,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
       const fragmented = rare?.fragmentedSend;
       if (rare && fragmented?.finishesBeforeClose) {
         // Its fragments are at hand, or it is a Blob being read: the close
-        // frame waits for it and the sends queued behind it (see above). handOver() sends it after them,
-        // or sendFragmented() when a message would wait for its source. A bad
-        // code is refused now, as it would be at once. The close timer bounds
-        // the wait: a peer that doesn't read could hold the message forever.
+        // frame waits for it and the sends queued behind it (see above).
+        // handOver() sends it after them, or sendFragmented() when a
+        // message would wait for its source. A bad code is refused now, as
+        // it would be at once. The close timer bounds the wait: a peer that
+        // doesn't read could hold the message forever.
         checkCloseArguments(code, reason);
         rare.pendingClose = { code, reason };
         this.armCloseTimer();
