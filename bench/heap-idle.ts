@@ -7,9 +7,12 @@
  * by type and constructor, with their self size per connection.
  *
  * Run with `node --expose-gc .build/bench/heap-idle.js [--server ours|ws|raw]
- * [--connections 2000] [--snapshot] [--message] [--keepalive]`. `--message`
+ * [--connections 2000] [--snapshot] [--message] [--keepalive] [--settle 40]`. `--message`
  * echoes one 1 KiB message on each connection and measures again;
- * `--keepalive` runs ours with keepalive pings at their default interval.
+ * `--keepalive` runs ours with keepalive pings at their default interval;
+ * `--settle 40` also reads RSS once V8 has had 40 s to give back, by itself,
+ * the young generation that grew while the connections opened (its memory
+ * reducer does that about 30 s later, without any `gc()` call).
  * `KEEP_SNAPSHOTS=1` keeps the snapshot files in /tmp for other tools.
  *
  * @module
@@ -36,6 +39,8 @@ interface Options {
   retainers: boolean;
   /** Ours with keepalive at its default interval, as `serve()` has it unless told otherwise. */
   keepalive: boolean;
+  /** Seconds to wait, idle, before reading RSS again; 0 for no second reading. */
+  settle: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -46,6 +51,7 @@ function parseOptions(argv: string[]): Options {
     message: false,
     retainers: false,
     keepalive: false,
+    settle: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -55,6 +61,7 @@ function parseOptions(argv: string[]): Options {
     else if (arg === "--message") options.message = true;
     else if (arg === "--retainers") options.retainers = true;
     else if (arg === "--keepalive") options.keepalive = true;
+    else if (arg === "--settle") options.settle = Number(argv[++i]);
   }
   return options;
 }
@@ -254,6 +261,14 @@ async function runServer(options: Options): Promise<void> {
   const perConnection = (u: Usage) =>
     `heap+external ${((u.heap - base.heap) / n).toFixed(0)} B, RSS ${((u.rss - base.rss) / n).toFixed(0)} B per connection`;
   console.log(`${options.server} × ${n} idle: ${perConnection(idle)}`);
+  if (options.settle > 0) {
+    // No gc() before this reading: a forced collection is not what gives the memory back.
+    await new Promise((resolve) => setTimeout(resolve, options.settle * 1000));
+    const rss = process.memoryUsage().rss;
+    console.log(
+      `${options.server} × ${n} idle, ${options.settle} s later: RSS ${((rss - base.rss) / n).toFixed(0)} B per connection`,
+    );
+  }
   const idleFile = baseFile !== null ? snapshot("idle") : null;
   if (options.message) {
     child.send("message");
