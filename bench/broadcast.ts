@@ -15,11 +15,12 @@
  */
 
 import { Buffer } from "node:buffer";
-import { type ChildProcess, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import type * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { broadcast, serve } from "websockets-ts";
 import { WebSocketServer } from "ws";
+import { messageFrom } from "./ipc.js";
 import { open, openMany } from "./loadgen/connect.js";
 import { upgradeRequest } from "./loadgen/wire.js";
 import { HOST } from "./servers/started.js";
@@ -107,17 +108,6 @@ async function startServer(
   };
 }
 
-function waitFor(child: ChildProcess, message: string): Promise<void> {
-  return new Promise((resolve) => {
-    const listener = (received: unknown) => {
-      if (received !== message) return;
-      child.off("message", listener);
-      resolve();
-    };
-    child.on("message", listener);
-  });
-}
-
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function runServer(options: Options): Promise<void> {
@@ -126,17 +116,17 @@ async function runServer(options: Options): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ["--clients", String(port), String(n)], {
     stdio: "inherit",
   });
-  await waitFor(child, "open");
+  await messageFrom(child, "open");
   const message = Buffer.alloc(options.size, 0x61);
   // RFC 6455 §5.2: a server's frame has no mask; 2 header bytes up to 125, 4 up to 65535.
   const frameSize = options.size + (options.size < 126 ? 2 : options.size < 65536 ? 4 : 10);
   const messages = options.turns * options.perTurn;
   const results: string[] = [];
   for (let round = 0; round < 3; round++) {
-    const counting = waitFor(child, "counting");
+    const counting = messageFrom(child, "counting");
     child.send(String(n * messages * frameSize));
     await counting;
-    const received = waitFor(child, "received");
+    const received = messageFrom(child, "received");
     const before = process.cpuUsage();
     for (let turn = 0; turn < options.turns; turn++) {
       for (let i = 0; i < options.perTurn; i++) send(message);

@@ -19,11 +19,12 @@
  */
 
 import { Buffer } from "node:buffer";
-import { type ChildProcess, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { readFileSync, unlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as v8 from "node:v8";
 import { DEFAULTS } from "websockets-ts";
+import { messageFrom } from "./ipc.js";
 import { open, openMany } from "./loadgen/connect.js";
 import { maskedFrame, upgradeRequest, WireOpcode } from "./loadgen/wire.js";
 import { startOurs } from "./servers/ours.js";
@@ -226,18 +227,6 @@ function printGrowth(before: Census, after: Census, n: number): void {
   console.log(`  listed: ${(total / n).toFixed(0)} B per connection`);
 }
 
-function waitFor(child: ChildProcess, message: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (received: unknown) => {
-      if (received !== message) return;
-      child.off("message", onMessage);
-      resolve();
-    };
-    child.on("message", onMessage);
-    child.once("exit", (code) => reject(new Error(`client exited with ${code}`)));
-  });
-}
-
 async function runServer(options: Options): Promise<void> {
   const started =
     options.server === "ws"
@@ -255,7 +244,7 @@ async function runServer(options: Options): Promise<void> {
     ["--client", String(started.port), String(n), options.server === "raw" ? "raw" : "ws"],
     { stdio: "inherit" },
   );
-  await waitFor(child, "open");
+  await messageFrom(child, "open");
   await new Promise((resolve) => setTimeout(resolve, 500));
   const idle = usage();
   const perConnection = (u: Usage) =>
@@ -272,7 +261,7 @@ async function runServer(options: Options): Promise<void> {
   const idleFile = baseFile !== null ? snapshot("idle") : null;
   if (options.message) {
     child.send("message");
-    await waitFor(child, "echoed");
+    await messageFrom(child, "echoed");
     await new Promise((resolve) => setTimeout(resolve, 500));
     const after = usage();
     console.log(`${options.server} × ${n} after one message: ${perConnection(after)}`);

@@ -217,3 +217,25 @@ export function cpuSince(start: CpuTime, end: CpuTime = process.cpuUsage()): Cpu
 
 /** The process is on its way out: its 'exit' says the rest. */
 function ignoreSendError(): void {}
+
+/**
+ * Resolves once `child` sends `message` (a plain string, as the one-off
+ * scripts' children send); rejects if it exits first, so that a child that
+ * crashed does not leave its parent waiting for good.
+ */
+export function messageFrom(child: ChildProcess, message: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (received: unknown) => {
+      if (received !== message) return;
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+      resolve();
+    };
+    const onExit = (code: number | null) => {
+      child.off("message", onMessage);
+      reject(new Error(`child process exited with ${code}`));
+    };
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+  });
+}
