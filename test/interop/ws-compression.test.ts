@@ -305,6 +305,41 @@ describe("a ws client against our server", () => {
     });
   }
 
+  it("receives a ws client's fragmented compressed messages", async () => {
+    const { server, uri } = await startServer(echo, { maxMessageSize: 2 * FOUR_MIB });
+    await using _server = server;
+    const { client, socket } = await wsClient(uri, { threshold: 0 });
+    try {
+      assert.equal(client.extensions, "permessage-deflate");
+      // RFC 7692 §6.1: the first frame of a compressed message has RSV1 set, and its
+      // continuation frames carry the rest of one compressed stream. Twice, for the
+      // context that the second message takes over from the first.
+      for (const seed of [0, 1]) {
+        const parts = [chat(200, seed), chat(2_000, seed), "", chat(10, seed)];
+        const received = once(client, "message") as Promise<[Buffer, boolean]>;
+        parts.forEach((part, i) => {
+          client.send(part, { binary: false, compress: true, fin: i === parts.length - 1 });
+        });
+        const [echoed, isBinary] = await received;
+        assert.equal(isBinary, false);
+        assert.equal(echoed.toString(), parts.join(""));
+      }
+      const binary = [Buffer.from(chat(500)), randomBytes(70_000), Buffer.alloc(300_000)];
+      const received = once(client, "message") as Promise<[Buffer, boolean]>;
+      binary.forEach((part, i) => {
+        client.send(part, { binary: true, compress: true, fin: i === binary.length - 1 });
+      });
+      const [echoed, isBinary] = await received;
+      assert.equal(isBinary, true);
+      assert.ok(echoed.equals(Buffer.concat(binary)), "binary message differs");
+      // The zeros and the JSON went compressed: far fewer bytes than the 450 KB sent.
+      assert.ok(socket.bytesWritten < 200_000, `ws wrote ${socket.bytesWritten} bytes`);
+    } finally {
+      client.close();
+      await once(client, "close");
+    }
+  });
+
   it("does without compression with a ws client that doesn't offer it", async () => {
     const { server, uri } = await startServer(echo);
     await using _server = server;
