@@ -332,7 +332,7 @@ describe("a ws client against our server", () => {
       const [echoed, isBinary] = await received;
       assert.equal(isBinary, true);
       assert.ok(echoed.equals(Buffer.concat(binary)), "binary message differs");
-      // The zeros and the JSON went compressed: far fewer bytes than the 450 KB sent.
+      // The zeros and the JSON went compressed: far fewer bytes than the 600 KB sent.
       assert.ok(socket.bytesWritten < 200_000, `ws wrote ${socket.bytesWritten} bytes`);
     } finally {
       client.close();
