@@ -22,8 +22,11 @@ export interface RunNodeOptions {
   readonly cwd?: string;
   /** Written to the child's standard input, which is then closed; none by default. */
   readonly input?: string;
-  /** Variables added to this process's environment for the child (e.g. `PORT`). */
-  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Variables added to this process's environment for the child (e.g. `PORT`);
+   * `undefined` removes one.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /**
    * Keeps the child's standard input open, as a pipe the test ends with
    * `child.stdin.end()`, after writing `input` if any: a child that reads it
@@ -36,9 +39,12 @@ export interface RunNodeOptions {
 
 /** The child's environment: this process's, with `env` on top. */
 function childEnv(
-  env: Readonly<Record<string, string>> | undefined,
+  env: Readonly<Record<string, string | undefined>> | undefined,
 ): NodeJS.ProcessEnv | undefined {
-  return env === undefined ? undefined : { ...process.env, ...env };
+  if (env === undefined) return undefined;
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
+  return merged;
 }
 
 /** Bounded: a child that hangs is killed, and the test fails on its exit code. */
