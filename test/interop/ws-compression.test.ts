@@ -314,22 +314,22 @@ describe("a ws client against our server", () => {
       // RFC 7692 §6.1: the first frame of a compressed message has RSV1 set, and its
       // continuation frames carry the rest of one compressed stream. Twice, for the
       // context that the second message takes over from the first.
-      for (const seed of [0, 1]) {
-        const parts = [chat(200, seed), chat(2_000, seed), "", chat(10, seed)];
+      /** Sends `parts` as the fragments of one compressed message; resolves with its echo. */
+      const echoFragments = (parts: (string | Buffer)[], binary: boolean) => {
         const received = once(client, "message") as Promise<[Buffer, boolean]>;
         parts.forEach((part, i) => {
-          client.send(part, { binary: false, compress: true, fin: i === parts.length - 1 });
+          client.send(part, { binary, compress: true, fin: i === parts.length - 1 });
         });
-        const [echoed, isBinary] = await received;
+        return received;
+      };
+      for (const seed of [0, 1]) {
+        const parts = [chat(200, seed), chat(2_000, seed), "", chat(10, seed)];
+        const [echoed, isBinary] = await echoFragments(parts, false);
         assert.equal(isBinary, false);
         assert.equal(echoed.toString(), parts.join(""));
       }
       const binary = [Buffer.from(chat(500)), randomBytes(70_000), Buffer.alloc(300_000)];
-      const received = once(client, "message") as Promise<[Buffer, boolean]>;
-      binary.forEach((part, i) => {
-        client.send(part, { binary: true, compress: true, fin: i === binary.length - 1 });
-      });
-      const [echoed, isBinary] = await received;
+      const [echoed, isBinary] = await echoFragments(binary, true);
       assert.equal(isBinary, true);
       assert.ok(echoed.equals(Buffer.concat(binary)), "binary message differs");
       // The zeros and the JSON went compressed: far fewer bytes than the 600 KB sent.
