@@ -848,6 +848,46 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
   }
 
   /**
+   * Reads the next message fragment by fragment, each as soon as its frame
+   * arrives, as Python's `recv_streaming()` does: for a message too large to
+   * hold at once, or to process while it arrives.
+   *
+   * ```ts
+   * for await (const fragment of ws.recvStreaming()) file.write(fragment);
+   * ```
+   *
+   * Text fragments are strings, a UTF-8 sequence split across frames coming
+   * out whole in the later one; binary fragments are `Buffer`s over an
+   * `ArrayBuffer` (see {@link ReceivedBytes}). A message already complete
+   * comes out as one fragment, and the part of one assembled before the
+   * call as one fragment, before the frames that follow. Empty fragments
+   * are skipped, except that an empty message yields one empty fragment.
+   *
+   * The read starts with the first `next()` and lasts until the last
+   * fragment was handed over: meanwhile other reads are refused. Leaving
+   * the loop early (`break`, a throw) drops the rest of the message; later
+   * messages are read as usual. Fragments waiting to be taken count against
+   * `maxQueue`, like messages; `maxMessageSize` still limits the message as
+   * a whole (`null` to stream messages of any size).
+   *
+   * With permessage-deflate, a compressed message is inflated once its last
+   * frame arrives: it comes out as one fragment.
+   *
+   * @param options `signal` aborts the wait for a fragment: with none of the
+   *   message handed over yet, nothing is taken, and the next read gets the
+   *   whole message; otherwise the rest of the message is dropped.
+   * @throws ConnectionClosedOK, ConnectionClosedError as {@link recv} does,
+   *   once the fragments received were handed over, also when the message
+   *   was cut off by the closure.
+   * @throws ConcurrencyError if another read is waiting, or from `recv()`,
+   *   `recvText()`, `recvBinary()`, iteration and another `recvStreaming()`
+   *   while this read lasts.
+   */
+  recvStreaming(options?: RecvOptions | null): AsyncIterableIterator<Data> {
+    return this.messages.stream(options?.signal);
+  }
+
+  /**
    * Iterates over incoming messages until the connection closes: the loop
    * ends quietly after a normal closure and throws ConnectionClosedError
    * after an abnormal one.

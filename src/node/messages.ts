@@ -6,6 +6,7 @@
  */
 
 import { Buffer, isUtf8 } from "node:buffer";
+import { TextDecoder } from "node:util";
 import { ConcurrencyError, ConnectionClosedOK } from "../core/errors.js";
 import type { Frame } from "../core/frame.js";
 import { Opcode } from "../core/opcodes.js";
@@ -106,6 +107,8 @@ const WAITER_ITERATES = 1;
 const CLOSED = 2;
 const ENDS_QUIETLY = 4;
 const PAUSED_FOR_QUEUE = 8;
+/** A streaming read ({@link MessageStream}) is in progress: no other read may start. */
+const STREAMING = 16;
 const FRAGMENTS_ARE_TEXT = 32;
 /** The close error was built: `closeErrorSource` holds it rather than its maker. */
 const CLOSE_ERROR_BUILT = 64;
@@ -113,6 +116,13 @@ const CLOSE_ERROR_BUILT = 64;
 const DRAINING_FOR_CLOSE = 128;
 /** Closing, a message found the queue full: it and every later one are dropped. */
 const DROPPING = 256;
+/**
+ * The frames of the message being received go to a streaming read, which
+ * `fragments` holds meanwhile instead of bytes.
+ */
+const STREAMS_INCOMING = 512;
+/** The rest of the message being received is dropped: the streaming read for it was left. */
+const DISCARDS_INCOMING = 1024;
 
 /**
  * Reassembles messages from frames and hands them to one reader at a time.
@@ -148,7 +158,12 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
   /** The function that builds the close error, then the error once built. */
   private closeErrorSource: unknown = null;
   private readonly highWater: number;
-  private fragments: ReceivedBuffer | null = null;
+  /**
+   * The bytes of the fragmented message being assembled; or, while its
+   * frames go to a streaming read (STREAMS_INCOMING), that read: the field
+   * is free then, and a field of its own would cost every connection.
+   */
+  private fragments: ReceivedBuffer | MessageStream | null = null;
   private fragmentsLength = 0;
 
   /**
@@ -166,7 +181,10 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     this.highWater = Math.max(1, maxQueue);
   }
 
-  /** Number of complete messages waiting to be read. */
+  /**
+   * Number of messages waiting to be read, counting each fragment that a
+   * streaming read has yet to take as one.
+   */
   get size(): number {
     return this.queue === null ? 0 : this.queue.length - this.head;
   }
@@ -211,6 +229,10 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
 
   /** Adds a TEXT, BINARY or CONT frame. The protocol has validated sequencing and UTF-8. */
   put(frame: Frame): void {
+    if ((this.flags & (STREAMS_INCOMING | DISCARDS_INCOMING)) !== 0) {
+      this.putAside(frame);
+      return;
+    }
     if (frame.opcode !== Opcode.CONT) {
       if (frame.fin) {
         this.deliver(
@@ -231,7 +253,7 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     }
     this.append(frame.data);
     if (frame.fin) {
-      const fragments = this.fragments!;
+      const fragments = this.fragments as ReceivedBuffer;
       const length = this.fragmentsLength;
       this.fragments = null;
       this.fragmentsLength = 0;
@@ -248,7 +270,7 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
   private binaryMessage(data: Uint8Array): ReceivedBuffer {
     const length = this.fragmentsLength;
     const message = Buffer.allocUnsafeSlow(length + data.length);
-    if (length > 0) this.fragments!.copy(message, 0, 0, length);
+    if (length > 0) (this.fragments as ReceivedBuffer).copy(message, 0, 0, length);
     message.set(data, length);
     this.fragments = null;
     this.fragmentsLength = 0;
@@ -267,6 +289,7 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     // An aborted signal wins over queued messages, as in fetch() and
     // events.once(): a loop that reads with it stops, and nothing is lost.
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if ((this.flags & STREAMING) !== 0) return this.rejectWhileStreaming();
     if (this.size > 0) return Promise.resolve(this.shift());
     if ((this.flags & CLOSED) !== 0) return Promise.reject(this.closeError());
     if (this.settleWaiter !== null) return this.rejectConcurrent();
@@ -291,6 +314,7 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
    * queue is empty after a normal closure, and rejects after another one.
    */
   next(): Promise<IteratorResult<Data, undefined>> {
+    if ((this.flags & STREAMING) !== 0) return this.rejectWhileStreaming();
     if (this.size > 0) return Promise.resolve({ value: this.shift(), done: false });
     if ((this.flags & CLOSED) !== 0) {
       return (this.flags & ENDS_QUIETLY) !== 0
@@ -345,11 +369,236 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     this.flags |= endsQuietly ? CLOSED | ENDS_QUIETLY : CLOSED;
     this.closeErrorSource = makeError;
     this.fragments = null;
+    // No frame comes after the close: a streaming read still reading finds
+    // CLOSED once it has taken what it was given.
+    this.flags &= ~(STREAMS_INCOMING | DISCARDS_INCOMING);
     const settle = this.settleWaiter;
     if (settle === null) return;
     this.settleWaiter = null;
     if ((this.flags & WAITER_ITERATES) !== 0 && endsQuietly) settle(DONE);
     else settle(new Rejection(this.closeError()));
+  }
+
+  // --- Streaming reads: recvStreaming() --------------------------------
+
+  /**
+   * A streaming read of the next message: an iterator over its fragments,
+   * each handed over as its frame arrives. Nothing is taken, and no other
+   * read refused, until its first `next()`.
+   */
+  stream(signal?: AbortSignal | null): AsyncIterableIterator<Data> {
+    return new MessageStream(this, signal ?? null);
+  }
+
+  /** @internal {@link MessageStream.next}: the next fragment of the stream's message. */
+  nextFragment(stream: MessageStream): Promise<IteratorResult<Data, undefined>> {
+    if ((stream.bits & FINISHED) !== 0) return Promise.resolve(DONE);
+    if ((stream.bits & STARTED) === 0) {
+      const refused = this.startStream(stream);
+      if (refused !== null) return refused;
+    } else if (stream.signal?.aborted) {
+      // As in get(): an aborted signal wins over fragments waiting.
+      this.leaveStream(stream);
+      return Promise.reject(stream.signal.reason);
+    }
+    if (stream.pending > 0) {
+      stream.pending--;
+      const fragment = this.shift();
+      // The last fragment ends the read now rather than at the next call:
+      // other reads need not wait for a `next()` that only says done.
+      if (stream.pending === 0 && (stream.bits & COMPLETE) !== 0) this.endStream(stream);
+      return Promise.resolve({ value: fragment, done: false });
+    }
+    if ((stream.bits & COMPLETE) !== 0) {
+      this.endStream(stream);
+      return Promise.resolve(DONE);
+    }
+    if ((this.flags & CLOSED) !== 0) {
+      // Even after a normal closure, as recv() does: the message was cut off.
+      this.endStream(stream);
+      return Promise.reject(this.closeError());
+    }
+    return this.waitForFragment(stream);
+  }
+
+  /**
+   * @internal {@link MessageStream.return}, and an abort: leaves the
+   * stream's message. With nothing of it handed over, nothing is taken: the
+   * next read gets the whole message. Otherwise the rest of it is dropped,
+   * the fragments waiting now and the frames still to come.
+   */
+  leaveStream(stream: MessageStream): void {
+    if ((stream.bits & (STARTED | FINISHED)) !== STARTED) return;
+    const settle = this.settleWaiter;
+    if (settle !== null) {
+      // return() called by hand while a next() waits: that one ends too.
+      this.settleWaiter = null;
+      settle(DONE);
+    }
+    // A fragment produced is handed over at once to the first next(), which
+    // waits for it, so "produced" is "handed over" here.
+    if ((stream.bits & OUTPUT) === 0) {
+      this.restoreStreamed(stream);
+    } else {
+      for (; stream.pending > 0; stream.pending--) this.shift();
+      if ((this.flags & STREAMS_INCOMING) !== 0) {
+        this.flags = (this.flags & ~STREAMS_INCOMING) | DISCARDS_INCOMING;
+        this.fragments = null;
+      }
+    }
+    this.endStream(stream);
+  }
+
+  /**
+   * Starts `stream` on the next message, or settles its first `next()` at
+   * once: a refusal, or a message already complete, as one fragment.
+   */
+  private startStream(stream: MessageStream): Promise<IteratorResult<Data, undefined>> | null {
+    const signal = stream.signal;
+    // Whatever happens, this is the read's one start: a refused read stays refused.
+    stream.bits |= STARTED | FINISHED;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if ((this.flags & STREAMING) !== 0) {
+      return Promise.reject(
+        new ConcurrencyError(
+          "cannot stream a message (recvStreaming()) while another recvStreaming() is reading one",
+        ),
+      );
+    }
+    if (this.settleWaiter !== null) {
+      return Promise.reject(
+        new ConcurrencyError(
+          "cannot stream a message (recvStreaming()) while another read (recv() or for await) is waiting",
+        ),
+      );
+    }
+    if (this.size > 0) return Promise.resolve({ value: this.shift(), done: false });
+    if ((this.flags & CLOSED) !== 0) return Promise.reject(this.closeError());
+    stream.bits &= ~FINISHED;
+    this.flags |= STREAMING | STREAMS_INCOMING;
+    const partial = this.fragments as ReceivedBuffer | null;
+    this.fragments = stream;
+    if (partial !== null) {
+      const length = this.fragmentsLength;
+      this.fragmentsLength = 0;
+      stream.begin((this.flags & FRAGMENTS_ARE_TEXT) !== 0);
+      // Copied if binary: the assembly buffer may lie in Node's pool.
+      this.offerFragment(stream, stream.decode(partial.subarray(0, length), false, false), false);
+    }
+    return null;
+  }
+
+  /** A frame while STREAMS_INCOMING or DISCARDS_INCOMING: not for the queue of messages. */
+  private putAside(frame: Frame): void {
+    // First: a streaming read started while the previous one's message is
+    // still being dropped waits for the message after it.
+    if ((this.flags & DISCARDS_INCOMING) !== 0) {
+      if (frame.fin) this.flags &= ~DISCARDS_INCOMING;
+      return;
+    }
+    const stream = this.fragments as MessageStream;
+    if (frame.opcode !== Opcode.CONT) stream.begin(frame.opcode === Opcode.TEXT);
+    const fin = frame.fin;
+    if (fin) {
+      this.flags &= ~STREAMS_INCOMING;
+      this.fragments = null;
+    }
+    this.offerFragment(stream, stream.decode(frame.data, fin, true), fin);
+  }
+
+  /**
+   * Hands a fragment (`null`: none, the frame decoded to nothing) to the
+   * waiting stream, or queues it, where it counts against `maxQueue` like a
+   * message.
+   */
+  private offerFragment(stream: MessageStream, fragment: Data | null, fin: boolean): void {
+    const flags = this.flags;
+    if (
+      (flags & DRAINING_FOR_CLOSE) !== 0 &&
+      (fragment === null ? (flags & DROPPING) !== 0 : this.dropsWhileClosing())
+    ) {
+      // Cut off, like a message dropped while closing: the stream hands
+      // over what it has, then the close error.
+      return;
+    }
+    if (fin) stream.bits |= COMPLETE;
+    const settle = this.settleWaiter;
+    if (settle !== null) {
+      if (fragment === null && !fin) return;
+      this.settleWaiter = null;
+      if (fin) this.endStream(stream);
+      settle(fragment ?? DONE);
+      return;
+    }
+    if (fragment === null) return;
+    stream.pending++;
+    this.queue ??= [];
+    this.queue.push(fragment);
+    if (
+      (this.flags & (PAUSED_FOR_QUEUE | DRAINING_FOR_CLOSE)) === 0 &&
+      this.size >= this.highWater
+    ) {
+      this.flags |= PAUSED_FOR_QUEUE;
+      this.flow.pause();
+    }
+  }
+
+  private waitForFragment(stream: MessageStream): Promise<IteratorResult<Data, undefined>> {
+    // A close rejects it even when normal (see closeLazily()).
+    this.flags &= ~WAITER_ITERATES;
+    const signal = stream.signal;
+    return new Promise((resolve) => {
+      let onAbort: (() => void) | null = null;
+      if (signal !== null) {
+        onAbort = () => {
+          this.settleWaiter = null;
+          this.leaveStream(stream);
+          resolve(new Rejection(signal.reason));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
+      this.settleWaiter = (value) => {
+        if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
+        if (value instanceof Rejection) {
+          this.endStream(stream);
+          resolve(value);
+        } else if (value === DONE) {
+          resolve(DONE);
+        } else {
+          resolve({ value: value as Data, done: false });
+        }
+      };
+    });
+  }
+
+  /**
+   * Gives the message the stream left with nothing handed over back to the
+   * assembler, as if no streaming read had started.
+   */
+  private restoreStreamed(stream: MessageStream): void {
+    this.flags &= ~STREAMS_INCOMING;
+    this.fragments = null;
+    this.fragmentsLength = 0;
+    if ((stream.bits & BEGUN) === 0) return;
+    if (stream.decoder !== null) this.flags |= FRAGMENTS_ARE_TEXT;
+    else this.flags &= ~FRAGMENTS_ARE_TEXT;
+    // Even empty: `fragments` set is what says that a message is under way.
+    this.append(stream.held ?? NO_BYTES);
+  }
+
+  private endStream(stream: MessageStream): void {
+    stream.bits |= FINISHED;
+    stream.decoder = null;
+    stream.held = null;
+    this.flags &= ~STREAMING;
+  }
+
+  private rejectWhileStreaming(): Promise<never> {
+    return Promise.reject(
+      new ConcurrencyError(
+        "cannot read a message (recv() or for await) while recvStreaming() is reading one",
+      ),
+    );
   }
 
   private closeError(): unknown {
@@ -430,15 +679,119 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
   /** Appends a fragment's bytes to the message being assembled. */
   private append(data: Uint8Array): void {
     const needed = this.fragmentsLength + data.length;
-    if (this.fragments === null || needed > this.fragments.length) {
+    let fragments = this.fragments as ReceivedBuffer | null;
+    if (fragments === null || needed > fragments.length) {
       // Double to keep appends amortized O(1); the protocol's size limit caps
       // the total. Node's pool serves the small ones: this buffer is never
       // handed over (see binaryMessage()).
-      const grown = Buffer.allocUnsafe(Math.max(needed, (this.fragments?.length ?? 0) * 2, 256));
-      if (this.fragments !== null) this.fragments.copy(grown, 0, 0, this.fragmentsLength);
-      this.fragments = grown;
+      const grown = Buffer.allocUnsafe(Math.max(needed, (fragments?.length ?? 0) * 2, 256));
+      if (fragments !== null) fragments.copy(grown, 0, 0, this.fragmentsLength);
+      this.fragments = fragments = grown;
     }
-    this.fragments.set(data, this.fragmentsLength);
+    fragments.set(data, this.fragmentsLength);
     this.fragmentsLength = needed;
   }
+}
+
+/** Bits of {@link MessageStream}'s `bits`. */
+/** Its first `next()` was called: it started on a message, or was refused. */
+const STARTED = 1;
+/** Ended: done, left, refused or rejected; `next()` says done from then on. */
+const FINISHED = 2;
+/** The first frame of its message arrived (or had, before it started). */
+const BEGUN = 4;
+/** A fragment of its message, not empty, was produced. */
+const OUTPUT = 8;
+/** The last frame of its message arrived: what is pending is all that is left. */
+const COMPLETE = 16;
+
+/** Decoding options of every fragment but a message's last. */
+const DECODE_STREAM = { stream: true } as const;
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * A streaming read (`recvStreaming()`): the iterator over one message's
+ * fragments. Its state is here, not in the assembler, so that connections
+ * that never stream pay nothing for it; the assembler does the work, as it
+ * owns the queue the fragments wait in.
+ *
+ * @internal
+ */
+export class MessageStream implements AsyncIterableIterator<Data> {
+  /** STARTED, FINISHED, BEGUN, OUTPUT and COMPLETE. */
+  bits = 0;
+  /** Fragments of the message queued in the assembler, at the head of its queue. */
+  pending = 0;
+  /** Decodes a text message's fragments, holding a UTF-8 sequence split across frames; `null` for binary. */
+  decoder: TextDecoder | null = null;
+  /**
+   * The bytes received before any fragment was produced (at most an
+   * incomplete UTF-8 sequence), to give them back if the read is left.
+   */
+  held: Buffer | null = null;
+
+  constructor(
+    private readonly assembler: MessageAssembler,
+    readonly signal: AbortSignal | null,
+  ) {}
+
+  /** The first frame of the message: text or binary. */
+  begin(isText: boolean): void {
+    this.bits |= BEGUN;
+    // ignoreBOM keeps a leading U+FEFF, as recv() does: it is the peer's text.
+    if (isText) this.decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  }
+
+  /**
+   * A frame's payload as a fragment to hand over, or `null` for none: empty
+   * fragments are not, but for a message empty altogether, whose last frame
+   * gives one, so that the reader sees it arrive.
+   *
+   * @param owned whether `data` may be handed over as it is, as `recv()`
+   *   hands over a single frame's payload; else binary is copied.
+   */
+  decode(data: Uint8Array, fin: boolean, owned: boolean): Data | null {
+    const decoder = this.decoder;
+    let fragment: Data | null = null;
+    if (decoder !== null) {
+      // The protocol validated the UTF-8: nothing is replaced.
+      const text = fin ? decoder.decode(data) : decoder.decode(data, DECODE_STREAM);
+      if (text.length > 0) fragment = text;
+    } else if (data.length > 0) {
+      fragment = owned ? receivedBytes(data) : copyOf(data);
+    }
+    if (fragment !== null) {
+      this.bits |= OUTPUT;
+      this.held = null;
+      return fragment;
+    }
+    if ((this.bits & OUTPUT) !== 0) return null;
+    if (fin) return decoder !== null ? "" : (Buffer.allocUnsafeSlow(0) as ReceivedBuffer);
+    if (data.length > 0) {
+      this.held = this.held === null ? Buffer.from(data) : Buffer.concat([this.held, data]);
+    }
+    return null;
+  }
+
+  /** The next fragment; `{ done: true }` after the last. */
+  next(): Promise<IteratorResult<Data, undefined>> {
+    return this.assembler.nextFragment(this);
+  }
+
+  /** Leaves the message (`break`, a throw in the loop): see `MessageAssembler.leaveStream()`. */
+  return(): Promise<IteratorResult<Data, undefined>> {
+    this.assembler.leaveStream(this);
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Data> {
+    return this;
+  }
+}
+
+/** `data` in an `ArrayBuffer` of its own and of its exact size. */
+function copyOf(data: Uint8Array): ReceivedBuffer {
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  copy.set(data);
+  return copy as ReceivedBuffer;
 }

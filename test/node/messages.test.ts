@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { ConcurrencyError } from "../../src/core/errors.js";
+import {
+  ConcurrencyError,
+  ConnectionClosedError,
+  ConnectionClosedOK,
+} from "../../src/core/errors.js";
 import { Frame } from "../../src/core/frame.js";
 import { Opcode } from "../../src/core/opcodes.js";
 import { MessageAssembler } from "../../src/node/messages.js";
@@ -331,6 +335,288 @@ describe("MessageAssembler", () => {
       for (let i = 5; i < 10; i++) assert.equal(await queue.get(), `${round}.${i}`);
       assert.equal(queue.size, 0);
     }
+  });
+});
+
+const bytes = (data: number[], fin = true, opcode: Opcode = Opcode.BINARY) =>
+  new Frame(opcode, Buffer.from(data), fin);
+const cont = (data: string | number[], fin = false) =>
+  new Frame(Opcode.CONT, Buffer.from(data as string), fin);
+
+/** The fragments left in a stream, until done. */
+async function rest(stream: AsyncIterator<unknown>): Promise<unknown[]> {
+  const fragments: unknown[] = [];
+  for (let result = await stream.next(); !result.done; result = await stream.next()) {
+    fragments.push(result.value);
+  }
+  return fragments;
+}
+
+/** A fragment as an array of numbers, checking that it is binary in an ArrayBuffer of its own. */
+function numbers(fragment: unknown): number[] {
+  assert.ok(Buffer.isBuffer(fragment), "a Buffer");
+  assert.ok(fragment.buffer instanceof ArrayBuffer);
+  return [...fragment];
+}
+
+describe("MessageAssembler streaming reads", () => {
+  it("yields text fragments as they arrive, a UTF-8 sequence split across frames whole", async () => {
+    const { queue } = assembler();
+    const stream = queue.stream();
+    const first = stream.next();
+    // "h" then "é" (C3 A9) split after its first byte, then "€" (E2 82 AC) split after two.
+    queue.put(bytes([0x68, 0xc3], false, Opcode.TEXT));
+    assert.deepEqual(await first, { value: "h", done: false });
+    const second = stream.next();
+    queue.put(cont([0xa9, 0xe2, 0x82]));
+    assert.deepEqual(await second, { value: "é", done: false });
+    const third = stream.next();
+    queue.put(cont([0xac, 0x21], true));
+    assert.deepEqual(await third, { value: "€!", done: false });
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+  });
+
+  it("keeps a byte order mark, as recv() does", async () => {
+    const { queue } = assembler();
+    queue.put(bytes([0xef, 0xbb, 0xbf, 0x61], false, Opcode.TEXT));
+    const stream = queue.stream();
+    assert.deepEqual(await stream.next(), { value: "\ufeffa", done: false });
+    queue.put(cont("b", true));
+    assert.deepEqual(await rest(stream), ["b"]);
+  });
+
+  it("yields binary fragments as buffers over an ArrayBuffer", async () => {
+    const { queue } = assembler();
+    const stream = queue.stream();
+    const first = stream.next();
+    queue.put(bytes([1, 2], false));
+    const result = await first;
+    assert.equal(result.done, false);
+    assert.deepEqual(numbers(result.value), [1, 2]);
+    queue.put(cont([3]));
+    queue.put(cont([4, 5], true));
+    assert.deepEqual((await rest(stream)).map(numbers), [[3], [4, 5]]);
+  });
+
+  it("yields a message already complete as one fragment, and leaves the next one queued", async () => {
+    const { queue } = assembler();
+    queue.put(text("on", false));
+    queue.put(text("e", true, Opcode.CONT));
+    queue.put(text("two"));
+    assert.deepEqual(await rest(queue.stream()), ["one"]);
+    assert.equal(await queue.get(), "two");
+  });
+
+  it("yields the part assembled before the call as one fragment, then each later frame", async () => {
+    const { queue } = assembler();
+    queue.put(text("ab", false));
+    queue.put(cont("c"));
+    const stream = queue.stream();
+    assert.deepEqual(await stream.next(), { value: "abc", done: false });
+    const waiting = stream.next();
+    queue.put(cont("d"));
+    assert.deepEqual(await waiting, { value: "d", done: false });
+    queue.put(cont("e", true));
+    assert.deepEqual(await rest(stream), ["e"]);
+
+    // Binary: the part assembled is copied out of the assembler's buffer,
+    // which may lie in Node's pool, into an ArrayBuffer of its exact size.
+    queue.put(bytes([1, 2], false));
+    queue.put(cont([3]));
+    const binary = queue.stream();
+    const part = (await binary.next()).value as Uint8Array;
+    assert.deepEqual(numbers(part), [1, 2, 3]);
+    assert.equal(part.buffer.byteLength, 3);
+    queue.put(cont([4], true));
+    assert.deepEqual((await rest(binary)).map(numbers), [[4]]);
+  });
+
+  it("yields one empty fragment for an empty message, and skips empty fragments otherwise", async () => {
+    const { queue } = assembler();
+    queue.put(text(""));
+    assert.deepEqual(await rest(queue.stream()), [""]);
+
+    const fragmented = queue.stream();
+    const waiting = rest(fragmented);
+    queue.put(text("", false));
+    queue.put(cont(""));
+    queue.put(cont("", true));
+    assert.deepEqual(await waiting, [""]);
+
+    const binary = queue.stream();
+    const binaryWaiting = rest(binary);
+    queue.put(bytes([], false));
+    queue.put(cont([], true));
+    assert.deepEqual((await binaryWaiting).map(numbers), [[]]);
+
+    const trailing = queue.stream();
+    const trailingWaiting = rest(trailing);
+    queue.put(text("", false));
+    queue.put(cont("abc"));
+    queue.put(cont(""));
+    queue.put(cont("", true));
+    assert.deepEqual(await trailingWaiting, ["abc"]);
+  });
+
+  it("refuses other reads while a streaming read lasts, and a streaming read while another waits", async () => {
+    const { queue } = assembler();
+    queue.put(text("a", false));
+    const stream = queue.stream();
+    assert.deepEqual(await stream.next(), { value: "a", done: false });
+    await assert.rejects(queue.get(), ConcurrencyError);
+    await assert.rejects(queue.iterator().next(), ConcurrencyError);
+    await assert.rejects(queue.stream().next(), /another recvStreaming\(\) is reading one/);
+    queue.put(cont("b", true));
+    queue.put(text("next"));
+    // Over once its last fragment is handed over.
+    assert.deepEqual(await stream.next(), { value: "b", done: false });
+    assert.equal(await queue.get(), "next");
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+
+    const waiting = queue.get();
+    const refused = queue.stream();
+    await assert.rejects(refused.next(), /while another read \(recv\(\) or for await\) is waiting/);
+    assert.deepEqual(await refused.next(), { value: undefined, done: true }, "refused for good");
+    queue.put(text("for the waiting reader"));
+    assert.equal(await waiting, "for the waiting reader");
+  });
+
+  it("drops the rest of a message left early, and delivers the next one", async () => {
+    const { queue } = assembler();
+    queue.put(text("a", false));
+    const fragments: unknown[] = [];
+    for await (const fragment of queue.stream()) {
+      fragments.push(fragment);
+      // One fragment waiting in the queue, the rest still to arrive.
+      queue.put(cont("b"));
+      break;
+    }
+    assert.deepEqual(fragments, ["a"]);
+    assert.equal(queue.size, 0);
+    queue.put(cont("c"));
+    queue.put(cont("d", true));
+    queue.put(text("next"));
+    assert.equal(await queue.get(), "next");
+
+    // A streaming read started while the rest is being dropped gets the message after it.
+    queue.put(text("x", false));
+    const left = queue.stream();
+    assert.deepEqual(await left.next(), { value: "x", done: false });
+    await left.return?.();
+    const after = queue.stream();
+    const waiting = rest(after);
+    queue.put(cont("y", true));
+    queue.put(text("after"));
+    assert.deepEqual(await waiting, ["after"]);
+  });
+
+  it("takes nothing when aborted before any fragment was handed over", async () => {
+    const { queue } = assembler();
+    const reason = new Error("stop");
+    queue.put(text("whole"));
+    await assert.rejects(
+      queue.stream({ aborted: true, reason } as AbortSignal).next(),
+      (error) => error === reason,
+    );
+    assert.equal(await queue.get(), "whole");
+
+    // Waiting, with nothing of the message here yet.
+    const controller = new AbortController();
+    const waiting = queue.stream(controller.signal).next();
+    controller.abort(reason);
+    await assert.rejects(waiting, (error) => error === reason);
+    queue.put(text("late"));
+    assert.equal(await queue.get(), "late");
+
+    // Waiting, with the message under way but nothing to hand over: the
+    // first byte of "é" and an empty frame.
+    queue.put(bytes([0x61], false, Opcode.TEXT));
+    queue.put(cont(""));
+    const taken = queue.stream();
+    assert.deepEqual(await taken.next(), { value: "a", done: false });
+    queue.put(cont("b", true));
+    assert.deepEqual(await rest(taken), ["b"]);
+    const another = new AbortController();
+    const started = queue.stream(another.signal).next();
+    queue.put(bytes([0xc3], false, Opcode.TEXT));
+    queue.put(cont(""));
+    another.abort(reason);
+    await assert.rejects(started, (error) => error === reason);
+    queue.put(cont([0xa9, 0x21], true));
+    assert.equal(await queue.get(), "é!");
+  });
+
+  it("drops the rest of the message when aborted after a fragment was handed over", async () => {
+    const { queue } = assembler();
+    const controller = new AbortController();
+    const stream = queue.stream(controller.signal);
+    queue.put(text("a", false));
+    assert.deepEqual(await stream.next(), { value: "a", done: false });
+    const waiting = stream.next();
+    controller.abort(new Error("stop"));
+    await assert.rejects(waiting, /stop/);
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+    queue.put(cont("b", true));
+    queue.put(text("next"));
+    assert.equal(await queue.get(), "next");
+  });
+
+  it("yields the fragments received before a close, then rejects with the close error", async () => {
+    const { queue } = assembler();
+    queue.put(text("a", false));
+    const stream = queue.stream();
+    assert.deepEqual(await stream.next(), { value: "a", done: false });
+    queue.put(cont("b"));
+    // Even a normal closure is an error here, as for recv(): the message was cut off.
+    queue.close(new ConnectionClosedOK(null, null));
+    assert.deepEqual(await stream.next(), { value: "b", done: false });
+    await assert.rejects(stream.next(), ConnectionClosedOK);
+    await assert.rejects(queue.get(), ConnectionClosedOK, "the read is over");
+
+    const other = assembler().queue;
+    const waiting = other.stream().next();
+    other.close(new ConnectionClosedError(null, null));
+    await assert.rejects(waiting, ConnectionClosedError);
+  });
+
+  it("pauses at maxQueue fragments waiting and resumes at a quarter of it", async () => {
+    const { queue, calls } = assembler(4);
+    queue.put(text("0", false));
+    const stream = queue.stream();
+    assert.deepEqual(await stream.next(), { value: "0", done: false });
+    for (const fragment of ["1", "2", "3"]) queue.put(cont(fragment));
+    assert.deepEqual(calls, []);
+    queue.put(cont("4"));
+    assert.deepEqual(calls, ["pause"]);
+    assert.equal(queue.room, 0);
+    // The fragments of the message and the messages after it count together.
+    queue.put(cont("5", true));
+    queue.put(text("next"));
+    for (const expected of ["1", "2", "3", "4"]) {
+      assert.deepEqual(await stream.next(), { value: expected, done: false });
+    }
+    assert.deepEqual(calls, ["pause"]);
+    assert.deepEqual(await stream.next(), { value: "5", done: false });
+    assert.deepEqual(calls, ["pause", "resume"]);
+    assert.equal(await queue.get(), "next");
+  });
+
+  it("never pauses when closing, and cuts off a message whose fragments no longer fit", async () => {
+    const { queue, calls } = assembler(2);
+    queue.put(text("0", false));
+    const stream = queue.stream();
+    assert.deepEqual(await stream.next(), { value: "0", done: false });
+    queue.drainForClose();
+    queue.put(cont("1"));
+    queue.put(cont("2"));
+    queue.put(cont("dropped"));
+    queue.put(cont("dropped too", true));
+    queue.put(text("dropped as well"));
+    assert.deepEqual(calls, []);
+    queue.close(new ConnectionClosedOK(null, null));
+    assert.deepEqual(await stream.next(), { value: "1", done: false });
+    assert.deepEqual(await stream.next(), { value: "2", done: false });
+    await assert.rejects(stream.next(), ConnectionClosedOK);
   });
 });
 
