@@ -278,6 +278,40 @@ describe(`a Python websockets ${version ?? ""} client against our server`, { ski
     assert.deepEqual(await closedOnServer.promise, [4000, "from python"]);
   });
 
+  it("streams a fragmented message from Python with recvStreaming(), each fragment as it arrives", async () => {
+    const read = deferred<unknown>();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        const fragments: unknown[] = [];
+        try {
+          for await (const fragment of ws.recvStreaming()) {
+            fragments.push(fragment);
+            // Python sends the next fragment only once it has this: a
+            // server that waited for the whole message would wait forever.
+            await ws.send(`got ${fragments.length}`);
+          }
+          read.resolve(fragments);
+        } catch (error) {
+          read.resolve(error);
+        }
+        await ws.recv().catch(() => {});
+      },
+      // Compressed, the message would only be inflated whole, at its end.
+      { compression: null },
+    );
+    await using _server = server;
+    const report = opened(
+      await runPythonClient({
+        uri,
+        compression: null,
+        steps: [{ send_acked: ["Stream", "ing ", "ünïcode"] }, { recv: true }],
+      }),
+    );
+    assert.deepEqual(await read.promise, ["Stream", "ing ", "ünïcode"]);
+    // The third ack: Python's empty last frame is not a fragment of its own.
+    assert.deepEqual(report.steps, [["got 1", "got 2"], "got 3"]);
+  });
+
   it("reports the close code and reason our server sends", async () => {
     const closed = deferred<[number | null, string | null]>();
     const { server, uri } = await startServer(async (ws) => {

@@ -1861,6 +1861,124 @@ describe("Connection, state created on demand", () => {
   });
 });
 
+describe("Connection, recvStreaming()", () => {
+  /**
+   * A source of fragments that yields each one only once the reader has
+   * yielded the one before: a reader that waited for the whole message
+   * would never get it.
+   */
+  function lockstep<T>(fragments: readonly T[], taken: Array<Promise<void>>) {
+    return (async function* () {
+      for (const [i, fragment] of fragments.entries()) {
+        if (i > 0) await taken[i - 1];
+        yield fragment;
+      }
+    })();
+  }
+
+  /** One promise per fragment, resolved as the reader yields it; and what it yielded. */
+  function reader(count: number) {
+    const yielded = Array.from({ length: count }, () => deferred());
+    const fragments: unknown[] = [];
+    return {
+      taken: yielded.map((step) => step.promise),
+      fragments,
+      async read(stream: AsyncIterable<unknown>): Promise<unknown[]> {
+        for await (const fragment of stream) {
+          fragments.push(fragment);
+          yielded[fragments.length - 1]?.resolve();
+        }
+        return fragments;
+      },
+    };
+  }
+
+  for (const compression of [null, "deflate"] as const) {
+    it(`streams the fragments of a message a client sends to a server, each as it arrives (compression: ${compression})`, async () => {
+      const parts = ["first ", "second ", "third"];
+      const server = reader(parts.length);
+      const read = deferred<unknown>();
+      const next = deferred<unknown>();
+      const { server: wss, uri } = await startServer(
+        async (ws) => {
+          read.resolve(await server.read(ws.recvStreaming()).catch((error: unknown) => error));
+          next.resolve(await ws.recv());
+        },
+        { compression },
+      );
+      await using _server = wss;
+      await using ws = await connect(uri, { compression });
+      assert.equal(ws.response?.headers.has("Sec-WebSocket-Extensions"), compression !== null);
+      // Uncompressed on a compressed connection: a compressed message is
+      // inflated once it is complete, so its fragments can't come out sooner.
+      await within(
+        ws.send(lockstep(parts, server.taken), { compress: false }),
+        10_000,
+        "the fragmented send",
+      );
+      assert.deepEqual(await within(read.promise, 10_000, "the fragments"), parts);
+      await ws.send("after");
+      assert.equal(await within(next.promise, 10_000, "the next message"), "after");
+    });
+  }
+
+  it("hands over a compressed fragmented message once it is complete, as one fragment", async () => {
+    const read = deferred<unknown[]>();
+    const { server, uri } = await startServer(async (ws) => {
+      const fragments: unknown[] = [];
+      for await (const fragment of ws.recvStreaming()) fragments.push(fragment);
+      read.resolve(fragments);
+    });
+    await using _server = server;
+    await using ws = await connect(uri);
+    const parts = ["compressed ".repeat(20), "fragments ".repeat(20)];
+    await ws.send(parts);
+    assert.deepEqual(await within(read.promise, 10_000, "the message"), [parts.join("")]);
+  });
+
+  it("streams the fragments of a binary message a server sends to a client", async () => {
+    const parts = [Buffer.from([1, 2, 3]), Buffer.from([4]), Buffer.from([5, 6])];
+    const client = reader(parts.length);
+    const sent = deferred<unknown>();
+    const { server, uri } = await startServer(async (ws) => {
+      sent.resolve(await ws.send(lockstep(parts, client.taken)).catch((error: unknown) => error));
+      await ws.recv().catch(() => {});
+    });
+    await using _server = server;
+    // Uncompressed: a compressed message comes out once complete.
+    await using ws = await connect(uri, { compression: null });
+    const fragments = await within(client.read(ws.recvStreaming()), 10_000, "the fragments");
+    assert.deepEqual(
+      fragments.map((fragment) => [...(fragment as Uint8Array)]),
+      parts.map((part) => [...part]),
+    );
+    assert.equal(await sent.promise, undefined);
+  });
+
+  it("keeps maxMessageSize on the message as a whole: the fragments before the limit, then the close error", async () => {
+    const read = deferred<{ fragments: unknown[]; error: unknown }>();
+    const { server, uri } = await startServer(
+      async (ws) => {
+        const fragments: unknown[] = [];
+        try {
+          for await (const fragment of ws.recvStreaming()) fragments.push(fragment);
+        } catch (error) {
+          read.resolve({ fragments, error });
+        }
+      },
+      { maxMessageSize: 10 },
+    );
+    await using _server = server;
+    await using ws = await connect(uri, { compression: null });
+    const sending = ws.send(["12345", "67890", "too much"]).catch(() => {});
+    const { fragments, error } = await within(read.promise, 10_000, "the close error");
+    assert.deepEqual(fragments, ["12345", "67890"]);
+    assert.ok(error instanceof ConnectionClosedError);
+    assert.equal(error.sent?.code, CloseCode.MESSAGE_TOO_BIG);
+    await sending;
+  });
+});
+
 describe("durations", () => {
   const NAMES = ["openTimeout", "closeTimeout", "pingInterval", "pingTimeout"] as const;
 

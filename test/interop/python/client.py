@@ -16,6 +16,10 @@ Scenario keys:
     {"send": MESSAGE}          sends it (see peer.message for the forms)
     {"recv": true}             receives a message
     {"exchange": MESSAGE}      sends it, receives one, compares them
+    {"send_acked": [TEXT, …]}  sends one fragmented message, each fragment
+                               after the first once a message (the peer's
+                               ack of the one before) was received; reports
+                               the acks
     {"ping": "data"}           pings and waits for the pong
     {"await": [DIR, OPCODE, N]} waits until N frames of OPCODE went DIR
     {"close": [CODE, REASON]}  closes
@@ -60,6 +64,17 @@ async def step(websocket, action, argument):
         await websocket.send(sent)
         received = await websocket.recv()
         return {"same": received == sent}
+    if action == "send_acked":
+        acks = []
+
+        async def fragments():
+            for index, fragment in enumerate(argument):
+                if index > 0:
+                    acks.append(describe(await websocket.recv()))
+                yield fragment
+
+        await websocket.send(fragments())
+        return acks
     if action == "ping":
         latency = await (await websocket.ping(argument))
         return {"latency_ok": latency >= 0}
