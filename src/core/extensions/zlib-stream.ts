@@ -62,6 +62,14 @@ export interface ZlibStream {
    */
   readonly ended: boolean;
   /**
+   * Whether a {@link write} continues the stream where the previous one left
+   * it, even in the middle of a DEFLATE block: true when zlib's state lives
+   * between writes. A stream that is false is good for one write only (the
+   * fallback), so a compressed message cut into frames at arbitrary points
+   * has to be written in one go.
+   */
+  readonly continuable: boolean;
+  /**
    * Whether {@link reset} gives a fresh stream: false for a stream opened
    * with a dictionary, which reset would restore.
    */
@@ -202,6 +210,8 @@ export function openZlibStream(options: ZlibStreamOptions): ZlibStream {
 /** A zlib stream that lives between writes, through Node's native handle. */
 export class NativeZlibStream implements ZlibStream {
   ended = false;
+  /** zlib's state lives in the handle between writes. */
+  readonly continuable = true;
   readonly resettable: boolean;
   private handle: NativeHandle | null;
   /** Where the handle reports, after each write, the output and input space left. */
@@ -309,6 +319,8 @@ function grow(output: Uint8Array, length: number, limit: number): Uint8Array {
  */
 export class OneShotZlibStream implements ZlibStream {
   readonly ended = false;
+  /** Each write runs a DEFLATE stream of its own, from the dictionary. */
+  readonly continuable = false;
   readonly resettable = false;
   private readonly options: ZlibStreamOptions;
 

@@ -215,6 +215,7 @@ describe("OneShotZlibStream", () => {
   it("is good for one write, and has nothing to reset", () => {
     const stream = new OneShotZlibStream(options());
     assert.equal(stream.resettable, false);
+    assert.equal(stream.continuable, false, "zlib's state is gone after each write");
     stream.reset();
     assert.equal(stream.ended, false);
   });
@@ -234,6 +235,40 @@ describe("NativeZlibStream", () => {
     );
     assert.equal(toHex(inflater.write([hex("f2 00 11 00 00"), TAIL], 10)), toHex(utf8("Hello")));
     deflater.close();
+    inflater.close();
+  });
+
+  it("continues a stream cut anywhere, even inside a DEFLATE block, from one write to the next", () => {
+    const message = utf8("Hello, Hello, Hello! ".repeat(20));
+    const compressed = concat([zlib.deflateRawSync(message, SYNC_FLUSH)]);
+    const inflater = open(options({ direction: "inflate" }));
+    assert.equal(inflater.continuable, true);
+    const outputs: Uint8Array[] = [];
+    // Cuts at bytes 1 and 2 fall inside the fixed Huffman block's codes.
+    for (const [start, end] of [
+      [0, 1],
+      [1, 2],
+      [2, 2],
+      [2, compressed.length],
+    ] as const) {
+      outputs.push(inflater.write([compressed.subarray(start, end)], Infinity));
+    }
+    assert.equal(toHex(concat(outputs)), toHex(message));
+    assert.equal(outputs[2]!.length, 0, "an empty write outputs nothing");
+    inflater.close();
+  });
+
+  it("takes writes after the compressed stream ended without throwing, ignoring them", () => {
+    const inflater = open(options({ direction: "inflate" }));
+    // BFINAL ends the stream exactly at the end of the first write.
+    assert.equal(
+      toHex(inflater.write([hex("f3 48 cd c9 c9 07 00")], Infinity)),
+      toHex(utf8("Hello")),
+    );
+    assert.equal(inflater.write([new Uint8Array(0)], Infinity).length, 0);
+    assert.equal(inflater.write([hex("ff ff ff"), TAIL], Infinity).length, 0);
+    assert.equal(inflater.ended, true);
+    assert.equal(inflater.write([hex("ff ff ff")], Infinity).length, 0);
     inflater.close();
   });
 
