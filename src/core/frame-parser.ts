@@ -131,8 +131,9 @@ export class FrameParser {
     this.peeked = 0;
     this.peekedLength = peeked;
     // Counted as received, before extensions decode: a compression extension
-    // holds the fragments of a message until its last one, so the decoded
-    // size says nothing of what the connection has buffered.
+    // may hold the fragments of a message until its last one (permessage-
+    // deflate's fallback does), so the decoded size says nothing of what the
+    // connection has buffered.
     if ((first & 0x08) === 0)
       this.messageSize = (first & 0x80) !== 0 ? 0 : this.messageSize + data.length;
     return new Frame(

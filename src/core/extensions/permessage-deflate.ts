@@ -123,8 +123,26 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   /** Whether the message being received is compressed. */
   private decompressing = false;
   /**
+   * Whether the inflater is in the middle of a message: a non-final frame of
+   * a compressed message was fed to it and the final one was not. Its state
+   * then can't be rebuilt from {@link received} (the DEFLATE stream may be cut
+   * inside a block), so nothing closes it until the message ends.
+   */
+  private inflatingMessage = false;
+  /** Whether a release came while {@link inflatingMessage}: it waits for the message's end. */
+  private releasePending = false;
+  /** Compressed bytes of the message being received so far. */
+  private encodedLength = 0;
+  /**
+   * The limit on the message being received: `maxSize` for its first frame,
+   * before any of it was decoded. Later frames get the room left.
+   */
+  private messageLimit = 0;
+  /**
    * Compressed fragments of the message being received, but its last, copied
-   * end to end into one buffer: `fragmentsLength` bytes of it are used.
+   * end to end into one buffer: `fragmentsLength` bytes of it are used. Only
+   * when the inflater can't continue a stream from one write to the next
+   * (the fallback, see {@link ZlibStream.continuable}).
    */
   private fragments: Uint8Array | null = null;
   private fragmentsLength = 0;
@@ -205,10 +223,14 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   }
 
   /**
-   * Decompresses data messages that have RSV1 set on their first frame.
-   * Fragments are held until the last one, then inflated at once.
+   * Decompresses data messages that have RSV1 set on their first frame,
+   * frame by frame as they arrive: each decoded frame carries what its bytes
+   * inflate to, possibly nothing. With the fallback, whose zlib stream can't
+   * continue from one write to the next, fragments are held until the last
+   * one, then inflated at once; the frames before come out empty.
    *
-   * @throws PayloadTooBig when the message, compressed or not, exceeds `maxSize`.
+   * @throws PayloadTooBig when the message, compressed or not, exceeds
+   *   `maxSize`: the room left in the message, given for each frame.
    * @throws ProtocolError (1007) when the compressed data is corrupt.
    */
   decode(frame: Frame, maxSize: number): Frame {
@@ -216,32 +238,41 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     // RSV1 on a control frame or a continuation frame stays set, and the
     // protocol fails the connection for it (RFC 7692 §6.1 forbids both).
     if (isControlOpcode(opcode)) return frame;
-    if (opcode !== Opcode.CONT) {
+    const first = opcode !== Opcode.CONT;
+    if (first) {
+      // A message started before the previous one ended, which the protocol
+      // fails the connection for: its stream is dropped rather than fed a
+      // new message's bytes, so that the failure is that one (1002).
+      if (this.inflatingMessage) this.abandonMessage();
       this.fragments = null;
       this.fragmentsLength = 0;
+      this.encodedLength = 0;
       this.decompressing = frame.rsv1;
     } else if (frame.rsv1) {
       return frame;
     }
     if (!this.decompressing) return frame;
 
-    const held = this.fragmentsLength;
-    const maxEncodedSize = this.maxEncodedSize(maxSize);
-    // Fragments are only inflated once the message is complete: the
-    // compressed bytes held have a limit too.
-    if (held + frame.data.length > maxEncodedSize) {
-      throw new PayloadTooBig(`compressed message exceeds limit of ${maxSize} bytes`);
+    // The compressed bytes of the whole message so far have a limit too, from
+    // the message's limit: a message that a zlib-based peer compressed from
+    // at most that many bytes is never larger (see maxEncodedSize).
+    const limit = first ? maxSize : this.messageLimit;
+    const maxEncodedSize = this.maxEncodedSize(limit);
+    const encodedLength = this.encodedLength + frame.data.length;
+    if (encodedLength > maxEncodedSize) {
+      throw new PayloadTooBig(`compressed message exceeds limit of ${limit} bytes`);
     }
     if (!frame.fin) {
-      this.hold(frame.data, maxEncodedSize);
-      return new Frame(opcode, EMPTY, false, false, frame.rsv2, frame.rsv3);
+      this.encodedLength = encodedLength;
+      this.messageLimit = limit;
+      return this.decodeFragment(frame, maxSize, maxEncodedSize);
     }
     // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail
     // end of the payload of the message", fed to zlib after it, not copied.
     const inputs =
       this.fragments === null
         ? [frame.data, EMPTY_STORED_BLOCK_TAIL]
-        : [this.fragments.subarray(0, held), frame.data, EMPTY_STORED_BLOCK_TAIL];
+        : [this.fragments.subarray(0, this.fragmentsLength), frame.data, EMPTY_STORED_BLOCK_TAIL];
     this.fragments = null;
     this.fragmentsLength = 0;
     this.decompressing = false;
@@ -251,6 +282,35 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
       this.received = slideWindow(this.received, data, windowSize(this.remoteMaxWindowBits));
     }
     return new Frame(opcode, data, true, false, frame.rsv2, frame.rsv3);
+  }
+
+  /**
+   * Decodes a non-final frame of a compressed message: inflated now when the
+   * inflater continues from write to write, held otherwise.
+   */
+  private decodeFragment(frame: Frame, maxSize: number, maxEncodedSize: number): Frame {
+    const inflater = this.inflater ?? this.openInflater();
+    // RFC 6455 §5.4 and RFC 7692 §6.1: the frame comes out as a continuation
+    // of its message, or its start, without RSV1 (only the first frame had it).
+    let data: Uint8Array = EMPTY;
+    if (!inflater.continuable) {
+      // The fallback inflates a whole DEFLATE stream per write: one cut at an
+      // arbitrary frame boundary can't be continued, so the message waits.
+      this.hold(frame.data, maxEncodedSize);
+    } else {
+      // RFC 7692 §7.2.2: the message's compressed data is the concatenation
+      // of its frames' payloads, then the 4 octets; the payloads are fed as
+      // they come, each with a sync flush, which outputs all zlib can. The
+      // output is limited to the room left in the message, so that a bomb
+      // spread over fragments stops at the message limit too.
+      this.inflatingMessage = true;
+      data = this.writeInflater(inflater, [frame.data], maxSize);
+      // The next message may refer to any of it (RFC 7692 §7.1.1).
+      if (!this.remoteNoContextTakeover && data.length > 0) {
+        this.received = slideWindow(this.received, data, windowSize(this.remoteMaxWindowBits));
+      }
+    }
+    return new Frame(frame.opcode, data, false, false, frame.rsv2, frame.rsv3);
   }
 
   /**
@@ -287,11 +347,19 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   /**
    * Closes the zlib streams now, keeping only the sliding windows: the state
    * of an idle connection. The next message opens them again.
+   *
+   * An inflater in the middle of a compressed message stays open until the
+   * message's last frame, then {@link DeflateSettings.scheduleRelease} is
+   * called again: the message's remaining frames continue its DEFLATE
+   * stream, wherever the frame boundary cut it, which no window can restore.
+   * {@link releaseIfIdle} returns `true` meanwhile, so that a connection
+   * whose peer stalls mid-message is not checked again and again.
    */
   releaseIdleState(): void {
     this.used = false;
     this.closeDeflater();
-    this.closeInflater();
+    if (this.inflatingMessage) this.releasePending = true;
+    else this.closeInflater();
   }
 
   /** A summary for logs: `permessage-deflate; local_max_window_bits=12; remote_max_window_bits=15`. */
@@ -353,21 +421,49 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     this.inflater = null;
   }
 
-  /** Inflates a whole message, stopping as soon as its output exceeds `maxSize`. */
+  /**
+   * Inflates the end of a message (all of it, or its last frame), stopping as
+   * soon as its output exceeds `maxSize`.
+   */
   private inflate(inputs: readonly Uint8Array[], maxSize: number): Uint8Array {
     const inflater = this.inflater ?? this.openInflater();
+    const output = this.writeInflater(inflater, inputs, maxSize);
+    this.inflatingMessage = false;
+    // A message that ended the DEFLATE stream (BFINAL, RFC 7692 §7.2.3.4)
+    // leaves the inflater unable to take more: the next message opens one
+    // from the window.
+    if (inflater.ended || !this.keepsStreams()) this.closeInflater();
+    // Without context takeover the peer starts each message afresh; RFC
+    // 7692 §7.1.1 resets the window only between messages, so after the
+    // last frame, never between the frames of one.
+    else if (this.remoteNoContextTakeover) inflater.reset();
+    if (this.releasePending) {
+      // The release that came mid-message: the scheduler checks again.
+      this.releasePending = false;
+      if (this.holdsStreams) this.scheduleRelease?.(this);
+    }
+    return output;
+  }
+
+  /** Feeds `inputs` to `inflater`, failing the connection on corrupt data or too much output. */
+  private writeInflater(
+    inflater: ZlibStream,
+    inputs: readonly Uint8Array[],
+    maxSize: number,
+  ): Uint8Array {
     this.used = true;
-    let output: Uint8Array;
     try {
       // The output is checked against the limit after each chunk zlib
       // produces, so a decompression bomb costs at most the limit in work
       // and memory.
-      output = inflater.write(inputs, maxSize);
+      return inflater.write(inputs, maxSize);
     } catch (error) {
+      // The limit of the message, not the room left in it.
+      const limit = this.inflatingMessage ? this.messageLimit : maxSize;
       // The stream is unusable; the connection fails anyway.
-      this.closeInflater();
+      this.abandonMessage();
       if (error instanceof ZlibOutputTooLarge) {
-        throw new PayloadTooBig(`decompressed message exceeds limit of ${maxSize} bytes`, {
+        throw new PayloadTooBig(`decompressed message exceeds limit of ${limit} bytes`, {
           cause: error,
         });
       }
@@ -375,12 +471,13 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
         cause: error,
       });
     }
-    // A message that ended the DEFLATE stream (BFINAL, RFC 7692 §7.2.3.4)
-    // leaves the inflater unable to take more: the next message opens one
-    // from the window.
-    if (inflater.ended || !this.keepsStreams()) this.closeInflater();
-    else if (this.remoteNoContextTakeover) inflater.reset();
-    return output;
+  }
+
+  /** Closes the inflater, whatever message it was in the middle of. */
+  private abandonMessage(): void {
+    this.inflatingMessage = false;
+    this.releasePending = false;
+    this.closeInflater();
   }
 
   /**

@@ -157,8 +157,66 @@ describe("zlib streams kept between messages", () => {
     assert.equal(toHex(send(extension, utf8("Hello")).data), "f248cdc9c90700");
     assert.equal(extension.holdsStreams, true);
     assert.equal(toHex(send(extension, utf8("Hello")).data), "f248cdc9c90700");
-    receive(peer, first);
-    assert.equal(toHex(receive(peer, second)), toHex(utf8("HelloHello")));
+    // Each frame inflated as it arrives (RFC 7692 §7.2.2).
+    assert.equal(toHex(receive(peer, first)), toHex(utf8("Hello")));
+    assert.equal(toHex(receive(peer, second)), toHex(utf8("Hello")));
+  });
+
+  it("keep the decompressor through a release in the middle of a compressed message", () => {
+    const { extension, scheduled } = keeping();
+    const peer = keeping(mirrored(DEFAULTS)).extension;
+    const message = utf8("Hello, Hello, Hello!");
+    // "Hello, Hello, Hello!" cut inside its DEFLATE block: no window can
+    // rebuild the decompressor's state between the two fragments.
+    const payload = hex("f2 48 cd c9 c9 d7 51 f0 40 a2 14 01 00");
+    const decode = (data: Uint8Array, first: boolean, fin: boolean) =>
+      extension.decode(new Frame(first ? Opcode.TEXT : Opcode.CONT, data, fin, first), Infinity);
+    assert.equal(toHex(decode(payload.subarray(0, 5), true, false).data), toHex(utf8("Hell")));
+    assert.deepEqual(scheduled, [extension]);
+    // A release finds the stream used, then idle: it waits for the message's end.
+    assert.equal(extension.releaseIfIdle(), false);
+    assert.equal(extension.releaseIfIdle(), true, "not checked again while the peer stalls");
+    assert.equal(extension.holdsStreams, true);
+    extension.releaseIdleState();
+    assert.equal(extension.holdsStreams, true);
+    // Sending meanwhile: the compressor opens and closes as usual.
+    assert.equal(toHex(receive(peer, send(extension, message))), toHex(message));
+    extension.releaseIdleState();
+    assert.equal(toHex(decode(payload.subarray(5, 6), false, false).data), toHex(utf8("o")));
+    assert.equal(extension.holdsStreams, true);
+    assert.equal(
+      toHex(decode(payload.subarray(6), false, true).data),
+      toHex(utf8(", Hello, Hello!")),
+    );
+    // The release is due now: scheduleRelease is told again, and the next
+    // checks close the streams, keeping the window.
+    assert.deepEqual(scheduled, [extension, extension]);
+    assert.equal(extension.releaseIfIdle(), false);
+    assert.equal(extension.releaseIfIdle(), true);
+    assert.equal(extension.holdsStreams, false);
+    // RFC 7692 §7.2.3.2's "H", then 4 bytes from 5 back: "llo!", the end of
+    // the message, from the window.
+    assert.equal(
+      toHex(receive(extension, new Frame(Opcode.TEXT, hex("f2 00 11 00 00"), true, true))),
+      toHex(utf8("Hllo!")),
+    );
+  });
+
+  it("close the decompressor after a release mid-message that a corrupt frame ends", () => {
+    const { extension, scheduled } = keeping();
+    const hello = hex("f2 48 cd c9 c9 07 00 00 00 ff ff");
+    extension.decode(new Frame(Opcode.BINARY, hello, false, true), Infinity);
+    extension.releaseIdleState();
+    assert.equal(extension.holdsStreams, true);
+    assert.throws(
+      // At a block boundary, BTYPE 11: "error" (RFC 1951 §3.2.3).
+      () => extension.decode(new Frame(Opcode.CONT, hex("ff ff ff"), true), Infinity),
+      ProtocolError,
+    );
+    assert.equal(extension.holdsStreams, false);
+    // The next message opens a stream as after any release.
+    receive(extension, new Frame(Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), true, true));
+    assert.deepEqual(scheduled, [extension, extension]);
   });
 
   it("reopen the decompressor from the window after a message with BFINAL (§7.2.3.4)", () => {

@@ -42,6 +42,29 @@ function useStreamMode(mode: StreamMode): void {
   after(() => useNativeStreams(true));
 }
 
+/**
+ * Whether a compressed message's fragments are inflated as they arrive: only
+ * by a zlib stream that continues from one write to the next, not the fallback.
+ */
+function inflatesFragments(mode: StreamMode): boolean {
+  return mode !== "fallback";
+}
+
+/** The data messages among `received`, each its frames' payloads end to end. */
+function messagesOf(received: readonly Frame[]): Uint8Array[] {
+  const messages: Uint8Array[] = [];
+  let parts: Uint8Array[] = [];
+  for (const frame of received) {
+    if (frame.opcode > Opcode.BINARY) continue;
+    parts.push(frame.data);
+    if (frame.fin) {
+      messages.push(concat(parts));
+      parts = [];
+    }
+  }
+  return messages;
+}
+
 /** An open protocol of `role` with permessage-deflate negotiated as `parameters`. */
 function deflatingWith(
   role: Role,
@@ -141,11 +164,19 @@ for (const mode of STREAM_MODES) {
             const received = frames(protocol);
             assert.deepEqual(
               received.map((frame) => [frame.opcode, frame.fin, frame.rsv1, text(frame.data)]),
-              [
-                [Opcode.TEXT, false, false, ""],
-                [Opcode.PING, true, false, "between"],
-                [Opcode.CONT, true, false, "Hello"],
-              ],
+              // RFC 7692 §7.2.3.1: f2 48 cd inflates to "He" (the "l" after it
+              // is cut in the middle of its code).
+              inflatesFragments(mode)
+                ? [
+                    [Opcode.TEXT, false, false, "He"],
+                    [Opcode.PING, true, false, "between"],
+                    [Opcode.CONT, true, false, "llo"],
+                  ]
+                : [
+                    [Opcode.TEXT, false, false, ""],
+                    [Opcode.PING, true, false, "between"],
+                    [Opcode.CONT, true, false, "Hello"],
+                  ],
             );
           });
 
@@ -172,11 +203,11 @@ for (const mode of STREAM_MODES) {
               ]);
               protocol.receiveData(concat(fragments));
             }
-            const messages = frames(protocol).filter((frame) => frame.fin);
-            assert.deepEqual(
-              messages.map((frame) => toHex(frame.data)),
-              [toHex(utf8("Hello")), toHex(utf8("Hello")), toHex(noise)],
-            );
+            assert.deepEqual(messagesOf(frames(protocol)).map(toHex), [
+              toHex(utf8("Hello")),
+              toHex(utf8("Hello")),
+              toHex(noise),
+            ]);
             assert.equal(protocol.state, State.OPEN);
           });
 
@@ -300,13 +331,19 @@ for (const mode of STREAM_MODES) {
             const received = frames(receiver);
             assert.deepEqual(
               received.map((frame) => [frame.opcode, frame.data.length]),
-              [
-                [Opcode.BINARY, 0],
-                [Opcode.CONT, 0],
-                [Opcode.CONT, 603],
-              ],
+              inflatesFragments(mode)
+                ? [
+                    [Opcode.BINARY, 300],
+                    [Opcode.CONT, 300],
+                    [Opcode.CONT, 3],
+                  ]
+                : [
+                    [Opcode.BINARY, 0],
+                    [Opcode.CONT, 0],
+                    [Opcode.CONT, 603],
+                  ],
             );
-            assert.equal(text(received[2]!.data), `${"abc".repeat(200)}xyz`);
+            assert.equal(text(messagesOf(received)[0]!), `${"abc".repeat(200)}xyz`);
           });
 
           it("sends messages under the threshold uncompressed", () => {
@@ -439,6 +476,159 @@ for (const mode of STREAM_MODES) {
           });
         });
 
+        describe("receiving a compressed message in fragments", () => {
+          // "Hello, Hello, Hello!" in one fixed Huffman block (RFC 1951 §3.2.6),
+          // whose second and third "Hello" are back-references to the first.
+          const payload = hex("f2 48 cd c9 c9 d7 51 f0 40 a2 14 01 00");
+          /** The payloads of `received` as text, with each frame's FIN. */
+          const decoded = (received: readonly Frame[]) =>
+            received.map((frame) => [frame.opcode, frame.fin, frame.rsv1, text(frame.data)]);
+
+          it("inflates each frame as it arrives, cut inside a DEFLATE block (RFC 7692 §7.2.2)", () => {
+            const protocol = deflating(role);
+            // A first byte holding the block header and part of "H", which
+            // inflates to nothing; then an empty frame.
+            const cuts = [
+              [0, 1],
+              [1, 5],
+              [5, 5],
+              [5, payload.length],
+            ] as const;
+            cuts.forEach(([start, end], i) => {
+              protocol.receiveData(
+                wire(peer, i === 0 ? Opcode.TEXT : Opcode.CONT, payload.subarray(start, end), {
+                  fin: i === cuts.length - 1,
+                  rsv1: i === 0,
+                }),
+              );
+            });
+            assert.deepEqual(
+              decoded(frames(protocol)),
+              inflatesFragments(mode)
+                ? [
+                    [Opcode.TEXT, false, false, ""],
+                    [Opcode.CONT, false, false, "Hell"],
+                    [Opcode.CONT, false, false, ""],
+                    [Opcode.CONT, true, false, "o, Hello, Hello!"],
+                  ]
+                : // The fallback can't continue a stream cut anywhere: the
+                  // fragments are held, and the message comes out at the end.
+                  [
+                    [Opcode.TEXT, false, false, ""],
+                    [Opcode.CONT, false, false, ""],
+                    [Opcode.CONT, false, false, ""],
+                    [Opcode.CONT, true, false, "Hello, Hello, Hello!"],
+                  ],
+            );
+            assert.equal(protocol.state, State.OPEN);
+          });
+
+          it("keeps every frame's output in the window for the next message (RFC 7692 §7.1.1)", () => {
+            const protocol = deflating(role);
+            const extension = protocol.extensions[0] as PerMessageDeflate;
+            protocol.receiveData(
+              concat([
+                wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }),
+                wire(peer, Opcode.CONT, hex("c9 c9 07 00")),
+              ]),
+            );
+            // RFC 7692 §7.2.3.2: "Hello" again, as a reference to the one before.
+            // A fresh frame each time: the protocol unmasks in place.
+            const again = () => wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true });
+            protocol.receiveData(again());
+            // Once more from the window alone: the streams closed.
+            extension.releaseIdleState();
+            assert.equal(extension.holdsStreams, false);
+            protocol.receiveData(again());
+            assert.deepEqual(
+              frames(protocol).map((frame) => text(frame.data)),
+              inflatesFragments(mode)
+                ? ["He", "llo", "Hello", "Hello"]
+                : ["", "Hello", "Hello", "Hello"],
+            );
+          });
+
+          it("starts afresh after a message's last frame only, without context takeover", () => {
+            const protocol = deflating(role, { remoteNoContextTakeover: true });
+            // As a peer without context takeover sends "Hello" in two
+            // fragments: the second refers to the first, within the message.
+            const message = [
+              wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00 00 00 ff ff"), {
+                fin: false,
+                rsv1: true,
+              }),
+              wire(peer, Opcode.CONT, hex("f2 00 11 00 00")),
+            ];
+            protocol.receiveData(concat(message));
+            protocol.receiveData(concat(message));
+            assert.deepEqual(
+              decoded(frames(protocol)).filter(([, fin]) => fin || inflatesFragments(mode)),
+              inflatesFragments(mode)
+                ? [
+                    [Opcode.TEXT, false, false, "Hello"],
+                    [Opcode.CONT, true, false, "Hello"],
+                    [Opcode.TEXT, false, false, "Hello"],
+                    [Opcode.CONT, true, false, "Hello"],
+                  ]
+                : [
+                    [Opcode.CONT, true, false, "HelloHello"],
+                    [Opcode.CONT, true, false, "HelloHello"],
+                  ],
+            );
+          });
+
+          it("ignores what follows a block with BFINAL in a non-final frame (RFC 7692 §7.2.3.4)", () => {
+            const protocol = deflating(role);
+            // The stream ends inside the first frame, then exactly at its end.
+            for (const first of [hex("f3 48 cd c9 c9 07 00 00"), hex("f3 48 cd c9 c9 07 00")]) {
+              protocol.receiveData(
+                concat([
+                  wire(peer, Opcode.TEXT, first, { fin: false, rsv1: true }),
+                  wire(peer, Opcode.CONT, new Uint8Array(0), { fin: false }),
+                  wire(peer, Opcode.CONT, hex("ff ff ff"), { fin: false }),
+                  wire(peer, Opcode.CONT, hex("ff")),
+                ]),
+              );
+              // The next message opens a stream from the window.
+              protocol.receiveData(wire(peer, Opcode.TEXT, hex("f2 00 11 00 00"), { rsv1: true }));
+            }
+            const received = frames(protocol);
+            assert.deepEqual(messagesOf(received).map(text), ["Hello", "Hello", "Hello", "Hello"]);
+            if (inflatesFragments(mode)) assert.equal(text(received[0]!.data), "Hello");
+            assert.equal(protocol.state, State.OPEN);
+          });
+
+          it("fails with 1007 on corrupt data in a non-final frame", () => {
+            const protocol = deflating(role);
+            const extension = protocol.extensions[0] as PerMessageDeflate;
+            const hello = hex("f2 48 cd c9 c9 07 00 00 00 ff ff");
+            protocol.receiveData(wire(peer, Opcode.BINARY, hello, { fin: false, rsv1: true }));
+            // At a block boundary, BTYPE 11: "error" (RFC 1951 §3.2.3).
+            protocol.receiveData(wire(peer, Opcode.CONT, hex("ff ff ff"), { fin: false }));
+            if (inflatesFragments(mode)) {
+              assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
+              assert.ok(protocol.parserExc instanceof ProtocolError);
+            } else {
+              assert.equal(protocol.state, State.OPEN);
+              protocol.receiveData(wire(peer, Opcode.CONT, new Uint8Array(0)));
+              assert.equal(failedWith(protocol), CloseCode.INVALID_DATA);
+            }
+            assert.equal(extension.holdsStreams, false, "the stream is closed");
+          });
+
+          it("fails with 1002 on a new message before the last frame of a compressed one", () => {
+            const protocol = deflating(role);
+            protocol.receiveData(
+              concat([
+                wire(peer, Opcode.TEXT, hex("f2 48 cd"), { fin: false, rsv1: true }),
+                wire(peer, Opcode.TEXT, hex("f2 48 cd c9 c9 07 00"), { rsv1: true }),
+              ]),
+            );
+            assert.equal(failedWith(protocol), CloseCode.PROTOCOL_ERROR);
+            assert.match(String(protocol.parserExc), /expected a continuation frame/);
+          });
+        });
+
         describe("decompression bombs", () => {
           const deflate = (data: Uint8Array) =>
             zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
@@ -494,13 +684,47 @@ for (const mode of STREAM_MODES) {
             assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
           });
 
+          it("stops inflating a bomb spread over fragments at the message limit", () => {
+            // 1 MiB of zeros compresses to about 1 KiB, ending with a sync flush.
+            const chunk = zlib.deflateRawSync(new Uint8Array(1024 * 1024), {
+              finishFlush: zlib.constants.Z_SYNC_FLUSH,
+            });
+            const limit = 2 * 1024 * 1024;
+            const protocol = deflating(role, {}, {}, limit);
+            const before = process.memoryUsage().arrayBuffers;
+            protocol.receiveData(wire(peer, Opcode.BINARY, chunk, { fin: false, rsv1: true }));
+            assert.equal(protocol.state, State.OPEN);
+            // About 1 MiB that would inflate to 1 GiB, with 1 MiB of room left.
+            const bomb = concat(Array.from({ length: 1024 }, () => chunk));
+            protocol.receiveData(wire(peer, Opcode.CONT, bomb, { fin: false }));
+            if (!inflatesFragments(mode)) {
+              // The fallback holds the fragments, which fit in the allowance,
+              // and inflates them with the last one.
+              assert.equal(protocol.state, State.OPEN);
+              protocol.receiveData(wire(peer, Opcode.CONT, new Uint8Array(0)));
+            }
+            assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
+            assert.ok(protocol.parserExc instanceof PayloadTooBig);
+            assert.match(
+              String(protocol.parserExc),
+              /decompressed message exceeds limit of 2097152 bytes/,
+            );
+            // The first fragment came out inflated, and nothing near the gigabyte was allocated.
+            assert.deepEqual(
+              frames(protocol).map((frame) => frame.data.length),
+              inflatesFragments(mode) ? [1024 * 1024] : [0, 0],
+            );
+            assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024);
+          });
+
           it("fails with 1009 when the compressed fragments alone exceed the limit", () => {
             const protocol = deflating(role, {}, {}, 100);
-            protocol.receiveData(
-              wire(peer, Opcode.BINARY, new Uint8Array(60), { fin: false, rsv1: true }),
-            );
+            // Empty stored blocks (RFC 1951 §3.2.4): valid DEFLATE that inflates to nothing.
+            const empty = (blocks: number) =>
+              concat(Array.from({ length: blocks }, () => hex("00 00 00 ff ff")));
+            protocol.receiveData(wire(peer, Opcode.BINARY, empty(12), { fin: false, rsv1: true }));
             assert.equal(protocol.state, State.OPEN);
-            protocol.receiveData(wire(peer, Opcode.CONT, new Uint8Array(70), { fin: false }));
+            protocol.receiveData(wire(peer, Opcode.CONT, empty(14), { fin: false }));
             assert.equal(failedWith(protocol), CloseCode.MESSAGE_TOO_BIG);
           });
 
@@ -553,13 +777,12 @@ for (const mode of STREAM_MODES) {
             );
           });
 
-          it("refuses a compressed fragment from its header when it and those held exceed the allowance", () => {
-            // The fragments of a compressed message are held, undecoded, until
-            // the last one: the header check counts them as received.
+          it("refuses a compressed fragment from its header when it and those before exceed the allowance", () => {
+            // The header check counts a compressed message's bytes as received,
+            // whether inflated already or held (the fallback) until the last one.
             const protocol = deflating(role, {}, {}, 1000);
-            protocol.receiveData(
-              wire(peer, Opcode.BINARY, new Uint8Array(1000), { fin: false, rsv1: true }),
-            );
+            const empty = concat(Array.from({ length: 200 }, () => hex("00 00 00 ff ff")));
+            protocol.receiveData(wire(peer, Opcode.BINARY, empty, { fin: false, rsv1: true }));
             assert.equal(protocol.state, State.OPEN);
             const next = wire(peer, Opcode.CONT, new Uint8Array(1000), { fin: false });
             protocol.receiveData(next.subarray(0, next.length - 1000));
@@ -581,13 +804,12 @@ for (const mode of STREAM_MODES) {
               );
               protocol.receiveData(wire(peer, Opcode.CONT, hello.subarray(0, 2), { fin: false }));
               protocol.receiveData(wire(peer, Opcode.CONT, hello.subarray(2)));
-              const received = frames(protocol).filter((frame) => frame.fin);
+              const received = messagesOf(frames(protocol));
               assert.equal(received.length, 1);
-              assert.equal(received[0]!.data.length, 900);
+              assert.equal(received[0]!.length, 900);
             }
-            protocol.receiveData(
-              wire(peer, Opcode.BINARY, new Uint8Array(1100), { fin: false, rsv1: true }),
-            );
+            const empty = concat(Array.from({ length: 220 }, () => hex("00 00 00 ff ff")));
+            protocol.receiveData(wire(peer, Opcode.BINARY, empty, { fin: false, rsv1: true }));
             assert.equal(protocol.state, State.OPEN);
           });
         });
@@ -627,11 +849,14 @@ describe("PerMessageDeflate", () => {
     assert.equal(frame.data.buffer.byteLength, 5);
   });
 
-  it("refuses held fragments past the allowance, without the protocol's header check", () => {
+  it("refuses a message's compressed fragments past the allowance, without the protocol's header check", () => {
     const extension = new PerMessageDeflate(DEFAULTS);
     const allowance = extension.maxEncodedSize(100);
-    const first = new Frame(Opcode.BINARY, new Uint8Array(allowance), false, true);
-    assert.equal(extension.decode(first, 100).data.length, 0, "held until the last fragment");
+    assert.equal(allowance, 125);
+    // 25 empty stored blocks (RFC 1951 §3.2.4): 125 bytes that inflate to nothing.
+    const empty = concat(Array.from({ length: 25 }, () => hex("00 00 00 ff ff")));
+    const first = new Frame(Opcode.BINARY, empty, false, true);
+    assert.equal(extension.decode(first, 100).data.length, 0);
     assert.throws(
       () => extension.decode(new Frame(Opcode.CONT, new Uint8Array(1), false), 100),
       /compressed message exceeds limit of 100 bytes/,
