@@ -131,6 +131,16 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   private inflatingMessage = false;
   /** Whether a release came while {@link inflatingMessage}: it waits for the message's end. */
   private releasePending = false;
+  /**
+   * The plain text of the message being received so far, as far as the
+   * window needs it, for {@link received} at the message's end: `stagedLength`
+   * bytes, of which at least the last 2^windowBits. Sliding the window for
+   * each frame would copy the whole window each time (a message in 1-byte
+   * fragments would cost a window per byte); this buffer of up to twice the
+   * window copies it once per window's worth of bytes.
+   */
+  private staged: Uint8Array = EMPTY;
+  private stagedLength = 0;
   /** Compressed bytes of the message being received so far. */
   private encodedLength = 0;
   /**
@@ -279,7 +289,17 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
 
     const data = this.inflate(inputs, maxSize);
     if (!this.remoteNoContextTakeover) {
-      this.received = slideWindow(this.received, data, windowSize(this.remoteMaxWindowBits));
+      const capacity = windowSize(this.remoteMaxWindowBits);
+      if (this.stagedLength > 0) {
+        this.received = slideWindow(
+          this.received,
+          this.staged.subarray(0, this.stagedLength),
+          capacity,
+        );
+        this.staged = EMPTY;
+        this.stagedLength = 0;
+      }
+      this.received = slideWindow(this.received, data, capacity);
     }
     return new Frame(opcode, data, true, false, frame.rsv2, frame.rsv3);
   }
@@ -305,10 +325,9 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
       // spread over fragments stops at the message limit too.
       this.inflatingMessage = true;
       data = this.writeInflater(inflater, [frame.data], maxSize);
-      // The next message may refer to any of it (RFC 7692 §7.1.1).
-      if (!this.remoteNoContextTakeover && data.length > 0) {
-        this.received = slideWindow(this.received, data, windowSize(this.remoteMaxWindowBits));
-      }
+      // The next message may refer to any of it (RFC 7692 §7.1.1): the window
+      // takes it at the message's end, the inflater being kept until then.
+      if (!this.remoteNoContextTakeover && data.length > 0) this.stage(data);
     }
     return new Frame(frame.opcode, data, false, false, frame.rsv2, frame.rsv3);
   }
@@ -477,7 +496,34 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   private abandonMessage(): void {
     this.inflatingMessage = false;
     this.releasePending = false;
+    this.staged = EMPTY;
+    this.stagedLength = 0;
     this.closeInflater();
+  }
+
+  /** Appends a fragment's plain text to {@link staged}, dropping what the window no longer needs. */
+  private stage(data: Uint8Array): void {
+    const capacity = windowSize(this.remoteMaxWindowBits);
+    let bytes = data;
+    if (bytes.length > capacity) bytes = bytes.subarray(bytes.length - capacity);
+    let buffer = this.staged;
+    let length = this.stagedLength;
+    if (length + bytes.length > buffer.length) {
+      // The newest bytes held that the window still needs.
+      const kept = Math.min(length, capacity - bytes.length);
+      if (buffer.length < 2 * capacity) {
+        const size = Math.max(kept + bytes.length, 2 * buffer.length, 256);
+        const grown = new Uint8Array(Math.min(size, 2 * capacity));
+        grown.set(buffer.subarray(length - kept, length));
+        buffer = grown;
+        this.staged = grown;
+      } else {
+        buffer.copyWithin(0, length - kept, length);
+      }
+      length = kept;
+    }
+    buffer.set(bytes, length);
+    this.stagedLength = length + bytes.length;
   }
 
   /**

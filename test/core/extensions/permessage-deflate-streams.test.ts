@@ -348,6 +348,46 @@ describe("messages across switches between kept streams and windows", () => {
     );
   });
 
+  it("keep the window right across a message in fragments of any size, then a release (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 9, max: 10 }),
+        fc.array(fc.integer({ min: 0, max: 2500 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 1 << 30 }),
+        (windowBits, sizes, seed) => {
+          const params = { ...DEFAULTS, localMaxWindowBits: windowBits };
+          const sender = keeping(params).extension;
+          const receiver = keeping(mirrored(params)).extension;
+          let state = seed;
+          const bytes = (length: number) =>
+            new Uint8Array(length).map(() => {
+              state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+              return state >>> 24;
+            });
+          const fragments = sizes.map(bytes);
+          fragments.forEach((fragment, i) => {
+            const frame = new Frame(
+              i === 0 ? Opcode.BINARY : Opcode.CONT,
+              fragment,
+              i === fragments.length - 1,
+            );
+            const decoded = receiver.decode(sender.encode(frame), Infinity).data;
+            assert.equal(toHex(decoded), toHex(fragment));
+          });
+          // The inflater closed: the next message, the end of the window
+          // again, refers to it through the window alone.
+          receiver.releaseIdleState();
+          assert.equal(receiver.holdsStreams, false);
+          const all = concat(fragments);
+          const tail = all.subarray(Math.max(0, all.length - (1 << windowBits) + 8));
+          const again = sender.encode(new Frame(Opcode.BINARY, tail));
+          assert.equal(toHex(receive(receiver, again)), toHex(tail));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("decompress in a zlib stream that lives as long as the connection (property)", async () => {
     await fc.assert(
       fc.asyncProperty(
