@@ -870,8 +870,11 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * `maxQueue`, like messages; `maxMessageSize` still limits the message as
    * a whole (`null` to stream messages of any size).
    *
-   * With permessage-deflate, a compressed message is inflated once its last
-   * frame arrives: it comes out as one fragment.
+   * With permessage-deflate, each frame of a compressed message is inflated
+   * as it arrives, so it streams too. Only zlib's fallback (where Node's
+   * internal zlib handle isn't the one checked, outside Node 20 to 24) can't
+   * resume a DEFLATE stream cut at a frame boundary: a compressed message
+   * then comes out once complete, as one fragment.
    *
    * @param options `signal` aborts the wait for a fragment: with none of the
    *   message handed over yet, nothing is taken, and the next read gets the

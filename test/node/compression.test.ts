@@ -435,24 +435,20 @@ describe("compression on the wire", () => {
       localMaxWindowBits: 15,
       remoteMaxWindowBits: 12,
     });
-    const seen: [number, boolean, boolean, string | number][] = [];
+    const seen: [number, boolean, boolean, number][] = [];
     for (let i = 0; i < 7; i++) {
       const frame = (await raw.peer.readFrame())!;
       const decoded = decoder.decode(frame, Number.POSITIVE_INFINITY);
-      seen.push([
-        frame.opcode,
-        frame.rsv1,
-        frame.fin,
-        decoded.data.length === large.length * 2 ? "2 × large" : decoded.data.length,
-      ]);
+      seen.push([frame.opcode, frame.rsv1, frame.fin, decoded.data.length]);
     }
     assert.deepEqual(seen, [
       [Opcode.TEXT, false, true, "under the threshold".length],
       [Opcode.TEXT, true, true, large.length],
       [Opcode.TEXT, false, true, large.length],
-      [Opcode.TEXT, true, false, 0],
-      [Opcode.CONT, false, false, 0],
-      [Opcode.CONT, false, true, "2 × large"],
+      // Each frame of a compressed message inflated as it arrives.
+      [Opcode.TEXT, true, false, large.length],
+      [Opcode.CONT, false, false, large.length],
+      [Opcode.CONT, false, true, 0],
       [Opcode.TEXT, false, false, large.length],
     ]);
   });
@@ -467,7 +463,7 @@ describe("compression on the wire", () => {
     assert.ok(wire < message.length * 10 * 0.2, `${wire} bytes for ${message.length * 10}`);
   });
 
-  it("fails with 1009 on a fragmented bomb once its compressed size passes the limit", async () => {
+  it("fails with 1009 on a fragmented bomb as soon as a fragment inflates past the limit", async () => {
     const done = deferred<unknown>();
     await using raw = await rawClient({ maxMessageSize: 64 * 1024 }, async (ws) => {
       try {
@@ -481,13 +477,27 @@ describe("compression on the wire", () => {
     raw.peer.write(clientFrame(Opcode.BINARY, chunk, true, false));
     for (let i = 0; i < 99; i++) raw.peer.write(clientFrame(Opcode.CONT, chunk, false, i === 98));
     const close = await raw.peer.readUntilClose();
+    // The first fragment inflates to 1 MiB: refused at 64 KiB.
+    assert.deepEqual(closePayload(close), [
+      1009,
+      "decompressed message exceeds limit of 65536 bytes",
+    ]);
+    assert.equal(((await done.promise) as Error).name, "ConnectionClosedError");
+  });
+
+  it("fails with 1009 on fragments whose compressed size passes the limit, from a header", async () => {
+    await using raw = await rawClient({ maxMessageSize: 64 * 1024 });
+    // 2000 empty stored blocks (RFC 1951 §3.2.4): 10,000 bytes that inflate to nothing.
+    const empty = new Uint8Array(2000 * 5);
+    for (let i = 0; i < empty.length; i += 5) empty.set([0x00, 0x00, 0x00, 0xff, 0xff], i);
+    raw.peer.write(clientFrame(Opcode.BINARY, empty, true, false));
+    for (let i = 0; i < 9; i++) raw.peer.write(clientFrame(Opcode.CONT, empty, false, i === 8));
     // Refused from the header of the fragment that takes the compressed bytes
     // received past the allowance, before its payload is buffered.
-    assert.deepEqual(closePayload(close), [
+    assert.deepEqual(closePayload(await raw.peer.readUntilClose()), [
       1009,
       "fragmented message exceeds limit of 65536 bytes",
     ]);
-    assert.equal(((await done.promise) as Error).name, "ConnectionClosedError");
   });
 
   it("fails with 1009 when one small frame inflates past the limit", async () => {
