@@ -349,7 +349,9 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
 
   /**
    * Closes the zlib streams unless one was used since the previous call, and
-   * says whether none is left open. The sliding windows stay, so the next
+   * says whether none is left open, or whether the decompressor stays open
+   * for the rest of a message (see {@link releaseIdleState}), in which case
+   * {@link DeflateSettings.scheduleRelease} is called again after it. The sliding windows stay, so the next
    * message continues the context where it was (RFC 7692 §7.1.1). Call it
    * after {@link DeflateSettings.scheduleRelease} was called, once per
    * event-loop turn for example, until it returns `true`.
