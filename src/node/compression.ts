@@ -170,10 +170,13 @@ function wantsDeflate(options: CompressionOptions): boolean {
  * with 32 KiB windows, so a burst of messages on thousands of connections
  * costs at most 7 to 14 MiB of zlib state, not one set of streams per
  * connection. A connection closed this way reopens its streams from its
- * windows on its next message. One in the middle of a compressed message
- * keeps its decompressor until the message's last frame, which continues
- * the message's DEFLATE stream (see PerMessageDeflate.releaseIdleState), and
- * is checked again after it: meanwhile it is not counted here.
+ * windows on its next message. The extensions made here hold a compressed
+ * message's fragments until its last frame (PerMessageDeflate's
+ * inflatesFragments), so no decompressor is open mid-message, except on a
+ * connection that called recvStreaming(): it keeps its decompressor until
+ * the message's last frame, which continues the message's DEFLATE stream
+ * (see PerMessageDeflate.releaseIdleState), and is checked again after it;
+ * meanwhile it is not counted here.
  */
 export const MAX_OPEN_STREAMS = 64;
 

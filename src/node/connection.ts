@@ -20,6 +20,7 @@ import {
   InvalidState,
 } from "../core/errors.js";
 import type { MessageOptions } from "../core/extensions/base.js";
+import { PerMessageDeflate } from "../core/extensions/permessage-deflate.js";
 import type { Frame } from "../core/frame.js";
 import { resolveMaxMessageSize } from "../core/message-size.js";
 import { Opcode } from "../core/opcodes.js";
@@ -870,11 +871,15 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    * `maxQueue`, like messages; `maxMessageSize` still limits the message as
    * a whole (`null` to stream messages of any size).
    *
-   * With permessage-deflate, each frame of a compressed message is inflated
-   * as it arrives, so it streams too. Only zlib's fallback (where Node's
-   * internal zlib handle isn't the one checked, outside Node 20 to 24) can't
-   * resume a DEFLATE stream cut at a frame boundary: a compressed message
-   * then comes out once complete, as one fragment.
+   * With permessage-deflate, the first call switches the connection, for
+   * good, to inflating each frame of a compressed message as it arrives
+   * (rather than at its last frame), so compressed messages stream too; the
+   * connection then keeps a decompressor through each compressed message.
+   * Call it before the message starts arriving: frames held before come out
+   * with the next one. Only zlib's fallback (where Node's internal zlib
+   * handle isn't the one checked, outside Node 20 to 24) can't resume a
+   * DEFLATE stream cut at a frame boundary: a compressed message then comes
+   * out once complete, as one fragment.
    *
    * @param options `signal` aborts the wait for a fragment: with none of the
    *   message handed over yet, nothing is taken, and the next read gets the
@@ -887,6 +892,14 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
    *   while this read lasts.
    */
   recvStreaming(options?: RecvOptions | null): AsyncIterableIterator<Data> {
+    // From now on, compressed fragments are inflated as they arrive: this
+    // connection's decompressor then stays open through each message (see
+    // PerMessageDeflate.inflatesFragments), a cost only streaming needs.
+    const extensions = this.protocol.extensions;
+    for (let i = 0; i < extensions.length; i++) {
+      const extension = extensions[i];
+      if (extension instanceof PerMessageDeflate) extension.inflatesFragments = true;
+    }
     return this.messages.stream(options?.signal);
   }
 
@@ -1582,11 +1595,19 @@ export abstract class Connection implements AsyncIterable<Data>, AsyncDisposable
     this.afterProtocolStep();
     if (this.protocol.parsingYielded) this.resumeAfterReplies();
     if (this.protocol.decodedMessageBudget === 0 && (this.flags & RESUME_AWAITED) === 0) {
-      // The queue is full, so the socket is paused: once it resumes, the
-      // bytes held back are parsed before anything read after them. Listened
-      // to only then, as an idle connection's socket keeps no listener for it.
-      this.flags |= RESUME_AWAITED;
-      this.socket.once("resume", onSocketResume);
+      if (this.messages.room > 0) {
+        // The budget went to messages that took no room in the queue (the
+        // rest of one a streaming read left, dropped; a streamed message's
+        // last frame that inflated to nothing): nothing paused the socket, so
+        // no 'resume' would come. The bytes held back are parsed on now.
+        this.onResume();
+      } else {
+        // The queue is full, so the socket is paused: once it resumes, the
+        // bytes held back are parsed before anything read after them. Listened
+        // to only then, as an idle connection's socket keeps no listener for it.
+        this.flags |= RESUME_AWAITED;
+        this.socket.once("resume", onSocketResume);
+      }
     }
     const protocol = this.protocol;
     if (

@@ -396,6 +396,13 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     if ((stream.bits & STARTED) === 0) {
       const refused = this.startStream(stream);
       if (refused !== null) return refused;
+    } else if (this.settleWaiter !== null) {
+      // This stream's own next() waits: a second one would orphan it.
+      return Promise.reject(
+        new ConcurrencyError(
+          "cannot read the next fragment (recvStreaming()) while another next() is waiting",
+        ),
+      );
     } else if (stream.signal?.aborted) {
       // As in get(): an aborted signal wins over fragments waiting.
       this.leaveStream(stream);

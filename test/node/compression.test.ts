@@ -24,7 +24,7 @@ import type { ServeOptions } from "../../src/node/server.js";
 import { concat, toHex } from "../helpers/bytes.js";
 import { MASK } from "../helpers/protocol.js";
 import { acceptRaw, closePayload, RawPeer, rawServer } from "../helpers/raw.js";
-import { deferred, echo, startServer, unhandledRejections } from "../helpers/server.js";
+import { deferred, echo, startServer, unhandledRejections, within } from "../helpers/server.js";
 
 after(() => {
   assert.deepEqual(unhandledRejections(), []);
@@ -463,26 +463,76 @@ describe("compression on the wire", () => {
     assert.ok(wire < message.length * 10 * 0.2, `${wire} bytes for ${message.length * 10}`);
   });
 
-  it("fails with 1009 on a fragmented bomb as soon as a fragment inflates past the limit", async () => {
-    const done = deferred<unknown>();
-    await using raw = await rawClient({ maxMessageSize: 64 * 1024 }, async (ws) => {
-      try {
-        await ws.recv();
-      } catch (error) {
-        done.resolve(error);
-      }
+  for (const streaming of [false, true]) {
+    it(`fails with 1009 on a fragmented bomb (read with ${streaming ? "recvStreaming()" : "recv()"})`, async () => {
+      const done = deferred<unknown>();
+      await using raw = await rawClient({ maxMessageSize: 64 * 1024 }, async (ws) => {
+        try {
+          if (streaming) for await (const _ of ws.recvStreaming());
+          else await ws.recv();
+        } catch (error) {
+          done.resolve(error);
+        }
+      });
+      // 100 MiB of zeros, about 100 KiB compressed: sent in fragments under the limit.
+      const chunk = deflateRaw(new Uint8Array(1024 * 1024));
+      raw.peer.write(clientFrame(Opcode.BINARY, chunk, true, false));
+      for (let i = 0; i < 99; i++) raw.peer.write(clientFrame(Opcode.CONT, chunk, false, i === 98));
+      const close = await raw.peer.readUntilClose();
+      assert.deepEqual(
+        closePayload(close),
+        streaming
+          ? // Inflated as they arrive: the first fragment inflates to 1 MiB, refused at 64 KiB.
+            [1009, "decompressed message exceeds limit of 65536 bytes"]
+          : // Held, compressed: refused from the header of the fragment that takes
+            // the compressed bytes past the allowance, before its payload is buffered.
+            [1009, "fragmented message exceeds limit of 65536 bytes"],
+      );
+      assert.equal(((await done.promise) as Error).name, "ConnectionClosedError");
     });
-    // 100 MiB of zeros, about 100 KiB compressed: sent in fragments under the limit.
-    const chunk = deflateRaw(new Uint8Array(1024 * 1024));
-    raw.peer.write(clientFrame(Opcode.BINARY, chunk, true, false));
-    for (let i = 0; i < 99; i++) raw.peer.write(clientFrame(Opcode.CONT, chunk, false, i === 98));
-    const close = await raw.peer.readUntilClose();
-    // The first fragment inflates to 1 MiB: refused at 64 KiB.
-    assert.deepEqual(closePayload(close), [
-      1009,
-      "decompressed message exceeds limit of 65536 bytes",
-    ]);
-    assert.equal(((await done.promise) as Error).name, "ConnectionClosedError");
+  }
+
+  /** Frames a raw client sends compressed, with context takeover, as a peer's zlib would. */
+  function compressingClient(): (opcode: Opcode, text: string, fin: boolean) => Uint8Array {
+    const encoder = new PerMessageDeflate(
+      {
+        localNoContextTakeover: false,
+        remoteNoContextTakeover: false,
+        localMaxWindowBits: 15,
+        remoteMaxWindowBits: 15,
+      },
+      { threshold: 0 },
+    );
+    return (opcode, text, fin) =>
+      concat(serializeFrame(encoder.encode(new Frame(opcode, Buffer.from(text), fin)), MASK));
+  }
+
+  it("reads every message after a streaming read left a compressed one, the rest of it arriving with them", async () => {
+    const wire = compressingClient();
+    const left = deferred<unknown>();
+    const received = deferred<unknown[]>();
+    await using raw = await rawClient({ pingInterval: null }, async (ws) => {
+      for await (const fragment of ws.recvStreaming()) {
+        left.resolve(fragment);
+        break;
+      }
+      const messages: unknown[] = [];
+      for (let i = 0; i < 20; i++) messages.push(await ws.recv());
+      received.resolve(messages);
+    });
+    raw.peer.write(wire(Opcode.TEXT, "first ", false));
+    assert.equal(await within(left.promise, 10_000, "the first fragment"), "first ");
+    // In one read: the rest of the message left, dropped, and more messages
+    // than the queue holds (16). The dropped message counts as one inflated,
+    // but takes no room in the queue: parsing must not wait for the socket
+    // to resume, since nothing paused it.
+    const burst = [wire(Opcode.CONT, "the rest, dropped", true)];
+    for (let i = 1; i <= 20; i++) burst.push(wire(Opcode.TEXT, `burst ${i}`, true));
+    raw.peer.write(concat(burst));
+    assert.deepEqual(
+      await within(received.promise, 10_000, "20 messages"),
+      Array.from({ length: 20 }, (_, i) => `burst ${i + 1}`),
+    );
   });
 
   it("fails with 1009 on fragments whose compressed size passes the limit, from a header", async () => {

@@ -1948,6 +1948,9 @@ describe("Connection, recvStreaming()", () => {
       const sent = deferred<unknown>();
       const { server, uri } = await startServer(
         async (ws) => {
+          // Once the client is reading: recvStreaming() is what makes a
+          // connection inflate compressed fragments as they arrive.
+          assert.equal(await ws.recv(), "ready");
           sent.resolve(
             await ws.send(lockstep(parts, client.taken)).catch((error: unknown) => error),
           );
@@ -1958,7 +1961,9 @@ describe("Connection, recvStreaming()", () => {
       await using _server = server;
       await using ws = await connect(uri, { compression });
       assert.equal(ws.response?.headers.has("Sec-WebSocket-Extensions"), compression !== null);
-      const fragments = await within(client.read(ws.recvStreaming()), 10_000, "the fragments");
+      const stream = ws.recvStreaming();
+      await ws.send("ready");
+      const fragments = await within(client.read(stream), 10_000, "the fragments");
       assert.deepEqual(
         fragments.map((fragment) => Buffer.from(fragment as Uint8Array).toString("hex")),
         parts.map((part) => part.toString("hex")),

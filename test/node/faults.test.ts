@@ -371,8 +371,7 @@ describe("a peer using compression against us", () => {
     }
     peer.writeFrame(Opcode.PING, "counted");
     assert.equal((await peer.readFrame())?.opcode, Opcode.PONG);
-    // Two million fragments are held as 1 MB of bytes (inflated frame by frame, or
-    // compressed with zlib's fallback), not as two million objects.
+    // Two million fragments are held as 1 MB of compressed bytes, not as two million objects.
     const growth = liveMemory() - baseline;
     assert.ok(growth < 16 * MiB, `memory grew by ${(growth / MiB).toFixed(1)} MiB`);
     peer.writeFrame(Opcode.CONT, new Uint8Array(0));

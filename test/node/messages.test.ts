@@ -481,6 +481,19 @@ describe("MessageAssembler streaming reads", () => {
     assert.equal(await waiting, "for the waiting reader");
   });
 
+  it("refuses a second next() while the first waits, which still gets its fragment", async () => {
+    const { queue } = assembler();
+    const stream = queue.stream();
+    const first = stream.next();
+    await assert.rejects(stream.next(), /another next\(\) is waiting/);
+    queue.put(text("a", false));
+    assert.deepEqual(await first, { value: "a", done: false });
+    queue.put(cont("b", true));
+    assert.deepEqual(await rest(stream), ["b"]);
+    queue.put(text("next"));
+    assert.equal(await queue.get(), "next");
+  });
+
   it("drops the rest of a message left early, and delivers the next one", async () => {
     const { queue } = assembler();
     queue.put(text("a", false));

@@ -129,6 +129,20 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
    * inside a block), so nothing closes it until the message ends.
    */
   private inflatingMessage = false;
+  /**
+   * Whether the non-final frames of a compressed message are inflated as they
+   * arrive (RFC 7692 §7.2.2 allows it: the message's compressed data is its
+   * frames' payloads end to end), rather than held, compressed, until the
+   * last one. Inflating them early is what lets an application read a large
+   * message as it arrives (the Node layer's `recvStreaming()` sets it), but
+   * the inflater then stays open from a message's first frame to its last,
+   * whatever {@link releaseIdleState} is asked: a peer that stalls
+   * mid-message keeps one open. So it is off when streams are kept and
+   * released by a scheduler ({@link DeflateSettings.scheduleRelease}, which
+   * bounds how many are open), and on otherwise, where each decode() call
+   * owns its streams anyway. Changing it takes effect from the next frame.
+   */
+  inflatesFragments: boolean;
   /** Whether a release came while {@link inflatingMessage}: it waits for the message's end. */
   private releasePending = false;
   /**
@@ -181,6 +195,7 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
     this.memLevel = memLevel;
     this.threshold = threshold;
     this.scheduleRelease = settings.scheduleRelease;
+    this.inflatesFragments = settings.scheduleRelease === undefined;
   }
 
   /** Compresses the frames of a data message, unless it is under the threshold or `compress: false`. */
@@ -309,10 +324,15 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
    * inflater continues from write to write, held otherwise.
    */
   private decodeFragment(frame: Frame, maxSize: number, maxEncodedSize: number): Frame {
-    const inflater = this.inflater ?? this.openInflater();
     // RFC 6455 §5.4 and RFC 7692 §6.1: the frame comes out as a continuation
     // of its message, or its start, without RSV1 (only the first frame had it).
     let data: Uint8Array = EMPTY;
+    if (!this.inflatingMessage && !this.inflatesFragments) {
+      // Held without opening a stream: see inflatesFragments.
+      this.hold(frame.data, maxEncodedSize);
+      return new Frame(frame.opcode, data, false, false, frame.rsv2, frame.rsv3);
+    }
+    const inflater = this.inflater ?? this.openInflater();
     if (!inflater.continuable) {
       // The fallback inflates a whole DEFLATE stream per write: one cut at an
       // arbitrary frame boundary can't be continued, so the message waits.
@@ -324,7 +344,13 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
       // output is limited to the room left in the message, so that a bomb
       // spread over fragments stops at the message limit too.
       this.inflatingMessage = true;
-      data = this.writeInflater(inflater, [frame.data], maxSize);
+      // Fragments held before inflatesFragments was set go first.
+      const held = this.fragments;
+      const inputs =
+        held === null ? [frame.data] : [held.subarray(0, this.fragmentsLength), frame.data];
+      this.fragments = null;
+      this.fragmentsLength = 0;
+      data = this.writeInflater(inflater, inputs, maxSize);
       // The next message may refer to any of it (RFC 7692 §7.1.1): the window
       // takes it at the message's end, the inflater being kept until then.
       if (!this.remoteNoContextTakeover && data.length > 0) this.stage(data);
@@ -427,7 +453,10 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
 
   /** Tells the scheduler when the first stream of a busy period opens. */
   private announceStream(): void {
-    if (!this.holdsStreams && this.keepsStreams()) {
+    // releasePending: the release scheduler let go of this extension while
+    // its inflater is mid-message, so a stream opened now must be announced
+    // again, or nothing would ever close it.
+    if ((!this.holdsStreams || this.releasePending) && this.keepsStreams()) {
       this.scheduleRelease?.(this);
     }
   }

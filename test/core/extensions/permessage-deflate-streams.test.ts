@@ -39,6 +39,8 @@ function keeping(
     { ...DEFAULTS, ...parameters },
     { ...settings, scheduleRelease: (busy) => scheduled.push(busy) },
   );
+  // As recvStreaming() sets it; the default, held, is tested on its own.
+  extension.inflatesFragments = true;
   return { extension, scheduled };
 }
 
@@ -179,9 +181,12 @@ describe("zlib streams kept between messages", () => {
     assert.equal(extension.holdsStreams, true);
     extension.releaseIdleState();
     assert.equal(extension.holdsStreams, true);
-    // Sending meanwhile: the compressor opens and closes as usual.
+    // Sending meanwhile: the compressor opens and closes as usual, and is
+    // announced again, since the scheduler let go of the extension.
     assert.equal(toHex(receive(peer, send(extension, message))), toHex(message));
+    assert.deepEqual(scheduled, [extension, extension]);
     extension.releaseIdleState();
+    assert.equal(extension.holdsStreams, true, "the decompressor, mid-message");
     assert.equal(toHex(decode(payload.subarray(5, 6), false, false).data), toHex(utf8("o")));
     assert.equal(extension.holdsStreams, true);
     assert.equal(
@@ -190,7 +195,7 @@ describe("zlib streams kept between messages", () => {
     );
     // The release is due now: scheduleRelease is told again, and the next
     // checks close the streams, keeping the window.
-    assert.deepEqual(scheduled, [extension, extension]);
+    assert.deepEqual(scheduled, [extension, extension, extension]);
     assert.equal(extension.releaseIfIdle(), false);
     assert.equal(extension.releaseIfIdle(), true);
     assert.equal(extension.holdsStreams, false);
@@ -199,6 +204,33 @@ describe("zlib streams kept between messages", () => {
     assert.equal(
       toHex(receive(extension, new Frame(Opcode.TEXT, hex("f2 00 11 00 00"), true, true))),
       toHex(utf8("Hllo!")),
+    );
+  });
+
+  it("hold a compressed message's fragments until the last, unless told to inflate them as they arrive", () => {
+    const scheduled: PerMessageDeflate[] = [];
+    const extension = new PerMessageDeflate(DEFAULTS, {
+      scheduleRelease: (busy) => scheduled.push(busy),
+    });
+    // Kept streams are bounded by their scheduler: a decompressor open from a
+    // message's first frame to its last would escape it, so none is opened.
+    assert.equal(extension.inflatesFragments, false);
+    assert.equal(new PerMessageDeflate(DEFAULTS).inflatesFragments, true);
+    // "Hello, Hello, Hello!" (RFC 7692 §7.2.3.2's "Hello" three times), cut inside its block.
+    const payload = hex("f2 48 cd c9 c9 d7 51 f0 40 a2 14 01 00");
+    const decode = (data: Uint8Array, first: boolean, fin: boolean) =>
+      extension.decode(new Frame(first ? Opcode.TEXT : Opcode.CONT, data, fin, first), Infinity);
+    assert.equal(toHex(decode(payload.subarray(0, 5), true, false).data), "");
+    assert.equal(extension.holdsStreams, false);
+    assert.deepEqual(scheduled, []);
+    assert.equal(toHex(decode(payload.subarray(5, 6), false, false).data), "");
+    // Told mid-message: what was held is inflated with the next frame.
+    extension.inflatesFragments = true;
+    assert.equal(toHex(decode(payload.subarray(6, 8), false, false).data), toHex(utf8("Hello, ")));
+    assert.equal(extension.holdsStreams, true);
+    assert.equal(
+      toHex(decode(payload.subarray(8), false, true).data),
+      toHex(utf8("Hello, Hello!")),
     );
   });
 
