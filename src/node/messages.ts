@@ -539,15 +539,7 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
     }
     if (fragment === null) return;
     stream.pending++;
-    this.queue ??= [];
-    this.queue.push(fragment);
-    if (
-      (this.flags & (PAUSED_FOR_QUEUE | DRAINING_FOR_CLOSE)) === 0 &&
-      this.size >= this.highWater
-    ) {
-      this.flags |= PAUSED_FOR_QUEUE;
-      this.flow.pause();
-    }
+    this.enqueue(fragment);
   }
 
   private waitForFragment(stream: MessageStream): Promise<IteratorResult<Data, undefined>> {
@@ -645,8 +637,13 @@ export class MessageAssembler implements AsyncIterableIterator<Data> {
       settle((flags & WAITER_ITERATES) !== 0 ? { value: message, done: false } : message);
       return;
     }
+    this.enqueue(message);
+  }
+
+  /** Queues a message, or a streamed fragment, pausing reading once the queue is full. */
+  private enqueue(item: Data): void {
     this.queue ??= [];
-    this.queue.push(message);
+    this.queue.push(item);
     if (
       (this.flags & (PAUSED_FOR_QUEUE | DRAINING_FOR_CLOSE)) === 0 &&
       this.size >= this.highWater
