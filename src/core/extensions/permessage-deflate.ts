@@ -248,11 +248,12 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
   }
 
   /**
-   * Decompresses data messages that have RSV1 set on their first frame,
-   * frame by frame as they arrive: each decoded frame carries what its bytes
-   * inflate to, possibly nothing. With the fallback, whose zlib stream can't
-   * continue from one write to the next, fragments are held until the last
-   * one, then inflated at once; the frames before come out empty.
+   * Decompresses data messages that have RSV1 set on their first frame.
+   * With {@link inflatesFragments}, frame by frame as they arrive: each
+   * decoded frame carries what its bytes inflate to, possibly nothing.
+   * Without it, or with the fallback, whose zlib stream can't continue from
+   * one write to the next, fragments are held until the last one, then
+   * inflated at once; the frames before come out empty.
    *
    * @throws PayloadTooBig when the message, compressed or not, exceeds
    *   `maxSize`: the room left in the message, given for each frame.
@@ -377,8 +378,9 @@ export class PerMessageDeflate implements Extension, PerMessageDeflateParameters
    * Closes the zlib streams unless one was used since the previous call, and
    * says whether none is left open, or whether the decompressor stays open
    * for the rest of a message (see {@link releaseIdleState}), in which case
-   * {@link DeflateSettings.scheduleRelease} is called again after it. The sliding windows stay, so the next
-   * message continues the context where it was (RFC 7692 §7.1.1). Call it
+   * {@link DeflateSettings.scheduleRelease} is called again after it. The
+   * sliding windows stay, so the next message continues the context where
+   * it was (RFC 7692 §7.1.1). Call it
    * after {@link DeflateSettings.scheduleRelease} was called, once per
    * event-loop turn for example, until it returns `true`.
    */
